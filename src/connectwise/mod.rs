@@ -1,0 +1,17 @@
+//! What the harness knows about ConnectWise itself: credentials, the wire error shape,
+//! the endpoint-to-security-function map, and an HTTP client.
+//!
+//! Shared by the mock (which plays ConnectWise) and the reference integration (which
+//! talks to it). Nothing here knows about Gherkin or the AI side.
+
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod security;
+
+pub use client::{Client, ClientError, Response};
+pub use credentials::{Credentials, Secret};
+pub use error::ErrorBody;
+
+/// The path prefix of ConnectWise's REST API on the router codebase.
+pub const API_PREFIX: &str = "/v4_6_release/apis/3.0";

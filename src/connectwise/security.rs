@@ -1,0 +1,369 @@
+//! How ConnectWise maps its REST endpoints to security functions.
+//!
+//! Loaded from `fixtures/connectwise/permissions.toml`. The mock uses it to
+//! authorise every request; the reference integration uses it to tell the AI
+//! which permission a refused action needs. Pure data and lookups, no I/O.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::model::{FunctionName, Operation};
+
+/// The security functions ConnectWise has, by module (only the ones the harness knows).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionCatalog {
+    functions: Vec<FunctionName>,
+}
+
+impl FunctionCatalog {
+    /// Builds the catalog from `module → [function]`.
+    pub fn new(modules: &BTreeMap<String, Vec<String>>) -> Self {
+        let functions = modules
+            .iter()
+            .flat_map(|(module, names)| names.iter().map(move |n| FunctionName::new(module, n)))
+            .collect();
+        FunctionCatalog { functions }
+    }
+
+    /// The canonical spelling of a function, matched without regard to case.
+    pub fn find(&self, module: &str, function: &str) -> Option<&FunctionName> {
+        self.functions.iter().find(|f| f.same_as(module, function))
+    }
+
+    /// Whether a module of that name exists.
+    pub fn has_module(&self, module: &str) -> bool {
+        self.functions
+            .iter()
+            .any(|f| f.module.eq_ignore_ascii_case(module.trim()))
+    }
+
+    /// Every known function.
+    pub fn iter(&self) -> impl Iterator<Item = &FunctionName> {
+        self.functions.iter()
+    }
+}
+
+/// A reference field whose record must exist, optionally under the same parent as another
+/// reference (a ticket's status must belong to the ticket's board).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// The collection the reference points into.
+    pub collection: String,
+    /// Another reference field of the same record that the referenced record must belong
+    /// to, compared through the referenced record's field of the same name.
+    #[serde(default)]
+    pub within: Option<String>,
+    /// What ConnectWise calls the referenced record in messages ("Service Status").
+    pub noun: String,
+}
+
+/// How closing a record is authorised (tickets: a change to a closed status).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRule {
+    /// The function whose Edit level allows closing.
+    pub function: FunctionName,
+    /// The reference field that holds the status.
+    pub status_field: String,
+    /// The flag on the status record that marks it as closed.
+    pub closed_flag: String,
+}
+
+/// One endpoint family: a collection path and, implicitly, its `/{id}` and `/count`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Collection path under `/apis/3.0`, `{parentId}` for a child collection.
+    pub path: String,
+    /// The store collection holding the records.
+    pub collection: String,
+    /// What ConnectWise calls one record in error messages ("ticket").
+    pub noun: String,
+    /// The function whose levels govern the endpoint.
+    pub function: FunctionName,
+    /// For a child collection: the record field holding the parent's id (`board/id`).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Fields naming the member a record belongs to, for the `My` level
+    /// (`owner/identifier`; a string field like `resources` may list several).
+    #[serde(default)]
+    pub owner: Vec<String>,
+    /// Fields a new record must have.
+    #[serde(default)]
+    pub required: Vec<String>,
+    /// Reference fields checked and normalised on every write.
+    #[serde(default)]
+    pub references: BTreeMap<String, Reference>,
+    /// Methods the endpoint accepts (default: all of GET, POST, PUT, PATCH, DELETE).
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+    /// How closing is authorised, for records that can be closed.
+    #[serde(default)]
+    pub close: Option<CloseRule>,
+    /// A field that must equal the caller's member identifier on records the caller
+    /// creates with only `My` Add; filled in when absent.
+    #[serde(default)]
+    pub owner_on_create: Option<String>,
+}
+
+impl Endpoint {
+    /// Whether the endpoint accepts the HTTP method.
+    pub fn accepts(&self, method: &str) -> bool {
+        self.methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    }
+
+    /// Whether the `My` level can be decided for this endpoint's records.
+    pub fn has_owner(&self) -> bool {
+        !self.owner.is_empty()
+    }
+}
+
+/// Fields of a collection that a second function governs (finance fields of members).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldGuard {
+    /// The collection.
+    pub collection: String,
+    /// The guarded fields: hidden on reads without Inquire, refused on writes without Edit.
+    pub fields: Vec<String>,
+    /// The function that governs them.
+    pub function: FunctionName,
+}
+
+/// A request that is not plain CRUD on a collection.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Special {
+    /// Path under `/apis/3.0`; `{id}` stands for a record id.
+    pub path: String,
+    /// HTTP method.
+    pub method: String,
+    /// What the mock does.
+    pub handler: SpecialHandler,
+    /// The function checked, if any (`None`: any authenticated member).
+    #[serde(default)]
+    pub function: Option<FunctionName>,
+    /// The operation checked.
+    #[serde(default)]
+    pub operation: Option<OperationName>,
+}
+
+/// An [`Operation`] as written in the data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationName(pub Operation);
+
+impl<'de> Deserialize<'de> for OperationName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse()
+            .map(OperationName)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The behaviours of special endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpecialHandler {
+    /// `/system/info`.
+    SystemInfo,
+    /// `/system/myAccount`: the caller's own member record.
+    MyAccount,
+    /// `/system/mySecurity`: the caller's effective security settings.
+    MySecurity,
+    /// `/system/securityroles`: the roles of the API members the mock knows.
+    SecurityRoles,
+    /// `/system/securityroles/{id}/settings`.
+    SecurityRoleSettings,
+    /// `/service/tickets/{id}/merge`.
+    MergeTickets,
+    /// `/system/documents` upload (multipart).
+    UploadDocument,
+}
+
+/// Switches for behaviour the reference document marks as uncertain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Whether a request without a `clientId` header is refused with 401.
+    pub require_client_id: bool,
+    /// `pageSize` used when none is given.
+    pub default_page_size: usize,
+    /// Largest `pageSize`; larger values are capped.
+    pub max_page_size: usize,
+    /// The `code` of a 401 body.
+    pub unauthorized_code: String,
+    /// The `message` of a 401 body.
+    pub unauthorized_message: String,
+    /// The `message` of a 403 body.
+    pub security_message: String,
+    /// The API version reported in `api-current-version`.
+    pub api_version: String,
+}
+
+/// The whole mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionMap {
+    /// Known functions.
+    pub functions: FunctionCatalog,
+    /// Uncertain behaviour switches.
+    pub settings: Settings,
+    /// Collection endpoints.
+    pub endpoints: Vec<Endpoint>,
+    /// Special endpoints.
+    pub specials: Vec<Special>,
+    /// Field guards.
+    pub field_guards: Vec<FieldGuard>,
+}
+
+/// Which record of an endpoint a path addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The collection itself.
+    Collection,
+    /// `/count`.
+    Count,
+    /// One record by id.
+    Id(i64),
+    /// One record by identifier (`/system/members/jsmith`).
+    Identifier(String),
+}
+
+/// A path resolved against the map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// A collection endpoint.
+    Collection {
+        /// The endpoint.
+        endpoint: &'a Endpoint,
+        /// The parent id for child collections.
+        parent_id: Option<i64>,
+        /// What is addressed.
+        target: Target,
+    },
+    /// A special endpoint.
+    Special {
+        /// The endpoint.
+        special: &'a Special,
+        /// The `{id}` in the path, if any.
+        id: Option<i64>,
+    },
+}
+
+/// The security check a request needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// The function.
+    pub function: FunctionName,
+    /// The operation.
+    pub operation: Operation,
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.function, self.operation)
+    }
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+fn match_template(template: &str, path: &[&str]) -> Option<(Option<i64>, usize)> {
+    let template = segments(template);
+    if path.len() < template.len() {
+        return None;
+    }
+    let mut captured = None;
+    for (t, p) in template.iter().zip(path) {
+        if *t == "{parentId}" || *t == "{id}" {
+            captured = Some(p.parse().ok()?);
+        } else if !t.eq_ignore_ascii_case(p) {
+            return None;
+        }
+    }
+    Some((captured, template.len()))
+}
+
+impl PermissionMap {
+    /// Resolves a path under `/apis/3.0` (case-insensitive, as ConnectWise's router is).
+    pub fn route(&self, path: &str, method: &str) -> Option<Route<'_>> {
+        let parts = segments(path);
+        for special in &self.specials {
+            if let Some((id, used)) = match_template(&special.path, &parts)
+                && used == parts.len()
+                && special.method.eq_ignore_ascii_case(method)
+            {
+                return Some(Route::Special { special, id });
+            }
+        }
+        // Longest template first, so `/service/boards/1/statuses` is not read as board 1.
+        let mut best: Option<(Route<'_>, usize)> = None;
+        for endpoint in &self.endpoints {
+            let Some((parent_id, used)) = match_template(&endpoint.path, &parts) else {
+                continue;
+            };
+            let target = match &parts[used..] {
+                [] => Target::Collection,
+                [one] if one.eq_ignore_ascii_case("count") => Target::Count,
+                [one] => match one.parse() {
+                    Ok(id) => Target::Id(id),
+                    Err(_) => Target::Identifier((*one).to_owned()),
+                },
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|(_, len)| used > *len) {
+                best = Some((
+                    Route::Collection {
+                        endpoint,
+                        parent_id,
+                        target,
+                    },
+                    used,
+                ));
+            }
+        }
+        best.map(|(route, _)| route)
+    }
+
+    /// The endpoint serving a collection.
+    pub fn endpoint_for(&self, collection: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.collection == collection)
+    }
+
+    /// The requirement ConnectWise checks for a method on an endpoint's path.
+    pub fn requirement(&self, method: &str, path: &str) -> Option<Requirement> {
+        match self.route(path, method)? {
+            Route::Collection { endpoint, .. } => Some(Requirement {
+                function: endpoint.function.clone(),
+                operation: operation_for_method(method)?,
+            }),
+            Route::Special { special, .. } => Some(Requirement {
+                function: special.function.clone()?,
+                operation: special.operation.map(|o| o.0)?,
+            }),
+        }
+    }
+}
+
+/// The operation ConnectWise checks for an HTTP method.
+pub fn operation_for_method(method: &str) -> Option<Operation> {
+    match method.to_ascii_uppercase().as_str() {
+        "GET" | "HEAD" => Some(Operation::Inquire),
+        "POST" => Some(Operation::Add),
+        "PUT" | "PATCH" => Some(Operation::Edit),
+        "DELETE" => Some(Operation::Delete),
+        _ => None,
+    }
+}

@@ -1,0 +1,582 @@
+//! Loading and validating the data files under `fixtures/`.
+//!
+//! The shipped fixtures are built into the binary, so an installed `cw-conform` works from
+//! any directory; a directory of one's own can be loaded the same way. Every error names the
+//! file, the line and the bad value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use include_dir::{Dir, include_dir};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::connectwise::security::{
+    Endpoint, FieldGuard, FunctionCatalog, PermissionMap, Settings, Special,
+};
+use crate::model::action::Lookup;
+use crate::model::{
+    Action, ActionCatalog, FunctionName, Level, Levels, Rule, RuleCatalog, RuleId, SecurityRole,
+};
+use crate::policy::Policy;
+
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
+
+/// A fixture that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FixtureError {
+    /// The file is missing.
+    #[error("failed to load {path}: file not found")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// The file is malformed or names something unknown.
+    #[error("failed to load {path}: {}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong, naming the bad value.
+        message: String,
+    },
+    /// A role name that is neither a shipped profile nor a readable file.
+    #[error("unknown role \"{name}\" (expected one of {known}, or the path of a role .toml file)")]
+    UnknownRole {
+        /// The name as given.
+        name: String,
+        /// The shipped profile names.
+        known: String,
+    },
+}
+
+impl FixtureError {
+    fn invalid(path: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        FixtureError::Invalid {
+            path: path.to_owned(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map_or(1, |head| head.matches('\n').count() + 1)
+}
+
+fn parse_toml<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, FixtureError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|span| line_of(text, span.start));
+        FixtureError::invalid(path, line, e.message().trim().to_owned())
+    })
+}
+
+/// Where fixture files are read from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The files built into the binary.
+    Builtin,
+    /// A directory laid out like `fixtures/`.
+    Directory(PathBuf),
+}
+
+impl Source {
+    fn read(&self, relative: &str) -> Result<String, FixtureError> {
+        let shown = format!("fixtures/{relative}");
+        match self {
+            Source::Builtin => BUILTIN
+                .get_file(relative)
+                .and_then(|f| f.contents_utf8())
+                .map(str::to_owned)
+                .ok_or(FixtureError::Missing { path: shown }),
+            Source::Directory(dir) => {
+                std::fs::read_to_string(dir.join(relative)).map_err(|_| FixtureError::Missing {
+                    path: dir.join(relative).display().to_string(),
+                })
+            }
+        }
+    }
+
+    fn list(&self, folder: &str, extension: &str) -> Vec<String> {
+        let mut names: Vec<String> = match self {
+            Source::Builtin => BUILTIN
+                .get_dir(folder)
+                .map(|d| {
+                    d.files()
+                        .filter_map(|f| f.path().file_name()?.to_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Source::Directory(dir) => std::fs::read_dir(dir.join(folder))
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        names.retain(|n| n.ends_with(extension));
+        names.sort();
+        names
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionFile {
+    settings: Settings,
+    modules: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "endpoint")]
+    endpoints: Vec<Endpoint>,
+    #[serde(default, rename = "special")]
+    specials: Vec<Special>,
+    #[serde(default, rename = "field_guard")]
+    field_guards: Vec<FieldGuard>,
+}
+
+/// Loads the endpoint-to-function map, checking every function it names.
+pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, FixtureError> {
+    let file: PermissionFile = parse_toml(path, text)?;
+    let functions = FunctionCatalog::new(&file.modules);
+    let named = file
+        .endpoints
+        .iter()
+        .map(|e| &e.function)
+        .chain(file.specials.iter().filter_map(|s| s.function.as_ref()))
+        .chain(file.field_guards.iter().map(|g| &g.function))
+        .chain(
+            file.endpoints
+                .iter()
+                .filter_map(|e| e.close.as_ref().map(|c| &c.function)),
+        );
+    for function in named {
+        if functions
+            .find(&function.module, &function.function)
+            .is_none()
+        {
+            let shown = function.to_string();
+            return Err(FixtureError::invalid(
+                path,
+                find_line(text, &shown),
+                format!("unknown security function \"{shown}\" (not listed under [modules])"),
+            ));
+        }
+    }
+    Ok(PermissionMap {
+        functions,
+        settings: file.settings,
+        endpoints: file.endpoints,
+        specials: file.specials,
+        field_guards: file.field_guards,
+    })
+}
+
+fn find_line(text: &str, needle: &str) -> Option<usize> {
+    text.find(needle).map(|offset| line_of(text, offset))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    name: String,
+    #[serde(default)]
+    summary: String,
+    /// One level for every known function (for administrator-like roles).
+    #[serde(default)]
+    all: Option<Level>,
+    #[serde(default, rename = "grant")]
+    grants: Vec<GrantFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantFile {
+    function: toml::Spanned<String>,
+    #[serde(default)]
+    add: Level,
+    #[serde(default)]
+    edit: Level,
+    #[serde(default)]
+    delete: Level,
+    #[serde(default)]
+    inquire: Level,
+}
+
+/// Parses a role file, checking each function against the known ones.
+pub fn parse_role(
+    path: &str,
+    text: &str,
+    functions: &FunctionCatalog,
+) -> Result<SecurityRole, FixtureError> {
+    let file: RoleFile = parse_toml(path, text)?;
+    let mut role = SecurityRole::new(file.name, file.summary);
+    if let Some(level) = file.all {
+        for function in functions.iter() {
+            role.grant(function.clone(), Levels::uniform(level));
+        }
+    }
+    for grant in file.grants {
+        let line = Some(line_of(text, grant.function.span().start));
+        let written = grant.function.into_inner();
+        let name: FunctionName = written.parse().map_err(|e: crate::model::UnknownName| {
+            FixtureError::invalid(path, line, e.to_string())
+        })?;
+        let Some(known) = functions.find(&name.module, &name.function) else {
+            let message = if functions.has_module(&name.module) {
+                format!(
+                    "unknown function \"{}\" in module \"{}\"",
+                    name.function, name.module
+                )
+            } else {
+                format!("unknown module \"{}\"", name.module)
+            };
+            return Err(FixtureError::invalid(path, line, message));
+        };
+        role.grant(
+            known.clone(),
+            Levels {
+                add: grant.add,
+                edit: grant.edit,
+                delete: grant.delete,
+                inquire: grant.inquire,
+            },
+        );
+    }
+    Ok(role)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionFile {
+    #[serde(default)]
+    lookup: BTreeMap<String, Lookup>,
+    #[serde(rename = "action")]
+    actions: Vec<Action>,
+}
+
+/// Parses the action catalog, checking that each action's resource is a known endpoint.
+pub fn parse_actions(
+    path: &str,
+    text: &str,
+    permissions: &PermissionMap,
+) -> Result<ActionCatalog, FixtureError> {
+    let file: ActionFile = parse_toml(path, text)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for action in &file.actions {
+        let line = find_line(text, &format!("name = \"{}\"", action.name));
+        if !seen.insert(action.name.clone()) {
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!("duplicate action \"{}\"", action.name),
+            ));
+        }
+        let special = permissions
+            .specials
+            .iter()
+            .any(|s| s.path.eq_ignore_ascii_case(&action.path));
+        if permissions.endpoint_for(&action.resource).is_none() && !special {
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!(
+                    "unknown resource \"{}\" in action \"{}\"",
+                    action.resource, action.name
+                ),
+            ));
+        }
+        for field in action.validate.iter().chain(&action.related) {
+            if !file.lookup.contains_key(field) {
+                return Err(FixtureError::invalid(
+                    path,
+                    line,
+                    format!(
+                        "action \"{}\" uses field \"{field}\" that has no [lookup.{field}]",
+                        action.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(ActionCatalog::new(file.actions, file.lookup))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(rename = "rule")]
+    rules: Vec<RuleEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleEntry {
+    id: RuleId,
+    summary: String,
+    source: String,
+    section: String,
+}
+
+/// Parses the rule catalog, refusing duplicate IDs.
+pub fn parse_rules(path: &str, text: &str) -> Result<RuleCatalog, FixtureError> {
+    let file: RuleFile = parse_toml(path, text)?;
+    let mut rules: Vec<Rule> = Vec::new();
+    for entry in file.rules {
+        if rules.iter().any(|r| r.id == entry.id) {
+            let line = find_line(text, &format!("\"{}\"", entry.id));
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!("duplicate rule ID \"{}\"", entry.id),
+            ));
+        }
+        rules.push(Rule {
+            id: entry.id,
+            summary: entry.summary,
+            source: entry.source,
+            section: entry.section,
+        });
+    }
+    Ok(RuleCatalog::new(rules))
+}
+
+/// Parses one seed-data collection: a JSON array of objects, each with an integer `id`.
+pub fn parse_collection(path: &str, text: &str) -> Result<Vec<serde_json::Value>, FixtureError> {
+    let records: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| FixtureError::invalid(path, Some(e.line()), e.to_string()))?;
+    let mut ids = std::collections::BTreeSet::new();
+    for (index, record) in records.iter().enumerate() {
+        let id = record
+            .get("id")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| {
+                FixtureError::invalid(path, None, format!("record {index} has no integer \"id\""))
+            })?;
+        if !ids.insert(id) {
+            let line = find_line(text, &format!("\"id\": {id}"));
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!("duplicate id {id}"),
+            ));
+        }
+    }
+    Ok(records)
+}
+
+/// Every data file, loaded and cross-checked.
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    /// The ConnectWise endpoint model.
+    pub permissions: PermissionMap,
+    /// The shipped role profiles by name.
+    pub roles: BTreeMap<String, SecurityRole>,
+    /// The action catalog.
+    pub actions: ActionCatalog,
+    /// The integration's safety policy.
+    pub policy: Policy,
+    /// The rule catalog.
+    pub rules: RuleCatalog,
+    /// Seed records by collection.
+    pub seed: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The `/system/info` record.
+    pub system_info: serde_json::Value,
+}
+
+impl Fixtures {
+    /// The fixtures built into the binary, loaded once.
+    pub fn builtin() -> Result<&'static Fixtures, FixtureError> {
+        static LOADED: OnceLock<Result<Fixtures, FixtureError>> = OnceLock::new();
+        LOADED
+            .get_or_init(|| Fixtures::load(&Source::Builtin))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Loads and validates every fixture file from a source.
+    pub fn load(source: &Source) -> Result<Fixtures, FixtureError> {
+        let permissions_path = "connectwise/permissions.toml";
+        let permissions = parse_permissions(
+            &format!("fixtures/{permissions_path}"),
+            &source.read(permissions_path)?,
+        )?;
+        let mut roles = BTreeMap::new();
+        for file in source.list("roles", ".toml") {
+            let relative = format!("roles/{file}");
+            let role = parse_role(
+                &format!("fixtures/{relative}"),
+                &source.read(&relative)?,
+                &permissions.functions,
+            )?;
+            roles.insert(role.name.clone(), role);
+        }
+        let actions = parse_actions(
+            "fixtures/actions.toml",
+            &source.read("actions.toml")?,
+            &permissions,
+        )?;
+        let policy = parse_toml("fixtures/policy.toml", &source.read("policy.toml")?)?;
+        let rules = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
+        let mut seed = BTreeMap::new();
+        let mut system_info = serde_json::Value::Null;
+        for file in source.list("data", ".json") {
+            let relative = format!("data/{file}");
+            let shown = format!("fixtures/{relative}");
+            let text = source.read(&relative)?;
+            let collection = file.trim_end_matches(".json").to_owned();
+            if collection == "system_info" {
+                system_info = serde_json::from_str(&text)
+                    .map_err(|e| FixtureError::invalid(&shown, Some(e.line()), e.to_string()))?;
+                continue;
+            }
+            seed.insert(collection, parse_collection(&shown, &text)?);
+        }
+        for endpoint in &permissions.endpoints {
+            if !seed.contains_key(&endpoint.collection) {
+                return Err(FixtureError::Missing {
+                    path: format!("fixtures/data/{}.json", endpoint.collection),
+                });
+            }
+        }
+        Ok(Fixtures {
+            permissions,
+            roles,
+            actions,
+            policy,
+            rules,
+            seed,
+            system_info,
+        })
+    }
+
+    /// A shipped role profile by name, or a role file by path.
+    pub fn role(&self, name_or_path: &str) -> Result<SecurityRole, FixtureError> {
+        if let Some(role) = self.roles.get(name_or_path) {
+            return Ok(role.clone());
+        }
+        let path = Path::new(name_or_path);
+        if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+            let text = std::fs::read_to_string(path).map_err(|_| FixtureError::Missing {
+                path: name_or_path.to_owned(),
+            })?;
+            return parse_role(name_or_path, &text, &self.permissions.functions);
+        }
+        Err(FixtureError::UnknownRole {
+            name: name_or_path.to_owned(),
+            known: self
+                .roles
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    fn functions() -> FunctionCatalog {
+        let mut modules = BTreeMap::new();
+        modules.insert(
+            "Service Desk".to_owned(),
+            vec!["Service Tickets".to_owned()],
+        );
+        FunctionCatalog::new(&modules)
+    }
+
+    #[test]
+    fn the_builtin_fixtures_load() {
+        let fixtures = Fixtures::builtin().unwrap();
+        for name in [
+            "least-privilege",
+            "read-only-discovery",
+            "customer-sync",
+            "no-access",
+            "full-access",
+        ] {
+            assert!(
+                fixtures.roles.contains_key(name),
+                "missing role profile {name}"
+            );
+        }
+        let least = &fixtures.roles["least-privilege"];
+        assert_eq!(
+            least.grants().count(),
+            16,
+            "15 table rows plus company lookup"
+        );
+    }
+
+    #[rstest]
+    #[case::bad_level(
+        "name = \"x\"\n[[grant]]\nfunction = \"Service Desk / Service Tickets\"\nadd = \"Sometimes\"\n",
+        "failed to load roles/x.toml: line 4: unknown level \"Sometimes\" (expected None, My or All)"
+    )]
+    #[case::unknown_function(
+        "name = \"x\"\n\n[[grant]]\nfunction = \"Service Desk / Tickets\"\n",
+        "failed to load roles/x.toml: line 4: unknown function \"Tickets\" in module \"Service Desk\""
+    )]
+    #[case::unknown_module(
+        "name = \"x\"\n[[grant]]\nfunction = \"Helpdesk / Service Tickets\"\n",
+        "failed to load roles/x.toml: line 3: unknown module \"Helpdesk\""
+    )]
+    #[case::unknown_key(
+        "name = \"x\"\n[[grant]]\nfunction = \"Service Desk / Service Tickets\"\nremove = \"All\"\n",
+        "failed to load roles/x.toml: line 4: unknown field `remove`, expected one of `function`, `add`, `edit`, `delete`, `inquire`"
+    )]
+    fn a_malformed_role_names_file_line_and_value(#[case] text: &str, #[case] expected: &str) {
+        let error = parse_role("roles/x.toml", text, &functions()).unwrap_err();
+        assert_eq!(error.to_string(), expected);
+    }
+
+    #[test]
+    fn a_valid_role_reads_every_operation() {
+        let text = "name = \"x\"\n[[grant]]\nfunction = \"service desk / service tickets\"\nadd = \"All\"\ndelete = \"Mine\"\n";
+        let role = parse_role("x.toml", text, &functions()).unwrap();
+        let tickets = FunctionName::new("Service Desk", "Service Tickets");
+        assert_eq!(
+            role.levels(&tickets).to_string(),
+            "Add All, Edit None, Delete My, Inquire None"
+        );
+    }
+
+    #[test]
+    fn a_collection_with_duplicate_ids_names_the_line() {
+        let text = "[\n  {\"id\": 1},\n  {\"id\": 1}\n]";
+        let error = parse_collection("data/x.json", text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "failed to load data/x.json: line 2: duplicate id 1"
+        );
+    }
+
+    #[test]
+    fn malformed_json_names_the_line() {
+        let error = parse_collection("data/x.json", "[\n  {\"id\": 1,}\n]").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("failed to load data/x.json: line 2: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_role_lists_the_profiles() {
+        let error = Fixtures::builtin().unwrap().role("superuser").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("unknown role \"superuser\" (expected one of"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Gherkin glue.

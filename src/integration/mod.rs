@@ -1,0 +1,93 @@
+//! The AI side: an integration performs actions for the AI and returns tool results.
+//!
+//! [`Integration`] is what the harness tests; [`reference::ReferenceIntegration`] is the
+//! integration the source documents describe. Another integration (an MCP server) can be
+//! tested the same way by implementing the trait.
+
+pub mod reference;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::model::{Outcome, RuleId};
+
+pub use reference::ReferenceIntegration;
+
+/// The record an action is about: `#1001` or a search text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Subject {
+    /// A record id (for child actions: the parent's id).
+    Id(i64),
+    /// A search text or a name.
+    Text(String),
+}
+
+/// What the AI asks for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRequest {
+    /// The action's catalog name (`ticket.create`).
+    pub action: String,
+    /// The record it is about, if any.
+    pub subject: Option<Subject>,
+    /// Fields given by the AI (names of referenced records are resolved by the integration).
+    pub fields: Map<String, Value>,
+}
+
+/// What is held for confirmation, so a person can decide.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Confirmation {
+    /// Token to confirm or refuse with.
+    pub token: u64,
+    /// The action's catalog name.
+    pub action: String,
+    /// The record it is about, if any.
+    pub record: Option<i64>,
+    /// The fields that would be written.
+    pub fields: Vec<String>,
+    /// Why it is held.
+    pub reason: String,
+}
+
+/// What the AI reads back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolResult {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// A message the AI can act on.
+    pub message: String,
+    /// The data returned (records, or `null`).
+    pub data: Value,
+    /// For partial results: the fields whose lookups were refused.
+    pub missing: Vec<String>,
+    /// For escalated results: what awaits confirmation.
+    pub confirmation: Option<Confirmation>,
+    /// The rule that decided a blocked, escalated or rejected outcome.
+    pub rule: Option<RuleId>,
+    /// The HTTP status of the main ConnectWise answer, if one was received.
+    pub status: Option<u16>,
+}
+
+impl ToolResult {
+    /// A result with only an outcome and a message.
+    pub fn new(outcome: Outcome, message: impl Into<String>) -> Self {
+        ToolResult {
+            outcome,
+            message: message.into(),
+            data: Value::Null,
+            missing: Vec::new(),
+            confirmation: None,
+            rule: None,
+            status: None,
+        }
+    }
+}
+
+/// Something that performs actions for the AI against ConnectWise.
+pub trait Integration: Send + Sync {
+    /// Performs an action.
+    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult>;
+
+    /// Answers a held action: `accept` sends it, refusing writes nothing.
+    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult>;
+}

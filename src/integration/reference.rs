@@ -1,0 +1,590 @@
+//! The reference integration: what the source documents describe an AI integration
+//! with ConnectWise doing. It applies the safety policy before anything is sent,
+//! validates referenced records by lookups before writes, calls ConnectWise through the
+//! client, and turns each answer into a tool result the AI can act on.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::future::BoxFuture;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use crate::connectwise::security::Requirement;
+use crate::connectwise::{Client, Response};
+use crate::fixtures::Fixtures;
+use crate::model::{Action, ActionKind, Outcome, RuleId};
+use crate::policy::Decision;
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+struct Prepared {
+    action: Action,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    record: Option<i64>,
+}
+
+/// The reference integration for one API member.
+#[derive(Debug)]
+pub struct ReferenceIntegration {
+    client: Client,
+    fixtures: Arc<Fixtures>,
+    pending: Mutex<HashMap<u64, Prepared>>,
+    next_token: AtomicU64,
+}
+
+/// Most pages a search follows through `Link` before it stops.
+const MAX_PAGES: usize = 20;
+
+impl ReferenceIntegration {
+    /// An integration calling ConnectWise with the client's credentials.
+    pub fn new(client: Client, fixtures: Arc<Fixtures>) -> Self {
+        ReferenceIntegration {
+            client,
+            fixtures,
+            pending: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+        }
+    }
+
+    async fn run(&self, request: &ActionRequest) -> ToolResult {
+        let Some(action) = self.fixtures.actions.get(&request.action).cloned() else {
+            return ToolResult::new(
+                Outcome::Failed,
+                format!("unknown action \"{}\"", request.action),
+            );
+        };
+        match action.kind {
+            ActionKind::Connect => self.connect(&action).await,
+            ActionKind::Search => self.search(&action, request).await,
+            ActionKind::Get => self.get(&action, request).await,
+            _ => self.write(&action, request).await,
+        }
+    }
+
+    async fn connect(&self, action: &Action) -> ToolResult {
+        let info = match self.client.get("/system/info", &[]).await {
+            Ok(response) => response,
+            Err(error) => return ToolResult::new(Outcome::Failed, error.to_string()),
+        };
+        if !info.ok() {
+            return self.answer(action, &Method::GET, "/system/info", info);
+        }
+        let query = [
+            ("pageSize", "1000".to_owned()),
+            ("fields", "id,identifier,name".to_owned()),
+        ];
+        match self.client.get(&action.path, &query).await {
+            Ok(response) if response.status == 403 => {
+                let mut result = self.answer(action, &Method::GET, &action.path, response);
+                result.message = format!(
+                    "Connected, but the companies to associate cannot be listed: {}",
+                    result.message
+                );
+                result
+            }
+            Ok(response) => self.answer(action, &Method::GET, &action.path, response),
+            Err(error) => ToolResult::new(Outcome::Failed, error.to_string()),
+        }
+    }
+
+    async fn search(&self, action: &Action, request: &ActionRequest) -> ToolResult {
+        let mut conditions: Vec<String> = Vec::new();
+        if let (Some(Subject::Text(text)), Some(field)) = (&request.subject, &action.search_field) {
+            conditions.push(format!("{field} like \"*{}*\"", escape(text)));
+        }
+        for (field, value) in &request.fields {
+            conditions.push(match value {
+                Value::String(text) => format!("{field} = \"{}\"", escape(text)),
+                other => format!("{field} = {other}"),
+            });
+        }
+        let path = fill_parent(&action.path, request);
+        let mut query = vec![("pageSize", "100".to_owned())];
+        if !conditions.is_empty() {
+            query.push(("conditions", conditions.join(" and ")));
+        }
+        let mut records = Vec::new();
+        let mut page = 1;
+        loop {
+            let mut paged = query.clone();
+            paged.push(("page", page.to_string()));
+            let response = match self.client.get(&path, &paged).await {
+                Ok(response) => response,
+                Err(error) => return ToolResult::new(Outcome::Failed, error.to_string()),
+            };
+            if !response.ok() {
+                return self.answer(action, &Method::GET, &path, response);
+            }
+            let has_next = response
+                .link
+                .as_deref()
+                .is_some_and(|l| l.contains("rel=\"next\""));
+            if let Value::Array(items) = response.body {
+                records.extend(items);
+            }
+            if !has_next || page >= MAX_PAGES {
+                break;
+            }
+            page += 1;
+        }
+        let count = records.len();
+        let mut result = ToolResult::new(Outcome::Allowed, format!("Found {count} record(s)."));
+        result.data = Value::Array(records);
+        result.status = Some(200);
+        result
+    }
+
+    async fn get(&self, action: &Action, request: &ActionRequest) -> ToolResult {
+        let Some(Subject::Id(id)) = request.subject else {
+            return ToolResult::new(
+                Outcome::Rejected,
+                format!("to {} I need a record number", action.phrase),
+            );
+        };
+        let path = format!("{}/{id}", action.path);
+        let response = match self.client.get(&path, &[]).await {
+            Ok(response) => response,
+            Err(error) => return ToolResult::new(Outcome::Failed, error.to_string()),
+        };
+        if !response.ok() {
+            return self.answer(action, &Method::GET, &path, response);
+        }
+        let record = response.body;
+        let mut related = Map::new();
+        let mut missing = Vec::new();
+        for field in &action.related {
+            let Some(lookup) = self.fixtures.actions.lookup(field) else {
+                continue;
+            };
+            let Some(id) = record
+                .get(field)
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_i64)
+            else {
+                continue;
+            };
+            let Some(base) = fill_placeholders(&lookup.path, &record) else {
+                continue;
+            };
+            match self.client.get(&format!("{base}/{id}"), &[]).await {
+                Ok(answer) if answer.ok() => {
+                    related.insert(field.clone(), answer.body);
+                }
+                Ok(answer) if answer.status == 403 => missing.push(field.clone()),
+                Ok(_) | Err(_) => missing.push(field.clone()),
+            }
+        }
+        let mut result = if missing.is_empty() {
+            ToolResult::new(Outcome::Allowed, format!("Read {} #{id}.", action.resource))
+        } else {
+            ToolResult::new(
+                Outcome::Partial,
+                format!(
+                    "Read #{id}, but some related details are missing because the API member cannot read them: {}. Grant read access to those records to see them.",
+                    missing.join(", ")
+                ),
+            )
+        };
+        result.data = json!({"record": record, "related": related});
+        result.missing = missing;
+        result.status = Some(200);
+        result
+    }
+
+    async fn write(&self, action: &Action, request: &ActionRequest) -> ToolResult {
+        let mut payload: Map<String, Value> = action.fields.clone();
+        payload.extend(request.fields.clone());
+        match self.fixtures.policy.decide(action, &payload) {
+            Decision::Block {
+                rule,
+                reason,
+                fields,
+            } => {
+                let detail = if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (fields: {})", fields.join(", "))
+                };
+                let mut result = ToolResult::new(
+                    Outcome::Blocked,
+                    format!(
+                        "Refused to {}: {reason}{detail}. Nothing was sent to ConnectWise.",
+                        action.phrase
+                    ),
+                );
+                result.rule = Some(rule);
+                return result;
+            }
+            Decision::Escalate { rule, reason } => {
+                let prepared = match self.prepare(action, request, payload).await {
+                    Ok(prepared) => prepared,
+                    Err(result) => return *result,
+                };
+                return self.hold(prepared, rule, reason);
+            }
+            Decision::Pass => {}
+        }
+        match self.prepare(action, request, payload).await {
+            Ok(prepared) => self.send(&prepared).await,
+            Err(result) => *result,
+        }
+    }
+
+    /// Validates references and builds the request; refuses invalid input (rule RD-04).
+    async fn prepare(
+        &self,
+        action: &Action,
+        request: &ActionRequest,
+        mut payload: Map<String, Value>,
+    ) -> Result<Prepared, Box<ToolResult>> {
+        let record = match request.subject {
+            Some(Subject::Id(id)) => Some(id),
+            _ => None,
+        };
+        let needs_record =
+            !matches!(action.kind, ActionKind::Create | ActionKind::Attach) || action.has_parent();
+        if needs_record && record.is_none() {
+            return Err(Box::new(ToolResult::new(
+                Outcome::Rejected,
+                format!("to {} I need a record number", action.phrase),
+            )));
+        }
+        for field in &action.validate {
+            self.validate(field, &mut payload).await?;
+        }
+        let id = record.unwrap_or_default();
+        let collection = fill_parent(&action.path, request);
+        let (method, path, body) = match action.kind {
+            ActionKind::Create | ActionKind::Attach => {
+                (Method::POST, collection, Some(Value::Object(payload)))
+            }
+            ActionKind::Update => (
+                Method::PATCH,
+                format!("{collection}/{id}"),
+                Some(patch_body(&payload)),
+            ),
+            ActionKind::Close => {
+                let status = payload
+                    .remove("status")
+                    .unwrap_or_else(|| Value::from(">Closed"));
+                let status = match status {
+                    Value::String(name) => json!({"name": name}),
+                    other => other,
+                };
+                (
+                    Method::PATCH,
+                    format!("{collection}/{id}"),
+                    Some(json!([{"op": "replace", "path": "status", "value": status}])),
+                )
+            }
+            ActionKind::Merge => (
+                Method::POST,
+                format!("{collection}/{id}/merge"),
+                Some(Value::Object(payload)),
+            ),
+            ActionKind::Delete => (Method::DELETE, format!("{collection}/{id}"), None),
+            ActionKind::Connect | ActionKind::Search | ActionKind::Get => {
+                return Err(Box::new(ToolResult::new(
+                    Outcome::Failed,
+                    format!("\"{}\" is not a write", action.name),
+                )));
+            }
+        };
+        Ok(Prepared {
+            action: action.clone(),
+            method,
+            path,
+            body,
+            record,
+        })
+    }
+
+    /// Resolves a reference given by name to `{"id": N}`, or refuses.
+    async fn validate(
+        &self,
+        field: &str,
+        payload: &mut Map<String, Value>,
+    ) -> Result<(), Box<ToolResult>> {
+        let Some(given) = payload.get(field).cloned() else {
+            return Ok(());
+        };
+        let Some(lookup) = self.fixtures.actions.lookup(field) else {
+            return Ok(());
+        };
+        let name = match &given {
+            Value::String(name) => name.clone(),
+            Value::Object(map) if map.contains_key("id") => return Ok(()),
+            Value::Object(map) => map
+                .get("name")
+                .or_else(|| map.get("identifier"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            _ => return Ok(()),
+        };
+        let context = Value::Object(payload.clone());
+        let Some(path) = fill_placeholders(&lookup.path, &context) else {
+            return Err(Box::new(ToolResult::new(
+                Outcome::Rejected,
+                format!(
+                    "cannot check the {} \"{name}\" without knowing what it belongs to",
+                    lookup.noun
+                ),
+            )));
+        };
+        let query = [(
+            "conditions",
+            format!("{} = \"{}\"", lookup.name_field, escape(&name)),
+        )];
+        let rejected = |message: String| {
+            let mut result = ToolResult::new(Outcome::Rejected, message);
+            result.rule = "RD-04".parse::<RuleId>().ok();
+            Box::new(result)
+        };
+        match self.client.get(&path, &query).await {
+            Ok(response) if response.ok() => match response.body.as_array().and_then(|a| a.first())
+            {
+                Some(found) => {
+                    let id = found.get("id").cloned().unwrap_or(Value::Null);
+                    payload.insert(field.to_owned(), json!({"id": id}));
+                    Ok(())
+                }
+                None => Err(rejected(format!(
+                    "There is no {} \"{name}\" in ConnectWise; nothing was written. Use an existing {}.",
+                    lookup.noun, lookup.noun
+                ))),
+            },
+            Ok(response) if response.status == 403 => Err(rejected(format!(
+                "Cannot check the {} \"{name}\": the API member has no access to read {}s, so nothing was written. Grant Inquire on them to let the integration validate ticket fields.",
+                lookup.noun, lookup.noun
+            ))),
+            Ok(response) => Err(Box::new(self.answer_without_action(response))),
+            Err(error) => Err(Box::new(ToolResult::new(
+                Outcome::Failed,
+                error.to_string(),
+            ))),
+        }
+    }
+
+    fn hold(&self, prepared: Prepared, rule: RuleId, reason: String) -> ToolResult {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let fields = match &prepared.body {
+            Some(Value::Object(map)) => map.keys().cloned().collect(),
+            Some(Value::Array(ops)) => ops
+                .iter()
+                .filter_map(|o| o.get("path").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let record = prepared
+            .record
+            .map(|id| format!(" #{id}"))
+            .unwrap_or_default();
+        let shown_fields = if fields.is_empty() {
+            String::new()
+        } else {
+            format!(" Fields: {}.", fields.join(", "))
+        };
+        let mut result = ToolResult::new(
+            Outcome::Escalated,
+            format!(
+                "Held for confirmation ({rule}): {reason}. Action: {}{record}.{shown_fields} Nothing has been written; confirm to proceed.",
+                prepared.action.phrase
+            ),
+        );
+        result.confirmation = Some(Confirmation {
+            token,
+            action: prepared.action.name.clone(),
+            record: prepared.record,
+            fields,
+            reason,
+        });
+        result.rule = Some(rule);
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token, prepared);
+        result
+    }
+
+    async fn send(&self, prepared: &Prepared) -> ToolResult {
+        let response = self
+            .client
+            .send(
+                prepared.method.clone(),
+                &prepared.path,
+                &[],
+                prepared.body.as_ref(),
+            )
+            .await;
+        match response {
+            Ok(response) => {
+                self.answer(&prepared.action, &prepared.method, &prepared.path, response)
+            }
+            Err(error) => ToolResult::new(Outcome::Failed, error.to_string()),
+        }
+    }
+
+    /// Turns a ConnectWise answer into a tool result.
+    fn answer(
+        &self,
+        action: &Action,
+        method: &Method,
+        path: &str,
+        response: Response,
+    ) -> ToolResult {
+        match response.status {
+            200..=299 => {
+                let mut result =
+                    ToolResult::new(Outcome::Allowed, format!("Done: {}.", action.phrase));
+                result.status = Some(response.status);
+                result.data = response.body;
+                result
+            }
+            403 => {
+                let needed = self.requirement(action, method, path);
+                let mut result = ToolResult::new(
+                    Outcome::Denied,
+                    format!(
+                        "No access: ConnectWise refused to {} (403). The API member is valid, but its security role does not allow this. It needs {} at level All or My; check that module and permission level in the role.",
+                        action.phrase,
+                        needed.map_or_else(
+                            || "the matching permission".to_owned(),
+                            |r| format!(
+                                "{} / {} permission {}",
+                                r.function.module, r.function.function, r.operation
+                            )
+                        ),
+                    ),
+                );
+                result.status = Some(403);
+                result
+            }
+            _ => {
+                let mut result = self.answer_without_action(response);
+                if result.outcome == Outcome::Failed {
+                    result.message = format!("Could not {}: {}", action.phrase, result.message);
+                }
+                result
+            }
+        }
+    }
+
+    fn answer_without_action(&self, response: Response) -> ToolResult {
+        let status = response.status;
+        let mut result = if status == 401 {
+            let mut message = "Authentication failed (401): ConnectWise refused the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.".to_owned();
+            if self.client.credentials().company_id_looks_numeric() {
+                message.push_str(" The Company ID must be the sign-in company code, not a numeric company record ID.");
+            }
+            ToolResult::new(Outcome::Unauthenticated, message)
+        } else {
+            let detail = response.error_message().unwrap_or("no details").to_owned();
+            let errors = response
+                .body
+                .get("errors")
+                .and_then(Value::as_array)
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .filter_map(|e| e.get("message").and_then(Value::as_str))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .filter(|e| !e.is_empty())
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            ToolResult::new(
+                Outcome::Failed,
+                format!("ConnectWise answered {status}: {detail}{errors}"),
+            )
+        };
+        result.status = Some(status);
+        result
+    }
+
+    fn requirement(&self, action: &Action, method: &Method, path: &str) -> Option<Requirement> {
+        let permissions = &self.fixtures.permissions;
+        if action.kind == ActionKind::Close
+            && let Some(rule) = permissions
+                .endpoint_for(&action.resource)
+                .and_then(|e| e.close.as_ref())
+        {
+            return Some(Requirement {
+                function: rule.function.clone(),
+                operation: crate::model::Operation::Edit,
+            });
+        }
+        permissions.requirement(method.as_str(), path)
+    }
+}
+
+impl Integration for ReferenceIntegration {
+    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult> {
+        Box::pin(self.run(request))
+    }
+
+    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult> {
+        Box::pin(async move {
+            let prepared = self
+                .pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&token);
+            match (prepared, accept) {
+                (None, _) => ToolResult::new(
+                    Outcome::Failed,
+                    format!("nothing is waiting for confirmation under {token}"),
+                ),
+                (Some(prepared), false) => ToolResult::new(
+                    Outcome::Blocked,
+                    format!(
+                        "Cancelled: the request to {} was refused, so nothing was written.",
+                        prepared.action.phrase
+                    ),
+                ),
+                (Some(prepared), true) => self.send(&prepared).await,
+            }
+        })
+    }
+}
+
+/// Escapes a value for a double-quoted ConnectWise condition.
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Fills `{parentId}` from the request's subject.
+fn fill_parent(path: &str, request: &ActionRequest) -> String {
+    match request.subject {
+        Some(Subject::Id(id)) => path.replace("{parentId}", &id.to_string()),
+        _ => path.to_owned(),
+    }
+}
+
+/// Fills `{field}` placeholders with the id of that reference in `record`.
+fn fill_placeholders(path: &str, record: &Value) -> Option<String> {
+    let mut filled = path.to_owned();
+    while let Some(start) = filled.find('{') {
+        let end = start + filled[start..].find('}')?;
+        let field = &filled[start + 1..end];
+        let id = record.get(field)?.get("id")?.as_i64()?;
+        filled.replace_range(start..=end, &id.to_string());
+    }
+    Some(filled)
+}
+
+/// A ConnectWise PATCH body replacing each field.
+fn patch_body(payload: &Map<String, Value>) -> Value {
+    Value::Array(
+        payload
+            .iter()
+            .map(|(field, value)| json!({"op": "replace", "path": field, "value": value}))
+            .collect(),
+    )
+}

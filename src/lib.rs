@@ -1,0 +1,35 @@
+//! `cw-conform`: a conformance harness for AI integrations with ConnectWise PSA.
+//!
+//! An MSP connects an AI assistant to ConnectWise through a dedicated API member whose
+//! security role decides what the assistant may read or change. Two documents describe the
+//! recommended role, what each permission level enables, what the integration blocks or
+//! holds for confirmation whatever the role grants, and how 401 and 403 errors should be
+//! explained. This crate turns each of those rules into Gherkin scenarios and runs them.
+//!
+//! The tour, following one scenario:
+//!
+//! 1. `features/*.feature` state a rule in business language; each scenario carries the
+//!    rule's ID as a tag (`@SD-01`).
+//! 2. [`harness`] glues the Gherkin steps to the rest: it gives each scenario its own
+//!    [`mock::MockConnectWise`] with API members whose [`model::SecurityRole`]s come from
+//!    `fixtures/roles/`, and an [`integration::Integration`] to drive.
+//! 3. The [`integration::ReferenceIntegration`] applies the [`policy`] (block, escalate or
+//!    pass), validates referenced records by lookups, and calls ConnectWise through
+//!    [`connectwise::Client`].
+//! 4. The mock authenticates, authorises each request by the member's role using
+//!    `fixtures/connectwise/permissions.toml`, answers in ConnectWise's JSON and error
+//!    shapes, and journals every request, so a step can prove ConnectWise saw no write.
+//! 5. The step compares the observed [`model::Outcome`] with the one the scenario states;
+//!    [`report`] sums results up by rule ID.
+//!
+//! `model` holds pure types; `mock` knows ConnectWise's wire behaviour; `integration`
+//! knows the AI side; `harness` only glues Gherkin to them.
+
+pub mod connectwise;
+pub mod fixtures;
+pub mod harness;
+pub mod integration;
+pub mod mock;
+pub mod model;
+pub mod policy;
+pub mod report;

@@ -1,0 +1,62 @@
+//! The journal of every request the mock received, so a scenario can prove what
+//! ConnectWise saw (or that it saw nothing). Headers are never kept: they hold secrets.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One request and the status it was answered with.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalEntry {
+    /// HTTP method.
+    pub method: String,
+    /// Path under `/apis/3.0` (or the full path for other requests).
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// Status answered.
+    pub status: u16,
+    /// The authenticated API member, if authentication succeeded.
+    pub member: Option<String>,
+    /// The JSON body sent, if any.
+    pub body: Option<Value>,
+}
+
+impl JournalEntry {
+    /// Whether the request asked ConnectWise to change something.
+    pub fn is_write(&self) -> bool {
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+
+    /// Whether ConnectWise accepted it.
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl fmt::Display for JournalEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if !self.query.is_empty() {
+            write!(f, "?{}", self.query)?;
+        }
+        write!(f, " -> {}", self.status)?;
+        if let Some(member) = &self.member {
+            write!(f, " (as {member})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders entries one per line for failure messages.
+pub fn render(entries: &[JournalEntry]) -> String {
+    if entries.is_empty() {
+        return "  (no requests)".to_owned();
+    }
+    entries
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,239 @@
+//! The mock ConnectWise: a wiremock server with one responder that behaves like
+//! ConnectWise on the wire (authentication, security-role enforcement with `None`, `My`
+//! and `All`, JSON and error shapes, paging and conditions) over an in-memory store.
+//!
+//! It knows nothing of Gherkin or of the integration under test. Several API members,
+//! each with its own keys and security role, can use one server at once. Every request is
+//! journalled (without its headers) so a scenario can prove what ConnectWise received.
+
+pub mod journal;
+pub mod query;
+mod responder;
+pub mod store;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use wiremock::{Mock, MockServer};
+
+use crate::connectwise::{API_PREFIX, Credentials, Secret};
+use crate::fixtures::Fixtures;
+use crate::model::SecurityRole;
+
+pub use journal::JournalEntry;
+pub use store::Store;
+
+/// An API member the mock authenticates: its member identifier, keys and security role.
+#[derive(Debug, Clone)]
+pub struct ApiMember {
+    /// The member identifier (`ai-integration`); must match a seeded member record for
+    /// `My` ownership and `/system/myAccount`.
+    pub identifier: String,
+    /// Public key.
+    pub public_key: String,
+    /// Private key.
+    pub private_key: Secret,
+    /// The member's security role.
+    pub role: SecurityRole,
+}
+
+impl ApiMember {
+    /// A member with keys derived from its identifier (for tests and scenarios).
+    pub fn with_role(identifier: &str, role: SecurityRole) -> Self {
+        ApiMember {
+            identifier: identifier.to_owned(),
+            public_key: format!("{identifier}-public"),
+            private_key: Secret::new(format!("{identifier}-private")),
+            role,
+        }
+    }
+}
+
+/// A fault the mock answers with instead of the next requests (rate limiting, outages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// HTTP status.
+    pub status: u16,
+    /// `Retry-After` seconds, for 429.
+    pub retry_after: Option<u64>,
+    /// How many requests get it.
+    pub times: usize,
+}
+
+/// How the mock is set up.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// The sign-in company code (`companyId` in the credentials).
+    pub company_id: String,
+    /// The company name `/login/companyinfo` reports.
+    pub company_name: String,
+    /// The client IDs accepted; empty accepts any non-empty `clientId`.
+    pub client_ids: Vec<String>,
+    /// The API members.
+    pub members: Vec<ApiMember>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            company_id: "northwind".into(),
+            company_name: "Northwind IT".into(),
+            client_ids: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) members: Vec<ApiMember>,
+    pub(crate) journal: Vec<JournalEntry>,
+    pub(crate) faults: Vec<Fault>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) fixtures: Arc<Fixtures>,
+    pub(crate) company_id: String,
+    pub(crate) company_name: String,
+    pub(crate) client_ids: Vec<String>,
+    pub(crate) inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running mock ConnectWise.
+pub struct MockConnectWise {
+    server: Option<MockServer>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for MockConnectWise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockConnectWise")
+            .field("site", &self.site())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockConnectWise {
+    /// Starts a mock on `127.0.0.1` with an OS-chosen port.
+    pub async fn start(fixtures: Arc<Fixtures>, config: MockConfig) -> Self {
+        Self::start_with(MockServer::builder(), fixtures, config).await
+    }
+
+    /// Starts a mock on a listener of the caller's choosing (`cw-conform serve --port`).
+    pub async fn start_on(
+        listener: TcpListener,
+        fixtures: Arc<Fixtures>,
+        config: MockConfig,
+    ) -> Self {
+        Self::start_with(MockServer::builder().listener(listener), fixtures, config).await
+    }
+
+    async fn start_with(
+        builder: wiremock::MockServerBuilder,
+        fixtures: Arc<Fixtures>,
+        config: MockConfig,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            company_id: config.company_id,
+            company_name: config.company_name,
+            client_ids: config.client_ids,
+            inner: Mutex::new(Inner {
+                store: Store::seeded(&fixtures.seed),
+                members: config.members,
+                journal: Vec::new(),
+                faults: Vec::new(),
+            }),
+            fixtures,
+        });
+        // The journal is the mock's own record; wiremock's copy would only cost memory.
+        let server = builder.disable_request_recording().start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(responder::ConnectWise::new(Arc::clone(&shared)))
+            .mount(&server)
+            .await;
+        MockConnectWise {
+            server: Some(server),
+            shared,
+        }
+    }
+
+    /// The site URL (`http://127.0.0.1:PORT`), what a client calls `site`.
+    pub fn site(&self) -> String {
+        self.server
+            .as_ref()
+            .map(MockServer::uri)
+            .unwrap_or_default()
+    }
+
+    /// The REST base URL (`http://127.0.0.1:PORT/v4_6_release/apis/3.0`).
+    pub fn api_url(&self) -> String {
+        format!("{}{API_PREFIX}", self.site())
+    }
+
+    /// The sign-in company code.
+    pub fn company_id(&self) -> &str {
+        &self.shared.company_id
+    }
+
+    /// Credentials for a registered member (with any client ID the mock accepts).
+    pub fn credentials_for(&self, identifier: &str) -> Option<Credentials> {
+        let inner = self.shared.lock();
+        let member = inner.members.iter().find(|m| m.identifier == identifier)?;
+        Some(Credentials {
+            site: self.site(),
+            company_id: self.shared.company_id.clone(),
+            public_key: member.public_key.clone(),
+            private_key: member.private_key.clone(),
+            client_id: Some(
+                self.shared
+                    .client_ids
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "cw-conform".to_owned()),
+            ),
+        })
+    }
+
+    /// Adds an API member, or replaces the one with the same identifier.
+    pub fn add_member(&self, member: ApiMember) {
+        let mut inner = self.shared.lock();
+        inner.members.retain(|m| m.identifier != member.identifier);
+        inner.members.push(member);
+    }
+
+    /// Answers the next requests with a fault.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Every request received so far.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.lock().journal.clone()
+    }
+
+    /// A copy of one record, as stored now.
+    pub fn record(&self, collection: &str, id: i64) -> Option<serde_json::Value> {
+        self.shared.lock().store.get(collection, id).cloned()
+    }
+
+    /// Copies of a collection's records, as stored now.
+    pub fn records(&self, collection: &str) -> Vec<serde_json::Value> {
+        self.shared.lock().store.all(collection).to_vec()
+    }
+
+    /// Stops the server without blocking the caller's task.
+    ///
+    /// Dropping a wiremock `MockServer` inside a busy cucumber run can block on a Tokio
+    /// lock and hang the whole run, so the drop happens on a task of its own.
+    pub fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            tokio::spawn(async move { drop(server) });
+        }
+    }
+}

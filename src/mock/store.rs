@@ -1,0 +1,120 @@
+//! The mock's in-memory records, seeded from `fixtures/data`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Records by collection, in insertion order, with the next id for each collection.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    collections: BTreeMap<String, Vec<Value>>,
+}
+
+impl Store {
+    /// A store holding copies of the seed records.
+    pub fn seeded(seed: &BTreeMap<String, Vec<Value>>) -> Self {
+        Store {
+            collections: seed.clone(),
+        }
+    }
+
+    /// All records of a collection.
+    pub fn all(&self, collection: &str) -> &[Value] {
+        self.collections.get(collection).map_or(&[], Vec::as_slice)
+    }
+
+    /// One record by id.
+    pub fn get(&self, collection: &str, id: i64) -> Option<&Value> {
+        self.all(collection)
+            .iter()
+            .find(|r| record_id(r) == Some(id))
+    }
+
+    /// One record by a field compared without regard to case (`identifier`).
+    pub fn find_by(&self, collection: &str, field: &str, value: &str) -> Option<&Value> {
+        self.all(collection).iter().find(|r| {
+            r.get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        })
+    }
+
+    /// Adds a record, giving it the next free id; returns the id.
+    pub fn insert(&mut self, collection: &str, mut record: Value) -> i64 {
+        let records = self.collections.entry(collection.to_owned()).or_default();
+        let id = records.iter().filter_map(record_id).max().unwrap_or(0) + 1;
+        if let Value::Object(map) = &mut record {
+            map.insert("id".into(), Value::from(id));
+        }
+        records.push(record);
+        id
+    }
+
+    /// Replaces a record with the same id; returns whether it existed.
+    pub fn replace(&mut self, collection: &str, record: Value) -> bool {
+        let Some(id) = record_id(&record) else {
+            return false;
+        };
+        let Some(records) = self.collections.get_mut(collection) else {
+            return false;
+        };
+        match records.iter_mut().find(|r| record_id(r) == Some(id)) {
+            Some(slot) => {
+                *slot = record;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a record; returns it if it existed.
+    pub fn remove(&mut self, collection: &str, id: i64) -> Option<Value> {
+        let records = self.collections.get_mut(collection)?;
+        let index = records.iter().position(|r| record_id(r) == Some(id))?;
+        Some(records.remove(index))
+    }
+}
+
+/// The integer `id` of a record.
+pub fn record_id(record: &Value) -> Option<i64> {
+    record.get("id").and_then(Value::as_i64)
+}
+
+/// The value at a `/`-separated path (`board/id`).
+pub fn at_path<'a>(record: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('/')
+        .try_fold(record, |value, key| value.get(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn inserts_with_the_next_id_and_finds_by_field() {
+        let mut seed = BTreeMap::new();
+        seed.insert(
+            "members".to_owned(),
+            vec![json!({"id": 4, "identifier": "jsmith"})],
+        );
+        let mut store = Store::seeded(&seed);
+        assert_eq!(store.insert("members", json!({"identifier": "new"})), 5);
+        assert_eq!(
+            store
+                .find_by("members", "identifier", "JSMITH")
+                .and_then(record_id),
+            Some(4)
+        );
+        assert!(store.remove("members", 4).is_some());
+        assert!(store.get("members", 4).is_none());
+    }
+
+    #[test]
+    fn reads_nested_paths() {
+        let record = json!({"board": {"id": 1, "name": "Help Desk"}});
+        assert_eq!(at_path(&record, "board/name"), Some(&json!("Help Desk")));
+        assert_eq!(at_path(&record, "board/missing"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! The domain vocabulary: permissions, roles, actions, outcomes and rules.
+//!
+//! Pure types with no I/O. Everything else in the crate speaks in these words.
+
+pub mod action;
+pub mod outcome;
+pub mod permission;
+pub mod role;
+pub mod rule;
+
+pub use action::{Action, ActionCatalog, ActionKind};
+pub use outcome::Outcome;
+pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
+pub use role::SecurityRole;
+pub use rule::{Rule, RuleCatalog, RuleId};

@@ -1,0 +1,91 @@
+//! The result of one action, as the harness names it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::permission::UnknownName;
+
+/// What happened to an action the AI asked the integration to perform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The request reached ConnectWise and ConnectWise accepted it (2xx).
+    Allowed,
+    /// ConnectWise refused it (403) and the AI was told it has no access.
+    Denied,
+    /// ConnectWise refused the credentials (401).
+    Unauthenticated,
+    /// The integration refused before sending anything.
+    Blocked,
+    /// The integration held the action for explicit confirmation or billing review.
+    Escalated,
+    /// The integration refused invalid input before sending any write.
+    Rejected,
+    /// The main read succeeded but related lookups were refused.
+    Partial,
+    /// ConnectWise answered with another error (404, 400, 5xx) or could not be reached.
+    Failed,
+}
+
+impl Outcome {
+    /// Every outcome, in the order the documents introduce them.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Allowed,
+        Outcome::Denied,
+        Outcome::Blocked,
+        Outcome::Escalated,
+        Outcome::Rejected,
+        Outcome::Partial,
+        Outcome::Unauthenticated,
+        Outcome::Failed,
+    ];
+
+    /// The lowercase name used in features and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::Blocked => "blocked",
+            Outcome::Escalated => "escalated",
+            Outcome::Rejected => "rejected",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Outcome::ALL.into_iter().find(|o| o.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(
+            || UnknownName {
+                kind: "outcome",
+                value: s.to_owned(),
+                expected: "allowed, denied, blocked, escalated, rejected, partial, unauthenticated or failed",
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_round_trips_through_its_name() {
+        for outcome in Outcome::ALL {
+            assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(outcome));
+        }
+        assert!("maybe".parse::<Outcome>().is_err());
+    }
+}
