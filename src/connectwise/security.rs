@@ -116,6 +116,22 @@ impl Endpoint {
             .is_none_or(|methods| methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
     }
 
+    /// Whether a record belongs to a member through any owner field (`My`). A string field
+    /// such as a ticket's `resources` may list several member identifiers.
+    pub fn is_owned_by(&self, record: &serde_json::Value, member: &str) -> bool {
+        self.owner.iter().any(|field| {
+            match field
+                .split('/')
+                .try_fold(record, |value, key| value.get(key))
+            {
+                Some(serde_json::Value::String(text)) => text
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(member)),
+                _ => false,
+            }
+        })
+    }
+
     /// Whether the `My` level can be decided for this endpoint's records.
     pub fn has_owner(&self) -> bool {
         !self.owner.is_empty()

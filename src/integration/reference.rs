@@ -254,10 +254,43 @@ impl ReferenceIntegration {
                 format!("to {} I need a record number", action.phrase),
             )));
         }
-        for field in &action.validate {
-            self.validate(field, &mut payload).await?;
-        }
         let id = record.unwrap_or_default();
+        // An update names a status or type without its board: the board is the record's own.
+        let mut current = Value::Null;
+        for field in &action.validate {
+            let needs_current = payload.contains_key(field)
+                && action.kind == ActionKind::Update
+                && current.is_null()
+                && self.fixtures.actions.lookup(field).is_some_and(|l| {
+                    placeholders(&l.path)
+                        .iter()
+                        .any(|p| !payload.contains_key(p.as_str()))
+                });
+            if needs_current {
+                let path = format!("{}/{id}", action.path);
+                match self.client.get(&path, &[]).await {
+                    Ok(response) if response.ok() => current = response.body,
+                    Ok(response) => {
+                        let mut result = ToolResult::new(
+                            Outcome::Rejected,
+                            format!(
+                                "Cannot check the {field} without reading record #{id} first (ConnectWise answered {}), so nothing was written.",
+                                response.status
+                            ),
+                        );
+                        result.rule = "RD-04".parse::<RuleId>().ok();
+                        return Err(Box::new(result));
+                    }
+                    Err(error) => {
+                        return Err(Box::new(ToolResult::new(
+                            Outcome::Failed,
+                            error.to_string(),
+                        )));
+                    }
+                }
+            }
+            self.validate(field, &mut payload, &current).await?;
+        }
         let collection = fill_parent(&action.path, request);
         let (method, path, body) = match action.kind {
             ActionKind::Create | ActionKind::Attach => {
@@ -309,6 +342,7 @@ impl ReferenceIntegration {
         &self,
         field: &str,
         payload: &mut Map<String, Value>,
+        current: &Value,
     ) -> Result<(), Box<ToolResult>> {
         let Some(given) = payload.get(field).cloned() else {
             return Ok(());
@@ -327,7 +361,9 @@ impl ReferenceIntegration {
                 .to_owned(),
             _ => return Ok(()),
         };
-        let context = Value::Object(payload.clone());
+        let mut context = current.as_object().cloned().unwrap_or_default();
+        context.extend(payload.clone());
+        let context = Value::Object(context);
         let Some(path) = fill_placeholders(&lookup.path, &context) else {
             return Err(Box::new(ToolResult::new(
                 Outcome::Rejected,
@@ -565,6 +601,14 @@ fn fill_parent(path: &str, request: &ActionRequest) -> String {
         Some(Subject::Id(id)) => path.replace("{parentId}", &id.to_string()),
         _ => path.to_owned(),
     }
+}
+
+/// The `{field}` placeholders of a lookup path.
+fn placeholders(path: &str) -> Vec<String> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name.to_owned()))
+        .collect()
 }
 
 /// Fills `{field}` placeholders with the id of that reference in `record`.

@@ -257,19 +257,6 @@ fn permits(level: Level, owned: bool) -> bool {
     }
 }
 
-/// Whether a record belongs to a member through any of the endpoint's owner fields.
-fn owned_by(endpoint: &Endpoint, record: &Value, member: &str) -> bool {
-    endpoint
-        .owner
-        .iter()
-        .any(|field| match at_path(record, field) {
-            Some(Value::String(text)) => text
-                .split(',')
-                .any(|part| part.trim().eq_ignore_ascii_case(member)),
-            _ => false,
-        })
-}
-
 fn query_param<'a>(request: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     request
         .url
@@ -395,7 +382,7 @@ impl Call<'_> {
                         capitalise(&endpoint.noun)
                     ));
                 };
-                let owned = owned_by(endpoint, &record, &self.member.identifier);
+                let owned = endpoint.is_owned_by(&record, &self.member.identifier);
                 match operation {
                     Operation::Inquire => {
                         if !permits(level, owned) {
@@ -504,7 +491,7 @@ impl Call<'_> {
             .all(&endpoint.collection)
             .iter()
             .filter(|r| parent_matches(endpoint, r, parent_id))
-            .filter(|r| level == Level::All || owned_by(endpoint, r, &self.member.identifier))
+            .filter(|r| level == Level::All || endpoint.is_owned_by(r, &self.member.identifier))
             .filter(|r| conditions.iter().all(|c| c.matches(r)))
             .cloned()
             .collect();
@@ -654,7 +641,7 @@ impl Call<'_> {
         {
             set_path(&mut record, field, self.member_reference(inner));
         }
-        if level == Level::My && !owned_by(endpoint, &record, &self.member.identifier) {
+        if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
             return self.forbidden();
         }
         let keys: Vec<String> = record

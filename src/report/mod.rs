@@ -1,1 +1,124 @@
-//! Reports.
+//! Reports of a run: the summary by rule ID printed after the progress display.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::harness::{RunSummary, ScenarioResult};
+use crate::model::{RuleCatalog, RuleId};
+
+/// Results of the scenarios that checked one rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleResult {
+    /// Scenarios that passed.
+    pub passed: usize,
+    /// Scenarios that failed.
+    pub failed: usize,
+}
+
+/// Coverage of the rule catalog by a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Per rule ID, in catalog order.
+    pub rules: BTreeMap<RuleId, RuleResult>,
+    /// Rule IDs that no scenario in the run checked.
+    pub unchecked: Vec<RuleId>,
+    /// Tags that look like rule IDs but name no rule in the catalog, with where they are.
+    pub unknown_tags: Vec<(String, String)>,
+}
+
+impl Coverage {
+    /// Works out coverage from a run's results.
+    pub fn of(summary: &RunSummary, catalog: &RuleCatalog) -> Coverage {
+        let mut coverage = Coverage::default();
+        for rule in catalog.iter() {
+            coverage
+                .rules
+                .insert(rule.id.clone(), RuleResult::default());
+        }
+        for scenario in &summary.scenarios {
+            for tag in &scenario.tags {
+                let known = RuleId::from_tag(tag).filter(|id| catalog.get(id).is_some());
+                match known {
+                    Some(id) => {
+                        let entry = coverage.rules.entry(id).or_default();
+                        if scenario.passed() {
+                            entry.passed += 1;
+                        } else {
+                            entry.failed += 1;
+                        }
+                    }
+                    None if RuleId::looks_like_rule_tag(tag) => {
+                        coverage
+                            .unknown_tags
+                            .push((tag.clone(), where_is(scenario)));
+                    }
+                    None => {}
+                }
+            }
+        }
+        coverage.unchecked = coverage
+            .rules
+            .iter()
+            .filter(|(_, r)| r.passed + r.failed == 0)
+            .map(|(id, _)| id.clone())
+            .collect();
+        coverage
+    }
+}
+
+fn where_is(scenario: &ScenarioResult) -> String {
+    format!("{}:{}", scenario.feature, scenario.line)
+}
+
+/// The plain-text summary printed after a run: failures with their evidence, the result
+/// per rule ID, and the totals.
+pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog) -> String {
+    let coverage = Coverage::of(summary, catalog);
+    let mut out = String::new();
+    let failed: Vec<&ScenarioResult> = summary.failed().collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nFailed scenarios:");
+        for scenario in &failed {
+            let rules: Vec<String> = scenario.rules().iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "\n  {} ({}) [{}]",
+                scenario.name,
+                where_is(scenario),
+                rules.join(", ")
+            );
+            for line in scenario.failure.as_deref().unwrap_or_default().lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    for error in &summary.parse_errors {
+        let _ = writeln!(out, "\nFeature could not be parsed: {error}");
+    }
+    let _ = writeln!(out, "\nConformance by rule:");
+    for rule in catalog.iter() {
+        let result = coverage.rules.get(&rule.id).cloned().unwrap_or_default();
+        let verdict = match (result.passed, result.failed) {
+            (0, 0) => "not checked".to_owned(),
+            (p, 0) => format!("conforms ({p} scenario{})", if p == 1 { "" } else { "s" }),
+            (p, f) => format!("FAILS ({f} failed, {p} passed)"),
+        };
+        let _ = writeln!(out, "  {:<8} {:<28} {}", rule.id, verdict, rule.summary);
+    }
+    for (tag, place) in &coverage.unknown_tags {
+        let _ = writeln!(out, "  unknown rule tag {tag} at {place}");
+    }
+    let passed = summary.scenarios.len() - failed.len();
+    let _ = writeln!(
+        out,
+        "\n{} scenarios ({passed} passed, {} failed), {} steps passed, {} of {} rules checked, in {:.2} s",
+        summary.scenarios.len(),
+        failed.len(),
+        summary.steps_passed(),
+        catalog.len() - coverage.unchecked.len(),
+        catalog.len(),
+        summary.elapsed.as_secs_f64()
+    );
+    let _ = writeln!(out, "{passed} passed, {} failed", failed.len());
+    out
+}

@@ -1,1 +1,14 @@
+//! Integration tests of the mock ConnectWise's wire behaviour, called over HTTP with
+//! reqwest exactly as an integration would call ConnectWise.
+//!
+//! One module per area of the wire; [`support`] starts a mock on 127.0.0.1 and builds
+//! authenticated requests.
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod journal;
+mod listing;
+mod records;
+mod routing;
+mod security;
+mod sign_in;
+mod support;

@@ -1,0 +1,124 @@
+Feature: Read-only discovery and lookup
+  The first permissions an MSP grants are read-only: company and contact lookup, tickets,
+  and the service-desk setup tables. With them the AI can find customers and tickets; it
+  can change nothing.
+
+  Rule: RD-01 company lookup needs Company Maintenance Inquire
+
+    @RD-01
+    Scenario: Company lookup finds a customer by name
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to search companies "Acme"
+      Then the outcome is allowed
+      And the result includes the company "Acme Corporation"
+
+    @RD-01 @mock-only
+    Scenario: Without Company Maintenance Inquire company lookup is denied
+      Given an API member whose role grants:
+        | function             | inquire |
+        | Companies / Contacts | All     |
+      When the AI asks to search companies "Acme"
+      Then the outcome is denied
+      And the AI is told it needs "Companies / Company Maintenance" Inquire
+
+  Rule: RD-02 contact lookup needs Contacts Inquire
+
+    @RD-02
+    Scenario: Contact lookup finds a contact by last name
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to search contacts "Gibbons"
+      Then the outcome is allowed
+      And the result includes the contact "Gibbons"
+
+    @RD-02 @mock-only
+    Scenario: Without Contacts Inquire contact lookup is denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+      When the AI asks to search contacts "Gibbons"
+      Then the outcome is denied
+      And the AI is told it has no access
+
+  Rule: RD-03 Service Tickets Inquire My shows only the member's tickets; All shows every ticket
+
+    @RD-03 @OV-02 @mock-only
+    Scenario: With Inquire My the AI sees only tickets the member owns or is assigned to
+      Given an API member whose role grants:
+        | function                       | inquire |
+        | Service Desk / Service Tickets | My      |
+      When the AI asks to list service tickets
+      Then the outcome is allowed
+      And the result lists exactly #1001, #1002 and #1003
+
+    @RD-03 @OV-02 @mock-only
+    Scenario: With Inquire My a ticket of another member is denied
+      Given an API member whose role grants:
+        | function                       | inquire |
+        | Service Desk / Service Tickets | My      |
+      When the AI asks to get ticket #1004
+      Then the outcome is denied
+
+    @RD-03 @OV-02
+    Scenario: With Inquire All the AI sees every ticket
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to list service tickets
+      Then the outcome is allowed
+      And the result lists 10 records
+
+  Rule: OV-03 customer sync needs only read access to companies and contacts
+
+    @OV-03
+    Scenario: The customer-sync import reads companies and contacts
+      Given an API member with the role "customer-sync"
+      When the AI asks to connect to ConnectWise
+      Then the outcome is allowed
+      When the AI asks to search contacts "Doe"
+      Then the outcome is allowed
+      And ConnectWise received no write
+
+    @OV-03
+    Scenario Outline: With the customer-sync role every write is denied
+      Given an API member with the role "customer-sync"
+      When the AI asks to <write> with:
+        | <field> | <value> |
+      Then the outcome is denied
+      And the AI is told it has no access
+
+      Examples:
+        | write                 | field     | value        |
+        | create a contact      | firstName | Sam          |
+        | update company #19    | name      | Acme Renamed |
+        | update contact #101   | title     | CTO          |
+
+  Rule: CL-02 start read-only: every lookup works and every write is denied
+
+    @CL-02
+    Scenario Outline: The read-only discovery role passes each lookup
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to <lookup>
+      Then the outcome is allowed
+      And ConnectWise received no write
+
+      Examples:
+        | lookup                     |
+        | search companies "Globex"  |
+        | search contacts "Doe"      |
+        | list service tickets       |
+        | get ticket #1004           |
+        | search members "jsmith"    |
+
+    @CL-02
+    Scenario Outline: The read-only discovery role has every write denied
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to <write> with:
+        | <field> | <value> |
+      Then the outcome is denied
+      And the AI is told it has no access
+
+      Examples:
+        | write                            | field   | value              |
+        | create a service ticket          | summary | Cannot print       |
+        | update ticket #1004              | summary | VPN fixed          |
+        | close ticket #1004               | status  | >Closed            |
+        | add an internal note to ticket #1004 | text | Checked the logs |
+        | create a contact                 | firstName | Sam              |

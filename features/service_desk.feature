@@ -1,0 +1,95 @@
+Feature: Service desk actions
+  With Add and Edit on Service Tickets the AI can open tickets and keep them up to date;
+  closing a ticket is its own permission. Without a permission the action is denied and the
+  AI is told so.
+
+  Background:
+    Given an API member whose role grants:
+      | function                        | add  | edit | delete | inquire |
+      | Companies / Company Maintenance | None | None | None   | All     |
+      | Companies / Contacts            | None | None | None   | All     |
+      | Service Desk / Service Tickets  | All  | All  | None   | All     |
+      | System / Table Setup            | None | None | None   | All     |
+      | System / Member Maintenance     | None | None | None   | All     |
+
+  Rule: SD-01 Service Tickets Add and Edit allow creating and updating tickets
+
+    @SD-01 @writes
+    Scenario: The AI creates a ticket for a customer on a board, with status and type checked first
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | Help Desk                |
+        | status  | New                      |
+        | type    | Incident                 |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @SD-01 @writes
+    Scenario Outline: The AI updates the <field> of a ticket
+      When the AI asks to update ticket #1004 with:
+        | <field> | <value> |
+      Then the outcome is allowed
+      And ticket #1004 now has the <field> "<shown>"
+
+      Examples:
+        | field    | value                     | shown                     |
+        | summary  | VPN drops every 5 minutes | VPN drops every 5 minutes |
+        | status   | In Progress               | In Progress               |
+        | owner    | ldavis                    | ldavis                    |
+        | company  | Globex                    | Globex                    |
+        | priority | {"id": 1}                 | Priority 1 - Critical     |
+
+    @SD-01 @LP-04 @mock-only
+    Scenario: Without Service Tickets Add, creating a ticket is denied
+      Given an API member whose role grants:
+        | function                        | add  | edit | inquire |
+        | Companies / Company Maintenance | None | None | All     |
+        | Service Desk / Service Tickets  | None | All  | All     |
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed |
+        | company | Acme           |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Add
+      And nothing was written to ConnectWise
+
+    @SD-01 @LP-04 @mock-only
+    Scenario: Without Service Tickets Edit, updating a ticket is denied
+      Given an API member whose role grants:
+        | function                       | add | edit | inquire |
+        | Service Desk / Service Tickets | All | None | All     |
+      When the AI asks to update ticket #1004 with:
+        | summary | Changed |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Edit
+      And ticket #1004 now has the summary "VPN drops every 30 minutes"
+
+  Rule: SD-02 closing a ticket is governed by Close Service Tickets
+
+    @SD-02 @mock-only
+    Scenario: Service Tickets Edit alone does not close a ticket
+      When the AI asks to close ticket #1004
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Close Service Tickets" Edit
+      And ticket #1004 now has the status "In Progress"
+
+    @SD-02 @writes @mock-only
+    Scenario: Close Service Tickets Edit closes a ticket, even without Service Tickets Edit
+      Given an API member whose role grants:
+        | function                             | edit | inquire |
+        | Service Desk / Close Service Tickets | All  | All     |
+      When the AI asks to close ticket #1004
+      Then the outcome is allowed
+      And ticket #1004 now has the status ">Closed"
+      And ticket #1004 now has the closedFlag "true"
+
+  Rule: LP-03 a withheld permission is explained to the AI
+
+    @LP-03 @mock-only
+    Scenario: Adding a note without the note permission tells the AI it has no access
+      When the AI asks to add an internal note to ticket #1004 with:
+        | text | Rebooted the VPN concentrator |
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Add
+      And nothing was written to ConnectWise

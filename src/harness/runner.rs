@@ -1,0 +1,457 @@
+//! Runs features through cucumber-rs and collects a result per scenario.
+//!
+//! The shipped features are built into the binary; a user's own feature files (which may
+//! use the same steps) can be run instead. Each scenario gets its own mock; the after-hook
+//! drops the mock on a task of its own (dropping a wiremock server inline can hang a
+//! concurrent cucumber run).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use cucumber::event::{
+    self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError,
+};
+use cucumber::feature::Ext as _;
+use cucumber::gherkin;
+use cucumber::parser;
+use cucumber::writer::{self, Verbosity};
+use cucumber::{Event, World as _, WriterExt as _};
+use futures::stream;
+use include_dir::{Dir, include_dir};
+
+use super::world::ConformanceWorld;
+use crate::model::RuleId;
+
+static BUILTIN_FEATURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/features");
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// A cucumber tag expression (`@SD-01 and not @writes`).
+    pub tags: Option<String>,
+    /// Feature files or folders; empty runs the built-in features.
+    pub paths: Vec<PathBuf>,
+    /// Scenarios run at once.
+    pub concurrency: usize,
+    /// Colour the progress display.
+    pub color: bool,
+    /// Print the progress display at all.
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            tags: None,
+            paths: Vec::new(),
+            concurrency: 16,
+            color: false,
+            progress: true,
+        }
+    }
+}
+
+/// A run that could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// A feature file could not be read.
+    #[error("failed to read feature {path}: {reason}")]
+    Read {
+        /// The file or folder.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The tag expression does not parse.
+    #[error("invalid tag expression \"{expression}\": {reason}")]
+    Tags {
+        /// As given.
+        expression: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScenarioResult {
+    /// The feature file.
+    pub feature: String,
+    /// The feature's name.
+    pub feature_name: String,
+    /// The scenario's name (with the Examples row for outlines).
+    pub name: String,
+    /// Line in the feature file.
+    pub line: usize,
+    /// Every tag that applies (feature, rule and scenario), without `@`.
+    pub tags: Vec<String>,
+    /// Steps that passed.
+    pub steps_passed: usize,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
+impl ScenarioResult {
+    /// Whether every step passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// The rule IDs among the tags.
+    pub fn rules(&self) -> Vec<RuleId> {
+        self.tags
+            .iter()
+            .filter_map(|t| RuleId::from_tag(t))
+            .collect()
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Results in the order scenarios finished, normalised to feature order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Feature files that failed to parse.
+    pub parse_errors: Vec<String>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl RunSummary {
+    /// Scenarios that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &ScenarioResult> {
+        self.scenarios.iter().filter(|s| !s.passed())
+    }
+
+    /// Whether everything conforms: no failure and no parse error.
+    pub fn conforms(&self) -> bool {
+        self.parse_errors.is_empty() && self.failed().next().is_none()
+    }
+
+    /// Steps that passed in the whole run.
+    pub fn steps_passed(&self) -> usize {
+        self.scenarios.iter().map(|s| s.steps_passed).sum()
+    }
+}
+
+/// A feature's text with the path it is shown under.
+#[derive(Debug, Clone)]
+struct FeatureText {
+    path: PathBuf,
+    text: String,
+}
+
+fn builtin_features() -> Vec<FeatureText> {
+    let mut files: Vec<FeatureText> = Vec::new();
+    collect_builtin(&BUILTIN_FEATURES, &mut files);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+fn collect_builtin(dir: &Dir<'static>, files: &mut Vec<FeatureText>) {
+    for file in dir.files() {
+        if file.path().extension().is_some_and(|e| e == "feature")
+            && let Some(text) = file.contents_utf8()
+        {
+            files.push(FeatureText {
+                path: Path::new("features").join(file.path()),
+                text: text.to_owned(),
+            });
+        }
+    }
+    for sub in dir.dirs() {
+        collect_builtin(sub, files);
+    }
+}
+
+fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let read_error = |e: io::Error| RunError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(read_error)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "feature"))
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let text = std::fs::read_to_string(&entry).map_err(|e| RunError::Read {
+                    path: entry.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+                files.push(FeatureText { path: entry, text });
+            }
+        } else {
+            let text = std::fs::read_to_string(path).map_err(read_error)?;
+            files.push(FeatureText {
+                path: path.clone(),
+                text,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Parses features from text (built-in or read from disk).
+#[derive(Debug, Clone, Copy)]
+struct TextParser;
+
+impl cucumber::Parser<Vec<FeatureText>> for TextParser {
+    type Cli = cucumber::cli::Empty;
+    type Output = stream::Iter<std::vec::IntoIter<parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, input: Vec<FeatureText>, _: Self::Cli) -> Self::Output {
+        let features: Vec<parser::Result<gherkin::Feature>> = input
+            .into_iter()
+            .map(|file| {
+                let mut feature =
+                    gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default()).map_err(
+                        |error| {
+                            parser::Error::from(gherkin::ParseFileError::Parsing {
+                                path: file.path.clone(),
+                                error: None,
+                                source: error,
+                            })
+                        },
+                    )?;
+                feature.path = Some(file.path);
+                feature.expand_examples().map_err(parser::Error::from)
+            })
+            .collect();
+        stream::iter(features)
+    }
+}
+
+type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
+
+/// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
+#[derive(Debug, Clone, Default)]
+struct Ledger {
+    results: Shared,
+    parse_errors: Arc<Mutex<Vec<String>>>,
+    current: Vec<((String, usize), ScenarioResult)>,
+}
+
+impl Ledger {
+    fn scenario_event(
+        &mut self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        scenario: &gherkin::Scenario,
+        event: Scenario<ConformanceWorld>,
+    ) {
+        let path = feature
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let key = (path.clone(), scenario.position.line);
+        let position = self.current.iter().position(|(k, _)| *k == key);
+        match event {
+            Scenario::Started => {
+                let tags = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(&scenario.tags)
+                    .cloned()
+                    .collect();
+                self.current.push((
+                    key,
+                    ScenarioResult {
+                        feature: path,
+                        feature_name: feature.name.clone(),
+                        name: scenario.name.clone(),
+                        line: scenario.position.line,
+                        tags,
+                        steps_passed: 0,
+                        failure: None,
+                    },
+                ));
+            }
+            Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
+                let Some(index) = position else { return };
+                let result = &mut self.current[index].1;
+                match ev {
+                    Step::Passed(..) => result.steps_passed += 1,
+                    Step::Skipped => {
+                        result.failure.get_or_insert_with(|| {
+                            format!(
+                                "step not implemented: {} {}",
+                                step.keyword.trim(),
+                                step.value
+                            )
+                        });
+                    }
+                    Step::Failed(_, _, _, error) => {
+                        result
+                            .failure
+                            .get_or_insert_with(|| describe(&step, &error));
+                    }
+                    Step::Started => {}
+                }
+            }
+            Scenario::Hook(_, event::Hook::Failed(_, info)) => {
+                if let Some(index) = position {
+                    self.current[index]
+                        .1
+                        .failure
+                        .get_or_insert_with(|| format!("hook failed: {}", panic_text(&info)));
+                }
+            }
+            Scenario::Finished => {
+                if let Some(index) = position {
+                    let (_, result) = self.current.remove(index);
+                    self.results
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(result);
+                }
+            }
+            Scenario::Hook(..) | Scenario::Log(_) => {}
+        }
+    }
+}
+
+fn panic_text(info: &event::Info) -> String {
+    info.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+fn describe(step: &gherkin::Step, error: &StepError) -> String {
+    let what = match error {
+        StepError::Panic(info) => panic_text(info),
+        other => other.to_string(),
+    };
+    format!(
+        "{} {} (line {})\n{what}",
+        step.keyword.trim(),
+        step.value,
+        step.position.line
+    )
+}
+
+impl cucumber::Writer<ConformanceWorld> for Ledger {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<Event<Cucumber<ConformanceWorld>>>,
+        _: &Self::Cli,
+    ) {
+        match event.map(Event::into_inner) {
+            Err(error) => self
+                .parse_errors
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(error.to_string()),
+            Ok(Cucumber::Feature(
+                feature,
+                Feature::Scenario(scenario, RetryableScenario { event, .. }),
+            )) => {
+                self.scenario_event(&feature, None, &scenario, event);
+            }
+            Ok(Cucumber::Feature(
+                feature,
+                Feature::Rule(rule, Rule::Scenario(scenario, RetryableScenario { event, .. })),
+            )) => {
+                self.scenario_event(&feature, Some(&rule), &scenario, event);
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+impl writer::Normalized for Ledger {}
+impl writer::NonTransforming for Ledger {}
+
+/// Runs the features and returns one result per scenario. Progress goes to `out`.
+pub async fn run(
+    options: &RunOptions,
+    out: Box<dyn io::Write + Send>,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let input = if options.paths.is_empty() {
+        builtin_features()
+    } else {
+        user_features(&options.paths)?
+    };
+    let mut args = vec![
+        "cw-conform".to_owned(),
+        "--concurrency".to_owned(),
+        options.concurrency.max(1).to_string(),
+    ];
+    if let Some(tags) = &options.tags {
+        args.push("--tags".to_owned());
+        args.push(tags.clone());
+    }
+    type Opts = cucumber::cli::Opts<
+        cucumber::cli::Empty,
+        cucumber::runner::basic::Cli,
+        cucumber::cli::Compose<writer::basic::Cli, cucumber::cli::Empty>,
+        cucumber::cli::Empty,
+    >;
+    let cli = <Opts as clap::Parser>::try_parse_from(&args).map_err(|e| RunError::Tags {
+        expression: options.tags.clone().unwrap_or_default(),
+        reason: e.kind().to_string(),
+    })?;
+    let ledger = Ledger::default();
+    let results = Arc::clone(&ledger.results);
+    let parse_errors = Arc::clone(&ledger.parse_errors);
+    let color = if options.color {
+        writer::Coloring::Always
+    } else {
+        writer::Coloring::Never
+    };
+    let verbosity = if options.progress {
+        Verbosity::Default
+    } else {
+        Verbosity::Default
+    };
+    let progress: Box<dyn io::Write + Send> = if options.progress {
+        out
+    } else {
+        Box::new(io::sink())
+    };
+    let writer = writer::Basic::raw(progress, color, verbosity)
+        .tee::<ConformanceWorld, _>(ledger)
+        .normalized();
+    cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
+        TextParser,
+        cucumber::runner::Basic::default(),
+        writer,
+    )
+    .steps(ConformanceWorld::collection())
+    .with_cli(cli)
+    .fail_on_skipped()
+    .after(|_, _, _, _, world| {
+        Box::pin(async move {
+            if let Some(world) = world {
+                world.finish();
+            }
+        })
+    })
+    .run(input)
+    .await;
+    let scenarios = results
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let parse_errors = parse_errors
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    Ok(RunSummary {
+        scenarios,
+        parse_errors,
+        elapsed: started.elapsed(),
+    })
+}

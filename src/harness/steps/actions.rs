@@ -1,0 +1,94 @@
+//! Steps in which the AI asks the integration to do something, and a person answers a
+//! held action.
+
+use cucumber::gherkin::Step;
+use cucumber::when;
+use serde_json::{Map, Value};
+
+use crate::harness::world::ConformanceWorld;
+use crate::integration::{ActionRequest, Subject};
+
+/// `When the AI asks to create a service ticket with:` (a `| field | value |` table),
+/// `When the AI asks to get ticket #1001`, `When the AI asks to search companies "Acme"`.
+/// The phrase must be one of the action catalog's phrases (`fixtures/actions.toml`).
+#[when(regex = r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)")?(?: with:?)?$"#)]
+async fn ai_asks(
+    world: &mut ConformanceWorld,
+    phrase: String,
+    id: String,
+    text: String,
+    step: &Step,
+) {
+    let action = world
+        .fixtures
+        .actions
+        .by_phrase(&phrase)
+        .cloned()
+        .unwrap_or_else(|| {
+            let known: Vec<&str> = world
+                .fixtures
+                .actions
+                .iter()
+                .map(|a| a.phrase.as_str())
+                .collect();
+            panic!(
+                "unknown action \"{phrase}\"; the catalog knows: {}",
+                known.join(", ")
+            )
+        });
+    let subject = if !id.is_empty() {
+        Some(Subject::Id(
+            id.parse()
+                .unwrap_or_else(|e| panic!("bad record number {id}: {e}")),
+        ))
+    } else if !text.is_empty() {
+        Some(Subject::Text(text))
+    } else {
+        None
+    };
+    let fields = step
+        .table
+        .as_ref()
+        .map(|table| fields_from(&table.rows))
+        .unwrap_or_default();
+    let request = ActionRequest {
+        action: action.name.clone(),
+        subject,
+        fields,
+    };
+    perform(world, &request).await;
+}
+
+/// Reads a `| field | value |` table; values that parse as JSON keep their type.
+fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
+    rows.iter()
+        .map(|row| {
+            let [field, value] = row.as_slice() else {
+                panic!("each table row needs two cells, | field | value |, got {row:?}")
+            };
+            let parsed = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value.clone()));
+            (field.clone(), parsed)
+        })
+        .collect()
+}
+
+async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
+    let integration = world.integration().await;
+    world.mark = world.journal().len();
+    let result = integration.perform(request).await;
+    world.held = result.confirmation.clone();
+    world.result = Some(result);
+}
+
+/// `When the person confirms` / `When the person refuses`: answers the held action.
+#[when(regex = r"^the person (confirms|refuses)(?: it)?$")]
+async fn person_answers(world: &mut ConformanceWorld, answer: String) {
+    let held = world
+        .held
+        .take()
+        .unwrap_or_else(|| panic!("nothing is held for confirmation\n{}", world.evidence()));
+    let integration = world.integration().await;
+    world.mark = world.journal().len();
+    let result = integration.confirm(held.token, answer == "confirms").await;
+    world.result = Some(result);
+}

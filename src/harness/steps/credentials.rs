@@ -1,0 +1,56 @@
+//! Steps that change the credentials the integration is configured with.
+
+use cucumber::given;
+
+use std::sync::Arc;
+
+use crate::connectwise::Secret;
+use crate::harness::world::ConformanceWorld;
+use crate::mock::{MockConfig, MockConnectWise};
+
+/// `Given the integration is configured with a wrong private key`
+#[given(
+    regex = r"^the integration is configured with a wrong (company ID|public key|private key|client ID|ConnectWise URL)$"
+)]
+async fn wrong_credential(world: &mut ConformanceWorld, which: String) {
+    // A wrong URL reaches another ConnectWise site (another region or another MSP),
+    // which does not know this company: played by a second mock.
+    let other_site = if which == "ConnectWise URL" {
+        let other = MockConnectWise::start(
+            Arc::clone(&world.fixtures),
+            MockConfig {
+                company_id: "othermsp".into(),
+                ..MockConfig::default()
+            },
+        )
+        .await;
+        let site = other.site();
+        world.other_site = Some(other);
+        site
+    } else {
+        String::new()
+    };
+    world.credential_change = Some(Box::new(move |credentials| match which.as_str() {
+        "company ID" => credentials.company_id = "wrongcompany".into(),
+        "public key" => credentials.public_key = "not-the-public-key".into(),
+        "private key" => credentials.private_key = Secret::new("not-the-private-key"),
+        "client ID" => credentials.client_id = Some("00000000-0000-0000-0000-000000000000".into()),
+        _ => credentials.site.clone_from(&other_site),
+    }));
+    world.integration = None;
+}
+
+#[given("the integration sends no client ID")]
+async fn no_client_id(world: &mut ConformanceWorld) {
+    world.credential_change = Some(Box::new(|credentials| credentials.client_id = None));
+    world.integration = None;
+}
+
+/// TS-02: the numeric company record ID given where the sign-in company code belongs.
+#[given(expr = "the integration is configured with the company record ID {int} as its company ID")]
+async fn numeric_company_id(world: &mut ConformanceWorld, id: i64) {
+    world.credential_change = Some(Box::new(move |credentials| {
+        credentials.company_id = id.to_string()
+    }));
+    world.integration = None;
+}

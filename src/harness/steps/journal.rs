@@ -1,0 +1,150 @@
+//! Steps that look at what ConnectWise received (the mock's journal) and holds.
+
+use cucumber::then;
+use serde_json::Value;
+
+use crate::harness::world::ConformanceWorld;
+use crate::mock::journal;
+
+#[then("ConnectWise received no write")]
+async fn no_write(world: &mut ConformanceWorld) {
+    let writes: Vec<_> = world
+        .journal()
+        .into_iter()
+        .filter(|e| e.is_write())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "ConnectWise received writes:\n{}\n{}",
+        journal::render(&writes),
+        world.evidence()
+    );
+}
+
+/// Nothing was written: no write request succeeded (a refused one may have been sent).
+#[then("nothing was written to ConnectWise")]
+async fn nothing_written(world: &mut ConformanceWorld) {
+    let writes: Vec<_> = world
+        .journal()
+        .into_iter()
+        .filter(|e| e.is_write() && e.succeeded())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "ConnectWise accepted writes:\n{}\n{}",
+        journal::render(&writes),
+        world.evidence()
+    );
+}
+
+#[then("ConnectWise received no request for it")]
+async fn no_request(world: &mut ConformanceWorld) {
+    let since = world.since_mark();
+    assert!(
+        since.is_empty(),
+        "ConnectWise received:\n{}",
+        journal::render(&since)
+    );
+}
+
+/// `ConnectWise received one PATCH request, answered 200`
+#[then(
+    regex = r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered (\d+))?$"
+)]
+async fn received_one(world: &mut ConformanceWorld, method: String, status: String) {
+    let matching: Vec<_> = world
+        .since_mark()
+        .into_iter()
+        .filter(|e| e.method == method)
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "expected one {method} request\n{}",
+        world.evidence()
+    );
+    if let Ok(status) = status.parse::<u16>() {
+        assert_eq!(matching[0].status, status, "{}", world.evidence());
+    }
+}
+
+/// `the write sent only the fields "summary, status"`
+#[then(expr = "the write sent only the fields {string}")]
+async fn write_fields(world: &mut ConformanceWorld, fields: String) {
+    let write = world
+        .since_mark()
+        .into_iter()
+        .find(|e| e.is_write())
+        .unwrap_or_else(|| panic!("no write was sent\n{}", world.evidence()));
+    let mut sent: Vec<String> = match &write.body {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        Some(Value::Array(ops)) => ops
+            .iter()
+            .filter_map(|o| o.get("path").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
+    sent.sort();
+    expected.sort();
+    assert_eq!(sent, expected, "{}", world.evidence());
+}
+
+fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
+    let wanted: String = noun
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    world
+        .fixtures
+        .permissions
+        .endpoints
+        .iter()
+        .find(|e| e.noun.to_lowercase() == wanted || e.collection.replace('_', "") == wanted)
+        .map(|e| e.collection.clone())
+        .unwrap_or_else(|| panic!("no ConnectWise record kind called \"{noun}\""))
+}
+
+/// `ticket #1001 now has the status ">Closed"`
+#[then(regex = r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#)]
+async fn record_field(
+    world: &mut ConformanceWorld,
+    noun: String,
+    id: i64,
+    field: String,
+    expected: String,
+) {
+    let collection = collection_for(world, &noun);
+    let record = world
+        .mock
+        .as_ref()
+        .and_then(|m| m.record(&collection, id))
+        .unwrap_or_else(|| panic!("{noun} #{id} does not exist"));
+    let value = record.get(&field).unwrap_or(&Value::Null);
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let matches = [value.get("name"), value.get("identifier"), Some(value)]
+        .into_iter()
+        .flatten()
+        .any(|v| text(v) == expected);
+    assert!(
+        matches,
+        "{noun} #{id} has {field} {value}, expected \"{expected}\""
+    );
+}
+
+#[then(regex = r"^(\w[\w ]*?) #(\d+) (still exists|no longer exists)$")]
+async fn record_exists(world: &mut ConformanceWorld, noun: String, id: i64, state: String) {
+    let collection = collection_for(world, &noun);
+    let exists = world
+        .mock
+        .as_ref()
+        .and_then(|m| m.record(&collection, id))
+        .is_some();
+    assert_eq!(
+        exists,
+        state == "still exists",
+        "{noun} #{id}: expected it {state}\n{}",
+        world.evidence()
+    );
+}

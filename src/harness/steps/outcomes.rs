@@ -1,0 +1,179 @@
+//! Steps that check the tool result the AI received.
+
+use std::collections::BTreeSet;
+
+use cucumber::then;
+use serde_json::Value;
+
+use crate::harness::world::ConformanceWorld;
+use crate::model::Outcome;
+
+#[then(regex = r"^the outcome is (\w+)$")]
+async fn outcome_is(world: &mut ConformanceWorld, expected: String) {
+    let expected: Outcome = expected.parse().unwrap_or_else(|e| panic!("{e}"));
+    let observed = world.result().outcome;
+    assert_eq!(
+        observed,
+        expected,
+        "expected outcome {expected}, observed {observed}\n{}",
+        world.evidence()
+    );
+}
+
+#[then(expr = "the AI is told {string}")]
+async fn told(world: &mut ConformanceWorld, text: String) {
+    let message = &world.result().message;
+    assert!(
+        message.to_lowercase().contains(&text.to_lowercase()),
+        "the tool result does not say \"{text}\"\n{}",
+        world.evidence()
+    );
+}
+
+/// LP-03: a refusal is explained, not swallowed: the result says there is no access and
+/// names the action.
+#[then("the AI is told it has no access")]
+async fn told_no_access(world: &mut ConformanceWorld) {
+    let result = world.result();
+    assert_eq!(
+        result.outcome,
+        Outcome::Denied,
+        "expected a denial\n{}",
+        world.evidence()
+    );
+    assert!(
+        result.message.contains("No access"),
+        "the result does not say there is no access\n{}",
+        world.evidence()
+    );
+    assert!(
+        result.data.is_null(),
+        "a denied action returned data as if it had worked: {}",
+        result.data
+    );
+}
+
+/// TS-03: the result names the module, function and operation the workflow needs.
+#[then(regex = r#"^the AI is told it needs "([^"]+) / ([^"]+)" (Add|Edit|Delete|Inquire)$"#)]
+async fn told_needs(
+    world: &mut ConformanceWorld,
+    module: String,
+    function: String,
+    operation: String,
+) {
+    let expected = format!("{module} / {function} permission {operation}");
+    assert!(
+        world.result().message.contains(&expected),
+        "the result does not name \"{expected}\"\n{}",
+        world.evidence()
+    );
+}
+
+fn records(world: &ConformanceWorld) -> Vec<Value> {
+    match &world.result().data {
+        Value::Array(items) => items.clone(),
+        Value::Object(map) if map.contains_key("record") => vec![map["record"].clone()],
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+fn ids(world: &ConformanceWorld) -> BTreeSet<i64> {
+    records(world)
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect()
+}
+
+#[then(regex = r"^the result lists (\d+) records?$")]
+async fn lists_count(world: &mut ConformanceWorld, count: usize) {
+    let listed = records(world).len();
+    assert_eq!(
+        listed,
+        count,
+        "expected {count} records, got {listed}: {:?}\n{}",
+        ids(world),
+        world.evidence()
+    );
+}
+
+/// `the result lists exactly #1001, #1002 and #1003`
+#[then(regex = r"^the result lists exactly (#\d+(?:(?:,| and) #\d+)*)$")]
+async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
+    let expected: BTreeSet<i64> = list
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(
+        ids(world),
+        expected,
+        "the listed records differ\n{}",
+        world.evidence()
+    );
+}
+
+#[then(regex = r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#)]
+async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
+    let found = records(world).iter().any(|r| {
+        ["name", "identifier", "summary", "lastName"]
+            .iter()
+            .any(|f| {
+                r.get(f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&name))
+            })
+    });
+    assert_eq!(
+        found,
+        which == "includes",
+        "the result {which} \"{name}\" was expected\n{}",
+        world.evidence()
+    );
+}
+
+#[then(expr = "the result names the missing fields {string}")]
+async fn names_missing(world: &mut ConformanceWorld, fields: String) {
+    let expected: BTreeSet<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
+    let observed: BTreeSet<String> = world.result().missing.iter().cloned().collect();
+    assert_eq!(
+        observed,
+        expected,
+        "missing fields differ\n{}",
+        world.evidence()
+    );
+    for field in &expected {
+        assert!(
+            world.result().message.contains(field.as_str()),
+            "the message does not name {field}\n{}",
+            world.evidence()
+        );
+    }
+}
+
+#[then(regex = r"^the result cites rule ([A-Z]+-\d+)$")]
+async fn cites_rule(world: &mut ConformanceWorld, rule: String) {
+    let cited = world.result().rule.as_ref().map(ToString::to_string);
+    assert_eq!(
+        cited.as_deref(),
+        Some(rule.as_str()),
+        "{}",
+        world.evidence()
+    );
+}
+
+/// Escalation carries what is being confirmed so a person can decide.
+#[then(expr = "the confirmation names the fields {string}")]
+async fn confirmation_fields(world: &mut ConformanceWorld, fields: String) {
+    let held = world
+        .held
+        .as_ref()
+        .unwrap_or_else(|| panic!("nothing is held\n{}", world.evidence()));
+    for field in fields.split(',').map(str::trim) {
+        assert!(
+            held.fields.iter().any(|f| f == field),
+            "the confirmation does not name {field}: {:?}",
+            held.fields
+        );
+    }
+}

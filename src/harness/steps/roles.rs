@@ -1,0 +1,83 @@
+//! Steps that give the API member a security role.
+
+use cucumber::gherkin::Step;
+use cucumber::given;
+
+use crate::harness::world::ConformanceWorld;
+use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
+
+#[given(expr = "an API member with the role {string}")]
+async fn member_with_role(world: &mut ConformanceWorld, name: String) {
+    let role = world.fixtures.role(&name).unwrap_or_else(|e| panic!("{e}"));
+    world.set_role(role).await;
+}
+
+/// `Given an API member whose role grants:` with a table
+/// `| function | add | edit | delete | inquire |` (missing columns are `None`).
+#[given(regex = r"^an API member whose role grants( nothing)?:?$")]
+async fn member_with_inline_role(world: &mut ConformanceWorld, nothing: String, step: &Step) {
+    let mut role = SecurityRole::new("scenario role", "a role written in the scenario");
+    if nothing.is_empty() {
+        let table = step
+            .table
+            .as_ref()
+            .expect("the step needs a table: | function | add | edit | delete | inquire |");
+        let header = table.rows.first().expect("the table needs a header row");
+        for row in table.rows.iter().skip(1) {
+            let mut function = None;
+            let mut levels = Levels::default();
+            for (column, cell) in header.iter().zip(row) {
+                if column.eq_ignore_ascii_case("function") {
+                    function = Some(known_function(world, cell));
+                } else {
+                    let operation: Operation = column
+                        .parse()
+                        .unwrap_or_else(|e| panic!("table column: {e}"));
+                    let level: Level = cell
+                        .parse()
+                        .unwrap_or_else(|e| panic!("row for {row:?}: {e}"));
+                    levels.set(operation, level);
+                }
+            }
+            role.grant(function.expect("each row needs a function"), levels);
+        }
+    }
+    world.set_role(role).await;
+}
+
+/// `Given the role also grants "Service Desk / Service Tickets" Add All`
+#[given(regex = r#"^the role also grants "([^"]+)" (\w+) (\w+)$"#)]
+async fn role_also_grants(
+    world: &mut ConformanceWorld,
+    function: String,
+    operation: String,
+    level: String,
+) {
+    let function = known_function(world, &function);
+    let operation: Operation = operation.parse().unwrap_or_else(|e| panic!("{e}"));
+    let level: Level = level.parse().unwrap_or_else(|e| panic!("{e}"));
+    let mut role = world
+        .role
+        .clone()
+        .expect("give the member a role before adding grants");
+    let mut levels = role.levels(&function);
+    levels.set(operation, level);
+    role.grant(function, levels);
+    world.set_role(role).await;
+}
+
+/// A function name checked against the functions ConnectWise has.
+pub(crate) fn known_function(world: &ConformanceWorld, text: &str) -> FunctionName {
+    let name: FunctionName = text.parse().unwrap_or_else(|e| panic!("{e}"));
+    world
+        .fixtures
+        .permissions
+        .functions
+        .find(&name.module, &name.function)
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "unknown security function \"{text}\" (see fixtures/connectwise/permissions.toml)"
+            )
+        })
+}

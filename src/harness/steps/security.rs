@@ -1,0 +1,420 @@
+//! Steps about the security role as ConnectWise enforces it, at the wire level: what
+//! `/system/mySecurity` reports, and what each request a function governs gets (LP-02).
+
+use cucumber::then;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::roles::known_function;
+use crate::connectwise::security::Endpoint;
+use crate::connectwise::{Client, Response};
+use crate::harness::world::{API_MEMBER, ConformanceWorld};
+use crate::model::{Level, Levels, Operation};
+
+fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
+    let parse = |text: &str| text.parse::<Level>().unwrap_or_else(|e| panic!("{e}"));
+    Levels {
+        add: parse(add),
+        edit: parse(edit),
+        delete: parse(delete),
+        inquire: parse(inquire),
+    }
+}
+
+#[then(
+    regex = r#"^ConnectWise reports "([^"]+)" as Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#
+)]
+async fn reports_levels(
+    world: &mut ConformanceWorld,
+    function: String,
+    add: String,
+    edit: String,
+    delete: String,
+    inquire: String,
+) {
+    let function = known_function(world, &function);
+    let expected = levels_from(&add, &edit, &delete, &inquire);
+    let client = world.client().await;
+    let response = client
+        .get("/system/mySecurity", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response.status, 200,
+        "GET /system/mySecurity answered {}",
+        response.status
+    );
+    let row = response
+        .body
+        .as_array()
+        .and_then(|rows| {
+            rows.iter().find(|r| {
+                r.get("moduleName").and_then(Value::as_str) == Some(function.module.as_str())
+                    && r.get("moduleFunctionName").and_then(Value::as_str)
+                        == Some(function.function.as_str())
+            })
+        })
+        .unwrap_or_else(|| panic!("/system/mySecurity has no row for {function}"));
+    let level = |key: &str| {
+        row.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .parse::<Level>()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let reported = Levels {
+        add: level("addLevel"),
+        edit: level("editLevel"),
+        delete: level("deleteLevel"),
+        inquire: level("inquireLevel"),
+    };
+    assert_eq!(
+        reported, expected,
+        "ConnectWise reports {function} as {reported}, the table says {expected}"
+    );
+}
+
+/// What one probe expects: allowed (2xx) or refused (403).
+fn expect_allowed(level: Level, owned: bool) -> bool {
+    match level {
+        Level::All => true,
+        Level::My => owned,
+        Level::None => false,
+    }
+}
+
+struct Probe<'a> {
+    client: &'a Client,
+    failures: Vec<String>,
+    checked: Vec<Operation>,
+}
+
+impl Probe<'_> {
+    async fn call(
+        &mut self,
+        operation: Operation,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        allowed: bool,
+    ) -> Option<Response> {
+        let response = self
+            .client
+            .send(method.clone(), path, &[], body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.checked.push(operation);
+        let ok = if allowed {
+            response.ok()
+        } else {
+            response.status == 403
+        };
+        if !ok {
+            self.failures.push(format!(
+                "{operation}: {method} {path} answered {} but {} was expected{}",
+                response.status,
+                if allowed { "2xx" } else { "403" },
+                response
+                    .error_message()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            ));
+        }
+        Some(response)
+    }
+}
+
+fn copy_for_create(record: &Value) -> Value {
+    let mut copy = record.clone();
+    if let Value::Object(map) = &mut copy {
+        map.remove("id");
+        map.remove("_info");
+    }
+    copy
+}
+
+fn item_path(endpoint: &Endpoint, record: &Value) -> String {
+    let id = record.get("id").and_then(Value::as_i64).unwrap_or_default();
+    format!("{}/{id}", collection_path(endpoint, record))
+}
+
+fn collection_path(endpoint: &Endpoint, record: &Value) -> String {
+    match &endpoint.parent {
+        Some(field) => {
+            let parent = field
+                .split('/')
+                .try_fold(record, |v, k| v.get(k))
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
+            endpoint.path.replace("{parentId}", &parent.to_string())
+        }
+        None => endpoint.path.clone(),
+    }
+}
+
+/// Every request ConnectWise governs by the function gets the result its levels give:
+/// 2xx where the level is All (or My on the member's own record), 403 where it is None
+/// (or My on someone else's record).
+#[then(
+    regex = r#"^each request ConnectWise governs by "([^"]+)" gets Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#
+)]
+async fn governed_requests(
+    world: &mut ConformanceWorld,
+    function: String,
+    add: String,
+    edit: String,
+    delete: String,
+    inquire: String,
+) {
+    let function = known_function(world, &function);
+    let levels = levels_from(&add, &edit, &delete, &inquire);
+    let client = world.client().await;
+    let role = world.role.clone().expect("the member has a role");
+    let mock = world.mock.as_ref().expect("the mock runs");
+    let permissions = world.fixtures.permissions.clone();
+    let mut probe = Probe {
+        client: &client,
+        failures: Vec::new(),
+        checked: Vec::new(),
+    };
+    for endpoint in permissions
+        .endpoints
+        .iter()
+        .filter(|e| e.function == function)
+    {
+        let records = mock.records(&endpoint.collection);
+        let own = records
+            .iter()
+            .find(|r| endpoint.is_owned_by(r, API_MEMBER))
+            .cloned();
+        let other = records
+            .iter()
+            .find(|r| !endpoint.is_owned_by(r, API_MEMBER))
+            .cloned();
+        let Some(sample) = other.clone().or_else(|| own.clone()) else {
+            continue;
+        };
+        let sample_owned = other.is_none();
+        // Inquire: the list, then one record.
+        let list = probe
+            .call(
+                Operation::Inquire,
+                Method::GET,
+                &collection_path(endpoint, &sample),
+                None,
+                levels.inquire.grants_any(),
+            )
+            .await;
+        if levels.inquire == Level::My
+            && let Some(Value::Array(items)) = list.map(|r| r.body)
+            && let Some(stranger) = items.iter().find(|r| !endpoint.is_owned_by(r, API_MEMBER))
+        {
+            probe.failures.push(format!(
+                "Inquire My: the list includes a record the member does not own: {stranger}"
+            ));
+        }
+        probe
+            .call(
+                Operation::Inquire,
+                Method::GET,
+                &item_path(endpoint, &sample),
+                None,
+                expect_allowed(levels.inquire, sample_owned),
+            )
+            .await;
+        if levels.inquire == Level::My
+            && let Some(own) = &own
+        {
+            probe
+                .call(
+                    Operation::Inquire,
+                    Method::GET,
+                    &item_path(endpoint, own),
+                    None,
+                    true,
+                )
+                .await;
+        }
+        // Add: a copy of an existing record, so its references are valid.
+        if endpoint.accepts("POST")
+            && permissions
+                .route(&collection_path(endpoint, &sample), "POST")
+                .is_some_and(|r| {
+                    matches!(r, crate::connectwise::security::Route::Collection { .. })
+                })
+        {
+            let add_owned = levels.add == Level::My && own.is_some();
+            let source = if add_owned {
+                own.clone().unwrap_or_default()
+            } else {
+                sample.clone()
+            };
+            let owned_source = add_owned || sample_owned;
+            probe
+                .call(
+                    Operation::Add,
+                    Method::POST,
+                    &collection_path(endpoint, &source),
+                    Some(&copy_for_create(&source)),
+                    expect_allowed(levels.add, owned_source),
+                )
+                .await;
+        }
+        // Edit: an empty change, so only the security check decides.
+        probe
+            .call(
+                Operation::Edit,
+                Method::PATCH,
+                &item_path(endpoint, &sample),
+                Some(&json!([])),
+                expect_allowed(levels.edit, sample_owned),
+            )
+            .await;
+        if levels.edit == Level::My
+            && let Some(own) = &own
+        {
+            probe
+                .call(
+                    Operation::Edit,
+                    Method::PATCH,
+                    &item_path(endpoint, own),
+                    Some(&json!([])),
+                    true,
+                )
+                .await;
+        }
+        // Delete last: someone else's record, then the member's own.
+        probe
+            .call(
+                Operation::Delete,
+                Method::DELETE,
+                &item_path(endpoint, &sample),
+                None,
+                expect_allowed(levels.delete, sample_owned),
+            )
+            .await;
+        if levels.delete == Level::My
+            && let Some(own) = &own
+        {
+            probe
+                .call(
+                    Operation::Delete,
+                    Method::DELETE,
+                    &item_path(endpoint, own),
+                    None,
+                    true,
+                )
+                .await;
+        }
+    }
+    for special in permissions
+        .specials
+        .iter()
+        .filter(|s| s.function.as_ref() == Some(&function))
+    {
+        let Some(operation) = special.operation.map(|o| o.0) else {
+            continue;
+        };
+        let method: Method = special.method.parse().unwrap_or(Method::GET);
+        let path = special.path.replace("{id}", "1009");
+        let body = match (special.method.as_str(), special.handler) {
+            ("PATCH", _) => Some(json!([])),
+            (_, crate::connectwise::security::SpecialHandler::MergeTickets) => {
+                Some(json!({"mergeTicketIds": [1010]}))
+            }
+            _ => None,
+        };
+        if special.handler == crate::connectwise::security::SpecialHandler::UploadDocument {
+            let form = reqwest::multipart::Form::new()
+                .text("recordType", "Ticket")
+                .text("recordId", "1001")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(b"probe".to_vec()).file_name("probe.txt"),
+                );
+            let response = client
+                .upload(&path, form)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            probe.checked.push(operation);
+            let allowed = levels.get(operation).grants_any();
+            if (allowed && !response.ok()) || (!allowed && response.status != 403) {
+                probe.failures.push(format!(
+                    "{operation}: upload to {path} answered {}",
+                    response.status
+                ));
+            }
+            continue;
+        }
+        // A special endpoint acts on the member's own record (My Account) or on a record
+        // the probe chooses, so `My` counts as the member's own.
+        probe
+            .call(
+                operation,
+                method,
+                &path,
+                body.as_ref(),
+                levels.get(operation).grants_any(),
+            )
+            .await;
+    }
+    for guard in permissions
+        .field_guards
+        .iter()
+        .filter(|g| g.function == function)
+    {
+        let Some(endpoint) = permissions.endpoint_for(&guard.collection) else {
+            continue;
+        };
+        if role.level(&endpoint.function, Operation::Inquire) != Level::All {
+            continue;
+        }
+        let Some(record) = mock
+            .records(&guard.collection)
+            .into_iter()
+            .find(|r| guard.fields.iter().any(|f| r.get(f).is_some()))
+        else {
+            continue;
+        };
+        let response = client
+            .get(&item_path(endpoint, &record), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        probe.checked.push(Operation::Inquire);
+        let visible = guard.fields.iter().any(|f| response.body.get(f).is_some());
+        if visible != levels.inquire.grants_any() {
+            probe.failures.push(format!(
+                "Inquire: the fields {:?} of {} are {} but Inquire is {}",
+                guard.fields,
+                guard.collection,
+                if visible { "shown" } else { "hidden" },
+                levels.inquire
+            ));
+        }
+        if role.level(&endpoint.function, Operation::Edit) == Level::All
+            && let Some(field) = guard.fields.iter().find(|f| record.get(*f).is_some())
+        {
+            let changed = match &record[field.as_str()] {
+                Value::Number(n) => json!(n.as_f64().unwrap_or_default() + 1.0),
+                Value::String(s) if s == "DoNotBill" => json!("Billable"),
+                Value::String(_) => json!("DoNotBill"),
+                other => other.clone(),
+            };
+            let body = json!([{"op": "replace", "path": field, "value": changed}]);
+            probe
+                .call(
+                    Operation::Edit,
+                    Method::PATCH,
+                    &item_path(endpoint, &record),
+                    Some(&body),
+                    levels.edit.grants_any(),
+                )
+                .await;
+        }
+    }
+    assert!(
+        probe.failures.is_empty(),
+        "{function} ({levels}) is not enforced as the role says:\n  {}",
+        probe.failures.join("\n  ")
+    );
+}

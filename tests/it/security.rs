@@ -1,0 +1,296 @@
+//! Security roles on the wire: the 403 body, which operation each HTTP method needs, the
+//! `My` level, several members on one server, and `/system/mySecurity`.
+
+use cw_conform::mock::ApiMember;
+use cw_conform::model::{Level, Levels, Operation};
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::{AI, SYNC, Wire, role, role_granting, security_denial};
+
+const TICKETS: &str = "Service Desk / Service Tickets";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denial_is_403_with_the_security_body() {
+    let wire = Wire::with_role(role("no-access")).await;
+
+    let reply = wire.get("/service/tickets").send().await;
+
+    reply.assert_status(403);
+    assert_eq!(
+        reply.json(),
+        json!({
+            "code": "Security",
+            "message": "You do not have security permission to perform this action.",
+            "errors": null,
+        })
+    );
+    wire.shutdown();
+}
+
+/// One request per method on the tickets endpoint and the status it gets when allowed.
+fn ticket_requests() -> Vec<(Method, &'static str, Option<Value>, u16)> {
+    vec![
+        (Method::GET, "/service/tickets/1001", None, 200),
+        (
+            Method::POST,
+            "/service/tickets",
+            Some(json!({"summary": "Printer offline", "company": {"id": 19}})),
+            201,
+        ),
+        (
+            Method::PATCH,
+            "/service/tickets/1001",
+            Some(json!([{"op": "replace", "path": "summary", "value": "Patched"}])),
+            200,
+        ),
+        (
+            Method::PUT,
+            "/service/tickets/1001",
+            Some(json!({"summary": "Replaced", "company": {"id": 19}})),
+            200,
+        ),
+        (Method::DELETE, "/service/tickets/1002", None, 204),
+    ]
+}
+
+#[rstest]
+#[case::inquire(Operation::Inquire, &["GET"])]
+#[case::add(Operation::Add, &["POST"])]
+#[case::edit(Operation::Edit, &["PATCH", "PUT"])]
+#[case::delete(Operation::Delete, &["DELETE"])]
+#[tokio::test(flavor = "multi_thread")]
+async fn each_method_needs_its_operation(#[case] granted: Operation, #[case] allowed: &[&str]) {
+    let mut levels = Levels::default();
+    levels.set(granted, Level::All);
+    let wire = Wire::with_role(role_granting(TICKETS, levels)).await;
+
+    for (method, path, body, success) in ticket_requests() {
+        let mut call = wire.call(method.clone(), path);
+        if let Some(body) = &body {
+            call = call.json(body);
+        }
+        let reply = call.send().await;
+
+        if allowed.contains(&method.as_str()) {
+            assert_eq!(
+                reply.status, success,
+                "{method} {path} with {granted}: {reply}"
+            );
+        } else {
+            assert_eq!(
+                (reply.status, reply.json()),
+                (403, security_denial()),
+                "{method} {path} with only {granted}"
+            );
+        }
+    }
+    wire.shutdown();
+}
+
+fn inquire_my_tickets() -> cw_conform::model::SecurityRole {
+    role_granting(
+        TICKETS,
+        Levels {
+            inquire: Level::My,
+            ..Levels::default()
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inquire_my_lists_only_tickets_owned_by_or_assigned_to_the_member() {
+    let wire = Wire::with_role(inquire_my_tickets()).await;
+
+    let list = wire.get("/service/tickets").send().await;
+    let count = wire.get("/service/tickets/count").send().await;
+
+    list.assert_status(200);
+    // 1001 and 1002 are owned by the member; 1003 lists it among its resources.
+    assert_eq!(list.ids(), [1001, 1002, 1003]);
+    count.assert(200, &json!({"count": 3}));
+    wire.shutdown();
+}
+
+#[rstest]
+#[case::owned(1001, 200)]
+#[case::assigned_as_resource(1003, 200)]
+#[case::someone_elses(1004, 403)]
+#[tokio::test(flavor = "multi_thread")]
+async fn inquire_my_reads_only_the_members_own_ticket(#[case] id: i64, #[case] status: u16) {
+    let wire = Wire::with_role(inquire_my_tickets()).await;
+
+    let reply = wire.get(&format!("/service/tickets/{id}")).send().await;
+
+    reply.assert_status(status);
+    if status == 200 {
+        assert_eq!(reply.json()["id"], id);
+    } else {
+        assert_eq!(reply.json(), security_denial());
+    }
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_my_removes_only_the_members_own_time_entry() {
+    let wire = Wire::with_role(role("least-privilege")).await;
+
+    let own = wire.delete("/time/entries/501").send().await;
+    let others = wire.delete("/time/entries/503").send().await;
+
+    own.assert_status(204);
+    assert_eq!(own.text, "");
+    others.assert(403, &security_denial());
+    assert!(wire.mock().record("time_entries", 501).is_none());
+    assert!(wire.mock().record("time_entries", 503).is_some());
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_members_share_one_server_each_with_its_own_role() {
+    let wire = Wire::with_members(vec![
+        ApiMember::with_role(AI, role("read-only-discovery")),
+        ApiMember::with_role(SYNC, role("customer-sync")),
+    ])
+    .await;
+    let ai = wire.as_member(AI);
+    let sync = wire.as_member(SYNC);
+
+    let ai_tickets = ai.get("/service/tickets/1001").send().await;
+    let sync_tickets = sync.get("/service/tickets/1001").send().await;
+    let ai_companies = ai.get("/company/companies/19").send().await;
+    let sync_companies = sync.get("/company/companies/19").send().await;
+
+    ai_tickets.assert_status(200);
+    sync_tickets.assert(403, &security_denial());
+    ai_companies.assert_status(200);
+    sync_companies.assert_status(200);
+    assert_ne!(
+        wire.credentials(AI).public_key,
+        wire.credentials(SYNC).public_key
+    );
+    let attributed: Vec<(String, Option<String>, u16)> = wire
+        .mock()
+        .journal()
+        .into_iter()
+        .map(|e| (e.path, e.member, e.status))
+        .collect();
+    assert_eq!(
+        attributed,
+        [
+            ("/service/tickets/1001".to_owned(), Some(AI.to_owned()), 200),
+            (
+                "/service/tickets/1001".to_owned(),
+                Some(SYNC.to_owned()),
+                403
+            ),
+            ("/company/companies/19".to_owned(), Some(AI.to_owned()), 200),
+            (
+                "/company/companies/19".to_owned(),
+                Some(SYNC.to_owned()),
+                200
+            ),
+        ]
+    );
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_members_keys_do_not_open_another_members_account() {
+    let wire = Wire::with_members(vec![
+        ApiMember::with_role(AI, role("read-only-discovery")),
+        ApiMember::with_role(SYNC, role("customer-sync")),
+    ])
+    .await;
+    let ai = wire.credentials(AI);
+    let sync = wire.credentials(SYNC);
+    let mixed = cw_conform::connectwise::Credentials {
+        public_key: ai.public_key.clone(),
+        private_key: sync.private_key.clone(),
+        ..ai
+    };
+
+    let reply = wire
+        .unauthenticated(Method::GET, "/system/info")
+        .header("Authorization", mixed.authorization().expose())
+        .send()
+        .await;
+
+    reply.assert_status(401);
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_security_reports_the_members_levels_per_function() {
+    let wire = Wire::with_role(role("least-privilege")).await;
+
+    let reply = wire.get("/system/mySecurity").send().await;
+
+    reply.assert_status(200);
+    let settings = reply.json();
+    let settings = settings.as_array().unwrap();
+    let row = |module: &str, function: &str| -> Value {
+        settings
+            .iter()
+            .find(|s| s["moduleName"] == module && s["moduleFunctionName"] == function)
+            .unwrap_or_else(|| panic!("no row for {module} / {function}: {reply}"))
+            .clone()
+    };
+    let time_entry = row("Time & Expense", "Time Entry");
+    assert_eq!(
+        [
+            &time_entry["addLevel"],
+            &time_entry["editLevel"],
+            &time_entry["deleteLevel"],
+            &time_entry["inquireLevel"],
+        ],
+        ["All", "All", "My", "All"]
+    );
+    assert_eq!(time_entry["member"], json!({"identifier": AI}));
+    let tickets = row("Service Desk", "Service Tickets");
+    assert_eq!(
+        [
+            &tickets["addLevel"],
+            &tickets["editLevel"],
+            &tickets["deleteLevel"],
+            &tickets["inquireLevel"],
+        ],
+        ["All", "None", "None", "None"]
+    );
+    let known = &cw_conform::fixtures::Fixtures::builtin()
+        .unwrap()
+        .permissions
+        .functions;
+    assert_eq!(settings.len(), known.iter().count());
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_security_differs_per_member() {
+    let wire = Wire::with_members(vec![
+        ApiMember::with_role(AI, role("least-privilege")),
+        ApiMember::with_role(SYNC, role("no-access")),
+    ])
+    .await;
+
+    let reply = wire.as_member(SYNC).get("/system/mySecurity").send().await;
+
+    reply.assert_status(200);
+    let settings = reply.json();
+    let levels: Vec<&Value> = settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| ["addLevel", "editLevel", "deleteLevel", "inquireLevel"].map(|k| &s[k]))
+        .collect();
+    assert!(levels.iter().all(|l| *l == "None"), "{reply}");
+    assert!(
+        settings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["member"] == json!({"identifier": SYNC}))
+    );
+    wire.shutdown();
+}

@@ -1,0 +1,309 @@
+//! A mock ConnectWise on 127.0.0.1 and a small HTTP client that calls it as one of its
+//! API members, so a test reads as a sentence:
+//!
+//! ```ignore
+//! let wire = Wire::with_role(role("read-only-discovery")).await;
+//! let reply = wire.get("/service/tickets/1004").send().await;
+//! reply.assert_status(200);
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use cw_conform::connectwise::{API_PREFIX, Credentials};
+use cw_conform::fixtures::Fixtures;
+use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
+use cw_conform::model::{FunctionName, Levels, SecurityRole};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+/// The API member every single-member test calls as; a seeded member record, so `My`
+/// ownership works.
+pub const AI: &str = "ai-integration";
+
+/// A second seeded member, for tests with several members on one server.
+pub const SYNC: &str = "ai-sync";
+
+/// The 403 body ConnectWise sends for a security-role denial.
+pub fn security_denial() -> Value {
+    json!({
+        "code": "Security",
+        "message": "You do not have security permission to perform this action.",
+        "errors": null,
+    })
+}
+
+/// A ConnectWise error body without field-level errors.
+pub fn cw_error(code: &str, message: &str) -> Value {
+    json!({"code": code, "message": message, "errors": null})
+}
+
+/// The built-in fixtures.
+pub fn fixtures() -> Arc<Fixtures> {
+    Arc::new(Fixtures::builtin().unwrap().clone())
+}
+
+/// A shipped role profile (`least-privilege`, `read-only-discovery`, …).
+pub fn role(name: &str) -> SecurityRole {
+    Fixtures::builtin().unwrap().role(name).unwrap()
+}
+
+/// A role granting one function (`"Service Desk / Service Tickets"`) the given levels.
+pub fn role_granting(function: &str, levels: Levels) -> SecurityRole {
+    SecurityRole::new("test-role", "built by the test").with_grant(function_named(function), levels)
+}
+
+/// Parses `Module / Function`.
+pub fn function_named(function: &str) -> FunctionName {
+    function.parse().unwrap()
+}
+
+/// A running mock ConnectWise and a client for it.
+pub struct Wire {
+    mock: MockConnectWise,
+    http: reqwest::Client,
+}
+
+impl Wire {
+    /// A mock whose only API member is [`AI`] with the given role.
+    pub async fn with_role(role: SecurityRole) -> Self {
+        Self::with_members(vec![ApiMember::with_role(AI, role)]).await
+    }
+
+    /// A mock with several API members on one server.
+    pub async fn with_members(members: Vec<ApiMember>) -> Self {
+        let config = MockConfig {
+            members,
+            ..MockConfig::default()
+        };
+        let mock = MockConnectWise::start(fixtures(), config).await;
+        Wire {
+            mock,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The mock itself (journal, faults, store).
+    pub fn mock(&self) -> &MockConnectWise {
+        &self.mock
+    }
+
+    /// The credentials the mock issued to a member.
+    pub fn credentials(&self, member: &str) -> Credentials {
+        self.mock.credentials_for(member).unwrap()
+    }
+
+    /// A request as [`AI`] to a path under `/apis/3.0` (it may carry a query string).
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        self.as_member(AI).call(method, path)
+    }
+
+    /// `GET` as [`AI`].
+    pub fn get(&self, path: &str) -> Call {
+        self.call(Method::GET, path)
+    }
+
+    /// `POST` as [`AI`].
+    pub fn post(&self, path: &str) -> Call {
+        self.call(Method::POST, path)
+    }
+
+    /// `PATCH` as [`AI`].
+    pub fn patch(&self, path: &str) -> Call {
+        self.call(Method::PATCH, path)
+    }
+
+    /// `PUT` as [`AI`].
+    pub fn put(&self, path: &str) -> Call {
+        self.call(Method::PUT, path)
+    }
+
+    /// `DELETE` as [`AI`].
+    pub fn delete(&self, path: &str) -> Call {
+        self.call(Method::DELETE, path)
+    }
+
+    /// Requests as another member.
+    pub fn as_member(&self, identifier: &str) -> Member<'_> {
+        Member {
+            wire: self,
+            credentials: self.credentials(identifier),
+        }
+    }
+
+    /// A request with no headers at all to a path on the site (`/login/…`, `/v4_6_release/…`).
+    pub fn bare(&self, method: Method, site_path: &str) -> Call {
+        Call {
+            builder: self
+                .http
+                .request(method, format!("{}{site_path}", self.mock.site())),
+        }
+    }
+
+    /// A request to a path under `/apis/3.0` with a `clientId` header but no
+    /// `Authorization`, for tests that set their own.
+    pub fn unauthenticated(&self, method: Method, path: &str) -> Call {
+        Call {
+            builder: self
+                .http
+                .request(method, format!("{}{path}", self.mock.api_url()))
+                .header("clientId", "cw-conform"),
+        }
+    }
+
+    /// Stops the server.
+    pub fn shutdown(self) {
+        self.mock.shutdown();
+    }
+}
+
+/// Requests as one API member.
+pub struct Member<'a> {
+    wire: &'a Wire,
+    credentials: Credentials,
+}
+
+impl Member<'_> {
+    /// A request to a path under `/apis/3.0` with this member's `Authorization` and
+    /// `clientId`.
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        self.call_on_site(method, &format!("{API_PREFIX}{path}"))
+    }
+
+    /// A request to any path on the site (another codebase, say) with this member's
+    /// `Authorization` and `clientId`.
+    pub fn call_on_site(&self, method: Method, site_path: &str) -> Call {
+        let mut builder = self
+            .wire
+            .http
+            .request(method, format!("{}{site_path}", self.wire.mock.site()))
+            .header("Authorization", self.credentials.authorization().expose());
+        if let Some(client_id) = &self.credentials.client_id {
+            builder = builder.header("clientId", client_id);
+        }
+        Call { builder }
+    }
+
+    /// `GET` as this member.
+    pub fn get(&self, path: &str) -> Call {
+        self.call(Method::GET, path)
+    }
+
+    /// `POST` as this member.
+    pub fn post(&self, path: &str) -> Call {
+        self.call(Method::POST, path)
+    }
+}
+
+/// A request on its way.
+pub struct Call {
+    builder: reqwest::RequestBuilder,
+}
+
+impl Call {
+    /// Adds query parameters, form-encoded.
+    #[must_use]
+    pub fn query(self, pairs: &[(&str, &str)]) -> Self {
+        Call {
+            builder: self.builder.query(pairs),
+        }
+    }
+
+    /// Sends a JSON body.
+    #[must_use]
+    pub fn json(self, body: &Value) -> Self {
+        Call {
+            builder: self.builder.json(body),
+        }
+    }
+
+    /// Sends a raw body declared as JSON (for malformed bodies).
+    #[must_use]
+    pub fn raw_json(self, body: &str) -> Self {
+        Call {
+            builder: self
+                .builder
+                .header("Content-Type", "application/json")
+                .body(body.to_owned()),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(self, name: &str, value: &str) -> Self {
+        Call {
+            builder: self.builder.header(name, value),
+        }
+    }
+
+    /// Sends the request and reads the whole reply.
+    pub async fn send(self) -> Reply {
+        let response = self.builder.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+}
+
+/// A reply, read in full.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The raw body.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON; fails the test, showing the reply, when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("the body is not JSON ({e}): {self}"))
+    }
+
+    /// Fails the test, showing the reply, unless the status is `expected`.
+    #[track_caller]
+    pub fn assert_status(&self, expected: u16) {
+        assert_eq!(self.status, expected, "unexpected status: {self}");
+    }
+
+    /// Asserts the status and the exact JSON body.
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: &Value) {
+        self.assert_status(status);
+        assert_eq!(&self.json(), body, "unexpected body: {self}");
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `id` of every record in a list body, in order.
+    pub fn ids(&self) -> Vec<i64> {
+        self.json()
+            .as_array()
+            .unwrap_or_else(|| panic!("the body is not a list: {self}"))
+            .iter()
+            .map(|r| {
+                r["id"]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("a record has no id: {r}"))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {} {}", self.status, self.text)
+    }
+}
