@@ -420,7 +420,7 @@ impl Fixtures {
             &permissions,
         )?;
         let policy = parse_toml("fixtures/policy.toml", &source.read("policy.toml")?)?;
-        let rules = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
+        let rule_catalog = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
         let mut seed = BTreeMap::new();
         let mut system_info = serde_json::Value::Null;
         for file in source.list("data", ".json") {
@@ -447,7 +447,7 @@ impl Fixtures {
             roles,
             actions,
             policy,
-            rules,
+            rules: rule_catalog,
             seed,
             system_info,
         })

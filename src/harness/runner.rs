@@ -136,6 +136,14 @@ impl RunSummary {
     }
 }
 
+/// cucumber's own options, built from ours rather than parsed from the command line.
+type Opts = cucumber::cli::Opts<
+    cucumber::cli::Empty,
+    cucumber::runner::basic::Cli,
+    cucumber::cli::Compose<writer::basic::Cli, cucumber::cli::Empty>,
+    cucumber::cli::Empty,
+>;
+
 /// A feature's text with the path it is shown under.
 #[derive(Debug, Clone)]
 struct FeatureText {
@@ -393,12 +401,6 @@ pub async fn run(
         args.push("--tags".to_owned());
         args.push(tags.clone());
     }
-    type Opts = cucumber::cli::Opts<
-        cucumber::cli::Empty,
-        cucumber::runner::basic::Cli,
-        cucumber::cli::Compose<writer::basic::Cli, cucumber::cli::Empty>,
-        cucumber::cli::Empty,
-    >;
     let cli = <Opts as clap::Parser>::try_parse_from(&args).map_err(|e| RunError::Tags {
         expression: options.tags.clone().unwrap_or_default(),
         reason: e.kind().to_string(),
@@ -411,11 +413,7 @@ pub async fn run(
     } else {
         writer::Coloring::Never
     };
-    let verbosity = if options.progress {
-        Verbosity::Default
-    } else {
-        Verbosity::Default
-    };
+    let verbosity = Verbosity::Default;
     let progress: Box<dyn io::Write + Send> = if options.progress {
         out
     } else {

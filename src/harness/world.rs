@@ -15,6 +15,9 @@ pub const API_MEMBER: &str = "ai-integration";
 /// The client ID registered for the integration: the mock refuses any other.
 pub const CLIENT_ID: &str = "5c9f3d2e-8a41-4b6f-9e07-1d2c3b4a5f60";
 
+/// A change a step makes to the credentials the integration uses.
+pub(crate) type CredentialChange = Box<dyn Fn(&mut Credentials) + Send + Sync>;
+
 /// One scenario's state. Each scenario has its own mock, so scenarios run concurrently
 /// without sharing anything.
 #[derive(cucumber::World)]
@@ -27,7 +30,7 @@ pub struct ConformanceWorld {
     /// The role given to the API member, once a step has chosen one.
     pub(crate) role: Option<SecurityRole>,
     /// Changes to the credentials the integration uses (for authentication scenarios).
-    pub(crate) credential_change: Option<Box<dyn Fn(&mut Credentials) + Send + Sync>>,
+    pub(crate) credential_change: Option<CredentialChange>,
     pub(crate) integration: Option<Arc<dyn Integration>>,
     /// The last tool result the AI received.
     pub(crate) result: Option<ToolResult>,

@@ -399,7 +399,7 @@ impl ReferenceIntegration {
                 "Cannot check the {} \"{name}\": the API member has no access to read {}s, so nothing was written. Grant Inquire on them to let the integration validate ticket fields.",
                 lookup.noun, lookup.noun
             ))),
-            Ok(response) => Err(Box::new(self.answer_without_action(response))),
+            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
                 error.to_string(),
@@ -502,7 +502,7 @@ impl ReferenceIntegration {
                 result
             }
             _ => {
-                let mut result = self.answer_without_action(response);
+                let mut result = self.answer_without_action(&response);
                 if result.outcome == Outcome::Failed {
                     result.message = format!("Could not {}: {}", action.phrase, result.message);
                 }
@@ -511,7 +511,7 @@ impl ReferenceIntegration {
         }
     }
 
-    fn answer_without_action(&self, response: Response) -> ToolResult {
+    fn answer_without_action(&self, response: &Response) -> ToolResult {
         let status = response.status;
         let mut result = if status == 401 {
             let mut message = "Authentication failed (401): ConnectWise refused the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.".to_owned();

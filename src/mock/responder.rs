@@ -395,7 +395,7 @@ impl Call<'_> {
                             Err(answer) => answer,
                         }
                     }
-                    Operation::Edit => self.edit(inner, endpoint, record, level, owned),
+                    Operation::Edit => self.edit(inner, endpoint, &record, level, owned),
                     Operation::Delete => {
                         if !permits(level, owned) {
                             return self.forbidden();
@@ -562,7 +562,10 @@ impl Call<'_> {
                 .skip((page - 1) * page_size)
                 .take(page_size)
                 .collect();
-            (page_records, self.navigable_links(page, last, page_size))
+            (
+                page_records,
+                Some(self.navigable_links(page, last, page_size)),
+            )
         };
         let shown: Vec<Value> = page_records
             .into_iter()
@@ -601,7 +604,7 @@ impl Call<'_> {
         url.to_string()
     }
 
-    fn navigable_links(&self, page: usize, last: usize, page_size: usize) -> Option<String> {
+    fn navigable_links(&self, page: usize, last: usize, page_size: usize) -> String {
         let link = |rel: &str, p: usize| {
             format!(
                 "<{}>; rel=\"{rel}\"",
@@ -617,7 +620,7 @@ impl Call<'_> {
         }
         links.push(link("first", 1));
         links.push(link("last", last));
-        Some(links.join(", "))
+        links.join(", ")
     }
 
     fn create(
@@ -681,7 +684,7 @@ impl Call<'_> {
         &self,
         inner: &mut Inner,
         endpoint: &Endpoint,
-        old: Value,
+        old: &Value,
         level: Level,
         owned: bool,
     ) -> Answer {
@@ -690,7 +693,7 @@ impl Call<'_> {
             Err(answer) => return answer,
         };
         let mut updated = match (self.method, body) {
-            ("PATCH", Value::Array(operations)) => match apply_patch(&old, operations) {
+            ("PATCH", Value::Array(operations)) => match apply_patch(old, operations) {
                 Ok(updated) => updated,
                 Err(answer) => return answer,
             },
@@ -706,9 +709,13 @@ impl Call<'_> {
                     "id",
                     old.get("id").cloned().unwrap_or(Value::Null),
                 );
+                // `_info` is read-only: a replace keeps who entered the record and when.
+                if let Some(info) = old.get("_info") {
+                    set_path(&mut replaced, "_info", info.clone());
+                }
                 if let (Some(field), Some(parent)) = (
                     &endpoint.parent,
-                    at_path(&old, endpoint.parent.as_deref().unwrap_or_default()),
+                    at_path(old, endpoint.parent.as_deref().unwrap_or_default()),
                 ) {
                     set_path(&mut replaced, field, parent.clone());
                 }
@@ -717,7 +724,7 @@ impl Call<'_> {
             _ => return Answer::bad_request("A PUT body must be a JSON object."),
         };
         let mut errors = resolve_references(inner, endpoint, &mut updated);
-        let changed = changed_fields(&old, &updated);
+        let changed = changed_fields(old, &updated);
         // Closing: a change to a closed status is governed by its own function.
         let closing = endpoint.close.as_ref().filter(|rule| {
             changed.iter().any(|f| f == &rule.status_field)
@@ -1112,25 +1119,6 @@ fn resolve_references(
         let Some(given) = record.get(field).filter(|v| !v.is_null()).cloned() else {
             continue;
         };
-        let found = match &given {
-            Value::Object(map) => {
-                if let Some(id) = map.get("id").and_then(Value::as_i64) {
-                    inner.store.get(&reference.collection, id)
-                } else if let Some(identifier) = map.get("identifier").and_then(Value::as_str) {
-                    inner
-                        .store
-                        .find_by(&reference.collection, "identifier", identifier)
-                } else {
-                    map.get("name")
-                        .and_then(Value::as_str)
-                        .and_then(|n| inner.store.find_by(&reference.collection, "name", n))
-                }
-            }
-            Value::Number(n) => n
-                .as_i64()
-                .and_then(|id| inner.store.get(&reference.collection, id)),
-            _ => None,
-        };
         let within = reference.within.as_ref().and_then(|w| {
             record
                 .get(w)
@@ -1138,12 +1126,40 @@ fn resolve_references(
                 .and_then(Value::as_i64)
                 .map(|id| (w, id))
         });
-        let found = found.filter(|target| match within {
+        let in_scope = |target: &Value| match within {
             Some((w, id)) => {
                 at_path(target, &format!("{w}/id")).and_then(Value::as_i64) == Some(id)
             }
             None => true,
-        });
+        };
+        // Names repeat across parents (every board has a "New" status): look a name or
+        // identifier up among the records of the same parent only.
+        let find_by = |field: &str, value: &str| {
+            inner.store.all(&reference.collection).iter().find(|r| {
+                in_scope(r)
+                    && r.get(field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+        };
+        let found = match &given {
+            Value::Object(map) => {
+                if let Some(id) = map.get("id").and_then(Value::as_i64) {
+                    inner.store.get(&reference.collection, id)
+                } else if let Some(identifier) = map.get("identifier").and_then(Value::as_str) {
+                    find_by("identifier", identifier)
+                } else {
+                    map.get("name")
+                        .and_then(Value::as_str)
+                        .and_then(|n| find_by("name", n))
+                }
+            }
+            Value::Number(n) => n
+                .as_i64()
+                .and_then(|id| inner.store.get(&reference.collection, id)),
+            _ => None,
+        };
+        let found = found.filter(|target| in_scope(target));
         if let Some(target) = found {
             let canonical = reference_of(target);
             set_path(record, field, canonical);
@@ -1241,7 +1257,7 @@ fn apply_patch(record: &Value, operations: Vec<Value>) -> Result<Value, Answer> 
             .to_ascii_lowercase();
         if !["add", "replace", "remove"].contains(&op.as_str()) {
             return Err(Answer::bad_request(format!(
-                "Patch operation {index}: unsupported op {:?} (expected add, replace or remove).",
+                "Patch operation {index}: unsupported op {} (expected add, replace or remove).",
                 map.get("op").cloned().unwrap_or(Value::Null)
             )));
         }

@@ -399,14 +399,37 @@ async fn close_service_tickets_alone_may_close_a_ticket(
         .send()
         .await;
 
-    reply.assert_status(200);
-    let ticket = reply.json();
-    assert_eq!(ticket["status"], stored);
-    assert_eq!(ticket["closedFlag"], true);
-    assert_eq!(ticket["summary"], "VPN drops every 30 minutes");
-    let read = wire.get("/service/tickets/1004").send().await.json();
-    assert_eq!(read["closedFlag"], true);
+    assert_closed(&wire, &reply, &stored).await;
     wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn close_service_tickets_may_close_through_the_status_id_path() {
+    let wire = Wire::with_role(closer()).await;
+
+    let reply = wire
+        .patch("/service/tickets/1004")
+        .json(&json!([{"op": "replace", "path": "status/id", "value": 5}]))
+        .send()
+        .await;
+
+    assert_closed(&wire, &reply, &json!({"id": 5, "name": ">Closed"})).await;
+    wire.shutdown();
+}
+
+/// Asserts ticket 1004 was closed with the given status and nothing else changed.
+async fn assert_closed(wire: &Wire, reply: &crate::support::Reply, stored: &Value) {
+    reply.assert_status(200);
+    let mut expected = seeded_ticket(1004);
+    expected["status"] = stored.clone();
+    expected["closedFlag"] = json!(true);
+    expected["_info"] = reply.json()["_info"].clone();
+    assert_eq!(reply.json(), expected);
+    assert_eq!(reply.json()["_info"]["updatedBy"], AI);
+    wire.get("/service/tickets/1004")
+        .send()
+        .await
+        .assert(200, &expected);
 }
 
 #[rstest]

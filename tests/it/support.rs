@@ -189,11 +189,6 @@ impl Member<'_> {
     pub fn get(&self, path: &str) -> Call {
         self.call(Method::GET, path)
     }
-
-    /// `POST` as this member.
-    pub fn post(&self, path: &str) -> Call {
-        self.call(Method::POST, path)
-    }
 }
 
 /// A request on its way.

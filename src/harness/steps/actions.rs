@@ -76,7 +76,7 @@ async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
     let integration = world.integration().await;
     world.mark = world.journal().len();
     let result = integration.perform(request).await;
-    world.held = result.confirmation.clone();
+    world.held.clone_from(&result.confirmation);
     world.result = Some(result);
 }
 

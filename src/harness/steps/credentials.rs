@@ -50,7 +50,7 @@ async fn no_client_id(world: &mut ConformanceWorld) {
 #[given(expr = "the integration is configured with the company record ID {int} as its company ID")]
 async fn numeric_company_id(world: &mut ConformanceWorld, id: i64) {
     world.credential_change = Some(Box::new(move |credentials| {
-        credentials.company_id = id.to_string()
+        credentials.company_id = id.to_string();
     }));
     world.integration = None;
 }

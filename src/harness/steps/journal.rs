@@ -4,14 +4,14 @@ use cucumber::then;
 use serde_json::Value;
 
 use crate::harness::world::ConformanceWorld;
-use crate::mock::journal;
+use crate::mock::journal::{self, JournalEntry};
 
 #[then("ConnectWise received no write")]
 async fn no_write(world: &mut ConformanceWorld) {
     let writes: Vec<_> = world
         .journal()
         .into_iter()
-        .filter(|e| e.is_write())
+        .filter(JournalEntry::is_write)
         .collect();
     assert!(
         writes.is_empty(),
@@ -74,7 +74,7 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
     let write = world
         .since_mark()
         .into_iter()
-        .find(|e| e.is_write())
+        .find(JournalEntry::is_write)
         .unwrap_or_else(|| panic!("no write was sent\n{}", world.evidence()));
     let mut sent: Vec<String> = match &write.body {
         Some(Value::Object(map)) => map.keys().cloned().collect(),
@@ -102,8 +102,10 @@ fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         .endpoints
         .iter()
         .find(|e| e.noun.to_lowercase() == wanted || e.collection.replace('_', "") == wanted)
-        .map(|e| e.collection.clone())
-        .unwrap_or_else(|| panic!("no ConnectWise record kind called \"{noun}\""))
+        .map_or_else(
+            || panic!("no ConnectWise record kind called \"{noun}\""),
+            |e| e.collection.clone(),
+        )
 }
 
 /// `ticket #1001 now has the status ">Closed"`
