@@ -31,5 +31,6 @@ pub mod harness;
 pub mod integration;
 pub mod mock;
 pub mod model;
+pub mod oracle;
 pub mod policy;
 pub mod report;

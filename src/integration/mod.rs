@@ -68,6 +68,21 @@ pub struct ToolResult {
     pub status: Option<u16>,
 }
 
+impl ActionRequest {
+    /// The request an action's catalog example describes.
+    pub fn example(action: &crate::model::Action) -> Self {
+        let subject = action.example.subject.as_ref().map(|s| match s {
+            crate::model::ExampleSubject::Id(id) => Subject::Id(*id),
+            crate::model::ExampleSubject::Text(text) => Subject::Text(text.clone()),
+        });
+        ActionRequest {
+            action: action.name.clone(),
+            subject,
+            fields: action.example.fields.clone(),
+        }
+    }
+}
+
 impl ToolResult {
     /// A result with only an outcome and a message.
     pub fn new(outcome: Outcome, message: impl Into<String>) -> Self {

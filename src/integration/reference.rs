@@ -248,13 +248,32 @@ impl ReferenceIntegration {
         };
         let needs_record =
             !matches!(action.kind, ActionKind::Create | ActionKind::Attach) || action.has_parent();
-        if needs_record && record.is_none() {
+        let Some(id) = record.or((!needs_record).then_some(0)) else {
             return Err(Box::new(ToolResult::new(
                 Outcome::Rejected,
                 format!("to {} I need a record number", action.phrase),
             )));
-        }
-        let id = record.unwrap_or_default();
+        };
+        let collection = fill_parent(&action.path, request);
+        // In a child collection the subject is the parent; the child is named by its id.
+        let item = if action.has_parent()
+            && matches!(action.kind, ActionKind::Update | ActionKind::Delete)
+        {
+            match payload.remove("id").and_then(|v| v.as_i64()) {
+                Some(child) => format!("{collection}/{child}"),
+                None => {
+                    return Err(Box::new(ToolResult::new(
+                        Outcome::Rejected,
+                        format!(
+                            "to {} I need the id of the {} as well",
+                            action.phrase, action.resource
+                        ),
+                    )));
+                }
+            }
+        } else {
+            format!("{collection}/{id}")
+        };
         // An update names a status or type without its board: the board is the record's own.
         let mut current = Value::Null;
         for field in &action.validate {
@@ -267,40 +286,17 @@ impl ReferenceIntegration {
                         .any(|p| !payload.contains_key(p.as_str()))
                 });
             if needs_current {
-                let path = format!("{}/{id}", action.path);
-                match self.client.get(&path, &[]).await {
-                    Ok(response) if response.ok() => current = response.body,
-                    Ok(response) => {
-                        let mut result = ToolResult::new(
-                            Outcome::Rejected,
-                            format!(
-                                "Cannot check the {field} without reading record #{id} first (ConnectWise answered {}), so nothing was written.",
-                                response.status
-                            ),
-                        );
-                        result.rule = "RD-04".parse::<RuleId>().ok();
-                        return Err(Box::new(result));
-                    }
-                    Err(error) => {
-                        return Err(Box::new(ToolResult::new(
-                            Outcome::Failed,
-                            error.to_string(),
-                        )));
-                    }
-                }
+                current = self.read_for_lookup(&item, &format!("the {field}")).await?;
             }
             self.validate(field, &mut payload, &current).await?;
         }
-        let collection = fill_parent(&action.path, request);
         let (method, path, body) = match action.kind {
-            ActionKind::Create | ActionKind::Attach => {
+            ActionKind::Create => (Method::POST, collection, Some(Value::Object(payload))),
+            ActionKind::Attach => {
+                payload.insert("recordId".into(), Value::from(id));
                 (Method::POST, collection, Some(Value::Object(payload)))
             }
-            ActionKind::Update => (
-                Method::PATCH,
-                format!("{collection}/{id}"),
-                Some(patch_body(&payload)),
-            ),
+            ActionKind::Update => (Method::PATCH, item, Some(patch_body(&payload))),
             ActionKind::Close => {
                 let status = payload
                     .remove("status")
@@ -311,16 +307,16 @@ impl ReferenceIntegration {
                 };
                 (
                     Method::PATCH,
-                    format!("{collection}/{id}"),
+                    item,
                     Some(json!([{"op": "replace", "path": "status", "value": status}])),
                 )
             }
             ActionKind::Merge => (
                 Method::POST,
-                format!("{collection}/{id}/merge"),
+                format!("{item}/merge"),
                 Some(Value::Object(payload)),
             ),
-            ActionKind::Delete => (Method::DELETE, format!("{collection}/{id}"), None),
+            ActionKind::Delete => (Method::DELETE, item, None),
             ActionKind::Connect | ActionKind::Search | ActionKind::Get => {
                 return Err(Box::new(ToolResult::new(
                     Outcome::Failed,
@@ -335,6 +331,48 @@ impl ReferenceIntegration {
             body,
             record,
         })
+    }
+
+    /// Reads a record the integration needs before a write; a refusal stops the write.
+    async fn read_for_lookup(&self, path: &str, purpose: &str) -> Result<Value, Box<ToolResult>> {
+        match self.client.get(path, &[]).await {
+            Ok(response) if response.ok() => Ok(response.body),
+            Ok(response) if response.status == 403 => {
+                Err(Box::new(self.lookup_denied(path, purpose)))
+            }
+            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
+            Err(error) => Err(Box::new(ToolResult::new(
+                Outcome::Failed,
+                error.to_string(),
+            ))),
+        }
+    }
+
+    /// A lookup before a write was refused (403): the write is not sent, and the AI is told
+    /// which read permission is missing.
+    fn lookup_denied(&self, path: &str, purpose: &str) -> ToolResult {
+        let needed = self
+            .fixtures
+            .permissions
+            .requirement("GET", path)
+            .map_or_else(
+                || "read access to it".to_owned(),
+                |r| {
+                    format!(
+                        "{} / {} permission Inquire",
+                        r.function.module, r.function.function
+                    )
+                },
+            );
+        let mut result = ToolResult::new(
+            Outcome::Denied,
+            format!(
+                "No access: cannot check {purpose} because ConnectWise refused the lookup (403), so nothing was written. The API member needs {needed}."
+            ),
+        );
+        result.status = Some(403);
+        result.rule = "RD-04".parse::<RuleId>().ok();
+        result
     }
 
     /// Resolves a reference given by name to `{"id": N}`, or refuses.
@@ -395,10 +433,9 @@ impl ReferenceIntegration {
                     lookup.noun, lookup.noun
                 ))),
             },
-            Ok(response) if response.status == 403 => Err(rejected(format!(
-                "Cannot check the {} \"{name}\": the API member has no access to read {}s, so nothing was written. Grant Inquire on them to let the integration validate ticket fields.",
-                lookup.noun, lookup.noun
-            ))),
+            Ok(response) if response.status == 403 => Err(Box::new(
+                self.lookup_denied(&path, &format!("the {} \"{name}\"", lookup.noun)),
+            )),
             Ok(response) => Err(Box::new(self.answer_without_action(&response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
@@ -449,15 +486,26 @@ impl ReferenceIntegration {
     }
 
     async fn send(&self, prepared: &Prepared) -> ToolResult {
-        let response = self
-            .client
-            .send(
-                prepared.method.clone(),
-                &prepared.path,
-                &[],
-                prepared.body.as_ref(),
-            )
-            .await;
+        let response = if prepared.action.kind == ActionKind::Attach {
+            let fields = prepared
+                .body
+                .as_ref()
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            self.client
+                .upload(&prepared.path, document_form(&fields))
+                .await
+        } else {
+            self.client
+                .send(
+                    prepared.method.clone(),
+                    &prepared.path,
+                    &[],
+                    prepared.body.as_ref(),
+                )
+                .await
+        };
         match response {
             Ok(response) => {
                 self.answer(&prepared.action, &prepared.method, &prepared.path, response)
@@ -621,6 +669,27 @@ fn fill_placeholders(path: &str, record: &Value) -> Option<String> {
         filled.replace_range(start..=end, &id.to_string());
     }
     Some(filled)
+}
+
+/// The multipart form ConnectWise's documents endpoint takes: the file (from `content` and
+/// `fileName`) and every other field as text.
+fn document_form(fields: &Map<String, Value>) -> reqwest::multipart::Form {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let content = fields.get("content").map(text).unwrap_or_default();
+    let file_name = fields
+        .get("fileName")
+        .map_or_else(|| "attachment.txt".to_owned(), text);
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(content.into_bytes()).file_name(file_name),
+    );
+    for (name, value) in fields
+        .iter()
+        .filter(|(k, _)| !["content", "fileName"].contains(&k.as_str()))
+    {
+        form = form.text(name.clone(), text(value));
+    }
+    form
 }
 
 /// A ConnectWise PATCH body replacing each field.

@@ -105,6 +105,30 @@ pub struct Action {
     /// The field a search matches its query against.
     #[serde(default)]
     pub search_field: Option<String>,
+    /// A request that exercises the action against the seed data.
+    pub example: Example,
+}
+
+/// A sample request for an action: the record it is about and the fields given.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// A record number (for child collections: the parent's), or a search text.
+    #[serde(default)]
+    pub subject: Option<ExampleSubject>,
+    /// Fields the AI gives.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The subject of an [`Example`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ExampleSubject {
+    /// A record number.
+    Id(i64),
+    /// A search text.
+    Text(String),
 }
 
 impl Action {
@@ -162,6 +186,17 @@ impl ActionCatalog {
     /// The lookup used for a reference field, if any.
     pub fn lookup(&self, field: &str) -> Option<&Lookup> {
         self.lookups.get(field)
+    }
+
+    /// The workflows in catalog order, each once.
+    pub fn workflows(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for action in &self.actions {
+            if !seen.contains(&action.workflow.as_str()) {
+                seen.push(&action.workflow);
+            }
+        }
+        seen
     }
 
     /// Every action in catalog order.

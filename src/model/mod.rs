@@ -8,7 +8,7 @@ pub mod permission;
 pub mod role;
 pub mod rule;
 
-pub use action::{Action, ActionCatalog, ActionKind};
+pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
 pub use outcome::Outcome;
 pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
 pub use role::SecurityRole;

@@ -1,8 +1,11 @@
 //! Step definitions, one module per domain concept.
 
 mod actions;
+mod catalog;
 mod credentials;
 mod journal;
 mod outcomes;
 mod roles;
+mod safety;
 mod security;
+mod workflows;

@@ -1,0 +1,134 @@
+//! Steps that run every action of the catalog (or of a workflow) with its example request:
+//! the exhaustive checks of OV-01 and CL-03.
+
+use cucumber::{given, then};
+
+use super::roles::known_function;
+use crate::harness::world::ConformanceWorld;
+use crate::integration::{ActionRequest, ToolResult};
+use crate::model::{Action, Level, Outcome};
+use crate::oracle;
+
+/// Runs an action's example; a held action is confirmed, so the result is what ConnectWise
+/// (or the policy) finally decided.
+async fn run_confirmed(world: &mut ConformanceWorld, action: &Action) -> (ToolResult, bool) {
+    let integration = world.integration().await;
+    let result = integration.perform(&ActionRequest::example(action)).await;
+    match &result.confirmation {
+        Some(held) => (integration.confirm(held.token, true).await, true),
+        None => (result, false),
+    }
+}
+
+fn line(action: &Action, result: &ToolResult, confirmed: bool) -> String {
+    let via = if confirmed {
+        "escalated, confirmed, then "
+    } else {
+        ""
+    };
+    format!(
+        "{:<24} {via}{}: {}",
+        action.name, result.outcome, result.message
+    )
+}
+
+/// OV-01: whatever the action, a role without the permission never gets it allowed.
+#[then(regex = r"^every action in the catalog is (?:denied or blocked|blocked or denied)$")]
+async fn every_action_refused(world: &mut ConformanceWorld) {
+    let actions: Vec<Action> = world.fixtures.actions.iter().cloned().collect();
+    let mut wrong = Vec::new();
+    for action in &actions {
+        let (result, confirmed) = run_confirmed(world, action).await;
+        if !matches!(result.outcome, Outcome::Denied | Outcome::Blocked) {
+            wrong.push(line(action, &result, confirmed));
+        }
+    }
+    let accepted: Vec<_> = world
+        .journal()
+        .into_iter()
+        .filter(|e| e.is_write() && e.succeeded())
+        .collect();
+    assert!(
+        wrong.is_empty() && accepted.is_empty(),
+        "{} of {} actions were not denied or blocked:\n  {}\nwrites ConnectWise accepted: {accepted:?}",
+        wrong.len(),
+        actions.len(),
+        wrong.join("\n  ")
+    );
+}
+
+/// CL-03: the role gets exactly the write permissions one workflow needs, on top of the
+/// role it has.
+#[given(expr = "the write permissions of the workflow {string} are added to the role")]
+async fn add_workflow_grants(world: &mut ConformanceWorld, workflow: String) {
+    let grants = oracle::workflow_grants(&world.fixtures, &workflow);
+    assert!(
+        !grants.is_empty(),
+        "the workflow \"{workflow}\" has no write that needs a permission (see fixtures/actions.toml)"
+    );
+    let mut role = world.role.clone().expect("give the member a role first");
+    for needed in grants {
+        let function = known_function(world, &needed.function.to_string());
+        let mut levels = role.levels(&function);
+        levels.set(needed.operation, Level::All);
+        role.grant(function, levels);
+    }
+    role.name = format!("{} + {workflow}", role.name);
+    world.set_role(role).await;
+}
+
+#[then(expr = "every write of the workflow {string} is allowed")]
+async fn workflow_writes_allowed(world: &mut ConformanceWorld, workflow: String) {
+    let actions: Vec<Action> = world
+        .fixtures
+        .actions
+        .iter()
+        .filter(|a| a.workflow == workflow && a.writes())
+        .cloned()
+        .collect();
+    assert!(
+        !actions.is_empty(),
+        "the workflow \"{workflow}\" has no writes"
+    );
+    let mut wrong = Vec::new();
+    for action in &actions {
+        let (result, confirmed) = run_confirmed(world, action).await;
+        if result.outcome != Outcome::Allowed {
+            wrong.push(line(action, &result, confirmed));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "writes of \"{workflow}\" that did not work:\n  {}",
+        wrong.join("\n  ")
+    );
+}
+
+#[then(expr = "no write of another workflow is allowed")]
+async fn other_writes_refused(world: &mut ConformanceWorld) {
+    let granted = world
+        .role
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let workflow = granted.rsplit(" + ").next().unwrap_or_default().to_owned();
+    let actions: Vec<Action> = world
+        .fixtures
+        .actions
+        .iter()
+        .filter(|a| a.workflow != workflow && a.writes())
+        .cloned()
+        .collect();
+    let mut wrong = Vec::new();
+    for action in &actions {
+        let (result, confirmed) = run_confirmed(world, action).await;
+        if result.outcome == Outcome::Allowed {
+            wrong.push(line(action, &result, confirmed));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "writes outside \"{workflow}\" that worked:\n  {}",
+        wrong.join("\n  ")
+    );
+}

@@ -1,0 +1,1 @@
+//! Steps added for the workflows features.

@@ -1,0 +1,125 @@
+//! The oracle: what the documents say an action should give under a role, and why.
+//!
+//! Written once and used by the catalog-wide steps, `matrix`, `explain` and `audit`.
+//! Scenarios state their expected outcomes explicitly in Gherkin instead of asking the
+//! oracle, so a scenario can catch the oracle being wrong.
+
+use crate::connectwise::security::{Requirement, Route};
+use crate::fixtures::Fixtures;
+use crate::model::{Action, ActionKind, Level, Operation, Outcome, RuleId, SecurityRole};
+use crate::policy::Decision;
+
+/// The security check ConnectWise makes for an action's main request.
+pub fn requirement(fixtures: &Fixtures, action: &Action) -> Option<Requirement> {
+    let permissions = &fixtures.permissions;
+    if action.kind == ActionKind::Close {
+        let rule = permissions.endpoint_for(&action.resource)?.close.as_ref()?;
+        return Some(Requirement {
+            function: rule.function.clone(),
+            operation: Operation::Edit,
+        });
+    }
+    let sample = action.path.replace("{parentId}", "1");
+    let (method, path) = match action.kind {
+        ActionKind::Connect | ActionKind::Search => ("GET", sample),
+        ActionKind::Get => ("GET", format!("{sample}/1")),
+        ActionKind::Create | ActionKind::Attach => ("POST", sample),
+        ActionKind::Update | ActionKind::Close => ("PATCH", format!("{sample}/1")),
+        ActionKind::Merge => ("POST", format!("{sample}/1/merge")),
+        ActionKind::Delete => ("DELETE", format!("{sample}/1")),
+    };
+    match permissions.route(&path, method)? {
+        Route::Collection { endpoint, .. } => Some(Requirement {
+            function: endpoint.function.clone(),
+            operation: action.kind.operation(),
+        }),
+        Route::Special { special, .. } => Some(Requirement {
+            function: special.function.clone()?,
+            operation: special.operation.map(|o| o.0)?,
+        }),
+    }
+}
+
+/// The write permissions a workflow needs: one requirement per write action, each once.
+pub fn workflow_grants(fixtures: &Fixtures, workflow: &str) -> Vec<Requirement> {
+    let mut grants: Vec<Requirement> = Vec::new();
+    for action in fixtures
+        .actions
+        .iter()
+        .filter(|a| a.workflow == workflow && a.writes())
+    {
+        if let Some(needed) = requirement(fixtures, action)
+            && !grants.contains(&needed)
+        {
+            grants.push(needed);
+        }
+    }
+    grants
+}
+
+/// What the documents say an action gives under a role, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// The first outcome the AI sees.
+    pub outcome: Outcome,
+    /// For escalated actions: the outcome once a person confirms.
+    pub after_confirmation: Option<Outcome>,
+    /// The rule that decides it, when the policy does.
+    pub rule: Option<RuleId>,
+    /// The security check ConnectWise makes, if any.
+    pub requirement: Option<Requirement>,
+    /// The level the role grants for it.
+    pub level: Option<Level>,
+}
+
+impl Expectation {
+    /// A short cell for the matrix: `allowed`, `escalated → denied`, `allowed (own)`.
+    pub fn cell(&self) -> String {
+        let mine = if self.level == Some(Level::My) {
+            " (own records)"
+        } else {
+            ""
+        };
+        match self.after_confirmation {
+            Some(after) => format!("{} → {after}{mine}", self.outcome),
+            None => format!("{}{mine}", self.outcome),
+        }
+    }
+}
+
+/// The expected outcome of an action (with its catalog example) under a role.
+pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expectation {
+    let requirement = requirement(fixtures, action);
+    let level = requirement
+        .as_ref()
+        .map(|r| role.level(&r.function, r.operation));
+    let security = match level {
+        Some(Level::None) => Outcome::Denied,
+        _ => Outcome::Allowed,
+    };
+    let mut payload = action.fields.clone();
+    payload.extend(action.example.fields.clone());
+    match fixtures.policy.decide(action, &payload) {
+        Decision::Block { rule, .. } => Expectation {
+            outcome: Outcome::Blocked,
+            after_confirmation: None,
+            rule: Some(rule),
+            requirement,
+            level,
+        },
+        Decision::Escalate { rule, .. } => Expectation {
+            outcome: Outcome::Escalated,
+            after_confirmation: Some(security),
+            rule: Some(rule),
+            requirement,
+            level,
+        },
+        Decision::Pass => Expectation {
+            outcome: security,
+            after_confirmation: None,
+            rule: None,
+            requirement,
+            level,
+        },
+    }
+}
