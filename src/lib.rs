@@ -25,6 +25,7 @@
 //! `model` holds pure types; `mock` knows ConnectWise's wire behaviour; `integration`
 //! knows the AI side; `harness` only glues Gherkin to them.
 
+pub mod audit;
 pub mod connectwise;
 pub mod fixtures;
 pub mod harness;

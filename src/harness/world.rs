@@ -27,6 +27,12 @@ pub struct ConformanceWorld {
     pub(crate) mock: Option<MockConnectWise>,
     /// Another ConnectWise site, for scenarios about a wrong URL.
     pub(crate) other_site: Option<MockConnectWise>,
+    /// The member identifier the integration signs in as.
+    pub(crate) member: String,
+    /// The id of the last record an action created.
+    pub(crate) created: Option<i64>,
+    /// Findings of the last audit.
+    pub(crate) findings: Option<Vec<crate::audit::Finding>>,
     /// The role given to the API member, once a step has chosen one.
     pub(crate) role: Option<SecurityRole>,
     /// Changes to the credentials the integration uses (for authentication scenarios).
@@ -56,6 +62,9 @@ impl ConformanceWorld {
             fixtures: super::fixtures(),
             mock: None,
             other_site: None,
+            member: API_MEMBER.to_owned(),
+            findings: None,
+            created: None,
             role: None,
             credential_change: None,
             integration: None,
@@ -80,9 +89,8 @@ impl ConformanceWorld {
 
     /// Gives the API member a role (replacing any earlier one) and resets the integration.
     pub(crate) async fn set_role(&mut self, role: SecurityRole) {
-        self.mock()
-            .await
-            .add_member(ApiMember::with_role(API_MEMBER, role.clone()));
+        let member = ApiMember::with_role(&self.member, role.clone());
+        self.mock().await.add_member(member);
         self.role = Some(role);
         self.integration = None;
     }
@@ -96,10 +104,11 @@ impl ConformanceWorld {
                 .unwrap_or_else(|e| panic!("{e}"));
             self.set_role(role).await;
         }
+        let member = self.member.clone();
         let mut credentials = self
             .mock()
             .await
-            .credentials_for(API_MEMBER)
+            .credentials_for(&member)
             .expect("the API member was registered with its role");
         if let Some(change) = &self.credential_change {
             change(&mut credentials);

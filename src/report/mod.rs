@@ -66,13 +66,42 @@ impl Coverage {
     }
 }
 
+impl Coverage {
+    /// What keeps the catalog from being covered: tags that name no rule, and, for a run
+    /// of the whole suite, rules no scenario checked. Empty when coverage is complete.
+    pub fn problems(&self, whole_suite: bool) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .unknown_tags
+            .iter()
+            .map(|(tag, place)| {
+                format!("the tag {tag} at {place} names no rule in fixtures/rules.toml")
+            })
+            .collect();
+        if whole_suite && !self.unchecked.is_empty() {
+            let ids: Vec<&str> = self.unchecked.iter().map(RuleId::as_str).collect();
+            problems.push(format!("no scenario checks the rules {}", ids.join(", ")));
+        }
+        problems
+    }
+}
+
+/// Whether a run conforms: every scenario passed, every feature parsed, and the rule
+/// catalog is covered (a whole-suite run must check every rule).
+pub fn conforms(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> bool {
+    summary.conforms()
+        && Coverage::of(summary, catalog)
+            .problems(whole_suite)
+            .is_empty()
+}
+
 fn where_is(scenario: &ScenarioResult) -> String {
     format!("{}:{}", scenario.feature, scenario.line)
 }
 
 /// The plain-text summary printed after a run: failures with their evidence, the result
-/// per rule ID, and the totals.
-pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog) -> String {
+/// per rule ID, coverage problems, and the totals. `whole_suite`: the run was meant to
+/// check every rule (no tag filter, the built-in features).
+pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
     let coverage = Coverage::of(summary, catalog);
     let mut out = String::new();
     let failed: Vec<&ScenarioResult> = summary.failed().collect();
@@ -99,14 +128,15 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog) -> String {
     for rule in catalog.iter() {
         let result = coverage.rules.get(&rule.id).cloned().unwrap_or_default();
         let verdict = match (result.passed, result.failed) {
-            (0, 0) => "not checked".to_owned(),
+            (0, 0) if !whole_suite => continue,
+            (0, 0) => "NOT CHECKED".to_owned(),
             (p, 0) => format!("conforms ({p} scenario{})", if p == 1 { "" } else { "s" }),
             (p, f) => format!("FAILS ({f} failed, {p} passed)"),
         };
-        let _ = writeln!(out, "  {:<8} {:<28} {}", rule.id, verdict, rule.summary);
+        let _ = writeln!(out, "  {:<8} {:<30} {}", rule.id, verdict, rule.summary);
     }
-    for (tag, place) in &coverage.unknown_tags {
-        let _ = writeln!(out, "  unknown rule tag {tag} at {place}");
+    for problem in coverage.problems(whole_suite) {
+        let _ = writeln!(out, "\nCoverage gate: {problem}");
     }
     let passed = summary.scenarios.len() - failed.len();
     let _ = writeln!(

@@ -11,12 +11,16 @@ use crate::integration::{ActionRequest, Subject};
 /// `When the AI asks to create a service ticket with:` (a `| field | value |` table),
 /// `When the AI asks to get ticket #1001`, `When the AI asks to search companies "Acme"`.
 /// The phrase must be one of the action catalog's phrases (`fixtures/actions.toml`).
-#[when(regex = r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)")?(?: with:?)?$"#)]
+/// `… the one just created` refers to the record the last action created.
+#[when(
+    regex = r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#
+)]
 async fn ai_asks(
     world: &mut ConformanceWorld,
     phrase: String,
     id: String,
     text: String,
+    just_created: String,
     step: &Step,
 ) {
     let action = world
@@ -36,7 +40,15 @@ async fn ai_asks(
                 known.join(", ")
             )
         });
-    let subject = if !id.is_empty() {
+    let subject = if !just_created.is_empty() {
+        let created = world.created.unwrap_or_else(|| {
+            panic!(
+                "no record was created before this step\n{}",
+                world.evidence()
+            )
+        });
+        Some(Subject::Id(created))
+    } else if !id.is_empty() {
         Some(Subject::Id(
             id.parse()
                 .unwrap_or_else(|e| panic!("bad record number {id}: {e}")),
@@ -76,6 +88,11 @@ async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
     let integration = world.integration().await;
     world.mark = world.journal().len();
     let result = integration.perform(request).await;
+    if result.outcome == crate::model::Outcome::Allowed
+        && let Some(id) = result.data.get("id").and_then(serde_json::Value::as_i64)
+    {
+        world.created = Some(id);
+    }
     world.held.clone_from(&result.confirmation);
     world.result = Some(result);
 }

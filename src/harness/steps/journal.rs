@@ -135,8 +135,16 @@ async fn record_field(
     );
 }
 
-#[then(regex = r"^(\w[\w ]*?) #(\d+) (still exists|no longer exists)$")]
-async fn record_exists(world: &mut ConformanceWorld, noun: String, id: i64, state: String) {
+/// `time entry #501 still exists`, `the contact just created no longer exists`
+#[then(regex = r"^(?:the )?(\w[\w ]*?) (?:#(\d+)|just created) (still exists|no longer exists)$")]
+async fn record_exists(world: &mut ConformanceWorld, noun: String, id: String, state: String) {
+    let id: i64 = if id.is_empty() {
+        world
+            .created
+            .unwrap_or_else(|| panic!("no record was created before this step"))
+    } else {
+        id.parse().unwrap_or_else(|e| panic!("{e}"))
+    };
     let collection = collection_for(world, &noun);
     let exists = world
         .mock

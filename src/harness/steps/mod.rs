@@ -1,6 +1,7 @@
 //! Step definitions, one module per domain concept.
 
 mod actions;
+mod audit;
 mod catalog;
 mod credentials;
 mod journal;
