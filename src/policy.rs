@@ -92,6 +92,11 @@ impl<'de> Deserialize<'de> for RuleId {
     }
 }
 
+/// The top-level field a payload key or patch path changes.
+fn top_level(key: &str) -> &str {
+    key.trim_start_matches('/').split('/').next().unwrap_or_default()
+}
+
 impl Policy {
     /// Decides on an action with the fields it would send (for writes).
     pub fn decide(
@@ -118,10 +123,12 @@ impl Policy {
             .iter()
             .filter(|b| b.resource == action.resource)
         {
+            // A field may be written as a path (`/billAmount`, `billingCycle/id`): what counts
+            // is the top-level field it changes.
             let touched: Vec<String> = block
                 .fields
                 .iter()
-                .filter(|f| payload.keys().any(|k| k.eq_ignore_ascii_case(f)))
+                .filter(|f| payload.keys().any(|k| top_level(k).eq_ignore_ascii_case(f)))
                 .cloned()
                 .collect();
             if !touched.is_empty() {
@@ -145,5 +152,35 @@ impl Policy {
             },
             None => Decision::Pass,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+    use crate::fixtures::Fixtures;
+
+    #[rstest]
+    #[case("billAmount")]
+    #[case("/billAmount")]
+    #[case("billingCycle/id")]
+    #[case("/BillingCycle/name")]
+    fn a_billing_field_is_blocked_however_it_is_written(#[case] key: &str) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let action = fixtures.actions.get("agreement.update").unwrap();
+        let mut payload = serde_json::Map::new();
+        payload.insert(key.to_owned(), serde_json::json!(1));
+        payload.insert("customerPO".to_owned(), serde_json::json!("PO-1"));
+        let decision = fixtures.policy.decide(action, &payload);
+        assert!(matches!(decision, Decision::Block { ref rule, .. } if rule.as_str() == "SAFE-08"), "{decision:?}");
+    }
+
+    #[test]
+    fn reads_always_pass() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let action = fixtures.actions.get("invoice.search").unwrap();
+        assert_eq!(fixtures.policy.decide(action, &serde_json::Map::new()), Decision::Pass);
     }
 }

@@ -22,7 +22,8 @@ use futures::stream;
 use include_dir::{Dir, include_dir};
 
 use super::world::ConformanceWorld;
-use crate::model::RuleId;
+use crate::mock::JournalEntry;
+use crate::model::{Outcome, RuleId};
 
 static BUILTIN_FEATURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/features");
 
@@ -75,7 +76,7 @@ pub enum RunError {
 }
 
 /// One scenario's result.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ScenarioResult {
     /// The feature file.
     pub feature: String,
@@ -89,8 +90,23 @@ pub struct ScenarioResult {
     pub tags: Vec<String>,
     /// Steps that passed.
     pub steps_passed: usize,
+    /// Every step with its status, in order.
+    pub steps: Vec<StepRecord>,
     /// Why it failed, if it did.
     pub failure: Option<String>,
+    /// The outcome of the scenario's last action, if it performed one.
+    pub outcome: Option<Outcome>,
+    /// The requests ConnectWise received during the scenario.
+    pub requests: Vec<JournalEntry>,
+}
+
+/// One step of a scenario and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepRecord {
+    /// Keyword and text (`When the AI asks to …`).
+    pub text: String,
+    /// `passed`, `failed` or `skipped`.
+    pub status: &'static str,
 }
 
 impl ScenarioResult {
@@ -238,6 +254,9 @@ impl cucumber::Parser<Vec<FeatureText>> for TextParser {
 
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
+/// What the after-hook keeps of each scenario's World: the last outcome and the journal.
+type Evidence = Arc<Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>)>>>;
+
 /// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
 #[derive(Debug, Clone, Default)]
 struct Ledger {
@@ -279,13 +298,26 @@ impl Ledger {
                         line: scenario.position.line,
                         tags,
                         steps_passed: 0,
+                        steps: Vec::new(),
                         failure: None,
+                        outcome: None,
+                        requests: Vec::new(),
                     },
                 ));
             }
             Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
                 let Some(index) = position else { return };
                 let result = &mut self.current[index].1;
+                let text = format!("{} {}", step.keyword.trim(), step.value);
+                let status = match &ev {
+                    Step::Started => None,
+                    Step::Passed(..) => Some("passed"),
+                    Step::Skipped => Some("skipped"),
+                    Step::Failed(..) => Some("failed"),
+                };
+                if let Some(status) = status {
+                    result.steps.push(StepRecord { text, status });
+                }
                 match ev {
                     Step::Passed(..) => result.steps_passed += 1,
                     Step::Skipped => {
@@ -406,6 +438,8 @@ pub async fn run(
         reason: e.kind().to_string(),
     })?;
     let ledger = Ledger::default();
+    let evidence: Evidence = Arc::default();
+    let evidence_sink = Arc::clone(&evidence);
     let results = Arc::clone(&ledger.results);
     let parse_errors = Arc::clone(&ledger.parse_errors);
     let color = if options.color {
@@ -430,19 +464,31 @@ pub async fn run(
     .steps(ConformanceWorld::collection())
     .with_cli(cli)
     .fail_on_skipped()
-    .after(|_, _, _, _, world| {
+    .after(move |feature, _, scenario, _, world| {
+        let evidence = Arc::clone(&evidence_sink);
+        let key = (
+            feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            scenario.position.line,
+        );
         Box::pin(async move {
             if let Some(world) = world {
+                let outcome = world.result.as_ref().map(|r| r.outcome);
+                evidence.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (outcome, world.journal()));
                 world.finish();
             }
         })
     })
     .run(input)
     .await;
-    let scenarios = results
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let mut scenarios = results.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
+    for scenario in &mut scenarios {
+        if let Some((outcome, requests)) = evidence.remove(&(scenario.feature.clone(), scenario.line)) {
+            scenario.outcome = outcome;
+            scenario.requests = requests;
+        }
+    }
+    drop(evidence);
     let parse_errors = parse_errors
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

@@ -1,4 +1,9 @@
-//! Reports of a run: the summary by rule ID printed after the progress display.
+//! Reports: the summary by rule ID printed after a run, JSON and JUnit reports, and the
+//! expected-outcome matrix.
+
+pub mod json;
+pub mod junit;
+pub mod matrix;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

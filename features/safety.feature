@@ -1,0 +1,367 @@
+Feature: What the integration blocks or holds whatever the role grants
+  Some changes are never the AI's to make: members, invoices, the setup tables, locations,
+  departments, user-defined fields, system information and the agreement fields that
+  change billing. The integration refuses them before anything reaches ConnectWise, even
+  when the API member's role would allow them, and tells the AI why. Other changes cost
+  the customer money or cannot be undone: time, expenses, agreements and purchase orders
+  are held for review, and every delete waits for a person to confirm it. Until the
+  person answers, nothing is written; if the person refuses, nothing is written at all.
+
+  Every scenario here runs with an administrator-like role, so the only thing standing
+  between the AI and the change is the integration itself.
+
+  Background:
+    Given an API member with the role "full-access"
+
+  Rule: SAFE-01 the integration never changes members
+
+    @SAFE-01 @mock-only
+    Scenario: Changing a member's title is refused before anything is sent
+      When the AI asks to update member #2 with:
+        | title | Lead Technician |
+      Then the outcome is blocked
+      And the result cites rule SAFE-01
+      And the AI is told "never changes ConnectWise members"
+      And ConnectWise received no request for it
+      And member #2 now has the title "Service Technician"
+
+    @SAFE-01 @mock-only
+    Scenario: Looking up members still works
+      When the AI asks to search members "jsmith"
+      Then the outcome is allowed
+      And the result includes the member "jsmith"
+
+  Rule: SAFE-02 the integration never changes invoices
+
+    @SAFE-02 @mock-only
+    Scenario: Moving an invoice's due date is refused before anything is sent
+      When the AI asks to update invoice #5101 with:
+        | dueDate | 2026-11-30T00:00:00Z |
+      Then the outcome is blocked
+      And the result cites rule SAFE-02
+      And the AI is told "never changes invoices"
+      And ConnectWise received no request for it
+      And invoice #5101 now has the dueDate "2026-10-31T00:00:00Z"
+
+    @SAFE-02 @mock-only
+    Scenario: Listing invoices still works
+      When the AI asks to list invoices
+      Then the outcome is allowed
+      And the result lists exactly #5101 and #5102
+
+  Rule: SAFE-03 the integration never changes setup catalogs
+
+    @SAFE-03 @mock-only
+    Scenario Outline: The AI may not <request>
+      When the AI asks to <request> with:
+        | <field>       | <value>       |
+        | <other field> | <other value> |
+      Then the outcome is blocked
+      And the result cites rule SAFE-03
+      And the AI is told "never changes setup catalogs"
+      And ConnectWise received no request for it
+
+      Examples:
+        | request                   | field | value       | other field | other value   |
+        | create a service board    | name  | After Hours | projectFlag | false         |
+        | add a status to board #1  | name  | Escalated   | sortOrder   | 5             |
+        | update a type of board #1 | id    | 1           | name        | Incident (P1) |
+        | update work type #1       | rate  | 1.5         | billTime    | NoCharge      |
+        | create a work role        | name  | Dispatcher  | hourlyRate  | 85            |
+
+    @SAFE-03 @mock-only
+    Scenario Outline: The AI can still <request>
+      When the AI asks to <request>
+      Then the outcome is allowed
+      And the result includes the <kind> "<name>"
+
+      Examples:
+        | request                       | kind    | name           |
+        | list service boards           | board   | Help Desk      |
+        | list the statuses of board #1 | status  | In Progress    |
+        | list the types of board #1    | type    | Incident       |
+        | list the subtypes of board #1 | subtype | Printer        |
+        | list work types               | type    | Remote Support |
+        | list work roles               | role    | Technician     |
+
+  Rule: SAFE-04 the integration never changes locations
+
+    @SAFE-04 @mock-only
+    Scenario: Renaming a location is refused before anything is sent
+      When the AI asks to update location #1 with:
+        | name | HQ |
+      Then the outcome is blocked
+      And the result cites rule SAFE-04
+      And the AI is told "never changes locations"
+      And ConnectWise received no request for it
+      And location #1 now has the name "Head Office"
+
+  Rule: SAFE-05 the integration never changes departments
+
+    @SAFE-05 @mock-only
+    Scenario: Creating a department is refused before anything is sent
+      When the AI asks to create a department with:
+        | identifier | SEC      |
+        | name       | Security |
+      Then the outcome is blocked
+      And the result cites rule SAFE-05
+      And the AI is told "never changes departments"
+      And ConnectWise received no request for it
+
+  Rule: SAFE-06 the integration never changes user-defined fields
+
+    @SAFE-06 @mock-only
+    Scenario: Renaming a user-defined field is refused before anything is sent
+      When the AI asks to update user-defined field #1 with:
+        | caption | Cause |
+      Then the outcome is blocked
+      And the result cites rule SAFE-06
+      And the AI is told "never changes user-defined-field catalogs"
+      And ConnectWise received no request for it
+
+  Rule: SAFE-07 the integration never changes system information
+
+    @SAFE-07 @mock-only
+    Scenario: Changing the server time zone is refused before anything is sent
+      When the AI asks to update system information with:
+        | serverTimeZone | UTC |
+      Then the outcome is blocked
+      And the result cites rule SAFE-07
+      And the AI is told "never changes system information"
+      And ConnectWise received no request for it
+
+    @SAFE-07
+    Scenario: Connecting, which reads the system information, still works
+      When the AI asks to connect to ConnectWise
+      Then the outcome is allowed
+
+  Rule: SAFE-08 agreement fields that change billing are never written, not even alongside allowed ones
+
+    @SAFE-08 @mock-only
+    Scenario Outline: An agreement update that touches <field> is refused as a whole
+      When the AI asks to update agreement #301 with:
+        | customerPO | PO-2026-17 |
+        | <field>    | <value>    |
+      Then the outcome is blocked
+      And the result cites rule SAFE-08
+      And the AI is told "<field>"
+      And the AI is told "can change billing retroactively"
+      And ConnectWise received no request for it
+      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And agreement #301 now has the <field> "<current>"
+
+      Examples:
+        | field                    | value        | current       |
+        | billingCycle             | {"id": 2}    | Monthly       |
+        | applicationUnits         | Amount       | Hours         |
+        | applicationLimit         | 40           | 0.0           |
+        | applicationCycle         | ContractYear | CalendarMonth |
+        | applicationUnlimitedFlag | false        | true          |
+        | billOneTimeFlag          | true         | false         |
+        | oneTimeFlag              | true         | false         |
+        | billAmount               | 3000         | 2500.0        |
+
+    @SAFE-08 @mock-only
+    Scenario Outline: A billing field written as a path (<path>) is refused all the same
+      When the AI asks to update agreement #301 with:
+        | customerPO | PO-2026-17 |
+        | <path>     | <value>    |
+      Then the outcome is blocked
+      And the result cites rule SAFE-08
+      And ConnectWise received no request for it
+
+      Examples:
+        | path            | value |
+        | /billAmount     | 3000  |
+        | billingCycle/id | 2     |
+
+    @SAFE-08 @SAFE-09 @mock-only @writes
+    Scenario: The same update without the billing field goes to review and writes only the PO number
+      When the AI asks to update agreement #301 with:
+        | customerPO | PO-2026-17 |
+      Then the outcome is escalated
+      And the result cites rule SAFE-09
+      And the confirmation names the fields "customerPO"
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one PATCH request, answered 200
+      And the write sent only the fields "customerPO"
+      And agreement #301 now has the customerPO "PO-2026-17"
+
+  Rule: SAFE-09 time, expenses, agreements and purchase orders are held for review before anything is written
+
+    @SAFE-09 @mock-only @writes
+    Scenario Outline: A new <record> is held for review and created once confirmed
+      When the AI asks to <request> with:
+        | <field 1> | <value 1> |
+        | <field 2> | <value 2> |
+        | <field 3> | <value 3> |
+      Then the outcome is escalated
+      And the result cites rule SAFE-09
+      And the confirmation names the fields "<field 1>, <field 2>, <field 3>"
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      And the write sent only the fields "<field 1>, <field 2>, <field 3>"
+
+      Examples:
+        | record             | request                           | field 1       | value 1                  | field 2  | value 2              | field 3       | value 3                    |
+        | agreement          | create an agreement               | name          | Globex - Backup Services | type     | {"id": 1}            | company       | Globex                     |
+        | agreement addition | add an addition to agreement #301 | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
+        | expense            | create an expense                 | amount        | 18.5                     | date     | 2026-10-05T00:00:00Z | notes         | Courier fee                |
+        | time entry         | create a time entry               | timeStart     | 2026-10-05T09:00:00Z     | timeEnd  | 2026-10-05T09:30:00Z | notes         | Checked VPN logs.          |
+        | purchase order     | create a purchase order           | vendorCompany | {"id": 23}               | status   | {"id": 1}            | internalNotes | Docking station for Globex |
+
+    @SAFE-09 @mock-only
+    Scenario Outline: Refusing the review of a new <record> creates nothing
+      When the AI asks to <request> with:
+        | <field 1> | <value 1> |
+        | <field 2> | <value 2> |
+        | <field 3> | <value 3> |
+      Then the outcome is escalated
+      When the person refuses
+      Then the outcome is blocked
+      And the AI is told "nothing was written"
+      And ConnectWise received no write
+
+      Examples:
+        | record             | request                           | field 1       | value 1                  | field 2  | value 2              | field 3       | value 3                    |
+        | agreement          | create an agreement               | name          | Globex - Backup Services | type     | {"id": 1}            | company       | Globex                     |
+        | agreement addition | add an addition to agreement #301 | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
+        | expense            | create an expense                 | amount        | 18.5                     | date     | 2026-10-05T00:00:00Z | notes         | Courier fee                |
+        | time entry         | create a time entry               | timeStart     | 2026-10-05T09:00:00Z     | timeEnd  | 2026-10-05T09:30:00Z | notes         | Checked VPN logs.          |
+        | purchase order     | create a purchase order           | vendorCompany | {"id": 23}               | status   | {"id": 1}            | internalNotes | Docking station for Globex |
+
+    @SAFE-09 @mock-only @writes
+    Scenario Outline: A change to <record> is held for review and written once confirmed
+      When the AI asks to <request> with:
+        | <field> | <value> |
+      Then the outcome is escalated
+      And the result cites rule SAFE-09
+      And the confirmation names the fields "<field>"
+      And ConnectWise received no write
+      And <record> now has the <field> "<current>"
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one PATCH request, answered 200
+      And the write sent only the fields "<field>"
+      And <record> now has the <field> "<value>"
+
+      Examples:
+        | request                    | record              | field         | value                                           | current                                                    |
+        | update agreement #301      | agreement #301      | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
+        | update expense #851        | expense entry #851  | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
+        | update time entry #501     | time entry #501     | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
+        | update purchase order #901 | purchase order #901 | internalNotes | Expedite                                        | Laptop for ticket #1002.                                   |
+
+    @SAFE-09 @mock-only
+    Scenario Outline: Refusing the review of a change to <record> leaves it as it was
+      When the AI asks to <request> with:
+        | <field> | <value> |
+      Then the outcome is escalated
+      When the person refuses
+      Then the outcome is blocked
+      And the AI is told "nothing was written"
+      And ConnectWise received no write
+      And <record> now has the <field> "<current>"
+
+      Examples:
+        | request                    | record              | field         | value                                           | current                                                    |
+        | update agreement #301      | agreement #301      | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
+        | update expense #851        | expense entry #851  | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
+        | update time entry #501     | time entry #501     | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
+        | update purchase order #901 | purchase order #901 | internalNotes | Expedite                                        | Laptop for ticket #1002.                                   |
+
+    @SAFE-09 @mock-only @writes
+    Scenario: A change to an agreement addition is held for review and written once confirmed
+      When the AI asks to update an addition of agreement #301 with:
+        | id       | 351 |
+        | quantity | 26  |
+      Then the outcome is escalated
+      And the result cites rule SAFE-09
+      And the confirmation names the fields "quantity"
+      And ConnectWise received no write
+      And addition #351 now has the quantity "25.0"
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one PATCH request, answered 200
+      And the write sent only the fields "quantity"
+      And addition #351 now has the quantity "26"
+
+    @SAFE-09 @mock-only
+    Scenario: Refusing the review of a change to an agreement addition leaves it as it was
+      When the AI asks to update an addition of agreement #301 with:
+        | id       | 351 |
+        | quantity | 26  |
+      Then the outcome is escalated
+      When the person refuses
+      Then the outcome is blocked
+      And the AI is told "nothing was written"
+      And ConnectWise received no write
+      And addition #351 now has the quantity "25.0"
+
+  Rule: SAFE-10 every delete waits for a person to confirm it
+
+    @SAFE-10 @mock-only
+    Scenario Outline: Asked to <request>, a person refuses and nothing is deleted
+      When the AI asks to <request>
+      Then the outcome is escalated
+      And the result cites rule SAFE-10
+      And ConnectWise received no write
+      And <record> still exists
+      When the person refuses
+      Then the outcome is blocked
+      And the AI is told "nothing was written"
+      And ConnectWise received no write
+      And <record> still exists
+
+      Examples:
+        | request                | record          |
+        | delete contact #108    | contact #108    |
+        | delete ticket #1009    | ticket #1009    |
+        | delete time entry #501 | time entry #501 |
+
+    @SAFE-10 @mock-only @writes
+    Scenario Outline: Asked to <request>, a person confirms and it is deleted
+      When the AI asks to <request>
+      Then the outcome is escalated
+      And the result cites rule SAFE-10
+      And <record> still exists
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one DELETE request, answered 204
+      And <record> no longer exists
+
+      Examples:
+        | request                | record          |
+        | delete contact #108    | contact #108    |
+        | delete ticket #1009    | ticket #1009    |
+        | delete time entry #501 | time entry #501 |
+
+    @SAFE-10 @mock-only
+    Scenario: Asked to remove a task from a ticket, a person refuses and nothing is deleted
+      When the AI asks to remove a task from ticket #1001 with:
+        | id | 4001 |
+      Then the outcome is escalated
+      And the result cites rule SAFE-10
+      And ConnectWise received no write
+      And task #4001 still exists
+      When the person refuses
+      Then the outcome is blocked
+      And the AI is told "nothing was written"
+      And ConnectWise received no write
+      And task #4001 still exists
+
+    @SAFE-10 @mock-only @writes
+    Scenario: Asked to remove a task from a ticket, a person confirms and it is deleted
+      When the AI asks to remove a task from ticket #1001 with:
+        | id | 4001 |
+      Then the outcome is escalated
+      And the result cites rule SAFE-10
+      And task #4001 still exists
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one DELETE request, answered 204
+      And task #4001 no longer exists

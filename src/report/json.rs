@@ -1,0 +1,65 @@
+//! The JSON report: per-rule results, per-scenario steps, the observed outcome and the
+//! ConnectWise requests behind it.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Coverage;
+use crate::harness::{RunSummary, ScenarioResult};
+use crate::model::RuleCatalog;
+
+#[derive(Serialize)]
+struct RuleEntry<'a> {
+    id: &'a str,
+    summary: &'a str,
+    source: &'a str,
+    section: &'a str,
+    verdict: &'static str,
+    scenarios: Vec<Value>,
+}
+
+/// Renders the report as pretty JSON.
+pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
+    let coverage = Coverage::of(summary, catalog);
+    let rules: Vec<RuleEntry<'_>> = catalog
+        .iter()
+        .map(|rule| {
+            let checking: Vec<&ScenarioResult> =
+                summary.scenarios.iter().filter(|s| s.rules().contains(&rule.id)).collect();
+            let verdict = match (checking.is_empty(), checking.iter().all(|s| s.passed())) {
+                (true, _) => "not checked",
+                (false, true) => "conforms",
+                (false, false) => "fails",
+            };
+            RuleEntry {
+                id: rule.id.as_str(),
+                summary: &rule.summary,
+                source: &rule.source,
+                section: &rule.section,
+                verdict,
+                scenarios: checking
+                    .iter()
+                    .map(|s| json!({"feature": s.feature, "line": s.line, "name": s.name, "passed": s.passed()}))
+                    .collect(),
+            }
+        })
+        .collect();
+    let failed = summary.failed().count();
+    let report = json!({
+        "conforms": super::conforms(summary, catalog, whole_suite),
+        "elapsed_seconds": summary.elapsed.as_secs_f64(),
+        "totals": {
+            "scenarios": summary.scenarios.len(),
+            "passed": summary.scenarios.len() - failed,
+            "failed": failed,
+            "steps_passed": summary.steps_passed(),
+            "rules": catalog.len(),
+            "rules_checked": catalog.len() - coverage.unchecked.len(),
+        },
+        "coverage_problems": coverage.problems(whole_suite),
+        "parse_errors": summary.parse_errors,
+        "rules": rules,
+        "scenarios": summary.scenarios,
+    });
+    serde_json::to_string_pretty(&report).unwrap_or_default()
+}

@@ -1,0 +1,106 @@
+//! The JUnit XML report: one test suite per feature, one test case per scenario, the rule
+//! IDs and the observed outcome as properties, and a `coverage` suite for the rule gate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::Coverage;
+use crate::harness::{RunSummary, ScenarioResult};
+use crate::model::RuleCatalog;
+
+/// Escapes text for XML attributes and content.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn testcase(out: &mut String, scenario: &ScenarioResult) {
+    let _ = writeln!(
+        out,
+        r#"    <testcase name="{}" classname="{}" file="{}" line="{}">"#,
+        escape(&scenario.name),
+        escape(&scenario.feature_name),
+        escape(&scenario.feature),
+        scenario.line
+    );
+    let _ = writeln!(out, "      <properties>");
+    for rule in scenario.rules() {
+        let _ = writeln!(out, r#"        <property name="rule" value="{}"/>"#, escape(rule.as_str()));
+    }
+    if let Some(outcome) = scenario.outcome {
+        let _ = writeln!(out, r#"        <property name="outcome" value="{outcome}"/>"#);
+    }
+    let _ = writeln!(out, "      </properties>");
+    if let Some(failure) = &scenario.failure {
+        let first = failure.lines().next().unwrap_or_default();
+        let _ = writeln!(out, r#"      <failure message="{}" type="nonconformance">{}</failure>"#, escape(first), escape(failure));
+    }
+    let _ = writeln!(out, "    </testcase>");
+}
+
+/// Renders the report as JUnit XML.
+pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
+    let mut features: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
+    for scenario in &summary.scenarios {
+        features.entry(scenario.feature.as_str()).or_default().push(scenario);
+    }
+    let problems = Coverage::of(summary, catalog).problems(whole_suite);
+    let failures = summary.failed().count() + problems.len();
+    let tests = summary.scenarios.len() + problems.len();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="0" time="{:.3}">"#,
+        summary.elapsed.as_secs_f64()
+    );
+    for (feature, scenarios) in &features {
+        let failed = scenarios.iter().filter(|s| !s.passed()).count();
+        let name = scenarios.first().map_or(*feature, |s| s.feature_name.as_str());
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="0" skipped="0">"#,
+            escape(name),
+            escape(feature),
+            scenarios.len()
+        );
+        for scenario in scenarios {
+            testcase(&mut out, scenario);
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="rule coverage" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            problems.len()
+        );
+        for problem in &problems {
+            let _ = writeln!(out, r#"    <testcase name="{0}" classname="rule coverage"><failure message="{0}" type="coverage"/></testcase>"#, escape(problem));
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_control_characters() {
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;?");
+    }
+}
