@@ -38,7 +38,7 @@ Feature: The recommended least-privilege role
 
   Rule: LP-03 a withheld permission is explained, not swallowed
 
-    @LP-03 @LP-04
+    @LP-03 @LP-04 @mock-only
     Scenario: With the least-privilege role a ticket can be opened but not read back
       Given an API member with the role "least-privilege"
       When the AI asks to create a service ticket with:
@@ -52,7 +52,7 @@ Feature: The recommended least-privilege role
 
   Rule: LP-05 Time Entry Delete My removes only the member's own entries
 
-    @LP-05 @SAFE-10 @writes
+    @LP-05 @SAFE-10 @writes @mock-only
     Scenario: Deleting its own time entry is held, then allowed once confirmed
       Given an API member with the role "least-privilege"
       When the AI asks to delete time entry #501
@@ -62,7 +62,7 @@ Feature: The recommended least-privilege role
       Then the outcome is allowed
       And time entry #501 no longer exists
 
-    @LP-05 @SD-05
+    @LP-05 @SD-05 @mock-only
     Scenario: Deleting another member's time entry is denied after confirmation
       Given an API member with the role "least-privilege"
       When the AI asks to delete time entry #503

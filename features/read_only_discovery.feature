@@ -5,7 +5,7 @@ Feature: Read-only discovery and lookup
 
   Rule: RD-01 company lookup needs Company Maintenance Inquire
 
-    @RD-01
+    @RD-01 @mock-only
     Scenario: Company lookup finds a customer by name
       Given an API member with the role "read-only-discovery"
       When the AI asks to search companies "Acme"
@@ -23,7 +23,7 @@ Feature: Read-only discovery and lookup
 
   Rule: RD-02 contact lookup needs Contacts Inquire
 
-    @RD-02
+    @RD-02 @mock-only
     Scenario: Contact lookup finds a contact by last name
       Given an API member with the role "read-only-discovery"
       When the AI asks to search contacts "Gibbons"
@@ -58,7 +58,7 @@ Feature: Read-only discovery and lookup
       When the AI asks to get ticket #1004
       Then the outcome is denied
 
-    @RD-03 @OV-02
+    @RD-03 @OV-02 @mock-only
     Scenario: With Inquire All the AI sees every ticket
       Given an API member with the role "read-only-discovery"
       When the AI asks to list service tickets
@@ -76,7 +76,7 @@ Feature: Read-only discovery and lookup
       Then the outcome is allowed
       And ConnectWise received no write
 
-    @OV-03
+    @OV-03 @mock-only
     Scenario Outline: With the customer-sync role every write is denied
       Given an API member with the role "customer-sync"
       When the AI asks to <write> with:
@@ -92,7 +92,7 @@ Feature: Read-only discovery and lookup
 
   Rule: CL-02 start read-only: every lookup works and every write is denied
 
-    @CL-02
+    @CL-02 @mock-only
     Scenario Outline: The read-only discovery role passes each lookup
       Given an API member with the role "read-only-discovery"
       When the AI asks to <lookup>
@@ -107,7 +107,7 @@ Feature: Read-only discovery and lookup
         | get ticket #1004           |
         | search members "jsmith"    |
 
-    @CL-02
+    @CL-02 @mock-only
     Scenario Outline: The read-only discovery role has every write denied
       Given an API member with the role "read-only-discovery"
       When the AI asks to <write> with:

@@ -14,7 +14,7 @@ Feature: Service desk actions
 
   Rule: SD-01 Service Tickets Add and Edit allow creating and updating tickets
 
-    @SD-01 @writes
+    @SD-01 @writes @mock-only
     Scenario: The AI creates a ticket for a customer on a board, with status and type checked first
       When the AI asks to create a service ticket with:
         | summary | Printer jammed on tray 2 |
@@ -25,7 +25,7 @@ Feature: Service desk actions
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @SD-01 @writes
+    @SD-01 @writes @mock-only
     Scenario Outline: The AI updates the <field> of a ticket
       When the AI asks to update ticket #1004 with:
         | <field> | <value> |

@@ -95,9 +95,8 @@ Feature: The setup checklist and the integration's reach
     Scenario: Smoke: one reversible write (a contact created, then removed after confirmation)
       Given an API member with the role "least-privilege"
       When the AI asks to create a contact with:
-        | firstName | Smoke             |
-        | lastName  | Test (cw-conform) |
-        | company   | Acme              |
+        | firstName | Smoke |
+        | lastName  | Test  |
       Then the outcome is allowed
       When the AI asks to delete contact the one just created
       Then the outcome is escalated

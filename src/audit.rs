@@ -78,14 +78,12 @@ fn finding(
     }
 }
 
+/// A set of (function, operation) grants.
+type Grants = BTreeSet<(FunctionName, Operation)>;
+
 /// The (function, operation) pairs some action of the catalog needs, with the lookups and
 /// field guards that go with them; and those whose only uses the policy blocks.
-fn uses(
-    fixtures: &Fixtures,
-) -> (
-    BTreeSet<(FunctionName, Operation)>,
-    BTreeSet<(FunctionName, Operation)>,
-) {
+fn uses(fixtures: &Fixtures) -> (Grants, Grants) {
     let mut used = BTreeSet::new();
     let mut blocked = BTreeSet::new();
     for action in fixtures.actions.iter() {

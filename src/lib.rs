@@ -35,3 +35,4 @@ pub mod model;
 pub mod oracle;
 pub mod policy;
 pub mod report;
+pub mod target;

@@ -8,16 +8,20 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use cw_conform::connectwise::Secret;
 use cw_conform::fixtures::Fixtures;
+use cw_conform::harness::sandbox::SandboxRun;
 use cw_conform::harness::{self, RunOptions};
-use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
-use cw_conform::report;
+use cw_conform::mock::{ApiMember, Fault, MockConfig, MockConnectWise};
+use cw_conform::target::Sandbox;
+use cw_conform::{audit, oracle, report, target};
 
 /// Everything conforms.
 const EXIT_CONFORMS: u8 = 0;
 /// At least one scenario failed.
 const EXIT_FAILED: u8 = 1;
-/// Bad usage, a fixture error or features that cannot be read.
+/// Bad usage, a fixture error, a bad environment variable or features that cannot be read.
 const EXIT_USAGE: u8 = 2;
+/// The run was interrupted (Ctrl-C); what it created on a sandbox was removed.
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +50,46 @@ enum Command {
         /// Colour the progress display.
         #[arg(long)]
         color: bool,
+        /// Report format: pretty (the summary by rule), junit or json.
+        #[arg(long, value_enum, default_value_t = Format::Pretty)]
+        format: Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Against a sandbox: let scenarios that write run (everything created is marked
+        /// and removed afterwards).
+        #[arg(long)]
+        allow_writes: bool,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
+    },
+    /// Print the expected outcome of every action under every role profile.
+    Matrix {
+        /// Role profiles or role files, comma-separated (default: every shipped profile).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// markdown or html.
+        #[arg(long, value_enum, default_value_t = MatrixFormat::Markdown)]
+        format: MatrixFormat,
+    },
+    /// Explain why an action gives its outcome under a role, and what to change.
+    Explain {
+        /// The action's name (`ticket.create`) or phrase ("create a service ticket").
+        action: String,
+        /// Role profile name or role file.
+        #[arg(long)]
+        role: String,
+    },
+    /// Review a role for least privilege; exit 1 when there are findings.
+    Audit {
+        /// Role profile name or role file (not with --live).
+        role: Option<String>,
+        /// Workflows the role should allow, comma-separated (e.g. service-tickets,time).
+        #[arg(long, value_delimiter = ',')]
+        workflows: Vec<String>,
+        /// Audit the sandbox API member's own settings (CONNECTWISE_* variables).
+        #[arg(long)]
+        live: bool,
     },
     /// Serve the mock ConnectWise until stopped, for a vendor's own client.
     Serve {
@@ -69,11 +111,34 @@ enum Command {
         /// A client ID to require (default: any).
         #[arg(long)]
         client_id: Option<String>,
+        /// Answer the first N API requests with 429 and `Retry-After: 1` (rate-limit drill).
+        #[arg(long, default_value_t = 0)]
+        rate_limit_first: usize,
+        /// Wait this many milliseconds before every answer.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
     },
+}
+
+/// Report formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Pretty,
+    Junit,
+    Json,
+}
+
+/// Formats of `matrix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MatrixFormat {
+    Markdown,
+    Html,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `.env` is read before any thread starts, as setting the environment requires.
+    target::load_dotenv();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,27 +166,137 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             concurrency,
             quiet,
             color,
+            format,
+            output,
+            allow_writes,
             paths,
         } => {
+            let sandbox = if Sandbox::requested() {
+                Some(Arc::new(SandboxRun {
+                    sandbox: Sandbox::from_env()?,
+                    allow_writes,
+                }))
+            } else {
+                None
+            };
             let whole_suite = tags.is_none() && paths.is_empty();
+            // A machine-readable report on standard output leaves no room for progress.
+            let progress = !quiet && (format == Format::Pretty || output.is_some());
+            // A sandbox run cannot check every rule: some scenarios need the mock.
+            let whole_suite = whole_suite && sandbox.is_none();
             let options = RunOptions {
                 tags,
                 paths,
                 concurrency,
                 color,
-                progress: !quiet,
+                progress,
+                sandbox,
             };
-            let summary = harness::run(&options, Box::new(std::io::stdout())).await?;
-            print!(
-                "{}",
-                report::render_text(&summary, &fixtures.rules, whole_suite)
-            );
+            let summary = tokio::select! {
+                summary = harness::run(&options, Box::new(std::io::stdout())) => summary?,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("interrupted: removing what the run created on the sandbox…");
+                    harness::sandbox::clean_up(None).await;
+                    let left = harness::sandbox::left_behind();
+                    if left.is_empty() {
+                        eprintln!("cleaned up: nothing was left behind");
+                    } else {
+                        eprintln!("could not remove {} record(s):", left.len());
+                        for record in &left {
+                            eprintln!("  {record}");
+                        }
+                    }
+                    return Ok(EXIT_INTERRUPTED);
+                }
+            };
+            let text = report::render_text(&summary, &fixtures.rules, whole_suite);
+            let rendered = match format {
+                Format::Pretty => text.clone(),
+                Format::Junit => report::junit::render(&summary, &fixtures.rules, whole_suite),
+                Format::Json => report::json::render(&summary, &fixtures.rules, whole_suite),
+            };
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, &rendered)
+                        .map_err(|e| anyhow::anyhow!("failed to write {}: {e}", path.display()))?;
+                    print!("{text}");
+                }
+                None => print!("{rendered}"),
+            }
             if summary.scenarios.is_empty() && summary.parse_errors.is_empty() {
                 eprintln!("error: no scenario matched");
                 return Ok(EXIT_USAGE);
             }
             let conforms = report::conforms(&summary, &fixtures.rules, whole_suite);
             Ok(if conforms { EXIT_CONFORMS } else { EXIT_FAILED })
+        }
+        Command::Matrix { roles, format } => {
+            let roles = if roles.is_empty() {
+                fixtures.roles.values().cloned().collect()
+            } else {
+                roles
+                    .iter()
+                    .map(|r| fixtures.role(r))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let rendered = match format {
+                MatrixFormat::Markdown => report::matrix::markdown(fixtures, &roles),
+                MatrixFormat::Html => report::matrix::html(fixtures, &roles),
+            };
+            print!("{rendered}");
+            Ok(EXIT_CONFORMS)
+        }
+        Command::Explain { action, role } => {
+            let found = fixtures
+                .actions
+                .get(&action)
+                .or_else(|| fixtures.actions.by_phrase(&action));
+            let Some(found) = found else {
+                let known: Vec<&str> = fixtures.actions.iter().map(|a| a.name.as_str()).collect();
+                anyhow::bail!(
+                    "unknown action \"{action}\" (expected one of {})",
+                    known.join(", ")
+                );
+            };
+            let role = fixtures.role(&role)?;
+            print!("{}", oracle::explain(fixtures, found, &role));
+            Ok(EXIT_CONFORMS)
+        }
+        Command::Audit {
+            role,
+            workflows,
+            live,
+        } => {
+            let known = fixtures.actions.workflows();
+            if let Some(unknown) = workflows.iter().find(|w| !known.contains(&w.as_str())) {
+                anyhow::bail!(
+                    "unknown workflow \"{unknown}\" (expected one of {})",
+                    known.join(", ")
+                );
+            }
+            let (name, findings) = match (role, live) {
+                (Some(role), false) => {
+                    let role = fixtures.role(&role)?;
+                    let findings = audit::audit_role(fixtures, &role, &workflows);
+                    (role.name, findings)
+                }
+                (None, true) => {
+                    let settings = target::Sandbox::from_env()?;
+                    let client = settings.client_for_default().await?;
+                    let (_, findings) = audit::audit_live(fixtures, &client, &workflows).await?;
+                    ("the sandbox API member".to_owned(), findings)
+                }
+                _ => anyhow::bail!("give either a role (name or file) or --live"),
+            };
+            if findings.is_empty() {
+                println!("{name}: no findings");
+                return Ok(EXIT_CONFORMS);
+            }
+            println!("{name}: {} finding(s)", findings.len());
+            for finding in &findings {
+                println!("  {finding}");
+            }
+            Ok(EXIT_FAILED)
         }
         Command::Serve {
             port,
@@ -130,6 +305,8 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             public_key,
             private_key,
             client_id,
+            rate_limit_first,
+            delay_ms,
         } => {
             let role = fixtures.role(&role)?;
             let listener = TcpListener::bind(("127.0.0.1", port))
@@ -146,10 +323,18 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
                 company_id: company_id.clone(),
                 client_ids: client_id.iter().cloned().collect(),
                 members: vec![member],
+                delay: (delay_ms > 0).then(|| std::time::Duration::from_millis(delay_ms)),
                 ..MockConfig::default()
             };
             let mock =
                 MockConnectWise::start_on(listener, Arc::new(fixtures.clone()), config).await;
+            if rate_limit_first > 0 {
+                mock.inject_fault(Fault {
+                    status: 429,
+                    retry_after: Some(1),
+                    times: rate_limit_first,
+                });
+            }
             println!("Mock ConnectWise serving at {}", mock.site());
             println!("  REST base URL: {}", mock.api_url());
             println!("  company ID:    {company_id}");

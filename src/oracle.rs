@@ -123,3 +123,77 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
         },
     }
 }
+
+/// Why an action gives its outcome under a role, and what to change to allow it.
+pub fn explain(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> String {
+    use std::fmt::Write as _;
+    let expectation = expect(fixtures, action, role);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}) under the role \"{}\"",
+        action.name, action.phrase, role.name
+    );
+    let _ = writeln!(out, "  expected outcome: {}", expectation.cell());
+    match (&expectation.requirement, expectation.level) {
+        (Some(needed), Some(level)) => {
+            let _ = writeln!(
+                out,
+                "  ConnectWise checks {} {}: the role grants {level}",
+                needed.function, needed.operation
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  ConnectWise checks no security function for it (any authenticated member)"
+            );
+        }
+    }
+    let mut payload = action.fields.clone();
+    payload.extend(action.example.fields.clone());
+    match fixtures.policy.decide(action, &payload) {
+        Decision::Block { rule, reason, .. } => {
+            let _ = writeln!(out, "  the integration blocks it ({rule}): {reason}");
+            let _ = writeln!(
+                out,
+                "  to allow it: nothing in the role can; the integration never sends it"
+            );
+            return out;
+        }
+        Decision::Escalate { rule, reason } => {
+            let _ = writeln!(
+                out,
+                "  the integration holds it for confirmation ({rule}): {reason}"
+            );
+        }
+        Decision::Pass => {}
+    }
+    for field in action.validate.iter().chain(&action.related) {
+        if let Some(lookup) = fixtures.actions.lookup(field) {
+            let _ = writeln!(
+                out,
+                "  it looks up the {} of the {field} field first (read access needed)",
+                lookup.noun
+            );
+        }
+    }
+    match (&expectation.requirement, expectation.level) {
+        (Some(needed), Some(Level::None)) => {
+            let _ = writeln!(
+                out,
+                "  to allow it: set {} {} to My (own records) or All in the role",
+                needed.function, needed.operation
+            );
+        }
+        (Some(needed), Some(Level::My)) => {
+            let _ = writeln!(
+                out,
+                "  it works on records the member owns or is assigned to; set {} {} to All for every record",
+                needed.function, needed.operation
+            );
+        }
+        _ => {}
+    }
+    out
+}

@@ -94,7 +94,10 @@ impl<'de> Deserialize<'de> for RuleId {
 
 /// The top-level field a payload key or patch path changes.
 fn top_level(key: &str) -> &str {
-    key.trim_start_matches('/').split('/').next().unwrap_or_default()
+    key.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
 }
 
 impl Policy {
@@ -174,13 +177,19 @@ mod tests {
         payload.insert(key.to_owned(), serde_json::json!(1));
         payload.insert("customerPO".to_owned(), serde_json::json!("PO-1"));
         let decision = fixtures.policy.decide(action, &payload);
-        assert!(matches!(decision, Decision::Block { ref rule, .. } if rule.as_str() == "SAFE-08"), "{decision:?}");
+        assert!(
+            matches!(decision, Decision::Block { ref rule, .. } if rule.as_str() == "SAFE-08"),
+            "{decision:?}"
+        );
     }
 
     #[test]
     fn reads_always_pass() {
         let fixtures = Fixtures::builtin().unwrap();
         let action = fixtures.actions.get("invoice.search").unwrap();
-        assert_eq!(fixtures.policy.decide(action, &serde_json::Map::new()), Decision::Pass);
+        assert_eq!(
+            fixtures.policy.decide(action, &serde_json::Map::new()),
+            Decision::Pass
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! A small ConnectWise REST client on reqwest: Basic auth, `clientId`, the versioned
 //! `Accept` header, a bound on every call, and `429 Retry-After` honoured.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::credentials::Credentials;
+use super::journal::JournalEntry;
 
 /// The API version the client asks for.
 pub const API_VERSION: &str = "2025.16";
@@ -32,7 +35,48 @@ pub enum ClientError {
     /// The client could not be built.
     #[error("failed to build the HTTP client: {0}")]
     Build(String),
+    /// A write was attempted while writes are disabled (a sandbox without `--allow-writes`).
+    #[error(
+        "refused to send {method} {path}: writes to the sandbox are disabled (use --allow-writes)"
+    )]
+    WritesDisabled {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+    },
 }
+
+/// Spaces requests evenly so a run stays under a rate (ConnectWise throttles above about
+/// 1,000 requests a minute).
+#[derive(Debug)]
+pub struct RateLimit {
+    interval: Duration,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl RateLimit {
+    /// At most `per_minute` requests a minute.
+    pub fn per_minute(per_minute: u32) -> Self {
+        let interval = Duration::from_secs(60) / per_minute.max(1);
+        RateLimit {
+            interval,
+            next: tokio::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    async fn acquire(&self) {
+        let mut next = self.next.lock().await;
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep_until(*next).await;
+        }
+        *next = (*next).max(now) + self.interval;
+    }
+}
+
+/// A shared record of the requests a client sent, with the status each got.
+pub type Recorder = Arc<Mutex<Vec<JournalEntry>>>;
 
 /// An HTTP answer from ConnectWise.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,8 +106,12 @@ impl Response {
 pub struct Client {
     http: reqwest::Client,
     credentials: Credentials,
+    api_prefix: String,
     timeout: Duration,
     max_retries: u32,
+    rate_limit: Option<Arc<RateLimit>>,
+    recorder: Option<Recorder>,
+    read_only: bool,
 }
 
 impl Client {
@@ -84,9 +132,66 @@ impl Client {
         Ok(Client {
             http,
             credentials,
+            api_prefix: super::API_PREFIX.to_owned(),
             timeout,
             max_retries: 3,
+            rate_limit: None,
+            recorder: None,
+            read_only: false,
         })
+    }
+
+    /// Uses the codebase `/login/companyinfo` reported (`v2025_1/`) instead of the router.
+    #[must_use]
+    pub fn with_codebase(mut self, codebase: &str) -> Self {
+        self.api_prefix = format!("/{}/apis/3.0", codebase.trim_matches('/'));
+        self
+    }
+
+    /// Shares a rate limit with other clients.
+    #[must_use]
+    pub fn with_rate_limit(mut self, limit: Arc<RateLimit>) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Records every request and its status.
+    #[must_use]
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Refuses to send writes.
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// The codebase the site reports for a company (`/login/companyinfo/{companyId}`, no
+    /// authentication), or `None` when the site does not know the company.
+    pub async fn codebase(&self) -> Result<Option<String>, ClientError> {
+        let url = format!(
+            "{}/login/companyinfo/{}",
+            self.credentials.site.trim_end_matches('/'),
+            self.credentials.company_id
+        );
+        let raw = self.execute(self.http.get(url)).await?;
+        Ok(raw
+            .body
+            .get("Codebase")
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
+    /// The REST base URL.
+    pub fn api_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.credentials.site.trim_end_matches('/'),
+            self.api_prefix
+        )
     }
 
     /// The credentials in use.
@@ -108,7 +213,8 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Response, ClientError> {
-        let url = format!("{}{}", self.credentials.api_url(), path);
+        let url = format!("{}{path}", self.api_url());
+        self.guard_write(method.as_str(), path)?;
         let mut attempt = 0;
         loop {
             let mut request = self.request(method.clone(), &url).query(query);
@@ -116,6 +222,7 @@ impl Client {
                 request = request.json(body);
             }
             let response = self.execute(request).await?;
+            self.record(method.as_str(), path, query, body.cloned(), response.status);
             match retry_after(&response) {
                 Some(wait) if response.status == 429 && attempt < self.max_retries => {
                     attempt += 1;
@@ -132,9 +239,50 @@ impl Client {
         path: &str,
         form: reqwest::multipart::Form,
     ) -> Result<Response, ClientError> {
-        let url = format!("{}{}", self.credentials.api_url(), path);
+        let url = format!("{}{path}", self.api_url());
+        self.guard_write("POST", path)?;
         let request = self.request(reqwest::Method::POST, &url).multipart(form);
-        Ok(self.execute(request).await?.into_response())
+        let response = self.execute(request).await?;
+        self.record("POST", path, &[], None, response.status);
+        Ok(response.into_response())
+    }
+
+    fn guard_write(&self, method: &str, path: &str) -> Result<(), ClientError> {
+        if self.read_only && method != "GET" {
+            return Err(ClientError::WritesDisabled {
+                method: method.to_owned(),
+                path: path.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn record(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+        status: u16,
+    ) {
+        if let Some(recorder) = &self.recorder {
+            let query = query
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(JournalEntry {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    query,
+                    status,
+                    member: None,
+                    body,
+                });
+        }
     }
 
     fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
@@ -153,6 +301,9 @@ impl Client {
     }
 
     async fn execute(&self, request: reqwest::RequestBuilder) -> Result<Raw, ClientError> {
+        if let Some(limit) = &self.rate_limit {
+            limit.acquire().await;
+        }
         let site = self.credentials.site.clone();
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {

@@ -7,11 +7,13 @@
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod journal;
 pub mod security;
 
-pub use client::{Client, ClientError, Response};
+pub use client::{Client, ClientError, RateLimit, Recorder, Response};
 pub use credentials::{Credentials, Secret};
 pub use error::ErrorBody;
+pub use journal::JournalEntry;
 
 /// The path prefix of ConnectWise's REST API on the router codebase.
 pub const API_PREFIX: &str = "/v4_6_release/apis/3.0";

@@ -2,6 +2,7 @@
 //! runner. It only connects the features to the mock, the integration and the reports.
 
 mod runner;
+pub mod sandbox;
 mod steps;
 pub mod world;
 
@@ -9,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::fixtures::Fixtures;
 
-pub use runner::{RunError, RunOptions, RunSummary, ScenarioResult, run};
+pub use runner::{LeftOut, RunError, RunOptions, RunSummary, ScenarioResult, StepRecord, run};
 pub use world::ConformanceWorld;
 
 static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();

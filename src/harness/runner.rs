@@ -15,12 +15,15 @@ use cucumber::event::{
 };
 use cucumber::feature::Ext as _;
 use cucumber::gherkin;
+use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::parser;
+use cucumber::tag::Ext as _;
 use cucumber::writer::{self, Verbosity};
 use cucumber::{Event, World as _, WriterExt as _};
 use futures::stream;
 use include_dir::{Dir, include_dir};
 
+use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
@@ -40,6 +43,8 @@ pub struct RunOptions {
     pub color: bool,
     /// Print the progress display at all.
     pub progress: bool,
+    /// Run against this sandbox instead of the mock.
+    pub sandbox: Option<Arc<SandboxRun>>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +55,7 @@ impl Default for RunOptions {
             concurrency: 16,
             color: false,
             progress: true,
+            sandbox: None,
         }
     }
 }
@@ -133,6 +139,23 @@ pub struct RunSummary {
     pub parse_errors: Vec<String>,
     /// Wall time.
     pub elapsed: Duration,
+    /// Scenarios left out of a sandbox run, with the reason.
+    pub left_out: Vec<LeftOut>,
+    /// Records created on a sandbox that could not be removed.
+    pub left_behind: Vec<super::sandbox::CreatedRecord>,
+}
+
+/// A scenario left out of a run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    /// The feature file.
+    pub feature: String,
+    /// Line in the feature file.
+    pub line: usize,
+    /// The scenario's name.
+    pub name: String,
+    /// Why it cannot run here.
+    pub reason: String,
 }
 
 impl RunSummary {
@@ -255,7 +278,8 @@ impl cucumber::Parser<Vec<FeatureText>> for TextParser {
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
 /// What the after-hook keeps of each scenario's World: the last outcome and the journal.
-type Evidence = Arc<Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>)>>>;
+type Evidence =
+    Arc<Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>)>>>;
 
 /// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
 #[derive(Debug, Clone, Default)]
@@ -424,19 +448,67 @@ pub async fn run(
     } else {
         user_features(&options.paths)?
     };
-    let mut args = vec![
+    let args = vec![
         "cw-conform".to_owned(),
         "--concurrency".to_owned(),
         options.concurrency.max(1).to_string(),
     ];
-    if let Some(tags) = &options.tags {
-        args.push("--tags".to_owned());
-        args.push(tags.clone());
-    }
+    // Tags are evaluated here, not by cucumber: its own tag filter would replace the
+    // sandbox filter below instead of combining with it.
+    let tags: Option<TagOperation> = match &options.tags {
+        Some(expression) => {
+            Some(
+                expression
+                    .parse::<TagOperation>()
+                    .map_err(|e| RunError::Tags {
+                        expression: expression.clone(),
+                        reason: e.to_string(),
+                    })?,
+            )
+        }
+        None => None,
+    };
     let cli = <Opts as clap::Parser>::try_parse_from(&args).map_err(|e| RunError::Tags {
         expression: options.tags.clone().unwrap_or_default(),
         reason: e.kind().to_string(),
     })?;
+    super::sandbox::install(options.sandbox.clone());
+    let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
+    let left_out_sink = Arc::clone(&left_out);
+    let sandbox = options.sandbox.clone();
+    let filter_fixtures = super::fixtures();
+    let filter = move |feature: &gherkin::Feature,
+                       rule: Option<&gherkin::Rule>,
+                       scenario: &gherkin::Scenario| {
+        let all_tags = feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| &r.tags))
+            .chain(&scenario.tags);
+        if tags.as_ref().is_some_and(|t| !t.eval(all_tags)) {
+            return false;
+        }
+        let Some(run) = &sandbox else { return true };
+        match super::sandbox::exclusion(run, &filter_fixtures, feature, rule, scenario) {
+            None => true,
+            Some(reason) => {
+                left_out_sink
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(LeftOut {
+                        feature: feature
+                            .path
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        line: scenario.position.line,
+                        name: scenario.name.clone(),
+                        reason,
+                    });
+                false
+            }
+        }
+    };
     let ledger = Ledger::default();
     let evidence: Evidence = Arc::default();
     let evidence_sink = Arc::clone(&evidence);
@@ -467,28 +539,45 @@ pub async fn run(
     .after(move |feature, _, scenario, _, world| {
         let evidence = Arc::clone(&evidence_sink);
         let key = (
-            feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            feature
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             scenario.position.line,
         );
         Box::pin(async move {
             if let Some(world) = world {
                 let outcome = world.result.as_ref().map(|r| r.outcome);
-                evidence.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (outcome, world.journal()));
-                world.finish();
+                evidence
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key, (outcome, world.journal()));
+                world.finish().await;
             }
         })
     })
-    .run(input)
+    .filter_run(input, filter)
     .await;
-    let mut scenarios = results.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let mut scenarios = results
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
     for scenario in &mut scenarios {
-        if let Some((outcome, requests)) = evidence.remove(&(scenario.feature.clone(), scenario.line)) {
+        if let Some((outcome, requests)) =
+            evidence.remove(&(scenario.feature.clone(), scenario.line))
+        {
             scenario.outcome = outcome;
             scenario.requests = requests;
         }
     }
     drop(evidence);
+    let left_out = left_out
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let left_behind = super::sandbox::left_behind();
     let parse_errors = parse_errors
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -497,5 +586,7 @@ pub async fn run(
         scenarios,
         parse_errors,
         elapsed: started.elapsed(),
+        left_out,
+        left_behind,
     })
 }

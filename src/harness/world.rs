@@ -1,8 +1,10 @@
-//! The cucumber World: one scenario's own mock ConnectWise, API member and integration.
+//! The cucumber World: one scenario's own mock ConnectWise (or the sandbox), API member
+//! and integration.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
-use crate::connectwise::{Client, Credentials};
+use super::sandbox::{self, CreatedRecord, SandboxRun};
+use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
 use crate::mock::journal::{self, JournalEntry};
@@ -44,6 +46,12 @@ pub struct ConformanceWorld {
     pub(crate) held: Option<Confirmation>,
     /// The journal length before the last action, to look at what it sent.
     pub(crate) mark: usize,
+    /// The sandbox, when the run targets one instead of the mock.
+    pub(crate) sandbox: Option<Arc<SandboxRun>>,
+    /// Against a sandbox: the requests the scenario's clients sent.
+    pub(crate) recorder: Recorder,
+    /// Against a sandbox: the records this scenario created and has not removed.
+    pub(crate) created_records: Vec<CreatedRecord>,
 }
 
 impl std::fmt::Debug for ConformanceWorld {
@@ -71,11 +79,25 @@ impl ConformanceWorld {
             result: None,
             held: None,
             mark: 0,
+            sandbox: sandbox::current(),
+            recorder: Recorder::default(),
+            created_records: Vec::new(),
         }
+    }
+
+    /// The role profile the API member has (its name), for the sandbox.
+    fn profile(&self) -> String {
+        self.role
+            .as_ref()
+            .map_or_else(|| "least-privilege".to_owned(), |r| r.name.clone())
     }
 
     /// The scenario's mock, started on first use.
     pub(crate) async fn mock(&mut self) -> &MockConnectWise {
+        assert!(
+            self.sandbox.is_none(),
+            "this step needs the mock ConnectWise; tag the scenario @mock-only"
+        );
         if self.mock.is_none() {
             let config = MockConfig {
                 client_ids: vec![CLIENT_ID.to_owned()],
@@ -89,6 +111,12 @@ impl ConformanceWorld {
 
     /// Gives the API member a role (replacing any earlier one) and resets the integration.
     pub(crate) async fn set_role(&mut self, role: SecurityRole) {
+        if self.sandbox.is_some() {
+            // On a sandbox the role is the one the profile's API member has there.
+            self.role = Some(role);
+            self.integration = None;
+            return;
+        }
         let member = ApiMember::with_role(&self.member, role.clone());
         self.mock().await.add_member(member);
         self.role = Some(role);
@@ -104,12 +132,18 @@ impl ConformanceWorld {
                 .unwrap_or_else(|e| panic!("{e}"));
             self.set_role(role).await;
         }
-        let member = self.member.clone();
-        let mut credentials = self
-            .mock()
-            .await
-            .credentials_for(&member)
-            .expect("the API member was registered with its role");
+        let mut credentials = if let Some(run) = &self.sandbox {
+            let profile = self.profile();
+            run.sandbox.credentials(&profile).unwrap_or_else(|| {
+                panic!("no API member on the sandbox has the role \"{profile}\"")
+            })
+        } else {
+            let member = self.member.clone();
+            self.mock()
+                .await
+                .credentials_for(&member)
+                .expect("the API member was registered with its role")
+        };
         if let Some(change) = &self.credential_change {
             change(&mut credentials);
         }
@@ -119,7 +153,72 @@ impl ConformanceWorld {
     /// A raw ConnectWise client with the integration's credentials.
     pub(crate) async fn client(&mut self) -> Client {
         let credentials = self.credentials().await;
-        Client::new(credentials).unwrap_or_else(|e| panic!("{e}"))
+        match self.sandbox.clone() {
+            Some(run) => run
+                .sandbox
+                .client(credentials)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .with_recorder(Arc::clone(&self.recorder))
+                .read_only(!run.allow_writes),
+            None => Client::new(credentials).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    /// A record as ConnectWise holds it now: from the mock's store, or read from the sandbox
+    /// (which needs Inquire on it).
+    pub(crate) async fn record(&mut self, collection: &str, id: i64) -> Option<serde_json::Value> {
+        if let Some(mock) = &self.mock {
+            return mock.record(collection, id);
+        }
+        self.sandbox.as_ref()?;
+        let endpoint = self.fixtures.permissions.endpoint_for(collection)?.clone();
+        assert!(
+            endpoint.parent.is_none(),
+            "{collection} records can be checked only on the mock; tag the scenario @mock-only"
+        );
+        let client = self.client().await;
+        let response = client
+            .get(&format!("{}/{id}", endpoint.path), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        match response.status {
+            200 => Some(response.body),
+            404 => None,
+            status => panic!(
+                "cannot check {collection} #{id} on the sandbox: ConnectWise answered {status}"
+            ),
+        }
+    }
+
+    /// Against a sandbox: notes a record an action created, marked and to be removed.
+    pub(crate) fn note_created(&mut self, path: &str, id: i64) {
+        if self.sandbox.is_some() {
+            let record = CreatedRecord {
+                path: path.to_owned(),
+                id,
+                profile: self.profile(),
+            };
+            sandbox::created(record.clone());
+            self.created_records.push(record);
+        }
+    }
+
+    /// Against a sandbox: forgets records the scenario deleted itself.
+    fn forget_deleted(&mut self) {
+        let deleted: Vec<JournalEntry> = self
+            .journal()
+            .into_iter()
+            .filter(|e| e.method == "DELETE" && e.succeeded())
+            .collect();
+        self.created_records.retain(|record| {
+            let path = format!("{}/{}", record.path, record.id);
+            let gone = deleted.iter().any(|e| e.path == path);
+            if gone {
+                sandbox::removed(&record.path, record.id);
+            }
+            !gone
+        });
     }
 
     /// The integration under test, built on first use.
@@ -136,12 +235,17 @@ impl ConformanceWorld {
         integration
     }
 
-    /// Every request the mock received.
+    /// Every request ConnectWise received: the mock's journal, or against a sandbox what
+    /// the scenario's clients sent.
     pub(crate) fn journal(&self) -> Vec<JournalEntry> {
-        self.mock
-            .as_ref()
-            .map(MockConnectWise::journal)
-            .unwrap_or_default()
+        match &self.mock {
+            Some(mock) => mock.journal(),
+            None => self
+                .recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
     }
 
     /// The requests received since the last action started.
@@ -168,13 +272,21 @@ impl ConformanceWorld {
         )
     }
 
-    /// Stops the mock without blocking (see [`MockConnectWise::shutdown`]).
-    pub(crate) fn finish(&mut self) {
+    /// Stops the mock without blocking (see [`MockConnectWise::shutdown`]); against a
+    /// sandbox, removes what the scenario created.
+    pub(crate) async fn finish(&mut self) {
         for mock in [self.mock.take(), self.other_site.take()]
             .into_iter()
             .flatten()
         {
             mock.shutdown();
+        }
+        if self.sandbox.is_some() {
+            self.forget_deleted();
+            let records = std::mem::take(&mut self.created_records);
+            if !records.is_empty() {
+                sandbox::clean_up(Some(records)).await;
+            }
         }
     }
 }

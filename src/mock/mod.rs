@@ -6,7 +6,6 @@
 //! each with its own keys and security role, can use one server at once. Every request is
 //! journalled (without its headers) so a scenario can prove what ConnectWise received.
 
-pub mod journal;
 pub mod query;
 mod responder;
 pub mod store;
@@ -20,7 +19,7 @@ use crate::connectwise::{API_PREFIX, Credentials, Secret};
 use crate::fixtures::Fixtures;
 use crate::model::SecurityRole;
 
-pub use journal::JournalEntry;
+pub use crate::connectwise::journal::{self, JournalEntry};
 pub use store::Store;
 
 /// An API member the mock authenticates: its member identifier, keys and security role.
@@ -71,6 +70,8 @@ pub struct MockConfig {
     pub client_ids: Vec<String>,
     /// The API members.
     pub members: Vec<ApiMember>,
+    /// A delay before every answer (to observe a run in flight).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Default for MockConfig {
@@ -80,6 +81,7 @@ impl Default for MockConfig {
             company_name: "Northwind IT".into(),
             client_ids: Vec::new(),
             members: Vec::new(),
+            delay: None,
         }
     }
 }
@@ -93,6 +95,7 @@ pub(crate) struct Inner {
 
 pub(crate) struct Shared {
     pub(crate) fixtures: Arc<Fixtures>,
+    pub(crate) delay: Option<std::time::Duration>,
     pub(crate) company_id: String,
     pub(crate) company_name: String,
     pub(crate) client_ids: Vec<String>,
@@ -143,6 +146,7 @@ impl MockConnectWise {
             company_id: config.company_id,
             company_name: config.company_name,
             client_ids: config.client_ids,
+            delay: config.delay,
             inner: Mutex::new(Inner {
                 store: Store::seeded(&fixtures.seed),
                 members: config.members,

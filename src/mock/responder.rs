@@ -8,11 +8,11 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::journal::JournalEntry;
 use super::query::{Conditions, Fields, OrderBy};
 use super::store::{at_path, record_id};
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::{ErrorBody, ValidationError};
+use crate::connectwise::journal::JournalEntry;
 use crate::connectwise::security::{
     Endpoint, Route, Special, SpecialHandler, Target, operation_for_method,
 };
@@ -95,6 +95,9 @@ impl Respond for ConnectWise {
                 .api_version
                 .as_str(),
         );
+        if let Some(delay) = self.shared.delay {
+            template = template.set_delay(delay);
+        }
         for (name, value) in answer.headers {
             template = template.insert_header(name, value.as_str());
         }
@@ -644,6 +647,9 @@ impl Call<'_> {
         {
             set_path(&mut record, field, self.member_reference(inner));
         }
+        // References first: the owner may be named by id (`{"id": 150}`), and ownership is
+        // judged on the canonical reference.
+        let reference_errors = resolve_references(inner, endpoint, &mut record);
         if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
             return self.forbidden();
         }
@@ -665,7 +671,7 @@ impl Call<'_> {
                 field: (*f).clone(),
             })
             .collect();
-        errors.extend(resolve_references(inner, endpoint, &mut record));
+        errors.extend(reference_errors);
         if !errors.is_empty() {
             return Answer::error(400, &ErrorBody::invalid_object(&endpoint.noun, errors));
         }

@@ -37,15 +37,27 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
     );
     let _ = writeln!(out, "      <properties>");
     for rule in scenario.rules() {
-        let _ = writeln!(out, r#"        <property name="rule" value="{}"/>"#, escape(rule.as_str()));
+        let _ = writeln!(
+            out,
+            r#"        <property name="rule" value="{}"/>"#,
+            escape(rule.as_str())
+        );
     }
     if let Some(outcome) = scenario.outcome {
-        let _ = writeln!(out, r#"        <property name="outcome" value="{outcome}"/>"#);
+        let _ = writeln!(
+            out,
+            r#"        <property name="outcome" value="{outcome}"/>"#
+        );
     }
     let _ = writeln!(out, "      </properties>");
     if let Some(failure) = &scenario.failure {
         let first = failure.lines().next().unwrap_or_default();
-        let _ = writeln!(out, r#"      <failure message="{}" type="nonconformance">{}</failure>"#, escape(first), escape(failure));
+        let _ = writeln!(
+            out,
+            r#"      <failure message="{}" type="nonconformance">{}</failure>"#,
+            escape(first),
+            escape(failure)
+        );
     }
     let _ = writeln!(out, "    </testcase>");
 }
@@ -54,7 +66,10 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
 pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
     let mut features: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
     for scenario in &summary.scenarios {
-        features.entry(scenario.feature.as_str()).or_default().push(scenario);
+        features
+            .entry(scenario.feature.as_str())
+            .or_default()
+            .push(scenario);
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
     let failures = summary.failed().count() + problems.len();
@@ -67,7 +82,9 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     );
     for (feature, scenarios) in &features {
         let failed = scenarios.iter().filter(|s| !s.passed()).count();
-        let name = scenarios.first().map_or(*feature, |s| s.feature_name.as_str());
+        let name = scenarios
+            .first()
+            .map_or(*feature, |s| s.feature_name.as_str());
         let _ = writeln!(
             out,
             r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="0" skipped="0">"#,
@@ -87,7 +104,11 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             problems.len()
         );
         for problem in &problems {
-            let _ = writeln!(out, r#"    <testcase name="{0}" classname="rule coverage"><failure message="{0}" type="coverage"/></testcase>"#, escape(problem));
+            let _ = writeln!(
+                out,
+                r#"    <testcase name="{0}" classname="rule coverage"><failure message="{0}" type="coverage"/></testcase>"#,
+                escape(problem)
+            );
         }
         let _ = writeln!(out, "  </testsuite>");
     }

@@ -19,18 +19,39 @@ fn cell(expectation: &Expectation) -> String {
 pub fn markdown(fixtures: &Fixtures, roles: &[SecurityRole]) -> String {
     let mut out = String::from("# Expected outcome of each action under each role\n\n");
     out.push_str("Cells: the outcome the AI gets; `A → B`: held for confirmation, then B once confirmed; `(own records)`: allowed only on the member's own records (`My`); the rule that decides it in brackets.\n\n");
-    let _ = writeln!(out, "| action | what the AI asks | needs | {} |", roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(
+        out,
+        "| action | what the AI asks | needs | {} |",
+        roles
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(roles.len()));
     for action in fixtures.actions.iter() {
-        let needs = oracle::requirement(fixtures, action).map_or_else(|| "—".to_owned(), |r| r.to_string());
-        let cells: Vec<String> = roles.iter().map(|role| cell(&oracle::expect(fixtures, action, role))).collect();
-        let _ = writeln!(out, "| `{}` | {} | {} | {} |", action.name, action.phrase, needs, cells.join(" | "));
+        let needs =
+            oracle::requirement(fixtures, action).map_or_else(|| "—".to_owned(), |r| r.to_string());
+        let cells: Vec<String> = roles
+            .iter()
+            .map(|role| cell(&oracle::expect(fixtures, action, role)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            action.name,
+            action.phrase,
+            needs,
+            cells.join(" | ")
+        );
     }
     out
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The matrix as a standalone HTML page.
@@ -43,11 +64,23 @@ pub fn html(fixtures: &Fixtures, roles: &[SecurityRole]) -> String {
     }
     out.push_str("</tr>\n");
     for action in fixtures.actions.iter() {
-        let needs = oracle::requirement(fixtures, action).map_or_else(|| "—".to_owned(), |r| r.to_string());
-        let _ = write!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td>", escape(&action.name), escape(&action.phrase), escape(&needs));
+        let needs =
+            oracle::requirement(fixtures, action).map_or_else(|| "—".to_owned(), |r| r.to_string());
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td>",
+            escape(&action.name),
+            escape(&action.phrase),
+            escape(&needs)
+        );
         for role in roles {
             let expectation = oracle::expect(fixtures, action, role);
-            let _ = write!(out, "<td class=\"{}\">{}</td>", expectation.outcome, escape(&cell(&expectation)));
+            let _ = write!(
+                out,
+                "<td class=\"{}\">{}</td>",
+                expectation.outcome,
+                escape(&cell(&expectation))
+            );
         }
         out.push_str("</tr>\n");
     }

@@ -126,6 +126,26 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             }
         }
     }
+    if !summary.left_out.is_empty() {
+        let _ = writeln!(out, "\nLeft out of this run ({}):", summary.left_out.len());
+        for left in &summary.left_out {
+            let _ = writeln!(
+                out,
+                "  {} ({}:{}): {}",
+                left.name, left.feature, left.line, left.reason
+            );
+        }
+    }
+    if !summary.left_behind.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCreated on the sandbox and NOT removed ({}):",
+            summary.left_behind.len()
+        );
+        for record in &summary.left_behind {
+            let _ = writeln!(out, "  {record}");
+        }
+    }
     for error in &summary.parse_errors {
         let _ = writeln!(out, "\nFeature could not be parsed: {error}");
     }

@@ -5,8 +5,10 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
+use crate::harness::sandbox::MARK;
 use crate::harness::world::ConformanceWorld;
 use crate::integration::{ActionRequest, Subject};
+use crate::model::{ActionKind, Outcome};
 
 /// `When the AI asks to create a service ticket with:` (a `| field | value |` table),
 /// `When the AI asks to get ticket #1001`, `When the AI asks to search companies "Acme"`.
@@ -58,17 +60,53 @@ async fn ai_asks(
     } else {
         None
     };
-    let fields = step
+    let mut fields = step
         .table
         .as_ref()
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
+    if world.sandbox.is_some() && matches!(action.kind, ActionKind::Create | ActionKind::Attach) {
+        mark(&mut fields);
+    }
     let request = ActionRequest {
         action: action.name.clone(),
         subject,
         fields,
     };
     perform(world, &request).await;
+    let created = world.result.as_ref().and_then(|r| {
+        (r.outcome == Outcome::Allowed
+            && matches!(action.kind, ActionKind::Create | ActionKind::Attach))
+        .then(|| r.data.get("id").and_then(Value::as_i64))
+        .flatten()
+    });
+    if let Some(id) = created {
+        let path = match &request.subject {
+            Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
+            _ => action.path.clone(),
+        };
+        world.note_created(&path, id);
+    }
+}
+
+/// Marks a record created on a sandbox so people can see the harness made it: the first
+/// name-like text field is prefixed with [`MARK`].
+fn mark(fields: &mut Map<String, Value>) {
+    for field in [
+        "summary",
+        "name",
+        "lastName",
+        "title",
+        "text",
+        "notes",
+        "description",
+    ] {
+        if let Some(Value::String(text)) = fields.get_mut(field) {
+            *text = format!("{MARK} {text}");
+            return;
+        }
+    }
+    fields.insert("notes".into(), Value::from(MARK));
 }
 
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.

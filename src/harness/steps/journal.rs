@@ -119,9 +119,8 @@ async fn record_field(
 ) {
     let collection = collection_for(world, &noun);
     let record = world
-        .mock
-        .as_ref()
-        .and_then(|m| m.record(&collection, id))
+        .record(&collection, id)
+        .await
         .unwrap_or_else(|| panic!("{noun} #{id} does not exist"));
     let value = record.get(&field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
@@ -146,11 +145,7 @@ async fn record_exists(world: &mut ConformanceWorld, noun: String, id: String, s
         id.parse().unwrap_or_else(|e| panic!("{e}"))
     };
     let collection = collection_for(world, &noun);
-    let exists = world
-        .mock
-        .as_ref()
-        .and_then(|m| m.record(&collection, id))
-        .is_some();
+    let exists = world.record(&collection, id).await.is_some();
     assert_eq!(
         exists,
         state == "still exists",

@@ -1,5 +1,6 @@
-//! The journal of every request the mock received, so a scenario can prove what
-//! ConnectWise saw (or that it saw nothing). Headers are never kept: they hold secrets.
+//! The journal of requests ConnectWise received: kept by the mock for every request, and by
+//! the client against a sandbox, so a scenario can prove what ConnectWise saw (or that it
+//! saw nothing). Headers are never kept: they hold secrets.
 
 use std::fmt;
 

@@ -1,0 +1,212 @@
+Feature: Checking ticket fields, finding technicians, and partial results
+  Before the AI opens or changes a ticket, the integration looks up the board, status, type
+  and subtype it names in ConnectWise's setup tables, so a typo is caught before anything is
+  written. If the role cannot read those setup tables (System / Table Setup Inquire), the
+  integration cannot check the fields and does not guess: the request is denied, the AI is
+  told which read permission is missing, and nothing is written.
+
+  When the AI reads a ticket, the integration also reads the records it points to (the
+  company, the owner, the board and the status); if the role does not allow one of those
+  reads, the AI still gets the ticket, and is told which details are missing and why.
+
+  Rule: RD-04 boards, statuses, types and subtypes are checked before a ticket is written
+
+    Background:
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Service Desk / Service Tickets  | All  | All  | None   | All     |
+        | System / Table Setup            | None | None | None   | All     |
+        | System / Member Maintenance     | None | None | None   | All     |
+
+    @RD-04 @writes @mock-only
+    Scenario: A ticket whose board, status, type and subtype exist is created
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | Help Desk                |
+        | status  | New                      |
+        | type    | Incident                 |
+        | subType | Printer                  |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @RD-04 @mock-only
+    Scenario Outline: A new ticket with <what> is rejected before anything is written
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | <board>                  |
+        | status  | <status>                 |
+        | type    | <type>                   |
+        | subType | <subtype>                |
+      Then the outcome is rejected
+      And the AI is told "There is no <noun>"
+      And the AI is told "<unknown>"
+      And the result cites rule RD-04
+      And ConnectWise received no write
+
+      Examples:
+        | what                      | board       | status    | type     | subtype  | noun            | unknown     |
+        | an unknown board          | Night Shift | New       | Incident | Printer  | service board   | Night Shift |
+        | an unknown status         | Help Desk   | Parked    | Incident | Printer  | service status  | Parked      |
+        | a status of another board | Help Desk   | Completed | Incident | Printer  | service status  | Completed   |
+        | an unknown type           | Help Desk   | New       | Outage   | Printer  | service type    | Outage      |
+        | an unknown subtype        | Help Desk   | New       | Incident | Plumbing | service subtype | Plumbing    |
+
+    @RD-04 @mock-only
+    Scenario Outline: Changing a ticket to <what> is rejected, and the ticket keeps its <field>
+      When the AI asks to update ticket #1004 with:
+        | <field> | <value> |
+      Then the outcome is rejected
+      And the AI is told "There is no <noun>"
+      And the AI is told "<value>"
+      And ConnectWise received no write
+      And ticket #1004 now has the <field> "<kept>"
+
+      Examples:
+        | what               | field   | value       | noun            | kept        |
+        | an unknown board   | board   | Night Shift | service board   | Help Desk   |
+        | an unknown status  | status  | Parked      | service status  | In Progress |
+        | an unknown type    | type    | Outage      | service type    | Problem     |
+        | an unknown subtype | subType | Plumbing    | service subtype | Network     |
+
+    @RD-04 @mock-only
+    Scenario: Without Table Setup Inquire the board cannot be checked, so the new ticket is denied and nothing is written
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Service Desk / Service Tickets  | All  | All  | None   | All     |
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | Help Desk                |
+        | status  | New                      |
+        | type    | Incident                 |
+      Then the outcome is denied
+      And the AI is told "cannot check the service board"
+      And the AI is told it needs "System / Table Setup" Inquire
+      And ConnectWise received no write
+
+    @RD-04 @mock-only
+    Scenario: Without Table Setup Inquire a change of status cannot be checked, so it is denied and nothing is written
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | None   | All     |
+      When the AI asks to update ticket #1004 with:
+        | status | Waiting on Client |
+      Then the outcome is denied
+      And the AI is told "cannot check the service status"
+      And the AI is told it needs "System / Table Setup" Inquire
+      And ConnectWise received no write
+      And ticket #1004 now has the status "In Progress"
+
+  Rule: RD-05 Member Maintenance Inquire lets the AI find technicians, owners and assignees
+
+    @RD-05 @mock-only
+    Scenario: With Member Maintenance Inquire the AI finds a technician
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to search members "jsmith"
+      Then the outcome is allowed
+      And the result includes the member "jsmith"
+      And the result lists 1 record
+
+    @RD-05 @mock-only
+    Scenario: Without Member Maintenance Inquire the technician search is denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Service Desk / Service Tickets  | All     |
+        | System / Table Setup            | All     |
+      When the AI asks to search members "jsmith"
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "System / Member Maintenance" Inquire
+
+    @RD-05 @mock-only
+    Scenario: Without Member Maintenance Inquire a ticket is read without its owner
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Service Desk / Service Tickets  | All     |
+        | System / Table Setup            | All     |
+      When the AI asks to get ticket #1004
+      Then the outcome is partial
+      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result names the missing fields "owner"
+
+    @RD-05 @writes @mock-only
+    Scenario: With Member Maintenance Inquire the AI assigns a ticket to a technician
+      Given an API member whose role grants:
+        | function                       | add  | edit | inquire |
+        | Service Desk / Service Tickets | None | All  | All     |
+        | System / Member Maintenance    | None | None | All     |
+      When the AI asks to update ticket #1004 with:
+        | owner | ldavis |
+      Then the outcome is allowed
+      And ticket #1004 now has the owner "ldavis"
+
+    @RD-05 @mock-only
+    Scenario: Without Member Maintenance Inquire the assignee cannot be checked, so the assignment is denied
+      Given an API member whose role grants:
+        | function                       | add  | edit | inquire |
+        | Service Desk / Service Tickets | None | All  | All     |
+      When the AI asks to update ticket #1004 with:
+        | owner | ldavis |
+      Then the outcome is denied
+      And the AI is told it needs "System / Member Maintenance" Inquire
+      And ConnectWise received no write
+      And ticket #1004 now has the owner "jsmith"
+
+  Rule: TS-04 refused related lookups give a partial result that names the missing fields
+
+    @TS-04 @mock-only
+    Scenario: With Service Tickets Inquire alone, a ticket is read without its company, owner, board and status
+      Given an API member whose role grants:
+        | function                       | inquire |
+        | Service Desk / Service Tickets | All     |
+      When the AI asks to get ticket #1004
+      Then the outcome is partial
+      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result names the missing fields "company, owner, board, status"
+      And the AI is told "Grant read access to those records"
+
+    @TS-04 @mock-only
+    Scenario Outline: Without <withheld> Inquire, a ticket is read without its <missing>
+      Given an API member whose role grants:
+        | function                       | inquire |
+        | Service Desk / Service Tickets | All     |
+      And the role also grants "<granted>" Inquire All
+      And the role also grants "<also granted>" Inquire All
+      When the AI asks to get ticket #1004
+      Then the outcome is partial
+      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result names the missing fields "<missing>"
+
+      Examples:
+        | withheld                        | granted                         | also granted                | missing       |
+        | Companies / Company Maintenance | System / Member Maintenance     | System / Table Setup        | company       |
+        | System / Member Maintenance     | Companies / Company Maintenance | System / Table Setup        | owner         |
+        | System / Table Setup            | Companies / Company Maintenance | System / Member Maintenance | board, status |
+
+    @TS-04 @mock-only
+    Scenario: With every related read allowed, the ticket is read in full
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to get ticket #1004
+      Then the outcome is allowed
+      And the result includes the ticket "VPN drops every 30 minutes"
+
+    @TS-04 @mock-only
+    Scenario Outline: Without Company Maintenance Inquire, <record> is read without its company
+      Given an API member whose role grants:
+        | function   | inquire |
+        | <function> | All     |
+      When the AI asks to get <record>
+      Then the outcome is partial
+      And the result includes the <kind> "<name>"
+      And the result names the missing fields "company"
+
+      Examples:
+        | record         | function                  | kind      | name                          |
+        | agreement #301 | Finance / Agreements      | agreement | Acme - Managed Services       |
+        | project #701   | Project / Project Headers | project   | Initech File Server Migration |

@@ -1,0 +1,357 @@
+Feature: Projects, sales, configurations, procurement and documents
+  Beyond the service desk the AI reads projects and keeps project tickets moving, works the
+  sales pipeline, records customers' devices as configurations, looks up and orders products,
+  and attaches files to tickets. Each area has its own security functions: Inquire lets the
+  AI look, Add and Edit let it create and change records. Without them ConnectWise refuses,
+  and the AI is told which permission is missing.
+
+  Rule: PS-01 Project Headers, Project Phases and Project Tickets control reading projects and working their tickets
+
+    Background:
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Project / Project Headers       | None | None | None   | All     |
+        | Project / Project Phases        | None | None | None   | All     |
+        | Project / Project Tickets       | All  | All  | None   | All     |
+
+    @PS-01 @mock-only
+    Scenario: The AI reads a project, its phases and its tickets
+      When the AI asks to list projects
+      Then the outcome is allowed
+      And the result lists 2 records
+      When the AI asks to get project #701
+      Then the outcome is allowed
+      And the result includes the project "Initech File Server Migration"
+      When the AI asks to list the phases of project #701
+      Then the outcome is allowed
+      And the result lists exactly #751 and #752
+      When the AI asks to list project tickets
+      Then the outcome is allowed
+      And the result lists 3 records
+      And ConnectWise received no write
+
+    @PS-01 @writes @mock-only
+    Scenario: With Project Tickets Edit the AI updates a project ticket
+      When the AI asks to update project ticket #2001 with:
+        | summary | Inventory file shares, permissions and owners |
+      Then the outcome is allowed
+      And ConnectWise received one PATCH request, answered 200
+
+    @PS-01 @writes @mock-only
+    Scenario: With Project Tickets Add the AI adds a ticket to a phase of the project
+      When the AI asks to create a project ticket with:
+        | summary | Map drive letters to SharePoint libraries |
+        | project | {"id": 701}                               |
+        | phase   | {"id": 752}                               |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      And the result includes the ticket "Map drive letters to SharePoint libraries"
+
+    @PS-01 @mock-only
+    Scenario Outline: Without <needed> Inquire, <doing> is denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | <granted>                       | All     |
+      When the AI asks to <action>
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "<needed>" Inquire
+
+      Examples:
+        | doing                      | action                          | granted                   | needed                    |
+        | listing projects           | list projects                   | Project / Project Tickets | Project / Project Headers |
+        | reading a project          | get project #701                | Project / Project Tickets | Project / Project Headers |
+        | listing a project's phases | list the phases of project #701 | Project / Project Headers | Project / Project Phases  |
+        | listing project tickets    | list project tickets            | Project / Project Headers | Project / Project Tickets |
+
+    @PS-01 @mock-only
+    Scenario: With Project Tickets Inquire only, project tickets cannot be changed or added
+      Given an API member whose role grants:
+        | function                  | inquire |
+        | Project / Project Headers | All     |
+        | Project / Project Phases  | All     |
+        | Project / Project Tickets | All     |
+      When the AI asks to update project ticket #2001 with:
+        | summary | Inventory file shares, permissions and owners |
+      Then the outcome is denied
+      And the AI is told it needs "Project / Project Tickets" Edit
+      When the AI asks to create a project ticket with:
+        | summary | Map drive letters to SharePoint libraries |
+        | project | {"id": 701}                               |
+        | phase   | {"id": 752}                               |
+      Then the outcome is denied
+      And the AI is told it needs "Project / Project Tickets" Add
+      And nothing was written to ConnectWise
+
+  Rule: PS-02 Opportunity and Sales Activities control searching, creating and updating sales records
+
+    Background:
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Sales / Opportunity             | All  | All  | None   | All     |
+        | Sales / Sales Activities        | All  | All  | None   | All     |
+
+    @PS-02 @mock-only
+    Scenario: The AI searches the sales pipeline and its activities
+      When the AI asks to search opportunities "Globex"
+      Then the outcome is allowed
+      And the result includes the opportunity "Globex - Managed Security Upsell"
+      When the AI asks to list activities
+      Then the outcome is allowed
+      And the result lists 3 records
+      And ConnectWise received no write
+
+    @PS-02 @writes @mock-only
+    Scenario: The AI opens an opportunity and logs a follow-up activity
+      When the AI asks to create an opportunity with:
+        | name    | Initech - Backup Upgrade |
+        | company | Initech                  |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to create an activity with:
+        | name    | Call Bill about the backup upgrade |
+        | company | Initech                            |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @PS-02 @writes @mock-only
+    Scenario Outline: The AI updates <record>
+      When the AI asks to <change> with:
+        | notes | <notes> |
+      Then the outcome is allowed
+      And <record> now has the notes "<notes>"
+
+      Examples:
+        | change                  | record           | notes                              |
+        | update opportunity #601 | opportunity #601 | Customer asked for a second quote. |
+        | update activity #652    | activity #652    | Moved to Thursday.                 |
+
+    @PS-02 @mock-only
+    Scenario: Without Opportunity and Sales Activities Inquire the pipeline cannot be searched
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+      When the AI asks to search opportunities "Globex"
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Opportunity" Inquire
+      When the AI asks to list activities
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Sales Activities" Inquire
+
+    @PS-02 @mock-only
+    Scenario: With Inquire only, sales records cannot be created or updated
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Sales / Opportunity             | All     |
+        | Sales / Sales Activities        | All     |
+      When the AI asks to create an opportunity with:
+        | name    | Initech - Backup Upgrade |
+        | company | Initech                  |
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Opportunity" Add
+      When the AI asks to update opportunity #601 with:
+        | notes | Customer asked for a second quote. |
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Opportunity" Edit
+      When the AI asks to create an activity with:
+        | name    | Call Bill about the backup upgrade |
+        | company | Initech                            |
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Sales Activities" Add
+      When the AI asks to update activity #652 with:
+        | notes | Moved to Thursday. |
+      Then the outcome is denied
+      And the AI is told it needs "Sales / Sales Activities" Edit
+      And nothing was written to ConnectWise
+
+  Rule: OV-02 Edit My lets the AI change only the sales records it owns
+
+    @OV-02 @writes @mock-only
+    Scenario Outline: With <function> Edit My, <own> can be changed but <other> cannot
+      Given an API member whose role grants:
+        | function   | edit | inquire |
+        | <function> | My   | All     |
+      When the AI asks to update <own> with:
+        | notes | <notes> |
+      Then the outcome is allowed
+      And <own> now has the notes "<notes>"
+      When the AI asks to update <other> with:
+        | notes | <notes> |
+      Then the outcome is denied
+      And the AI is told it needs "<function>" Edit
+      And <other> now has the notes "<kept>"
+
+      Examples:
+        | function                 | own              | other            | notes              | kept                                                                        |
+        | Sales / Sales Activities | activity #651    | activity #652    | Moved to Thursday. | Review server replacement quote with Jane.                                  |
+        | Sales / Opportunity      | opportunity #602 | opportunity #601 | Second quote sent. | Follow-up to the file server outage; quote for new hardware plus migration. |
+
+  Rule: PS-03 Configurations Inquire gives device context; Add and Edit create and change configuration items
+
+    @PS-03 @mock-only
+    Scenario: With the least-privilege role the AI looks up a customer's devices
+      Given an API member with the role "least-privilege"
+      When the AI asks to search configurations "ACME"
+      Then the outcome is allowed
+      And the result lists 2 records
+      And the result includes the configuration "ACME-FS01"
+      And ConnectWise received no write
+
+    @PS-03 @writes @mock-only
+    Scenario: With the least-privilege role the AI records a new device and updates another
+      Given an API member with the role "least-privilege"
+      When the AI asks to create a configuration with:
+        | name    | GLOBEX-FW-02 |
+        | type    | {"id": 3}    |
+        | company | Globex       |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to update configuration #401 with:
+        | ipAddress | 10.19.1.115 |
+      Then the outcome is allowed
+      And configuration #401 now has the ipAddress "10.19.1.115"
+
+    @PS-03 @mock-only
+    Scenario: With Configurations Inquire only, devices can be looked up but not created or changed
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Companies / Configurations      | All     |
+      When the AI asks to search configurations "ACME"
+      Then the outcome is allowed
+      When the AI asks to create a configuration with:
+        | name    | GLOBEX-FW-02 |
+        | type    | {"id": 3}    |
+        | company | Globex       |
+      Then the outcome is denied
+      And the AI is told it needs "Companies / Configurations" Add
+      When the AI asks to update configuration #401 with:
+        | ipAddress | 10.19.1.115 |
+      Then the outcome is denied
+      And the AI is told it needs "Companies / Configurations" Edit
+      And configuration #401 now has the ipAddress "10.19.1.114"
+      And nothing was written to ConnectWise
+
+    @PS-03 @mock-only
+    Scenario: Without Configurations Inquire devices cannot be looked up
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to search configurations "ACME"
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Companies / Configurations" Inquire
+
+  Rule: PS-04 Product Catalog and Products Inquire give product lookup; Add and Edit manage procurement records
+
+    Background:
+      Given an API member whose role grants:
+        | function                      | add | edit | delete | inquire |
+        | Procurement / Product Catalog | All | All  | None   | All     |
+        | Procurement / Products        | All | All  | None   | All     |
+
+    @PS-04 @mock-only
+    Scenario: The AI looks up the catalog and the products on order
+      When the AI asks to search the product catalog "Laptop"
+      Then the outcome is allowed
+      And the result includes the item "LAPTOP-14"
+      When the AI asks to list products
+      Then the outcome is allowed
+      And the result lists 3 records
+      And ConnectWise received no write
+
+    @PS-04 @writes @mock-only
+    Scenario: The AI adds a product for a customer and changes the quantity of another
+      When the AI asks to add a product with:
+        | catalogItem    | {"id": 13} |
+        | billableOption | Billable   |
+        | quantity       | 20         |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to update product #451 with:
+        | quantity | 2 |
+      Then the outcome is allowed
+      And product #451 now has the quantity "2"
+
+    @PS-04 @writes @mock-only
+    Scenario: The AI adds a catalog item and changes a price
+      When the AI asks to create a catalog item with:
+        | identifier  | DOCK-USB-C            |
+        | description | USB-C docking station |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to update catalog item #11 with:
+        | price | 69.0 |
+      Then the outcome is allowed
+      And catalog item #11 now has the price "69.0"
+
+    @PS-04 @mock-only
+    Scenario: With Inquire only, products and catalog items can be looked up but not added or changed
+      Given an API member whose role grants:
+        | function                      | inquire |
+        | Procurement / Product Catalog | All     |
+        | Procurement / Products        | All     |
+      When the AI asks to search the product catalog "Laptop"
+      Then the outcome is allowed
+      When the AI asks to add a product with:
+        | catalogItem    | {"id": 13} |
+        | billableOption | Billable   |
+        | quantity       | 20         |
+      Then the outcome is denied
+      And the AI is told it needs "Procurement / Products" Add
+      When the AI asks to update product #451 with:
+        | quantity | 2 |
+      Then the outcome is denied
+      And the AI is told it needs "Procurement / Products" Edit
+      And product #451 now has the quantity "1.0"
+      When the AI asks to create a catalog item with:
+        | identifier  | DOCK-USB-C            |
+        | description | USB-C docking station |
+      Then the outcome is denied
+      And the AI is told it needs "Procurement / Product Catalog" Add
+      When the AI asks to update catalog item #11 with:
+        | price | 69.0 |
+      Then the outcome is denied
+      And the AI is told it needs "Procurement / Product Catalog" Edit
+      And catalog item #11 now has the price "65.0"
+      And nothing was written to ConnectWise
+
+    @PS-04 @mock-only
+    Scenario Outline: Without Inquire, <lookup> is denied
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to <lookup>
+      Then the outcome is denied
+      And the AI is told it needs "<function>" Inquire
+
+      Examples:
+        | lookup                              | function                      |
+        | search the product catalog "Laptop" | Procurement / Product Catalog |
+        | list products                       | Procurement / Products        |
+
+  Rule: PS-05 attaching a file to a ticket needs Manage Attachments Add
+
+    @PS-05 @writes @mock-only
+    Scenario: With the least-privilege role the AI attaches a log file to a ticket
+      Given an API member with the role "least-privilege"
+      When the AI asks to attach a file to ticket #1004 with:
+        | recordType | Ticket            |
+        | title      | VPN log           |
+        | fileName   | vpn.log           |
+        | content    | 10:00 tunnel down |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @PS-05 @mock-only
+    Scenario: Without Manage Attachments Add the file is not attached
+      Given an API member with the role "read-only-discovery"
+      When the AI asks to attach a file to ticket #1004 with:
+        | recordType | Ticket            |
+        | title      | VPN log           |
+        | fileName   | vpn.log           |
+        | content    | 10:00 tunnel down |
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Companies / Manage Attachments" Add
+      And nothing was written to ConnectWise

@@ -1,0 +1,556 @@
+Feature: Scheduling, time entries and billing-sensitive workflows
+  Dispatchers book technicians with schedule entries; technicians record their work as time
+  entries; finance keeps agreements, agreement additions, expenses and purchase orders. Each
+  is governed by its own security function: Inquire to read, Add to create, Edit to update.
+  A time entry names its work type and work role, which the integration looks up in the
+  setup tables first; if the role cannot read them, the time entry is denied before anything
+  is written. Changes that touch billing (time entries, agreements, agreement
+  additions, expenses and purchase orders) are held for review: nothing is sent until a
+  person confirms, and then ConnectWise still applies the role.
+
+  Rule: ST-01 Resource Scheduling controls reading, creating and updating schedule entries
+
+    @ST-01 @mock-only
+    Scenario: With Resource Scheduling Inquire the AI reads the dispatch schedule
+      Given an API member whose role grants:
+        | function                           | inquire |
+        | Service Desk / Resource Scheduling | All     |
+      When the AI asks to list schedule entries
+      Then the outcome is allowed
+      And the result lists 4 records
+      And ConnectWise received no write
+
+    @ST-01 @mock-only
+    Scenario: Without Resource Scheduling Inquire the dispatch schedule cannot be read
+      Given an API member whose role grants:
+        | function                           | add | edit | inquire |
+        | Service Desk / Resource Scheduling | All | All  | None    |
+      When the AI asks to list schedule entries
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Service Desk / Resource Scheduling" Inquire
+
+    @ST-01 @writes @mock-only
+    Scenario: With Resource Scheduling Add the AI books a technician for a ticket
+      Given an API member whose role grants:
+        | function                           | add  | edit | inquire |
+        | Service Desk / Resource Scheduling | All  | None | All     |
+        | System / Member Maintenance        | None | None | All     |
+      When the AI asks to schedule a technician with:
+        | objectId  | 1004                 |
+        | type      | {"id": 4}            |
+        | member    | jsmith               |
+        | dateStart | 2026-10-06T15:00:00Z |
+        | dateEnd   | 2026-10-06T16:00:00Z |
+        | name      | Acme VPN follow-up   |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      And the result includes the appointment "Acme VPN follow-up"
+
+    @ST-01 @mock-only
+    Scenario: Without Resource Scheduling Add no technician is booked
+      Given an API member whose role grants:
+        | function                           | add  | edit | inquire |
+        | Service Desk / Resource Scheduling | None | All  | All     |
+        | System / Member Maintenance        | None | None | All     |
+      When the AI asks to schedule a technician with:
+        | objectId  | 1004                 |
+        | type      | {"id": 4}            |
+        | member    | jsmith               |
+        | dateStart | 2026-10-06T15:00:00Z |
+        | dateEnd   | 2026-10-06T16:00:00Z |
+        | name      | Acme VPN follow-up   |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Resource Scheduling" Add
+      And nothing was written to ConnectWise
+
+    @ST-01 @writes @mock-only
+    Scenario: With Resource Scheduling Edit the AI moves a technician's appointment
+      Given an API member whose role grants:
+        | function                           | add  | edit | inquire |
+        | Service Desk / Resource Scheduling | None | All  | All     |
+      When the AI asks to update schedule entry #803 with:
+        | dateStart | 2026-10-03T17:00:00Z |
+        | dateEnd   | 2026-10-03T18:00:00Z |
+      Then the outcome is allowed
+      And schedule entry #803 now has the dateStart "2026-10-03T17:00:00Z"
+
+    @ST-01 @mock-only
+    Scenario: Without Resource Scheduling Edit an appointment cannot be moved
+      Given an API member whose role grants:
+        | function                           | add | edit | inquire |
+        | Service Desk / Resource Scheduling | All | None | All     |
+      When the AI asks to update schedule entry #803 with:
+        | dateStart | 2026-10-03T17:00:00Z |
+        | dateEnd   | 2026-10-03T18:00:00Z |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Resource Scheduling" Edit
+      And schedule entry #803 now has the dateStart "2026-10-03T16:00:00Z"
+
+  Rule: ST-02 Time Entry controls reading, creating and updating time entries; every write is held for billing review
+
+    Background:
+      Given an API member whose role grants:
+        | function                    | add  | edit | delete | inquire |
+        | Time & Expense / Time Entry | All  | All  | None   | All     |
+        | System / Table Setup        | None | None | None   | All     |
+
+    @ST-02 @mock-only
+    Scenario: With Time Entry Inquire the AI reads the time entered
+      When the AI asks to list time entries
+      Then the outcome is allowed
+      And the result lists 6 records
+      And ConnectWise received no write
+
+    @ST-02 @writes @mock-only
+    Scenario: A new time entry is held for billing review, then entered once confirmed
+      When the AI asks to create a time entry with:
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | timeStart    | 2026-10-05T09:00:00Z |
+        | timeEnd      | 2026-10-05T09:30:00Z |
+        | workType     | Remote Support       |
+        | workRole     | Technician           |
+        | notes        | Checked VPN logs.    |
+      Then the outcome is escalated
+      And the result cites rule SAFE-09
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @ST-02 @writes @mock-only
+    Scenario: A change to a time entry is held for billing review, then made once confirmed
+      When the AI asks to update time entry #501 with:
+        | notes | Reviewed Outlook profile, sign-in logs and MFA. |
+      Then the outcome is escalated
+      And the confirmation names the fields "notes"
+      And time entry #501 now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
+      When the person confirms
+      Then the outcome is allowed
+      And time entry #501 now has the notes "Reviewed Outlook profile, sign-in logs and MFA."
+
+    @ST-02 @mock-only
+    Scenario: Without Time Entry Inquire the time entered cannot be read
+      Given an API member whose role grants:
+        | function                    | add  | edit | inquire |
+        | Time & Expense / Time Entry | All  | All  | None    |
+        | System / Table Setup        | None | None | All     |
+      When the AI asks to list time entries
+      Then the outcome is denied
+      And the AI is told it needs "Time & Expense / Time Entry" Inquire
+
+    @ST-02 @mock-only
+    Scenario: Without Time Entry Add a confirmed new time entry is denied
+      Given an API member whose role grants:
+        | function                    | add  | edit | inquire |
+        | Time & Expense / Time Entry | None | All  | All     |
+        | System / Table Setup        | None | None | All     |
+      When the AI asks to create a time entry with:
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | timeStart    | 2026-10-05T09:00:00Z |
+        | timeEnd      | 2026-10-05T09:30:00Z |
+        | workType     | Remote Support       |
+        | workRole     | Technician           |
+        | notes        | Checked VPN logs.    |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Time & Expense / Time Entry" Add
+      And nothing was written to ConnectWise
+
+    @ST-02 @mock-only
+    Scenario: Without Time Entry Edit a confirmed change to a time entry is denied
+      Given an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | None | All     |
+      When the AI asks to update time entry #501 with:
+        | notes | Reviewed Outlook profile, sign-in logs and MFA. |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Time & Expense / Time Entry" Edit
+      And time entry #501 now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
+
+  Rule: RD-06 work types and work roles must be readable to enter time
+
+    @RD-06 @mock-only
+    Scenario Outline: With Table Setup Inquire the AI lists the <catalog>
+      Given an API member whose role grants:
+        | function             | inquire |
+        | System / Table Setup | All     |
+      When the AI asks to list <catalog>
+      Then the outcome is allowed
+      And the result lists <count> records
+      And the result includes the <kind> "<example>"
+
+      Examples:
+        | catalog    | count | kind     | example        |
+        | work types | 4     | worktype | Remote Support |
+        | work roles | 3     | workrole | Technician     |
+
+    @RD-06 @mock-only
+    Scenario Outline: Without Table Setup Inquire the <catalog> cannot be listed
+      Given an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to list <catalog>
+      Then the outcome is denied
+      And the AI is told it needs "System / Table Setup" Inquire
+
+      Examples:
+        | catalog    |
+        | work types |
+        | work roles |
+
+    @RD-06 @mock-only
+    Scenario: Without Table Setup Inquire a time entry is denied before anything is written
+      Given an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to create a time entry with:
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | timeStart    | 2026-10-05T09:00:00Z |
+        | timeEnd      | 2026-10-05T09:30:00Z |
+        | workType     | Remote Support       |
+        | workRole     | Technician           |
+        | notes        | Checked VPN logs.    |
+      Then the outcome is denied
+      And the AI is told "cannot check the work type"
+      And the AI is told it needs "System / Table Setup" Inquire
+      And ConnectWise received no write
+
+    @RD-06 @mock-only
+    Scenario: Without Table Setup Inquire a time entry's work role cannot be changed
+      Given an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to update time entry #501 with:
+        | workRole | Senior Engineer |
+      Then the outcome is denied
+      And the AI is told "cannot check the work role"
+      And the AI is told it needs "System / Table Setup" Inquire
+      And ConnectWise received no write
+      And time entry #501 now has the workRole "Technician"
+
+    @RD-06 @mock-only
+    Scenario: With Table Setup Inquire a work type that does not exist is rejected
+      Given an API member whose role grants:
+        | function                    | add  | edit | inquire |
+        | Time & Expense / Time Entry | All  | All  | All     |
+        | System / Table Setup        | None | None | All     |
+      When the AI asks to create a time entry with:
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | timeStart    | 2026-10-05T09:00:00Z |
+        | timeEnd      | 2026-10-05T09:30:00Z |
+        | workType     | Gardening            |
+        | workRole     | Technician           |
+      Then the outcome is rejected
+      And the AI is told "There is no work type"
+      And ConnectWise received no write
+
+  Rule: ST-03 agreement lookup needs Agreements Inquire; agreement changes need Add or Edit and a billing review
+
+    Background:
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Finance / Agreements            | All  | All  | None   | All     |
+        | Finance / Agreement Additions   | All  | All  | None   | All     |
+
+    @ST-03 @mock-only
+    Scenario: With Agreements Inquire the AI looks up a customer's agreements
+      When the AI asks to list agreements
+      Then the outcome is allowed
+      And the result lists 3 records
+      When the AI asks to get agreement #301
+      Then the outcome is allowed
+      And the result includes the agreement "Acme - Managed Services"
+      And ConnectWise received no write
+
+    @ST-03 @mock-only
+    Scenario: Without Agreements Inquire agreement lookup is denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+      When the AI asks to list agreements
+      Then the outcome is denied
+      And the AI is told it needs "Finance / Agreements" Inquire
+      When the AI asks to get agreement #301
+      Then the outcome is denied
+      And the AI is told it has no access
+
+    @ST-03 @writes @mock-only
+    Scenario: A new agreement is held for billing review, then created with Agreements Add
+      When the AI asks to create an agreement with:
+        | name    | Globex - Backup Services |
+        | type    | {"id": 1}                |
+        | company | Globex                   |
+      Then the outcome is escalated
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @ST-03 @writes @mock-only
+    Scenario: A change to an agreement is held for billing review, then made with Agreements Edit
+      When the AI asks to update agreement #301 with:
+        | customerPO | PO-2026-17 |
+      Then the outcome is escalated
+      And agreement #301 now has the customerPO "ACME-PO-4471"
+      When the person confirms
+      Then the outcome is allowed
+      And agreement #301 now has the customerPO "PO-2026-17"
+
+    @ST-03 @writes @mock-only
+    Scenario: A new agreement addition is held for billing review, then added with Agreement Additions Add
+      When the AI asks to add an addition to agreement #301 with:
+        | product      | {"id": 12} |
+        | quantity     | 2          |
+        | billCustomer | Billable   |
+      Then the outcome is escalated
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @ST-03 @writes @mock-only
+    Scenario: A change to an agreement addition is held for billing review, then made with Agreement Additions Edit
+      When the AI asks to update an addition of agreement #301 with:
+        | id       | 351 |
+        | quantity | 26  |
+      Then the outcome is escalated
+      And addition #351 now has the quantity "25.0"
+      When the person confirms
+      Then the outcome is allowed
+      And addition #351 now has the quantity "26"
+
+    @ST-03 @mock-only
+    Scenario: With Agreements Inquire only, confirmed agreement changes are denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Finance / Agreements            | All     |
+        | Finance / Agreement Additions   | All     |
+      When the AI asks to create an agreement with:
+        | name    | Globex - Backup Services |
+        | type    | {"id": 1}                |
+        | company | Globex                   |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Finance / Agreements" Add
+      When the AI asks to update agreement #301 with:
+        | customerPO | PO-2026-17 |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Finance / Agreements" Edit
+      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And nothing was written to ConnectWise
+
+    @ST-03 @mock-only
+    Scenario: With Agreement Additions Inquire only, confirmed addition changes are denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Finance / Agreements            | All     |
+        | Finance / Agreement Additions   | All     |
+      When the AI asks to add an addition to agreement #301 with:
+        | product      | {"id": 12} |
+        | quantity     | 2          |
+        | billCustomer | Billable   |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Finance / Agreement Additions" Add
+      When the AI asks to update an addition of agreement #301 with:
+        | id       | 351 |
+        | quantity | 26  |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Finance / Agreement Additions" Edit
+      And addition #351 now has the quantity "25.0"
+      And nothing was written to ConnectWise
+
+  Rule: ST-04 expenses and purchase orders need their write permissions and a billing review
+
+    Background:
+      Given an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Time & Expense / Expense Entry  | All  | All  | None   | All     |
+        | Procurement / Purchase Orders   | All  | All  | None   | All     |
+
+    @ST-04 @writes @mock-only
+    Scenario: A new expense is held for billing review, then entered once confirmed
+      When the AI asks to create an expense with:
+        | amount       | 18.5                 |
+        | date         | 2026-10-05T00:00:00Z |
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | company      | Acme                 |
+        | notes        | Courier fee          |
+      Then the outcome is escalated
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @ST-04 @writes @mock-only
+    Scenario: A new purchase order is held for billing review, then created once confirmed
+      When the AI asks to create a purchase order with:
+        | vendorCompany | {"id": 23}                 |
+        | internalNotes | Docking station for Globex |
+      Then the outcome is escalated
+      And ConnectWise received no write
+      When the person confirms
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @ST-04 @writes @mock-only
+    Scenario Outline: A change to <record> is held for billing review, then made once confirmed
+      When the AI asks to <change> with:
+        | <field> | <value> |
+      Then the outcome is escalated
+      And the confirmation names the fields "<field>"
+      And <record> now has the <field> "<before>"
+      When the person confirms
+      Then the outcome is allowed
+      And <record> now has the <field> "<value>"
+
+      Examples:
+        | change                     | record              | field         | before                                      | value                          |
+        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) |
+        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       |
+
+    @ST-04 @mock-only
+    Scenario: With Inquire only, confirmed new expenses and purchase orders are denied
+      Given an API member whose role grants:
+        | function                        | inquire |
+        | Companies / Company Maintenance | All     |
+        | Time & Expense / Expense Entry  | All     |
+        | Procurement / Purchase Orders   | All     |
+      When the AI asks to create an expense with:
+        | amount       | 18.5                 |
+        | date         | 2026-10-05T00:00:00Z |
+        | chargeToId   | 1004                 |
+        | chargeToType | ServiceTicket        |
+        | company      | Acme                 |
+        | notes        | Courier fee          |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Time & Expense / Expense Entry" Add
+      When the AI asks to create a purchase order with:
+        | vendorCompany | {"id": 23}                 |
+        | internalNotes | Docking station for Globex |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Procurement / Purchase Orders" Add
+      And nothing was written to ConnectWise
+
+    @ST-04 @mock-only
+    Scenario Outline: With Inquire only, a confirmed change to <record> is denied
+      Given an API member whose role grants:
+        | function                       | inquire |
+        | Time & Expense / Expense Entry | All     |
+        | Procurement / Purchase Orders  | All     |
+      When the AI asks to <change> with:
+        | <field> | <value> |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "<function>" Edit
+      And <record> now has the <field> "<before>"
+
+      Examples:
+        | change                     | record              | field         | before                                      | value                          | function                       |
+        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Entry |
+        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       | Procurement / Purchase Orders  |
+
+  Rule: OV-02 None, My and All mean the same for Add, Edit and Delete as for Inquire
+
+    @OV-02 @writes @mock-only
+    Scenario: With Time Entry Delete My the AI deletes its own time entry once confirmed, but not a colleague's
+      Given an API member whose role grants:
+        | function                    | add | edit | delete | inquire |
+        | Time & Expense / Time Entry | All | All  | My     | All     |
+      When the AI asks to delete time entry #501
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is allowed
+      And time entry #501 no longer exists
+      When the AI asks to delete time entry #503
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Time & Expense / Time Entry" Delete
+      And time entry #503 still exists
+
+    @OV-02 @writes @mock-only
+    Scenario: With Time Entry Delete All a colleague's time entry is deleted once confirmed
+      Given an API member whose role grants:
+        | function                    | add | edit | delete | inquire |
+        | Time & Expense / Time Entry | All | All  | All    | All     |
+      When the AI asks to delete time entry #503
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is allowed
+      And time entry #503 no longer exists
+
+    @OV-02 @writes @mock-only
+    Scenario: With Resource Scheduling Edit My the AI moves its own appointment, but not a colleague's
+      Given an API member whose role grants:
+        | function                           | add | edit | inquire |
+        | Service Desk / Resource Scheduling | All | My   | All     |
+      When the AI asks to update schedule entry #801 with:
+        | dateStart | 2026-10-02T16:00:00Z |
+        | dateEnd   | 2026-10-02T16:30:00Z |
+      Then the outcome is allowed
+      And schedule entry #801 now has the dateStart "2026-10-02T16:00:00Z"
+      When the AI asks to update schedule entry #803 with:
+        | dateStart | 2026-10-03T17:00:00Z |
+        | dateEnd   | 2026-10-03T18:00:00Z |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Resource Scheduling" Edit
+      And schedule entry #803 now has the dateStart "2026-10-03T16:00:00Z"
+
+    @OV-02 @writes @mock-only
+    Scenario: With Resource Scheduling Add My the AI books an appointment for itself, but not for a colleague
+      Given an API member whose role grants:
+        | function                           | add  | edit | inquire |
+        | Service Desk / Resource Scheduling | My   | None | All     |
+        | System / Member Maintenance        | None | None | All     |
+      When the AI asks to schedule a technician with:
+        | objectId  | 1004                 |
+        | type      | {"id": 4}            |
+        | dateStart | 2026-10-06T15:00:00Z |
+        | dateEnd   | 2026-10-06T16:00:00Z |
+        | name      | Acme VPN follow-up   |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to schedule a technician with:
+        | objectId  | 1004                 |
+        | type      | {"id": 4}            |
+        | member    | jsmith               |
+        | dateStart | 2026-10-06T15:00:00Z |
+        | dateEnd   | 2026-10-06T16:00:00Z |
+        | name      | Acme VPN follow-up   |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Resource Scheduling" Add
+
+    @OV-02 @mock-only
+    Scenario: With Time Entry Inquire My the AI sees only its own time entries
+      Given an API member whose role grants:
+        | function                    | inquire |
+        | Time & Expense / Time Entry | My      |
+      When the AI asks to list time entries
+      Then the outcome is allowed
+      And the result lists exactly #501 and #502

@@ -1,0 +1,217 @@
+Feature: Merging tickets, ticket tasks and notes, and deletes
+  Besides opening and updating tickets, the AI merges duplicate tickets, keeps the tasks
+  and notes of a ticket up to date, and, rarely, deletes a record. Each of these has its
+  own permission: Merge Tickets for merging, Service Ticket - Dependencies for a ticket's
+  tasks and notes. A delete is always held until a person confirms it, and ConnectWise
+  still refuses it when the role withholds Delete. Withholding Edit or Delete is how an
+  MSP keeps the AI from changing or destroying records, whatever the workflow.
+
+  Rule: SD-03 merging needs Merge Tickets; a ticket's tasks need Service Ticket - Dependencies
+
+    @SD-03 @writes @mock-only
+    Scenario: With the least-privilege role the AI merges a duplicate ticket, although it cannot edit tickets
+      Given an API member with the role "least-privilege"
+      When the AI asks to merge into ticket #1007 with:
+        | mergeTicketIds | [1006] |
+      Then the outcome is allowed
+      And ticket #1007 now has the hasMergedChildTicketFlag "true"
+      When the AI asks to update ticket #1007 with:
+        | summary | Server down - file share and printer unavailable |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Edit
+
+    @SD-03 @mock-only
+    Scenario: Without Merge Tickets, merging is denied even with full rights on tickets
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | All    | All     |
+      When the AI asks to merge into ticket #1007 with:
+        | mergeTicketIds | [1006] |
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Service Desk / Merge Tickets" Add
+      And ticket #1007 now has the hasMergedChildTicketFlag "false"
+      And nothing was written to ConnectWise
+
+    @SD-03 @writes @mock-only
+    Scenario: With the least-privilege role a task can be added to a ticket, but not changed or removed
+      Given an API member with the role "least-privilege"
+      When the AI asks to add a task to ticket #1004 with:
+        | notes | Check the VPN concentrator logs |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+      When the AI asks to update a task of ticket #1001 with:
+        | id    | 4001                              |
+        | notes | Rebuild the Outlook profile again |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Edit
+      And task #4001 now has the notes "Rebuild Outlook profile"
+      When the AI asks to remove a task from ticket #1001 with:
+        | id | 4001 |
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Delete
+      And task #4001 still exists
+
+    @SD-03 @writes @mock-only
+    Scenario: With Service Ticket - Dependencies Edit and Delete a task is changed, then removed once confirmed
+      Given an API member whose role grants:
+        | function                                     | add | edit | delete | inquire |
+        | Service Desk / Service Ticket - Dependencies | All | All  | All    | All     |
+      When the AI asks to update a task of ticket #1001 with:
+        | id    | 4001                              |
+        | notes | Rebuild the Outlook profile again |
+      Then the outcome is allowed
+      And task #4001 now has the notes "Rebuild the Outlook profile again"
+      When the AI asks to remove a task from ticket #1001 with:
+        | id | 4001 |
+      Then the outcome is escalated
+      And task #4001 still exists
+      When the person confirms
+      Then the outcome is allowed
+      And task #4001 no longer exists
+
+    @SD-03 @mock-only
+    Scenario: Without Service Ticket - Dependencies, adding a task is denied even with full rights on tickets
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | All    | All     |
+      When the AI asks to add a task to ticket #1004 with:
+        | notes | Check the VPN concentrator logs |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Add
+      And nothing was written to ConnectWise
+
+  Rule: SD-04 every kind of ticket note needs the note permission
+
+    @SD-04 @writes @mock-only
+    Scenario Outline: With the note permission the AI adds <note> to a ticket
+      Given an API member whose role grants:
+        | function                                     | add |
+        | Service Desk / Service Ticket - Dependencies | All |
+      When the AI asks to add <note> to ticket #1004 with:
+        | text | <text> |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+      Examples:
+        | note              | text                                          |
+        | a detail note     | Customer reports drops at 10:00 and 10:30.    |
+        | an internal note  | Concentrator firmware is two versions behind. |
+        | a resolution note | Updated the firmware; no drops since.         |
+
+    @SD-04 @mock-only
+    Scenario Outline: Without the note permission <note> is denied, even with full rights on tickets
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | All    | All     |
+      When the AI asks to add <note> to ticket #1004 with:
+        | text | <text> |
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Add
+      And nothing was written to ConnectWise
+
+      Examples:
+        | note              | text                                          |
+        | a detail note     | Customer reports drops at 10:00 and 10:30.    |
+        | an internal note  | Concentrator firmware is two versions behind. |
+        | a resolution note | Updated the firmware; no drops since.         |
+
+  Rule: SD-05 every delete is held for confirmation, and Delete None still refuses it
+
+    @SD-05 @mock-only
+    Scenario: With Service Tickets Delete None a confirmed delete is denied
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | None   | All     |
+      When the AI asks to delete ticket #1009
+      Then the outcome is escalated
+      And ConnectWise received no write
+      And ticket #1009 still exists
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it has no access
+      And the AI is told it needs "Service Desk / Service Tickets" Delete
+      And ticket #1009 still exists
+
+    @SD-05 @writes @mock-only
+    Scenario: With Service Tickets Delete All a delete waits for the person, then goes through
+      Given an API member whose role grants:
+        | function                       | add | edit | delete | inquire |
+        | Service Desk / Service Tickets | All | All  | All    | All     |
+      When the AI asks to delete ticket #1009
+      Then the outcome is escalated
+      And ConnectWise received no write
+      And ticket #1009 still exists
+      When the person confirms
+      Then the outcome is allowed
+      And ticket #1009 no longer exists
+
+    @SD-05 @mock-only
+    Scenario Outline: A delete the person refuses writes nothing: <delete>
+      Given an API member with the role "full-access"
+      When the AI asks to <delete>
+      Then the outcome is escalated
+      When the person refuses
+      Then the outcome is blocked
+      And ConnectWise received no write
+      And <record> still exists
+
+      Examples:
+        | delete                 | record          |
+        | delete ticket #1009    | ticket #1009    |
+        | delete contact #108    | contact #108    |
+        | delete time entry #503 | time entry #503 |
+
+  Rule: LP-04 withholding Edit or Delete stops editing and destructive actions in every workflow
+
+    @LP-04 @mock-only
+    Scenario: With Contacts Edit None a contact cannot be updated
+      Given an API member whose role grants:
+        | function             | add | edit | delete | inquire |
+        | Companies / Contacts | All | None | All    | All     |
+      When the AI asks to update contact #101 with:
+        | title | IT Director |
+      Then the outcome is denied
+      And the AI is told it needs "Companies / Contacts" Edit
+      And contact #101 now has the title "Office Manager"
+
+    @LP-04 @mock-only
+    Scenario Outline: With <function> Edit None, <change> is denied
+      Given an API member whose role grants:
+        | function   | add | edit | delete | inquire |
+        | <function> | All | None | All    | All     |
+      When the AI asks to <change> with:
+        | <field> | <value> |
+      Then the outcome is denied
+      And the AI is told it needs "<function>" Edit
+      And nothing was written to ConnectWise
+
+      Examples:
+        | function                        | change                      | field       | value                     |
+        | Companies / Company Maintenance | update company #19          | phoneNumber | 602-555-0199              |
+        | Service Desk / Service Tickets  | update ticket #1004         | summary     | VPN drops every 5 minutes |
+        | Companies / Configurations      | update configuration #401   | ipAddress   | 10.19.1.115               |
+        | Sales / Opportunity             | update opportunity #601     | notes       | Second quote sent         |
+        | Sales / Sales Activities        | update activity #652        | notes       | Moved to Thursday.        |
+        | Project / Project Tickets       | update project ticket #2001 | summary     | Inventory file shares     |
+
+    @LP-04 @mock-only
+    Scenario Outline: With <function> Delete None, <delete> is denied once confirmed
+      Given an API member whose role grants:
+        | function   | add | edit | delete | inquire |
+        | <function> | All | All  | None   | All     |
+      When the AI asks to <delete>
+      Then the outcome is escalated
+      When the person confirms
+      Then the outcome is denied
+      And the AI is told it needs "<function>" Delete
+      And <record> still exists
+
+      Examples:
+        | function                       | delete                 | record          |
+        | Service Desk / Service Tickets | delete ticket #1009    | ticket #1009    |
+        | Companies / Contacts           | delete contact #108    | contact #108    |
+        | Time & Expense / Time Entry    | delete time entry #501 | time entry #501 |

@@ -1,0 +1,166 @@
+//! Running the features against a real ConnectWise sandbox: which scenarios can run there,
+//! and cleaning up every record the harness created, also when a run is interrupted.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use cucumber::gherkin;
+
+use crate::connectwise::{Client, Credentials};
+use crate::fixtures::Fixtures;
+use crate::target::Sandbox;
+
+/// The text the harness puts in every record it creates on a sandbox.
+pub const MARK: &str = "[cw-conform]";
+
+/// A sandbox run: the sandbox and whether writes are allowed.
+#[derive(Debug, Clone)]
+pub struct SandboxRun {
+    /// The sandbox.
+    pub sandbox: Sandbox,
+    /// Whether scenarios that write may run (`--allow-writes`).
+    pub allow_writes: bool,
+}
+
+/// A record the harness created on the sandbox and has not removed yet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CreatedRecord {
+    /// Collection path under `/apis/3.0` (`/company/contacts`).
+    pub path: String,
+    /// The record id.
+    pub id: i64,
+    /// The role profile of the member that created it.
+    pub profile: String,
+}
+
+impl std::fmt::Display for CreatedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{} (created as {})", self.path, self.id, self.profile)
+    }
+}
+
+static CURRENT: RwLock<Option<Arc<SandboxRun>>> = RwLock::new(None);
+static OUTSTANDING: Mutex<Vec<CreatedRecord>> = Mutex::new(Vec::new());
+static LEFT_BEHIND: Mutex<Vec<CreatedRecord>> = Mutex::new(Vec::new());
+
+/// Installs (or clears) the sandbox of the run about to start.
+pub(crate) fn install(run: Option<Arc<SandboxRun>>) {
+    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = run;
+}
+
+/// The sandbox of the current run, if it is one.
+pub(crate) fn current() -> Option<Arc<SandboxRun>> {
+    CURRENT
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Notes a record the harness created.
+pub(crate) fn created(record: CreatedRecord) {
+    OUTSTANDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(record);
+}
+
+/// Forgets a record (it was deleted by a scenario or by the cleanup).
+pub(crate) fn removed(path: &str, id: i64) {
+    OUTSTANDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|r| !(r.path == path && r.id == id));
+}
+
+/// The records that could not be removed.
+pub fn left_behind() -> Vec<CreatedRecord> {
+    LEFT_BEHIND
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+async fn delete(run: &SandboxRun, record: &CreatedRecord) -> bool {
+    let Some(credentials): Option<Credentials> = run.sandbox.credentials(&record.profile) else {
+        return false;
+    };
+    let Ok(client): Result<Client, _> = run.sandbox.client(credentials).await else {
+        return false;
+    };
+    let path = format!("{}/{}", record.path, record.id);
+    matches!(client.send(reqwest::Method::DELETE, &path, &[], None).await, Ok(r) if r.ok() || r.status == 404)
+}
+
+/// Removes the given records (or, with `None`, every outstanding one); what cannot be
+/// removed is kept for the report.
+pub async fn clean_up(records: Option<Vec<CreatedRecord>>) {
+    let Some(run) = current() else { return };
+    let records = records.unwrap_or_else(|| {
+        OUTSTANDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    });
+    for record in records {
+        removed(&record.path, record.id);
+        if !delete(&run, &record).await {
+            LEFT_BEHIND
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(record);
+        }
+    }
+}
+
+/// Why a scenario cannot run on the sandbox, if it cannot.
+pub(crate) fn exclusion(
+    run: &SandboxRun,
+    fixtures: &Fixtures,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> Option<String> {
+    let tags: Vec<&String> = feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| &r.tags))
+        .chain(&scenario.tags)
+        .collect();
+    if tags.iter().any(|t| *t == "mock-only") {
+        return Some("needs the mock (inline roles, seeded records or injected faults)".to_owned());
+    }
+    let steps = feature
+        .background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(
+            rule.iter()
+                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
+        )
+        .chain(&scenario.steps);
+    let mut writes = tags.iter().any(|t| *t == "writes");
+    for step in steps {
+        if let Some(profile) = step
+            .value
+            .strip_prefix("an API member with the role \"")
+            .and_then(|r| r.strip_suffix('"'))
+            && !run.sandbox.profiles.contains_key(profile)
+        {
+            return Some(format!(
+                "no API member on the sandbox has the role \"{profile}\" (add one to the profiles file)"
+            ));
+        }
+        if step.value.starts_with("an API member whose role grants")
+            || step.value.contains("are added to the role")
+        {
+            return Some("writes its own role, which only the mock can set up".to_owned());
+        }
+        if let Some(request) = step.value.strip_prefix("the AI asks to ") {
+            writes |= fixtures
+                .actions
+                .iter()
+                .any(|a| a.writes() && request.starts_with(a.phrase.as_str()));
+        }
+    }
+    (writes && !run.allow_writes)
+        .then(|| "writes to the sandbox (run with --allow-writes)".to_owned())
+}
