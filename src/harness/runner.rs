@@ -590,3 +590,64 @@ pub async fn run(
         left_behind,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use cucumber::feature::Ext as _;
+
+    use super::*;
+
+    /// The `@mock-only` tag is what tells a sandbox run to leave a scenario out: every
+    /// scenario with a step that only the mock can satisfy must carry it.
+    #[test]
+    fn scenarios_that_need_the_mock_are_tagged_mock_only() {
+        let mut untagged = Vec::new();
+        for file in builtin_features() {
+            let feature = gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default())
+                .unwrap()
+                .expand_examples()
+                .unwrap();
+            let background: Vec<&gherkin::Step> =
+                feature.background.iter().flat_map(|b| &b.steps).collect();
+            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+                feature
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+            );
+            for (rule, scenario) in scenarios {
+                let tags: Vec<&String> = feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(&scenario.tags)
+                    .collect();
+                let needs = background
+                    .iter()
+                    .copied()
+                    .chain(&scenario.steps)
+                    .find_map(|step| super::super::sandbox::needs_mock(&step.value));
+                if let Some(reason) = needs
+                    && !tags.iter().any(|t| *t == "mock-only")
+                {
+                    untagged.push(format!(
+                        "{}:{} {} ({reason})",
+                        file.path.display(),
+                        scenario.position.line,
+                        scenario.name
+                    ));
+                }
+            }
+        }
+        assert!(
+            untagged.is_empty(),
+            "scenarios that need the mock but are not tagged @mock-only:\n{}",
+            untagged.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_builtin_features_are_embedded() {
+        assert!(builtin_features().len() >= 10);
+    }
+}

@@ -111,6 +111,38 @@ pub async fn clean_up(records: Option<Vec<CreatedRecord>>) {
     }
 }
 
+/// Why a step can only run against the mock: it names a seeded record, sets up its own
+/// role or account, or checks content only the seed data has.
+pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
+    let seeded_record = step
+        .split('#')
+        .skip(1)
+        .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    if seeded_record {
+        return Some("refers to a record seeded in the mock");
+    }
+    let patterns: [(&str, &'static str); 8] = [
+        ("an API member whose role grants", "writes its own role"),
+        ("are added to the role", "writes its own role"),
+        ("the role also grants", "writes its own role"),
+        ("signs in as the member", "signs in as a seeded member"),
+        (
+            "the integration is configured with",
+            "changes the credentials",
+        ),
+        (
+            "the integration sends no client ID",
+            "changes the credentials",
+        ),
+        ("the result includes", "expects records seeded in the mock"),
+        ("the result lists", "expects records seeded in the mock"),
+    ];
+    patterns
+        .iter()
+        .find(|(pattern, _)| step.contains(pattern))
+        .map(|(_, reason)| *reason)
+}
+
 /// Why a scenario cannot run on the sandbox, if it cannot.
 pub(crate) fn exclusion(
     run: &SandboxRun,
@@ -139,6 +171,9 @@ pub(crate) fn exclusion(
         .chain(&scenario.steps);
     let mut writes = tags.iter().any(|t| *t == "writes");
     for step in steps {
+        if let Some(reason) = needs_mock(&step.value) {
+            return Some(format!("{reason} (tag it @mock-only)"));
+        }
         if let Some(profile) = step
             .value
             .strip_prefix("an API member with the role \"")

@@ -61,11 +61,17 @@ impl Coverage {
                 }
             }
         }
-        coverage.unchecked = coverage
-            .rules
+        // In catalog (rulebook) order, as people read it.
+        coverage.unchecked = catalog
             .iter()
-            .filter(|(_, r)| r.passed + r.failed == 0)
-            .map(|(id, _)| id.clone())
+            .map(|rule| &rule.id)
+            .filter(|id| {
+                coverage
+                    .rules
+                    .get(*id)
+                    .is_none_or(|r| r.passed + r.failed == 0)
+            })
+            .cloned()
             .collect();
         coverage
     }
@@ -176,4 +182,79 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     );
     let _ = writeln!(out, "{passed} passed, {} failed", failed.len());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::Fixtures;
+
+    fn scenario(tags: &[&str], failure: Option<&str>) -> ScenarioResult {
+        ScenarioResult {
+            feature: "features/x.feature".into(),
+            feature_name: "X".into(),
+            name: "a scenario".into(),
+            line: 7,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            steps_passed: 1,
+            steps: Vec::new(),
+            failure: failure.map(str::to_owned),
+            outcome: None,
+            requests: Vec::new(),
+        }
+    }
+
+    fn summary(scenarios: Vec<ScenarioResult>) -> RunSummary {
+        RunSummary {
+            scenarios,
+            ..RunSummary::default()
+        }
+    }
+
+    #[test]
+    fn a_tag_that_names_no_rule_fails_the_gate_with_its_place() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let run = summary(vec![scenario(&["SD-01"], None), scenario(&["SD-99"], None)]);
+        let problems = Coverage::of(&run, catalog).problems(false);
+        assert_eq!(
+            problems,
+            vec![
+                "the tag SD-99 at features/x.feature:7 names no rule in fixtures/rules.toml"
+                    .to_owned()
+            ]
+        );
+        assert!(!conforms(&run, catalog, false));
+    }
+
+    #[test]
+    fn a_whole_suite_run_must_check_every_rule() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let run = summary(vec![scenario(&["SD-01"], None)]);
+        let problems = Coverage::of(&run, catalog).problems(true);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("no scenario checks the rules LP-01, LP-02"),
+            "{problems:?}"
+        );
+        assert!(!problems[0].contains("SD-01,"), "{problems:?}");
+        // A filtered run is judged only on what it ran.
+        assert!(conforms(&run, catalog, false));
+    }
+
+    #[test]
+    fn a_rule_whose_only_scenario_failed_fails() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let run = summary(vec![scenario(&["SD-01"], Some("boom"))]);
+        let coverage = Coverage::of(&run, catalog);
+        let id: RuleId = "SD-01".parse().unwrap();
+        assert_eq!(
+            coverage.rules[&id],
+            RuleResult {
+                passed: 0,
+                failed: 1
+            }
+        );
+        assert!(!conforms(&run, catalog, false));
+        assert!(render_text(&run, catalog, false).contains("FAILS (1 failed, 0 passed)"));
+    }
 }
