@@ -108,6 +108,35 @@ impl Shared {
     }
 }
 
+/// Reads a mock's journal; cheap to clone.
+#[derive(Clone)]
+pub struct JournalReader {
+    shared: Arc<Shared>,
+}
+
+impl JournalReader {
+    /// Every request received so far.
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.shared.lock().journal.clone()
+    }
+
+    /// How many requests were received so far.
+    pub fn len(&self) -> usize {
+        self.shared.lock().journal.len()
+    }
+
+    /// Whether no request was received yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for JournalReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalReader").field("entries", &self.len()).finish()
+    }
+}
+
 /// A running mock ConnectWise.
 pub struct MockConnectWise {
     server: Option<MockServer>,
@@ -219,6 +248,12 @@ impl MockConnectWise {
     /// Every request received so far.
     pub fn journal(&self) -> Vec<JournalEntry> {
         self.shared.lock().journal.clone()
+    }
+
+    /// A handle that reads the journal later, from elsewhere (an integration adapter that
+    /// judges by what ConnectWise received).
+    pub fn journal_reader(&self) -> JournalReader {
+        JournalReader { shared: Arc::clone(&self.shared) }
     }
 
     /// A copy of one record, as stored now.
