@@ -50,6 +50,19 @@ impl fmt::Display for JournalEntry {
     }
 }
 
+/// The fields a write body sets: the keys of a JSON object (POST, PUT) or the paths of a
+/// JSON Patch array (PATCH).
+pub fn written_fields(body: &Value) -> Vec<String> {
+    match body {
+        Value::Object(map) => map.keys().cloned().collect(),
+        Value::Array(operations) => operations
+            .iter()
+            .filter_map(|o| o.get("path").and_then(Value::as_str).map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Renders entries one per line for failure messages.
 pub fn render(entries: &[JournalEntry]) -> String {
     if entries.is_empty() {

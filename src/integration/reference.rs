@@ -12,6 +12,7 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use crate::connectwise::journal::written_fields;
 use crate::connectwise::security::Requirement;
 use crate::connectwise::{Client, Response};
 use crate::fixtures::Fixtures;
@@ -446,14 +447,11 @@ impl ReferenceIntegration {
 
     fn hold(&self, prepared: Prepared, rule: RuleId, reason: String) -> ToolResult {
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        let fields = match &prepared.body {
-            Some(Value::Object(map)) => map.keys().cloned().collect(),
-            Some(Value::Array(ops)) => ops
-                .iter()
-                .filter_map(|o| o.get("path").and_then(Value::as_str).map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let fields = prepared
+            .body
+            .as_ref()
+            .map(written_fields)
+            .unwrap_or_default();
         let record = prepared
             .record
             .map(|id| format!(" #{id}"))

@@ -76,14 +76,11 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
         .into_iter()
         .find(JournalEntry::is_write)
         .unwrap_or_else(|| panic!("no write was sent\n{}", world.evidence()));
-    let mut sent: Vec<String> = match &write.body {
-        Some(Value::Object(map)) => map.keys().cloned().collect(),
-        Some(Value::Array(ops)) => ops
-            .iter()
-            .filter_map(|o| o.get("path").and_then(Value::as_str).map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let mut sent = write
+        .body
+        .as_ref()
+        .map(journal::written_fields)
+        .unwrap_or_default();
     let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
     sent.sort();
     expected.sort();

@@ -90,6 +90,39 @@ struct Probe<'a> {
 }
 
 impl Probe<'_> {
+    /// Checks one operation on a record someone else owns (or the member's own, when there
+    /// is no other), and with `My` also on the member's own record.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one probe: the operation, the records and the level"
+    )]
+    async fn check_item(
+        &mut self,
+        operation: Operation,
+        method: Method,
+        endpoint: &Endpoint,
+        sample: &Value,
+        sample_owned: bool,
+        own: Option<&Value>,
+        level: Level,
+        body: Option<&Value>,
+    ) {
+        self.call(
+            operation,
+            method.clone(),
+            &item_path(endpoint, sample),
+            body,
+            expect_allowed(level, sample_owned),
+        )
+        .await;
+        if level == Level::My
+            && let Some(own) = own
+        {
+            self.call(operation, method, &item_path(endpoint, own), body, true)
+                .await;
+        }
+    }
+
     async fn call(
         &mut self,
         operation: Operation,
@@ -214,27 +247,17 @@ async fn governed_requests(
             ));
         }
         probe
-            .call(
+            .check_item(
                 Operation::Inquire,
                 Method::GET,
-                &item_path(endpoint, &sample),
+                endpoint,
+                &sample,
+                sample_owned,
+                own.as_ref(),
+                levels.inquire,
                 None,
-                expect_allowed(levels.inquire, sample_owned),
             )
             .await;
-        if levels.inquire == Level::My
-            && let Some(own) = &own
-        {
-            probe
-                .call(
-                    Operation::Inquire,
-                    Method::GET,
-                    &item_path(endpoint, own),
-                    None,
-                    true,
-                )
-                .await;
-        }
         // Add: a copy of an existing record, so its references are valid.
         if endpoint.accepts("POST")
             && permissions
@@ -261,51 +284,32 @@ async fn governed_requests(
                 .await;
         }
         // Edit: an empty change, so only the security check decides.
+        let empty_change = json!([]);
         probe
-            .call(
+            .check_item(
                 Operation::Edit,
                 Method::PATCH,
-                &item_path(endpoint, &sample),
-                Some(&json!([])),
-                expect_allowed(levels.edit, sample_owned),
+                endpoint,
+                &sample,
+                sample_owned,
+                own.as_ref(),
+                levels.edit,
+                Some(&empty_change),
             )
             .await;
-        if levels.edit == Level::My
-            && let Some(own) = &own
-        {
-            probe
-                .call(
-                    Operation::Edit,
-                    Method::PATCH,
-                    &item_path(endpoint, own),
-                    Some(&json!([])),
-                    true,
-                )
-                .await;
-        }
         // Delete last: someone else's record, then the member's own.
         probe
-            .call(
+            .check_item(
                 Operation::Delete,
                 Method::DELETE,
-                &item_path(endpoint, &sample),
+                endpoint,
+                &sample,
+                sample_owned,
+                own.as_ref(),
+                levels.delete,
                 None,
-                expect_allowed(levels.delete, sample_owned),
             )
             .await;
-        if levels.delete == Level::My
-            && let Some(own) = &own
-        {
-            probe
-                .call(
-                    Operation::Delete,
-                    Method::DELETE,
-                    &item_path(endpoint, own),
-                    None,
-                    true,
-                )
-                .await;
-        }
     }
     for special in permissions
         .specials
