@@ -393,7 +393,11 @@ fn panic_text(info: &event::Info) -> String {
 fn describe(step: &gherkin::Step, error: &StepError) -> String {
     let what = match error {
         StepError::Panic(info) => panic_text(info),
-        other => other.to_string(),
+        // `fail_on_skipped` reports a step that no definition matches as this error.
+        StepError::NotFound => {
+            "step not implemented: no step definition matches this text".to_owned()
+        }
+        StepError::AmbiguousMatch(_) => error.to_string(),
     };
     format!(
         "{} {} (line {})\n{what}",

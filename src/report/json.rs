@@ -60,6 +60,9 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         "parse_errors": summary.parse_errors,
         "rules": rules,
         "scenarios": summary.scenarios,
+        // A sandbox run: what could not run there, and what it could not remove.
+        "left_out": summary.left_out,
+        "left_behind": summary.left_behind,
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

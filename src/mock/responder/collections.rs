@@ -1,0 +1,503 @@
+//! Reading and changing the records of a collection endpoint: lists with conditions,
+//! paging and `Link`, one record, create, edit (PATCH and PUT) and delete, each checked
+//! against the member's level (`My` by ownership) and the field guards.
+
+use serde_json::{Value, json};
+
+use super::super::Inner;
+use super::super::query::{Conditions, Fields, OrderBy};
+use super::super::store::{at_path, record_id};
+use crate::connectwise::error::{ErrorBody, ValidationError};
+use crate::connectwise::security::{Endpoint, Target, operation_for_method};
+use crate::model::{Level, Operation};
+
+use super::answer::Answer;
+use super::records::{
+    apply_patch, changed_fields, derive_closed_flag, resolve_references, set_path, stamp,
+    status_is_closed,
+};
+use super::{Call, number_param, permits, query_param};
+
+impl Call<'_> {
+    pub(super) fn collection(
+        &self,
+        inner: &mut Inner,
+        endpoint: &Endpoint,
+        parent_id: Option<i64>,
+        target: &Target,
+    ) -> Answer {
+        if !endpoint.accepts(self.method) {
+            return Answer::error(
+                405,
+                &ErrorBody::new(
+                    "MethodNotAllowed",
+                    format!("The method {} is not allowed here.", self.method),
+                ),
+            );
+        }
+        let Some(operation) = operation_for_method(self.method) else {
+            return Answer::error(
+                405,
+                &ErrorBody::new(
+                    "MethodNotAllowed",
+                    format!("The method {} is not allowed here.", self.method),
+                ),
+            );
+        };
+        let level = self.level(&endpoint.function, operation);
+        match (operation, target) {
+            (Operation::Inquire, Target::Collection | Target::Count) => {
+                if !level.grants_any() {
+                    return self.forbidden();
+                }
+                self.list(
+                    inner,
+                    endpoint,
+                    parent_id,
+                    level,
+                    matches!(target, Target::Count),
+                )
+            }
+            (Operation::Add, Target::Collection) => {
+                if !level.grants_any() {
+                    return self.forbidden();
+                }
+                self.create(inner, endpoint, parent_id, level)
+            }
+            (_, Target::Id(_) | Target::Identifier(_)) => {
+                if !level.grants_any() && endpoint.close.is_none() {
+                    return self.forbidden();
+                }
+                let found = match target {
+                    Target::Id(id) => inner.store.get(&endpoint.collection, *id),
+                    Target::Identifier(identifier) => {
+                        inner
+                            .store
+                            .find_by(&endpoint.collection, "identifier", identifier)
+                    }
+                    _ => None,
+                };
+                let Some(record) = found
+                    .cloned()
+                    .filter(|r| parent_matches(endpoint, r, parent_id))
+                else {
+                    if !level.grants_any() {
+                        return self.forbidden();
+                    }
+                    let shown = match target {
+                        Target::Id(id) => id.to_string(),
+                        Target::Identifier(identifier) => identifier.clone(),
+                        _ => String::new(),
+                    };
+                    return Answer::not_found(format!(
+                        "{} {shown} not found",
+                        capitalise(&endpoint.noun)
+                    ));
+                };
+                let owned = endpoint.is_owned_by(&record, &self.member.identifier);
+                match operation {
+                    Operation::Inquire => {
+                        if !permits(level, owned) {
+                            return self.forbidden();
+                        }
+                        let shown = self.guard_read(endpoint, record);
+                        match self.fields() {
+                            Ok(Some(fields)) => Answer::json(200, &fields.project(&shown)),
+                            Ok(None) => Answer::json(200, &shown),
+                            Err(answer) => answer,
+                        }
+                    }
+                    Operation::Edit => self.edit(inner, endpoint, &record, level, owned),
+                    Operation::Delete => {
+                        if !permits(level, owned) {
+                            return self.forbidden();
+                        }
+                        if let Some(id) = record_id(&record) {
+                            inner.store.remove(&endpoint.collection, id);
+                        }
+                        Answer::empty(204)
+                    }
+                    Operation::Add => Answer::error(
+                        405,
+                        &ErrorBody::new("MethodNotAllowed", "POST is not allowed on a record."),
+                    ),
+                }
+            }
+            _ => Answer::error(
+                405,
+                &ErrorBody::new(
+                    "MethodNotAllowed",
+                    format!("The method {} is not allowed here.", self.method),
+                ),
+            ),
+        }
+    }
+
+    pub(super) fn fields(&self) -> Result<Option<Fields>, Answer> {
+        match query_param(self.request, "fields") {
+            Some(text) if !text.trim().is_empty() => Fields::parse(&text)
+                .map(Some)
+                .map_err(|e| Answer::bad_request(format!("Invalid fields: {e}"))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Hides the fields guarded by a function the member cannot inquire on.
+    pub(super) fn guard_read(&self, endpoint: &Endpoint, mut record: Value) -> Value {
+        for guard in self
+            .shared
+            .fixtures
+            .permissions
+            .field_guards
+            .iter()
+            .filter(|g| g.collection == endpoint.collection)
+        {
+            if !self.level(&guard.function, Operation::Inquire).grants_any()
+                && let Value::Object(map) = &mut record
+            {
+                for field in &guard.fields {
+                    map.remove(field);
+                }
+            }
+        }
+        record
+    }
+
+    /// Whether writing these fields needs a guard function the member lacks.
+    pub(super) fn guard_write(
+        &self,
+        endpoint: &Endpoint,
+        fields: &[String],
+        operation: Operation,
+    ) -> bool {
+        self.shared
+            .fixtures
+            .permissions
+            .field_guards
+            .iter()
+            .filter(|g| g.collection == endpoint.collection)
+            .any(|guard| {
+                fields.iter().any(|f| guard.fields.contains(f))
+                    && !self.level(&guard.function, operation).grants_any()
+            })
+    }
+
+    pub(super) fn list(
+        &self,
+        inner: &Inner,
+        endpoint: &Endpoint,
+        parent_id: Option<i64>,
+        level: Level,
+        count: bool,
+    ) -> Answer {
+        let conditions = ["conditions", "childConditions"]
+            .iter()
+            .filter_map(|name| query_param(self.request, name).map(|text| (name, text)))
+            .filter(|(_, text)| !text.trim().is_empty())
+            .map(|(name, text)| {
+                Conditions::parse(&text)
+                    .map_err(|e| Answer::bad_request(format!("Invalid {name}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let conditions = match conditions {
+            Ok(c) => c,
+            Err(answer) => return answer,
+        };
+        let mut records: Vec<Value> = inner
+            .store
+            .all(&endpoint.collection)
+            .iter()
+            .filter(|r| parent_matches(endpoint, r, parent_id))
+            .filter(|r| level == Level::All || endpoint.is_owned_by(r, &self.member.identifier))
+            .filter(|r| conditions.iter().all(|c| c.matches(r)))
+            .cloned()
+            .collect();
+        if count {
+            return Answer::json(200, &json!({"count": records.len()}));
+        }
+        let forward_only = self
+            .request
+            .headers
+            .get("pagination-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("forward-only"));
+        if let Some(order) = query_param(self.request, "orderBy").filter(|t| !t.trim().is_empty()) {
+            if forward_only {
+                return Answer::bad_request(
+                    "orderBy is not supported with forward-only pagination.",
+                );
+            }
+            match OrderBy::parse(&order) {
+                Ok(order) => order.sort(&mut records),
+                Err(e) => return Answer::bad_request(format!("Invalid orderBy: {e}")),
+            }
+        }
+        let settings = &self.shared.fixtures.permissions.settings;
+        let page_size = match number_param(self.request, "pageSize") {
+            Ok(size) => size
+                .unwrap_or(settings.default_page_size)
+                .clamp(1, settings.max_page_size),
+            Err(answer) => return answer,
+        };
+        let fields = match self.fields() {
+            Ok(f) => f,
+            Err(answer) => return answer,
+        };
+        let (page_records, link) = if forward_only {
+            let after = match number_param(self.request, "pageId") {
+                Ok(id) => id.unwrap_or(0),
+                Err(answer) => return answer,
+            };
+            records.sort_by_key(|r| record_id(r).unwrap_or(0));
+            let rest: Vec<Value> = records
+                .into_iter()
+                .filter(|r| {
+                    record_id(r).is_some_and(|id| id > i64::try_from(after).unwrap_or(i64::MAX))
+                })
+                .collect();
+            let more = rest.len() > page_size;
+            let page: Vec<Value> = rest.into_iter().take(page_size).collect();
+            let link = match (more, page.last().and_then(record_id)) {
+                (true, Some(last)) => Some(format!(
+                    "<{}>; rel=\"next\"",
+                    self.page_url(&[
+                        ("pageSize", page_size.to_string()),
+                        ("pageId", last.to_string())
+                    ])
+                )),
+                _ => None,
+            };
+            (page, link)
+        } else {
+            let page = match number_param(self.request, "page") {
+                Ok(p) => p.unwrap_or(1).max(1),
+                Err(answer) => return answer,
+            };
+            let last = records.len().div_ceil(page_size).max(1);
+            let page_records: Vec<Value> = records
+                .into_iter()
+                .skip((page - 1) * page_size)
+                .take(page_size)
+                .collect();
+            (
+                page_records,
+                Some(self.navigable_links(page, last, page_size)),
+            )
+        };
+        let shown: Vec<Value> = page_records
+            .into_iter()
+            .map(|r| self.guard_read(endpoint, r))
+            .map(|r| fields.as_ref().map_or(r.clone(), |f| f.project(&r)))
+            .collect();
+        let mut answer = Answer::json(200, &Value::Array(shown));
+        if let Some(link) = link {
+            answer.headers.push(("link", link));
+        }
+        answer
+    }
+
+    pub(super) fn page_url(&self, paging: &[(&str, String)]) -> String {
+        let mut url = self.request.url.clone();
+        let kept: Vec<(String, String)> = self
+            .request
+            .url
+            .query_pairs()
+            .filter(|(k, _)| {
+                !["page", "pagesize", "pageid"].contains(&k.to_ascii_lowercase().as_str())
+            })
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.clear();
+            for (k, v) in &kept {
+                pairs.append_pair(k, v);
+            }
+            // ConnectWise puts the page last; some clients rely on it.
+            for (k, v) in paging {
+                pairs.append_pair(k, v);
+            }
+        }
+        url.to_string()
+    }
+
+    pub(super) fn navigable_links(&self, page: usize, last: usize, page_size: usize) -> String {
+        let link = |rel: &str, p: usize| {
+            format!(
+                "<{}>; rel=\"{rel}\"",
+                self.page_url(&[("pageSize", page_size.to_string()), ("page", p.to_string())])
+            )
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(link("prev", page - 1));
+        }
+        if page < last {
+            links.push(link("next", page + 1));
+        }
+        links.push(link("first", 1));
+        links.push(link("last", last));
+        links.join(", ")
+    }
+
+    pub(super) fn create(
+        &self,
+        inner: &mut Inner,
+        endpoint: &Endpoint,
+        parent_id: Option<i64>,
+        level: Level,
+    ) -> Answer {
+        let body = match self.json_body() {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Answer::bad_request("The request body must be a JSON object."),
+            Err(answer) => return answer,
+        };
+        let mut record = Value::Object(body);
+        if let (Some(field), Some(id)) = (&endpoint.parent, parent_id) {
+            set_path(&mut record, field, Value::from(id));
+        }
+        if let Some(field) = &endpoint.owner_on_create
+            && at_path(&record, field).is_none()
+        {
+            set_path(&mut record, field, self.member_reference(inner));
+        }
+        // References first: the owner may be named by id (`{"id": 150}`), and ownership is
+        // judged on the canonical reference.
+        let reference_errors = resolve_references(inner, endpoint, &mut record);
+        if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
+            return self.forbidden();
+        }
+        let keys: Vec<String> = record
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        if self.guard_write(endpoint, &keys, Operation::Add) {
+            return self.forbidden();
+        }
+        let mut errors: Vec<ValidationError> = endpoint
+            .required
+            .iter()
+            .filter(|f| at_path(&record, f).is_none_or(Value::is_null))
+            .map(|f| ValidationError {
+                code: "NullRequiredField".into(),
+                message: format!("{f} is required."),
+                resource: endpoint.noun.clone(),
+                field: (*f).clone(),
+            })
+            .collect();
+        errors.extend(reference_errors);
+        if !errors.is_empty() {
+            return Answer::error(400, &ErrorBody::invalid_object(&endpoint.noun, errors));
+        }
+        derive_closed_flag(inner, endpoint, &mut record);
+        stamp(&mut record, &self.member.identifier, true);
+        let id = inner.store.insert(&endpoint.collection, record);
+        let stored = inner
+            .store
+            .get(&endpoint.collection, id)
+            .cloned()
+            .unwrap_or(Value::Null);
+        Answer::json(201, &self.guard_read(endpoint, stored))
+    }
+
+    pub(super) fn edit(
+        &self,
+        inner: &mut Inner,
+        endpoint: &Endpoint,
+        old: &Value,
+        level: Level,
+        owned: bool,
+    ) -> Answer {
+        let body = match self.json_body() {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        let mut updated = match (self.method, body) {
+            ("PATCH", Value::Array(operations)) => match apply_patch(old, operations) {
+                Ok(updated) => updated,
+                Err(answer) => return answer,
+            },
+            ("PATCH", _) => {
+                return Answer::bad_request(
+                    "A PATCH body must be a JSON array of operations: [{\"op\": \"replace\", \"path\": \"summary\", \"value\": \"…\"}].",
+                );
+            }
+            (_, Value::Object(map)) => {
+                let mut replaced = Value::Object(map);
+                set_path(
+                    &mut replaced,
+                    "id",
+                    old.get("id").cloned().unwrap_or(Value::Null),
+                );
+                // `_info` is read-only: a replace keeps who entered the record and when.
+                if let Some(info) = old.get("_info") {
+                    set_path(&mut replaced, "_info", info.clone());
+                }
+                if let (Some(field), Some(parent)) = (
+                    &endpoint.parent,
+                    at_path(old, endpoint.parent.as_deref().unwrap_or_default()),
+                ) {
+                    set_path(&mut replaced, field, parent.clone());
+                }
+                replaced
+            }
+            _ => return Answer::bad_request("A PUT body must be a JSON object."),
+        };
+        let mut errors = resolve_references(inner, endpoint, &mut updated);
+        let changed = changed_fields(old, &updated);
+        // Closing: a change to a closed status is governed by its own function.
+        let closing = endpoint.close.as_ref().filter(|rule| {
+            changed.iter().any(|f| f == &rule.status_field)
+                && status_is_closed(inner, endpoint, &updated, rule)
+        });
+        let allowed = match closing {
+            Some(rule) => {
+                let close_ok = permits(self.level(&rule.function, Operation::Edit), owned);
+                let only_status = changed
+                    .iter()
+                    .all(|f| f == &rule.status_field || f == "closedFlag");
+                close_ok && (only_status || permits(level, owned))
+            }
+            None => permits(level, owned),
+        };
+        if !allowed || self.guard_write(endpoint, &changed, Operation::Edit) {
+            return self.forbidden();
+        }
+        if self.method == "PUT" {
+            errors.extend(
+                endpoint
+                    .required
+                    .iter()
+                    .filter(|f| at_path(&updated, f).is_none())
+                    .map(|f| ValidationError {
+                        code: "NullRequiredField".into(),
+                        message: format!("{f} is required."),
+                        resource: endpoint.noun.clone(),
+                        field: f.clone(),
+                    }),
+            );
+        }
+        if !errors.is_empty() {
+            return Answer::error(400, &ErrorBody::invalid_object(&endpoint.noun, errors));
+        }
+        derive_closed_flag(inner, endpoint, &mut updated);
+        stamp(&mut updated, &self.member.identifier, false);
+        inner.store.replace(&endpoint.collection, updated.clone());
+        Answer::json(200, &self.guard_read(endpoint, updated))
+    }
+}
+
+pub(super) fn parent_matches(endpoint: &Endpoint, record: &Value, parent_id: Option<i64>) -> bool {
+    match (&endpoint.parent, parent_id) {
+        (Some(field), Some(id)) => at_path(record, field).and_then(Value::as_i64) == Some(id),
+        _ => true,
+    }
+}
+
+pub(super) fn capitalise(noun: &str) -> String {
+    let mut chars = noun.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
