@@ -197,7 +197,12 @@ pub fn audit_role(fixtures: &Fixtures, role: &SecurityRole, workflows: &[String]
         }
     }
     for workflow in workflows {
-        for needed in oracle::workflow_grants(fixtures, workflow) {
+        // Delete is never reported missing: it stays None unless an approved workflow needs
+        // it (SD-05), and every delete is held for confirmation anyway.
+        for needed in oracle::workflow_grants(fixtures, workflow)
+            .into_iter()
+            .filter(|n| n.operation != Operation::Delete)
+        {
             if role.level(&needed.function, needed.operation) == Level::None {
                 findings.push(finding(
                     FindingKind::Missing,

@@ -15,7 +15,9 @@
 //!    `fixtures/roles/`, and an [`integration::Integration`] to drive.
 //! 3. The [`integration::ReferenceIntegration`] applies the [`policy`] (block, escalate or
 //!    pass), validates referenced records by lookups, and calls ConnectWise through
-//!    [`connectwise::Client`].
+//!    [`connectwise::Client`]. Or, in a run of a vendor's integration,
+//!    [`integration::mcp::McpIntegration`] starts its MCP server for the scenario, calls its
+//!    tools, and judges each call by what the mock received.
 //! 4. The mock authenticates, authorises each request by the member's role using
 //!    `fixtures/connectwise/permissions.toml`, answers in ConnectWise's JSON and error
 //!    shapes, and journals every request, so a step can prove ConnectWise saw no write.

@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use cw_conform::connectwise::Secret;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::harness::sandbox::SandboxRun;
-use cw_conform::harness::{self, RunOptions};
+use cw_conform::harness::{self, IntegrationUnderTest, RunOptions};
+use cw_conform::integration::mcp::{self, IntegrationConfig};
 use cw_conform::mock::{ApiMember, Fault, MockConfig, MockConnectWise};
 use cw_conform::target::Sandbox;
 use cw_conform::{audit, oracle, report, target};
@@ -60,8 +61,34 @@ enum Command {
         /// and removed afterwards).
         #[arg(long)]
         allow_writes: bool,
+        /// The integration the scenarios drive: the built-in reference integration, or an
+        /// MCP server described by --integration-config.
+        #[arg(long, value_enum, default_value_t = IntegrationKind::Reference)]
+        integration: IntegrationKind,
+        /// The integration config of an MCP server (see fixtures/mcp/).
+        #[arg(long, value_name = "FILE")]
+        integration_config: Option<PathBuf>,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
+    },
+    /// Serve the reference integration as an MCP server over stdio, for the API member the
+    /// CONNECTWISE_* variables name.
+    McpServe,
+    /// Start an MCP server, list its tools, and write a starting integration config.
+    McpProbe {
+        /// Write the config to this file (the tool listing then goes to standard output;
+        /// otherwise the config goes to standard output and the listing to standard error).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// A variable to start the server with, KEY=VALUE (repeatable).
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Seconds the server may take to start and to answer.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// The server's command and arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
     },
     /// Print the expected outcome of every action under every role profile.
     Matrix {
@@ -102,9 +129,9 @@ enum Command {
         /// The sign-in company code clients must send.
         #[arg(long, default_value = "northwind")]
         company_id: String,
-        /// The API member's public key.
-        #[arg(long, default_value = "ai-integration-public")]
-        public_key: String,
+        /// The API member's public key (default: a mock-only key, printed at start).
+        #[arg(long)]
+        public_key: Option<String>,
         /// The API member's private key (default: a mock-only key, printed at start).
         #[arg(long)]
         private_key: Option<String>,
@@ -126,6 +153,13 @@ enum Format {
     Pretty,
     Junit,
     Json,
+}
+
+/// The integrations `run` can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IntegrationKind {
+    Reference,
+    Mcp,
 }
 
 /// Formats of `matrix`.
@@ -169,8 +203,27 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             format,
             output,
             allow_writes,
+            integration,
+            integration_config,
             paths,
         } => {
+            let config = match (integration, integration_config) {
+                (IntegrationKind::Mcp, Some(path)) => {
+                    Some(Arc::new(IntegrationConfig::load(&path, &fixtures.actions)?))
+                }
+                (IntegrationKind::Mcp, None) => {
+                    anyhow::bail!("--integration mcp needs --integration-config FILE")
+                }
+                (IntegrationKind::Reference, Some(_)) => {
+                    anyhow::bail!("--integration-config is for --integration mcp")
+                }
+                (IntegrationKind::Reference, None) => None,
+            };
+            if config.is_some() && Sandbox::requested() {
+                anyhow::bail!(
+                    "an MCP integration is judged by what the mock ConnectWise receives; unset CONNECTWISE_SITE to run it"
+                );
+            }
             let sandbox = if Sandbox::requested() {
                 Some(Arc::new(SandboxRun {
                     sandbox: Sandbox::from_env()?,
@@ -191,6 +244,9 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
                 color,
                 progress,
                 sandbox,
+                integration: config
+                    .clone()
+                    .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
             };
             let summary = tokio::select! {
                 summary = harness::run(&options, Box::new(std::io::stdout())) => summary?,
@@ -209,11 +265,23 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
                     return Ok(EXIT_INTERRUPTED);
                 }
             };
-            let text = report::render_text(&summary, &fixtures.rules, whole_suite);
+            // Rules whose scenarios ask only for actions an MCP integration does not offer
+            // are not applicable: its own report judges coverage.
+            let gate = whole_suite && summary.not_offered.is_empty();
+            let mut text = report::render_text(&summary, &fixtures.rules, gate);
+            if let Some(config) = &config {
+                text.push_str(&mcp::report::render(
+                    &summary,
+                    &fixtures.rules,
+                    config,
+                    &fixtures.actions,
+                    whole_suite,
+                ));
+            }
             let rendered = match format {
                 Format::Pretty => text.clone(),
-                Format::Junit => report::junit::render(&summary, &fixtures.rules, whole_suite),
-                Format::Json => report::json::render(&summary, &fixtures.rules, whole_suite),
+                Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
+                Format::Json => report::json::render(&summary, &fixtures.rules, gate),
             };
             match &output {
                 Some(path) => {
@@ -227,8 +295,64 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
                 eprintln!("error: no scenario matched");
                 return Ok(EXIT_USAGE);
             }
-            let conforms = report::conforms(&summary, &fixtures.rules, whole_suite);
+            let conforms = report::conforms(&summary, &fixtures.rules, gate)
+                && (config.is_none()
+                    || mcp::report::conforms(&summary, &fixtures.rules, whole_suite));
             Ok(if conforms { EXIT_CONFORMS } else { EXIT_FAILED })
+        }
+        Command::McpServe => {
+            let settings = mcp::server::ServeSettings::from_vars(&|name| std::env::var(name).ok())?;
+            eprintln!(
+                "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
+                settings.credentials.site, settings.credentials.company_id
+            );
+            mcp::server::serve_stdio(Arc::new(fixtures.clone()), settings).await?;
+            Ok(EXIT_CONFORMS)
+        }
+        Command::McpProbe {
+            output,
+            env,
+            timeout,
+            command,
+        } => {
+            let mut env_pairs = Vec::new();
+            for pair in env {
+                let Some((key, value)) = pair.split_once('=') else {
+                    anyhow::bail!("--env takes KEY=VALUE, not \"{pair}\"");
+                };
+                env_pairs.push((key.to_owned(), value.to_owned()));
+            }
+            let Some((program, args)) = command.split_first() else {
+                anyhow::bail!("give the server's command after --");
+            };
+            let request = mcp::probe::ProbeRequest {
+                command: program.clone(),
+                args: args.to_vec(),
+                env: env_pairs,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+            };
+            let probed = match mcp::probe::probe(&request).await {
+                Ok(probed) => probed,
+                Err(failure) => {
+                    eprintln!("error: {failure}");
+                    return Ok(EXIT_FAILED);
+                }
+            };
+            let listing = mcp::probe::listing(&probed);
+            let config = mcp::probe::starting_config(&probed, &request, &fixtures.actions);
+            if let Some(path) = &output {
+                std::fs::write(path, &config)
+                    .map_err(|e| anyhow::anyhow!("failed to write {}: {e}", path.display()))?;
+                print!("{listing}");
+                println!(
+                    "\nWrote a starting integration config to {}",
+                    path.display()
+                );
+            } else {
+                eprint!("{listing}");
+                print!("{config}");
+            }
+            Ok(EXIT_CONFORMS)
         }
         Command::Matrix { roles, format } => {
             let roles = if roles.is_empty() {
@@ -311,6 +435,9 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             let role = fixtures.role(&role)?;
             let listener = TcpListener::bind(("127.0.0.1", port))
                 .map_err(|e| anyhow::anyhow!("failed to bind 127.0.0.1:{port}: {e}"))?;
+            // Keys are printed only when the mock chose them: a key you gave stays yours.
+            let shown_public = public_key.is_none();
+            let public_key = public_key.unwrap_or_else(|| "ai-integration-public".to_owned());
             let shown_private = private_key.is_none();
             let private_key = private_key.unwrap_or_else(|| "ai-integration-private".to_owned());
             let member = ApiMember {
@@ -338,7 +465,11 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             println!("Mock ConnectWise serving at {}", mock.site());
             println!("  REST base URL: {}", mock.api_url());
             println!("  company ID:    {company_id}");
-            println!("  public key:    {public_key}");
+            if shown_public {
+                println!("  public key:    {public_key}  (mock-only default)");
+            } else {
+                println!("  public key:    (the one you gave)");
+            }
             if shown_private {
                 println!("  private key:   {private_key}  (mock-only default)");
             } else {

@@ -6,14 +6,36 @@ pub mod sandbox;
 mod steps;
 pub mod world;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::fixtures::Fixtures;
+use crate::integration::mcp::IntegrationConfig;
 
-pub use runner::{LeftOut, RunError, RunOptions, RunSummary, ScenarioResult, StepRecord, run};
+pub use runner::{
+    IntegrationUnderTest, LeftOut, NotOffered, RunError, RunOptions, RunSummary, ScenarioResult,
+    StepRecord, run,
+};
 pub use world::ConformanceWorld;
 
 static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();
+
+static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(None);
+
+/// Installs (or clears) the MCP integration the run about to start tests instead of the
+/// reference integration.
+fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>) {
+    *MCP_INTEGRATION
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = config;
+}
+
+/// The MCP integration of the current run, if it tests one.
+fn mcp_integration() -> Option<Arc<IntegrationConfig>> {
+    MCP_INTEGRATION
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
 
 /// The fixtures scenarios use: the built-in ones unless the runner installed others.
 fn fixtures() -> Arc<Fixtures> {

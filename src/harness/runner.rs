@@ -25,6 +25,8 @@ use include_dir::{Dir, include_dir};
 
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
+use crate::fixtures::Fixtures;
+use crate::integration::mcp::IntegrationConfig;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
 
@@ -45,6 +47,19 @@ pub struct RunOptions {
     pub progress: bool,
     /// Run against this sandbox instead of the mock.
     pub sandbox: Option<Arc<SandboxRun>>,
+    /// The integration the scenarios drive.
+    pub integration: IntegrationUnderTest,
+}
+
+/// The integration a run tests.
+#[derive(Debug, Clone, Default)]
+pub enum IntegrationUnderTest {
+    /// The reference integration, in process.
+    #[default]
+    Reference,
+    /// A vendor's MCP server, started for each scenario as the config says. Scenarios that
+    /// ask for an action the config maps to no tool are left out: not offered.
+    Mcp(Arc<IntegrationConfig>),
 }
 
 impl Default for RunOptions {
@@ -56,6 +71,7 @@ impl Default for RunOptions {
             color: false,
             progress: true,
             sandbox: None,
+            integration: IntegrationUnderTest::Reference,
         }
     }
 }
@@ -143,6 +159,25 @@ pub struct RunSummary {
     pub left_out: Vec<LeftOut>,
     /// Records created on a sandbox that could not be removed.
     pub left_behind: Vec<super::sandbox::CreatedRecord>,
+    /// Scenarios left out because they ask for actions the integration does not offer
+    /// (also listed in `left_out`).
+    pub not_offered: Vec<NotOffered>,
+}
+
+/// A scenario left out because the integration under test does not offer an action it
+/// asks for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotOffered {
+    /// The feature file.
+    pub feature: String,
+    /// Line in the feature file.
+    pub line: usize,
+    /// The scenario's name.
+    pub name: String,
+    /// Every tag that applies, without `@`.
+    pub tags: Vec<String>,
+    /// The actions it asks for that no tool performs.
+    pub actions: Vec<String>,
 }
 
 /// A scenario left out of a run, and why.
@@ -477,8 +512,15 @@ pub async fn run(
         reason: e.kind().to_string(),
     })?;
     super::sandbox::install(options.sandbox.clone());
+    let mcp = match &options.integration {
+        IntegrationUnderTest::Reference => None,
+        IntegrationUnderTest::Mcp(config) => Some(Arc::clone(config)),
+    };
+    super::install_mcp_integration(mcp.clone());
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
     let left_out_sink = Arc::clone(&left_out);
+    let not_offered: Arc<Mutex<Vec<NotOffered>>> = Arc::default();
+    let not_offered_sink = Arc::clone(&not_offered);
     let sandbox = options.sandbox.clone();
     let filter_fixtures = super::fixtures();
     let filter = move |feature: &gherkin::Feature,
@@ -490,6 +532,28 @@ pub async fn run(
             .chain(rule.iter().flat_map(|r| &r.tags))
             .chain(&scenario.tags);
         if tags.as_ref().is_some_and(|t| !t.eval(all_tags)) {
+            return false;
+        }
+        if let Some(left) = mcp
+            .as_ref()
+            .and_then(|config| unoffered(config, &filter_fixtures, feature, rule, scenario))
+        {
+            left_out_sink
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(LeftOut {
+                    feature: left.feature.clone(),
+                    line: left.line,
+                    name: left.name.clone(),
+                    reason: format!(
+                        "not offered by this integration: {}",
+                        left.actions.join(", ")
+                    ),
+                });
+            not_offered_sink
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(left);
             return false;
         }
         let Some(run) = &sandbox else { return true };
@@ -586,13 +650,103 @@ pub async fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
+    let not_offered = not_offered
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     Ok(RunSummary {
         scenarios,
         parse_errors,
         elapsed: started.elapsed(),
         left_out,
         left_behind,
+        not_offered,
     })
+}
+
+/// A scenario that asks for actions the MCP integration maps to no tool.
+fn unoffered(
+    config: &IntegrationConfig,
+    fixtures: &Fixtures,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> Option<NotOffered> {
+    let actions: Vec<String> = actions_asked(fixtures, feature, rule, scenario)
+        .into_iter()
+        .filter(|action| config.tool_for(action).is_none())
+        .collect();
+    (!actions.is_empty()).then(|| NotOffered {
+        feature: feature
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        line: scenario.position.line,
+        name: scenario.name.clone(),
+        tags: feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| &r.tags))
+            .chain(&scenario.tags)
+            .cloned()
+            .collect(),
+        actions,
+    })
+}
+
+/// The catalog actions a scenario asks the integration for: each `the AI asks to …` step,
+/// and the writes of the workflow a `every write of the workflow "…" is allowed` step runs.
+/// (The other catalog-wide steps accept an action that is not offered as refused.)
+fn actions_asked(
+    fixtures: &Fixtures,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> Vec<String> {
+    static ASKS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        // The phrase as the step `the AI asks to …` reads it (steps/actions.rs).
+        regex::Regex::new(
+            r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
+        )
+        .ok()
+    });
+    let steps = feature
+        .background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(
+            rule.iter()
+                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
+        )
+        .chain(&scenario.steps);
+    let mut asked: Vec<String> = Vec::new();
+    for step in steps {
+        let phrase = ASKS
+            .as_ref()
+            .and_then(|asks| asks.captures(&step.value))
+            .and_then(|c| c.get(1))
+            .and_then(|p| fixtures.actions.by_phrase(p.as_str()));
+        let workflow = step
+            .value
+            .strip_prefix("every write of the workflow \"")
+            .and_then(|rest| rest.strip_suffix("\" is allowed"));
+        let actions: Vec<&crate::model::Action> = match (phrase, workflow) {
+            (Some(action), _) => vec![action],
+            (None, Some(workflow)) => fixtures
+                .actions
+                .iter()
+                .filter(|a| a.workflow == workflow && a.writes())
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        for action in actions {
+            if !asked.contains(&action.name) {
+                asked.push(action.name.clone());
+            }
+        }
+    }
+    asked
 }
 
 #[cfg(test)]
@@ -647,6 +801,57 @@ mod tests {
             untagged.is_empty(),
             "scenarios that need the mock but are not tagged @mock-only:\n{}",
             untagged.join("\n")
+        );
+    }
+
+    /// An MCP run leaves out the scenarios that ask for an action not offered: every
+    /// `the AI asks to …` step of the built-in features must be read as its action.
+    #[test]
+    fn every_request_of_the_builtin_features_names_its_action() {
+        let fixtures = super::super::fixtures();
+        let mut unread = Vec::new();
+        for file in builtin_features() {
+            let feature = gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default())
+                .unwrap()
+                .expand_examples()
+                .unwrap();
+            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+                feature
+                    .rules
+                    .iter()
+                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+            );
+            for (rule, scenario) in scenarios {
+                let asks = scenario
+                    .steps
+                    .iter()
+                    .filter(|s| s.value.starts_with("the AI asks to "))
+                    .count();
+                let asked = actions_asked(&fixtures, &feature, rule, scenario);
+                if asks > 0 && asked.is_empty() {
+                    unread.push(format!(
+                        "{}:{}",
+                        file.path.display(),
+                        scenario.position.line
+                    ));
+                }
+            }
+        }
+        assert!(
+            unread.is_empty(),
+            "requests not read as actions: {unread:?}"
+        );
+        let feature = gherkin::Feature::parse(
+            "Feature: f\n  Scenario: s\n    When the AI asks to delete ticket #1009\n    Then every write of the workflow \"time\" is allowed\n",
+            gherkin::GherkinEnv::default(),
+        )
+        .unwrap();
+        let asked = actions_asked(&fixtures, &feature, None, &feature.scenarios[0]);
+        assert_eq!(asked[0], "ticket.delete");
+        assert!(asked.contains(&"time_entry.create".to_owned()), "{asked:?}");
+        assert!(
+            !asked.contains(&"time_entry.search".to_owned()),
+            "{asked:?}"
         );
     }
 

@@ -6,9 +6,10 @@ use std::sync::{Arc, PoisonError};
 use super::sandbox::{self, CreatedRecord, SandboxRun};
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
+use crate::integration::mcp::McpIntegration;
 use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
 use crate::mock::journal::{self, JournalEntry};
-use crate::mock::{ApiMember, MockConfig, MockConnectWise};
+use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
 use crate::model::SecurityRole;
 
 /// The member identifier the integration's API member has in the seed data.
@@ -221,25 +222,60 @@ impl ConformanceWorld {
         });
     }
 
-    /// The integration under test, built on first use.
+    /// The integration under test, built on first use: the reference integration, or the
+    /// run's MCP server started for this scenario's API member (a server that cannot start
+    /// fails the step, with its stderr).
     pub(crate) async fn integration(&mut self) -> Arc<dyn Integration> {
         if let Some(integration) = &self.integration {
             return Arc::clone(integration);
         }
-        let client = self.client().await;
-        let integration: Arc<dyn Integration> = Arc::new(ReferenceIntegration::new(
-            client,
-            Arc::clone(&self.fixtures),
-        ));
+        let integration: Arc<dyn Integration> = if let Some(config) = super::mcp_integration() {
+            assert!(
+                self.sandbox.is_none(),
+                "an MCP integration is judged by the mock's journal; it cannot run against a sandbox"
+            );
+            let credentials = self.credentials().await;
+            let started = McpIntegration::start(
+                config,
+                Arc::clone(&self.fixtures),
+                &credentials,
+                self.journal_readers(),
+            )
+            .await;
+            Arc::new(started.unwrap_or_else(|failure| panic!("{failure}")))
+        } else {
+            let client = self.client().await;
+            Arc::new(ReferenceIntegration::new(
+                client,
+                Arc::clone(&self.fixtures),
+            ))
+        };
         self.integration = Some(Arc::clone(&integration));
         integration
     }
 
-    /// Every request ConnectWise received: the mock's journal, or against a sandbox what
-    /// the scenario's clients sent.
+    /// Readers of what the scenario's ConnectWise sites receive: the mock, then the other
+    /// site of a wrong-URL scenario.
+    fn journal_readers(&self) -> Vec<JournalReader> {
+        [&self.mock, &self.other_site]
+            .into_iter()
+            .flatten()
+            .map(MockConnectWise::journal_reader)
+            .collect()
+    }
+
+    /// Every request ConnectWise received: the mock's journal followed by the other site's
+    /// (a wrong-URL scenario sends everything there), or against a sandbox what the
+    /// scenario's clients sent.
     pub(crate) fn journal(&self) -> Vec<JournalEntry> {
         match &self.mock {
-            Some(mock) => mock.journal(),
+            Some(mock) => {
+                let mut entries = mock.journal();
+                if let Some(other) = &self.other_site {
+                    entries.extend(other.journal());
+                }
+                entries
+            }
             None => self
                 .recorder
                 .lock()
@@ -264,7 +300,17 @@ impl ConformanceWorld {
     pub(crate) fn evidence(&self) -> String {
         let result = self.result.as_ref().map_or_else(
             || "no tool result".to_owned(),
-            |r| format!("observed outcome: {}\nmessage: {}", r.outcome, r.message),
+            |r| {
+                let observed: String = r
+                    .observations
+                    .iter()
+                    .flat_map(|o| ["\nobserved: ", o.as_str()])
+                    .collect();
+                format!(
+                    "observed outcome: {}\nmessage: {}{observed}",
+                    r.outcome, r.message
+                )
+            },
         );
         format!(
             "{result}\nConnectWise received:\n{}",

@@ -1,9 +1,11 @@
 //! The AI side: an integration performs actions for the AI and returns tool results.
 //!
 //! [`Integration`] is what the harness tests; [`reference::ReferenceIntegration`] is the
-//! integration the source documents describe. Another integration (an MCP server) can be
-//! tested the same way by implementing the trait.
+//! integration the source documents describe; [`mcp::McpIntegration`] drives a vendor's
+//! integration shipped as an MCP server and judges it by what the mock ConnectWise
+//! received ([`mcp`] also serves the reference integration as an MCP server).
 
+pub mod mcp;
 pub mod reference;
 
 use futures::future::BoxFuture;
@@ -66,6 +68,9 @@ pub struct ToolResult {
     pub rule: Option<RuleId>,
     /// The HTTP status of the main ConnectWise answer, if one was received.
     pub status: Option<u16>,
+    /// What the harness observed beyond the outcome: where an integration under test said
+    /// something the requests ConnectWise received contradict (a 403 it did not report).
+    pub observations: Vec<String>,
 }
 
 impl ActionRequest {
@@ -94,6 +99,7 @@ impl ToolResult {
             confirmation: None,
             rule: None,
             status: None,
+            observations: Vec::new(),
         }
     }
 }

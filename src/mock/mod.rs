@@ -133,7 +133,9 @@ impl JournalReader {
 
 impl std::fmt::Debug for JournalReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JournalReader").field("entries", &self.len()).finish()
+        f.debug_struct("JournalReader")
+            .field("entries", &self.len())
+            .finish()
     }
 }
 
@@ -253,7 +255,9 @@ impl MockConnectWise {
     /// A handle that reads the journal later, from elsewhere (an integration adapter that
     /// judges by what ConnectWise received).
     pub fn journal_reader(&self) -> JournalReader {
-        JournalReader { shared: Arc::clone(&self.shared) }
+        JournalReader {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// A copy of one record, as stored now.

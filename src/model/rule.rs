@@ -37,7 +37,8 @@ impl RuleId {
 
 impl fmt::Display for RuleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad` honours width and alignment, so rule IDs line up in tables.
+        f.pad(&self.0)
     }
 }
 

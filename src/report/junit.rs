@@ -72,12 +72,16 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             .push(scenario);
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
-    let failures = summary.failed().count() + problems.len();
-    let tests = summary.scenarios.len() + problems.len();
+    let failures = summary.failed().count() + problems.len() + summary.left_behind.len();
+    let tests = summary.scenarios.len()
+        + problems.len()
+        + summary.left_out.len()
+        + summary.left_behind.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="0" time="{:.3}">"#,
+        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="0" skipped="{}" time="{:.3}">"#,
+        summary.left_out.len(),
         summary.elapsed.as_secs_f64()
     );
     for (feature, scenarios) in &features {
@@ -94,6 +98,39 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         );
         for scenario in scenarios {
             testcase(&mut out, scenario);
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    if !summary.left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="left out of this run" tests="{0}" failures="0" errors="0" skipped="{0}">"#,
+            summary.left_out.len()
+        );
+        for left in &summary.left_out {
+            let _ = writeln!(
+                out,
+                r#"    <testcase name="{}" classname="left out" file="{}" line="{}"><skipped message="{}"/></testcase>"#,
+                escape(&left.name),
+                escape(&left.feature),
+                left.line,
+                escape(&left.reason)
+            );
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    if !summary.left_behind.is_empty() {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="sandbox cleanup" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            summary.left_behind.len()
+        );
+        for record in &summary.left_behind {
+            let _ = writeln!(
+                out,
+                r#"    <testcase name="{}" classname="sandbox cleanup"><failure message="created on the sandbox and not removed" type="cleanup"/></testcase>"#,
+                escape(&record.to_string())
+            );
         }
         let _ = writeln!(out, "  </testsuite>");
     }

@@ -5,10 +5,13 @@
 //! authenticated requests.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod cli;
 mod journal;
 mod listing;
+mod mcp;
 mod records;
 mod routing;
+mod sandbox;
 mod security;
 mod sign_in;
 mod support;

@@ -30,10 +30,19 @@ async fn told(world: &mut ConformanceWorld, text: String) {
     );
 }
 
-/// LP-03: a refusal is explained, not swallowed: the result says there is no access and
-/// names the action.
+/// LP-03: a refusal is explained, not swallowed: the result says there is no access (in
+/// words an AI understands) and returns no data as if it had worked.
 #[then("the AI is told it has no access")]
 async fn told_no_access(world: &mut ConformanceWorld) {
+    const SAYS_NO_ACCESS: [&str; 7] = [
+        "no access",
+        "access denied",
+        "permission",
+        "not allowed",
+        "forbidden",
+        "not authorized",
+        "403",
+    ];
     let result = world.result();
     assert_eq!(
         result.outcome,
@@ -41,9 +50,10 @@ async fn told_no_access(world: &mut ConformanceWorld) {
         "expected a denial\n{}",
         world.evidence()
     );
+    let message = result.message.to_lowercase();
     assert!(
-        result.message.contains("No access"),
-        "the result does not say there is no access\n{}",
+        SAYS_NO_ACCESS.iter().any(|p| message.contains(p)),
+        "the result does not tell the AI it has no access\n{}",
         world.evidence()
     );
     assert!(

@@ -1,0 +1,926 @@
+//! The MCP client adapter: an [`Integration`] that starts a vendor's MCP server for one
+//! scenario's API member, calls the tool the config maps to each action, and judges the
+//! call by the requests the mock ConnectWise received and the tool result
+//! ([`super::judge`]).
+//!
+//! Escalations: when the server sends `elicitation/create` during a call, the call is held
+//! open and the result is `escalated`; `When the person confirms` (or refuses) answers the
+//! elicitation, and the rest of the call is judged. A server that does not use elicitation
+//! can hold a write through a confirmation tool or argument the config declares.
+//!
+//! Every call is bounded. A server that crashes, hangs, writes something other than
+//! JSON-RPC to standard output or never answers gives a [`ServerFailure`] with the tail of
+//! its standard error; the process group is killed when the adapter is dropped.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction, Implementation, ProtocolVersion,
+};
+use rmcp::service::{RequestContext, RoleClient, RunningService, ServiceError};
+use rmcp::{ClientHandler, ErrorData, ServiceExt};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::config::{
+    ConfirmationStyle, IntegrationConfig, ToolMapping, credential_value, fill_json, fill_text,
+};
+use super::judge::{self, Evidence, ToolReply};
+use super::process::{Launch, ServerProcess};
+use crate::connectwise::{Credentials, JournalEntry};
+use crate::fixtures::Fixtures;
+use crate::integration::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use crate::mock::JournalReader;
+use crate::model::{Action, Outcome};
+
+/// The server broke the protocol or its process: not an outcome of the integration, a
+/// failure of the scenario. Shows the tail of the server's standard error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ServerFailure {
+    /// What went wrong (`the MCP server … did not answer tools/call … within 5 s`).
+    pub what: String,
+    /// How the process ended, if it has.
+    pub exit: Option<String>,
+    /// The first lines of standard output that were not JSON-RPC.
+    pub garbage: Vec<String>,
+    /// How many such lines there were.
+    pub garbage_count: usize,
+    /// The last lines of standard error, secrets redacted.
+    pub stderr: Vec<String>,
+}
+
+impl fmt::Display for ServerFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.what)?;
+        if let Some(exit) = &self.exit {
+            write!(f, "\n  the server process ended: {exit}")?;
+        }
+        if self.garbage_count > 0 {
+            write!(
+                f,
+                "\n  the server wrote {} line(s) to standard output that are not JSON-RPC, the first:",
+                self.garbage_count
+            )?;
+            for line in &self.garbage {
+                write!(f, "\n    {line}")?;
+            }
+        }
+        if self.stderr.is_empty() {
+            write!(f, "\n  the server wrote nothing to standard error")?;
+        } else {
+            write!(
+                f,
+                "\n  the server's standard error (last {} lines):",
+                self.stderr.len()
+            )?;
+            for line in &self.stderr {
+                write!(f, "\n    {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An elicitation the server sent, waiting for the person's answer.
+struct Elicitation {
+    params: ElicitRequestParams,
+    answer: oneshot::Sender<ElicitResult>,
+}
+
+/// The harness's side of the MCP connection: declares elicitation and passes each
+/// elicitation on to the adapter, which answers it when the scenario says.
+struct HarnessClient {
+    config: ClientConfig,
+    elicitations: mpsc::UnboundedSender<Elicitation>,
+}
+
+impl ClientHandler for HarnessClient {
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let (answer, answered) = oneshot::channel();
+        if self
+            .elicitations
+            .send(Elicitation { params, answer })
+            .is_err()
+        {
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        }
+        // Unanswered (the scenario ended): the person dismissed it.
+        Ok(answered
+            .await
+            .unwrap_or_else(|_| ElicitResult::new(ElicitationAction::Cancel)))
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        self.config.clone()
+    }
+}
+
+type Call = JoinHandle<Result<CallToolResult, ServiceError>>;
+
+/// How a tool call went.
+enum Called {
+    /// The server answered.
+    Answered(CallToolResult),
+    /// The server asked the person first; the call stays open until they answer.
+    AskedFirst(Elicitation, InFlight),
+}
+
+/// A tool call in flight; aborted (which cancels it on the wire) when dropped.
+struct InFlight(Call);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How a held action is answered.
+enum Answer {
+    /// The call is waiting for the elicitation's answer.
+    Elicitation {
+        schema: Value,
+        answer: oneshot::Sender<ElicitResult>,
+        call: InFlight,
+    },
+    /// The config's confirmation tool, with the server's token.
+    Tool { token: Value },
+    /// The same tool again, with the confirmation argument.
+    Argument {
+        tool: String,
+        arguments: Map<String, Value>,
+    },
+}
+
+/// An action held for confirmation.
+struct Held {
+    action: Action,
+    request: ActionRequest,
+    /// Journal lengths when the action was held: what ConnectWise receives from then on
+    /// is judged with the answer.
+    marks: Vec<usize>,
+    answer: Answer,
+}
+
+/// A vendor's MCP server, driven for one scenario's API member.
+pub struct McpIntegration {
+    config: Arc<IntegrationConfig>,
+    fixtures: Arc<Fixtures>,
+    journals: Vec<JournalReader>,
+    service: RunningService<RoleClient, HarnessClient>,
+    elicitations: tokio::sync::Mutex<mpsc::UnboundedReceiver<Elicitation>>,
+    held: Mutex<HashMap<u64, Held>>,
+    next_token: AtomicU64,
+    process: ServerProcess,
+}
+
+impl fmt::Debug for McpIntegration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpIntegration")
+            .field("integration", &self.config.name)
+            .field("process", &self.process.id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn protocol_version(name: &str) -> ProtocolVersion {
+    match name {
+        "2024-11-05" => ProtocolVersion::V_2024_11_05,
+        "2025-03-26" => ProtocolVersion::V_2025_03_26,
+        "2025-06-18" => ProtocolVersion::V_2025_06_18,
+        _ => ProtocolVersion::V_2025_11_25,
+    }
+}
+
+/// Secrets a server might echo: the private key and the `Authorization` header it builds.
+fn secrets(credentials: &Credentials) -> Vec<String> {
+    let authorization = credentials.authorization();
+    let header = authorization.expose();
+    vec![
+        credentials.private_key.expose().to_owned(),
+        header.to_owned(),
+        header.trim_start_matches("Basic ").to_owned(),
+    ]
+}
+
+/// An answer that accepts a form: every property filled with a value its schema allows
+/// (`true` for a yes/no question, else its default, its first choice, its minimum, 0 or
+/// `"yes"`).
+fn accepting(schema: &Value) -> Value {
+    let mut content = Map::new();
+    let properties = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (name, property) in properties {
+        let first_choice = property
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+            .cloned()
+            .or_else(|| {
+                property
+                    .get("oneOf")
+                    .and_then(Value::as_array)
+                    .and_then(|o| o.first())
+                    .and_then(|o| o.get("const"))
+                    .cloned()
+            });
+        // A confirmation is accepted by saying yes, whatever its default.
+        let value = match property.get("type").and_then(Value::as_str) {
+            Some("boolean") => Value::Bool(true),
+            kind => property
+                .get("default")
+                .cloned()
+                .or(first_choice)
+                .unwrap_or_else(|| match kind {
+                    Some("number" | "integer") => {
+                        property.get("minimum").cloned().unwrap_or(Value::from(0))
+                    }
+                    _ => Value::from("yes"),
+                }),
+        };
+        content.insert(name, value);
+    }
+    Value::Object(content)
+}
+
+/// The person's answer to a form with this requested schema.
+fn answer_schema(schema: &Value, accept: bool) -> ElicitResult {
+    if accept {
+        ElicitResult::new(ElicitationAction::Accept).with_content(accepting(schema))
+    } else {
+        ElicitResult::new(ElicitationAction::Decline)
+    }
+}
+
+/// The person's answer to an elicitation.
+fn answer(params: &ElicitRequestParams, accept: bool) -> ElicitResult {
+    match params {
+        ElicitRequestParams::FormElicitationParams {
+            requested_schema, ..
+        } => answer_schema(
+            &serde_json::to_value(requested_schema).unwrap_or(Value::Null),
+            accept,
+        ),
+        _ if accept => ElicitResult::new(ElicitationAction::Accept),
+        _ => ElicitResult::new(ElicitationAction::Decline),
+    }
+}
+
+impl McpIntegration {
+    /// Starts the server for one API member and checks that it offers the tools the
+    /// config maps. `journals`: the mock (and any other site) whose requests judge calls.
+    pub async fn start(
+        config: Arc<IntegrationConfig>,
+        fixtures: Arc<Fixtures>,
+        credentials: &Credentials,
+        journals: Vec<JournalReader>,
+    ) -> Result<McpIntegration, ServerFailure> {
+        let server = &config.server;
+        let value = |name: &str| credential_value(credentials, name);
+        let launch = Launch {
+            program: server.program(),
+            args: server
+                .args
+                .iter()
+                .map(|a| fill_text(a, &value).unwrap_or_default())
+                .collect(),
+            env: server
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), fill_text(v, &value).unwrap_or_default()))
+                .collect(),
+            secrets: secrets(credentials),
+            inherit_connectwise: false,
+        };
+        let shown = server.shown();
+        let (process, from_server, to_server) =
+            ServerProcess::spawn(&launch).map_err(|e| ServerFailure {
+                what: format!("failed to start the MCP server `{shown}`: {e}"),
+                exit: None,
+                garbage: Vec::new(),
+                garbage_count: 0,
+                stderr: Vec::new(),
+            })?;
+        let capabilities = if server.elicitation {
+            ClientCapabilities::builder().enable_elicitation().build()
+        } else {
+            ClientCapabilities::default()
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let client = HarnessClient {
+            config: ClientConfig::new(
+                capabilities,
+                Implementation::new("cw-conform", env!("CARGO_PKG_VERSION")),
+            )
+            .with_protocol_version(protocol_version(&server.protocol_version)),
+            elicitations: sender,
+        };
+        let started = tokio::time::timeout(
+            server.startup_timeout,
+            client.serve((from_server, to_server)),
+        )
+        .await;
+        let service = match started {
+            Ok(Ok(service)) => service,
+            Ok(Err(error)) => {
+                return Err(failure(&process, handshake_failure(&shown, &error), true).await);
+            }
+            Err(_) => {
+                return Err(failure(
+                    &process,
+                    format!(
+                        "the MCP server `{shown}` did not answer initialize within {} s",
+                        server.startup_timeout.as_secs()
+                    ),
+                    false,
+                )
+                .await);
+            }
+        };
+        let listed =
+            tokio::time::timeout(server.startup_timeout, service.peer().list_all_tools()).await;
+        let tools = match listed {
+            Ok(Ok(tools)) => tools,
+            Ok(Err(error)) => {
+                return Err(failure(
+                    &process,
+                    format!("the MCP server `{shown}` failed to list its tools: {error}"),
+                    true,
+                )
+                .await);
+            }
+            Err(_) => {
+                return Err(failure(
+                    &process,
+                    format!(
+                        "the MCP server `{shown}` did not answer tools/list within {} s",
+                        server.startup_timeout.as_secs()
+                    ),
+                    false,
+                )
+                .await);
+            }
+        };
+        let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        let confirmation_tool = match &config.confirmation {
+            Some(ConfirmationStyle::Tool { tool, .. }) => Some(("the confirmation", tool)),
+            _ => None,
+        };
+        let unknown = config
+            .mappings()
+            .map(|(action, mapping)| (action.as_str(), &mapping.tool))
+            .chain(confirmation_tool)
+            .find(|(_, tool)| !offered.contains(&tool.as_str()));
+        if let Some((action, tool)) = unknown {
+            return Err(failure(
+                &process,
+                format!(
+                    "{}: {action} is mapped to the tool \"{tool}\", which the MCP server `{shown}` does not offer (it offers {})",
+                    config.path,
+                    if offered.is_empty() {
+                        "no tools".to_owned()
+                    } else {
+                        offered.join(", ")
+                    }
+                ),
+                false,
+            )
+            .await);
+        }
+        Ok(McpIntegration {
+            config,
+            fixtures,
+            journals,
+            service,
+            elicitations: tokio::sync::Mutex::new(receiver),
+            held: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+            process,
+        })
+    }
+
+    /// Journal lengths now, one per site.
+    fn marks(&self) -> Vec<usize> {
+        self.journals.iter().map(JournalReader::len).collect()
+    }
+
+    /// What ConnectWise received since `marks`, every site in turn.
+    fn since(&self, marks: &[usize]) -> Vec<JournalEntry> {
+        self.journals
+            .iter()
+            .zip(marks)
+            .flat_map(|(journal, &mark)| journal.entries().into_iter().skip(mark))
+            .collect()
+    }
+
+    fn timeout(&self) -> Duration {
+        self.config.server.call_timeout
+    }
+
+    async fn failure(&self, what: String, ended: bool) -> ServerFailure {
+        failure(&self.process, what, ended).await
+    }
+
+    /// Calls a tool, within the call timeout.
+    async fn call(
+        &self,
+        tool: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<Called, ServerFailure> {
+        let mut elicitations = self.elicitations.lock().await;
+        // An elicitation outside any call is stale: dismiss it.
+        while let Ok(stale) = elicitations.try_recv() {
+            let _ = stale
+                .answer
+                .send(ElicitResult::new(ElicitationAction::Cancel));
+        }
+        let peer = self.service.peer().clone();
+        let params = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments);
+        let mut call = InFlight(tokio::spawn(async move { peer.call_tool(params).await }));
+        let shown = self.config.server.shown();
+        tokio::select! {
+            joined = &mut call.0 => match joined {
+                Ok(Ok(result)) => Ok(Called::Answered(result)),
+                Ok(Err(error)) => Err(self.failure(describe(&shown, tool, &error), true).await),
+                Err(error) => Err(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await),
+            },
+            Some(elicitation) = elicitations.recv() => Ok(Called::AskedFirst(elicitation, call)),
+            () = tokio::time::sleep(self.timeout()) => Err(self.failure(format!(
+                "the MCP server `{shown}` did not answer tools/call \"{tool}\" within {} s",
+                self.timeout().as_secs()
+            ), false).await),
+        }
+    }
+
+    /// Awaits the rest of a call held open by an elicitation; a further elicitation of the
+    /// same call gets the same answer.
+    async fn finish(
+        &self,
+        tool: &str,
+        call: &mut InFlight,
+        accept: bool,
+    ) -> Result<CallToolResult, ServerFailure> {
+        let shown = self.config.server.shown();
+        let mut elicitations = self.elicitations.lock().await;
+        let deadline = tokio::time::sleep(self.timeout());
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                joined = &mut call.0 => return match joined {
+                    Ok(Ok(result)) => Ok(result),
+                    Ok(Err(error)) => Err(self.failure(describe(&shown, tool, &error), true).await),
+                    Err(error) => Err(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await),
+                },
+                Some(again) = elicitations.recv() => {
+                    let _ = again.answer.send(answer(&again.params, accept));
+                }
+                () = &mut deadline => return Err(self.failure(format!(
+                    "the MCP server `{shown}` did not finish tools/call \"{tool}\" within {} s of the person's answer",
+                    self.timeout().as_secs()
+                ), false).await),
+            }
+        }
+    }
+
+    fn hold(&self, held: Held, message: String, rule_text: &str) -> ToolResult {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let mut result = ToolResult::new(Outcome::Escalated, message.clone());
+        result.rule = judge::cited_rule(None, rule_text, &self.fixtures.rules);
+        result.confirmation = Some(Confirmation {
+            token,
+            action: held.action.name.clone(),
+            record: match held.request.subject {
+                Some(Subject::Id(id)) => Some(id),
+                _ => None,
+            },
+            fields: judge::named_fields(&held.action, &held.request, &message),
+            reason: message,
+        });
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token, held);
+        result
+    }
+
+    fn not_offered(&self, action: &Action) -> ToolResult {
+        let mut result = ToolResult::new(
+            Outcome::Blocked,
+            format!(
+                "not offered by this integration: {} maps no tool to {} ({})",
+                self.config.path, action.name, action.phrase
+            ),
+        );
+        result.observations.push(format!(
+            "{} is not offered by this integration; nothing was sent to the server",
+            action.name
+        ));
+        result
+    }
+
+    /// Performs an action through the server's tool and judges it.
+    pub async fn perform_checked(
+        &self,
+        request: &ActionRequest,
+    ) -> Result<ToolResult, ServerFailure> {
+        self.perform_judged(request).await.map(|r| self.screened(r))
+    }
+
+    /// Answers a held action as the person did, and judges what follows.
+    pub async fn confirm_checked(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> Result<ToolResult, ServerFailure> {
+        self.confirm_judged(token, accept)
+            .await
+            .map(|r| self.screened(r))
+    }
+
+    /// A result with the API member's secrets redacted; showing one is a finding.
+    fn screened(&self, mut result: ToolResult) -> ToolResult {
+        let message = self.process.redact(&result.message);
+        let data = result.data.to_string();
+        let leaked = message != result.message || self.process.redact(&data) != data;
+        if leaked {
+            result.message = message;
+            if let Ok(data) = serde_json::from_str(&self.process.redact(&data)) {
+                result.data = data;
+            }
+            result.observations.push(
+                "the tool result shows the API member's private key or Authorization header (redacted here)".to_owned(),
+            );
+        }
+        result
+    }
+
+    async fn perform_judged(&self, request: &ActionRequest) -> Result<ToolResult, ServerFailure> {
+        let Some(action) = self.fixtures.actions.get(&request.action).cloned() else {
+            return Ok(ToolResult::new(
+                Outcome::Failed,
+                format!("unknown action \"{}\"", request.action),
+            ));
+        };
+        let Some(mapping) = self.config.tool_for(&action.name).cloned() else {
+            return Ok(self.not_offered(&action));
+        };
+        let marks = self.marks();
+        let arguments = mapping.arguments_for(request);
+        match self.call(&mapping.tool, arguments.clone()).await? {
+            Called::AskedFirst(elicitation, call) => {
+                Ok(self.elicited(&action, request, &marks, elicitation, call))
+            }
+            Called::Answered(result) => {
+                let reply = ToolReply::from_result(&result);
+                let requests = self.since(&marks);
+                if let Some(held) =
+                    self.held_by_config(&action, request, &mapping, arguments, &reply, &requests)
+                {
+                    return Ok(held);
+                }
+                Ok(judge::judge(
+                    Evidence {
+                        action: &action,
+                        request,
+                        requests: &requests,
+                        reply: &reply,
+                    },
+                    &self.fixtures.rules,
+                ))
+            }
+        }
+    }
+
+    /// The server asked for confirmation through elicitation.
+    fn elicited(
+        &self,
+        action: &Action,
+        request: &ActionRequest,
+        marks: &[usize],
+        elicitation: Elicitation,
+        call: InFlight,
+    ) -> ToolResult {
+        let before = self.since(marks);
+        let (message, schema) = match &elicitation.params {
+            ElicitRequestParams::FormElicitationParams {
+                message,
+                requested_schema,
+                ..
+            } => (
+                message.clone(),
+                serde_json::to_value(requested_schema).unwrap_or(Value::Null),
+            ),
+            ElicitRequestParams::UrlElicitationParams { message, url, .. } => {
+                (format!("{message} ({url})"), Value::Null)
+            }
+            other => (format!("{other:?}"), Value::Null),
+        };
+        let held = Held {
+            action: action.clone(),
+            request: request.clone(),
+            marks: self.marks(),
+            answer: Answer::Elicitation {
+                schema,
+                answer: elicitation.answer,
+                call,
+            },
+        };
+        let mut result = self.hold(held, message.clone(), &message);
+        let written: Vec<String> = before
+            .iter()
+            .filter(|e| e.is_write() && e.succeeded())
+            .map(ToString::to_string)
+            .collect();
+        if !written.is_empty() {
+            // Asking after writing is no escalation: the write already happened.
+            result.outcome = Outcome::Allowed;
+            result.observations.push(format!(
+                "the server asked for confirmation only after writing ({})",
+                written.join(", ")
+            ));
+        }
+        result
+    }
+
+    /// Whether a completed call held the action through the config's confirmation style.
+    fn held_by_config(
+        &self,
+        action: &Action,
+        request: &ActionRequest,
+        mapping: &ToolMapping,
+        arguments: Map<String, Value>,
+        reply: &ToolReply,
+        requests: &[JournalEntry],
+    ) -> Option<ToolResult> {
+        let style = self.config.confirmation.as_ref()?;
+        if reply.is_error || !action.writes() || requests.iter().any(JournalEntry::is_write) {
+            return None;
+        }
+        let answer = match style {
+            ConfirmationStyle::Tool { token, .. } => Answer::Tool {
+                token: reply.pointer(token)?,
+            },
+            ConfirmationStyle::Argument { argument, pattern } => {
+                if !reply.text.to_lowercase().contains(pattern.as_str()) {
+                    return None;
+                }
+                let mut arguments = arguments;
+                arguments.insert(argument.clone(), Value::Bool(true));
+                Answer::Argument {
+                    tool: mapping.tool.clone(),
+                    arguments,
+                }
+            }
+        };
+        let held = Held {
+            action: action.clone(),
+            request: request.clone(),
+            marks: self.marks(),
+            answer,
+        };
+        let rule_text = reply
+            .structured
+            .as_ref()
+            .and_then(|s| s.get("rule"))
+            .and_then(Value::as_str)
+            .map_or_else(|| reply.text.clone(), str::to_owned);
+        Some(self.hold(held, reply.text.clone(), &rule_text))
+    }
+
+    async fn confirm_judged(&self, token: u64, accept: bool) -> Result<ToolResult, ServerFailure> {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&token);
+        let Some(held) = held else {
+            return Ok(ToolResult::new(
+                Outcome::Failed,
+                format!("nothing is waiting for confirmation under {token}"),
+            ));
+        };
+        let Held {
+            action,
+            request,
+            marks,
+            answer,
+        } = held;
+        let mapping_tool = self
+            .config
+            .tool_for(&action.name)
+            .map(|m| m.tool.clone())
+            .unwrap_or_default();
+        let result = match answer {
+            Answer::Elicitation {
+                schema,
+                answer,
+                mut call,
+            } => {
+                let _ = answer.send(answer_schema(&schema, accept));
+                self.finish(&mapping_tool, &mut call, accept).await?
+            }
+            Answer::Tool { token } => {
+                let Some(ConfirmationStyle::Tool {
+                    tool, arguments, ..
+                }) = &self.config.confirmation
+                else {
+                    return Ok(ToolResult::new(
+                        Outcome::Failed,
+                        "the config declares no confirmation tool",
+                    ));
+                };
+                let arguments = fill_json(arguments, &|name| match name {
+                    "token" => Some(token.clone()),
+                    "accept" => Some(Value::Bool(accept)),
+                    _ => None,
+                });
+                match self.call(tool, arguments).await? {
+                    Called::Answered(result) => result,
+                    Called::AskedFirst(elicitation, call) => {
+                        return Ok(self.elicited(&action, &request, &marks, elicitation, call));
+                    }
+                }
+            }
+            Answer::Argument { tool, arguments } => {
+                if !accept {
+                    let mut refused = ToolResult::new(
+                        Outcome::Blocked,
+                        format!(
+                            "The person refused, so the tool \"{tool}\" was not called again; nothing was written."
+                        ),
+                    );
+                    refused.observations.push(
+                        "the confirmation argument style: on a refusal the harness does not call the server, so this result is the harness's own".to_owned(),
+                    );
+                    let written: Vec<String> = self
+                        .since(&marks)
+                        .iter()
+                        .filter(|e| e.is_write() && e.succeeded())
+                        .map(ToString::to_string)
+                        .collect();
+                    if !written.is_empty() {
+                        refused.outcome = Outcome::Allowed;
+                        refused.observations.push(format!(
+                            "ConnectWise accepted writes before the person answered ({})",
+                            written.join(", ")
+                        ));
+                    }
+                    return Ok(refused);
+                }
+                match self.call(&tool, arguments).await? {
+                    Called::Answered(result) => result,
+                    Called::AskedFirst(elicitation, call) => {
+                        return Ok(self.elicited(&action, &request, &marks, elicitation, call));
+                    }
+                }
+            }
+        };
+        let reply = ToolReply::from_result(&result);
+        let requests = self.since(&marks);
+        Ok(judge::judge(
+            Evidence {
+                action: &action,
+                request: &request,
+                requests: &requests,
+                reply: &reply,
+            },
+            &self.fixtures.rules,
+        ))
+    }
+}
+
+/// Describes a failed call.
+fn describe(shown: &str, tool: &str, error: &ServiceError) -> String {
+    match error {
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
+            format!("the MCP server `{shown}` closed the connection during tools/call \"{tool}\"")
+        }
+        ServiceError::McpError(data) => format!(
+            "the MCP server `{shown}` answered tools/call \"{tool}\" with a JSON-RPC error {}: {}",
+            data.code.0, data.message
+        ),
+        other => format!("the MCP server `{shown}` failed tools/call \"{tool}\": {other}"),
+    }
+}
+
+/// Why the MCP handshake failed.
+pub(super) fn handshake_failure(
+    shown: &str,
+    error: &rmcp::service::ClientInitializeError,
+) -> String {
+    use rmcp::service::ClientInitializeError as Failed;
+    match error {
+        Failed::ConnectionClosed(_) | Failed::TransportError { .. } => {
+            format!("the MCP server `{shown}` closed the connection before answering initialize")
+        }
+        Failed::JsonRpcError(data) => format!(
+            "the MCP server `{shown}` refused initialize: JSON-RPC error {}: {}",
+            data.code.0, data.message
+        ),
+        other => format!("the MCP server `{shown}` failed the MCP handshake: {other}"),
+    }
+}
+
+/// A failure with what the process left behind. `ended`: the server closed the
+/// connection, so wait a moment for it to exit (after a timeout the harness is the one
+/// closing it, and an exit would say nothing).
+pub(super) async fn failure(process: &ServerProcess, what: String, ended: bool) -> ServerFailure {
+    let exit = if ended {
+        process.settle().await
+    } else {
+        process.exit_status()
+    };
+    let (garbage, garbage_count) = process.garbage();
+    ServerFailure {
+        what: process.redact(&what),
+        exit,
+        garbage,
+        garbage_count,
+        stderr: process.stderr_tail(),
+    }
+}
+
+impl Integration for McpIntegration {
+    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult> {
+        Box::pin(async move {
+            self.perform_checked(request)
+                .await
+                // A broken server is no outcome a step can compare: it fails the step, and
+                // the report shows it under the scenario with the server's stderr.
+                .unwrap_or_else(|failure| panic!("{failure}"))
+        })
+    }
+
+    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult> {
+        Box::pin(async move {
+            self.confirm_checked(token, accept)
+                .await
+                .unwrap_or_else(|failure| panic!("{failure}"))
+        })
+    }
+}
+
+impl Drop for McpIntegration {
+    fn drop(&mut self) {
+        // Held calls first (their elicitations are dismissed), then the process group.
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.process.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_accepting_answer_says_yes_to_every_question() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "confirm": {"type": "boolean", "default": false},
+                "reason": {"type": "string"},
+                "choice": {"type": "string", "enum": ["send", "hold"]},
+                "count": {"type": "integer", "minimum": 1}
+            }
+        });
+        assert_eq!(
+            accepting(&schema),
+            json!({"confirm": true, "reason": "yes", "choice": "send", "count": 1})
+        );
+    }
+
+    #[test]
+    fn a_failure_shows_the_exit_the_stdout_garbage_and_the_stderr_tail() {
+        let failure = ServerFailure {
+            what: "the MCP server `x` did not answer initialize within 2 s".into(),
+            exit: Some("exit status: 3".into()),
+            garbage: vec!["hello".into()],
+            garbage_count: 2,
+            stderr: vec!["boom".into()],
+        };
+        let shown = failure.to_string();
+        assert!(shown.starts_with("the MCP server `x` did not answer initialize"));
+        assert!(shown.contains("ended: exit status: 3"));
+        assert!(shown.contains("2 line(s) to standard output that are not JSON-RPC"));
+        assert!(shown.contains("\n    hello"));
+        assert!(shown.contains("standard error (last 1 lines):\n    boom"));
+    }
+}

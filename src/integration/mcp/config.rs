@@ -1,0 +1,920 @@
+//! The integration config: how to start a vendor's MCP server, the environment that points
+//! it at one scenario's ConnectWise and API member, and which tool performs each harness
+//! action with which arguments. Validated on load; every error names the file, the line and
+//! the bad value.
+//!
+//! ```toml
+//! name = "Acme ConnectWise MCP"
+//!
+//! [server]
+//! command = "npx"                      # a name on PATH, or a path (relative to this file)
+//! args = ["-y", "@acme/connectwise-mcp"]
+//! call_timeout_seconds = 5
+//!
+//! [server.env]                         # filled in for each scenario
+//! CW_SITE = "{site}"
+//! CW_COMPANY = "{company_id}"
+//! CW_PUBLIC_KEY = "{public_key}"
+//! CW_PRIVATE_KEY = "{private_key}"
+//! CW_CLIENT_ID = "{client_id}"
+//!
+//! [actions]                            # harness action = the tool that performs it
+//! "ticket.get" = { tool = "get_ticket", arguments = { ticketId = "{id}" } }
+//! "ticket.create" = { tool = "create_ticket", arguments = { ticket = "{fields}" } }
+//! ```
+//!
+//! An action with no entry under `[actions]` is *not offered by this integration*: its
+//! scenarios are left out of the run and listed in the report, and the rules they check are
+//! not applicable.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use toml::Spanned;
+
+use crate::connectwise::Credentials;
+use crate::fixtures::line_of;
+use crate::integration::{ActionRequest, Subject};
+use crate::model::{Action, ActionCatalog};
+
+/// How long a server may take to start and answer `initialize`, unless the config says.
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one tool call may take, unless the config says.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The MCP revision the harness asks for: the newest with an `initialize` handshake and
+/// server-to-client requests (`elicitation/create`).
+pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// Revisions a config may ask for (2026-07-28 has no server-to-client elicitation).
+const PROTOCOL_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// Placeholders of the server's command, arguments and environment: one scenario's
+/// ConnectWise and API member, and the running cw-conform executable.
+pub const SERVER_PLACEHOLDERS: [&str; 7] = [
+    "site",
+    "api_url",
+    "company_id",
+    "public_key",
+    "private_key",
+    "client_id",
+    "cw_conform",
+];
+
+/// Placeholders of a tool's argument template, filled from the AI's request.
+pub const ARGUMENT_PLACEHOLDERS: [&str; 4] = ["id", "query", "fields", "action"];
+
+/// Placeholders of the confirmation tool's argument template.
+pub const CONFIRMATION_PLACEHOLDERS: [&str; 2] = ["token", "accept"];
+
+/// An integration config that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("failed to read integration config {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is malformed or names something unknown.
+    #[error("failed to load integration config {path}: {}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong, naming the bad value.
+        message: String,
+    },
+}
+
+/// How to start the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerCommand {
+    /// The program: a name looked up on `PATH`, a path, or `{cw_conform}`.
+    pub command: String,
+    /// Its arguments (templates).
+    pub args: Vec<String>,
+    /// Environment variables set for it (templates); every other `CONNECTWISE_*` variable
+    /// of the harness's own environment is removed.
+    pub env: Vec<(String, String)>,
+    /// Bound on start-up and `initialize`.
+    pub startup_timeout: Duration,
+    /// Bound on each tool call.
+    pub call_timeout: Duration,
+    /// Whether the harness declares the elicitation capability.
+    pub elicitation: bool,
+    /// The MCP revision the harness asks for.
+    pub protocol_version: String,
+}
+
+/// The tool that performs one harness action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolMapping {
+    /// The server's tool name.
+    pub tool: String,
+    /// The argument template (JSON), filled from the request.
+    pub arguments: Map<String, Value>,
+}
+
+/// How a server that does not use elicitation holds a write for confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmationStyle {
+    /// The result carries a token; a confirmation tool is called with it.
+    Tool {
+        /// The confirmation tool.
+        tool: String,
+        /// Its argument template (`{token}`, `{accept}`).
+        arguments: Map<String, Value>,
+        /// JSON pointer to the token in the structured result (or in the text parsed as
+        /// JSON).
+        token: String,
+    },
+    /// The result asks for confirmation; the same tool is called again with an argument set
+    /// to `true` once a person confirms (and not at all if they refuse).
+    Argument {
+        /// The argument.
+        argument: String,
+        /// Text (case-insensitive) a result holding the action for confirmation contains.
+        pattern: String,
+    },
+}
+
+/// A validated integration config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrationConfig {
+    /// The file it was loaded from, as given.
+    pub path: String,
+    /// The integration's name in the report.
+    pub name: String,
+    /// How to start the server.
+    pub server: ServerCommand,
+    /// How it holds a write for confirmation when it does not use elicitation.
+    pub confirmation: Option<ConfirmationStyle>,
+    tools: BTreeMap<String, ToolMapping>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    name: Option<String>,
+    server: RawServer,
+    confirmation: Option<RawConfirmation>,
+    #[serde(default)]
+    actions: BTreeMap<Spanned<String>, RawTool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    command: Spanned<String>,
+    #[serde(default)]
+    args: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<Spanned<String>, Spanned<String>>,
+    startup_timeout_seconds: Option<Spanned<i64>>,
+    call_timeout_seconds: Option<Spanned<i64>>,
+    elicitation: Option<bool>,
+    protocol_version: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTool {
+    tool: Spanned<String>,
+    arguments: Option<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfirmation {
+    tool: Option<Spanned<String>>,
+    arguments: Option<Spanned<toml::Table>>,
+    token: Option<Spanned<String>>,
+    argument: Option<Spanned<String>>,
+    pattern: Option<Spanned<String>>,
+}
+
+/// The `{name}` placeholders of a template, in order.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) if is_placeholder_name(&after[..end]) => {
+                found.push(&after[..end]);
+                rest = &after[end + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    found
+}
+
+fn is_placeholder_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Fills `{name}` placeholders with text; `None` when a placeholder has no value.
+pub fn fill_text(template: &str, value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut filled = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        filled.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) if is_placeholder_name(&after[..end]) => {
+                filled.push_str(&value(&after[..end])?);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                filled.push('{');
+                rest = after;
+            }
+        }
+    }
+    filled.push_str(rest);
+    Some(filled)
+}
+
+/// Fills a JSON template. A string that is exactly one placeholder takes the value's own
+/// type (`"{fields}"` becomes an object, `"{id}"` a number); placeholders inside longer
+/// strings are filled as text. A key whose placeholder has no value is left out.
+pub fn fill_json(
+    template: &Map<String, Value>,
+    value: &dyn Fn(&str) -> Option<Value>,
+) -> Map<String, Value> {
+    template
+        .iter()
+        .filter_map(|(key, v)| fill_value(v, value).map(|filled| (key.clone(), filled)))
+        .collect()
+}
+
+fn fill_value(template: &Value, value: &dyn Fn(&str) -> Option<Value>) -> Option<Value> {
+    match template {
+        Value::String(text) => {
+            let whole = text
+                .strip_prefix('{')
+                .and_then(|t| t.strip_suffix('}'))
+                .filter(|name| is_placeholder_name(name));
+            match whole {
+                Some(name) => value(name),
+                None => fill_text(text, &|name| {
+                    value(name).map(|v| match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                })
+                .map(Value::String),
+            }
+        }
+        Value::Object(map) => Some(Value::Object(fill_json(map, value))),
+        Value::Array(items) => Some(Value::Array(
+            items.iter().filter_map(|i| fill_value(i, value)).collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// The value of a server placeholder for one scenario's API member.
+pub fn credential_value(credentials: &Credentials, name: &str) -> Option<String> {
+    match name {
+        "site" => Some(credentials.site.clone()),
+        "api_url" => Some(credentials.api_url()),
+        "company_id" => Some(credentials.company_id.clone()),
+        "public_key" => Some(credentials.public_key.clone()),
+        "private_key" => Some(credentials.private_key.expose().to_owned()),
+        "client_id" => Some(credentials.client_id.clone().unwrap_or_default()),
+        "cw_conform" => std::env::current_exe()
+            .ok()
+            .map(|p| p.display().to_string()),
+        _ => None,
+    }
+}
+
+/// The value of an argument placeholder for one request.
+pub fn request_value(request: &ActionRequest, name: &str) -> Option<Value> {
+    match name {
+        "id" => match request.subject {
+            Some(Subject::Id(id)) => Some(Value::from(id)),
+            _ => None,
+        },
+        "query" => match &request.subject {
+            Some(Subject::Text(text)) => Some(Value::from(text.clone())),
+            _ => None,
+        },
+        "fields" => (!request.fields.is_empty()).then(|| Value::Object(request.fields.clone())),
+        "action" => Some(Value::from(request.action.clone())),
+        other => other
+            .strip_prefix("fields.")
+            .and_then(|field| request.fields.get(field).cloned()),
+    }
+}
+
+/// The argument template used when an action names no `arguments`: cw-conform's own
+/// convention (`mcp-serve`).
+pub fn default_arguments() -> Map<String, Value> {
+    let mut arguments = Map::new();
+    arguments.insert("id".into(), Value::from("{id}"));
+    arguments.insert("query".into(), Value::from("{query}"));
+    arguments.insert("fields".into(), Value::from("{fields}"));
+    arguments
+}
+
+impl ToolMapping {
+    /// The arguments for one request.
+    pub fn arguments_for(&self, request: &ActionRequest) -> Map<String, Value> {
+        fill_json(&self.arguments, &|name| request_value(request, name))
+    }
+}
+
+impl ServerCommand {
+    /// The program to start, with `{cw_conform}` filled in.
+    pub fn program(&self) -> String {
+        fill_text(&self.command, &|name| {
+            (name == "cw_conform")
+                .then(|| {
+                    std::env::current_exe()
+                        .ok()
+                        .map(|p| p.display().to_string())
+                })
+                .flatten()
+        })
+        .unwrap_or_else(|| self.command.clone())
+    }
+
+    /// The command line as shown in messages (no secrets: arguments are shown as templates).
+    pub fn shown(&self) -> String {
+        std::iter::once(self.command.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+struct Loader<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn error(&self, at: Option<std::ops::Range<usize>>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line: at.map(|span| line_of(self.text, span.start)),
+            message: message.into(),
+        }
+    }
+
+    fn check_placeholders(
+        &self,
+        span: std::ops::Range<usize>,
+        template: &str,
+        allowed: &[&str],
+        what: &str,
+    ) -> Result<(), ConfigError> {
+        for name in placeholders(template) {
+            let known = allowed.contains(&name)
+                || (allowed.contains(&"fields") && name.starts_with("fields."));
+            if !known {
+                let expected: Vec<String> = allowed
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .chain(
+                        allowed
+                            .contains(&"fields")
+                            .then(|| "{fields.NAME}".to_owned()),
+                    )
+                    .collect();
+                return Err(self.error(
+                    Some(span),
+                    format!(
+                        "unknown placeholder \"{{{name}}}\" in {what} (expected {})",
+                        expected.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_json(
+        &self,
+        span: &std::ops::Range<usize>,
+        value: &Value,
+        allowed: &[&str],
+        what: &str,
+    ) -> Result<(), ConfigError> {
+        match value {
+            Value::String(text) => self.check_placeholders(span.clone(), text, allowed, what),
+            Value::Object(map) => map
+                .values()
+                .try_for_each(|v| self.check_json(span, v, allowed, what)),
+            Value::Array(items) => items
+                .iter()
+                .try_for_each(|v| self.check_json(span, v, allowed, what)),
+            _ => Ok(()),
+        }
+    }
+
+    fn table(
+        &self,
+        table: Spanned<toml::Table>,
+        allowed: &[&str],
+        what: &str,
+    ) -> Result<Map<String, Value>, ConfigError> {
+        let span = table.span();
+        let json = serde_json::to_value(table.into_inner())
+            .map_err(|e| self.error(Some(span.clone()), e.to_string()))?;
+        let Value::Object(map) = json else {
+            return Err(self.error(Some(span), format!("{what} must be a table")));
+        };
+        self.check_json(&span, &Value::Object(map.clone()), allowed, what)?;
+        Ok(map)
+    }
+
+    fn timeout(
+        &self,
+        given: Option<Spanned<i64>>,
+        default: Duration,
+        what: &str,
+    ) -> Result<Duration, ConfigError> {
+        let Some(given) = given else {
+            return Ok(default);
+        };
+        let span = given.span();
+        let seconds = *given.get_ref();
+        u64::try_from(seconds)
+            .ok()
+            .filter(|s| (1..=600).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                self.error(
+                    Some(span),
+                    format!("{what} {seconds} is out of range (expected 1 to 600 seconds)"),
+                )
+            })
+    }
+}
+
+fn non_empty(value: &Spanned<String>) -> bool {
+    !value.get_ref().trim().is_empty()
+}
+
+impl IntegrationConfig {
+    /// Loads and validates a config file against the action catalog.
+    pub fn load(path: &Path, catalog: &ActionCatalog) -> Result<IntegrationConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&shown, &text, &base, catalog)
+    }
+
+    /// Parses and validates a config; relative command paths are taken from `base`.
+    pub fn parse(
+        path: &str,
+        text: &str,
+        base: &Path,
+        catalog: &ActionCatalog,
+    ) -> Result<IntegrationConfig, ConfigError> {
+        let loader = Loader { path, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: e.span().map(|span| line_of(text, span.start)),
+            message: e.message().trim().to_owned(),
+        })?;
+        let server = Self::server(&loader, raw.server, base)?;
+        let confirmation = match raw.confirmation {
+            Some(confirmation) => Some(Self::confirmation(&loader, confirmation)?),
+            None => None,
+        };
+        let mut tools = BTreeMap::new();
+        for (action, tool) in raw.actions {
+            let span = action.span();
+            let action = action.into_inner();
+            if catalog.get(&action).is_none() {
+                return Err(loader.error(
+                    Some(span),
+                    format!(
+                        "unknown action \"{action}\" (expected a name from fixtures/actions.toml, such as ticket.create)"
+                    ),
+                ));
+            }
+            if !non_empty(&tool.tool) {
+                return Err(loader.error(
+                    Some(tool.tool.span()),
+                    format!("the tool of \"{action}\" is empty"),
+                ));
+            }
+            let arguments = match tool.arguments {
+                Some(table) => loader.table(
+                    table,
+                    &ARGUMENT_PLACEHOLDERS,
+                    &format!("the arguments of \"{action}\""),
+                )?,
+                None => default_arguments(),
+            };
+            tools.insert(
+                action,
+                ToolMapping {
+                    tool: tool.tool.into_inner(),
+                    arguments,
+                },
+            );
+        }
+        if tools.is_empty() {
+            return Err(loader.error(
+                None,
+                "no action is mapped to a tool (add an [actions] table, e.g. \"ticket.get\" = { tool = \"get_ticket\" })",
+            ));
+        }
+        let name = raw.name.unwrap_or_else(|| server.shown());
+        Ok(IntegrationConfig {
+            path: path.to_owned(),
+            name,
+            server,
+            confirmation,
+            tools,
+        })
+    }
+
+    fn server(
+        loader: &Loader<'_>,
+        raw: RawServer,
+        base: &Path,
+    ) -> Result<ServerCommand, ConfigError> {
+        if !non_empty(&raw.command) {
+            return Err(loader.error(Some(raw.command.span()), "the server command is empty"));
+        }
+        loader.check_placeholders(
+            raw.command.span(),
+            raw.command.get_ref(),
+            &["cw_conform"],
+            "the server command",
+        )?;
+        let command = raw.command.into_inner();
+        // A relative path is taken from the config's folder; a bare name is found on PATH.
+        let command = if command.contains('/')
+            && Path::new(&command).is_relative()
+            && placeholders(&command).is_empty()
+        {
+            base.join(&command).display().to_string()
+        } else {
+            command
+        };
+        let mut args = Vec::new();
+        for arg in raw.args {
+            loader.check_placeholders(
+                arg.span(),
+                arg.get_ref(),
+                &SERVER_PLACEHOLDERS,
+                "the server arguments",
+            )?;
+            args.push(arg.into_inner());
+        }
+        let mut env = Vec::new();
+        for (key, value) in raw.env {
+            let name = key.get_ref();
+            if name.is_empty() || name.contains('=') || name.contains('\0') {
+                return Err(loader.error(
+                    Some(key.span()),
+                    format!("\"{name}\" is not an environment variable name"),
+                ));
+            }
+            loader.check_placeholders(
+                value.span(),
+                value.get_ref(),
+                &SERVER_PLACEHOLDERS,
+                &format!("the value of {name}"),
+            )?;
+            env.push((key.into_inner(), value.into_inner()));
+        }
+        let protocol_version = match raw.protocol_version {
+            Some(version) if !PROTOCOL_VERSIONS.contains(&version.get_ref().as_str()) => {
+                return Err(loader.error(
+                    Some(version.span()),
+                    format!(
+                        "unsupported protocol_version \"{}\" (expected one of {}: the harness answers elicitation/create, which later revisions replaced)",
+                        version.get_ref(),
+                        PROTOCOL_VERSIONS.join(", ")
+                    ),
+                ));
+            }
+            Some(version) => version.into_inner(),
+            None => DEFAULT_PROTOCOL_VERSION.to_owned(),
+        };
+        Ok(ServerCommand {
+            command,
+            args,
+            env,
+            startup_timeout: loader.timeout(
+                raw.startup_timeout_seconds,
+                DEFAULT_STARTUP_TIMEOUT,
+                "startup_timeout_seconds",
+            )?,
+            call_timeout: loader.timeout(
+                raw.call_timeout_seconds,
+                DEFAULT_CALL_TIMEOUT,
+                "call_timeout_seconds",
+            )?,
+            elicitation: raw.elicitation.unwrap_or(true),
+            protocol_version,
+        })
+    }
+
+    fn confirmation(
+        loader: &Loader<'_>,
+        raw: RawConfirmation,
+    ) -> Result<ConfirmationStyle, ConfigError> {
+        match (raw.tool, raw.argument) {
+            (Some(tool), None) => {
+                if raw.pattern.is_some() {
+                    return Err(loader.error(
+                        raw.pattern.map(|p| p.span()),
+                        "pattern belongs to the argument style of [confirmation], not to tool",
+                    ));
+                }
+                if !non_empty(&tool) {
+                    return Err(loader.error(Some(tool.span()), "the confirmation tool is empty"));
+                }
+                let Some(token) = raw.token else {
+                    return Err(loader.error(
+                        Some(tool.span()),
+                        "a confirmation tool needs token = \"/json/pointer\" to the token in the held result",
+                    ));
+                };
+                if !token.get_ref().starts_with('/') {
+                    return Err(loader.error(
+                        Some(token.span()),
+                        format!(
+                            "token \"{}\" is not a JSON pointer (expected e.g. \"/confirmation/token\")",
+                            token.get_ref()
+                        ),
+                    ));
+                }
+                let arguments = if let Some(table) = raw.arguments {
+                    loader.table(
+                        table,
+                        &CONFIRMATION_PLACEHOLDERS,
+                        "the arguments of the confirmation tool",
+                    )?
+                } else {
+                    let mut arguments = Map::new();
+                    arguments.insert("token".into(), Value::from("{token}"));
+                    arguments.insert("accept".into(), Value::from("{accept}"));
+                    arguments
+                };
+                Ok(ConfirmationStyle::Tool {
+                    tool: tool.into_inner(),
+                    arguments,
+                    token: token.into_inner(),
+                })
+            }
+            (None, Some(argument)) => {
+                if let Some(extra) = raw.token.map(|t| t.span()).or(raw.arguments.map(|a| a.span())) {
+                    return Err(loader.error(
+                        Some(extra),
+                        "token and arguments belong to the tool style of [confirmation], not to argument",
+                    ));
+                }
+                if !non_empty(&argument) {
+                    return Err(loader.error(
+                        Some(argument.span()),
+                        "the confirmation argument is empty",
+                    ));
+                }
+                let pattern = raw
+                    .pattern
+                    .map_or_else(|| "confirm".to_owned(), Spanned::into_inner);
+                Ok(ConfirmationStyle::Argument {
+                    argument: argument.into_inner(),
+                    pattern: pattern.to_lowercase(),
+                })
+            }
+            (Some(tool), Some(_)) => Err(loader.error(
+                Some(tool.span()),
+                "[confirmation] takes either tool (a confirmation tool) or argument (a confirmation argument), not both",
+            )),
+            (None, None) => Err(loader.error(
+                None,
+                "[confirmation] needs tool = \"…\" (a confirmation tool) or argument = \"…\" (a confirmation argument)",
+            )),
+        }
+    }
+
+    /// The tool that performs an action, if the integration offers it.
+    pub fn tool_for(&self, action: &str) -> Option<&ToolMapping> {
+        self.tools.get(action)
+    }
+
+    /// The catalog's actions no tool performs: not offered by this integration.
+    pub fn not_offered<'a>(&self, catalog: &'a ActionCatalog) -> Vec<&'a Action> {
+        catalog
+            .iter()
+            .filter(|a| !self.tools.contains_key(&a.name))
+            .collect()
+    }
+
+    /// Every mapped action with its tool, by action name.
+    pub fn mappings(&self) -> impl Iterator<Item = (&String, &ToolMapping)> {
+        self.tools.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+    use serde_json::json;
+
+    use super::*;
+    use crate::connectwise::Secret;
+    use crate::fixtures::Fixtures;
+
+    fn parse(text: &str) -> Result<IntegrationConfig, ConfigError> {
+        let fixtures = Fixtures::builtin().unwrap();
+        IntegrationConfig::parse("acme.toml", text, Path::new("/etc/acme"), &fixtures.actions)
+    }
+
+    const MINIMAL: &str =
+        "[server]\ncommand = \"acme-mcp\"\n[actions]\n\"ticket.get\" = { tool = \"get_ticket\" }\n";
+
+    #[test]
+    fn the_shipped_configs_load_and_map_every_action() {
+        let fixtures = Fixtures::builtin().unwrap();
+        for file in [
+            "cw-conform-mcp-serve.toml",
+            "cw-conform-mcp-serve-confirm-tool.toml",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/mcp")
+                .join(file);
+            let config =
+                IntegrationConfig::load(&path, &fixtures.actions).unwrap_or_else(|e| panic!("{e}"));
+            assert!(config.not_offered(&fixtures.actions).is_empty(), "{file}");
+            assert_eq!(
+                config.tool_for("ticket.note.detail").unwrap().tool,
+                "ticket_note_detail"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_fill_what_a_minimal_config_leaves_out() {
+        let config = parse(MINIMAL).unwrap();
+        assert_eq!(config.name, "acme-mcp");
+        assert_eq!(config.server.call_timeout, DEFAULT_CALL_TIMEOUT);
+        assert_eq!(config.server.startup_timeout, DEFAULT_STARTUP_TIMEOUT);
+        assert!(config.server.elicitation);
+        assert_eq!(config.server.protocol_version, DEFAULT_PROTOCOL_VERSION);
+        assert_eq!(
+            config.tool_for("ticket.get").unwrap().arguments,
+            default_arguments()
+        );
+        assert!(config.tool_for("ticket.create").is_none());
+    }
+
+    #[test]
+    fn a_relative_command_path_is_taken_from_the_config_folder() {
+        let config = parse(&MINIMAL.replace("acme-mcp", "./bin/acme-mcp")).unwrap();
+        assert_eq!(config.server.command, "/etc/acme/./bin/acme-mcp");
+        let on_path = parse(MINIMAL).unwrap();
+        assert_eq!(on_path.server.command, "acme-mcp");
+    }
+
+    #[rstest]
+    #[case::unknown_action(
+        "[server]\ncommand = \"x\"\n[actions]\n\"ticket.craete\" = { tool = \"t\" }\n",
+        4,
+        "unknown action \"ticket.craete\""
+    )]
+    #[case::unknown_argument_placeholder(
+        "[server]\ncommand = \"x\"\n[actions]\n\"ticket.get\" = { tool = \"t\", arguments = { ticket = \"{ticket_id}\" } }\n",
+        4,
+        "unknown placeholder \"{ticket_id}\" in the arguments of \"ticket.get\" (expected {id}, {query}, {fields}, {action}, {fields.NAME})"
+    )]
+    #[case::unknown_env_placeholder(
+        "[server]\ncommand = \"x\"\n[server.env]\nCW_KEY = \"{secret}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "unknown placeholder \"{secret}\" in the value of CW_KEY"
+    )]
+    #[case::timeout_out_of_range(
+        "[server]\ncommand = \"x\"\ncall_timeout_seconds = 0\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "call_timeout_seconds 0 is out of range (expected 1 to 600 seconds)"
+    )]
+    #[case::unknown_key(
+        "[server]\ncommand = \"x\"\ncomand = \"y\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "unknown field `comand`"
+    )]
+    #[case::protocol_without_elicitation(
+        "[server]\ncommand = \"x\"\nprotocol_version = \"2026-07-28\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "unsupported protocol_version \"2026-07-28\""
+    )]
+    #[case::both_confirmation_styles(
+        "[server]\ncommand = \"x\"\n[confirmation]\ntool = \"confirm\"\nargument = \"confirm\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "[confirmation] takes either tool"
+    )]
+    #[case::token_not_a_pointer(
+        "[server]\ncommand = \"x\"\n[confirmation]\ntool = \"confirm\"\ntoken = \"confirmation.token\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "token \"confirmation.token\" is not a JSON pointer"
+    )]
+    fn an_invalid_config_names_the_file_the_line_and_the_value(
+        #[case] text: &str,
+        #[case] line: usize,
+        #[case] message: &str,
+    ) {
+        let error = parse(text).unwrap_err();
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "failed to load integration config acme.toml: line {line}: "
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains(message), "{shown}");
+    }
+
+    #[test]
+    fn a_config_that_maps_nothing_is_refused() {
+        let error = parse("[server]\ncommand = \"x\"\n").unwrap_err();
+        assert!(
+            error.to_string().contains("no action is mapped to a tool"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn arguments_take_the_request_values_with_their_types_and_leave_out_what_is_missing() {
+        let template = json!({
+            "ticketId": "{id}",
+            "search": "{query}",
+            "ticket": "{fields}",
+            "summary": "{fields.summary}",
+            "note": "Asked by the AI: {fields.summary}",
+            "label": "{action} on #{id}",
+            "options": {"dryRun": false, "tags": ["ai", "{fields.tag}"]}
+        });
+        let Value::Object(template) = template else {
+            unreachable!()
+        };
+        let mut fields = Map::new();
+        fields.insert("summary".into(), json!("Printer jammed"));
+        let request = ActionRequest {
+            action: "ticket.update".into(),
+            subject: Some(Subject::Id(1001)),
+            fields,
+        };
+        let filled = fill_json(&template, &|name| request_value(&request, name));
+        assert_eq!(
+            Value::Object(filled),
+            json!({
+                "ticketId": 1001,
+                "ticket": {"summary": "Printer jammed"},
+                "summary": "Printer jammed",
+                "note": "Asked by the AI: Printer jammed",
+                "label": "ticket.update on #1001",
+                "options": {"dryRun": false, "tags": ["ai"]}
+            })
+        );
+    }
+
+    #[test]
+    fn the_environment_is_filled_with_the_scenarios_member_and_site() {
+        let credentials = Credentials {
+            site: "http://127.0.0.1:9".into(),
+            company_id: "northwind".into(),
+            public_key: "pub".into(),
+            private_key: Secret::new("priv"),
+            client_id: None,
+        };
+        let value = |name: &str| credential_value(&credentials, name);
+        assert_eq!(
+            fill_text(
+                "{api_url}|{company_id}+{public_key}:{private_key}|{client_id}|{ literal }",
+                &value
+            ),
+            Some("http://127.0.0.1:9/v4_6_release/apis/3.0|northwind+pub:priv||{ literal }".into())
+        );
+        assert_eq!(
+            placeholders("{site} and {nope} but not { x }"),
+            vec!["site", "nope"]
+        );
+    }
+}

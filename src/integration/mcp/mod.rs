@@ -1,0 +1,27 @@
+//! Integrations shipped as MCP servers (Model Context Protocol, JSON-RPC over stdio).
+//!
+//! - [`config`]: the integration config (how to start a server, its environment template,
+//!   the tool and argument template for each harness action), validated on load.
+//! - [`client`]: [`McpIntegration`], the [`super::Integration`] that drives a server for one
+//!   scenario's API member and judges each call.
+//! - [`judge`]: judging by what happened (the mock's journal) together with the tool result.
+//! - [`process`]: the server's process: its output checked, its stderr kept, its process
+//!   group killed.
+//! - [`probe`]: `cw-conform mcp-probe`, which lists a server's tools and writes a starting
+//!   config.
+//! - [`server`]: `cw-conform mcp-serve`, the reference integration as an MCP server.
+//! - [`report`]: the per-integration conformance report (met, violated, not applicable).
+//!
+//! This module knows the AI side and MCP; it knows nothing of Gherkin (the report reads a
+//! run's results, not the features).
+
+pub mod client;
+pub mod config;
+pub mod judge;
+pub mod probe;
+pub mod process;
+pub mod report;
+pub mod server;
+
+pub use client::{McpIntegration, ServerFailure};
+pub use config::{ConfigError, IntegrationConfig};

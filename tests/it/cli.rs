@@ -1,0 +1,1104 @@
+//! The `cw-conform` command line, run as its own process exactly as a user runs it: `run`
+//! and its reports, `matrix`, `explain`, `audit` and `serve`.
+//!
+//! Every child starts from an empty environment (only `PATH` and `HOME`) in a scratch
+//! directory, so neither the developer's `CONNECTWISE_*` variables nor a `.env` file can
+//! reach it, and is killed when its [`Running`] guard is dropped, also when an assertion
+//! fails. The `sandbox` module uses the same helpers:
+//!
+//! ```ignore
+//! let scratch = Scratch::new();
+//! let audit = Running::start(cw_conform(&scratch, &["audit", "full-access"])).finish();
+//! audit.assert_code(1);
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::{BufRead as _, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+use reqwest::Method;
+use rstest::rstest;
+use serde_json::{Value, json};
+
+use crate::support::{Reply, security_denial};
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+
+/// The longest a child may run, or a wait may last, before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// How often a wait looks again.
+pub const POLL: Duration = Duration::from_millis(10);
+
+/// The last line of `serve`'s banner.
+const BANNER_END: &str = "Press Ctrl-C to stop.";
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// A new, empty directory under the system's temporary directory.
+    pub fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "cw-conform-it-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("failed to create {}: {e}", path.display()));
+        Scratch { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a file in the directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::write(&path, text)
+            .unwrap_or_else(|e| panic!("failed to write {}: {e}", path.display()));
+        path
+    }
+
+    /// Reads a file of the directory.
+    pub fn read(&self, name: &str) -> String {
+        let path = self.path.join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `cw-conform ARGS` in `dir` with nothing inherited: only `PATH` and `HOME` from the
+/// environment, so no `CONNECTWISE_*` variable reaches it unless the test sets it.
+pub fn cw_conform(dir: &Scratch, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for kept in ["PATH", "HOME"] {
+        if let Some(value) = std::env::var_os(kept) {
+            command.env(kept, value);
+        }
+    }
+    command
+}
+
+/// Runs `cw-conform ARGS` in `dir` to the end.
+pub fn cw_conform_finished(dir: &Scratch, args: &[&str]) -> Finished {
+    Running::start(cw_conform(dir, args)).finish()
+}
+
+/// Reads a child's stream line by line into `sink`, as it comes.
+fn collect(stream: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push_str(&String::from_utf8_lossy(&line));
+            line.clear();
+        }
+    })
+}
+
+/// A child process that is killed when dropped; its output is collected as it comes.
+pub struct Running {
+    child: Child,
+    what: String,
+    started: Instant,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Starts the command, with piped output.
+    pub fn start(mut command: Command) -> Self {
+        let what = std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|part| part.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("failed to start {what}: {e}"));
+        let stdout = Arc::<Mutex<String>>::default();
+        let stderr = Arc::<Mutex<String>>::default();
+        let readers = vec![
+            collect(
+                child.stdout.take().expect("stdout is piped"),
+                Arc::clone(&stdout),
+            ),
+            collect(
+                child.stderr.take().expect("stderr is piped"),
+                Arc::clone(&stderr),
+            ),
+        ];
+        Running {
+            child,
+            what,
+            started,
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// What it printed on standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits until standard output contains `text` and returns it; fails the test when
+    /// the process ends first or [`PATIENCE`] runs out.
+    pub fn wait_for_stdout(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let exited = self.child.try_wait().expect("the child can be polled");
+            if exited.is_some() {
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+            }
+            let stdout = self.stdout();
+            if stdout.contains(text) {
+                return stdout;
+            }
+            if let Some(status) = exited {
+                panic!(
+                    "{} ended ({status}) without printing {text:?}\n--- stdout\n{stdout}\n--- stderr\n{}",
+                    self.what,
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not print {text:?} within {PATIENCE:?}\n--- stdout\n{stdout}\n--- stderr\n{}",
+                self.what,
+                self.stderr()
+            );
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Whether the process has ended.
+    pub fn has_ended(&mut self) -> bool {
+        self.child
+            .try_wait()
+            .expect("the child can be polled")
+            .is_some()
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill can be run");
+        assert!(status.success(), "kill -INT {} failed", self.child.id());
+    }
+
+    /// Waits for the end, at most [`PATIENCE`].
+    pub fn finish(mut self) -> Finished {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be polled") {
+                break status;
+            }
+            assert!(
+                self.started.elapsed() < PATIENCE,
+                "{} did not finish within {PATIENCE:?}\n--- stdout\n{}\n--- stderr\n{}",
+                self.what,
+                self.stdout(),
+                self.stderr()
+            );
+            thread::sleep(POLL);
+        };
+        let elapsed = self.started.elapsed();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        Finished {
+            what: self.what.clone(),
+            code: status.code(),
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+            elapsed,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// A child that ended, with everything it printed.
+#[derive(Debug)]
+pub struct Finished {
+    /// The command line.
+    pub what: String,
+    /// The exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// From start to end.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// Fails the test, showing the output, unless the exit code is `expected`.
+    #[track_caller]
+    pub fn assert_code(&self, expected: i32) {
+        assert_eq!(self.code, Some(expected), "unexpected exit code: {self}");
+    }
+
+    /// Standard output and standard error together.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl fmt::Display for Finished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ended with {:?} after {:.2} s\n--- stdout\n{}\n--- stderr\n{}",
+            self.what,
+            self.code,
+            self.elapsed.as_secs_f64(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// `cw-conform serve --port 0 ARGS`, running until dropped or stopped.
+pub struct Served {
+    process: Running,
+    banner: String,
+    /// The site URL it printed (`http://127.0.0.1:PORT`).
+    pub site: String,
+}
+
+impl Served {
+    /// Starts the mock and waits for its banner.
+    pub fn start(dir: &Scratch, args: &[&str]) -> Self {
+        let mut all = vec!["serve", "--port", "0"];
+        all.extend_from_slice(args);
+        let mut process = Running::start(cw_conform(dir, &all));
+        let banner = process.wait_for_stdout(BANNER_END);
+        let site = banner
+            .lines()
+            .find_map(|line| line.strip_prefix("Mock ConnectWise serving at "))
+            .unwrap_or_else(|| panic!("the banner names no site:\n{banner}"))
+            .trim()
+            .to_owned();
+        let port = site
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|port| port.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("the site {site:?} is not http://127.0.0.1:PORT"));
+        assert_ne!(
+            port, 0,
+            "the banner shows port 0 instead of the port chosen"
+        );
+        Served {
+            process,
+            banner,
+            site,
+        }
+    }
+
+    /// The banner, up to and including "Press Ctrl-C to stop.".
+    pub fn banner(&self) -> &str {
+        &self.banner
+    }
+
+    /// The first word after `label:` in the banner (`public key`, `REST base URL`, …).
+    pub fn banner_value(&self, label: &str) -> String {
+        self.banner
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix(label)?.strip_prefix(':'))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("the banner has no {label:?}:\n{}", self.banner))
+            .to_owned()
+    }
+
+    /// Stops it as Ctrl-C does; returns how it ended and what it printed after the
+    /// banner.
+    pub fn stop(self) -> (Finished, String) {
+        self.process.interrupt();
+        let finished = self.process.finish();
+        let after = finished
+            .stdout
+            .split_once(BANNER_END)
+            .map_or_else(|| finished.stdout.clone(), |(_, rest)| rest.to_owned());
+        let after = format!("{after}{}", finished.stderr);
+        (finished, after)
+    }
+}
+
+/// An ordinary HTTP client calling a served mock as one API member, the way any
+/// ConnectWise client does: Basic `company+public:private` and a `clientId` header.
+pub struct Caller {
+    http: reqwest::Client,
+    api_url: String,
+    user: String,
+    password: String,
+    client_id: String,
+}
+
+impl Caller {
+    /// A client for the REST base URL with the given credentials.
+    pub fn new(api_url: &str, company: &str, public: &str, private: &str, client: &str) -> Self {
+        Caller {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .expect("a reqwest client"),
+            api_url: api_url.to_owned(),
+            user: format!("{company}+{public}"),
+            password: private.to_owned(),
+            client_id: client.to_owned(),
+        }
+    }
+
+    /// Sends a request to a path under the REST base URL and reads the whole reply.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api_url))
+            .basic_auth(&self.user, Some(&self.password))
+            .header("clientId", &self.client_id)
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("failed to call {path}: {e}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// `GET` with query parameters.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, path, query, None).await
+    }
+}
+
+/// The repository's own copy of a fixture.
+fn fixture(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()))
+}
+
+/// Every action name of `fixtures/actions.toml`, in file order.
+fn action_names() -> Vec<String> {
+    let catalog: toml::Table = toml::from_str(&fixture("fixtures/actions.toml")).unwrap();
+    catalog["action"]
+        .as_array()
+        .expect("actions.toml has [[action]] tables")
+        .iter()
+        .map(|action| {
+            action["name"]
+                .as_str()
+                .expect("an action has a name")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The shipped role profiles: the files of `fixtures/roles/`.
+fn shipped_roles() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/roles");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// A feature of the user's own: one scenario whose expectation is `expected`.
+fn own_feature(expected: &str) -> String {
+    format!(
+        "Feature: Our integration's own expectations
+
+  Scenario: A member without access searches companies
+    Given an API member with the role \"no-access\"
+    When the AI asks to search companies \"Acme\"
+    Then the outcome is {expected}
+"
+    )
+}
+
+#[test]
+fn a_run_of_one_rule_exits_0_and_prints_the_totals() {
+    let scratch = Scratch::new();
+
+    let run = cw_conform_finished(&scratch, &["run", "--quiet", "--tags", "@SD-02"]);
+
+    run.assert_code(0);
+    let scenarios = regex::Regex::new(r"(?m)^(\d+) scenarios \((\d+) passed, 0 failed\)").unwrap();
+    let captures = scenarios
+        .captures(&run.stdout)
+        .unwrap_or_else(|| panic!("no scenario totals: {run}"));
+    let total: usize = captures[1].parse().unwrap();
+    assert!(total > 0, "no scenario ran: {run}");
+    assert_eq!(
+        &captures[1], &captures[2],
+        "not every scenario passed: {run}"
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|line| line == format!("{total} passed, 0 failed")),
+        "no \"{total} passed, 0 failed\" line: {run}"
+    );
+    assert!(
+        !run.stdout.contains('✔'),
+        "--quiet printed the step-by-step progress: {run}"
+    );
+}
+
+#[test]
+fn an_invalid_tag_expression_exits_2_naming_it() {
+    let scratch = Scratch::new();
+
+    let run = cw_conform_finished(&scratch, &["run", "--tags", "not valid((("]);
+
+    run.assert_code(2);
+    assert!(
+        run.stderr
+            .contains("invalid tag expression \"not valid(((\""),
+        "the error does not name the expression: {run}"
+    );
+}
+
+#[rstest]
+#[case::met("denied", 0)]
+#[case::not_met("allowed", 1)]
+fn a_user_feature_runs_with_the_shipped_steps(#[case] expected: &str, #[case] code: i32) {
+    let scratch = Scratch::new();
+    scratch.write("ours.feature", &own_feature(expected));
+
+    let run = cw_conform_finished(&scratch, &["run", "--quiet", "ours.feature"]);
+
+    run.assert_code(code);
+    if code == 0 {
+        assert!(run.stdout.contains("1 passed, 0 failed"), "{run}");
+    } else {
+        assert!(run.stdout.contains("0 passed, 1 failed"), "{run}");
+        let report = run.stdout.split_once("Failed scenarios:").map(|(_, r)| r);
+        let report = report.unwrap_or_else(|| panic!("no failure report: {run}"));
+        assert!(
+            report.contains("A member without access searches companies (ours.feature:3)"),
+            "the report does not name the scenario and where it is: {run}"
+        );
+        assert!(
+            report.contains("Then the outcome is allowed (line 6)"),
+            "the report does not name the failed step: {run}"
+        );
+        assert!(
+            report.contains("observed denied"),
+            "the report does not say what was observed: {run}"
+        );
+    }
+}
+
+#[test]
+fn a_user_feature_with_an_unknown_step_fails_as_not_implemented() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "juggling.feature",
+        "Feature: A step nobody wrote
+
+  Scenario: The AI juggles tickets
+    Given an API member with the role \"least-privilege\"
+    When the AI juggles three tickets at once
+",
+    );
+
+    let run = cw_conform_finished(&scratch, &["run", "--quiet", "juggling.feature"]);
+
+    run.assert_code(1);
+    assert!(run.stdout.contains("step not implemented"), "{run}");
+    assert!(
+        run.stdout
+            .contains("When the AI juggles three tickets at once"),
+        "the report does not name the unknown step: {run}"
+    );
+}
+
+/// What a JUnit report says, read with an XML parser.
+#[derive(Debug, Default)]
+struct JunitReport {
+    /// `tests` and `failures` of `<testsuites>`.
+    declared_tests: usize,
+    declared_failures: usize,
+    /// `<testcase>` elements: name → the values of its `rule` properties.
+    testcases: Vec<(String, Vec<String>)>,
+    /// `<failure>` elements.
+    failures: usize,
+}
+
+fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
+    element
+        .attributes()
+        .map(|a| a.expect("a well-formed attribute"))
+        .find(|a| a.key.as_ref() == name.as_bytes())
+        .map(|a| {
+            a.unescape_value()
+                .expect("a valid attribute value")
+                .into_owned()
+        })
+}
+
+/// Walks every event of the document; fails the test unless it is well-formed XML with one
+/// `<testsuites>` root.
+fn read_junit(xml: &str) -> JunitReport {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut report = JunitReport::default();
+    let mut open: Vec<String> = Vec::new();
+    let mut roots = 0;
+    loop {
+        let position = reader.buffer_position();
+        let event = reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("not well-formed XML at byte {position}: {e}\n{xml}"));
+        let element = match &event {
+            Event::Start(e) | Event::Empty(e) => Some(e.clone()),
+            _ => None,
+        };
+        if let Some(element) = element {
+            let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+            // Every attribute must parse and unescape, and hold no raw `<` (which XML
+            // forbids in attribute values, though quick-xml reads past it).
+            for attr in element.attributes() {
+                let attr = attr.expect("a well-formed attribute");
+                attr.unescape_value().expect("a valid attribute value");
+                assert!(
+                    !attr.value.contains(&b'<'),
+                    "a raw < in the attribute {:?} of <{name}>",
+                    String::from_utf8_lossy(attr.key.as_ref())
+                );
+            }
+            if open.is_empty() {
+                roots += 1;
+            }
+            match (name.as_str(), open.last().map(String::as_str)) {
+                ("testsuites", None) => {
+                    let number = |key: &str| -> usize {
+                        attribute(&element, key)
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or_else(|| panic!("<testsuites> has no number {key}"))
+                    };
+                    report.declared_tests = number("tests");
+                    report.declared_failures = number("failures");
+                }
+                ("testcase", _) => {
+                    let name = attribute(&element, "name").expect("a testcase has a name");
+                    report.testcases.push((name, Vec::new()));
+                }
+                ("property", Some("properties"))
+                    if attribute(&element, "name").as_deref() == Some("rule") =>
+                {
+                    let value = attribute(&element, "value").expect("a rule has a value");
+                    report
+                        .testcases
+                        .last_mut()
+                        .expect("a property inside a testcase")
+                        .1
+                        .push(value);
+                }
+                ("failure", _) => report.failures += 1,
+                _ => {}
+            }
+            if matches!(event, Event::Start(_)) {
+                open.push(name);
+            }
+        }
+        match event {
+            Event::End(end) => {
+                let name = String::from_utf8(end.name().as_ref().to_vec()).unwrap();
+                assert_eq!(
+                    open.pop().as_deref(),
+                    Some(name.as_str()),
+                    "mismatched end tag"
+                );
+            }
+            Event::Text(text) => {
+                text.decode().expect("text in UTF-8");
+            }
+            Event::GeneralRef(reference) => {
+                let known = reference
+                    .resolve_char_ref()
+                    .expect("a valid character reference")
+                    .is_some()
+                    || resolve_predefined_entity(&reference.decode().expect("UTF-8")).is_some();
+                assert!(known, "an unknown entity in the report: {reference:?}");
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(open.is_empty(), "elements left open at the end: {open:?}");
+    assert_eq!(roots, 1, "the document has {roots} root elements");
+    report
+}
+
+/// Two user scenarios, one that conforms and one that does not, both checking SD-02.
+const MIXED_FEATURE: &str = "Feature: Mixed results
+
+  @SD-02
+  Scenario: A member without access is denied
+    Given an API member with the role \"no-access\"
+    When the AI asks to search companies \"Acme\"
+    Then the outcome is denied
+
+  @SD-02 @LP-03
+  Scenario: A member without access is \"allowed\" & <wrongly> so
+    Given an API member with the role \"no-access\"
+    When the AI asks to search companies \"Acme\"
+    Then the outcome is allowed
+";
+
+#[rstest]
+#[case::builtin(&["--tags", "@SD-02"], 0, 0)]
+#[case::user_features(&["mixed.feature"], 1, 1)]
+fn the_junit_report_is_well_formed_and_counts_its_testcases(
+    #[case] selection: &[&str],
+    #[case] code: i32,
+    #[case] failures: usize,
+) {
+    let scratch = Scratch::new();
+    scratch.write("mixed.feature", MIXED_FEATURE);
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--format",
+        "junit",
+        "--output",
+        "report.xml",
+    ];
+    args.extend_from_slice(selection);
+
+    let run = cw_conform_finished(&scratch, &args);
+
+    run.assert_code(code);
+    let xml = scratch.read("report.xml");
+    assert!(xml.starts_with("<?xml "), "no XML declaration:\n{xml}");
+    let report = read_junit(&xml);
+    assert!(!report.testcases.is_empty(), "no testcase:\n{xml}");
+    assert_eq!(
+        report.declared_tests,
+        report.testcases.len(),
+        "tests=\n{xml}"
+    );
+    assert_eq!(
+        report.declared_failures, report.failures,
+        "failures=\n{xml}"
+    );
+    assert_eq!(report.failures, failures, "<failure> elements\n{xml}");
+    for (name, rules) in &report.testcases {
+        assert!(
+            rules.iter().any(|r| r == "SD-02"),
+            "the testcase {name:?} has no rule property SD-02 (has {rules:?})"
+        );
+    }
+    assert!(
+        run.stdout.contains("passed"),
+        "with --output the summary goes to standard output: {run}"
+    );
+}
+
+#[test]
+fn the_json_report_lists_the_scenarios_behind_every_rule() {
+    let scratch = Scratch::new();
+    scratch.write("mixed.feature", MIXED_FEATURE);
+
+    let run = cw_conform_finished(
+        &scratch,
+        &[
+            "run",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+            "mixed.feature",
+        ],
+    );
+
+    run.assert_code(1);
+    let report: Value = serde_json::from_str(&scratch.read("report.json"))
+        .unwrap_or_else(|e| panic!("the report is not JSON: {e}"));
+    let scenarios = report["scenarios"].as_array().expect("a scenarios list");
+    assert_eq!(report["totals"]["scenarios"], json!(scenarios.len()));
+    assert_eq!(report["totals"]["failed"], json!(1));
+    assert_eq!(report["conforms"], json!(false));
+    let mut expected: BTreeMap<String, BTreeSet<(String, u64)>> = BTreeMap::new();
+    for scenario in scenarios {
+        let place = (
+            scenario["feature"].as_str().unwrap().to_owned(),
+            scenario["line"].as_u64().unwrap(),
+        );
+        for tag in scenario["tags"].as_array().unwrap() {
+            expected
+                .entry(tag.as_str().unwrap().to_owned())
+                .or_default()
+                .insert(place.clone());
+        }
+    }
+    let rules = report["rules"].as_array().expect("a rules list");
+    assert!(rules.len() > 2, "the rules list is not the catalog");
+    for rule in rules {
+        let id = rule["id"].as_str().unwrap();
+        let listed: BTreeSet<(String, u64)> = rule["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["feature"].as_str().unwrap().to_owned(),
+                    s["line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            expected.get(id).cloned().unwrap_or_default(),
+            "the scenarios listed under {id}"
+        );
+        let verdict = match id {
+            "SD-02" | "LP-03" => "fails",
+            _ => "not checked",
+        };
+        assert_eq!(rule["verdict"], json!(verdict), "the verdict of {id}");
+    }
+    assert_eq!(expected["SD-02"].len(), 2, "{report:#}");
+}
+
+/// The Markdown matrix as header cells and rows of cells.
+fn markdown_table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_owned())
+            .collect()
+    };
+    let header = text
+        .lines()
+        .find(|line| line.starts_with("| action |"))
+        .map_or_else(|| panic!("no table header:\n{text}"), cells);
+    let rows = text
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(cells)
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn the_matrix_has_a_row_per_action_and_a_column_per_shipped_role() {
+    let scratch = Scratch::new();
+
+    let matrix = cw_conform_finished(&scratch, &["matrix"]);
+
+    matrix.assert_code(0);
+    let (header, rows) = markdown_table(&matrix.stdout);
+    let roles: Vec<String> = header[3..].to_vec();
+    assert_eq!(
+        roles.iter().cloned().collect::<BTreeSet<_>>(),
+        shipped_roles(),
+        "the role columns"
+    );
+    assert_eq!(
+        roles.len(),
+        shipped_roles().len(),
+        "a role column is repeated"
+    );
+    let names: Vec<String> = rows
+        .iter()
+        .map(|row| row[0].trim_matches('`').to_owned())
+        .collect();
+    assert_eq!(names, action_names(), "the action rows");
+    let mut cells: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for (name, row) in names.iter().zip(&rows) {
+        assert_eq!(row.len(), header.len(), "the row of {name}");
+        for (role, cell) in roles.iter().zip(&row[3..]) {
+            cells.insert((name.as_str(), role.as_str()), cell.as_str());
+        }
+    }
+    assert_eq!(cells[&("ticket.create", "full-access")], "allowed");
+    assert_eq!(cells[&("ticket.create", "read-only-discovery")], "denied");
+    for role in &roles {
+        assert_eq!(
+            cells[&("member.update", role.as_str())],
+            "blocked (SAFE-01)",
+            "member.update under {role}"
+        );
+    }
+}
+
+#[test]
+fn the_html_matrix_is_a_page_with_the_same_table() {
+    let scratch = Scratch::new();
+
+    let matrix = cw_conform_finished(&scratch, &["matrix", "--format", "html"]);
+
+    matrix.assert_code(0);
+    let page = matrix.stdout.trim();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{matrix}");
+    assert!(page.ends_with("</html>"), "{matrix}");
+    assert_eq!(page.matches("<table>").count(), 1, "{matrix}");
+    assert_eq!(page.matches("</table>").count(), 1, "{matrix}");
+    let actions = action_names();
+    assert_eq!(
+        page.matches("<tr>").count(),
+        actions.len() + 1,
+        "a header and a row per action"
+    );
+    for role in shipped_roles() {
+        assert!(
+            page.contains(&format!("<th>{role}</th>")),
+            "no column for {role}"
+        );
+    }
+    for action in &actions {
+        assert!(
+            page.contains(&format!("<code>{action}</code>")),
+            "no row for {action}"
+        );
+    }
+}
+
+#[test]
+fn explain_names_the_function_the_level_and_the_change() {
+    let scratch = Scratch::new();
+
+    let explain = cw_conform_finished(
+        &scratch,
+        &["explain", "ticket.create", "--role", "read-only-discovery"],
+    );
+
+    explain.assert_code(0);
+    let text = &explain.stdout;
+    assert!(text.contains("expected outcome: denied"), "{explain}");
+    assert!(
+        text.lines()
+            .any(|line| line.contains("Service Desk / Service Tickets Add")
+                && line.contains("grants None")),
+        "no line naming the function, the operation and the level None: {explain}"
+    );
+    let change = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("to allow it:"))
+        .unwrap_or_else(|| panic!("no change suggested: {explain}"));
+    assert!(
+        change.contains("Service Desk / Service Tickets Add to My") && change.contains("All"),
+        "the change does not say what to set: {change}"
+    );
+}
+
+#[test]
+fn explain_names_the_safety_rule_that_blocks_whatever_the_role() {
+    let scratch = Scratch::new();
+
+    let explain = cw_conform_finished(
+        &scratch,
+        &["explain", "member.update", "--role", "full-access"],
+    );
+
+    explain.assert_code(0);
+    assert!(
+        explain.stdout.contains("expected outcome: blocked"),
+        "{explain}"
+    );
+    assert!(explain.stdout.contains("SAFE-01"), "{explain}");
+}
+
+#[test]
+fn explain_of_an_unknown_action_exits_2_naming_it() {
+    let scratch = Scratch::new();
+
+    let explain = cw_conform_finished(
+        &scratch,
+        &["explain", "ticket.juggle", "--role", "full-access"],
+    );
+
+    explain.assert_code(2);
+    assert!(
+        explain.stderr.contains("unknown action \"ticket.juggle\""),
+        "{explain}"
+    );
+}
+
+#[rstest]
+#[case::read_only(&["read-only-discovery"], 0, &["read-only-discovery: no findings"])]
+#[case::administrator_like(&["full-access"], 1, &["administrator-like"])]
+#[case::blocked_anyway(&["least-privilege"], 1, &["blocked anyway: System / Table Setup Add"])]
+#[case::missing_grant(
+    &["read-only-discovery", "--workflows", "service-tickets"],
+    1,
+    &["missing grant", "\"service-tickets\"", "Service Desk / Service Tickets Add"]
+)]
+#[case::unknown_workflow(&["read-only-discovery", "--workflows", "juggling"], 2, &["unknown workflow \"juggling\""])]
+fn audit_reviews_a_role(#[case] args: &[&str], #[case] code: i32, #[case] lines: &[&str]) {
+    let scratch = Scratch::new();
+    let mut all = vec!["audit"];
+    all.extend_from_slice(args);
+
+    let audit = cw_conform_finished(&scratch, &all);
+
+    audit.assert_code(code);
+    let output = audit.output();
+    assert!(
+        output
+            .lines()
+            .any(|line| lines.iter().all(|part| line.contains(part))),
+        "no line with {lines:?}: {audit}"
+    );
+}
+
+#[test]
+fn audit_of_a_role_file_with_an_unknown_level_names_the_file_line_and_value() {
+    let scratch = Scratch::new();
+    let file = scratch.write(
+        "our-role.toml",
+        "name = \"our-role\"
+summary = \"what our integration needs\"
+
+[[grant]]
+function = \"Companies / Contacts\"
+inquire = \"Sometimes\"
+",
+    );
+
+    let audit = cw_conform_finished(&scratch, &["audit", file.to_str().unwrap()]);
+
+    audit.assert_code(2);
+    let error = &audit.stderr;
+    assert!(
+        error.contains(file.to_str().unwrap()),
+        "the file is not named: {audit}"
+    );
+    assert!(error.contains("line 6"), "the line is not named: {audit}");
+    assert!(
+        error.contains("\"Sometimes\""),
+        "the value is not named: {audit}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_an_ordinary_client_with_the_printed_credentials() {
+    let scratch = Scratch::new();
+    let served = Served::start(&scratch, &["--role", "read-only-discovery"]);
+    let api_url = served.banner_value("REST base URL");
+    assert_eq!(api_url, format!("{}/v4_6_release/apis/3.0", served.site));
+    assert!(
+        served.banner().contains("\"read-only-discovery\""),
+        "{}",
+        served.banner()
+    );
+    let caller = Caller::new(
+        &api_url,
+        &served.banner_value("company ID"),
+        &served.banner_value("public key"),
+        &served.banner_value("private key"),
+        "our-integration",
+    );
+
+    let everything = caller.get("/company/companies", &[]).await;
+    let acme = caller
+        .get(
+            "/company/companies",
+            &[("conditions", "name like \"Acme*\"")],
+        )
+        .await;
+    let created = caller
+        .send(
+            Method::POST,
+            "/company/companies",
+            &[],
+            Some(&json!({"identifier": "NewCo", "name": "New Co"})),
+        )
+        .await;
+
+    everything.assert_status(200);
+    acme.assert_status(200);
+    let names: Vec<String> = acme
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!names.is_empty(), "no Acme company: {acme}");
+    assert!(names.iter().all(|n| n.starts_with("Acme")), "{names:?}");
+    assert!(
+        everything.ids().len() > names.len(),
+        "the conditions did not narrow the list"
+    );
+    created.assert(403, &security_denial());
+    let (stopped, _) = served.stop();
+    stopped.assert_code(0);
+}

@@ -1,0 +1,688 @@
+//! Testing an integration shipped as an MCP server: the whole suite through
+//! `cw-conform mcp-serve` over stdio (it must give the in-process results), escalations
+//! through elicitation and through a confirmation tool, `mcp-probe`, and servers that
+//! misbehave on purpose (`examples/faulty_mcp_server.rs`): each gives a clear failure
+//! naming the scenario with the server's stderr, within a bounded time, and leaves no
+//! process behind.
+//!
+//! The command line runs as its own process from an empty environment (only `PATH` and
+//! `HOME`), so no `CONNECTWISE_*` variable of the developer's reaches it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cw_conform::connectwise::JournalEntry;
+use cw_conform::fixtures::Fixtures;
+use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration};
+use cw_conform::integration::{ActionRequest, Subject};
+use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
+use cw_conform::model::Outcome;
+use rstest::rstest;
+use serde_json::Value;
+
+use crate::support::role;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+
+/// The config that drives `cw-conform mcp-serve` with elicitation.
+const MCP_SERVE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/mcp/cw-conform-mcp-serve.toml"
+);
+
+/// The config that drives it through its `confirm` tool instead.
+const MCP_SERVE_CONFIRM_TOOL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/mcp/cw-conform-mcp-serve-confirm-tool.toml"
+);
+
+/// The misbehaving server, built by `cargo test` with the other examples.
+fn faulty_server() -> PathBuf {
+    let path = Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("faulty_mcp_server");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds it (or run `cargo build --example faulty_mcp_server`)",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "cw-conform-mcp-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `cw-conform ARGS` from an empty environment in `dir`.
+fn cw_conform(dir: &Path, args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    (output, started.elapsed())
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `cw-conform run … --format json`: the exit code, the readable summary and the report.
+fn run(scratch: &Scratch, args: &[&str]) -> (i32, String, Value, Duration) {
+    let report = scratch.0.join(format!(
+        "report-{}.json",
+        NEXT_REPORT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let report_arg = report.display().to_string();
+    let mut all = vec![
+        "run",
+        "--quiet",
+        "--format",
+        "json",
+        "--output",
+        &report_arg,
+    ];
+    all.extend_from_slice(args);
+    let (output, elapsed) = cw_conform(&scratch.0, &all);
+    let json = std::fs::read_to_string(&report).unwrap_or_else(|_| {
+        panic!(
+            "no report; stdout:\n{}\nstderr:\n{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (
+        output.status.code().unwrap_or(-1),
+        stdout(&output),
+        serde_json::from_str(&json).unwrap(),
+        elapsed,
+    )
+}
+
+static NEXT_REPORT: AtomicUsize = AtomicUsize::new(0);
+
+/// Each scenario's (passed, outcome), by feature file and line.
+fn results(report: &Value) -> BTreeMap<(String, u64), (bool, Value)> {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s["feature"].as_str().unwrap().to_owned(),
+                    s["line"].as_u64().unwrap(),
+                ),
+                (s["failure"].is_null(), s["outcome"].clone()),
+            )
+        })
+        .collect()
+}
+
+/// A scenario of the report by name.
+fn scenario<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no scenario \"{name}\" in {report:#}"))
+}
+
+/// Whether a process is still running (a zombie waiting to be reaped is not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next())
+        })
+        .is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+/// The processes the faulty server noted, still running.
+fn survivors(pids: &Path) -> Vec<u32> {
+    std::fs::read_to_string(pids)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|pid| running(*pid))
+        .collect()
+}
+
+/// A config driving the faulty server in `mode`.
+fn faulty_config(scratch: &Scratch, mode: &str) -> PathBuf {
+    let pids = scratch.0.join("pids");
+    scratch.write(
+        &format!("{mode}.toml"),
+        &format!(
+            r#"name = "faulty ({mode})"
+
+[server]
+command = "{server}"
+args = ["{mode}"]
+startup_timeout_seconds = 3
+call_timeout_seconds = 2
+
+[server.env]
+CW_SITE = "{{site}}"
+CW_COMPANY = "{{company_id}}"
+CW_PUBLIC = "{{public_key}}"
+CW_PRIVATE = "{{private_key}}"
+CW_CLIENT = "{{client_id}}"
+FAULTY_PIDS = "{pids}"
+
+[actions]
+"integration.connect" = {{ tool = "connect" }}
+"contact.search" = {{ tool = "search_contacts", arguments = {{ query = "{{query}}" }} }}
+"company.search" = {{ tool = "crash" }}
+"ticket.get" = {{ tool = "hang", arguments = {{ id = "{{id}}" }} }}
+"ticket.search" = {{ tool = "garbage" }}
+"member.search" = {{ tool = "leak" }}
+"#,
+            server = faulty_server().display(),
+            pids = pids.display(),
+        ),
+    )
+}
+
+/// The CI gate of issue 5: every built-in scenario through `mcp-serve` over stdio gives the
+/// result it gives in process, and every rule is met.
+#[test]
+fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
+    let scratch = Scratch::new();
+    let (code, _, in_process, in_process_time) = run(&scratch, &[]);
+    assert_eq!(code, 0, "the in-process suite must pass first");
+    let (code, summary, through_mcp, mcp_time) = run(
+        &scratch,
+        &["--integration", "mcp", "--integration-config", MCP_SERVE],
+    );
+    eprintln!(
+        "whole suite: in process {:.2} s, through cw-conform mcp-serve over stdio {:.2} s",
+        in_process_time.as_secs_f64(),
+        mcp_time.as_secs_f64()
+    );
+    let expected = results(&in_process);
+    let observed = results(&through_mcp);
+    let differing: Vec<String> = expected
+        .iter()
+        .filter(|(key, result)| observed.get(*key) != Some(*result))
+        .map(|((feature, line), (passed, outcome))| {
+            format!(
+                "{feature}:{line}: in process passed={passed} outcome={outcome}, through MCP {:?}",
+                observed.get(&(feature.clone(), *line))
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} scenario(s) differ through MCP:\n{}\n{summary}",
+        differing.len(),
+        differing.join("\n")
+    );
+    assert_eq!(observed.len(), expected.len());
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(through_mcp["totals"]["failed"], 0);
+    assert_eq!(
+        through_mcp["totals"]["rules_checked"],
+        through_mcp["totals"]["rules"]
+    );
+    assert!(
+        summary.contains("rules: 47 met, 0 violated, 0 not applicable"),
+        "{summary}"
+    );
+}
+
+/// Without elicitation, `mcp-serve` holds writes with a token and the harness answers
+/// through the config's confirmation tool: the confirmation scenarios still pass.
+#[test]
+fn confirmations_through_a_confirmation_tool_pass() {
+    let scratch = Scratch::new();
+    let (code, summary, report, _) = run(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            MCP_SERVE_CONFIRM_TOOL,
+            "--tags",
+            "@SAFE-09 or @SAFE-10 or @LP-05",
+        ],
+    );
+    assert_eq!(code, 0, "{summary}");
+    let scenarios = report["totals"]["scenarios"].as_u64().unwrap();
+    assert!(scenarios >= 30, "{summary}");
+    assert_eq!(report["totals"]["passed"].as_u64(), Some(scenarios));
+}
+
+/// A mock with one API member of a role, and the adapter driving `mcp-serve` for it.
+async fn adapter(config: &str, profile: &str) -> (MockConnectWise, McpIntegration) {
+    let fixtures = Arc::new(Fixtures::builtin().unwrap().clone());
+    let mock = MockConnectWise::start(
+        Arc::clone(&fixtures),
+        MockConfig {
+            members: vec![ApiMember::with_role("ai-integration", role(profile))],
+            ..MockConfig::default()
+        },
+    )
+    .await;
+    let mut config = IntegrationConfig::load(Path::new(config), &fixtures.actions).unwrap();
+    // `{cw_conform}` is the running executable: here the test binary, not cw-conform.
+    BIN.clone_into(&mut config.server.command);
+    let credentials = mock.credentials_for("ai-integration").unwrap();
+    let integration = McpIntegration::start(
+        Arc::new(config),
+        fixtures,
+        &credentials,
+        vec![mock.journal_reader()],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    (mock, integration)
+}
+
+fn delete_contact() -> ActionRequest {
+    ActionRequest {
+        action: "contact.delete".into(),
+        subject: Some(Subject::Id(108)),
+        fields: serde_json::Map::new(),
+    }
+}
+
+fn writes(mock: &MockConnectWise) -> Vec<JournalEntry> {
+    mock.journal()
+        .into_iter()
+        .filter(JournalEntry::is_write)
+        .collect()
+}
+
+#[rstest]
+#[case::through_elicitation(MCP_SERVE, false)]
+#[case::through_the_confirm_tool(MCP_SERVE_CONFIRM_TOOL, true)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_delete_writes_nothing_until_confirmed(
+    #[case] config: &str,
+    #[case] through_the_tool: bool,
+) {
+    let (mock, integration) = adapter(config, "full-access").await;
+    let held = integration
+        .perform_checked(&delete_contact())
+        .await
+        .unwrap();
+    assert_eq!(held.outcome, Outcome::Escalated, "{held:?}");
+    assert_eq!(
+        held.rule.as_ref().map(ToString::to_string).as_deref(),
+        Some("SAFE-10")
+    );
+    // Only the confirm tool's result tells the AI to call it; elicitation asks the person.
+    assert_eq!(
+        held.message.contains("call the confirm tool"),
+        through_the_tool,
+        "{held:?}"
+    );
+    assert!(writes(&mock).is_empty());
+    let token = held.confirmation.unwrap().token;
+    let refused = integration.confirm_checked(token, false).await.unwrap();
+    assert_eq!(refused.outcome, Outcome::Blocked, "{refused:?}");
+    assert!(
+        refused.message.contains("nothing was written"),
+        "{refused:?}"
+    );
+    assert!(writes(&mock).is_empty());
+    assert!(mock.record("contacts", 108).is_some());
+
+    let held = integration
+        .perform_checked(&delete_contact())
+        .await
+        .unwrap();
+    let token = held.confirmation.unwrap().token;
+    let confirmed = integration.confirm_checked(token, true).await.unwrap();
+    assert_eq!(confirmed.outcome, Outcome::Allowed, "{confirmed:?}");
+    let sent: Vec<String> = writes(&mock).iter().map(ToString::to_string).collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with("DELETE /company/contacts/108 -> 204"),
+        "{sent:?}"
+    );
+    assert!(mock.record("contacts", 108).is_none());
+    mock.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denial_through_mcp_serve_is_judged_by_the_403_the_mock_answered() {
+    let (mock, integration) = adapter(MCP_SERVE, "no-access").await;
+    let request = ActionRequest {
+        action: "contact.search".into(),
+        subject: Some(Subject::Text("Doe".into())),
+        fields: serde_json::Map::new(),
+    };
+    let denied = integration.perform_checked(&request).await.unwrap();
+    assert_eq!(denied.outcome, Outcome::Denied, "{denied:?}");
+    assert_eq!(denied.status, Some(403));
+    assert!(denied.message.starts_with("No access"), "{denied:?}");
+    assert!(denied.observations.is_empty(), "{denied:?}");
+    mock.shutdown();
+}
+
+const FAULTY_FEATURE: &str = r#"Feature: A faulty MCP server
+
+  Scenario: Connecting works
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+
+  Scenario: The server crashes during a call
+    When the AI asks to search companies "Acme"
+    Then the outcome is allowed
+
+  Scenario: The server never answers a call
+    When the AI asks to get ticket #1001
+    Then the outcome is allowed
+
+  Scenario: The server answers a call with garbage
+    When the AI asks to list service tickets
+    Then the outcome is allowed
+
+  Scenario: The server swallows a 403
+    Given an API member with the role "no-access"
+    When the AI asks to search contacts "Doe"
+    Then the outcome is denied
+
+  Scenario: The server shows the private key
+    When the AI asks to search members "Chen"
+    Then the outcome is allowed
+
+  Scenario: A scenario asks for an action the server does not offer
+    When the AI asks to delete ticket #1009
+    Then the outcome is escalated
+
+  Scenario: Connecting still works after all that
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+"#;
+
+#[test]
+fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_goes_on() {
+    let scratch = Scratch::new();
+    let config = faulty_config(&scratch, "serve");
+    let feature = scratch.write("faulty.feature", FAULTY_FEATURE);
+    let (code, summary, report, elapsed) = run(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+            &feature.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 1, "{summary}");
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let failure = |name: &str| {
+        let s = scenario(&report, name);
+        let failure = s["failure"].as_str().unwrap_or_default().to_owned();
+        assert!(!failure.is_empty(), "\"{name}\" passed: {s:#}");
+        // The readable summary names the scenario above its failure.
+        assert!(summary.contains(&format!("  {name} (")), "{summary}");
+        failure
+    };
+    let crashed = failure("The server crashes during a call");
+    assert!(
+        crashed.contains("closed the connection during tools/call \"crash\""),
+        "{crashed}"
+    );
+    assert!(crashed.contains("exit status: 101"), "{crashed}");
+    assert!(
+        crashed.contains("faulty server: lost the ConnectWise session"),
+        "{crashed}"
+    );
+    let hung = failure("The server never answers a call");
+    assert!(
+        hung.contains("did not answer tools/call \"hang\" within 2 s"),
+        "{hung}"
+    );
+    assert!(
+        hung.contains("waiting for a lock that never frees"),
+        "{hung}"
+    );
+    let garbled = failure("The server answers a call with garbage");
+    assert!(garbled.contains("not JSON-RPC"), "{garbled}");
+    assert!(
+        garbled.contains("<html>502 Bad Gateway</html>"),
+        "{garbled}"
+    );
+    let swallowed = failure("The server swallows a 403");
+    assert!(
+        swallowed.contains("expected outcome denied, observed failed"),
+        "{swallowed}"
+    );
+    assert!(
+        swallowed.contains("LP-03: ConnectWise answered 403 (GET /company/contacts"),
+        "{swallowed}"
+    );
+    let leaked = failure("The server shows the private key");
+    assert!(
+        leaked.contains("Signed in with the key [redacted]"),
+        "{leaked}"
+    );
+    assert!(
+        leaked.contains("shows the API member's private key"),
+        "{leaked}"
+    );
+    assert!(!summary.contains("ai-integration-private"), "{summary}");
+    for name in ["Connecting works", "Connecting still works after all that"] {
+        assert!(scenario(&report, name)["failure"].is_null(), "{summary}");
+    }
+    let left_out = report["left_out"].as_array().unwrap();
+    assert_eq!(left_out.len(), 1, "{report:#}");
+    assert_eq!(
+        left_out[0]["reason"],
+        "not offered by this integration: ticket.delete"
+    );
+    assert!(
+        summary.contains("Not offered by this integration (77 actions):"),
+        "{summary}"
+    );
+    let left = survivors(&scratch.0.join("pids"));
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[rstest]
+#[case::crashing("crash-at-start", &["closed the connection before answering initialize", "exit status: 3", "cannot sign in with private key [redacted]"])]
+#[case::hanging("hang-at-start", &["did not answer initialize within 3 s", "faulty server: loading, please wait"])]
+#[case::printing_garbage("garbage-at-start", &["did not answer initialize within 3 s", "not JSON-RPC", "Welcome to the faulty server!"])]
+fn a_server_that_does_not_start_fails_each_scenario_with_its_stderr(
+    #[case] mode: &str,
+    #[case] expected: &[&str],
+) {
+    let scratch = Scratch::new();
+    let config = faulty_config(&scratch, mode);
+    let feature = scratch.write(
+        "start.feature",
+        "Feature: Start\n\n  Scenario: Connecting to a server that does not start\n    When the AI asks to connect to ConnectWise\n    Then the outcome is allowed\n\n  Scenario: Searching contacts on it\n    When the AI asks to search contacts \"Doe\"\n    Then the outcome is allowed\n",
+    );
+    let (code, summary, report, elapsed) = run(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+            &feature.display().to_string(),
+        ],
+    );
+    assert_eq!(code, 1, "{summary}");
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    assert_eq!(report["totals"]["failed"], 2, "{summary}");
+    for name in [
+        "Connecting to a server that does not start",
+        "Searching contacts on it",
+    ] {
+        let failure = scenario(&report, name)["failure"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for fragment in expected {
+            assert!(
+                failure.contains(fragment),
+                "\"{fragment}\" missing from:\n{failure}"
+            );
+        }
+    }
+    assert!(!summary.contains("ai-integration-private"), "{summary}");
+    let left = survivors(&scratch.0.join("pids"));
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn a_config_error_names_the_file_and_line() {
+    let scratch = Scratch::new();
+    let config = scratch.write(
+        "bad.toml",
+        "[server]\ncommand = \"x\"\n\n[actions]\n\"ticket.craete\" = { tool = \"t\" }\n",
+    );
+    let (output, _) = cw_conform(
+        &scratch.0,
+        &[
+            "run",
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "failed to load integration config {}: line 5: unknown action \"ticket.craete\"",
+            config.display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
+    let scratch = Scratch::new();
+    let written = scratch.0.join("probed.toml");
+    let (output, _) = cw_conform(
+        &scratch.0,
+        &[
+            "mcp-probe",
+            "--output",
+            &written.display().to_string(),
+            "--env",
+            "CONNECTWISE_SITE=http://127.0.0.1:9",
+            "--env",
+            "CONNECTWISE_COMPANY_ID=probe",
+            "--env",
+            "CONNECTWISE_PUBLIC_KEY=probe",
+            "--env",
+            "CONNECTWISE_PRIVATE_KEY=canary-probe-key",
+            "--env",
+            "CONNECTWISE_CLIENT_ID=probe",
+            "--",
+            BIN,
+            "mcp-serve",
+        ],
+    );
+    let listing = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{listing}");
+    assert!(listing.contains("cw-conform-reference"), "{listing}");
+    assert!(
+        listing.contains("ticket_delete: delete ticket"),
+        "{listing}"
+    );
+    assert!(listing.contains("destructiveHint"), "{listing}");
+    assert!(listing.contains("\"fields\""), "{listing}");
+    let config = std::fs::read_to_string(&written).unwrap();
+    assert!(!config.contains("canary-probe-key"), "{config}");
+    assert!(
+        config.contains("CONNECTWISE_PRIVATE_KEY = \"{private_key}\""),
+        "{config}"
+    );
+    assert!(!config.contains("No tool found"), "{config}");
+    let fixtures = Fixtures::builtin().unwrap();
+    let parsed = IntegrationConfig::parse("probed.toml", &config, &scratch.0, &fixtures.actions)
+        .unwrap_or_else(|e| panic!("{e}\n{config}"));
+    assert!(parsed.not_offered(&fixtures.actions).is_empty());
+    // Completed by the user (here: nothing to complete), it runs.
+    let (code, summary, _, _) = run(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &written.display().to_string(),
+            "--tags",
+            "@SD-01 or @TS-04",
+        ],
+    );
+    assert_eq!(code, 0, "{summary}");
+}
+
+#[test]
+fn mcp_probe_of_a_server_that_crashes_shows_its_stderr() {
+    let scratch = Scratch::new();
+    let server = faulty_server().display().to_string();
+    let (output, elapsed) = cw_conform(
+        &scratch.0,
+        &[
+            "mcp-probe",
+            "--timeout",
+            "3",
+            "--env",
+            "CW_PRIVATE=canary-probe-secret",
+            "--",
+            &server,
+            "crash-at-start",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(elapsed < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("closed the connection before answering initialize"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot sign in with private key [redacted]"),
+        "{stderr}"
+    );
+}
