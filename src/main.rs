@@ -253,6 +253,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
                 _ = tokio::signal::ctrl_c() => {
                     eprintln!("interrupted: removing what the run created on the sandbox…");
                     harness::sandbox::clean_up(None).await;
+                    harness::sandbox::sweep_marked(fixtures).await;
                     let left = harness::sandbox::left_behind();
                     if left.is_empty() {
                         eprintln!("cleaned up: nothing was left behind");

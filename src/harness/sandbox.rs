@@ -12,6 +12,17 @@ use crate::target::Sandbox;
 /// The text the harness puts in every record it creates on a sandbox.
 pub const MARK: &str = "[cw-conform]";
 
+/// The fields that carry [`MARK`]: the first of them a new record has.
+pub const MARK_FIELDS: [&str; 7] = [
+    "summary",
+    "name",
+    "lastName",
+    "title",
+    "text",
+    "notes",
+    "description",
+];
+
 /// A sandbox run: the sandbox and whether writes are allowed.
 #[derive(Debug, Clone)]
 pub struct SandboxRun {
@@ -107,6 +118,53 @@ pub async fn clean_up(records: Option<Vec<CreatedRecord>>) {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(record);
+        }
+    }
+}
+
+/// After an interrupt: finds records carrying [`MARK`] that no scenario had noted yet (a
+/// create still in flight when the run stopped) and removes them.
+pub async fn sweep_marked(fixtures: &Fixtures) {
+    let Some(run) = current() else { return };
+    let Some(credentials) = run.sandbox.credentials(&run.sandbox.default_profile) else {
+        return;
+    };
+    let Ok(client) = run.sandbox.client(credentials).await else {
+        return;
+    };
+    let mut paths: Vec<&str> = fixtures
+        .actions
+        .iter()
+        .filter(|a| a.kind == crate::model::ActionKind::Create && !a.has_parent())
+        .map(|a| a.path.as_str())
+        .collect();
+    paths.dedup();
+    for path in paths {
+        for field in MARK_FIELDS {
+            let query = [
+                ("conditions", format!("{field} contains \"{MARK}\"")),
+                ("pageSize", "1000".to_owned()),
+            ];
+            // A collection without that field answers 400: nothing to sweep there.
+            let Ok(response) = client.get(path, &query).await else {
+                continue;
+            };
+            for record in response.body.as_array().into_iter().flatten() {
+                let Some(id) = record.get("id").and_then(serde_json::Value::as_i64) else {
+                    continue;
+                };
+                let found = CreatedRecord {
+                    path: path.to_owned(),
+                    id,
+                    profile: run.sandbox.default_profile.clone(),
+                };
+                if !delete(&run, &found).await {
+                    LEFT_BEHIND
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(found);
+                }
+            }
         }
     }
 }

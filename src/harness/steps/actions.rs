@@ -5,7 +5,7 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
-use crate::harness::sandbox::MARK;
+use crate::harness::sandbox::{MARK, MARK_FIELDS};
 use crate::harness::world::ConformanceWorld;
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionKind, Outcome};
@@ -92,15 +92,7 @@ async fn ai_asks(
 /// Marks a record created on a sandbox so people can see the harness made it: the first
 /// name-like text field is prefixed with [`MARK`].
 fn mark(fields: &mut Map<String, Value>) {
-    for field in [
-        "summary",
-        "name",
-        "lastName",
-        "title",
-        "text",
-        "notes",
-        "description",
-    ] {
+    for field in MARK_FIELDS {
         if let Some(Value::String(text)) = fields.get_mut(field) {
             *text = format!("{MARK} {text}");
             return;
