@@ -28,6 +28,7 @@
 //! knows the AI side; `harness` only glues Gherkin to them.
 
 pub mod audit;
+pub mod commands;
 pub mod connectwise;
 pub mod fixtures;
 pub mod harness;

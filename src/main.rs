@@ -1,28 +1,16 @@
 //! `cw-conform`: parse the command line, call the library, map the result to an exit code.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use cw_conform::connectwise::Secret;
+use cw_conform::commands::inspect::MatrixFormat;
+use cw_conform::commands::mcp::ProbeArgs;
+use cw_conform::commands::run::{Format, IntegrationKind, RunArgs};
+use cw_conform::commands::serve::ServeArgs;
+use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
-use cw_conform::harness::sandbox::SandboxRun;
-use cw_conform::harness::{self, IntegrationUnderTest, RunOptions};
-use cw_conform::integration::mcp::{self, IntegrationConfig};
-use cw_conform::mock::{ApiMember, Fault, MockConfig, MockConnectWise};
-use cw_conform::target::Sandbox;
-use cw_conform::{audit, oracle, report, target};
-
-/// Everything conforms.
-const EXIT_CONFORMS: u8 = 0;
-/// At least one scenario failed.
-const EXIT_FAILED: u8 = 1;
-/// Bad usage, a fixture error, a bad environment variable or features that cannot be read.
-const EXIT_USAGE: u8 = 2;
-/// The run was interrupted (Ctrl-C); what it created on a sandbox was removed.
-const EXIT_INTERRUPTED: u8 = 130;
+use cw_conform::target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,28 +135,6 @@ enum Command {
     },
 }
 
-/// Report formats of `run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Pretty,
-    Junit,
-    Json,
-}
-
-/// The integrations `run` can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum IntegrationKind {
-    Reference,
-    Mcp,
-}
-
-/// Formats of `matrix`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum MatrixFormat {
-    Markdown,
-    Html,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `.env` is read before any thread starts, as setting the environment requires.
@@ -180,19 +146,19 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: failed to start the async runtime: {error}");
-            return ExitCode::from(EXIT_USAGE);
+            return ExitCode::from(exit::USAGE);
         }
     };
     match runtime.block_on(execute(cli.command)) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(EXIT_USAGE)
+            eprintln!("error: {error}");
+            ExitCode::from(exit::USAGE)
         }
     }
 }
 
-async fn execute(command: Command) -> anyhow::Result<u8> {
+async fn execute(command: Command) -> Result<u8, CommandError> {
     let fixtures = Fixtures::builtin()?;
     match command {
         Command::Run {
@@ -207,222 +173,45 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             integration_config,
             paths,
         } => {
-            let config = match (integration, integration_config) {
-                (IntegrationKind::Mcp, Some(path)) => {
-                    Some(Arc::new(IntegrationConfig::load(&path, &fixtures.actions)?))
-                }
-                (IntegrationKind::Mcp, None) => {
-                    anyhow::bail!("--integration mcp needs --integration-config FILE")
-                }
-                (IntegrationKind::Reference, Some(_)) => {
-                    anyhow::bail!("--integration-config is for --integration mcp")
-                }
-                (IntegrationKind::Reference, None) => None,
-            };
-            if config.is_some() && Sandbox::requested() {
-                anyhow::bail!(
-                    "an MCP integration is judged by what the mock ConnectWise receives; unset CONNECTWISE_SITE to run it"
-                );
-            }
-            let sandbox = if Sandbox::requested() {
-                Some(Arc::new(SandboxRun {
-                    sandbox: Sandbox::from_env()?,
-                    allow_writes,
-                }))
-            } else {
-                None
-            };
-            let whole_suite = tags.is_none() && paths.is_empty();
-            // A machine-readable report on standard output leaves no room for progress.
-            let progress = !quiet && (format == Format::Pretty || output.is_some());
-            // A sandbox run cannot check every rule: some scenarios need the mock.
-            let whole_suite = whole_suite && sandbox.is_none();
-            let options = RunOptions {
+            let args = RunArgs {
                 tags,
-                paths,
                 concurrency,
+                quiet,
                 color,
-                progress,
-                sandbox,
-                integration: config
-                    .clone()
-                    .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
+                format,
+                output,
+                allow_writes,
+                integration,
+                integration_config,
+                paths,
             };
-            let summary = tokio::select! {
-                summary = harness::run(&options, Box::new(std::io::stdout())) => summary?,
-                _ = tokio::signal::ctrl_c() => {
-                    eprintln!("interrupted: removing what the run created on the sandbox…");
-                    harness::sandbox::clean_up(None).await;
-                    harness::sandbox::sweep_marked(fixtures).await;
-                    let left = harness::sandbox::left_behind();
-                    if left.is_empty() {
-                        eprintln!("cleaned up: nothing was left behind");
-                    } else {
-                        eprintln!("could not remove {} record(s):", left.len());
-                        for record in &left {
-                            eprintln!("  {record}");
-                        }
-                    }
-                    return Ok(EXIT_INTERRUPTED);
-                }
-            };
-            // Rules whose scenarios ask only for actions an MCP integration does not offer
-            // are not applicable: its own report judges coverage.
-            let gate = whole_suite && summary.not_offered.is_empty();
-            let mut text = report::render_text(&summary, &fixtures.rules, gate);
-            if let Some(config) = &config {
-                text.push_str(&mcp::report::render(
-                    &summary,
-                    &fixtures.rules,
-                    config,
-                    &fixtures.actions,
-                    whole_suite,
-                ));
-            }
-            let rendered = match format {
-                Format::Pretty => text.clone(),
-                Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
-                Format::Json => report::json::render(&summary, &fixtures.rules, gate),
-            };
-            match &output {
-                Some(path) => {
-                    std::fs::write(path, &rendered)
-                        .map_err(|e| anyhow::anyhow!("failed to write {}: {e}", path.display()))?;
-                    print!("{text}");
-                }
-                None => print!("{rendered}"),
-            }
-            if summary.scenarios.is_empty() && summary.parse_errors.is_empty() {
-                eprintln!("error: no scenario matched");
-                return Ok(EXIT_USAGE);
-            }
-            let conforms = report::conforms(&summary, &fixtures.rules, gate)
-                && (config.is_none()
-                    || mcp::report::conforms(&summary, &fixtures.rules, whole_suite));
-            Ok(if conforms { EXIT_CONFORMS } else { EXIT_FAILED })
+            commands::run::run(args, fixtures).await
         }
-        Command::McpServe => {
-            let settings = mcp::server::ServeSettings::from_vars(&|name| std::env::var(name).ok())?;
-            eprintln!(
-                "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
-                settings.credentials.site, settings.credentials.company_id
-            );
-            mcp::server::serve_stdio(Arc::new(fixtures.clone()), settings).await?;
-            Ok(EXIT_CONFORMS)
-        }
+        Command::McpServe => commands::mcp::serve(fixtures).await,
         Command::McpProbe {
             output,
             env,
             timeout,
             command,
         } => {
-            let mut env_pairs = Vec::new();
-            for pair in env {
-                let Some((key, value)) = pair.split_once('=') else {
-                    anyhow::bail!("--env takes KEY=VALUE, not \"{pair}\"");
-                };
-                env_pairs.push((key.to_owned(), value.to_owned()));
-            }
-            let Some((program, args)) = command.split_first() else {
-                anyhow::bail!("give the server's command after --");
-            };
-            let request = mcp::probe::ProbeRequest {
-                command: program.clone(),
-                args: args.to_vec(),
-                env: env_pairs,
-                timeout: std::time::Duration::from_secs(timeout.max(1)),
-            };
-            let probed = match mcp::probe::probe(&request).await {
-                Ok(probed) => probed,
-                Err(failure) => {
-                    eprintln!("error: {failure}");
-                    return Ok(EXIT_FAILED);
-                }
-            };
-            let listing = mcp::probe::listing(&probed);
-            let config = mcp::probe::starting_config(&probed, &request, &fixtures.actions);
-            if let Some(path) = &output {
-                std::fs::write(path, &config)
-                    .map_err(|e| anyhow::anyhow!("failed to write {}: {e}", path.display()))?;
-                print!("{listing}");
-                println!(
-                    "\nWrote a starting integration config to {}",
-                    path.display()
-                );
-            } else {
-                eprint!("{listing}");
-                print!("{config}");
-            }
-            Ok(EXIT_CONFORMS)
+            commands::mcp::probe(
+                ProbeArgs {
+                    output,
+                    env,
+                    timeout,
+                    command,
+                },
+                fixtures,
+            )
+            .await
         }
-        Command::Matrix { roles, format } => {
-            let roles = if roles.is_empty() {
-                fixtures.roles.values().cloned().collect()
-            } else {
-                roles
-                    .iter()
-                    .map(|r| fixtures.role(r))
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            let rendered = match format {
-                MatrixFormat::Markdown => report::matrix::markdown(fixtures, &roles),
-                MatrixFormat::Html => report::matrix::html(fixtures, &roles),
-            };
-            print!("{rendered}");
-            Ok(EXIT_CONFORMS)
-        }
-        Command::Explain { action, role } => {
-            let found = fixtures
-                .actions
-                .get(&action)
-                .or_else(|| fixtures.actions.by_phrase(&action));
-            let Some(found) = found else {
-                let known: Vec<&str> = fixtures.actions.iter().map(|a| a.name.as_str()).collect();
-                anyhow::bail!(
-                    "unknown action \"{action}\" (expected one of {})",
-                    known.join(", ")
-                );
-            };
-            let role = fixtures.role(&role)?;
-            print!("{}", oracle::explain(fixtures, found, &role));
-            Ok(EXIT_CONFORMS)
-        }
+        Command::Matrix { roles, format } => commands::inspect::matrix(&roles, format, fixtures),
+        Command::Explain { action, role } => commands::inspect::explain(&action, &role, fixtures),
         Command::Audit {
             role,
             workflows,
             live,
-        } => {
-            let known = fixtures.actions.workflows();
-            if let Some(unknown) = workflows.iter().find(|w| !known.contains(&w.as_str())) {
-                anyhow::bail!(
-                    "unknown workflow \"{unknown}\" (expected one of {})",
-                    known.join(", ")
-                );
-            }
-            let (name, findings) = match (role, live) {
-                (Some(role), false) => {
-                    let role = fixtures.role(&role)?;
-                    let findings = audit::audit_role(fixtures, &role, &workflows);
-                    (role.name, findings)
-                }
-                (None, true) => {
-                    let settings = target::Sandbox::from_env()?;
-                    let client = settings.client_for_default().await?;
-                    let (_, findings) = audit::audit_live(fixtures, &client, &workflows).await?;
-                    ("the sandbox API member".to_owned(), findings)
-                }
-                _ => anyhow::bail!("give either a role (name or file) or --live"),
-            };
-            if findings.is_empty() {
-                println!("{name}: no findings");
-                return Ok(EXIT_CONFORMS);
-            }
-            println!("{name}: {} finding(s)", findings.len());
-            for finding in &findings {
-                println!("  {finding}");
-            }
-            Ok(EXIT_FAILED)
-        }
+        } => commands::inspect::audit(role.as_deref(), &workflows, live, fixtures).await,
         Command::Serve {
             port,
             role,
@@ -433,58 +222,17 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             rate_limit_first,
             delay_ms,
         } => {
-            let role = fixtures.role(&role)?;
-            let listener = TcpListener::bind(("127.0.0.1", port))
-                .map_err(|e| anyhow::anyhow!("failed to bind 127.0.0.1:{port}: {e}"))?;
-            // Keys are printed only when the mock chose them: a key you gave stays yours.
-            let shown_public = public_key.is_none();
-            let public_key = public_key.unwrap_or_else(|| "ai-integration-public".to_owned());
-            let shown_private = private_key.is_none();
-            let private_key = private_key.unwrap_or_else(|| "ai-integration-private".to_owned());
-            let member = ApiMember {
-                identifier: "ai-integration".to_owned(),
-                public_key: public_key.clone(),
-                private_key: Secret::new(private_key.clone()),
-                role: role.clone(),
+            let args = ServeArgs {
+                port,
+                role,
+                company_id,
+                public_key,
+                private_key,
+                client_id,
+                rate_limit_first,
+                delay_ms,
             };
-            let config = MockConfig {
-                company_id: company_id.clone(),
-                client_ids: client_id.iter().cloned().collect(),
-                members: vec![member],
-                delay: (delay_ms > 0).then(|| std::time::Duration::from_millis(delay_ms)),
-                ..MockConfig::default()
-            };
-            let mock =
-                MockConnectWise::start_on(listener, Arc::new(fixtures.clone()), config).await;
-            if rate_limit_first > 0 {
-                mock.inject_fault(Fault {
-                    status: 429,
-                    retry_after: Some(1),
-                    times: rate_limit_first,
-                });
-            }
-            println!("Mock ConnectWise serving at {}", mock.site());
-            println!("  REST base URL: {}", mock.api_url());
-            println!("  company ID:    {company_id}");
-            if shown_public {
-                println!("  public key:    {public_key}  (mock-only default)");
-            } else {
-                println!("  public key:    (the one you gave)");
-            }
-            if shown_private {
-                println!("  private key:   {private_key}  (mock-only default)");
-            } else {
-                println!("  private key:   (the one you gave)");
-            }
-            println!(
-                "  client ID:     {}",
-                client_id.as_deref().unwrap_or("any non-empty value")
-            );
-            println!("  member:        ai-integration, role \"{}\"", role.name);
-            println!("Press Ctrl-C to stop.");
-            tokio::signal::ctrl_c().await?;
-            mock.shutdown();
-            Ok(EXIT_CONFORMS)
+            commands::serve::serve(args, fixtures).await
         }
     }
 }

@@ -122,48 +122,77 @@ pub async fn clean_up(records: Option<Vec<CreatedRecord>>) {
     }
 }
 
-/// After an interrupt: finds records carrying [`MARK`] that no scenario had noted yet (a
-/// create still in flight when the run stopped) and removes them.
-pub async fn sweep_marked(fixtures: &Fixtures) {
+/// A create sent to the sandbox whose answer has not arrived yet: the collection path and
+/// the field that carries [`MARK`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct InFlight {
+    token: u64,
+    path: String,
+    field: String,
+}
+
+static IN_FLIGHT: Mutex<Vec<InFlight>> = Mutex::new(Vec::new());
+static NEXT_TOKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Notes a create about to be sent; [`landed`] forgets it once the answer is in.
+pub(crate) fn in_flight(path: &str, field: &str) -> u64 {
+    let token = NEXT_TOKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(InFlight {
+            token,
+            path: path.to_owned(),
+            field: field.to_owned(),
+        });
+    token
+}
+
+/// The create's answer arrived (and its record, if any, was noted).
+pub(crate) fn landed(token: u64) {
+    IN_FLIGHT
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|f| f.token != token);
+}
+
+/// After an interrupt: finds the records of creates still in flight when the run stopped
+/// (ConnectWise may have made them although no answer arrived) by their [`MARK`], and
+/// removes them.
+pub async fn sweep_in_flight() {
     let Some(run) = current() else { return };
+    let pending = std::mem::take(&mut *IN_FLIGHT.lock().unwrap_or_else(PoisonError::into_inner));
+    if pending.is_empty() {
+        return;
+    }
     let Some(credentials) = run.sandbox.credentials(&run.sandbox.default_profile) else {
         return;
     };
     let Ok(client) = run.sandbox.client(credentials).await else {
         return;
     };
-    let mut paths: Vec<&str> = fixtures
-        .actions
-        .iter()
-        .filter(|a| a.kind == crate::model::ActionKind::Create && !a.has_parent())
-        .map(|a| a.path.as_str())
-        .collect();
-    paths.dedup();
-    for path in paths {
-        for field in MARK_FIELDS {
-            let query = [
-                ("conditions", format!("{field} contains \"{MARK}\"")),
-                ("pageSize", "1000".to_owned()),
-            ];
-            // A collection without that field answers 400: nothing to sweep there.
-            let Ok(response) = client.get(path, &query).await else {
+    for flight in pending {
+        let query = [(
+            "conditions",
+            format!("{} contains \"{MARK}\"", flight.field),
+        )];
+        let Ok(response) = client.get(&flight.path, &query).await else {
+            continue;
+        };
+        for record in response.body.as_array().into_iter().flatten() {
+            let Some(id) = record.get("id").and_then(serde_json::Value::as_i64) else {
                 continue;
             };
-            for record in response.body.as_array().into_iter().flatten() {
-                let Some(id) = record.get("id").and_then(serde_json::Value::as_i64) else {
-                    continue;
-                };
-                let found = CreatedRecord {
-                    path: path.to_owned(),
-                    id,
-                    profile: run.sandbox.default_profile.clone(),
-                };
-                if !delete(&run, &found).await {
-                    LEFT_BEHIND
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(found);
-                }
+            let found = CreatedRecord {
+                path: flight.path.clone(),
+                id,
+                profile: run.sandbox.default_profile.clone(),
+            };
+            if !delete(&run, &found).await {
+                LEFT_BEHIND
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(found);
             }
         }
     }

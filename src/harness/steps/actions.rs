@@ -5,7 +5,7 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
-use crate::harness::sandbox::{MARK, MARK_FIELDS};
+use crate::harness::sandbox::{self, MARK, MARK_FIELDS};
 use crate::harness::world::ConformanceWorld;
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionKind, Outcome};
@@ -65,9 +65,17 @@ async fn ai_asks(
         .as_ref()
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
-    if world.sandbox.is_some() && matches!(action.kind, ActionKind::Create | ActionKind::Attach) {
-        mark(&mut fields);
-    }
+    let makes_records = matches!(action.kind, ActionKind::Create | ActionKind::Attach);
+    let path = match &subject {
+        Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
+        _ => action.path.clone(),
+    };
+    let in_flight = if world.sandbox.is_some() && makes_records {
+        let field = mark(&mut fields);
+        Some(sandbox::in_flight(&path, field))
+    } else {
+        None
+    };
     let request = ActionRequest {
         action: action.name.clone(),
         subject,
@@ -81,24 +89,24 @@ async fn ai_asks(
         .flatten()
     });
     if let Some(id) = created {
-        let path = match &request.subject {
-            Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
-            _ => action.path.clone(),
-        };
         world.note_created(&path, id);
+    }
+    if let Some(token) = in_flight {
+        sandbox::landed(token);
     }
 }
 
 /// Marks a record created on a sandbox so people can see the harness made it: the first
-/// name-like text field is prefixed with [`MARK`].
-fn mark(fields: &mut Map<String, Value>) {
+/// name-like text field is prefixed with [`MARK`]. Returns the field marked.
+fn mark(fields: &mut Map<String, Value>) -> &'static str {
     for field in MARK_FIELDS {
         if let Some(Value::String(text)) = fields.get_mut(field) {
             *text = format!("{MARK} {text}");
-            return;
+            return field;
         }
     }
     fields.insert("notes".into(), Value::from(MARK));
+    "notes"
 }
 
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.

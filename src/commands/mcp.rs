@@ -1,0 +1,82 @@
+//! `cw-conform mcp-serve` and `cw-conform mcp-probe`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{CommandError, exit};
+use crate::fixtures::Fixtures;
+use crate::integration::mcp;
+
+/// Serves the reference integration as an MCP server over stdio, for the API member the
+/// `CONNECTWISE_*` variables name.
+pub async fn serve(fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let settings = mcp::server::ServeSettings::from_vars(&|name| std::env::var(name).ok())?;
+    eprintln!(
+        "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
+        settings.credentials.site, settings.credentials.company_id
+    );
+    mcp::server::serve_stdio(Arc::new(fixtures.clone()), settings).await?;
+    Ok(exit::CONFORMS)
+}
+
+/// What `mcp-probe` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ProbeArgs {
+    /// Where the starting config goes (standard output when `None`).
+    pub output: Option<PathBuf>,
+    /// `KEY=VALUE` variables to start the server with.
+    pub env: Vec<String>,
+    /// Seconds the server may take to start and answer.
+    pub timeout: u64,
+    /// The server's command and arguments.
+    pub command: Vec<String>,
+}
+
+/// Starts a server, lists its tools, and writes a starting integration config.
+pub async fn probe(args: ProbeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let env = args
+        .env
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .ok_or_else(|| {
+                    CommandError::Usage(format!("--env takes KEY=VALUE, not \"{pair}\""))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(CommandError::Usage(
+            "give the server's command after --".into(),
+        ));
+    };
+    let request = mcp::probe::ProbeRequest {
+        command: program.clone(),
+        args: rest.to_vec(),
+        env,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+    let probed = match mcp::probe::probe(&request).await {
+        Ok(probed) => probed,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            return Ok(exit::FAILED);
+        }
+    };
+    let listing = mcp::probe::listing(&probed);
+    let config = mcp::probe::starting_config(&probed, &request, &fixtures.actions);
+    if let Some(path) = &args.output {
+        std::fs::write(path, &config)
+            .map_err(CommandError::io(format!("write {}", path.display())))?;
+        print!("{listing}");
+        println!(
+            "\nWrote a starting integration config to {}",
+            path.display()
+        );
+    } else {
+        eprint!("{listing}");
+        print!("{config}");
+    }
+    Ok(exit::CONFORMS)
+}

@@ -1,0 +1,87 @@
+//! `cw-conform serve`: the mock ConnectWise on a port, for a vendor's own client.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{CommandError, exit};
+use crate::connectwise::Secret;
+use crate::fixtures::Fixtures;
+use crate::mock::{ApiMember, Fault, MockConfig, MockConnectWise};
+
+/// What `serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    pub port: u16,
+    /// Role profile name or role file.
+    pub role: String,
+    /// The sign-in company code.
+    pub company_id: String,
+    /// The public key (a mock-only default when `None`).
+    pub public_key: Option<String>,
+    /// The private key (a mock-only default when `None`).
+    pub private_key: Option<String>,
+    /// A client ID to require (any when `None`).
+    pub client_id: Option<String>,
+    /// Answer the first N API requests with 429.
+    pub rate_limit_first: usize,
+    /// Wait this long before every answer.
+    pub delay_ms: u64,
+}
+
+/// Serves the mock until Ctrl-C; prints the base URL and the credentials to use. Keys are
+/// printed only when the mock chose them: a key you gave is not echoed.
+pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let role = fixtures.role(&args.role)?;
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .map_err(CommandError::io(format!("bind 127.0.0.1:{}", args.port)))?;
+    let shown = |given: &Option<String>, default: &str| match given {
+        Some(_) => "(the one you gave)".to_owned(),
+        None => format!("{default}  (mock-only default)"),
+    };
+    let public_shown = shown(&args.public_key, "ai-integration-public");
+    let private_shown = shown(&args.private_key, "ai-integration-private");
+    let member = ApiMember {
+        identifier: "ai-integration".to_owned(),
+        public_key: args
+            .public_key
+            .unwrap_or_else(|| "ai-integration-public".to_owned()),
+        private_key: Secret::new(
+            args.private_key
+                .unwrap_or_else(|| "ai-integration-private".to_owned()),
+        ),
+        role: role.clone(),
+    };
+    let config = MockConfig {
+        company_id: args.company_id.clone(),
+        client_ids: args.client_id.iter().cloned().collect(),
+        members: vec![member],
+        delay: (args.delay_ms > 0).then(|| Duration::from_millis(args.delay_ms)),
+        ..MockConfig::default()
+    };
+    let mock = MockConnectWise::start_on(listener, Arc::new(fixtures.clone()), config).await;
+    if args.rate_limit_first > 0 {
+        mock.inject_fault(Fault {
+            status: 429,
+            retry_after: Some(1),
+            times: args.rate_limit_first,
+        });
+    }
+    println!("Mock ConnectWise serving at {}", mock.site());
+    println!("  REST base URL: {}", mock.api_url());
+    println!("  company ID:    {}", args.company_id);
+    println!("  public key:    {public_shown}");
+    println!("  private key:   {private_shown}");
+    println!(
+        "  client ID:     {}",
+        args.client_id.as_deref().unwrap_or("any non-empty value")
+    );
+    println!("  member:        ai-integration, role \"{}\"", role.name);
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(CommandError::io("wait for Ctrl-C"))?;
+    mock.shutdown();
+    Ok(exit::CONFORMS)
+}
