@@ -47,3 +47,17 @@ fn fixtures() -> Arc<Fixtures> {
         )
     }))
 }
+
+/// Every tag that applies to a scenario: its feature's, its rule's and its own, in that
+/// order (the order cucumber evaluates tag expressions in).
+pub(crate) fn tags_of<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> impl Iterator<Item = &'a String> + Clone {
+    feature
+        .tags
+        .iter()
+        .chain(rule.into_iter().flat_map(|r| &r.tags))
+        .chain(&scenario.tags)
+}

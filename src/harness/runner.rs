@@ -341,13 +341,7 @@ impl Ledger {
         let position = self.current.iter().position(|(k, _)| *k == key);
         match event {
             Scenario::Started => {
-                let tags = feature
-                    .tags
-                    .iter()
-                    .chain(rule.iter().flat_map(|r| &r.tags))
-                    .chain(&scenario.tags)
-                    .cloned()
-                    .collect();
+                let tags = super::tags_of(feature, rule, scenario).cloned().collect();
                 self.current.push((
                     key,
                     ScenarioResult {
@@ -526,11 +520,7 @@ pub async fn run(
     let filter = move |feature: &gherkin::Feature,
                        rule: Option<&gherkin::Rule>,
                        scenario: &gherkin::Scenario| {
-        let all_tags = feature
-            .tags
-            .iter()
-            .chain(rule.iter().flat_map(|r| &r.tags))
-            .chain(&scenario.tags);
+        let all_tags = super::tags_of(feature, rule, scenario);
         if tags.as_ref().is_some_and(|t| !t.eval(all_tags)) {
             return false;
         }
@@ -684,13 +674,7 @@ fn unoffered(
             .unwrap_or_default(),
         line: scenario.position.line,
         name: scenario.name.clone(),
-        tags: feature
-            .tags
-            .iter()
-            .chain(rule.iter().flat_map(|r| &r.tags))
-            .chain(&scenario.tags)
-            .cloned()
-            .collect(),
+        tags: super::tags_of(feature, rule, scenario).cloned().collect(),
         actions,
     })
 }
@@ -774,12 +758,7 @@ mod tests {
                     .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
             );
             for (rule, scenario) in scenarios {
-                let tags: Vec<&String> = feature
-                    .tags
-                    .iter()
-                    .chain(rule.iter().flat_map(|r| &r.tags))
-                    .chain(&scenario.tags)
-                    .collect();
+                let tags: Vec<&String> = super::super::tags_of(&feature, rule, scenario).collect();
                 let needs = background
                     .iter()
                     .copied()

@@ -238,12 +238,7 @@ pub(crate) fn exclusion(
     rule: Option<&gherkin::Rule>,
     scenario: &gherkin::Scenario,
 ) -> Option<String> {
-    let tags: Vec<&String> = feature
-        .tags
-        .iter()
-        .chain(rule.iter().flat_map(|r| &r.tags))
-        .chain(&scenario.tags)
-        .collect();
+    let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
         return Some("needs the mock (inline roles, seeded records or injected faults)".to_owned());
     }

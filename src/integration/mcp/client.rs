@@ -21,7 +21,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
-    ElicitResult, ElicitationAction, Implementation, ProtocolVersion,
+    ElicitResult, ElicitationAction, Implementation, ProtocolVersion, Tool,
 };
 use rmcp::service::{RequestContext, RoleClient, RunningService, ServiceError};
 use rmcp::{ClientHandler, ErrorData, ServiceExt};
@@ -306,14 +306,6 @@ impl McpIntegration {
             inherit_connectwise: false,
         };
         let shown = server.shown();
-        let (process, from_server, to_server) =
-            ServerProcess::spawn(&launch).map_err(|e| ServerFailure {
-                what: format!("failed to start the MCP server `{shown}`: {e}"),
-                exit: None,
-                garbage: Vec::new(),
-                garbage_count: 0,
-                stderr: Vec::new(),
-            })?;
         let capabilities = if server.elicitation {
             ClientCapabilities::builder().enable_elicitation().build()
         } else {
@@ -328,52 +320,8 @@ impl McpIntegration {
             .with_protocol_version(protocol_version(&server.protocol_version)),
             elicitations: sender,
         };
-        let started = tokio::time::timeout(
-            server.startup_timeout,
-            client.serve((from_server, to_server)),
-        )
-        .await;
-        let service = match started {
-            Ok(Ok(service)) => service,
-            Ok(Err(error)) => {
-                return Err(failure(&process, handshake_failure(&shown, &error), true).await);
-            }
-            Err(_) => {
-                return Err(failure(
-                    &process,
-                    format!(
-                        "the MCP server `{shown}` did not answer initialize within {} s",
-                        server.startup_timeout.as_secs()
-                    ),
-                    false,
-                )
-                .await);
-            }
-        };
-        let listed =
-            tokio::time::timeout(server.startup_timeout, service.peer().list_all_tools()).await;
-        let tools = match listed {
-            Ok(Ok(tools)) => tools,
-            Ok(Err(error)) => {
-                return Err(failure(
-                    &process,
-                    format!("the MCP server `{shown}` failed to list its tools: {error}"),
-                    true,
-                )
-                .await);
-            }
-            Err(_) => {
-                return Err(failure(
-                    &process,
-                    format!(
-                        "the MCP server `{shown}` did not answer tools/list within {} s",
-                        server.startup_timeout.as_secs()
-                    ),
-                    false,
-                )
-                .await);
-            }
-        };
+        let (process, service, tools) =
+            start(&launch, client, &shown, server.startup_timeout).await?;
         let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         let confirmation_tool = match &config.confirmation {
             Some(ConfirmationStyle::Tool { tool, .. }) => Some(("the confirmation", tool)),
@@ -832,6 +780,53 @@ pub(super) fn handshake_failure(
         ),
         other => format!("the MCP server `{shown}` failed the MCP handshake: {other}"),
     }
+}
+
+/// Starts a server, completes the MCP handshake and lists its tools, each step bounded by
+/// `timeout`; a failure carries the tail of the server's standard error.
+pub(super) async fn start<H: ClientHandler>(
+    launch: &Launch,
+    client: H,
+    shown: &str,
+    timeout: Duration,
+) -> Result<(ServerProcess, RunningService<RoleClient, H>, Vec<Tool>), ServerFailure> {
+    let (process, from_server, to_server) =
+        ServerProcess::spawn(launch).map_err(|e| ServerFailure {
+            what: format!("failed to start the MCP server `{shown}`: {e}"),
+            exit: None,
+            garbage: Vec::new(),
+            garbage_count: 0,
+            stderr: Vec::new(),
+        })?;
+    let service = match tokio::time::timeout(timeout, client.serve((from_server, to_server))).await
+    {
+        Ok(Ok(service)) => service,
+        Ok(Err(error)) => {
+            return Err(failure(&process, handshake_failure(shown, &error), true).await);
+        }
+        Err(_) => {
+            let what = format!(
+                "the MCP server `{shown}` did not answer initialize within {} s",
+                timeout.as_secs()
+            );
+            return Err(failure(&process, what, false).await);
+        }
+    };
+    let tools = match tokio::time::timeout(timeout, service.peer().list_all_tools()).await {
+        Ok(Ok(tools)) => tools,
+        Ok(Err(error)) => {
+            let what = format!("the MCP server `{shown}` failed to list its tools: {error}");
+            return Err(failure(&process, what, true).await);
+        }
+        Err(_) => {
+            let what = format!(
+                "the MCP server `{shown}` did not answer tools/list within {} s",
+                timeout.as_secs()
+            );
+            return Err(failure(&process, what, false).await);
+        }
+    };
+    Ok((process, service, tools))
 }
 
 /// A failure with what the process left behind. `ended`: the server closed the

@@ -8,12 +8,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use rmcp::ServiceExt;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion, Tool};
 use serde_json::{Map, Value};
 
-use super::client::{ServerFailure, failure, handshake_failure};
-use super::process::{Launch, ServerProcess};
+use super::client::{ServerFailure, start};
+use super::process::Launch;
 use crate::model::{Action, ActionCatalog, ActionKind};
 
 /// What to start.
@@ -77,59 +76,12 @@ pub async fn probe(request: &ProbeRequest) -> Result<Probed, ServerFailure> {
             .collect(),
         inherit_connectwise: true,
     };
-    let (process, from_server, to_server) =
-        ServerProcess::spawn(&launch).map_err(|e| ServerFailure {
-            what: format!("failed to start the MCP server `{shown}`: {e}"),
-            exit: None,
-            garbage: Vec::new(),
-            garbage_count: 0,
-            stderr: Vec::new(),
-        })?;
     let client = ClientConfig::new(
         ClientCapabilities::builder().enable_elicitation().build(),
         Implementation::new("cw-conform-probe", env!("CARGO_PKG_VERSION")),
     )
     .with_protocol_version(ProtocolVersion::V_2025_11_25);
-    let service =
-        match tokio::time::timeout(request.timeout, client.serve((from_server, to_server))).await {
-            Ok(Ok(service)) => service,
-            Ok(Err(error)) => {
-                return Err(failure(&process, handshake_failure(&shown, &error), true).await);
-            }
-            Err(_) => {
-                return Err(failure(
-                    &process,
-                    format!(
-                        "the MCP server `{shown}` did not answer initialize within {} s",
-                        request.timeout.as_secs()
-                    ),
-                    false,
-                )
-                .await);
-            }
-        };
-    let tools = match tokio::time::timeout(request.timeout, service.peer().list_all_tools()).await {
-        Ok(Ok(tools)) => tools,
-        Ok(Err(error)) => {
-            return Err(failure(
-                &process,
-                format!("the MCP server `{shown}` failed to list its tools: {error}"),
-                true,
-            )
-            .await);
-        }
-        Err(_) => {
-            return Err(failure(
-                &process,
-                format!(
-                    "the MCP server `{shown}` did not answer tools/list within {} s",
-                    request.timeout.as_secs()
-                ),
-                false,
-            )
-            .await);
-        }
-    };
+    let (_process, service, tools) = start(&launch, client, &shown, request.timeout).await?;
     let info = service.peer().peer_info();
     Ok(Probed {
         server: info.as_ref().and_then(|i| i.server_info.clone()),
