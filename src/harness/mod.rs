@@ -61,3 +61,21 @@ pub(crate) fn tags_of<'a>(
         .chain(rule.into_iter().flat_map(|r| &r.tags))
         .chain(&scenario.tags)
 }
+
+/// Every step a scenario runs: its feature's background, its rule's background, then its
+/// own steps.
+pub(crate) fn steps_of<'a>(
+    feature: &'a cucumber::gherkin::Feature,
+    rule: Option<&'a cucumber::gherkin::Rule>,
+    scenario: &'a cucumber::gherkin::Scenario,
+) -> impl Iterator<Item = &'a cucumber::gherkin::Step> {
+    feature
+        .background
+        .iter()
+        .flat_map(|b| &b.steps)
+        .chain(
+            rule.into_iter()
+                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
+        )
+        .chain(&scenario.steps)
+}

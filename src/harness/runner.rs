@@ -682,7 +682,7 @@ fn unoffered(
 /// The catalog actions a scenario asks the integration for: each `the AI asks to …` step,
 /// and the writes of the workflow a `every write of the workflow "…" is allowed` step runs.
 /// (The other catalog-wide steps accept an action that is not offered as refused.)
-fn actions_asked(
+pub(crate) fn actions_asked(
     fixtures: &Fixtures,
     feature: &gherkin::Feature,
     rule: Option<&gherkin::Rule>,
@@ -695,15 +695,7 @@ fn actions_asked(
         )
         .ok()
     });
-    let steps = feature
-        .background
-        .iter()
-        .flat_map(|b| &b.steps)
-        .chain(
-            rule.iter()
-                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
-        )
-        .chain(&scenario.steps);
+    let steps = super::steps_of(feature, rule, scenario);
     let mut asked: Vec<String> = Vec::new();
     for step in steps {
         let phrase = ASKS
@@ -749,8 +741,6 @@ mod tests {
                 .unwrap()
                 .expand_examples()
                 .unwrap();
-            let background: Vec<&gherkin::Step> =
-                feature.background.iter().flat_map(|b| &b.steps).collect();
             let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
                 feature
                     .rules
@@ -759,10 +749,7 @@ mod tests {
             );
             for (rule, scenario) in scenarios {
                 let tags: Vec<&String> = super::super::tags_of(&feature, rule, scenario).collect();
-                let needs = background
-                    .iter()
-                    .copied()
-                    .chain(&scenario.steps)
+                let needs = super::super::steps_of(&feature, rule, scenario)
                     .find_map(|step| super::super::sandbox::needs_mock(&step.value));
                 if let Some(reason) = needs
                     && !tags.iter().any(|t| *t == "mock-only")

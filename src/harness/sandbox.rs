@@ -242,15 +242,7 @@ pub(crate) fn exclusion(
     if tags.iter().any(|t| *t == "mock-only") {
         return Some("needs the mock (inline roles, seeded records or injected faults)".to_owned());
     }
-    let steps = feature
-        .background
-        .iter()
-        .flat_map(|b| &b.steps)
-        .chain(
-            rule.iter()
-                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
-        )
-        .chain(&scenario.steps);
+    let steps = super::steps_of(feature, rule, scenario);
     let mut writes = tags.iter().any(|t| *t == "writes");
     for step in steps {
         if let Some(reason) = needs_mock(&step.value) {
@@ -266,18 +258,15 @@ pub(crate) fn exclusion(
                 "no API member on the sandbox has the role \"{profile}\" (add one to the profiles file)"
             ));
         }
-        if step.value.starts_with("an API member whose role grants")
-            || step.value.contains("are added to the role")
-        {
-            return Some("writes its own role, which only the mock can set up".to_owned());
-        }
-        if let Some(request) = step.value.strip_prefix("the AI asks to ") {
-            writes |= fixtures
-                .actions
-                .iter()
-                .any(|a| a.writes() && request.starts_with(a.phrase.as_str()));
-        }
     }
+    writes |= super::runner::actions_asked(fixtures, feature, rule, scenario)
+        .iter()
+        .any(|name| {
+            fixtures
+                .actions
+                .get(name)
+                .is_some_and(crate::model::Action::writes)
+        });
     (writes && !run.allow_writes)
         .then(|| "writes to the sandbox (run with --allow-writes)".to_owned())
 }
