@@ -1,22 +1,58 @@
-//! The Gherkin suite against the built-in mock, under `cargo test`.
+//! The Gherkin suite under `cargo test`: against the built-in mock, or, when asked with
+//! `CW_CONFORM_TARGET=sandbox`, against the ConnectWise sandbox the `CONNECTWISE_*`
+//! variables describe (writes only with `CW_CONFORM_ALLOW_WRITES=1`).
 //!
 //! `CW_CONFORM_TAGS` narrows the run to a tag expression.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use cw_conform::fixtures::Fixtures;
+use cw_conform::harness::sandbox::SandboxRun;
 use cw_conform::harness::{self, RunOptions};
 use cw_conform::report;
+use cw_conform::target::{self, Sandbox};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let tags = std::env::var("CW_CONFORM_TAGS")
-        .ok()
-        .filter(|t| !t.trim().is_empty());
-    let whole_suite = tags.is_none();
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn main() -> ExitCode {
+    target::load_dotenv();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("failed to start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(run())
+}
+
+async fn run() -> ExitCode {
+    let tags = var("CW_CONFORM_TAGS");
+    let sandbox = match var("CW_CONFORM_TARGET").as_deref() {
+        None | Some("mock") => None,
+        Some("sandbox") => match Sandbox::from_env() {
+            Ok(sandbox) => Some(Arc::new(SandboxRun {
+                sandbox,
+                allow_writes: var("CW_CONFORM_ALLOW_WRITES").as_deref() == Some("1"),
+            })),
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(2);
+            }
+        },
+        Some(other) => {
+            eprintln!("CW_CONFORM_TARGET is invalid: \"{other}\" (expected mock or sandbox)");
+            return ExitCode::from(2);
+        }
+    };
+    let whole_suite = tags.is_none() && sandbox.is_none();
     let options = RunOptions {
         tags,
         progress: false,
+        sandbox,
         ..RunOptions::default()
     };
     let fixtures = match Fixtures::builtin() {
