@@ -26,6 +26,16 @@
 //!
 //! `model` holds pure types; `mock` knows ConnectWise's wire behaviour; `integration`
 //! knows the AI side; `harness` only glues Gherkin to them.
+//!
+//! Around the suite:
+//! - [`target`]: a real ConnectWise sandbox instead of the mock (`CONNECTWISE_*`), with
+//!   [`harness::sandbox`] leaving out what only the mock can set up and removing every
+//!   record the run created.
+//! - [`oracle`]: the expected outcome of an action under a role, and why; used by
+//!   `matrix`, `explain`, [`audit`] and the catalog-wide steps (scenarios still state their
+//!   outcomes themselves, so they can catch the oracle being wrong).
+//! - [`audit`]: a least-privilege review of a role or of the API member itself.
+//! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
 pub mod commands;
