@@ -298,19 +298,21 @@ fn set_var(key: &str, value: &str) {
     unsafe { std::env::set_var(key, value) };
 }
 
+/// A variable lookup over fixed pairs, for tests of settings read from the environment.
+#[cfg(test)]
+pub(crate) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use rstest::rstest;
 
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
 
     const COMPLETE: [(&str, &str); 5] = [
         ("CONNECTWISE_SITE", "https://api-na.myconnectwise.net"),

@@ -132,6 +132,23 @@ pub struct StepRecord {
 }
 
 impl ScenarioResult {
+    /// A result for report tests: one passed step, tagged, failed when `failure` is given.
+    #[cfg(test)]
+    pub(crate) fn sample(tags: &[&str], failure: Option<&str>) -> ScenarioResult {
+        ScenarioResult {
+            feature: "features/x.feature".into(),
+            feature_name: "X".into(),
+            name: "a scenario".into(),
+            line: 7,
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            steps_passed: 1,
+            steps: Vec::new(),
+            failure: failure.map(str::to_owned),
+            outcome: None,
+            requests: Vec::new(),
+        }
+    }
+
     /// Whether every step passed.
     pub fn passed(&self) -> bool {
         self.failure.is_none()
@@ -731,23 +748,39 @@ mod tests {
 
     use super::*;
 
+    /// Every built-in feature, with its examples expanded.
+    fn builtin_parsed() -> Vec<(FeatureText, gherkin::Feature)> {
+        builtin_features()
+            .into_iter()
+            .map(|file| {
+                let feature = gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default())
+                    .unwrap()
+                    .expand_examples()
+                    .unwrap();
+                (file, feature)
+            })
+            .collect()
+    }
+
+    /// A feature's scenarios with the rule each belongs to.
+    fn scenarios_of(
+        feature: &gherkin::Feature,
+    ) -> impl Iterator<Item = (Option<&gherkin::Rule>, &gherkin::Scenario)> {
+        feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        )
+    }
+
     /// The `@mock-only` tag is what tells a sandbox run to leave a scenario out: every
     /// scenario with a step that only the mock can satisfy must carry it.
     #[test]
     fn scenarios_that_need_the_mock_are_tagged_mock_only() {
         let mut untagged = Vec::new();
-        for file in builtin_features() {
-            let feature = gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default())
-                .unwrap()
-                .expand_examples()
-                .unwrap();
-            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-                feature
-                    .rules
-                    .iter()
-                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-            );
-            for (rule, scenario) in scenarios {
+        for (file, feature) in builtin_parsed() {
+            for (rule, scenario) in scenarios_of(&feature) {
                 let tags: Vec<&String> = super::super::tags_of(&feature, rule, scenario).collect();
                 let needs = super::super::steps_of(&feature, rule, scenario)
                     .find_map(|step| super::super::sandbox::needs_mock(&step.value));
@@ -776,18 +809,8 @@ mod tests {
     fn every_request_of_the_builtin_features_names_its_action() {
         let fixtures = super::super::fixtures();
         let mut unread = Vec::new();
-        for file in builtin_features() {
-            let feature = gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default())
-                .unwrap()
-                .expand_examples()
-                .unwrap();
-            let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-                feature
-                    .rules
-                    .iter()
-                    .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-            );
-            for (rule, scenario) in scenarios {
+        for (file, feature) in builtin_parsed() {
+            for (rule, scenario) in scenarios_of(&feature) {
                 let asks = scenario
                     .steps
                     .iter()

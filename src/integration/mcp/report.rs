@@ -227,18 +227,7 @@ mod tests {
     use crate::harness::NotOffered;
 
     fn scenario(tags: &[&str], failure: Option<&str>) -> ScenarioResult {
-        ScenarioResult {
-            feature: "features/x.feature".into(),
-            feature_name: "X".into(),
-            name: "a scenario".into(),
-            line: 7,
-            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-            steps_passed: 1,
-            steps: Vec::new(),
-            failure: failure.map(str::to_owned),
-            outcome: None,
-            requests: Vec::new(),
-        }
+        ScenarioResult::sample(tags, failure)
     }
 
     fn left_out(tags: &[&str], action: &str) -> NotOffered {

@@ -450,17 +450,10 @@ pub async fn serve_stdio(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
+    use crate::target::vars;
 
     const SETTINGS: [(&str, &str); 5] = [
         ("CONNECTWISE_SITE", "http://127.0.0.1:8089"),
