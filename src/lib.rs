@@ -38,11 +38,13 @@
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
+pub mod cleanup;
 pub mod commands;
 pub mod connectwise;
 pub mod fixtures;
 pub mod harness;
 pub mod integration;
+pub mod ledger;
 pub mod mock;
 pub mod model;
 pub mod oracle;

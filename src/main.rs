@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
-use cw_conform::commands::run::{Format, IntegrationKind, RunArgs};
+use cw_conform::commands::run::{Format, IntegrationKind, RunArgs, SandboxWrites};
 use cw_conform::commands::serve::ServeArgs;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
@@ -49,6 +49,14 @@ enum Command {
         /// and removed afterwards).
         #[arg(long)]
         allow_writes: bool,
+        /// Against a sandbox: let scenarios tagged @existing-records change records the run
+        /// did not create (none of the built-in scenarios needs it).
+        #[arg(long)]
+        allow_existing_record_writes: bool,
+        /// Against a sandbox: the folder of the run ledgers (what each run created, kept
+        /// until it is removed).
+        #[arg(long, value_name = "DIR", default_value = cw_conform::ledger::DEFAULT_DIR)]
+        ledger_dir: PathBuf,
         /// The integration the scenarios drive: the built-in reference integration, or an
         /// MCP server described by --integration-config.
         #[arg(long, value_enum, default_value_t = IntegrationKind::Reference)]
@@ -106,6 +114,9 @@ enum Command {
         #[arg(long)]
         live: bool,
     },
+    /// Work on the sandbox the CONNECTWISE_* variables name.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
     /// Serve the mock ConnectWise until stopped, for a vendor's own client.
     Serve {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -132,6 +143,23 @@ enum Command {
         /// Wait this many milliseconds before every answer.
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// Find what earlier runs left on the sandbox (from their ledgers), list it, and
+    /// remove it once confirmed; exit 0 when nothing is left, 1 when something is.
+    Cleanup {
+        /// The folder of the run ledgers.
+        #[arg(long, value_name = "DIR", default_value = cw_conform::ledger::DEFAULT_DIR)]
+        ledger_dir: PathBuf,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Only the run with this token (the 16 hexadecimal digits of its mark).
+        #[arg(long)]
+        token: Option<String>,
     },
 }
 
@@ -169,6 +197,8 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             format,
             output,
             allow_writes,
+            allow_existing_record_writes,
+            ledger_dir,
             integration,
             integration_config,
             paths,
@@ -180,7 +210,8 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 color,
                 format,
                 output,
-                allow_writes,
+                writes: SandboxWrites::from_flags(allow_writes, allow_existing_record_writes)?,
+                ledger_dir,
                 integration,
                 integration_config,
                 paths,
@@ -212,6 +243,18 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             workflows,
             live,
         } => commands::inspect::audit(role.as_deref(), &workflows, live, fixtures).await,
+        Command::Sandbox(SandboxCommand::Cleanup {
+            ledger_dir,
+            yes,
+            token,
+        }) => {
+            commands::sandbox::cleanup(commands::sandbox::CleanupArgs {
+                ledger_dir,
+                yes,
+                token,
+            })
+            .await
+        }
         Command::Serve {
             port,
             role,

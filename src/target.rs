@@ -125,6 +125,22 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A site URL as it may be shown: any user information (`user:secret@`) replaced by
+/// `***@`. Text that is not a URL is shown only up to its first `@`-free part.
+pub fn display_site(site: &str) -> String {
+    match url::Url::parse(site) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_password(None);
+            let _ = url.set_username("***");
+            url.to_string().trim_end_matches('/').to_owned()
+        }
+        Ok(_) => site.to_owned(),
+        Err(_) => site
+            .rsplit_once('@')
+            .map_or_else(|| site.to_owned(), |(_, host)| format!("***@{host}")),
+    }
+}
+
 /// Checks a site URL: https, or plain http on a loopback address only.
 pub fn check_site(site: &str) -> Result<String, TargetError> {
     let invalid = |reason: &str| TargetError::Invalid {

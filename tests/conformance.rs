@@ -34,10 +34,18 @@ async fn run() -> ExitCode {
     let sandbox = match var("CW_CONFORM_TARGET").as_deref() {
         None | Some("mock") => None,
         Some("sandbox") => match Sandbox::from_env() {
-            Ok(sandbox) => Some(Arc::new(SandboxRun {
+            Ok(sandbox) => match SandboxRun::start(
                 sandbox,
-                allow_writes: var("CW_CONFORM_ALLOW_WRITES").as_deref() == Some("1"),
-            })),
+                var("CW_CONFORM_ALLOW_WRITES").as_deref() == Some("1"),
+                false,
+                std::path::Path::new(cw_conform::ledger::DEFAULT_DIR),
+            ) {
+                Ok(run) => Some(Arc::new(run)),
+                Err(error) => {
+                    eprintln!("failed to start the run's ledger: {error}");
+                    return ExitCode::from(2);
+                }
+            },
             Err(error) => {
                 eprintln!("{error}");
                 return ExitCode::from(2);
@@ -52,7 +60,7 @@ async fn run() -> ExitCode {
     let options = RunOptions {
         tags,
         progress: false,
-        sandbox,
+        sandbox: sandbox.clone(),
         ..RunOptions::default()
     };
     let fixtures = match Fixtures::builtin() {
@@ -63,7 +71,10 @@ async fn run() -> ExitCode {
         }
     };
     match harness::run(&options, Box::new(std::io::stdout())).await {
-        Ok(summary) => {
+        Ok(mut summary) => {
+            if let Some(run) = &sandbox {
+                summary.left_behind = run.clean_up().await;
+            }
             print!(
                 "{}",
                 report::render_text(&summary, &fixtures.rules, whole_suite)

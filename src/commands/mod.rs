@@ -5,6 +5,7 @@
 pub mod inspect;
 pub mod mcp;
 pub mod run;
+pub mod sandbox;
 pub mod serve;
 
 use crate::audit::LiveAuditError;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{CommandError, exit};
+use crate::cleanup::LeftBehind;
 use crate::fixtures::Fixtures;
 use crate::harness::sandbox::SandboxRun;
 use crate::harness::{self, IntegrationUnderTest, RunOptions};
@@ -32,6 +33,33 @@ pub enum IntegrationKind {
     Mcp,
 }
 
+/// What a run may write on a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SandboxWrites {
+    /// Nothing: scenarios that write are left out (the default).
+    #[default]
+    None,
+    /// Records the run creates, and changes to them (`--allow-writes`).
+    OwnRecords,
+    /// Also changes to records the run did not create, in scenarios tagged
+    /// `@existing-records` (`--allow-writes --allow-existing-record-writes`).
+    AlsoExisting,
+}
+
+impl SandboxWrites {
+    /// From the two flags; the second needs the first.
+    pub fn from_flags(allow_writes: bool, allow_existing: bool) -> Result<Self, CommandError> {
+        match (allow_writes, allow_existing) {
+            (false, false) => Ok(SandboxWrites::None),
+            (true, false) => Ok(SandboxWrites::OwnRecords),
+            (true, true) => Ok(SandboxWrites::AlsoExisting),
+            (false, true) => Err(CommandError::Usage(
+                "--allow-existing-record-writes needs --allow-writes".into(),
+            )),
+        }
+    }
+}
+
 /// What `run` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RunArgs {
@@ -47,8 +75,10 @@ pub struct RunArgs {
     pub format: Format,
     /// Where the report goes (standard output when `None`).
     pub output: Option<PathBuf>,
-    /// Against a sandbox: let writing scenarios run.
-    pub allow_writes: bool,
+    /// Against a sandbox: what scenarios may write.
+    pub writes: SandboxWrites,
+    /// Where the run's ledger of created records is kept.
+    pub ledger_dir: PathBuf,
     /// The integration to drive.
     pub integration: IntegrationKind,
     /// Its config, for MCP.
@@ -76,21 +106,69 @@ fn integration_config(
     }
 }
 
-/// After Ctrl-C: removes what the run created on a sandbox and says what is left.
-async fn interrupted() -> u8 {
-    eprintln!("interrupted: removing what the run created on the sandbox…");
-    harness::sandbox::clean_up(None).await;
-    harness::sandbox::sweep_in_flight().await;
-    let left = harness::sandbox::left_behind();
-    if left.is_empty() {
-        eprintln!("cleaned up: nothing was left behind");
-    } else {
-        eprintln!("could not remove {} record(s):", left.len());
-        for record in &left {
-            eprintln!("  {record}");
-        }
+/// Completes at the first Ctrl-C (SIGINT); listening starts at once.
+fn interrupt_listener() -> Result<impl std::future::Future<Output = ()>, CommandError> {
+    #[cfg(unix)]
+    {
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(CommandError::io("listen for Ctrl-C"))?;
+        Ok(async move {
+            sigint.recv().await;
+        })
     }
-    exit::INTERRUPTED
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// Starts a sandbox run, when the environment asks for one.
+fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> {
+    if !Sandbox::requested() {
+        return Ok(None);
+    }
+    let run = SandboxRun::start(
+        Sandbox::from_env()?,
+        args.writes != SandboxWrites::None,
+        args.writes == SandboxWrites::AlsoExisting,
+        &args.ledger_dir,
+    )
+    .map_err(CommandError::io(format!(
+        "start the run's ledger in {}",
+        args.ledger_dir.display()
+    )))?;
+    eprintln!(
+        "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
+        run.ledger.token(),
+        crate::target::display_site(&run.sandbox.site),
+        run.ledger.token().mark_stem(),
+        run.ledger.path().display()
+    );
+    Ok(Some(Arc::new(run)))
+}
+
+/// After the scenarios (or an interrupt): removes what the run created on the sandbox and
+/// returns what is still there. A second Ctrl-C stops the cleanup; the ledger keeps what is
+/// left for `cw-conform sandbox cleanup`. "Nothing was left behind" is said only when the
+/// ledger proves it.
+async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBehind> {
+    let left = tokio::select! {
+        left = run.clean_up() => left,
+        _ = tokio::signal::ctrl_c() => run.settle(Vec::new()),
+    };
+    if left.is_empty() {
+        eprintln!("cleaned up: the run's ledger shows nothing left behind on the sandbox");
+    } else {
+        eprintln!(
+            "{} record(s) the run created are still on the sandbox; they are listed in {} and `cw-conform sandbox cleanup --ledger-dir {}` removes them",
+            left.len(),
+            run.ledger.path().display(),
+            ledger_dir.display()
+        );
+    }
+    left
 }
 
 /// Runs the features and prints (or writes) the report; returns the exit code.
@@ -101,14 +179,10 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             "an MCP integration is judged by what the mock ConnectWise receives; unset CONNECTWISE_SITE to run it".into(),
         ));
     }
-    let sandbox = if Sandbox::requested() {
-        Some(Arc::new(SandboxRun {
-            sandbox: Sandbox::from_env()?,
-            allow_writes: args.allow_writes,
-        }))
-    } else {
-        None
-    };
+    // Listen for Ctrl-C before anything is created, so no interrupt can end the process
+    // without its cleanup.
+    let interrupt = interrupt_listener()?;
+    let sandbox = sandbox_run(&args)?;
     // A whole-suite run must check every rule; a sandbox run cannot (some scenarios need
     // the mock), nor can a filtered one.
     let whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
@@ -120,15 +194,20 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         concurrency: args.concurrency,
         color: args.color,
         progress,
-        sandbox,
+        sandbox: sandbox.clone(),
         integration: config
             .clone()
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
     };
-    let summary = tokio::select! {
-        summary = harness::run(&options, Box::new(std::io::stdout())) => summary?,
-        _ = tokio::signal::ctrl_c() => return Ok(interrupted().await),
-    };
+    let mut summary = harness::run_until(&options, Box::new(std::io::stdout()), interrupt).await?;
+    if summary.interrupted {
+        eprintln!(
+            "interrupted: removing what the run created on the sandbox (Ctrl-C again stops the cleanup)…"
+        );
+    }
+    if let Some(run) = &sandbox {
+        summary.left_behind = clean_up(run, &args.ledger_dir).await;
+    }
     // Rules whose scenarios ask only for actions an MCP integration does not offer are not
     // applicable: its own report judges coverage.
     let gate = whole_suite && summary.not_offered.is_empty();
@@ -154,6 +233,9 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             print!("{text}");
         }
         None => print!("{rendered}"),
+    }
+    if summary.interrupted {
+        return Ok(exit::INTERRUPTED);
     }
     if summary.scenarios.is_empty() && summary.parse_errors.is_empty() {
         eprintln!("error: no scenario matched");

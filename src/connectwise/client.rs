@@ -45,6 +45,33 @@ pub enum ClientError {
         /// The path.
         path: String,
     },
+    /// A write the sandbox gate refused: it would touch data the run did not create.
+    #[error("refused to send {method} {path}: {reason}")]
+    Refused {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Sees every write before it is sent and hears how it ended: on a sandbox, the run's
+/// ledger ([`crate::ledger::LedgerGate`]), which refuses writes to data the run did not
+/// create and records each create durably before it goes out.
+pub trait WriteGate: Send + Sync + std::fmt::Debug {
+    /// Called before a write is sent; an error refuses it (nothing is sent). Returns a
+    /// ticket for [`WriteGate::after_write`].
+    fn before_write(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<u64, ClientError>;
+    /// Called once the write's answer is in: `None` when none came (timeout, connection
+    /// lost). Not called at all when the call was abandoned (an interrupt).
+    fn after_write(&self, ticket: u64, answer: Option<&Response>);
 }
 
 /// Spaces requests evenly so a run stays under a rate (ConnectWise throttles above about
@@ -112,6 +139,7 @@ pub struct Client {
     rate_limit: Option<Arc<RateLimit>>,
     recorder: Option<Recorder>,
     read_only: bool,
+    gate: Option<Arc<dyn WriteGate>>,
 }
 
 impl Client {
@@ -138,6 +166,7 @@ impl Client {
             rate_limit: None,
             recorder: None,
             read_only: false,
+            gate: None,
         })
     }
 
@@ -166,6 +195,13 @@ impl Client {
     #[must_use]
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
+        self
+    }
+
+    /// Passes every write through a gate first.
+    #[must_use]
+    pub fn with_gate(mut self, gate: Arc<dyn WriteGate>) -> Self {
+        self.gate = Some(gate);
         self
     }
 
@@ -214,47 +250,74 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Response, ClientError> {
         let url = format!("{}{path}", self.api_url());
-        self.guard_write(method.as_str(), path)?;
+        let ticket = self.guard_write(method.as_str(), path, body)?;
         let mut attempt = 0;
-        loop {
+        let result = loop {
             let mut request = self.request(method.clone(), &url).query(query);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = self.execute(request).await?;
+            let response = match self.execute(request).await {
+                Ok(response) => response,
+                Err(error) => break Err(error),
+            };
             self.record(method.as_str(), path, query, body.cloned(), response.status);
             match retry_after(&response) {
                 Some(wait) if response.status == 429 && attempt < self.max_retries => {
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }
-                _ => return Ok(response.into_response()),
+                _ => break Ok(response.into_response()),
             }
+        };
+        self.settle(ticket, &result);
+        result
+    }
+
+    fn settle(&self, ticket: Option<u64>, result: &Result<Response, ClientError>) {
+        if let (Some(gate), Some(ticket)) = (&self.gate, ticket) {
+            gate.after_write(ticket, result.as_ref().ok());
         }
     }
 
     /// Uploads a file as ConnectWise's documents endpoint takes it (multipart/form-data).
+    /// `fields` are the form's text fields as JSON, for the write gate to see.
     pub async fn upload(
         &self,
         path: &str,
         form: reqwest::multipart::Form,
+        fields: &Value,
     ) -> Result<Response, ClientError> {
         let url = format!("{}{path}", self.api_url());
-        self.guard_write("POST", path)?;
+        let ticket = self.guard_write("POST", path, Some(fields))?;
         let request = self.request(reqwest::Method::POST, &url).multipart(form);
-        let response = self.execute(request).await?;
-        self.record("POST", path, &[], None, response.status);
-        Ok(response.into_response())
+        let result = self.execute(request).await.map(|response| {
+            self.record("POST", path, &[], None, response.status);
+            response.into_response()
+        });
+        self.settle(ticket, &result);
+        result
     }
 
-    fn guard_write(&self, method: &str, path: &str) -> Result<(), ClientError> {
-        if self.read_only && method != "GET" {
+    fn guard_write(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<u64>, ClientError> {
+        if method == "GET" {
+            return Ok(None);
+        }
+        if self.read_only {
             return Err(ClientError::WritesDisabled {
                 method: method.to_owned(),
                 path: path.to_owned(),
             });
         }
-        Ok(())
+        self.gate
+            .as_ref()
+            .map(|gate| gate.before_write(method, path, body))
+            .transpose()
     }
 
     fn record(

@@ -10,7 +10,7 @@ pub mod error;
 pub mod journal;
 pub mod security;
 
-pub use client::{Client, ClientError, RateLimit, Recorder, Response};
+pub use client::{Client, ClientError, RateLimit, Recorder, Response, WriteGate};
 pub use credentials::{Credentials, Secret};
 pub use error::ErrorBody;
 pub use journal::JournalEntry;

@@ -13,7 +13,7 @@ use crate::integration::mcp::IntegrationConfig;
 
 pub use runner::{
     IntegrationUnderTest, LeftOut, NotOffered, RunError, RunOptions, RunSummary, ScenarioResult,
-    StepRecord, run,
+    StepRecord, run, run_until,
 };
 pub use world::ConformanceWorld;
 

@@ -174,8 +174,13 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// Scenarios left out of a sandbox run, with the reason.
     pub left_out: Vec<LeftOut>,
-    /// Records created on a sandbox that could not be removed.
-    pub left_behind: Vec<super::sandbox::CreatedRecord>,
+    /// What the run created on a sandbox and could not remove (filled in by the run's
+    /// final cleanup, from its ledger).
+    pub left_behind: Vec<crate::cleanup::LeftBehind>,
+    /// Earlier runs on the same sandbox whose ledgers still list records.
+    pub earlier_leftovers: Vec<crate::ledger::EarlierRun>,
+    /// The run was interrupted: `scenarios` holds those that finished.
+    pub interrupted: bool,
     /// Scenarios left out because they ask for actions the integration does not offer
     /// (also listed in `left_out`).
     pub not_offered: Vec<NotOffered>,
@@ -216,9 +221,13 @@ impl RunSummary {
         self.scenarios.iter().filter(|s| !s.passed())
     }
 
-    /// Whether everything conforms: no failure and no parse error.
+    /// Whether everything conforms: no failure, no parse error, nothing left behind on a
+    /// sandbox, and not interrupted.
     pub fn conforms(&self) -> bool {
-        self.parse_errors.is_empty() && self.failed().next().is_none()
+        self.parse_errors.is_empty()
+            && self.failed().next().is_none()
+            && self.left_behind.is_empty()
+            && !self.interrupted
     }
 
     /// Steps that passed in the whole run.
@@ -492,6 +501,16 @@ pub async fn run(
     options: &RunOptions,
     out: Box<dyn io::Write + Send>,
 ) -> Result<RunSummary, RunError> {
+    run_until(options, out, std::future::pending()).await
+}
+
+/// Runs the features until they are done or `stop` completes (an interrupt): then the
+/// summary holds the scenarios that finished, and says it was interrupted.
+pub async fn run_until(
+    options: &RunOptions,
+    out: Box<dyn io::Write + Send>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let input = if options.paths.is_empty() {
         builtin_features()
@@ -603,37 +622,46 @@ pub async fn run(
     let writer = writer::Basic::raw(progress, color, verbosity)
         .tee::<ConformanceWorld, _>(ledger)
         .normalized();
-    cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
-        TextParser,
-        cucumber::runner::Basic::default(),
-        writer,
-    )
-    .steps(ConformanceWorld::collection())
-    .with_cli(cli)
-    .fail_on_skipped()
-    .after(move |feature, _, scenario, _, world| {
-        let evidence = Arc::clone(&evidence_sink);
-        let key = (
-            feature
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            scenario.position.line,
-        );
-        Box::pin(async move {
-            if let Some(world) = world {
-                let outcome = world.result.as_ref().map(|r| r.outcome);
-                evidence
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(key, (outcome, world.journal()));
-                world.finish().await;
-            }
+    let cucumber =
+        cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
+            TextParser,
+            cucumber::runner::Basic::default(),
+            writer,
+        )
+        .steps(ConformanceWorld::collection())
+        .with_cli(cli)
+        .fail_on_skipped()
+        .before(|feature, rule, scenario, world| {
+            world.existing_records =
+                super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
+            Box::pin(async {})
         })
-    })
-    .filter_run(input, filter)
-    .await;
+        .after(move |feature, _, scenario, _, world| {
+            let evidence = Arc::clone(&evidence_sink);
+            let key = (
+                feature
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                scenario.position.line,
+            );
+            Box::pin(async move {
+                if let Some(world) = world {
+                    let outcome = world.result.as_ref().map(|r| r.outcome);
+                    evidence
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(key, (outcome, world.journal()));
+                    world.finish().await;
+                }
+            })
+        })
+        .filter_run(input, filter);
+    let interrupted = tokio::select! {
+        _ = cucumber => false,
+        () = stop => true,
+    };
     let mut scenarios = results
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -652,7 +680,6 @@ pub async fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let left_behind = super::sandbox::left_behind();
     let parse_errors = parse_errors
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -666,7 +693,13 @@ pub async fn run(
         parse_errors,
         elapsed: started.elapsed(),
         left_out,
-        left_behind,
+        left_behind: Vec::new(),
+        earlier_leftovers: options
+            .sandbox
+            .as_ref()
+            .map(|run| run.earlier.clone())
+            .unwrap_or_default(),
+        interrupted,
         not_offered,
     })
 }

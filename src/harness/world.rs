@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, PoisonError};
 
-use super::sandbox::{self, CreatedRecord, SandboxRun};
+use super::sandbox::{self, SandboxRun};
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
@@ -21,6 +21,26 @@ pub const CLIENT_ID: &str = "5c9f3d2e-8a41-4b6f-9e07-1d2c3b4a5f60";
 /// A change a step makes to the credentials the integration uses.
 pub(crate) type CredentialChange = Box<dyn Fn(&mut Credentials) + Send + Sync>;
 
+/// Whether two collection paths are the same collection, any parent id matching any
+/// other (`/service/tickets/7/notes` and `/service/tickets/{parentId}/notes`).
+fn same_collection(a: &str, b: &str) -> bool {
+    let shape = |path: &str| -> Vec<String> {
+        path.trim_matches('/')
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') || segment.parse::<i64>().is_ok() {
+                    "*".to_owned()
+                } else {
+                    segment.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    };
+    shape(a) == shape(b)
+}
+
+static NEXT_SCOPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// One scenario's state. Each scenario has its own mock, so scenarios run concurrently
 /// without sharing anything.
 #[derive(cucumber::World)]
@@ -32,8 +52,8 @@ pub struct ConformanceWorld {
     pub(crate) other_site: Option<MockConnectWise>,
     /// The member identifier the integration signs in as.
     pub(crate) member: String,
-    /// The id of the last record an action created.
-    pub(crate) created: Option<i64>,
+    /// The last record an action created.
+    pub(crate) created: Option<Created>,
     /// Findings of the last audit.
     pub(crate) findings: Option<Vec<crate::audit::Finding>>,
     /// The role given to the API member, once a step has chosen one.
@@ -51,8 +71,20 @@ pub struct ConformanceWorld {
     pub(crate) sandbox: Option<Arc<SandboxRun>>,
     /// Against a sandbox: the requests the scenario's clients sent.
     pub(crate) recorder: Recorder,
-    /// Against a sandbox: the records this scenario created and has not removed.
-    pub(crate) created_records: Vec<CreatedRecord>,
+    /// This scenario's number within the run (the ledger's scope of what it created).
+    pub(crate) scope: u64,
+    /// Whether the scenario is tagged `@existing-records` (set by the runner's before-hook).
+    pub(crate) existing_records: bool,
+}
+
+/// A record an action created: the collection it was created in and its id. A step that
+/// refers to "the one just created" for another collection is a feature error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Created {
+    /// The collection path it was created in (`/service/tickets/7/notes`).
+    pub(crate) collection: String,
+    /// Its id.
+    pub(crate) id: i64,
 }
 
 impl std::fmt::Debug for ConformanceWorld {
@@ -82,7 +114,8 @@ impl ConformanceWorld {
             mark: 0,
             sandbox: sandbox::current(),
             recorder: Recorder::default(),
-            created_records: Vec::new(),
+            scope: NEXT_SCOPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            existing_records: false,
         }
     }
 
@@ -155,13 +188,21 @@ impl ConformanceWorld {
     pub(crate) async fn client(&mut self) -> Client {
         let credentials = self.credentials().await;
         match self.sandbox.clone() {
-            Some(run) => run
-                .sandbox
-                .client(credentials)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .with_recorder(Arc::clone(&self.recorder))
-                .read_only(!run.allow_writes),
+            Some(run) => {
+                let gate = crate::ledger::LedgerGate::new(
+                    Arc::clone(&run.ledger),
+                    &self.profile(),
+                    self.scope,
+                    run.allow_existing && self.existing_records,
+                );
+                run.sandbox
+                    .client(credentials)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .with_recorder(Arc::clone(&self.recorder))
+                    .read_only(!run.allow_writes)
+                    .with_gate(Arc::new(gate))
+            }
             None => Client::new(credentials).unwrap_or_else(|e| panic!("{e}")),
         }
     }
@@ -192,34 +233,24 @@ impl ConformanceWorld {
         }
     }
 
-    /// Against a sandbox: notes a record an action created, marked and to be removed.
-    pub(crate) fn note_created(&mut self, path: &str, id: i64) {
-        if self.sandbox.is_some() {
-            let record = CreatedRecord {
-                path: path.to_owned(),
-                id,
-                profile: self.profile(),
-            };
-            sandbox::created(record.clone());
-            self.created_records.push(record);
-        }
-    }
-
-    /// Against a sandbox: forgets records the scenario deleted itself.
-    fn forget_deleted(&mut self) {
-        let deleted: Vec<JournalEntry> = self
-            .journal()
-            .into_iter()
-            .filter(|e| e.method == "DELETE" && e.succeeded())
-            .collect();
-        self.created_records.retain(|record| {
-            let path = format!("{}/{}", record.path, record.id);
-            let gone = deleted.iter().any(|e| e.path == path);
-            if gone {
-                sandbox::removed(&record.path, record.id);
-            }
-            !gone
+    /// The id of the record the last action created, for a step that refers to "the one
+    /// just created" in `collection` (a collection path; `{parentId}` or an id stand for
+    /// any parent). Naming another collection is a feature error: the step would act on
+    /// whatever record happens to have that id there.
+    pub(crate) fn just_created(&self, collection: &str) -> i64 {
+        let created = self.created.as_ref().unwrap_or_else(|| {
+            panic!(
+                "feature error: no record was created before this step\n{}",
+                self.evidence()
+            )
         });
+        assert!(
+            same_collection(&created.collection, collection),
+            "feature error: the record just created is in {} (#{}), but this step refers to it as a record of {collection}",
+            created.collection,
+            created.id
+        );
+        created.id
     }
 
     /// The integration under test, built on first use: the reference integration, or the
@@ -327,12 +358,10 @@ impl ConformanceWorld {
         {
             mock.shutdown();
         }
-        if self.sandbox.is_some() {
-            self.forget_deleted();
-            let records = std::mem::take(&mut self.created_records);
-            if !records.is_empty() {
-                sandbox::clean_up(Some(records)).await;
-            }
+        if let Some(run) = &self.sandbox {
+            // What cannot be removed now stays in the ledger; the run's final cleanup tries
+            // again and reports it.
+            crate::cleanup::clean(&run.sandbox, &run.ledger, Some(self.scope)).await;
         }
     }
 }

@@ -492,7 +492,11 @@ impl ReferenceIntegration {
                 .cloned()
                 .unwrap_or_default();
             self.client
-                .upload(&prepared.path, document_form(&fields))
+                .upload(
+                    &prepared.path,
+                    document_form(&fields),
+                    &Value::Object(fields.clone()),
+                )
                 .await
         } else {
             self.client

@@ -63,6 +63,8 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         // A sandbox run: what could not run there, and what it could not remove.
         "left_out": summary.left_out,
         "left_behind": summary.left_behind,
+        "earlier_leftovers": summary.earlier_leftovers,
+        "interrupted": summary.interrupted,
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

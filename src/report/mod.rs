@@ -142,6 +142,13 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             );
         }
     }
+    if summary.interrupted {
+        let _ = writeln!(
+            out,
+            "\nINTERRUPTED: only the {} scenario(s) above finished; the rest did not run.",
+            summary.scenarios.len()
+        );
+    }
     if !summary.left_behind.is_empty() {
         let _ = writeln!(
             out,
@@ -150,6 +157,31 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
         );
         for record in &summary.left_behind {
             let _ = writeln!(out, "  {record}");
+        }
+        let _ = writeln!(
+            out,
+            "  (listed in the run's ledger: `cw-conform sandbox cleanup` removes them)"
+        );
+    }
+    if !summary.earlier_leftovers.is_empty() {
+        let records: usize = summary
+            .earlier_leftovers
+            .iter()
+            .map(|r| r.outstanding + r.pending)
+            .sum();
+        let _ = writeln!(
+            out,
+            "\nEarlier runs left {records} record(s) on this sandbox (`cw-conform sandbox cleanup` lists and removes them):"
+        );
+        for run in &summary.earlier_leftovers {
+            let _ = writeln!(
+                out,
+                "  run {}: {} record(s), {} create(s) of unknown outcome ({})",
+                run.token,
+                run.outstanding,
+                run.pending,
+                run.file.display()
+            );
         }
     }
     for error in &summary.parse_errors {

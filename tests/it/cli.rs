@@ -235,6 +235,12 @@ impl Running {
         assert!(status.success(), "kill -INT {} failed", self.child.id());
     }
 
+    /// Sends SIGKILL, which nothing can catch, and waits for the end.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the end, at most [`PATIENCE`].
     pub fn finish(mut self) -> Finished {
         let status = loop {
@@ -1101,4 +1107,43 @@ async fn serve_answers_an_ordinary_client_with_the_printed_credentials() {
     created.assert(403, &security_denial());
     let (stopped, _) = served.stop();
     stopped.assert_code(0);
+}
+
+/// "The one just created" names a record of one collection: using it for another is the
+/// feature author's mistake, and the harness must not act on whatever record of that other
+/// collection happens to have the same id.
+#[rstest]
+#[case::update("update contact the one just created with:\n      | lastName | Changed |")]
+#[case::delete("delete contact the one just created")]
+#[case::check_exists("the contact just created still exists")]
+fn the_one_just_created_cannot_be_used_for_another_collection(#[case] misuse: &str) {
+    let scratch = Scratch::new();
+    let keyword = if misuse.starts_with("the contact") {
+        "Then"
+    } else {
+        "When the AI asks to"
+    };
+    scratch.write(
+        "misuse.feature",
+        &format!(
+            "Feature: A record of the wrong kind
+
+  Scenario: A note is not a contact
+    Given an API member with the role \"full-access\"
+    When the AI asks to add an internal note to ticket #1001 with:
+      | text | Called the customer |
+    Then the outcome is allowed
+    {keyword} {misuse}
+"
+        ),
+    );
+
+    let run = cw_conform_finished(&scratch, &["run", "--quiet", "misuse.feature"]);
+
+    assert_ne!(run.code, Some(0), "{run}");
+    assert!(
+        run.stdout
+            .contains("feature error: the record just created is in /service/tickets/1001/notes"),
+        "the failure does not name the mix-up: {run}"
+    );
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -24,7 +25,7 @@ const PRIVATE: &str = "CANARY-PRIV-8c2e";
 const CLIENT: &str = "CANARY-CLIENT-1d7b";
 
 /// Finds what the harness created on a sandbox: every record it creates carries this mark.
-const MARKED: (&str, &str) = ("conditions", "lastName contains \"[cw-conform]\"");
+const MARKED: (&str, &str) = ("conditions", "lastName contains \"[cw-conform \"");
 
 /// A served mock ConnectWise whose API member has the canary keys, and runs pointed at it.
 struct LoopbackSandbox {
@@ -505,4 +506,270 @@ fn the_example_profiles_file_maps_shipped_roles_to_variables() {
         error,
         TargetError::Missing("CW_CUSTOMER_SYNC_PRIVATE_KEY".to_owned())
     );
+}
+
+/// Every record the served sandbox holds, read through the API as its (full-access)
+/// member: each top-level collection, and each child collection of every parent record,
+/// all pages. What a customer would see.
+async fn snapshot(caller: &Caller) -> BTreeMap<String, Vec<Value>> {
+    let fixtures = Fixtures::builtin().unwrap();
+    let endpoints = &fixtures.permissions.endpoints;
+    let mut data = BTreeMap::new();
+    let read_all = async |path: String, data: &mut BTreeMap<String, Vec<Value>>| {
+        let mut records = Vec::new();
+        for page in 1.. {
+            let page = page.to_string();
+            let reply = caller
+                .get(&path, &[("pageSize", "1000"), ("page", &page)])
+                .await;
+            if reply.status != 200 {
+                break; // not readable by path (a special endpoint)
+            }
+            let batch = reply.json().as_array().cloned().unwrap_or_default();
+            let done = batch.len() < 1000;
+            records.extend(batch);
+            if done {
+                break;
+            }
+        }
+        data.insert(path, records);
+    };
+    for endpoint in endpoints.iter().filter(|e| !e.path.contains('{')) {
+        read_all(endpoint.path.clone(), &mut data).await;
+    }
+    for child in endpoints.iter().filter(|e| e.path.contains("{parentId}")) {
+        let (parent, _) = child.path.split_once("/{parentId}").unwrap();
+        let ids: Vec<i64> = data
+            .get(parent)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_i64())
+            .collect();
+        for id in ids {
+            read_all(child.path.replace("{parentId}", &id.to_string()), &mut data).await;
+        }
+    }
+    data
+}
+
+/// What changed between two snapshots: records added, removed or changed, as
+/// `path/id: what`.
+fn changes(
+    before: &BTreeMap<String, Vec<Value>>,
+    after: &BTreeMap<String, Vec<Value>>,
+) -> Vec<(String, i64, String)> {
+    let by_id = |records: Option<&Vec<Value>>| -> BTreeMap<i64, Value> {
+        records
+            .into_iter()
+            .flatten()
+            .filter_map(|r| Some((r["id"].as_i64()?, r.clone())))
+            .collect()
+    };
+    let mut found = Vec::new();
+    let paths: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for path in paths {
+        let (old, new) = (by_id(before.get(path)), by_id(after.get(path)));
+        for (id, record) in &new {
+            match old.get(id) {
+                None => found.push((path.clone(), *id, format!("added {record}"))),
+                Some(was) if was != record => {
+                    found.push((path.clone(), *id, format!("changed from {was} to {record}")));
+                }
+                Some(_) => {}
+            }
+        }
+        for id in old.keys().filter(|id| !new.contains_key(id)) {
+            found.push((path.clone(), *id, "deleted".to_owned()));
+        }
+    }
+    found
+}
+
+/// A tiny deterministic generator, so a failing interrupt moment can be replayed.
+struct Moments(u64);
+
+impl Moments {
+    fn next_below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound.max(1)
+    }
+}
+
+/// The profiles file that maps every shipped role profile to the one served member, so
+/// every scenario a sandbox can run does run.
+fn every_profile(scratch: &Scratch) -> String {
+    let fixtures = Fixtures::builtin().unwrap();
+    let mut text = String::new();
+    for name in fixtures.roles.keys().filter(|n| *n != "least-privilege") {
+        let _ = write!(
+            text,
+            "[profile.{name}]\npublic_key_env = \"CONNECTWISE_PUBLIC_KEY\"\nprivate_key_env = \"CONNECTWISE_PRIVATE_KEY\"\n"
+        );
+    }
+    scratch.write("profiles.toml", &text).display().to_string()
+}
+
+/// The records a JSON report lists as left behind, as (path, id, mark).
+fn left_behind(report: &Value) -> Vec<(String, i64, String)> {
+    report["left_behind"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_owned(),
+                r["id"].as_i64().unwrap_or_default(),
+                r["mark"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The one property that matters most on a customer's sandbox: interrupted at any moment,
+/// a whole-suite run with writes leaves the data as it was, except records it lists as
+/// left behind (each carrying its own token); records that quote the mark or carry
+/// another run's token are never touched. After a SIGKILL, `sandbox cleanup` finds and
+/// removes what the killed run left, from its ledger.
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
+    let sandbox = LoopbackSandbox::start(&["--role", "full-access"]);
+    let caller = sandbox.caller();
+    let profiles = every_profile(&sandbox.scratch);
+    for planted in [
+        "[cw-conform] quoted in a customer's contact",
+        "[cw-conform 0123456789abcdef.1] another run's contact",
+    ] {
+        let body =
+            serde_json::json!({"firstName": "Planted", "lastName": planted, "company": {"id": 2}});
+        caller
+            .send(reqwest::Method::POST, "/company/contacts", &[], Some(&body))
+            .await
+            .assert_status(201);
+    }
+    let baseline = snapshot(&caller).await;
+    let run = |n: usize| {
+        let output = format!("report-{n}.json");
+        let mut command = sandbox.run(&[
+            "--allow-writes",
+            "--quiet",
+            "--format",
+            "json",
+            "--output",
+            &output,
+        ]);
+        command.env("CONNECTWISE_PROFILES", &profiles);
+        (command, output)
+    };
+
+    // One whole run, to know how long a run takes and that it cleans up after itself.
+    let (command, output) = run(0);
+    let whole = Running::start(command).finish();
+    let (_, report) = sandbox.report(&output);
+    assert!(
+        report["scenarios"].as_array().unwrap().len() > 4,
+        "too few scenarios ran on the sandbox to test anything: {whole}"
+    );
+    assert_eq!(
+        changes(&baseline, &snapshot(&caller).await),
+        Vec::new(),
+        "{whole}"
+    );
+    let span = u64::try_from(whole.elapsed.as_millis()).unwrap();
+
+    let mut moments = Moments(0x5eed);
+    let mut allowed: Vec<(String, i64, String)> = Vec::new();
+    for n in 1..=20 {
+        let (command, output) = run(n);
+        let running = Running::start(command);
+        let wait = moments.next_below(span);
+        thread::sleep(Duration::from_millis(wait));
+        running.interrupt();
+        let finished = running.finish();
+        if let Ok(text) = std::fs::read_to_string(sandbox.scratch.path().join(&output)) {
+            let report: Value = serde_json::from_str(&text).unwrap();
+            for (path, id, mark) in left_behind(&report) {
+                assert!(mark.starts_with("[cw-conform "), "{mark}");
+                allowed.push((path, id, mark));
+            }
+        }
+        let after = snapshot(&caller).await;
+        for (path, id, what) in changes(&baseline, &after) {
+            assert!(
+                allowed
+                    .iter()
+                    .any(|(p, i, mark)| *p == path && *i == id && what.contains(mark.as_str())),
+                "interrupt {n} after {wait} ms changed {path}/{id} ({what}) and did not list it\n{finished}"
+            );
+        }
+    }
+
+    // SIGKILL once a marked record exists: nothing can clean up, the ledger remembers.
+    let (command, _) = run(21);
+    let running = Running::start(command);
+    let deadline = Instant::now() + PATIENCE;
+    while changes(&baseline, &snapshot(&caller).await).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the run created nothing within {PATIENCE:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+    running.kill();
+    assert!(!changes(&baseline, &snapshot(&caller).await).is_empty());
+
+    // The next run says what earlier runs left.
+    let mut next = sandbox.run(&[
+        "--tags",
+        "@smoke and not @writes",
+        "--format",
+        "json",
+        "--output",
+        "next.json",
+    ]);
+    next.env("CONNECTWISE_PROFILES", &profiles);
+    Running::start(next).finish();
+    let (_, next) = sandbox.report("next.json");
+    assert!(
+        !next["earlier_leftovers"].as_array().unwrap().is_empty(),
+        "the report does not mention the killed run's records: {next}"
+    );
+
+    // Without a terminal or --yes, cleanup lists and deletes nothing.
+    let cleanup = |yes: bool| {
+        let mut args = vec!["sandbox", "cleanup"];
+        if yes {
+            args.push("--yes");
+        }
+        let mut command = cw_conform(&sandbox.scratch, &args);
+        command
+            .env("CONNECTWISE_SITE", &sandbox.served.site)
+            .env("CONNECTWISE_COMPANY_ID", COMPANY)
+            .env("CONNECTWISE_PUBLIC_KEY", PUBLIC)
+            .env("CONNECTWISE_PRIVATE_KEY", PRIVATE)
+            .env("CONNECTWISE_CLIENT_ID", CLIENT)
+            .env("CONNECTWISE_PROFILES", &profiles)
+            .env("CONNECTWISE_REQUESTS_PER_MINUTE", "900")
+            .stdin(std::process::Stdio::null());
+        Running::start(command).finish()
+    };
+    let listed = cleanup(false);
+    listed.assert_code(1);
+    assert!(listed.stdout.contains("Nothing was deleted"), "{listed}");
+    assert!(!changes(&baseline, &snapshot(&caller).await).is_empty());
+    let removed = cleanup(true);
+    removed.assert_code(0);
+    assert_eq!(
+        changes(&baseline, &snapshot(&caller).await),
+        Vec::new(),
+        "{removed}"
+    );
+    let again = cleanup(true);
+    again.assert_code(0);
+    assert!(again.stdout.contains("Nothing to clean up"), "{again}");
+    let output = format!("{}{}{}", listed.output(), removed.output(), again.output());
+    assert!(!output.contains(PRIVATE), "a key was shown:\n{output}");
+    sandbox.stop();
 }

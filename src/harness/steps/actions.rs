@@ -5,8 +5,8 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
-use crate::harness::sandbox::{self, MARK, MARK_FIELDS};
-use crate::harness::world::ConformanceWorld;
+use crate::harness::sandbox::MARK_FIELDS;
+use crate::harness::world::{ConformanceWorld, Created};
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionKind, Outcome};
 
@@ -43,13 +43,12 @@ async fn ai_asks(
             )
         });
     let subject = if !just_created.is_empty() {
-        let created = world.created.unwrap_or_else(|| {
-            panic!(
-                "no record was created before this step\n{}",
-                world.evidence()
-            )
-        });
-        Some(Subject::Id(created))
+        // The subject is the record itself, or the parent of a child collection.
+        let collection = action
+            .path
+            .split_once("/{parentId}")
+            .map_or(action.path.as_str(), |(parent, _)| parent);
+        Some(Subject::Id(world.just_created(collection)))
     } else if !id.is_empty() {
         Some(Subject::Id(
             id.parse()
@@ -70,12 +69,13 @@ async fn ai_asks(
         Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
         _ => action.path.clone(),
     };
-    let in_flight = if world.sandbox.is_some() && makes_records {
-        let field = mark(&mut fields);
-        Some(sandbox::in_flight(&path, field))
-    } else {
-        None
-    };
+    if let Some(run) = &world.sandbox {
+        if makes_records {
+            mark(&mut fields, &run.ledger.next_mark());
+        } else if let Some(Subject::Id(id)) = &subject {
+            keep_mark(&mut fields, &run.ledger, &format!("{path}/{id}"));
+        }
+    }
     let request = ActionRequest {
         action: action.name.clone(),
         subject,
@@ -89,24 +89,42 @@ async fn ai_asks(
         .flatten()
     });
     if let Some(id) = created {
-        world.note_created(&path, id);
-    }
-    if let Some(token) = in_flight {
-        sandbox::landed(token);
+        world.created = Some(Created {
+            collection: path,
+            id,
+        });
     }
 }
 
-/// Marks a record created on a sandbox so people can see the harness made it: the first
-/// name-like text field is prefixed with [`MARK`]. Returns the field marked.
-fn mark(fields: &mut Map<String, Value>) -> &'static str {
+/// Marks a record created on a sandbox with the run's mark (`[cw-conform TOKEN.SEQ]`), so
+/// that only this run can recognise it as its own: the first name-like text field is
+/// prefixed with it, or `notes` carries it.
+fn mark(fields: &mut Map<String, Value>, mark: &str) {
     for field in MARK_FIELDS {
         if let Some(Value::String(text)) = fields.get_mut(field) {
-            *text = format!("{MARK} {text}");
-            return field;
+            *text = format!("{mark} {text}");
+            return;
         }
     }
-    fields.insert("notes".into(), Value::from(MARK));
-    "notes"
+    fields.insert("notes".into(), Value::from(mark));
+}
+
+/// An update of a record the run created keeps the record's mark on the field carrying it
+/// (the ledger's gate refuses an update that would take the mark off).
+fn keep_mark(fields: &mut Map<String, Value>, ledger: &crate::ledger::Ledger, record: &str) {
+    let Some(created) = ledger
+        .state()
+        .outstanding()
+        .into_iter()
+        .find(|r| format!("{}/{}", r.path, r.id) == record)
+    else {
+        return;
+    };
+    if let Some(Value::String(text)) = fields.get_mut(&created.field)
+        && !text.contains(&created.mark)
+    {
+        *text = format!("{} {text}", created.mark);
+    }
 }
 
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.
@@ -126,11 +144,6 @@ async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
     let integration = world.integration().await;
     world.mark = world.journal().len();
     let result = integration.perform(request).await;
-    if result.outcome == crate::model::Outcome::Allowed
-        && let Some(id) = result.data.get("id").and_then(serde_json::Value::as_i64)
-    {
-        world.created = Some(id);
-    }
     world.held.clone_from(&result.confirmation);
     world.result = Some(result);
 }

@@ -134,14 +134,17 @@ async fn record_field(
 /// `time entry #501 still exists`, `the contact just created no longer exists`
 #[then(regex = r"^(?:the )?(\w[\w ]*?) (?:#(\d+)|just created) (still exists|no longer exists)$")]
 async fn record_exists(world: &mut ConformanceWorld, noun: String, id: String, state: String) {
+    let collection = collection_for(world, &noun);
     let id: i64 = if id.is_empty() {
-        world
-            .created
-            .unwrap_or_else(|| panic!("no record was created before this step"))
+        let path = world
+            .fixtures
+            .permissions
+            .endpoint_for(&collection)
+            .map_or_else(|| collection.clone(), |e| e.path.clone());
+        world.just_created(&path)
     } else {
         id.parse().unwrap_or_else(|e| panic!("{e}"))
     };
-    let collection = collection_for(world, &noun);
     let exists = world.record(&collection, id).await.is_some();
     assert_eq!(
         exists,

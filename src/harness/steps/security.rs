@@ -337,7 +337,11 @@ async fn governed_requests(
                     reqwest::multipart::Part::bytes(b"probe".to_vec()).file_name("probe.txt"),
                 );
             let response = client
-                .upload(&path, form)
+                .upload(
+                    &path,
+                    form,
+                    &json!({"recordType": "Ticket", "recordId": 1001}),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             probe.checked.push(operation);

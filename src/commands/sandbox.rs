@@ -1,0 +1,135 @@
+//! `cw-conform sandbox cleanup`: finds what earlier runs left on the sandbox (a run that
+//! was killed, or whose cleanup could not finish) from their ledgers, lists it, and removes
+//! it once confirmed. Only records a ledger lists, re-read and still carrying that run's
+//! mark, are deleted; runs still going (they hold their ledger's lock) are never touched.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use super::{CommandError, exit};
+use crate::cleanup::{self, LeftBehind};
+use crate::ledger::{self, Ledger};
+use crate::target::{Sandbox, display_site};
+
+/// What `sandbox cleanup` was asked to do.
+#[derive(Debug, Clone)]
+pub struct CleanupArgs {
+    /// The folder of the run ledgers.
+    pub ledger_dir: PathBuf,
+    /// Delete without asking.
+    pub yes: bool,
+    /// Only the run with this token.
+    pub token: Option<String>,
+}
+
+/// An earlier run's ledger, adopted for cleanup.
+struct Earlier {
+    ledger: Ledger,
+    unresolved: Vec<LeftBehind>,
+}
+
+/// Asks on the terminal; without one, the answer is no.
+fn confirmed(question: &str) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+/// Lists (and, once confirmed, removes) what earlier runs left on the sandbox the
+/// `CONNECTWISE_*` variables name. Exit 0 when nothing is left, 1 when something is.
+pub async fn cleanup(args: CleanupArgs) -> Result<u8, CommandError> {
+    let sandbox = Sandbox::from_env()?;
+    let token = match &args.token {
+        Some(text) => Some(ledger::RunToken::parse(text).ok_or_else(|| {
+            CommandError::Usage(format!(
+                "--token \"{text}\" is not a run token (16 hexadecimal digits, as in [cw-conform TOKEN.N])"
+            ))
+        })?),
+        None => None,
+    };
+    let files = ledger::files_in(&args.ledger_dir).map_err(CommandError::io(format!(
+        "read the ledger folder {}",
+        args.ledger_dir.display()
+    )))?;
+    let site = display_site(&sandbox.site);
+    let mut earlier = Vec::new();
+    for file in files {
+        let ledger = match Ledger::adopt(&file) {
+            Ok(ledger) => ledger,
+            Err(error) => {
+                eprintln!("skipped: {error}");
+                continue;
+            }
+        };
+        let state = ledger.state();
+        if token.as_ref().is_some_and(|t| t != ledger.token())
+            || state.site != site
+            || state.company != sandbox.company_id
+        {
+            continue;
+        }
+        if state.is_clean() {
+            let _ = ledger.finish_if_clean();
+            continue;
+        }
+        // Reads only: what did the creates whose answer never came make?
+        let unresolved = cleanup::look_for_pending(&sandbox, &ledger).await;
+        earlier.push(Earlier { ledger, unresolved });
+    }
+    let count: usize = earlier
+        .iter()
+        .map(|e| e.ledger.state().outstanding().len() + e.unresolved.len())
+        .sum();
+    if count == 0 {
+        for run in &earlier {
+            let _ = run.ledger.finish_if_clean();
+        }
+        println!(
+            "Nothing to clean up: no ledger in {} lists a record on {site} (company {}).",
+            args.ledger_dir.display(),
+            sandbox.company_id
+        );
+        return Ok(exit::CONFORMS);
+    }
+    println!("Earlier runs left {count} record(s) on {site}:");
+    for run in &earlier {
+        println!(
+            "  run {} ({}):",
+            run.ledger.token(),
+            run.ledger.path().display()
+        );
+        for record in run.ledger.state().outstanding() {
+            println!("    {record}");
+        }
+        for left in &run.unresolved {
+            println!("    {left}");
+        }
+    }
+    if !args.yes && !confirmed(&format!("Delete these {count} record(s)?")) {
+        println!("Nothing was deleted (confirm on a terminal, or pass --yes).");
+        return Ok(exit::FAILED);
+    }
+    let mut left = Vec::new();
+    for run in &earlier {
+        let mut still = cleanup::clean(&sandbox, &run.ledger, None).await;
+        if !run.ledger.finish_if_clean() && still.is_empty() {
+            still = cleanup::listed(&run.ledger);
+        }
+        left.extend(still);
+    }
+    if left.is_empty() {
+        println!("Removed: the ledgers show nothing left behind.");
+        Ok(exit::CONFORMS)
+    } else {
+        println!("Still on the sandbox ({}):", left.len());
+        for record in &left {
+            println!("  {record}");
+        }
+        Ok(exit::FAILED)
+    }
+}
