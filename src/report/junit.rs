@@ -73,17 +73,27 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
     let failures = summary.failed().count() + problems.len() + summary.left_behind.len();
+    let errors = usize::from(summary.interrupted);
     let tests = summary.scenarios.len()
         + problems.len()
         + summary.left_out.len()
-        + summary.left_behind.len();
+        + summary.left_behind.len()
+        + errors;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="0" skipped="{}" time="{:.3}">"#,
+        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{}" time="{:.3}">"#,
         summary.left_out.len(),
         summary.elapsed.as_secs_f64()
     );
+    if summary.interrupted {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="run" tests="1" failures="0" errors="1" skipped="0">
+    <testcase name="the whole run" classname="run"><error message="interrupted: only the scenarios listed here finished" type="interrupted"/></testcase>
+  </testsuite>"#
+        );
+    }
     for (feature, scenarios) in &features {
         let failed = scenarios.iter().filter(|s| !s.passed()).count();
         let name = scenarios
@@ -156,6 +166,26 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_interrupted_run_is_an_error_and_what_it_left_is_a_failure() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let summary = RunSummary {
+            interrupted: true,
+            left_behind: vec![crate::cleanup::LeftBehind {
+                path: "/company/contacts".into(),
+                id: Some(7),
+                mark: "[cw-conform 0123456789abcdef.1]".into(),
+                profile: "least-privilege".into(),
+                reason: "not removed yet".into(),
+            }],
+            ..RunSummary::default()
+        };
+        let xml = render(&summary, catalog, false);
+        assert!(xml.contains(r#"failures="1" errors="1""#), "{xml}");
+        assert!(xml.contains("/company/contacts/7 marked [cw-conform 0123456789abcdef.1]"), "{xml}");
+        assert!(!summary.conforms());
+    }
 
     #[test]
     fn escapes_markup_and_control_characters() {

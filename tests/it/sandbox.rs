@@ -681,6 +681,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
 
     let mut moments = Moments(0x5eed);
     let mut allowed: Vec<(String, i64, String)> = Vec::new();
+    let mut interrupted = 0;
     for n in 1..=20 {
         let (command, output) = run(n);
         let running = Running::start(command);
@@ -688,8 +689,20 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
         thread::sleep(Duration::from_millis(wait));
         running.interrupt();
         let finished = running.finish();
+        if finished.code == Some(130) {
+            interrupted += 1;
+            assert!(
+                sandbox.scratch.path().join(&output).exists(),
+                "an interrupted run wrote no report: {finished}"
+            );
+        }
         if let Ok(text) = std::fs::read_to_string(sandbox.scratch.path().join(&output)) {
             let report: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                report["interrupted"],
+                finished.code == Some(130),
+                "{finished}"
+            );
             for (path, id, mark) in left_behind(&report) {
                 assert!(mark.starts_with("[cw-conform "), "{mark}");
                 allowed.push((path, id, mark));
@@ -705,6 +718,11 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
             );
         }
     }
+
+    assert!(
+        interrupted >= 15,
+        "only {interrupted} of 20 interrupts landed while the run was going"
+    );
 
     // SIGKILL once a marked record exists: nothing can clean up, the ledger remembers.
     let (command, _) = run(21);
