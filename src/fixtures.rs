@@ -75,6 +75,16 @@ fn parse_toml<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, FixtureE
     })
 }
 
+/// A file that could not be read: missing, or unreadable for another reason (named).
+fn read_error(path: &Path, error: &std::io::Error) -> FixtureError {
+    let shown = path.display().to_string();
+    if error.kind() == std::io::ErrorKind::NotFound {
+        FixtureError::Missing { path: shown }
+    } else {
+        FixtureError::invalid(&shown, None, format!("cannot be read: {error}"))
+    }
+}
+
 /// Where fixture files are read from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -94,9 +104,8 @@ impl Source {
                 .map(str::to_owned)
                 .ok_or(FixtureError::Missing { path: shown }),
             Source::Directory(dir) => {
-                std::fs::read_to_string(dir.join(relative)).map_err(|_| FixtureError::Missing {
-                    path: dir.join(relative).display().to_string(),
-                })
+                let path = dir.join(relative);
+                std::fs::read_to_string(&path).map_err(|e| read_error(&path, &e))
             }
         }
     }
@@ -176,7 +185,14 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
 }
 
 fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|offset| line_of(text, offset))
+    find_nth_line(text, needle, 0)
+}
+
+/// The line of the `nth` (0-based) occurrence of `needle`: a duplicate is the second.
+fn find_nth_line(text: &str, needle: &str, nth: usize) -> Option<usize> {
+    text.match_indices(needle)
+        .nth(nth)
+        .map(|(offset, _)| line_of(text, offset))
 }
 
 #[derive(Deserialize)]
@@ -267,11 +283,12 @@ pub fn parse_actions(
     let file: ActionFile = parse_toml(path, text)?;
     let mut seen = std::collections::BTreeSet::new();
     for action in &file.actions {
-        let line = find_line(text, &format!("name = \"{}\"", action.name));
+        let needle = format!("name = \"{}\"", action.name);
+        let line = find_line(text, &needle);
         if !seen.insert(action.name.clone()) {
             return Err(FixtureError::invalid(
                 path,
-                line,
+                find_nth_line(text, &needle, 1).or(line),
                 format!("duplicate action \"{}\"", action.name),
             ));
         }
@@ -305,6 +322,59 @@ pub fn parse_actions(
     Ok(ActionCatalog::new(file.actions, file.lookup))
 }
 
+/// Parses the safety policy, checking it against the other fixtures: every rule it names
+/// is in the rule catalog and every resource is a collection of the endpoint model or the
+/// resource of an action (a typo would otherwise turn a block off without a word).
+pub fn parse_policy(
+    path: &str,
+    text: &str,
+    rules: &RuleCatalog,
+    fixtures: (&PermissionMap, &ActionCatalog),
+) -> Result<Policy, FixtureError> {
+    let (permissions, actions) = fixtures;
+    let policy: Policy = parse_toml(path, text)?;
+    let known_resource = |name: &str| {
+        permissions.endpoint_for(name).is_some() || actions.iter().any(|a| a.resource == name)
+    };
+    let mentions = policy
+        .blocks
+        .iter()
+        .map(|b| (&b.rule, b.resources.iter().collect::<Vec<_>>()))
+        .chain(
+            policy
+                .field_blocks
+                .iter()
+                .map(|b| (&b.rule, vec![&b.resource])),
+        )
+        .chain(
+            policy
+                .escalations
+                .iter()
+                .map(|e| (&e.rule, e.resources.iter().collect())),
+        );
+    for (rule, resources) in mentions {
+        if rules.get(rule).is_none() {
+            return Err(FixtureError::invalid(
+                path,
+                find_line(text, &format!("\"{rule}\"")),
+                format!("rule \"{rule}\" is not in fixtures/rules.toml"),
+            ));
+        }
+        for resource in resources {
+            if resource != "*" && !known_resource(resource) {
+                return Err(FixtureError::invalid(
+                    path,
+                    find_line(text, &format!("\"{resource}\"")),
+                    format!(
+                        "unknown resource \"{resource}\" under rule {rule} (neither a collection in fixtures/connectwise/permissions.toml nor an action's resource)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(policy)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -327,7 +397,9 @@ pub fn parse_rules(path: &str, text: &str) -> Result<RuleCatalog, FixtureError> 
     let mut rules: Vec<Rule> = Vec::new();
     for entry in file.rules {
         if rules.iter().any(|r| r.id == entry.id) {
-            let line = find_line(text, &format!("\"{}\"", entry.id));
+            let needle = format!("id = \"{}\"", entry.id);
+            let line = find_nth_line(text, &needle, 1)
+                .or_else(|| find_nth_line(text, &format!("\"{}\"", entry.id), 1));
             return Err(FixtureError::invalid(
                 path,
                 line,
@@ -357,7 +429,10 @@ pub fn parse_collection(path: &str, text: &str) -> Result<Vec<serde_json::Value>
                 FixtureError::invalid(path, None, format!("record {index} has no integer \"id\""))
             })?;
         if !ids.insert(id) {
-            let line = find_line(text, &format!("\"id\": {id}"));
+            let line = regex::Regex::new(&format!(r#""id"\s*:\s*{id}\b"#))
+                .ok()
+                .and_then(|pattern| pattern.find_iter(text).nth(1))
+                .map(|found| line_of(text, found.start()));
             return Err(FixtureError::invalid(
                 path,
                 line,
@@ -419,8 +494,13 @@ impl Fixtures {
             &source.read("actions.toml")?,
             &permissions,
         )?;
-        let policy = parse_toml("fixtures/policy.toml", &source.read("policy.toml")?)?;
         let rule_catalog = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
+        let policy = parse_policy(
+            "fixtures/policy.toml",
+            &source.read("policy.toml")?,
+            &rule_catalog,
+            (&permissions, &actions),
+        )?;
         let mut seed = BTreeMap::new();
         let mut system_info = serde_json::Value::Null;
         for file in source.list("data", ".json") {
@@ -460,9 +540,7 @@ impl Fixtures {
         }
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|_| FixtureError::Missing {
-                path: name_or_path.to_owned(),
-            })?;
+            let text = std::fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
             return parse_role(name_or_path, &text, &self.permissions.functions);
         }
         Err(FixtureError::UnknownRole {
@@ -554,8 +632,95 @@ mod tests {
         let error = parse_collection("data/x.json", text).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "failed to load data/x.json: line 2: duplicate id 1"
+            "failed to load data/x.json: line 3: duplicate id 1"
         );
+    }
+
+    /// The built-in policy with one line replaced, checked against the built-in fixtures.
+    fn policy_with(from: &str, to: &str) -> Result<Policy, FixtureError> {
+        let fixtures = Fixtures::builtin().unwrap();
+        let text = BUILTIN
+            .get_file("policy.toml")
+            .and_then(|f| f.contents_utf8())
+            .unwrap();
+        assert!(text.contains(from), "the policy has no {from}");
+        parse_policy(
+            "fixtures/policy.toml",
+            &text.replacen(from, to, 1),
+            &fixtures.rules,
+            (&fixtures.permissions, &fixtures.actions),
+        )
+    }
+
+    #[rstest]
+    #[case::unknown_rule(
+        "rule = \"SAFE-02\"",
+        "rule = \"SAFE-99\"",
+        "rule \"SAFE-99\" is not in fixtures/rules.toml"
+    )]
+    #[case::misspelt_resource(
+        "resources = [\"agreements\", \"agreement_additions\"",
+        "resources = [\"agreemnts\", \"agreement_additions\"",
+        "unknown resource \"agreemnts\" under rule SAFE-09"
+    )]
+    #[case::misspelt_field_resource(
+        "resource = \"agreements\"",
+        "resource = \"agreement\"",
+        "unknown resource \"agreement\" under rule SAFE-08"
+    )]
+    fn a_policy_naming_an_unknown_rule_or_resource_is_refused_with_its_line(
+        #[case] from: &str,
+        #[case] to: &str,
+        #[case] message: &str,
+    ) {
+        let error = policy_with(from, to).unwrap_err();
+        let FixtureError::Invalid {
+            line, message: got, ..
+        } = &error
+        else {
+            panic!("{error}")
+        };
+        assert!(got.contains(message), "{error}");
+        let text = BUILTIN
+            .get_file("policy.toml")
+            .and_then(|f| f.contents_utf8())
+            .unwrap();
+        let expected = text.lines().position(|l| l.contains(from)).map(|i| i + 1);
+        assert_eq!(*line, expected, "{error}");
+    }
+
+    #[test]
+    fn a_duplicate_action_or_rule_names_the_second_line() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let actions = "[[action]]\nname = \"a.get\"\nphrase = \"get a\"\nkind = \"get\"\nresource = \"companies\"\npath = \"/company/companies\"\nworkflow = \"w\"\n[action.example]\n";
+        let text = format!("{actions}{actions}");
+        let error = parse_actions("actions.toml", &text, &fixtures.permissions).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "failed to load actions.toml: line 10: duplicate action \"a.get\""
+        );
+        let rule = "[[rule]]\nid = \"LP-01\"\nsummary = \"s\"\nsource = \"S\"\nsection = \"1\"\n";
+        let error = parse_rules("rules.toml", &format!("{rule}{rule}")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "failed to load rules.toml: line 7: duplicate rule ID \"LP-01\""
+        );
+    }
+
+    #[test]
+    fn an_unreadable_fixture_is_not_reported_as_missing() {
+        let dir = std::env::temp_dir().join(format!("cw-conform-fixtures-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("policy.toml")).unwrap();
+        let error = Source::Directory(dir.clone())
+            .read("policy.toml")
+            .unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&error, FixtureError::Invalid { message, .. } if message.starts_with("cannot be read")),
+            "{error}"
+        );
+        let error = Source::Directory(dir).read("nothing.toml").unwrap_err();
+        assert!(matches!(error, FixtureError::Missing { .. }), "{error}");
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub struct Expectation {
     pub requirement: Option<Requirement>,
     /// The level the role grants for it.
     pub level: Option<Level>,
+    /// The lookups the integration makes before the write (to check the records the
+    /// example names), each with the level the role grants for it: a lookup refused makes
+    /// the action `denied` even when the action's own permission is granted.
+    pub lookups: Vec<(Requirement, Level)>,
 }
 
 impl Expectation {
@@ -87,18 +91,73 @@ impl Expectation {
     }
 }
 
+/// The security checks of the lookups the integration makes before a write: one `Inquire`
+/// per referenced record named (not given by id) in the payload.
+pub fn lookup_requirements(
+    fixtures: &Fixtures,
+    action: &Action,
+    payload: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<Requirement> {
+    if !action.writes() {
+        return Vec::new();
+    }
+    let mut needed: Vec<Requirement> = Vec::new();
+    for field in &action.validate {
+        let named = match payload.get(field) {
+            Some(serde_json::Value::String(_)) => true,
+            Some(serde_json::Value::Object(map)) => !map.contains_key("id"),
+            _ => false,
+        };
+        let Some(lookup) = fixtures.actions.lookup(field).filter(|_| named) else {
+            continue;
+        };
+        let sample: String = lookup
+            .path
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "1"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        if let Some(Route::Collection { endpoint, .. }) = fixtures.permissions.route(&sample, "GET")
+        {
+            let requirement = Requirement {
+                function: endpoint.function.clone(),
+                operation: Operation::Inquire,
+            };
+            if !needed.contains(&requirement) {
+                needed.push(requirement);
+            }
+        }
+    }
+    needed
+}
+
 /// The expected outcome of an action (with its catalog example) under a role.
 pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expectation {
     let requirement = requirement(fixtures, action);
     let level = requirement
         .as_ref()
         .map(|r| role.level(&r.function, r.operation));
-    let security = match level {
-        Some(Level::None) => Outcome::Denied,
-        _ => Outcome::Allowed,
-    };
     let mut payload = action.fields.clone();
     payload.extend(action.example.fields.clone());
+    let lookups: Vec<(Requirement, Level)> = lookup_requirements(fixtures, action, &payload)
+        .into_iter()
+        .map(|r| {
+            let granted = role.level(&r.function, r.operation);
+            (r, granted)
+        })
+        .collect();
+    let refused_lookup = lookups.iter().any(|(_, granted)| *granted == Level::None);
+    let security = match level {
+        Some(Level::None) => Outcome::Denied,
+        _ if refused_lookup => Outcome::Denied,
+        _ => Outcome::Allowed,
+    };
     match fixtures.policy.decide(action, &payload) {
         Decision::Block { rule, .. } => Expectation {
             outcome: Outcome::Blocked,
@@ -106,6 +165,7 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             rule: Some(rule),
             requirement,
             level,
+            lookups,
         },
         Decision::Escalate { rule, .. } => Expectation {
             outcome: Outcome::Escalated,
@@ -113,6 +173,7 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             rule: Some(rule),
             requirement,
             level,
+            lookups,
         },
         Decision::Pass => Expectation {
             outcome: security,
@@ -120,6 +181,7 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             rule: None,
             requirement,
             level,
+            lookups,
         },
     }
 }
@@ -149,6 +211,19 @@ pub fn explain(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Str
                 "  ConnectWise checks no security function for it (any authenticated member)"
             );
         }
+    }
+    for (lookup, granted) in &expectation.lookups {
+        let _ = writeln!(
+            out,
+            "  before writing, the integration looks up the records the request names: {} {}: the role grants {granted}{}",
+            lookup.function,
+            lookup.operation,
+            if *granted == Level::None {
+                " (so the write is denied: grant it to allow the action)"
+            } else {
+                ""
+            }
+        );
     }
     let mut payload = action.fields.clone();
     payload.extend(action.example.fields.clone());
@@ -196,4 +271,61 @@ pub fn explain(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Str
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FunctionName, Levels};
+
+    /// `least-privilege` with one function's levels replaced.
+    fn least_privilege_with(module: &str, function: &str, levels: Levels) -> SecurityRole {
+        let fixtures = Fixtures::builtin().unwrap();
+        let mut role = fixtures.roles["least-privilege"].clone();
+        role.grant(FunctionName::new(module, function), levels);
+        role
+    }
+
+    #[test]
+    fn a_write_whose_lookup_the_role_refuses_is_denied() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let create = fixtures.actions.get("ticket.create").unwrap();
+        let granted = expect(fixtures, create, &fixtures.roles["least-privilege"]);
+        assert_eq!(granted.outcome, Outcome::Allowed);
+        assert!(
+            !granted.lookups.is_empty(),
+            "the example names records to look up"
+        );
+
+        let without_companies = least_privilege_with(
+            "Companies",
+            "Company Maintenance",
+            Levels::uniform(Level::None),
+        );
+        let refused = expect(fixtures, create, &without_companies);
+        assert_eq!(refused.outcome, Outcome::Denied, "{refused:?}");
+        assert_eq!(
+            refused.level,
+            Some(Level::All),
+            "its own permission is granted"
+        );
+        let text = explain(fixtures, create, &without_companies);
+        assert!(
+            text.contains(
+                "Company Maintenance Inquire: the role grants None (so the write is denied"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_read_needs_no_lookup() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let search = fixtures.actions.get("company.search").unwrap();
+        assert!(
+            expect(fixtures, search, &fixtures.roles["least-privilege"])
+                .lookups
+                .is_empty()
+        );
+    }
 }

@@ -189,6 +189,15 @@ impl Running {
     /// Waits until standard output contains `text` and returns it; fails the test when
     /// the process ends first or [`PATIENCE`] runs out.
     pub fn wait_for_stdout(&mut self, text: &str) -> String {
+        self.wait_for(text, Self::stdout)
+    }
+
+    /// Waits until standard error contains `text`, as [`Running::wait_for_stdout`].
+    pub fn wait_for_stderr(&mut self, text: &str) -> String {
+        self.wait_for(text, Self::stderr)
+    }
+
+    fn wait_for(&mut self, text: &str, stream: fn(&Self) -> String) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let exited = self.child.try_wait().expect("the child can be polled");
@@ -197,7 +206,7 @@ impl Running {
                     let _ = reader.join();
                 }
             }
-            let stdout = self.stdout();
+            let stdout = stream(self);
             if stdout.contains(text) {
                 return stdout;
             }
