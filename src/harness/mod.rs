@@ -17,6 +17,28 @@ pub use runner::{
 };
 pub use world::ConformanceWorld;
 
+// A mistake in a feature file (an unknown action phrase, role, function, operation, level
+// or outcome word, a table of the wrong shape, a step that refers to something no earlier
+// step made) is the author's to fix, never counted against the integration. A step reports
+// one with `mistake!`; the runner records it apart from failures, and the run exits 2.
+
+/// Stops the step with a feature mistake, formatted like `panic!`.
+macro_rules! mistake {
+    ($($arg:tt)*) => {
+        $crate::harness::feature_mistake(format!($($arg)*))
+    };
+}
+pub(crate) use mistake;
+
+/// What a feature mistake's panic message starts with (cucumber's progress display
+/// shows only string payloads).
+pub(crate) const MISTAKE_PREFIX: &str = "feature error: ";
+
+/// Stops the step with a feature mistake.
+pub(crate) fn feature_mistake(message: impl Into<String>) -> ! {
+    panic!("{MISTAKE_PREFIX}{}", message.into())
+}
+
 static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();
 
 static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(None);

@@ -116,6 +116,9 @@ pub struct ScenarioResult {
     pub steps: Vec<StepRecord>,
     /// Why it failed, if it did.
     pub failure: Option<String>,
+    /// A mistake in the feature that stopped the scenario (the author's, not the
+    /// integration's): the scenario judges nothing.
+    pub feature_error: Option<String>,
     /// The outcome of the scenario's last action, if it performed one.
     pub outcome: Option<Outcome>,
     /// The requests ConnectWise received during the scenario.
@@ -144,14 +147,15 @@ impl ScenarioResult {
             steps_passed: 1,
             steps: Vec::new(),
             failure: failure.map(str::to_owned),
+            feature_error: None,
             outcome: None,
             requests: Vec::new(),
         }
     }
 
-    /// Whether every step passed.
+    /// Whether every step passed (a scenario stopped by a feature mistake did not).
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.feature_error.is_none()
     }
 
     /// The rule IDs among the tags.
@@ -216,15 +220,23 @@ pub struct LeftOut {
 }
 
 impl RunSummary {
-    /// Scenarios that failed.
+    /// Scenarios that failed (the integration did not behave as the feature says).
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioResult> {
-        self.scenarios.iter().filter(|s| !s.passed())
+        self.scenarios
+            .iter()
+            .filter(|s| s.feature_error.is_none() && !s.passed())
+    }
+
+    /// Scenarios stopped by a mistake in their feature.
+    pub fn feature_errors(&self) -> impl Iterator<Item = &ScenarioResult> {
+        self.scenarios.iter().filter(|s| s.feature_error.is_some())
     }
 
     /// Whether everything conforms: no failure, no parse error, nothing left behind on a
     /// sandbox, and not interrupted.
     pub fn conforms(&self) -> bool {
-        self.parse_errors.is_empty()
+        self.feature_errors().next().is_none()
+            && self.parse_errors.is_empty()
             && self.failed().next().is_none()
             && self.left_behind.is_empty()
             && !self.interrupted
@@ -379,6 +391,7 @@ impl Ledger {
                         steps_passed: 0,
                         steps: Vec::new(),
                         failure: None,
+                        feature_error: None,
                         outcome: None,
                         requests: Vec::new(),
                     },
@@ -400,19 +413,42 @@ impl Ledger {
                 match ev {
                     Step::Passed(..) => result.steps_passed += 1,
                     Step::Skipped => {
-                        result.failure.get_or_insert_with(|| {
+                        result.feature_error.get_or_insert_with(|| {
                             format!(
-                                "step not implemented: {} {}",
+                                "{}:{}: step not implemented: {} {} (run `cw-conform steps` for the steps there are)",
+                                feature
+                                    .path
+                                    .as_ref()
+                                    .map(|p| p.display().to_string())
+                                    .unwrap_or_default(),
+                                step.position.line,
                                 step.keyword.trim(),
                                 step.value
                             )
                         });
                     }
-                    Step::Failed(_, _, _, error) => {
-                        result
-                            .failure
-                            .get_or_insert_with(|| describe(&step, &error));
-                    }
+                    Step::Failed(_, _, _, error) => match mistake(&error) {
+                        Some(mistake) => {
+                            result.feature_error.get_or_insert_with(|| {
+                                format!(
+                                    "{}:{}: {} {}\n{mistake}",
+                                    feature
+                                        .path
+                                        .as_ref()
+                                        .map(|p| p.display().to_string())
+                                        .unwrap_or_default(),
+                                    step.position.line,
+                                    step.keyword.trim(),
+                                    step.value
+                                )
+                            });
+                        }
+                        None => {
+                            result
+                                .failure
+                                .get_or_insert_with(|| describe(&step, &error));
+                        }
+                    },
                     Step::Started => {}
                 }
             }
@@ -435,6 +471,21 @@ impl Ledger {
             }
             Scenario::Hook(..) | Scenario::Log(_) => {}
         }
+    }
+}
+
+/// The feature mistake a step stopped with, if that is why it failed.
+fn mistake(error: &StepError) -> Option<String> {
+    match error {
+        StepError::Panic(info) => panic_text(info)
+            .strip_prefix(super::MISTAKE_PREFIX)
+            .map(str::to_owned),
+        // `fail_on_skipped` reports a step that no definition matches as this error.
+        StepError::NotFound => Some(
+            "step not implemented: no step matches this text (run `cw-conform steps` for the steps there are)"
+                .to_owned(),
+        ),
+        StepError::AmbiguousMatch(_) => Some(format!("{error} (reword the step)")),
     }
 }
 

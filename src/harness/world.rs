@@ -1,6 +1,7 @@
 //! The cucumber World: one scenario's own mock ConnectWise (or the sandbox), API member
 //! and integration.
 
+use crate::harness::mistake;
 use std::sync::{Arc, PoisonError};
 
 use super::sandbox::{self, SandboxRun};
@@ -238,18 +239,17 @@ impl ConformanceWorld {
     /// any parent). Naming another collection is a feature error: the step would act on
     /// whatever record happens to have that id there.
     pub(crate) fn just_created(&self, collection: &str) -> i64 {
-        let created = self.created.as_ref().unwrap_or_else(|| {
-            panic!(
-                "feature error: no record was created before this step\n{}",
-                self.evidence()
-            )
-        });
-        assert!(
-            same_collection(&created.collection, collection),
-            "feature error: the record just created is in {} (#{}), but this step refers to it as a record of {collection}",
-            created.collection,
-            created.id
-        );
+        let created = self
+            .created
+            .as_ref()
+            .unwrap_or_else(|| mistake!("no record was created before this step refers to it"));
+        if !same_collection(&created.collection, collection) {
+            mistake!(
+                "the record just created is in {} (#{}), but this step refers to it as a record of {collection}",
+                created.collection,
+                created.id
+            );
+        }
         created.id
     }
 
@@ -324,7 +324,7 @@ impl ConformanceWorld {
     pub(crate) fn result(&self) -> &ToolResult {
         self.result
             .as_ref()
-            .expect("no action was performed before this step")
+            .unwrap_or_else(|| mistake!("no action was performed before this step"))
     }
 
     /// Context for failure messages: the result and the requests ConnectWise received.

@@ -50,6 +50,13 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
         );
     }
     let _ = writeln!(out, "      </properties>");
+    if let Some(mistake) = &scenario.feature_error {
+        let _ = writeln!(
+            out,
+            r#"      <error message="feature error" type="feature">{}</error>"#,
+            escape(mistake)
+        );
+    }
     if let Some(failure) = &scenario.failure {
         let first = failure.lines().next().unwrap_or_default();
         let _ = writeln!(
@@ -73,7 +80,7 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
     let failures = summary.failed().count() + problems.len() + summary.left_behind.len();
-    let errors = usize::from(summary.interrupted);
+    let errors = usize::from(summary.interrupted) + summary.feature_errors().count();
     let tests = summary.scenarios.len()
         + problems.len()
         + summary.left_out.len()
@@ -95,13 +102,20 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         );
     }
     for (feature, scenarios) in &features {
-        let failed = scenarios.iter().filter(|s| !s.passed()).count();
+        let failed = scenarios
+            .iter()
+            .filter(|s| s.feature_error.is_none() && !s.passed())
+            .count();
+        let feature_errors = scenarios
+            .iter()
+            .filter(|s| s.feature_error.is_some())
+            .count();
         let name = scenarios
             .first()
             .map_or(*feature, |s| s.feature_name.as_str());
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="{feature_errors}" skipped="0">"#,
             escape(name),
             escape(feature),
             scenarios.len()

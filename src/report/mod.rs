@@ -40,7 +40,12 @@ impl Coverage {
                 .rules
                 .insert(rule.id.clone(), RuleResult::default());
         }
-        for scenario in &summary.scenarios {
+        // A scenario stopped by a mistake in its feature judged nothing.
+        for scenario in summary
+            .scenarios
+            .iter()
+            .filter(|s| s.feature_error.is_none())
+        {
             for tag in &scenario.tags {
                 let known = RuleId::from_tag(tag).filter(|id| catalog.get(id).is_some());
                 match known {
@@ -187,6 +192,25 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     for error in &summary.parse_errors {
         let _ = writeln!(out, "\nFeature could not be parsed: {error}");
     }
+    let mistakes: Vec<&ScenarioResult> = summary.feature_errors().collect();
+    if !mistakes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFeature errors ({}): mistakes in the features, to be fixed by their author; no rule is judged by these scenarios:",
+            mistakes.len()
+        );
+        for scenario in mistakes {
+            let _ = writeln!(out, "  {} ({})", scenario.name, where_is(scenario));
+            for line in scenario
+                .feature_error
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+            {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
     let _ = writeln!(out, "\nConformance by rule:");
     for rule in catalog.iter() {
         let result = coverage.rules.get(&rule.id).cloned().unwrap_or_default();
@@ -201,10 +225,19 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     for problem in coverage.problems(whole_suite) {
         let _ = writeln!(out, "\nCoverage gate: {problem}");
     }
-    let passed = summary.scenarios.len() - failed.len();
+    let errors = summary.feature_errors().count();
+    let passed = summary.scenarios.len() - failed.len() - errors;
+    let with_errors = if errors == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {errors} feature error{}",
+            if errors == 1 { "" } else { "s" }
+        )
+    };
     let _ = writeln!(
         out,
-        "\n{} scenarios ({passed} passed, {} failed), {} steps passed, {} of {} rules checked, in {:.2} s",
+        "\n{} scenarios ({passed} passed, {} failed{with_errors}), {} steps passed, {} of {} rules checked, in {:.2} s",
         summary.scenarios.len(),
         failed.len(),
         summary.steps_passed(),

@@ -593,7 +593,7 @@ fn a_user_feature_with_an_unknown_step_fails_as_not_implemented() {
 
     let run = cw_conform_finished(&scratch, &["run", "--quiet", "juggling.feature"]);
 
-    run.assert_code(1);
+    run.assert_code(2);
     assert!(run.stdout.contains("step not implemented"), "{run}");
     assert!(
         run.stdout
@@ -1149,10 +1149,15 @@ fn the_one_just_created_cannot_be_used_for_another_collection(#[case] misuse: &s
 
     let run = cw_conform_finished(&scratch, &["run", "--quiet", "misuse.feature"]);
 
-    assert_ne!(run.code, Some(0), "{run}");
+    run.assert_code(2);
     assert!(
         run.stdout
-            .contains("feature error: the record just created is in /service/tickets/1001/notes"),
+            .contains("the record just created is in /service/tickets/1001/notes"),
         "the failure does not name the mix-up: {run}"
+    );
+    assert!(run.stdout.contains("Feature errors (1)"), "{run}");
+    assert!(
+        !run.stdout.contains("FAILS"),
+        "a rule is blamed for the feature's mistake: {run}"
     );
 }

@@ -1,6 +1,7 @@
 //! Steps in which the AI asks the integration to do something, and a person answers a
 //! held action.
 
+use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
@@ -37,7 +38,7 @@ async fn ai_asks(
                 .iter()
                 .map(|a| a.phrase.as_str())
                 .collect();
-            panic!(
+            mistake!(
                 "unknown action \"{phrase}\"; the catalog knows: {}",
                 known.join(", ")
             )
@@ -52,7 +53,7 @@ async fn ai_asks(
     } else if !id.is_empty() {
         Some(Subject::Id(
             id.parse()
-                .unwrap_or_else(|e| panic!("bad record number {id}: {e}")),
+                .unwrap_or_else(|e| mistake!("bad record number {id}: {e}")),
         ))
     } else if !text.is_empty() {
         Some(Subject::Text(text))
@@ -132,7 +133,7 @@ fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
     rows.iter()
         .map(|row| {
             let [field, value] = row.as_slice() else {
-                panic!("each table row needs two cells, | field | value |, got {row:?}")
+                mistake!("each table row needs two cells, | field | value |, got {row:?}")
             };
             let parsed = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value.clone()));
             (field.clone(), parsed)

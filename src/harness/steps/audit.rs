@@ -1,5 +1,6 @@
 //! Steps that audit a role or the API member (OV-04, CL-01).
 
+use crate::harness::mistake;
 use cucumber::{given, then, when};
 
 use crate::audit::{self, FindingKind};
@@ -9,13 +10,19 @@ use crate::harness::world::ConformanceWorld;
 #[given(expr = "the integration signs in as the member {string} with the role {string}")]
 async fn signs_in_as(world: &mut ConformanceWorld, member: String, role: String) {
     world.member = member;
-    let role = world.fixtures.role(&role).unwrap_or_else(|e| panic!("{e}"));
+    let role = world
+        .fixtures
+        .role(&role)
+        .unwrap_or_else(|e| mistake!("{e}"));
     world.set_role(role).await;
 }
 
 #[when(regex = r#"^the role "([^"]+)" is audited(?: for the workflows "([^"]*)")?$"#)]
 async fn audit_named_role(world: &mut ConformanceWorld, name: String, workflows: String) {
-    let role = world.fixtures.role(&name).unwrap_or_else(|e| panic!("{e}"));
+    let role = world
+        .fixtures
+        .role(&name)
+        .unwrap_or_else(|e| mistake!("{e}"));
     let workflows: Vec<String> = workflows
         .split(',')
         .map(|w| w.trim().to_owned())
@@ -38,7 +45,7 @@ fn findings(world: &ConformanceWorld) -> &[audit::Finding] {
     world
         .findings
         .as_deref()
-        .expect("nothing was audited before this step")
+        .unwrap_or_else(|| mistake!("nothing was audited before this step"))
 }
 
 fn render(world: &ConformanceWorld) -> String {
@@ -59,7 +66,7 @@ fn kind(label: &str) -> FindingKind {
     ]
     .into_iter()
     .find(|k| k.label() == label)
-    .unwrap_or_else(|| panic!("unknown finding \"{label}\" (administrator-like, delete grant, blocked anyway, unused grant, missing grant)"))
+    .unwrap_or_else(|| mistake!("unknown finding \"{label}\" (administrator-like, delete grant, blocked anyway, unused grant, missing grant)"))
 }
 
 /// `the audit flags "blocked anyway" for "System / Table Setup" Add`

@@ -1,6 +1,7 @@
 //! Steps that run every action of the catalog (or of a workflow) with its example request:
 //! the exhaustive checks of OV-01 and CL-03.
 
+use crate::harness::mistake;
 use cucumber::{given, then};
 
 use super::roles::known_function;
@@ -66,7 +67,10 @@ async fn add_workflow_grants(world: &mut ConformanceWorld, workflow: String) {
         !grants.is_empty(),
         "the workflow \"{workflow}\" has no write that needs a permission (see fixtures/actions.toml)"
     );
-    let mut role = world.role.clone().expect("give the member a role first");
+    let mut role = world
+        .role
+        .clone()
+        .unwrap_or_else(|| mistake!("give the member a role first"));
     for needed in grants {
         let function = known_function(world, &needed.function.to_string());
         let mut levels = role.levels(&function);

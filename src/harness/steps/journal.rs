@@ -1,5 +1,6 @@
 //! Steps that look at what ConnectWise received (the mock's journal) and holds.
 
+use crate::harness::mistake;
 use cucumber::then;
 use serde_json::Value;
 
@@ -100,7 +101,7 @@ fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         .iter()
         .find(|e| e.noun.to_lowercase() == wanted || e.collection.replace('_', "") == wanted)
         .map_or_else(
-            || panic!("no ConnectWise record kind called \"{noun}\""),
+            || mistake!("no ConnectWise record kind called \"{noun}\""),
             |e| e.collection.clone(),
         )
 }
@@ -143,7 +144,7 @@ async fn record_exists(world: &mut ConformanceWorld, noun: String, id: String, s
             .map_or_else(|| collection.clone(), |e| e.path.clone());
         world.just_created(&path)
     } else {
-        id.parse().unwrap_or_else(|e| panic!("{e}"))
+        id.parse().unwrap_or_else(|e| mistake!("{e}"))
     };
     let exists = world.record(&collection, id).await.is_some();
     assert_eq!(

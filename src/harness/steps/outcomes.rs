@@ -1,5 +1,6 @@
 //! Steps that check the tool result the AI received.
 
+use crate::harness::mistake;
 use std::collections::BTreeSet;
 
 use cucumber::then;
@@ -10,7 +11,7 @@ use crate::model::Outcome;
 
 #[then(regex = r"^the outcome is (\w+)$")]
 async fn outcome_is(world: &mut ConformanceWorld, expected: String) {
-    let expected: Outcome = expected.parse().unwrap_or_else(|e| panic!("{e}"));
+    let expected: Outcome = expected.parse().unwrap_or_else(|e| mistake!("{e}"));
     let observed = world.result().outcome;
     assert_eq!(
         observed,
@@ -113,7 +114,7 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
     let expected: BTreeSet<i64> = list
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap_or_else(|e| panic!("{e}")))
+        .map(|s| s.parse().unwrap_or_else(|e| mistake!("{e}")))
         .collect();
     assert_eq!(
         ids(world),

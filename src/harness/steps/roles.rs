@@ -1,5 +1,6 @@
 //! Steps that give the API member a security role.
 
+use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::given;
 
@@ -8,7 +9,10 @@ use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
 
 #[given(expr = "an API member with the role {string}")]
 async fn member_with_role(world: &mut ConformanceWorld, name: String) {
-    let role = world.fixtures.role(&name).unwrap_or_else(|e| panic!("{e}"));
+    let role = world
+        .fixtures
+        .role(&name)
+        .unwrap_or_else(|e| mistake!("{e}"));
     world.set_role(role).await;
 }
 
@@ -18,11 +22,13 @@ async fn member_with_role(world: &mut ConformanceWorld, name: String) {
 async fn member_with_inline_role(world: &mut ConformanceWorld, nothing: String, step: &Step) {
     let mut role = SecurityRole::new("scenario role", "a role written in the scenario");
     if nothing.is_empty() {
-        let table = step
-            .table
-            .as_ref()
-            .expect("the step needs a table: | function | add | edit | delete | inquire |");
-        let header = table.rows.first().expect("the table needs a header row");
+        let table = step.table.as_ref().unwrap_or_else(|| {
+            mistake!("the step needs a table: | function | add | edit | delete | inquire |")
+        });
+        let header = table
+            .rows
+            .first()
+            .unwrap_or_else(|| mistake!("the table needs a header row"));
         for row in table.rows.iter().skip(1) {
             let mut function = None;
             let mut levels = Levels::default();
@@ -32,14 +38,17 @@ async fn member_with_inline_role(world: &mut ConformanceWorld, nothing: String, 
                 } else {
                     let operation: Operation = column
                         .parse()
-                        .unwrap_or_else(|e| panic!("table column: {e}"));
+                        .unwrap_or_else(|e| mistake!("table column: {e}"));
                     let level: Level = cell
                         .parse()
-                        .unwrap_or_else(|e| panic!("row for {row:?}: {e}"));
+                        .unwrap_or_else(|e| mistake!("row for {row:?}: {e}"));
                     levels.set(operation, level);
                 }
             }
-            role.grant(function.expect("each row needs a function"), levels);
+            role.grant(
+                function.unwrap_or_else(|| mistake!("each row needs a function")),
+                levels,
+            );
         }
     }
     world.set_role(role).await;
@@ -54,12 +63,12 @@ async fn role_also_grants(
     level: String,
 ) {
     let function = known_function(world, &function);
-    let operation: Operation = operation.parse().unwrap_or_else(|e| panic!("{e}"));
-    let level: Level = level.parse().unwrap_or_else(|e| panic!("{e}"));
+    let operation: Operation = operation.parse().unwrap_or_else(|e| mistake!("{e}"));
+    let level: Level = level.parse().unwrap_or_else(|e| mistake!("{e}"));
     let mut role = world
         .role
         .clone()
-        .expect("give the member a role before adding grants");
+        .unwrap_or_else(|| mistake!("give the member a role before adding grants"));
     let mut levels = role.levels(&function);
     levels.set(operation, level);
     role.grant(function, levels);
@@ -68,7 +77,7 @@ async fn role_also_grants(
 
 /// A function name checked against the functions ConnectWise has.
 pub(crate) fn known_function(world: &ConformanceWorld, text: &str) -> FunctionName {
-    let name: FunctionName = text.parse().unwrap_or_else(|e| panic!("{e}"));
+    let name: FunctionName = text.parse().unwrap_or_else(|e| mistake!("{e}"));
     world
         .fixtures
         .permissions
@@ -76,7 +85,7 @@ pub(crate) fn known_function(world: &ConformanceWorld, text: &str) -> FunctionNa
         .find(&name.module, &name.function)
         .cloned()
         .unwrap_or_else(|| {
-            panic!(
+            mistake!(
                 "unknown security function \"{text}\" (see fixtures/connectwise/permissions.toml)"
             )
         })

@@ -1,6 +1,7 @@
 //! Steps about the security role as ConnectWise enforces it, at the wire level: what
 //! `/system/mySecurity` reports, and what each request a function governs gets (LP-02).
 
+use crate::harness::mistake;
 use cucumber::then;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ use crate::harness::world::{API_MEMBER, ConformanceWorld};
 use crate::model::{Level, Levels, Operation};
 
 fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
-    let parse = |text: &str| text.parse::<Level>().unwrap_or_else(|e| panic!("{e}"));
+    let parse = |text: &str| text.parse::<Level>().unwrap_or_else(|e| mistake!("{e}"));
     Levels {
         add: parse(add),
         edit: parse(edit),

@@ -56,7 +56,8 @@ pub fn verdicts<'a>(summary: &'a RunSummary, catalog: &'a RuleCatalog) -> Vec<Ru
             let ran: Vec<&ScenarioResult> = summary
                 .scenarios
                 .iter()
-                .filter(|s| checks(&s.tags, &rule.id))
+                // A scenario stopped by a mistake in its feature judged nothing.
+                .filter(|s| s.feature_error.is_none() && checks(&s.tags, &rule.id))
                 .collect();
             let failed: Vec<&ScenarioResult> =
                 ran.iter().copied().filter(|s| !s.passed()).collect();
