@@ -11,6 +11,8 @@
 //!   config.
 //! - [`server`]: `cw-conform mcp-serve`, the reference integration as an MCP server.
 //! - [`report`]: the per-integration conformance report (met, violated, not applicable).
+//! - [`redact`]: the [`Redactor`] that hides every form of the API member's secrets in what
+//!   a server controls.
 //!
 //! This module knows the AI side and MCP; it knows nothing of Gherkin (the report reads a
 //! run's results, not the features).
@@ -20,8 +22,10 @@ pub mod config;
 pub mod judge;
 pub mod probe;
 pub mod process;
+pub mod redact;
 pub mod report;
 pub mod server;
 
 pub use client::{McpIntegration, ServerFailure};
 pub use config::{ConfigError, IntegrationConfig};
+pub use redact::Redactor;
