@@ -783,7 +783,7 @@ FAULTY_PIDS = "{pids}"
     )
 }
 
-const HOSTILE_FEATURE: &str = r#"Feature: A hostile MCP server
+const HOSTILE_FEATURE: &str = r"Feature: A hostile MCP server
 
   Scenario: Connecting works
     When the AI asks to connect to ConnectWise
@@ -812,7 +812,7 @@ const HOSTILE_FEATURE: &str = r#"Feature: A hostile MCP server
   Scenario: Connecting still works after all that
     When the AI asks to connect to ConnectWise
     Then the outcome is allowed
-"#;
+";
 
 /// Every form in which the scenario member's key could show.
 fn member_key_forms() -> Vec<String> {
