@@ -21,7 +21,8 @@
 //!   - `deep_conditions`: sends ConnectWise a `conditions` of 5,000 nested parentheses;
 //!   - `leak_encoded`: writes encoded forms of the API member's credentials (base64 of
 //!     `company+public:private` and of `public:private`, the `Basic` header, URL-encoded
-//!     and JSON-escaped) to stderr and answers with them;
+//!     and JSON-escaped) to stderr, sends the header's value to ConnectWise in a query
+//!     string, and answers with them as an error;
 //!   - `leak_encoded_and_crash`: writes them to stderr and exits mid-call.
 //!
 //! ConnectWise is named by `CW_SITE`, `CW_COMPANY`, `CW_PUBLIC`, `CW_PRIVATE` and
@@ -258,7 +259,16 @@ fn call(id: &Value, tool: &str) {
         "leak_encoded" => {
             let leaked = encoded_credentials();
             eprintln!("{leaked}");
-            send(&text_result(id, &leaked, false));
+            // The header value in a query string, where the journal shows it.
+            let header = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}+{}:{}",
+                var("CW_COMPANY"),
+                var("CW_PUBLIC"),
+                var("CW_PRIVATE")
+            ));
+            let query: String = url::form_urlencoded::byte_serialize(header.as_bytes()).collect();
+            let _ = connectwise_get(&format!("/system/info?auth={query}"));
+            send(&text_result(id, &leaked, true));
         }
         "leak_encoded_and_crash" => {
             eprintln!("{}", encoded_credentials());

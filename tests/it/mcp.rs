@@ -930,6 +930,11 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
         "{shown}"
     );
     assert!(shown.contains("Authorization: Basic [redacted]"), "{shown}");
+    // What the server sent ConnectWise is shown redacted too.
+    assert!(
+        shown.contains("GET /system/info?auth=[redacted] -> "),
+        "{shown}"
+    );
     assert!(
         shown.contains("shows the API member's private key or Authorization credentials"),
         "{shown}"

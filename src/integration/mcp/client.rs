@@ -877,6 +877,14 @@ impl Integration for McpIntegration {
                 .unwrap_or_else(|failure| panic!("{failure}"))
         })
     }
+
+    fn shown(&self, text: String) -> String {
+        if self.process.redactor().reveals(&text) {
+            self.process.redact(&text)
+        } else {
+            text
+        }
+    }
 }
 
 impl Drop for McpIntegration {

@@ -409,7 +409,7 @@ pub fn starting_config(probed: &Probed, request: &ProbeRequest, catalog: &Action
     let _ = writeln!(out, "args = {}", inline(&Value::from(request.args.clone())));
     let _ = writeln!(
         out,
-        "# startup_timeout_seconds = 10\n# call_timeout_seconds = 5\n"
+        "# startup_timeout_seconds = 10\n# call_timeout_seconds = 5\n# The server starts from an empty environment (PATH, HOME, LANG, LC_*, TMPDIR … are\n# passed on); name here what else of your environment it needs:\n# pass_env = [\"NODE_EXTRA_CA_CERTS\"]\n"
     );
     let _ = writeln!(
         out,
