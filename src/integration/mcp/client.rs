@@ -9,8 +9,11 @@
 //! can hold a write through a confirmation tool or argument the config declares.
 //!
 //! Every call is bounded. A server that crashes, hangs, writes something other than
-//! JSON-RPC to standard output or never answers gives a [`ServerFailure`] with the tail of
-//! its standard error; the process group is killed when the adapter is dropped.
+//! JSON-RPC to standard output, writes a line beyond the bound on one message, or never
+//! answers gives a [`ServerFailure`] with the tail of its standard error; when the adapter
+//! is dropped the server and every process it started are killed ([`super::process`]).
+//! Whatever the server controls that the harness shows (its stderr, error messages, tool
+//! results, what it sent ConnectWise) passes through the API member's [`Redactor`].
 
 use std::collections::HashMap;
 use std::fmt;
