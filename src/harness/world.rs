@@ -7,6 +7,7 @@ use super::sandbox::{self, CreatedRecord, SandboxRun};
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
+use crate::integration::mcp::redact::REDACTED;
 use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
 use crate::mock::journal::{self, JournalEntry};
 use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
@@ -333,7 +334,7 @@ impl ConformanceWorld {
                 let shown = self.shown(text.clone());
                 if shown != text {
                     *body = serde_json::from_str(&shown)
-                        .unwrap_or_else(|_| serde_json::Value::from("[redacted]"));
+                        .unwrap_or_else(|_| serde_json::Value::from(REDACTED));
                 }
             }
         }

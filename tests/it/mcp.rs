@@ -3,7 +3,9 @@
 //! through elicitation and through a confirmation tool, `mcp-probe`, and servers that
 //! misbehave on purpose (`examples/faulty_mcp_server.rs`): each gives a clear failure
 //! naming the scenario with the server's stderr, within a bounded time, and leaves no
-//! process behind.
+//! process behind. Hostile ones (a stdout flood, detached children, an environment dump,
+//! encoded credentials) fail only their own scenario and see none of the harness's
+//! environment beyond what the config passes, and no form of a key shows anywhere.
 //!
 //! The command line runs as its own process from an empty environment (only `PATH` and
 //! `HOME`), so no `CONNECTWISE_*` variable of the developer's reaches it.
