@@ -64,6 +64,12 @@ fn start_child() {
 /// process-group kill, noting both.
 fn detach() {
     let pids = var("FAULTY_PIDS");
+    let noted = || {
+        std::fs::read_to_string(&pids)
+            .map(|text| text.lines().count())
+            .unwrap_or_default()
+    };
+    let before = noted();
     let note = r#"echo $$ >> "$1"; exec sleep 300"#;
     // `setsid -f` forks: the sleep's parent exits and it is adopted by init.
     let _ = std::process::Command::new("setsid")
@@ -82,6 +88,13 @@ fn detach() {
             &pids,
         ])
         .spawn();
+    // Answer only once both have noted themselves, so a test knows whom to look for.
+    for _ in 0..250 {
+        if noted() >= before + 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// The API member's credentials in the forms a careless server writes them.
