@@ -703,7 +703,7 @@ pub async fn run_until(
                     evidence
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key, (outcome, world.journal()));
+                        .insert(key, (outcome, world.shown_journal()));
                     world.finish().await;
                 }
             })

@@ -8,6 +8,7 @@ use super::sandbox::{self, SandboxRun};
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
+use crate::integration::mcp::redact::REDACTED;
 use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
 use crate::mock::journal::{self, JournalEntry};
 use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
@@ -343,10 +344,41 @@ impl ConformanceWorld {
                 )
             },
         );
-        format!(
+        self.shown(format!(
             "{result}\nConnectWise received:\n{}",
             journal::render(&self.journal())
-        )
+        ))
+    }
+
+    /// The requests ConnectWise received, as a report shows them: paths, query strings and
+    /// bodies passed through [`Self::shown`].
+    pub(crate) fn shown_journal(&self) -> Vec<JournalEntry> {
+        let mut entries = self.journal();
+        if self.integration.is_none() {
+            return entries;
+        }
+        for entry in &mut entries {
+            entry.path = self.shown(std::mem::take(&mut entry.path));
+            entry.query = self.shown(std::mem::take(&mut entry.query));
+            if let Some(body) = &mut entry.body {
+                let text = body.to_string();
+                let shown = self.shown(text.clone());
+                if shown != text {
+                    *body = serde_json::from_str(&shown)
+                        .unwrap_or_else(|_| serde_json::Value::from(REDACTED));
+                }
+            }
+        }
+        entries
+    }
+
+    /// `text` with what the integration under test must not show (its API member's
+    /// secrets, which it may have sent to ConnectWise in a query string) redacted.
+    pub(crate) fn shown(&self, text: String) -> String {
+        match &self.integration {
+            Some(integration) => integration.shown(text),
+            None => text,
+        }
     }
 
     /// Stops the mock without blocking (see [`MockConnectWise::shutdown`]); against a

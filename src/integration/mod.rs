@@ -111,4 +111,10 @@ pub trait Integration: Send + Sync {
 
     /// Answers a held action: `accept` sends it, refusing writes nothing.
     fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult>;
+
+    /// `text` as it may be shown: an integration under test that controls what ConnectWise
+    /// receives (the query strings in the journal) has its API member's secrets redacted.
+    fn shown(&self, text: String) -> String {
+        text
+    }
 }

@@ -3,14 +3,16 @@
 //! through elicitation and through a confirmation tool, `mcp-probe`, and servers that
 //! misbehave on purpose (`examples/faulty_mcp_server.rs`): each gives a clear failure
 //! naming the scenario with the server's stderr, within a bounded time, and leaves no
-//! process behind.
+//! process behind. Hostile ones (a stdout flood, detached children, an environment dump,
+//! encoded credentials) fail only their own scenario and see none of the harness's
+//! environment beyond what the config passes, and no form of a key shows anywhere.
 //!
 //! The command line runs as its own process from an empty environment (only `PATH` and
 //! `HOME`), so no `CONNECTWISE_*` variable of the developer's reaches it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -87,16 +89,32 @@ impl Drop for Scratch {
 
 /// `cw-conform ARGS` from an empty environment in `dir`.
 fn cw_conform(dir: &Path, args: &[&str]) -> (Output, Duration) {
+    let (output, elapsed, _) = cw_conform_planted(dir, args, &[]);
+    (output, elapsed)
+}
+
+/// `cw-conform ARGS` in `dir` from an empty environment with `planted` variables; also its
+/// process id.
+fn cw_conform_planted(
+    dir: &Path,
+    args: &[&str],
+    planted: &[(&str, &str)],
+) -> (Output, Duration, u32) {
     let started = Instant::now();
-    let output = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
-        .output()
+        .envs(planted.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (output, started.elapsed())
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    (output, started.elapsed(), pid)
 }
 
 fn stdout(output: &Output) -> String {
@@ -105,6 +123,26 @@ fn stdout(output: &Output) -> String {
 
 /// `cw-conform run … --format json`: the exit code, the readable summary and the report.
 fn run(scratch: &Scratch, args: &[&str]) -> (i32, String, Value, Duration) {
+    let run = run_planted(scratch, args, &[]);
+    (run.code, run.summary, run.report, run.elapsed)
+}
+
+/// What a run left.
+struct Run {
+    code: i32,
+    /// Standard output: the readable summary.
+    summary: String,
+    stderr: String,
+    report: Value,
+    /// The report as written.
+    report_text: String,
+    elapsed: Duration,
+    /// The process id of the run.
+    pid: u32,
+}
+
+/// `cw-conform run … --format json` with `planted` variables in its environment.
+fn run_planted(scratch: &Scratch, args: &[&str], planted: &[(&str, &str)]) -> Run {
     let report = scratch.0.join(format!(
         "report-{}.json",
         NEXT_REPORT.fetch_add(1, Ordering::Relaxed)
@@ -119,20 +157,24 @@ fn run(scratch: &Scratch, args: &[&str]) -> (i32, String, Value, Duration) {
         &report_arg,
     ];
     all.extend_from_slice(args);
-    let (output, elapsed) = cw_conform(&scratch.0, &all);
+    let (output, elapsed, pid) = cw_conform_planted(&scratch.0, &all, planted);
     let json = std::fs::read_to_string(&report).unwrap_or_else(|_| {
         panic!(
-            "no report; stdout:\n{}\nstderr:\n{}",
+            "no report ({}); stdout:\n{}\nstderr:\n{}",
+            output.status,
             stdout(&output),
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    (
-        output.status.code().unwrap_or(-1),
-        stdout(&output),
-        serde_json::from_str(&json).unwrap(),
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        summary: stdout(&output),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        report: serde_json::from_str(&json).unwrap(),
+        report_text: json,
         elapsed,
-    )
+        pid,
+    }
 }
 
 static NEXT_REPORT: AtomicUsize = AtomicUsize::new(0);
@@ -685,4 +727,307 @@ fn mcp_probe_of_a_server_that_crashes_shows_its_stderr() {
         stderr.contains("cannot sign in with private key [redacted]"),
         "{stderr}"
     );
+}
+
+/// The processes still running whose environment holds a variable starting with `prefix`
+/// (`NAME=value…`).
+fn carrying(prefix: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| running(pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|&b| b == 0)
+                    .any(|v| v.starts_with(prefix.as_bytes()))
+            })
+        })
+        .collect()
+}
+
+/// A config driving the faulty server's hostile tools, passing on one variable of the
+/// harness's environment.
+fn hostile_config(scratch: &Scratch) -> PathBuf {
+    let pids = scratch.0.join("pids");
+    scratch.write(
+        "hostile.toml",
+        &format!(
+            r#"name = "hostile"
+
+[server]
+command = "{server}"
+args = ["serve"]
+startup_timeout_seconds = 5
+call_timeout_seconds = 5
+pass_env = ["HOSTILE_RUN_TAG"]
+
+[server.env]
+CW_SITE = "{{site}}"
+CW_COMPANY = "{{company_id}}"
+CW_PUBLIC = "{{public_key}}"
+CW_PRIVATE = "{{private_key}}"
+CW_CLIENT = "{{client_id}}"
+FAULTY_PIDS = "{pids}"
+
+[actions]
+"integration.connect" = {{ tool = "connect" }}
+"board.search" = {{ tool = "flood" }}
+"board_status.search" = {{ tool = "detach", arguments = {{ id = "{{id}}" }} }}
+"board_type.search" = {{ tool = "environment", arguments = {{ id = "{{id}}" }} }}
+"board_subtype.search" = {{ tool = "deep_conditions", arguments = {{ id = "{{id}}" }} }}
+"work_type.search" = {{ tool = "leak_encoded" }}
+"work_role.search" = {{ tool = "leak_encoded_and_crash" }}
+"#,
+            server = faulty_server().display(),
+            pids = pids.display(),
+        ),
+    )
+}
+
+const HOSTILE_FEATURE: &str = r"Feature: A hostile MCP server
+
+  Scenario: Connecting works
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+
+  Scenario: The server floods its standard output
+    When the AI asks to list service boards
+    Then the outcome is allowed
+
+  Scenario: The server leaves detached processes behind
+    When the AI asks to list the statuses of board #1
+    Then the outcome is allowed
+
+  Scenario: The server shows its environment
+    When the AI asks to list the types of board #1
+    Then the outcome is allowed
+
+  Scenario: The server shows encoded credentials
+    When the AI asks to list work types
+    Then the outcome is allowed
+
+  Scenario: The server writes encoded credentials to stderr and crashes
+    When the AI asks to list work roles
+    Then the outcome is allowed
+
+  Scenario: Connecting still works after all that
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+";
+
+/// Every form in which the scenario member's key could show.
+fn member_key_forms() -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let basic = "northwind+ai-integration-public:ai-integration-private";
+    let keys = "ai-integration-public:ai-integration-private";
+    let mut forms = vec!["ai-integration-private".to_owned()];
+    for engine in [STANDARD, URL_SAFE_NO_PAD] {
+        for secret in [basic, keys] {
+            // Without the last group, which an unpadded form may end differently.
+            let encoded = engine.encode(secret);
+            forms.push(encoded[..encoded.len() - 4].to_owned());
+        }
+    }
+    forms
+}
+
+#[test]
+fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_process() {
+    let scratch = Scratch::new();
+    let tag = format!(
+        "run-{}-{}",
+        std::process::id(),
+        NEXT_REPORT.load(Ordering::Relaxed)
+    );
+    // What a developer's environment holds: sandbox keys, a profiles file's keys, and
+    // unrelated secrets from `.env`.
+    scratch.write(
+        ".env",
+        "ACME_BILLING_TOKEN=canary-dotenv-token-3f9a\nCONNECTWISE_PRIVATE_KEY=canary-sandbox-private-3f9a\n",
+    );
+    let profiles = scratch.write(
+        "profiles.toml",
+        "[profile.admin]\npublic_key_env = \"SANDBOX_ADMIN_PUBLIC\"\nprivate_key_env = \"SANDBOX_ADMIN_PRIVATE\"\n",
+    );
+    let profiles = profiles.display().to_string();
+    let planted = [
+        ("CONNECTWISE_COMPANY_ID", "canary-sandbox-company"),
+        ("CONNECTWISE_PUBLIC_KEY", "canary-sandbox-public"),
+        ("CONNECTWISE_CLIENT_ID", "canary-sandbox-client"),
+        ("CONNECTWISE_PROFILES", profiles.as_str()),
+        ("SANDBOX_ADMIN_PUBLIC", "canary-profile-public"),
+        ("SANDBOX_ADMIN_PRIVATE", "canary-profile-private-3f9a"),
+        ("HOSTILE_RUN_TAG", tag.as_str()),
+    ];
+    let config = hostile_config(&scratch);
+    let feature = scratch.write("hostile.feature", HOSTILE_FEATURE);
+    let run = run_planted(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+            &feature.display().to_string(),
+        ],
+        &planted,
+    );
+    eprintln!("hostile run: {:.2} s", run.elapsed.as_secs_f64());
+    let summary = &run.summary;
+    assert_eq!(run.code, 1, "{summary}\n{}", run.stderr);
+    let failure = |name: &str| {
+        let s = scenario(&run.report, name);
+        let failure = s["failure"].as_str().unwrap_or_default().to_owned();
+        assert!(!failure.is_empty(), "\"{name}\" passed: {s:#}");
+        failure
+    };
+    // Each hostile scenario fails with its own reason; the others pass.
+    for name in [
+        "Connecting works",
+        "The server leaves detached processes behind",
+        "Connecting still works after all that",
+    ] {
+        assert!(
+            scenario(&run.report, name)["failure"].is_null(),
+            "\"{name}\" failed:\n{summary}"
+        );
+    }
+    let flooded = failure("The server floods its standard output");
+    assert!(
+        flooded.contains(
+            "the MCP server wrote a line longer than 16 MiB to standard output (the most one JSON-RPC message may take), so the harness stopped it"
+        ),
+        "{flooded}"
+    );
+    assert!(flooded.contains("signal: 9"), "{flooded}");
+    let environment = failure("The server shows its environment");
+    for shown in [
+        format!("HOSTILE_RUN_TAG={tag}"),
+        "CW_PRIVATE=[redacted]".to_owned(),
+        "CW_COMPANY=northwind".to_owned(),
+        "PATH=".to_owned(),
+        "CW_CONFORM_SERVER=".to_owned(),
+    ] {
+        assert!(
+            environment.contains(&shown),
+            "{shown} missing from:\n{environment}"
+        );
+    }
+    for hidden in [
+        "CONNECTWISE_",
+        "SANDBOX_ADMIN",
+        "ACME_BILLING_TOKEN",
+        "canary-",
+    ] {
+        assert!(
+            !environment.contains(hidden),
+            "{hidden} reached the server:\n{environment}"
+        );
+    }
+    let shown = failure("The server shows encoded credentials");
+    assert!(
+        shown.contains("credentials (base64): [redacted]"),
+        "{shown}"
+    );
+    assert!(shown.contains("Authorization: Basic [redacted]"), "{shown}");
+    // What the server sent ConnectWise is shown redacted too.
+    assert!(
+        shown.contains("GET /system/info?auth=[redacted] -> "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("shows the API member's private key or Authorization credentials"),
+        "{shown}"
+    );
+    let crashed = failure("The server writes encoded credentials to stderr and crashes");
+    assert!(crashed.contains("exit status: 101"), "{crashed}");
+    assert!(crashed.contains("keys (base64): [redacted]"), "{crashed}");
+    assert!(
+        crashed.contains("credentials (URL-encoded): [redacted]"),
+        "{crashed}"
+    );
+    // No form of the member's key, nor any planted secret, anywhere.
+    for form in member_key_forms().into_iter().chain(["canary-".to_owned()]) {
+        for (what, text) in [
+            ("stdout", summary),
+            ("stderr", &run.stderr),
+            ("the JSON report", &run.report_text),
+        ] {
+            assert!(!text.contains(&form), "{form} shows in {what}:\n{text}");
+        }
+    }
+    // No process is left: neither one the server noted, nor one carrying its marker or the
+    // variable passed on to it.
+    let marker = format!("CW_CONFORM_SERVER={}-", run.pid);
+    let passed = format!("HOSTILE_RUN_TAG={tag}");
+    let mut left = Vec::new();
+    for _ in 0..100 {
+        left = survivors(&scratch.0.join("pids"));
+        left.extend(carrying(&marker));
+        left.extend(carrying(&passed));
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let noted = std::fs::read_to_string(scratch.0.join("pids")).unwrap_or_default();
+    // The server of each of the 7 scenarios, and the two detached sleeps.
+    assert_eq!(noted.lines().count(), 9, "{noted}");
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+/// The mock parses what a server sends: 5,000 nested parentheses in `conditions` may be
+/// refused or answered, but only that scenario is at stake.
+#[test]
+#[ignore = "the run aborts with a stack overflow in the mock's conditions parser until the nesting limit (branch mock, 37f9a09) is merged; run with --ignored"]
+fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
+    let scratch = Scratch::new();
+    let config = hostile_config(&scratch);
+    let feature = scratch.write(
+        "deep.feature",
+        r#"Feature: Deeply nested conditions
+
+  Scenario: Connecting works
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+
+  Scenario: The server sends deeply nested conditions
+    Given an API member with the role "full-access"
+    When the AI asks to list the subtypes of board #1
+    Then the outcome is rejected
+
+  Scenario: Connecting still works after all that
+    When the AI asks to connect to ConnectWise
+    Then the outcome is allowed
+"#,
+    );
+    let run = run_planted(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+            &feature.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(
+        [0, 1].contains(&run.code),
+        "{}\n{}",
+        run.summary,
+        run.stderr
+    );
+    assert_eq!(run.report["totals"]["scenarios"], 3, "{}", run.summary);
+    for name in ["Connecting works", "Connecting still works after all that"] {
+        assert!(
+            scenario(&run.report, name)["failure"].is_null(),
+            "{}",
+            run.summary
+        );
+    }
+    let left = survivors(&scratch.0.join("pids"));
+    assert!(left.is_empty(), "processes left behind: {left:?}");
 }

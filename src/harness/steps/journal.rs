@@ -17,7 +17,7 @@ async fn no_write(world: &mut ConformanceWorld) {
     assert!(
         writes.is_empty(),
         "ConnectWise received writes:\n{}\n{}",
-        journal::render(&writes),
+        world.shown(journal::render(&writes)),
         world.evidence()
     );
 }
@@ -33,7 +33,7 @@ async fn nothing_written(world: &mut ConformanceWorld) {
     assert!(
         writes.is_empty(),
         "ConnectWise accepted writes:\n{}\n{}",
-        journal::render(&writes),
+        world.shown(journal::render(&writes)),
         world.evidence()
     );
 }
@@ -44,7 +44,7 @@ async fn no_request(world: &mut ConformanceWorld) {
     assert!(
         since.is_empty(),
         "ConnectWise received:\n{}",
-        journal::render(&since)
+        world.shown(journal::render(&since))
     );
 }
 

@@ -9,8 +9,11 @@
 //! can hold a write through a confirmation tool or argument the config declares.
 //!
 //! Every call is bounded. A server that crashes, hangs, writes something other than
-//! JSON-RPC to standard output or never answers gives a [`ServerFailure`] with the tail of
-//! its standard error; the process group is killed when the adapter is dropped.
+//! JSON-RPC to standard output, writes a line beyond the bound on one message, or never
+//! answers gives a [`ServerFailure`] with the tail of its standard error; when the adapter
+//! is dropped the server and every process it started are killed ([`super::process`]).
+//! Whatever the server controls that the harness shows (its stderr, error messages, tool
+//! results, what it sent ConnectWise) passes through the API member's [`Redactor`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,6 +37,7 @@ use super::config::{
 };
 use super::judge::{self, Evidence, ToolReply};
 use super::process::{Launch, ServerProcess};
+use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
 use crate::integration::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
@@ -202,17 +206,6 @@ fn protocol_version(name: &str) -> ProtocolVersion {
     }
 }
 
-/// Secrets a server might echo: the private key and the `Authorization` header it builds.
-fn secrets(credentials: &Credentials) -> Vec<String> {
-    let authorization = credentials.authorization();
-    let header = authorization.expose();
-    vec![
-        credentials.private_key.expose().to_owned(),
-        header.to_owned(),
-        header.trim_start_matches("Basic ").to_owned(),
-    ]
-}
-
 /// An answer that accepts a form: every property filled with a value its schema allows
 /// (`true` for a yes/no question, else its default, its first choice, its minimum, 0 or
 /// `"yes"`).
@@ -302,8 +295,9 @@ impl McpIntegration {
                 .iter()
                 .map(|(k, v)| (k.clone(), fill_text(v, &value).unwrap_or_default()))
                 .collect(),
-            secrets: secrets(credentials),
-            inherit_connectwise: false,
+            pass_env: server.pass_env.clone(),
+            redactor: Redactor::for_member(credentials),
+            inherit_env: false,
         };
         let shown = server.shown();
         let capabilities = if server.elicitation {
@@ -498,18 +492,34 @@ impl McpIntegration {
             .map(|r| self.screened(r))
     }
 
-    /// A result with the API member's secrets redacted; showing one is a finding.
+    /// A result with every form of the API member's secrets redacted wherever the server's
+    /// words went (message, data, the reason and fields of a held action, observations);
+    /// showing one is a finding.
     fn screened(&self, mut result: ToolResult) -> ToolResult {
-        let message = self.process.redact(&result.message);
-        let data = result.data.to_string();
-        let leaked = message != result.message || self.process.redact(&data) != data;
-        if leaked {
-            result.message = message;
-            if let Ok(data) = serde_json::from_str(&self.process.redact(&data)) {
-                result.data = data;
+        let redactor = self.process.redactor();
+        let mut leaked = false;
+        let mut screen = |text: &mut String| {
+            if redactor.reveals(text) {
+                *text = redactor.redact(text).into_owned();
+                leaked = true;
             }
+        };
+        screen(&mut result.message);
+        result.missing.iter_mut().for_each(&mut screen);
+        result.observations.iter_mut().for_each(&mut screen);
+        if let Some(confirmation) = &mut result.confirmation {
+            screen(&mut confirmation.reason);
+            confirmation.fields.iter_mut().for_each(&mut screen);
+        }
+        let data = result.data.to_string();
+        if redactor.reveals(&data) {
+            leaked = true;
+            result.data = serde_json::from_str(&redactor.redact(&data))
+                .unwrap_or_else(|_| Value::from(REDACTED));
+        }
+        if leaked {
             result.observations.push(
-                "the tool result shows the API member's private key or Authorization header (redacted here)".to_owned(),
+                "the tool result shows the API member's private key or Authorization credentials (redacted here)".to_owned(),
             );
         }
         result
@@ -839,6 +849,10 @@ pub(super) async fn failure(process: &ServerProcess, what: String, ended: bool) 
         process.exit_status()
     };
     let (garbage, garbage_count) = process.garbage();
+    let what = match process.stopped_because() {
+        Some(reason) => format!("{reason} ({what})"),
+        None => what,
+    };
     ServerFailure {
         what: process.redact(&what),
         exit,
@@ -865,6 +879,14 @@ impl Integration for McpIntegration {
                 .await
                 .unwrap_or_else(|failure| panic!("{failure}"))
         })
+    }
+
+    fn shown(&self, text: String) -> String {
+        if self.process.redactor().reveals(&text) {
+            self.process.redact(&text)
+        } else {
+            text
+        }
     }
 }
 

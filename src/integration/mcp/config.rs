@@ -10,6 +10,7 @@
 //! command = "npx"                      # a name on PATH, or a path (relative to this file)
 //! args = ["-y", "@acme/connectwise-mcp"]
 //! call_timeout_seconds = 5
+//! pass_env = ["NODE_EXTRA_CA_CERTS"]   # passed on from the harness's environment
 //!
 //! [server.env]                         # filled in for each scenario
 //! CW_SITE = "{site}"
@@ -23,6 +24,13 @@
 //! "ticket.create" = { tool = "create_ticket", arguments = { ticket = "{fields}" } }
 //! ```
 //!
+//! The server's environment is only what this file gives it: the process essentials
+//! ([`super::process::ESSENTIAL_VARIABLES`]: `PATH`, `HOME`, `LANG`, `LC_*`, `TMPDIR` …),
+//! the variables `pass_env` names, taken from the harness's environment when set there, and
+//! `[server.env]`. The harness's own `CONNECTWISE_*` settings (a sandbox's keys) and every
+//! other variable of its environment stay out; `pass_env` may not name a `CONNECTWISE_*`
+//! variable, nor one `[server.env]` sets.
+//!
 //! An action with no entry under `[actions]` is *not offered by this integration*: its
 //! scenarios are left out of the run and listed in the report, and the rules they check are
 //! not applicable.
@@ -35,6 +43,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use toml::Spanned;
 
+use super::process::MARKER_VARIABLE;
 use crate::connectwise::Credentials;
 use crate::fixtures::line_of;
 use crate::integration::{ActionRequest, Subject};
@@ -101,9 +110,10 @@ pub struct ServerCommand {
     pub command: String,
     /// Its arguments (templates).
     pub args: Vec<String>,
-    /// Environment variables set for it (templates); every other `CONNECTWISE_*` variable
-    /// of the harness's own environment is removed.
+    /// Environment variables set for it (templates).
     pub env: Vec<(String, String)>,
+    /// Variables of the harness's environment passed on to it, besides the essentials.
+    pub pass_env: Vec<String>,
     /// Bound on start-up and `initialize`.
     pub startup_timeout: Duration,
     /// Bound on each tool call.
@@ -178,6 +188,8 @@ struct RawServer {
     args: Vec<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pass_env: Vec<Spanned<String>>,
     startup_timeout_seconds: Option<Spanned<i64>>,
     call_timeout_seconds: Option<Spanned<i64>>,
     elicitation: Option<bool>,
@@ -594,6 +606,14 @@ impl IntegrationConfig {
                     format!("\"{name}\" is not an environment variable name"),
                 ));
             }
+            if name == MARKER_VARIABLE {
+                return Err(loader.error(
+                    Some(key.span()),
+                    format!(
+                        "{MARKER_VARIABLE} is set by the harness to find the server's processes"
+                    ),
+                ));
+            }
             loader.check_placeholders(
                 value.span(),
                 value.get_ref(),
@@ -602,6 +622,7 @@ impl IntegrationConfig {
             )?;
             env.push((key.into_inner(), value.into_inner()));
         }
+        let pass_env = Self::pass_env(loader, raw.pass_env, &env)?;
         let protocol_version = match raw.protocol_version {
             Some(version) if !PROTOCOL_VERSIONS.contains(&version.get_ref().as_str()) => {
                 return Err(loader.error(
@@ -620,6 +641,7 @@ impl IntegrationConfig {
             command,
             args,
             env,
+            pass_env,
             startup_timeout: loader.timeout(
                 raw.startup_timeout_seconds,
                 DEFAULT_STARTUP_TIMEOUT,
@@ -633,6 +655,51 @@ impl IntegrationConfig {
             elicitation: raw.elicitation.unwrap_or(true),
             protocol_version,
         })
+    }
+
+    /// The names of `pass_env`: variable names, each once, none of the harness's
+    /// `CONNECTWISE_*` settings, none `[server.env]` sets.
+    fn pass_env(
+        loader: &Loader<'_>,
+        raw: Vec<Spanned<String>>,
+        env: &[(String, String)],
+    ) -> Result<Vec<String>, ConfigError> {
+        let mut names: Vec<String> = Vec::new();
+        for name in raw {
+            let span = name.span();
+            let name = name.into_inner();
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let problem = if !valid {
+                Some(format!(
+                    "\"{name}\" in pass_env is not an environment variable name (expected letters, digits and _)"
+                ))
+            } else if name.to_ascii_uppercase().starts_with("CONNECTWISE_") {
+                Some(format!(
+                    "pass_env names {name}: the harness's own ConnectWise settings are never passed on (set the server's under [server.env] with placeholders such as \"{{private_key}}\")"
+                ))
+            } else if name == MARKER_VARIABLE {
+                Some(format!(
+                    "pass_env names {MARKER_VARIABLE}, which the harness sets to find the server's processes"
+                ))
+            } else if env.iter().any(|(key, _)| *key == name) {
+                Some(format!(
+                    "pass_env names {name}, which [server.env] sets already"
+                ))
+            } else if names.contains(&name) {
+                Some(format!("pass_env names {name} twice"))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(loader.error(Some(span), problem));
+            }
+            names.push(name);
+        }
+        Ok(names)
     }
 
     fn confirmation(
@@ -784,6 +851,13 @@ mod tests {
             default_arguments()
         );
         assert!(config.tool_for("ticket.create").is_none());
+        assert!(config.server.pass_env.is_empty());
+        let passing = parse(&MINIMAL.replace(
+            "command = \"acme-mcp\"",
+            "command = \"acme-mcp\"\npass_env = [\"VIRTUAL_ENV\", \"HTTPS_PROXY\"]",
+        ))
+        .unwrap();
+        assert_eq!(passing.server.pass_env, ["VIRTUAL_ENV", "HTTPS_PROXY"]);
     }
 
     #[test]
@@ -809,6 +883,31 @@ mod tests {
         "[server]\ncommand = \"x\"\n[server.env]\nCW_KEY = \"{secret}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
         4,
         "unknown placeholder \"{secret}\" in the value of CW_KEY"
+    )]
+    #[case::pass_env_not_a_name(
+        "[server]\ncommand = \"x\"\npass_env = [\n  \"HTTPS_PROXY\",\n  \"NODE OPTIONS\",\n]\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "\"NODE OPTIONS\" in pass_env is not an environment variable name"
+    )]
+    #[case::pass_env_of_the_harness_keys(
+        "[server]\ncommand = \"x\"\npass_env = [\"CONNECTWISE_PRIVATE_KEY\"]\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "pass_env names CONNECTWISE_PRIVATE_KEY: the harness's own ConnectWise settings are never passed on"
+    )]
+    #[case::pass_env_of_a_set_variable(
+        "[server]\ncommand = \"x\"\npass_env = [\"CW_KEY\"]\n[server.env]\nCW_KEY = \"{private_key}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "pass_env names CW_KEY, which [server.env] sets already"
+    )]
+    #[case::pass_env_twice(
+        "[server]\ncommand = \"x\"\npass_env = [\"VIRTUAL_ENV\", \"VIRTUAL_ENV\"]\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "pass_env names VIRTUAL_ENV twice"
+    )]
+    #[case::the_marker_set(
+        "[server]\ncommand = \"x\"\n[server.env]\nCW_CONFORM_SERVER = \"1\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "CW_CONFORM_SERVER is set by the harness"
     )]
     #[case::timeout_out_of_range(
         "[server]\ncommand = \"x\"\ncall_timeout_seconds = 0\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",

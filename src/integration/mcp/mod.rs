@@ -5,12 +5,15 @@
 //! - [`client`]: [`McpIntegration`], the [`super::Integration`] that drives a server for one
 //!   scenario's API member and judges each call.
 //! - [`judge`]: judging by what happened (the mock's journal) together with the tool result.
-//! - [`process`]: the server's process: its output checked, its stderr kept, its process
-//!   group killed.
+//! - [`process`]: the server's process: started from an environment of essentials and what
+//!   the config passes, its output checked and bounded (16 MiB a line), its stderr tail kept,
+//!   and on teardown its process group, its marked processes and its descendants killed.
 //! - [`probe`]: `cw-conform mcp-probe`, which lists a server's tools and writes a starting
 //!   config.
 //! - [`server`]: `cw-conform mcp-serve`, the reference integration as an MCP server.
 //! - [`report`]: the per-integration conformance report (met, violated, not applicable).
+//! - [`redact`]: the [`Redactor`] that hides every form of the API member's secrets in what
+//!   a server controls.
 //!
 //! This module knows the AI side and MCP; it knows nothing of Gherkin (the report reads a
 //! run's results, not the features).
@@ -20,8 +23,10 @@ pub mod config;
 pub mod judge;
 pub mod probe;
 pub mod process;
+pub mod redact;
 pub mod report;
 pub mod server;
 
 pub use client::{McpIntegration, ServerFailure};
 pub use config::{ConfigError, IntegrationConfig};
+pub use redact::Redactor;

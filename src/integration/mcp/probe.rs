@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::client::{ServerFailure, start};
 use super::process::Launch;
+use super::redact::Redactor;
 use crate::model::{Action, ActionCatalog, ActionKind};
 
 /// What to start.
@@ -65,16 +66,18 @@ pub async fn probe(request: &ProbeRequest) -> Result<Probed, ServerFailure> {
         program: request.command.clone(),
         args: request.args.clone(),
         env: request.env.clone(),
+        pass_env: Vec::new(),
         // The server also sees the probe's own environment: its secrets are redacted too.
-        secrets: request
-            .env
-            .iter()
-            .cloned()
-            .chain(std::env::vars())
-            .filter(|(k, _)| is_secret(k))
-            .map(|(_, v)| v)
-            .collect(),
-        inherit_connectwise: true,
+        redactor: Redactor::new(
+            request
+                .env
+                .iter()
+                .cloned()
+                .chain(std::env::vars())
+                .filter(|(k, _)| is_secret(k))
+                .map(|(_, v)| v),
+        ),
+        inherit_env: true,
     };
     let client = ClientConfig::new(
         ClientCapabilities::builder().enable_elicitation().build(),
@@ -406,7 +409,7 @@ pub fn starting_config(probed: &Probed, request: &ProbeRequest, catalog: &Action
     let _ = writeln!(out, "args = {}", inline(&Value::from(request.args.clone())));
     let _ = writeln!(
         out,
-        "# startup_timeout_seconds = 10\n# call_timeout_seconds = 5\n"
+        "# startup_timeout_seconds = 10\n# call_timeout_seconds = 5\n# The server starts from an empty environment (PATH, HOME, LANG, LC_*, TMPDIR … are\n# passed on); name here what else of your environment it needs:\n# pass_env = [\"NODE_EXTRA_CA_CERTS\"]\n"
     );
     let _ = writeln!(
         out,
