@@ -183,7 +183,10 @@ mod tests {
         };
         let xml = render(&summary, catalog, false);
         assert!(xml.contains(r#"failures="1" errors="1""#), "{xml}");
-        assert!(xml.contains("/company/contacts/7 marked [cw-conform 0123456789abcdef.1]"), "{xml}");
+        assert!(
+            xml.contains("/company/contacts/7 marked [cw-conform 0123456789abcdef.1]"),
+            "{xml}"
+        );
         assert!(!summary.conforms());
     }
 
