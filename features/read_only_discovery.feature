@@ -90,6 +90,12 @@ Feature: Read-only discovery and lookup
         | update company #19    | name      | Acme Renamed |
         | update contact #101   | title     | CTO          |
 
+    @OV-03 @mock-only
+    Scenario: With the customer-sync role no write of the catalog goes through, deletes included
+      Given an API member with the role "customer-sync"
+      Then every write in the catalog is denied or blocked
+      And nothing was written to ConnectWise
+
   Rule: CL-02 start read-only: every lookup works and every write is denied
 
     @CL-02 @mock-only
@@ -100,12 +106,12 @@ Feature: Read-only discovery and lookup
       And ConnectWise received no write
 
       Examples:
-        | lookup                     |
-        | search companies "Globex"  |
-        | search contacts "Doe"      |
-        | list service tickets       |
-        | get ticket #1004           |
-        | search members "jsmith"    |
+        | lookup                    |
+        | search companies "Globex" |
+        | search contacts "Doe"     |
+        | list service tickets      |
+        | get ticket #1004          |
+        | search members "jsmith"   |
 
     @CL-02 @mock-only
     Scenario Outline: The read-only discovery role has every write denied
@@ -116,9 +122,15 @@ Feature: Read-only discovery and lookup
       And the AI is told it has no access
 
       Examples:
-        | write                            | field   | value              |
-        | create a service ticket          | summary | Cannot print       |
-        | update ticket #1004              | summary | VPN fixed          |
-        | close ticket #1004               | status  | >Closed            |
-        | add an internal note to ticket #1004 | text | Checked the logs |
-        | create a contact                 | firstName | Sam              |
+        | write                                | field     | value            |
+        | create a service ticket              | summary   | Cannot print     |
+        | update ticket #1004                  | summary   | VPN fixed        |
+        | close ticket #1004                   | status    | >Closed          |
+        | add an internal note to ticket #1004 | text      | Checked the logs |
+        | create a contact                     | firstName | Sam              |
+
+    @CL-02 @mock-only
+    Scenario: With the read-only discovery role no write of the catalog goes through, deletes included
+      Given an API member with the role "read-only-discovery"
+      Then every write in the catalog is denied or blocked
+      And nothing was written to ConnectWise

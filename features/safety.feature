@@ -26,6 +26,17 @@ Feature: What the integration blocks or holds whatever the role grants
       And member #2 now has the title "Service Technician"
 
     @SAFE-01 @mock-only
+    Scenario: Adding a member is refused before anything is sent
+      When the AI asks to create a member with:
+        | identifier | aibot2 |
+        | firstName  | Second |
+        | lastName   | Bot    |
+      Then the outcome is blocked
+      And the result cites rule SAFE-01
+      And the AI is told "never changes ConnectWise members"
+      And ConnectWise received no request for it
+
+    @SAFE-01 @mock-only
     Scenario: Looking up members still works
       When the AI asks to search members "jsmith"
       Then the outcome is allowed
@@ -42,6 +53,15 @@ Feature: What the integration blocks or holds whatever the role grants
       And the AI is told "never changes invoices"
       And ConnectWise received no request for it
       And invoice #5101 now has the dueDate "2026-10-31T00:00:00Z"
+
+    @SAFE-02 @mock-only
+    Scenario: Deleting an invoice is refused outright, not held for a person to confirm
+      When the AI asks to delete invoice #5102
+      Then the outcome is blocked
+      And the result cites rule SAFE-02
+      And the AI is told "never changes invoices"
+      And ConnectWise received no request for it
+      And invoice #5102 still exists
 
     @SAFE-02 @mock-only
     Scenario: Listing invoices still works
@@ -62,12 +82,33 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
 
       Examples:
-        | request                   | field | value       | other field | other value   |
-        | create a service board    | name  | After Hours | projectFlag | false         |
-        | add a status to board #1  | name  | Escalated   | sortOrder   | 5             |
-        | update a type of board #1 | id    | 1           | name        | Incident (P1) |
-        | update work type #1       | rate  | 1.5         | billTime    | NoCharge      |
-        | create a work role        | name  | Dispatcher  | hourlyRate  | 85            |
+        | request                   | field | value               | other field  | other value   |
+        | create a service board    | name  | After Hours         | projectFlag  | false         |
+        | add a status to board #1  | name  | Escalated           | sortOrder    | 5             |
+        | update a type of board #1 | id    | 1                   | name         | Incident (P1) |
+        | update work type #1       | rate  | 1.5                 | billTime     | NoCharge      |
+        | create a work role        | name  | Dispatcher          | hourlyRate   | 85            |
+        | add a subtype to board #1 | name  | Scanner             | inactiveFlag | false         |
+        | update priority #2        | name  | Priority 2 - Urgent | color        | #E65100       |
+
+    @SAFE-03 @mock-only
+    Scenario: Deleting a work type is refused outright, not held for a person to confirm
+      When the AI asks to delete work type #4
+      Then the outcome is blocked
+      And the result cites rule SAFE-03
+      And the AI is told "never changes setup catalogs"
+      And ConnectWise received no request for it
+      And work type #4 still exists
+
+    @SAFE-03 @mock-only
+    Scenario: Removing a status from a board is refused outright, not held for a person to confirm
+      When the AI asks to remove a status from board #1 with:
+        | id | 3 |
+      Then the outcome is blocked
+      And the result cites rule SAFE-03
+      And the AI is told "never changes setup catalogs"
+      And ConnectWise received no request for it
+      And board status #3 still exists
 
     @SAFE-03 @mock-only
     Scenario Outline: The AI can still <request>
@@ -96,6 +137,15 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
       And location #1 now has the name "Head Office"
 
+    @SAFE-04 @mock-only
+    Scenario: Deleting a location is refused outright, not held for a person to confirm
+      When the AI asks to delete location #2
+      Then the outcome is blocked
+      And the result cites rule SAFE-04
+      And the AI is told "never changes locations"
+      And ConnectWise received no request for it
+      And location #2 still exists
+
   Rule: SAFE-05 the integration never changes departments
 
     @SAFE-05 @mock-only
@@ -108,6 +158,16 @@ Feature: What the integration blocks or holds whatever the role grants
       And the AI is told "never changes departments"
       And ConnectWise received no request for it
 
+    @SAFE-05 @mock-only
+    Scenario: Renaming a department is refused before anything is sent
+      When the AI asks to update department #1 with:
+        | name | Service Desk |
+      Then the outcome is blocked
+      And the result cites rule SAFE-05
+      And the AI is told "never changes departments"
+      And ConnectWise received no request for it
+      And department #1 now has the name "Service"
+
   Rule: SAFE-06 the integration never changes user-defined fields
 
     @SAFE-06 @mock-only
@@ -118,6 +178,16 @@ Feature: What the integration blocks or holds whatever the role grants
       And the result cites rule SAFE-06
       And the AI is told "never changes user-defined-field catalogs"
       And ConnectWise received no request for it
+      And user defined field #1 now has the caption "Root Cause"
+
+    @SAFE-06 @mock-only
+    Scenario: Deleting a user-defined field is refused outright, not held for a person to confirm
+      When the AI asks to delete user-defined field #2
+      Then the outcome is blocked
+      And the result cites rule SAFE-06
+      And the AI is told "never changes user-defined-field catalogs"
+      And ConnectWise received no request for it
+      And user defined field #2 still exists
 
   Rule: SAFE-07 the integration never changes system information
 
@@ -160,6 +230,19 @@ Feature: What the integration blocks or holds whatever the role grants
         | billOneTimeFlag          | true         | false         |
         | oneTimeFlag              | true         | false         |
         | billAmount               | 3000         | 2500.0        |
+        | invoicingCycle           | ContractYear | CalendarYear  |
+        | prorateFlag              | false        | true          |
+
+    @SAFE-08 @mock-only
+    Scenario: A billing amount the agreement does not show yet is refused all the same
+      When the AI asks to update agreement #301 with:
+        | customerPO    | PO-2026-17 |
+        | billingAmount | 3000       |
+      Then the outcome is blocked
+      And the result cites rule SAFE-08
+      And the AI is told "billingAmount"
+      And ConnectWise received no request for it
+      And agreement #301 now has the customerPO "ACME-PO-4471"
 
     @SAFE-08 @mock-only
     Scenario Outline: A billing field written as a path (<path>) is refused all the same
@@ -168,12 +251,24 @@ Feature: What the integration blocks or holds whatever the role grants
         | <path>     | <value>    |
       Then the outcome is blocked
       And the result cites rule SAFE-08
+      And the AI is told "<field>"
       And ConnectWise received no request for it
+      And agreement #301 now has the customerPO "ACME-PO-4471"
 
       Examples:
-        | path            | value |
-        | /billAmount     | 3000  |
-        | billingCycle/id | 2     |
+        | path                      | field                    | value        |
+        | /billingCycle             | billingCycle             | {"id": 2}    |
+        | billingCycle/id           | billingCycle             | 2            |
+        | /billAmount               | billAmount               | 3000         |
+        | /billOneTimeFlag          | billOneTimeFlag          | true         |
+        | /oneTimeFlag              | oneTimeFlag              | true         |
+        | /applicationUnits         | applicationUnits         | Amount       |
+        | /applicationLimit         | applicationLimit         | 40           |
+        | /applicationCycle         | applicationCycle         | ContractYear |
+        | /applicationUnlimitedFlag | applicationUnlimitedFlag | false        |
+        | /billingAmount            | billingAmount            | 3000         |
+        | /prorateFlag              | prorateFlag              | false        |
+        | /invoicingCycle           | invoicingCycle           | ContractYear |
 
     @SAFE-08 @SAFE-09 @mock-only @writes
     Scenario: The same update without the billing field goes to review and writes only the PO number

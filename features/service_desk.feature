@@ -26,19 +26,21 @@ Feature: Service desk actions
       And ConnectWise received one POST request, answered 201
 
     @SD-01 @writes @mock-only
-    Scenario Outline: The AI updates the <field> of a ticket
+    Scenario Outline: The AI changes the <field> of a ticket from <before> to <shown>
+      Given ticket #1004 has the <field> "<before>"
       When the AI asks to update ticket #1004 with:
         | <field> | <value> |
       Then the outcome is allowed
+      And ConnectWise received one PATCH request, answered 200
       And ticket #1004 now has the <field> "<shown>"
 
       Examples:
-        | field    | value                     | shown                     |
-        | summary  | VPN drops every 5 minutes | VPN drops every 5 minutes |
-        | status   | In Progress               | In Progress               |
-        | owner    | ldavis                    | ldavis                    |
-        | company  | Globex                    | Globex                    |
-        | priority | {"id": 1}                 | Priority 1 - Critical     |
+        | field    | before                     | value                     | shown                     |
+        | summary  | VPN drops every 30 minutes | VPN drops every 5 minutes | VPN drops every 5 minutes |
+        | status   | In Progress                | Waiting on Client         | Waiting on Client         |
+        | owner    | jsmith                     | ldavis                    | ldavis                    |
+        | company  | Acme                       | Globex                    | Globex                    |
+        | priority | Priority 2 - High          | {"id": 1}                 | Priority 1 - Critical     |
 
     @SD-01 @LP-04 @mock-only
     Scenario: Without Service Tickets Add, creating a ticket is denied

@@ -94,12 +94,13 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
         | text | <text> |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
+      And ConnectWise received a note with detailDescriptionFlag <detail>, internalAnalysisFlag <internal> and resolutionFlag <resolution>
 
       Examples:
-        | note              | text                                          |
-        | a detail note     | Customer reports drops at 10:00 and 10:30.    |
-        | an internal note  | Concentrator firmware is two versions behind. |
-        | a resolution note | Updated the firmware; no drops since.         |
+        | note              | text                                          | detail | internal | resolution |
+        | a detail note     | Customer reports drops at 10:00 and 10:30.    | true   | false    | false      |
+        | an internal note  | Concentrator firmware is two versions behind. | false  | true     | false      |
+        | a resolution note | Updated the firmware; no drops since.         | false  | false    | true       |
 
     @SD-04 @mock-only
     Scenario Outline: Without the note permission <note> is denied, even with full rights on tickets

@@ -827,13 +827,16 @@ pub(crate) fn actions_asked(
 }
 
 #[cfg(test)]
+mod coverage;
+
+#[cfg(test)]
 mod tests {
     use cucumber::feature::Ext as _;
 
     use super::*;
 
     /// Every built-in feature, with its examples expanded.
-    fn builtin_parsed() -> Vec<(FeatureText, gherkin::Feature)> {
+    pub(super) fn builtin_parsed() -> Vec<(FeatureText, gherkin::Feature)> {
         builtin_features()
             .into_iter()
             .map(|file| {
@@ -847,7 +850,7 @@ mod tests {
     }
 
     /// A feature's scenarios with the rule each belongs to.
-    fn scenarios_of(
+    pub(super) fn scenarios_of(
         feature: &gherkin::Feature,
     ) -> impl Iterator<Item = (Option<&gherkin::Rule>, &gherkin::Scenario)> {
         feature.scenarios.iter().map(|s| (None, s)).chain(

@@ -37,8 +37,28 @@ fn line(action: &Action, result: &ToolResult, confirmed: bool) -> String {
 #[then(regex = r"^every action in the catalog is (?:denied or blocked|blocked or denied)$")]
 async fn every_action_refused(world: &mut ConformanceWorld) {
     let actions: Vec<Action> = world.fixtures.actions.iter().cloned().collect();
+    refuse_all(world, &actions, "actions").await;
+}
+
+/// OV-03, CL-02: a read-only role gets no write of the catalog through, deletes included
+/// (a held write is confirmed, so the role has the last word).
+#[then(regex = r"^every write in the catalog is (?:denied or blocked|blocked or denied)$")]
+async fn every_write_refused(world: &mut ConformanceWorld) {
+    let actions: Vec<Action> = world
+        .fixtures
+        .actions
+        .iter()
+        .filter(|a| a.writes())
+        .cloned()
+        .collect();
+    refuse_all(world, &actions, "writes").await;
+}
+
+/// Runs each action (confirming a held one); each must be denied or blocked, and
+/// ConnectWise must have accepted no write.
+async fn refuse_all(world: &mut ConformanceWorld, actions: &[Action], what: &str) {
     let mut wrong = Vec::new();
-    for action in &actions {
+    for action in actions {
         let (result, confirmed) = run_confirmed(world, action).await;
         if !matches!(result.outcome, Outcome::Denied | Outcome::Blocked) {
             wrong.push(line(action, &result, confirmed));
@@ -51,7 +71,7 @@ async fn every_action_refused(world: &mut ConformanceWorld) {
         .collect();
     assert!(
         wrong.is_empty() && accepted.is_empty(),
-        "{} of {} actions were not denied or blocked:\n  {}\nwrites ConnectWise accepted: {accepted:?}",
+        "{} of {} {what} were not denied or blocked:\n  {}\nwrites ConnectWise accepted: {accepted:?}",
         wrong.len(),
         actions.len(),
         wrong.join("\n  ")

@@ -1,7 +1,7 @@
 //! Steps that look at what ConnectWise received (the mock's journal) and holds.
 
 use crate::harness::mistake;
-use cucumber::then;
+use cucumber::{given, then};
 use serde_json::Value;
 
 use crate::harness::world::ConformanceWorld;
@@ -88,6 +88,52 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
     assert_eq!(sent, expected, "{}", world.evidence());
 }
 
+/// `ConnectWise received a note with detailDescriptionFlag false, internalAnalysisFlag true
+/// and resolutionFlag false`: the note ConnectWise was sent (the body of the one write to a
+/// notes collection since the request) sets each named field to the value given.
+#[then(regex = r"^ConnectWise received a note with (\w+ \w+(?:, \w+ \w+)*(?: and \w+ \w+)?)$")]
+async fn note_received(world: &mut ConformanceWorld, settings: String) {
+    let expected: Vec<(String, Value)> = settings
+        .split(", ")
+        .flat_map(|part| part.split(" and "))
+        .map(|pair| {
+            let (field, value) = pair
+                .split_once(' ')
+                .unwrap_or_else(|| mistake!("\"{pair}\" is not a field and its value"));
+            let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+            (field.to_owned(), value)
+        })
+        .collect();
+    let notes: Vec<JournalEntry> = world
+        .since_mark()
+        .into_iter()
+        .filter(|e| e.is_write() && e.path.trim_end_matches('/').ends_with("/notes"))
+        .collect();
+    assert_eq!(
+        notes.len(),
+        1,
+        "expected ConnectWise to receive one note\n{}",
+        world.evidence()
+    );
+    let body = notes[0].body.clone().unwrap_or(Value::Null);
+    let wrong: Vec<String> = expected
+        .iter()
+        .filter(|(field, value)| body.get(field) != Some(value))
+        .map(|(field, value)| {
+            let sent = body
+                .get(field)
+                .map_or_else(|| "nothing".to_owned(), Value::to_string);
+            format!("{field}: expected {value}, the note sent {sent}")
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "the note ConnectWise received is not the kind asked for:\n  {}\nbody: {body}\n{}",
+        wrong.join("\n  "),
+        world.evidence()
+    );
+}
+
 fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
     let wanted: String = noun
         .chars()
@@ -106,6 +152,19 @@ fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         )
 }
 
+/// `Given ticket #1004 has the status "In Progress"`: the record as the scenario starts
+/// from, so a change to the value it already has cannot pass for a change.
+#[given(regex = r#"^(\w[\w ]*?) #(\d+) has the (\w+) "([^"]*)"$"#)]
+async fn record_field_before(
+    world: &mut ConformanceWorld,
+    noun: String,
+    id: i64,
+    field: String,
+    expected: String,
+) {
+    assert_record_field(world, &noun, id, &field, &expected).await;
+}
+
 /// `ticket #1001 now has the status ">Closed"`
 #[then(regex = r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#)]
 async fn record_field(
@@ -115,12 +174,23 @@ async fn record_field(
     field: String,
     expected: String,
 ) {
-    let collection = collection_for(world, &noun);
+    assert_record_field(world, &noun, id, &field, &expected).await;
+}
+
+/// The record's field is the expected value, or names it (`name`, `identifier`).
+async fn assert_record_field(
+    world: &mut ConformanceWorld,
+    noun: &str,
+    id: i64,
+    field: &str,
+    expected: &str,
+) {
+    let collection = collection_for(world, noun);
     let record = world
         .record(&collection, id)
         .await
         .unwrap_or_else(|| panic!("{noun} #{id} does not exist"));
-    let value = record.get(&field).unwrap_or(&Value::Null);
+    let value = record.get(field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let matches = [value.get("name"), value.get("identifier"), Some(value)]
         .into_iter()
