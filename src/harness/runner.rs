@@ -410,38 +410,29 @@ impl Ledger {
                 if let Some(status) = status {
                     result.steps.push(StepRecord { text, status });
                 }
+                // Where a feature mistake is, as an editor jumps to it.
+                let place = || {
+                    format!(
+                        "{}:{}: {} {}",
+                        result.feature,
+                        step.position.line,
+                        step.keyword.trim(),
+                        step.value
+                    )
+                };
                 match ev {
                     Step::Passed(..) => result.steps_passed += 1,
                     Step::Skipped => {
-                        result.feature_error.get_or_insert_with(|| {
-                            format!(
-                                "{}:{}: step not implemented: {} {} (run `cw-conform steps` for the steps there are)",
-                                feature
-                                    .path
-                                    .as_ref()
-                                    .map(|p| p.display().to_string())
-                                    .unwrap_or_default(),
-                                step.position.line,
-                                step.keyword.trim(),
-                                step.value
-                            )
-                        });
+                        let mistake = format!(
+                            "{}\nstep not implemented (run `cw-conform steps` for the steps there are)",
+                            place()
+                        );
+                        result.feature_error.get_or_insert(mistake);
                     }
                     Step::Failed(_, _, _, error) => match mistake(&error) {
                         Some(mistake) => {
-                            result.feature_error.get_or_insert_with(|| {
-                                format!(
-                                    "{}:{}: {} {}\n{mistake}",
-                                    feature
-                                        .path
-                                        .as_ref()
-                                        .map(|p| p.display().to_string())
-                                        .unwrap_or_default(),
-                                    step.position.line,
-                                    step.keyword.trim(),
-                                    step.value
-                                )
-                            });
+                            let mistake = format!("{}\n{mistake}", place());
+                            result.feature_error.get_or_insert(mistake);
                         }
                         None => {
                             result

@@ -55,7 +55,12 @@ impl LoopbackSandbox {
     fn run(&self, args: &[&str]) -> Command {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
-        let mut command = cw_conform(&self.scratch, &all);
+        self.command(&all)
+    }
+
+    /// `cw-conform ARGS` with exactly the `CONNECTWISE_*` settings of this sandbox.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = cw_conform(&self.scratch, args);
         command
             .env("CONNECTWISE_SITE", &self.served.site)
             .env("CONNECTWISE_COMPANY_ID", COMPANY)
@@ -774,15 +779,9 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
         if yes {
             args.push("--yes");
         }
-        let mut command = cw_conform(&sandbox.scratch, &args);
+        let mut command = sandbox.command(&args);
         command
-            .env("CONNECTWISE_SITE", &sandbox.served.site)
-            .env("CONNECTWISE_COMPANY_ID", COMPANY)
-            .env("CONNECTWISE_PUBLIC_KEY", PUBLIC)
-            .env("CONNECTWISE_PRIVATE_KEY", PRIVATE)
-            .env("CONNECTWISE_CLIENT_ID", CLIENT)
             .env("CONNECTWISE_PROFILES", &profiles)
-            .env("CONNECTWISE_REQUESTS_PER_MINUTE", "900")
             .stdin(std::process::Stdio::null());
         Running::start(command).finish()
     };
