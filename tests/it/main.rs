@@ -6,6 +6,7 @@
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod cli;
+mod hostile;
 mod journal;
 mod listing;
 mod mcp;
