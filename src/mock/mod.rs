@@ -12,7 +12,8 @@
 //!
 //! Hostile input is bounded: the query language limits nesting and path length
 //! ([`query`]), paging numbers must be whole numbers from 1 to 2,147,483,647, and the
-//! served mock limits URL, header and body sizes ([`Limits`]).
+//! served mock limits URL, header and body sizes ([`Limits`]); the scenario mock holds
+//! URLs to the same 16 KiB.
 
 pub mod query;
 mod responder;
@@ -183,6 +184,9 @@ impl MockConnectWise {
     pub async fn start(fixtures: Arc<Fixtures>, config: MockConfig) -> Self {
         let shared = Self::shared(fixtures, config);
         // The journal is the mock's own record; wiremock's copy would only cost memory.
+        // (wiremock still keeps every request its mock matched, body included, and buffers
+        // bodies whole; see `server`. A scenario's mock lives for one scenario, so that is
+        // bounded; `serve` does not use wiremock.)
         let server = MockServer::builder()
             .disable_request_recording()
             .start()

@@ -116,16 +116,7 @@ impl Limits {
             .path_and_query()
             .map_or(0, |target| target.as_str().len());
         if target > self.max_url_bytes {
-            return Some(Answer::error(
-                414,
-                &ErrorBody::new(
-                    "UriTooLong",
-                    format!(
-                        "The request URL is {target} bytes long; at most {} are allowed.",
-                        self.max_url_bytes
-                    ),
-                ),
-            ));
+            return Some(Answer::uri_too_long(target, self.max_url_bytes));
         }
         let count = parts.headers.len();
         if count > self.max_header_count {

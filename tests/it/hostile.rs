@@ -233,12 +233,12 @@ async fn serve_answers_deeply_nested_conditions_with_400_and_stays_up() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_scenario_mock_answers_deep_nesting_and_long_paths_with_400() {
     let wire = Wire::with_role(role("full-access")).await;
-    // Within the 64 KiB URLs wiremock's hyper accepts once encoded.
-    let deep_path = vec!["board"; 3_000].join("/");
+    // Within the 16 KiB URL limit once encoded.
+    let deep_path = vec!["board"; 1_500].join("/");
 
     let deep = wire
         .get("/service/tickets")
-        .query(&[("conditions", &nested(8_000))])
+        .query(&[("conditions", &nested(2_000))])
         .send()
         .await;
     let long_order = wire
@@ -253,8 +253,8 @@ async fn the_scenario_mock_answers_deep_nesting_and_long_paths_with_400() {
         .await;
 
     assert_cw_error(&deep, 400, "BadRequest", "nest deeper than 64");
-    assert_cw_error(&long_order, 400, "BadRequest", "has 3000 segments");
-    assert_cw_error(&long_fields, 400, "BadRequest", "has 3000 segments");
+    assert_cw_error(&long_order, 400, "BadRequest", "has 1500 segments");
+    assert_cw_error(&long_fields, 400, "BadRequest", "has 1500 segments");
     wire.get("/service/tickets/1001")
         .send()
         .await
@@ -481,6 +481,27 @@ async fn serve_answers_long_urls_with_414_and_serves_long_but_allowed_ones() {
     assert_cw_error(&far_over, 414, "UriTooLong", "at most 16384 are allowed");
     caller.get("/system/info", &[]).await.assert_status(200);
     served.stop().0.assert_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scenario_mock_answers_long_urls_with_414() {
+    let wire = Wire::with_role(role("full-access")).await;
+    let condition = |length: usize| format!("summary != \"{}\"", "x".repeat(length));
+
+    let allowed = wire
+        .get("/service/tickets")
+        .query(&[("conditions", &condition(15_000))])
+        .send()
+        .await;
+    let over = wire
+        .get("/service/tickets")
+        .query(&[("conditions", &condition(40_000))])
+        .send()
+        .await;
+
+    allowed.assert_status(200);
+    assert_cw_error(&over, 414, "UriTooLong", "at most 16384 are allowed");
+    wire.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread")]

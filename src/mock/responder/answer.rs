@@ -44,6 +44,17 @@ impl Answer {
         Answer::error(400, &ErrorBody::new("BadRequest", message))
     }
 
+    /// 414 for a request target (path and query) of `length` bytes, beyond `limit`.
+    pub(crate) fn uri_too_long(length: usize, limit: usize) -> Self {
+        Answer::error(
+            414,
+            &ErrorBody::new(
+                "UriTooLong",
+                format!("The request URL is {length} bytes long; at most {limit} are allowed."),
+            ),
+        )
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Answer::error(404, &ErrorBody::new("NotFound", message))
     }

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use url::Url;
 use wiremock::{Respond, ResponseTemplate};
 
+use super::server::DEFAULT_MAX_URL_BYTES;
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::ErrorBody;
 use crate::connectwise::journal::JournalEntry;
@@ -104,12 +105,19 @@ impl ConnectWise {
 
 impl Respond for ConnectWise {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        let answer = self.respond_to(&Request {
-            method: request.method.as_str(),
-            url: &request.url,
-            headers: &request.headers,
-            body: &request.body,
-        });
+        // The scenario mock holds URLs to the served mock's limit too: a longer one would
+        // come back in `Link` headers four times over, too long for most clients to read.
+        let target = request.url.path().len() + request.url.query().map_or(0, |q| q.len() + 1);
+        let answer = if target > DEFAULT_MAX_URL_BYTES {
+            Answer::uri_too_long(target, DEFAULT_MAX_URL_BYTES)
+        } else {
+            self.respond_to(&Request {
+                method: request.method.as_str(),
+                url: &request.url,
+                headers: &request.headers,
+                body: &request.body,
+            })
+        };
         let mut template = ResponseTemplate::new(answer.status)
             .insert_header("api-current-version", self.api_version());
         if let Some(delay) = self.delay() {
