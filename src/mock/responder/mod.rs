@@ -69,7 +69,7 @@ impl ConnectWise {
         match admit(&self.shared, &mut inner, head) {
             Ok(member) => Admission::Admitted(member),
             Err(answer) => {
-                journal(&mut inner, head, &answer, None, false);
+                journal(&mut inner, head, &answer, None);
                 Admission::Answered(answer)
             }
         }
@@ -80,7 +80,7 @@ impl ConnectWise {
     pub(crate) fn answer(&self, request: &Request<'_>, member: &ApiMember) -> Answer {
         let mut inner = self.shared.lock();
         let answer = handle(&self.shared, &mut inner, request, member);
-        journal(&mut inner, request, &answer, Some(member), true);
+        journal(&mut inner, request, &answer, Some(member));
         answer
     }
 
@@ -133,15 +133,10 @@ impl Respond for ConnectWise {
     }
 }
 
-/// Journals a request. The body is parsed only when `with_body` (an authenticated request):
-/// an unauthenticated caller cannot make the mock parse or keep anything it sent.
-fn journal(
-    inner: &mut Inner,
-    request: &Request<'_>,
-    answer: &Answer,
-    member: Option<&ApiMember>,
-    with_body: bool,
-) {
+/// Journals a request. The body is parsed and kept only for an authenticated `member`: an
+/// unauthenticated caller cannot make the mock parse or keep anything it sent.
+fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Option<&ApiMember>) {
+    let with_body = member.is_some();
     let full_path = request.url.path();
     let path = api_path(full_path).unwrap_or(full_path).to_owned();
     let body = with_body
