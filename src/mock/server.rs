@@ -22,7 +22,8 @@
 //! - the body of a request the responder answers from its head alone (a failed
 //!   authentication, an unknown path, a fault) is never read into memory;
 //! - a body the server will not use is read and thrown away (at most [`DRAIN_BYTES`], for
-//!   at most [`DRAIN_TIME`]) so the client can read the answer before the connection closes;
+//!   at most [`DRAIN_TIME`]) so the client can read the answer before the connection closes,
+//!   unless the client waits for `100 Continue`: then it is never invited to send it;
 //! - nothing is kept per request: the journal is bounded by its
 //!   [`Retention`](super::Retention).
 //!
@@ -35,7 +36,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Body as _, Bytes, Incoming};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HeaderMap};
 use hyper::http::request::Parts;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -269,6 +270,7 @@ async fn serve_connection(stream: TcpStream, site: Arc<Site>, _permit: OwnedSema
 /// One request and its answer.
 async fn exchange(site: &Site, request: hyper::Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, mut body) = request.into_parts();
+    let waits_to_send = expects_continue(&parts.headers);
     let answer = match answer(site, &parts, &mut body).await {
         Ok(answer) => {
             if let Some(delay) = site.responder.delay() {
@@ -278,8 +280,21 @@ async fn exchange(site: &Site, request: hyper::Request<Incoming>) -> Response<Fu
         }
         Err(refusal) => refusal,
     };
-    discard(body);
+    if waits_to_send {
+        // Not read means never invited: hyper sends no `100 Continue` for it, the client
+        // sends nothing more, and hyper closes the connection after the answer.
+        drop(body);
+    } else {
+        discard(body);
+    }
     response(answer, site.responder.api_version())
+}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The responder's answer (`Ok`), or the server's refusal of a request beyond its limits.

@@ -292,6 +292,33 @@ async fn serve_refuses_a_100_mb_body_with_413_without_holding_it(#[case] framing
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_a_large_body_before_inviting_it_with_100_continue() {
+    let scratch = Scratch::new();
+    let (served, caller) = serve(&scratch, &[]);
+    let address = served.site.trim_start_matches("http://").to_owned();
+    let stream = TcpStream::connect(&address).await.unwrap();
+    let (mut reading, mut writing) = stream.into_split();
+    let head = format!(
+        "POST /v4_6_release/apis/3.0/service/tickets HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: {}\r\nclientId: hostile-tests\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        serve_authorization(),
+        100 * MIB
+    );
+
+    writing.write_all(head.as_bytes()).await.unwrap();
+    let reply = tokio::time::timeout(ANSWER_WITHIN, read_reply(&mut reading))
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {ANSWER_WITHIN:?}"));
+
+    // The first answer is the refusal: no `100 Continue` asked for the body first.
+    assert_cw_error(&reply, 413, "RequestTooLarge", "104857600 bytes long");
+    drop(writing);
+    caller.get("/system/info", &[]).await.assert_status(200);
+    served.stop().0.assert_code(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn serve_takes_its_body_limit_from_max_body_bytes() {
     let scratch = Scratch::new();
     let (served, caller) = serve(&scratch, &["--max-body-bytes", "1000"]);
