@@ -233,13 +233,17 @@ struct Site {
 async fn accept(listener: TcpListener, site: Arc<Site>, mut stopped: watch::Receiver<bool>) {
     let connections = Arc::new(Semaphore::new(site.limits.max_connections.max(1)));
     loop {
-        let accepted = tokio::select! {
-            // The only change ever sent is the stop; a dropped sender stops too.
+        // The only change ever sent is the stop; a dropped sender stops too.
+        let permit = tokio::select! {
             _ = stopped.changed() => return,
             permit = Arc::clone(&connections).acquire_owned() => match permit {
-                Ok(permit) => listener.accept().await.map(|(stream, _)| (stream, permit)),
+                Ok(permit) => permit,
                 Err(_) => return,
             },
+        };
+        let accepted = tokio::select! {
+            _ = stopped.changed() => return,
+            accepted = listener.accept() => accepted.map(|(stream, _)| (stream, permit)),
         };
         match accepted {
             Ok((stream, permit)) => {
