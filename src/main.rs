@@ -143,6 +143,10 @@ enum Command {
         /// Wait this many milliseconds before every answer.
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
+        /// The largest request body accepted, in bytes; a larger one is answered 413
+        /// without being read into memory.
+        #[arg(long, default_value_t = cw_conform::mock::server::DEFAULT_MAX_BODY_BYTES)]
+        max_body_bytes: usize,
     },
 }
 
@@ -264,6 +268,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             client_id,
             rate_limit_first,
             delay_ms,
+            max_body_bytes,
         } => {
             let args = ServeArgs {
                 port,
@@ -274,6 +279,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 client_id,
                 rate_limit_first,
                 delay_ms,
+                max_body_bytes,
             };
             commands::serve::serve(args, fixtures).await
         }

@@ -1,4 +1,9 @@
 //! `cw-conform serve`: the mock ConnectWise on a port, for a vendor's own client.
+//!
+//! It runs for as long as the user likes, so it uses the mock's bounded server: request
+//! URL, header and body sizes are limited (see [`crate::mock::server`]; the body limit is
+//! `--max-body-bytes`), and the journal keeps only the most recent requests
+//! ([`Retention::SERVE`]).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -7,7 +12,7 @@ use std::time::Duration;
 use super::{CommandError, exit};
 use crate::connectwise::Secret;
 use crate::fixtures::Fixtures;
-use crate::mock::{ApiMember, Fault, MockConfig, MockConnectWise};
+use crate::mock::{ApiMember, Fault, Limits, MockConfig, MockConnectWise, Retention};
 
 /// What `serve` was asked to do.
 #[derive(Debug, Clone)]
@@ -28,6 +33,8 @@ pub struct ServeArgs {
     pub rate_limit_first: usize,
     /// Wait this long before every answer.
     pub delay_ms: u64,
+    /// The largest request body accepted, in bytes (larger ones get 413).
+    pub max_body_bytes: usize,
 }
 
 /// Serves the mock until Ctrl-C; prints the base URL and the credentials to use. Keys are
@@ -58,9 +65,15 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
         client_ids: args.client_id.iter().cloned().collect(),
         members: vec![member],
         delay: (args.delay_ms > 0).then(|| Duration::from_millis(args.delay_ms)),
+        retention: Retention::SERVE,
         ..MockConfig::default()
     };
-    let mock = MockConnectWise::start_on(listener, Arc::new(fixtures.clone()), config).await;
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        ..Limits::default()
+    };
+    let mock = MockConnectWise::serve(listener, Arc::new(fixtures.clone()), config, limits)
+        .map_err(CommandError::io("serve on 127.0.0.1"))?;
     if args.rate_limit_first > 0 {
         mock.inject_fault(Fault {
             status: 429,

@@ -216,8 +216,10 @@ pub struct Settings {
     pub require_client_id: bool,
     /// `pageSize` used when none is given.
     pub default_page_size: usize,
-    /// Largest `pageSize`; larger values are capped.
+    /// Largest `pageSize`.
     pub max_page_size: usize,
+    /// What a `pageSize` above `max_page_size` gets.
+    pub page_size_above_max: PageSizeAboveMax,
     /// The `code` of a 401 body.
     pub unauthorized_code: String,
     /// The `message` of a 401 body.
@@ -226,6 +228,17 @@ pub struct Settings {
     pub security_message: String,
     /// The API version reported in `api-current-version`.
     pub api_version: String,
+}
+
+/// What the mock does with a `pageSize` above `max_page_size` (UNCERTAIN: reported as
+/// silently capped, never confirmed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageSizeAboveMax {
+    /// Serve `max_page_size` records, as if that size had been asked for.
+    Cap,
+    /// Answer 400 naming the size and the maximum.
+    Reject,
 }
 
 /// The whole mapping.

@@ -1,13 +1,24 @@
-//! The mock ConnectWise: a wiremock server with one responder that behaves like
-//! ConnectWise on the wire (authentication, security-role enforcement with `None`, `My`
-//! and `All`, JSON and error shapes, paging and conditions) over an in-memory store.
+//! The mock ConnectWise: one responder that behaves like ConnectWise on the wire
+//! (authentication, security-role enforcement with `None`, `My` and `All`, JSON and error
+//! shapes, paging and conditions) over an in-memory store, served by wiremock for the
+//! scenarios ([`MockConnectWise::start`]) or by the mock's own bounded HTTP server for
+//! `cw-conform serve` ([`MockConnectWise::serve`], see [`server`]).
 //!
 //! It knows nothing of Gherkin or of the integration under test. Several API members,
 //! each with its own keys and security role, can use one server at once. Every request is
-//! journalled (without its headers) so a scenario can prove what ConnectWise received.
+//! journalled (without its headers) so a scenario can prove what ConnectWise received; the
+//! body only of an authenticated request. A scenario's mock keeps its whole journal; a
+//! served mock keeps the most recent requests only ([`Retention`]).
+//!
+//! Hostile input is bounded: the query language limits nesting and path length
+//! ([`query`]), paging numbers must be whole numbers from 1 to 2,147,483,647, and the
+//! served mock limits URL, header and body sizes ([`Limits`]); the scenario mock holds
+//! URLs to the same 16 KiB.
 
 pub mod query;
 mod responder;
+pub mod retention;
+pub mod server;
 pub mod store;
 
 use std::net::TcpListener;
@@ -20,7 +31,11 @@ use crate::fixtures::Fixtures;
 use crate::model::SecurityRole;
 
 pub use crate::connectwise::journal::{self, JournalEntry};
+pub use retention::Retention;
+pub use server::Limits;
 pub use store::Store;
+
+use retention::Journal;
 
 /// An API member the mock authenticates: its member identifier, keys and security role.
 #[derive(Debug, Clone)]
@@ -72,6 +87,8 @@ pub struct MockConfig {
     pub members: Vec<ApiMember>,
     /// A delay before every answer (to observe a run in flight).
     pub delay: Option<std::time::Duration>,
+    /// How much of the journal is kept.
+    pub retention: Retention,
 }
 
 impl Default for MockConfig {
@@ -82,6 +99,7 @@ impl Default for MockConfig {
             client_ids: Vec::new(),
             members: Vec::new(),
             delay: None,
+            retention: Retention::Everything,
         }
     }
 }
@@ -89,7 +107,7 @@ impl Default for MockConfig {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) members: Vec<ApiMember>,
-    pub(crate) journal: Vec<JournalEntry>,
+    pub(crate) journal: Journal,
     pub(crate) faults: Vec<Fault>,
 }
 
@@ -115,12 +133,12 @@ pub struct JournalReader {
 }
 
 impl JournalReader {
-    /// Every request received so far.
+    /// Every request received so far (the most recent ones, for a served mock).
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.shared.lock().journal.clone()
+        self.shared.lock().journal.entries()
     }
 
-    /// How many requests were received so far.
+    /// How many requests the journal holds.
     pub fn len(&self) -> usize {
         self.shared.lock().journal.len()
     }
@@ -141,8 +159,16 @@ impl std::fmt::Debug for JournalReader {
 
 /// A running mock ConnectWise.
 pub struct MockConnectWise {
-    server: Option<MockServer>,
+    server: Option<Backend>,
     shared: Arc<Shared>,
+}
+
+/// The HTTP server a mock answers on.
+enum Backend {
+    /// wiremock, for the scenarios.
+    Wiremock(MockServer),
+    /// The bounded server of [`server`], for `cw-conform serve`.
+    Served(server::Server),
 }
 
 impl std::fmt::Debug for MockConnectWise {
@@ -154,26 +180,48 @@ impl std::fmt::Debug for MockConnectWise {
 }
 
 impl MockConnectWise {
-    /// Starts a mock on `127.0.0.1` with an OS-chosen port.
+    /// Starts a mock on `127.0.0.1` with an OS-chosen port, served by wiremock.
     pub async fn start(fixtures: Arc<Fixtures>, config: MockConfig) -> Self {
-        Self::start_with(MockServer::builder(), fixtures, config).await
+        let shared = Self::shared(fixtures, config);
+        // The journal is the mock's own record; wiremock's copy would only cost memory.
+        // (wiremock still keeps every request its mock matched, body included, and buffers
+        // bodies whole; see `server`. A scenario's mock lives for one scenario, so that is
+        // bounded; `serve` does not use wiremock.)
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(responder::ConnectWise::new(Arc::clone(&shared)))
+            .mount(&server)
+            .await;
+        MockConnectWise {
+            server: Some(Backend::Wiremock(server)),
+            shared,
+        }
     }
 
-    /// Starts a mock on a listener of the caller's choosing (`cw-conform serve --port`).
-    pub async fn start_on(
+    /// Serves a mock on a listener of the caller's choosing (`cw-conform serve --port`)
+    /// with the mock's own HTTP server, which holds every request to `limits` and keeps
+    /// nothing per request beyond the journal's [`Retention`]. Must be called within a
+    /// Tokio runtime.
+    pub fn serve(
         listener: TcpListener,
         fixtures: Arc<Fixtures>,
         config: MockConfig,
-    ) -> Self {
-        Self::start_with(MockServer::builder().listener(listener), fixtures, config).await
+        limits: Limits,
+    ) -> std::io::Result<Self> {
+        let shared = Self::shared(fixtures, config);
+        let responder = responder::ConnectWise::new(Arc::clone(&shared));
+        let server = server::Server::start(listener, responder, limits)?;
+        Ok(MockConnectWise {
+            server: Some(Backend::Served(server)),
+            shared,
+        })
     }
 
-    async fn start_with(
-        builder: wiremock::MockServerBuilder,
-        fixtures: Arc<Fixtures>,
-        config: MockConfig,
-    ) -> Self {
-        let shared = Arc::new(Shared {
+    fn shared(fixtures: Arc<Fixtures>, config: MockConfig) -> Arc<Shared> {
+        Arc::new(Shared {
             company_id: config.company_id,
             company_name: config.company_name,
             client_ids: config.client_ids,
@@ -181,29 +229,20 @@ impl MockConnectWise {
             inner: Mutex::new(Inner {
                 store: Store::seeded(&fixtures.seed),
                 members: config.members,
-                journal: Vec::new(),
+                journal: Journal::new(config.retention),
                 faults: Vec::new(),
             }),
             fixtures,
-        });
-        // The journal is the mock's own record; wiremock's copy would only cost memory.
-        let server = builder.disable_request_recording().start().await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(responder::ConnectWise::new(Arc::clone(&shared)))
-            .mount(&server)
-            .await;
-        MockConnectWise {
-            server: Some(server),
-            shared,
-        }
+        })
     }
 
     /// The site URL (`http://127.0.0.1:PORT`), what a client calls `site`.
     pub fn site(&self) -> String {
-        self.server
-            .as_ref()
-            .map(MockServer::uri)
-            .unwrap_or_default()
+        match &self.server {
+            Some(Backend::Wiremock(server)) => server.uri(),
+            Some(Backend::Served(server)) => format!("http://{}", server.address()),
+            None => String::new(),
+        }
     }
 
     /// The REST base URL (`http://127.0.0.1:PORT/v4_6_release/apis/3.0`).
@@ -247,9 +286,9 @@ impl MockConnectWise {
         self.shared.lock().faults.push(fault);
     }
 
-    /// Every request received so far.
+    /// Every request received so far (the most recent ones, for a served mock).
     pub fn journal(&self) -> Vec<JournalEntry> {
-        self.shared.lock().journal.clone()
+        self.shared.lock().journal.entries()
     }
 
     /// A handle that reads the journal later, from elsewhere (an integration adapter that
@@ -275,8 +314,12 @@ impl MockConnectWise {
     /// Dropping a wiremock `MockServer` inside a busy cucumber run can block on a Tokio
     /// lock and hang the whole run, so the drop happens on a task of its own.
     pub fn shutdown(mut self) {
-        if let Some(server) = self.server.take() {
-            tokio::spawn(async move { drop(server) });
+        match self.server.take() {
+            Some(Backend::Wiremock(server)) => {
+                tokio::spawn(async move { drop(server) });
+            }
+            Some(Backend::Served(server)) => server.stop(),
+            None => {}
         }
     }
 }

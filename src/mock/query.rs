@@ -7,12 +7,30 @@
 //! message is meant for a human (e.g. an HTTP 400 body).
 //!
 //! Positions in errors are 0-based character (not byte) offsets into the parameter value.
+//!
+//! # Limits
+//!
+//! Parsing and matching recurse, so hostile input is bounded before it can exhaust the stack:
+//! `conditions` (and `childConditions`, parsed the same way) nest parentheses and `not (…)`
+//! at most [`MAX_NESTING`] deep, and a field path in `conditions`, `orderBy` or `fields`
+//! has at most [`MAX_PATH_SEGMENTS`] segments (`board/name` has two). Beyond either limit
+//! parsing fails with [`QueryError::TooDeep`] or [`QueryError::PathTooLong`], which the
+//! mock answers with ConnectWise's 400. Everything else is iterative (`and`/`or` chains,
+//! `in` lists, `orderBy` keys, `fields` items), so its cost grows only with the input's
+//! length.
 #![allow(clippy::doc_markdown)] // "ConnectWise" is a product name, not code.
 
 use std::cmp::Ordering;
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+/// How deep parentheses and `not (…)` may nest in `conditions`; ConnectWise's own queries
+/// rarely pass 5.
+pub const MAX_NESTING: usize = 64;
+
+/// How many `/`-separated segments a field path may have (`_info/lastUpdated` has two).
+pub const MAX_PATH_SEGMENTS: usize = 16;
 
 /// The query parameter an error refers to; displays as its URL name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +90,17 @@ pub enum QueryError {
         param: QueryParam,
         token: String,
         position: usize,
+    },
+    #[error("parentheses nest deeper than {limit} at position {position} in conditions")]
+    TooDeep { position: usize, limit: usize },
+    #[error("field path {} at position {position} in {param} has {segments} segments; at \
+             most {limit} are allowed", show(.token))]
+    PathTooLong {
+        param: QueryParam,
+        token: String,
+        position: usize,
+        segments: usize,
+        limit: usize,
     },
     #[error("invalid sort direction {} at position {position} in orderBy; expected asc or desc",
             show(.token))]
@@ -408,6 +437,8 @@ enum Literal {
 struct Parser {
     tokens: Vec<Token>,
     i: usize,
+    /// How many `(` are open at the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -459,10 +490,13 @@ impl Parser {
             .is_some_and(|t| t.tok == Tok::LParen);
         if token.tok == Tok::LParen {
             self.bump();
+            self.enter(token.pos)?;
             let expr = self.parse_or()?;
             self.close_paren(token.pos, "\"and\", \"or\" or \")\"")?;
+            self.depth -= 1;
             Ok(expr)
         } else if token.is_word("not") && paren_next {
+            // `not` is always followed by `(`, whose nesting `enter` counts.
             self.bump();
             Ok(Expr::Not(Box::new(self.parse_primary()?)))
         } else if token.tok == Tok::Word && !token.is_connective() {
@@ -470,6 +504,18 @@ impl Parser {
         } else {
             Err(token.unexpected("a field name or \"(\""))
         }
+    }
+
+    /// Opens a parenthesis at `position`, refusing to nest deeper than [`MAX_NESTING`].
+    fn enter(&mut self, position: usize) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(QueryError::TooDeep {
+                position,
+                limit: MAX_NESTING,
+            });
+        }
+        Ok(())
     }
 
     fn close_paren(&mut self, open: usize, expected: &'static str) -> Result<(), QueryError> {
@@ -544,9 +590,20 @@ impl Parser {
     }
 }
 
-/// Splits `a/b/c` into segments; each must be a non-empty run of letters, digits or `_`.
+/// Splits `a/b/c` into segments; each must be a non-empty run of letters, digits or `_`,
+/// and there may be at most [`MAX_PATH_SEGMENTS`] of them.
 fn parse_path(raw: &str, position: usize, param: QueryParam) -> Result<Vec<String>, QueryError> {
     let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let segments = raw.split('/').count();
+    if segments > MAX_PATH_SEGMENTS {
+        return Err(QueryError::PathTooLong {
+            param,
+            token: raw.to_owned(),
+            position,
+            segments,
+            limit: MAX_PATH_SEGMENTS,
+        });
+    }
     if raw.split('/').all(valid) {
         Ok(raw.split('/').map(str::to_owned).collect())
     } else {
@@ -572,6 +629,7 @@ impl Conditions {
         let mut parser = Parser {
             tokens: lex(input)?,
             i: 0,
+            depth: 0,
         };
         let expr = parser.parse_or()?;
         let rest = parser.peek();
@@ -1164,6 +1222,78 @@ mod tests {
             err,
             QueryError::unexpected(QueryParam::Conditions, "x", 10, EXPECT_CONNECTIVE)
         );
+    }
+
+    /// `depth` parentheses around `id = 5`, with `not` before every other one.
+    fn nested(depth: usize) -> String {
+        let open: String = (0..depth)
+            .map(|i| if i % 2 == 0 { "(" } else { "not (" })
+            .collect();
+        format!("{open}id = 5{}", ")".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        let parsed = Conditions::parse(&nested(MAX_NESTING)).unwrap();
+        // An even count of `not` keeps the comparison's sense.
+        assert_eq!(
+            parsed.matches(&ticket()),
+            (MAX_NESTING / 2).is_multiple_of(2)
+        );
+    }
+
+    #[rstest]
+    #[case(MAX_NESTING + 1)]
+    #[case(2_000)]
+    #[case(100_000)]
+    fn nesting_beyond_the_limit_is_refused_not_overflowed(#[case] depth: usize) {
+        let err = Conditions::parse(&nested(depth)).unwrap_err();
+        let QueryError::TooDeep { position, limit } = err else {
+            panic!("expected TooDeep, got {err}");
+        };
+        assert_eq!(limit, MAX_NESTING);
+        // The parenthesis that went one too deep is named.
+        let opened: String = nested(depth).chars().take(position + 1).collect();
+        assert_eq!(opened.matches('(').count(), MAX_NESTING + 1, "{opened}");
+    }
+
+    #[test]
+    fn too_deep_names_the_limit_and_position() {
+        let input = format!("{}id = 5{}", "(".repeat(70), ")".repeat(70));
+        assert_eq!(
+            Conditions::parse(&input).unwrap_err().to_string(),
+            "parentheses nest deeper than 64 at position 64 in conditions"
+        );
+    }
+
+    #[rstest]
+    #[case::conditions(QueryParam::Conditions)]
+    #[case::order_by(QueryParam::OrderBy)]
+    #[case::fields(QueryParam::Fields)]
+    fn field_paths_longer_than_the_limit_are_refused(#[case] param: QueryParam) {
+        let allowed = vec!["a"; MAX_PATH_SEGMENTS].join("/");
+        let too_long = vec!["a"; MAX_PATH_SEGMENTS + 1].join("/");
+        let huge = vec!["a"; 50_000].join("/");
+        let parse = |path: &str| match param {
+            QueryParam::Conditions => Conditions::parse(&format!("{path} = 1")).map(|_| ()),
+            QueryParam::OrderBy => OrderBy::parse(path).map(|_| ()),
+            QueryParam::Fields => Fields::parse(path).map(|_| ()),
+        };
+        parse(&allowed).unwrap();
+        assert_eq!(
+            parse(&too_long).unwrap_err().to_string(),
+            format!(
+                "field path \"{too_long}\" at position 0 in {param} has 17 segments; at most 16 \
+                 are allowed"
+            )
+        );
+        assert!(matches!(
+            parse(&huge).unwrap_err(),
+            QueryError::PathTooLong {
+                segments: 50_000,
+                ..
+            }
+        ));
     }
 
     fn tickets() -> Vec<Value> {

@@ -227,6 +227,11 @@ impl Running {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process has ended.
     pub fn has_ended(&mut self) -> bool {
         self.child
@@ -364,6 +369,16 @@ impl Served {
             banner,
             site,
         }
+    }
+
+    /// The process id of the server.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Whether the server has ended (crashed, say).
+    pub fn has_ended(&mut self) -> bool {
+        self.process.has_ended()
     }
 
     /// The banner, up to and including "Press Ctrl-C to stop.".

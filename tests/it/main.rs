@@ -7,6 +7,7 @@
 
 mod cleanup;
 mod cli;
+mod hostile;
 mod journal;
 mod listing;
 mod mcp;

@@ -4,16 +4,19 @@ use serde_json::Value;
 
 use crate::connectwise::error::ErrorBody;
 
+/// The `Content-Type` of every answer with a body.
+pub(crate) const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
 /// An answer on its way out: status, JSON body and extra headers.
 #[derive(Debug)]
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Option<String>,
-    pub(super) headers: Vec<(&'static str, String)>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Option<String>,
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
-    pub(super) fn json(status: u16, value: &Value) -> Self {
+    pub(crate) fn json(status: u16, value: &Value) -> Self {
         Answer {
             status,
             body: Some(value.to_string()),
@@ -21,7 +24,7 @@ impl Answer {
         }
     }
 
-    pub(super) fn error(status: u16, body: &ErrorBody) -> Self {
+    pub(crate) fn error(status: u16, body: &ErrorBody) -> Self {
         Answer {
             status,
             body: Some(body.to_wire()),
@@ -29,7 +32,7 @@ impl Answer {
         }
     }
 
-    pub(super) fn empty(status: u16) -> Self {
+    pub(crate) fn empty(status: u16) -> Self {
         Answer {
             status,
             body: None,
@@ -37,11 +40,22 @@ impl Answer {
         }
     }
 
-    pub(super) fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Answer::error(400, &ErrorBody::new("BadRequest", message))
     }
 
-    pub(super) fn not_found(message: impl Into<String>) -> Self {
+    /// 414 for a request target (path and query) of `length` bytes, beyond `limit`.
+    pub(crate) fn uri_too_long(length: usize, limit: usize) -> Self {
+        Answer::error(
+            414,
+            &ErrorBody::new(
+                "UriTooLong",
+                format!("The request URL is {length} bytes long; at most {limit} are allowed."),
+            ),
+        )
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Answer::error(404, &ErrorBody::new("NotFound", message))
     }
 }

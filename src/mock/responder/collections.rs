@@ -8,7 +8,7 @@ use super::super::Inner;
 use super::super::query::{Conditions, Fields, OrderBy};
 use super::super::store::{at_path, record_id};
 use crate::connectwise::error::{ErrorBody, ValidationError};
-use crate::connectwise::security::{Endpoint, Target, operation_for_method};
+use crate::connectwise::security::{Endpoint, PageSizeAboveMax, Target, operation_for_method};
 use crate::model::{Level, Operation};
 
 use super::answer::Answer;
@@ -16,7 +16,7 @@ use super::records::{
     apply_patch, changed_fields, derive_closed_flag, resolve_references, set_path, stamp,
     status_is_closed,
 };
-use super::{Call, number_param, permits, query_param};
+use super::{Call, paging_param, permits, query_param};
 
 impl Call<'_> {
     pub(super) fn collection(
@@ -232,11 +232,8 @@ impl Call<'_> {
                 Err(e) => return Answer::bad_request(format!("Invalid orderBy: {e}")),
             }
         }
-        let settings = &self.shared.fixtures.permissions.settings;
-        let page_size = match number_param(self.request, "pageSize") {
-            Ok(size) => size
-                .unwrap_or(settings.default_page_size)
-                .clamp(1, settings.max_page_size),
+        let page_size = match self.page_size() {
+            Ok(size) => size,
             Err(answer) => return answer,
         };
         let fields = match self.fields() {
@@ -244,7 +241,7 @@ impl Call<'_> {
             Err(answer) => return answer,
         };
         let (page_records, link) = if forward_only {
-            let after = match number_param(self.request, "pageId") {
+            let after = match paging_param(self.request, "pageId", 0) {
                 Ok(id) => id.unwrap_or(0),
                 Err(answer) => return answer,
             };
@@ -269,14 +266,14 @@ impl Call<'_> {
             };
             (page, link)
         } else {
-            let page = match number_param(self.request, "page") {
-                Ok(p) => p.unwrap_or(1).max(1),
+            let page = match paging_param(self.request, "page", 1) {
+                Ok(p) => p.unwrap_or(1),
                 Err(answer) => return answer,
             };
             let last = records.len().div_ceil(page_size).max(1);
             let page_records: Vec<Value> = records
                 .into_iter()
-                .skip((page - 1) * page_size)
+                .skip((page - 1).saturating_mul(page_size))
                 .take(page_size)
                 .collect();
             (
@@ -294,6 +291,24 @@ impl Call<'_> {
             answer.headers.push(("link", link));
         }
         answer
+    }
+
+    /// The page size asked for (or the default), above the maximum capped or refused as
+    /// the `page_size_above_max` setting says.
+    fn page_size(&self) -> Result<usize, Answer> {
+        let settings = &self.shared.fixtures.permissions.settings;
+        let asked = paging_param(self.request, "pageSize", 1)?;
+        match asked {
+            None => Ok(settings.default_page_size),
+            Some(size) if size <= settings.max_page_size => Ok(size),
+            Some(size) => match settings.page_size_above_max {
+                PageSizeAboveMax::Cap => Ok(settings.max_page_size),
+                PageSizeAboveMax::Reject => Err(Answer::bad_request(format!(
+                    "Invalid pageSize \"{size}\": at most {} records per page.",
+                    settings.max_page_size
+                ))),
+            },
+        }
     }
 
     pub(super) fn page_url(&self, paging: &[(&str, String)]) -> String {

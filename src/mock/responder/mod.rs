@@ -1,6 +1,12 @@
-//! The one wiremock responder that plays ConnectWise: authenticate, route, authorise,
-//! then read or change the store. Synchronous, as wiremock requires: state is behind a
-//! lock and nothing here blocks on I/O.
+//! The responder that plays ConnectWise: authenticate, route, authorise, then read or
+//! change the store. Synchronous: state is behind a lock and nothing here blocks on I/O.
+//!
+//! It answers in two steps so a server can stop reading early: [`ConnectWise::admit`]
+//! decides from the head alone (sign-in lookups, unknown paths, injected faults and failed
+//! authentication are answered there, and their bodies are never read, parsed or
+//! journalled); [`ConnectWise::answer`] then answers an authenticated request from its
+//! body. Both the wiremock responder (the per-scenario mock) and the served HTTP server
+//! (`cw-conform serve`) call these same two functions.
 
 mod answer;
 mod collections;
@@ -8,66 +14,145 @@ mod records;
 mod specials;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
+use hyper::HeaderMap;
 use serde_json::{Value, json};
-use wiremock::{Request, Respond, ResponseTemplate};
+use url::Url;
+use wiremock::{Respond, ResponseTemplate};
 
+use super::server::DEFAULT_MAX_URL_BYTES;
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::ErrorBody;
 use crate::connectwise::journal::JournalEntry;
 use crate::connectwise::security::Route;
 use crate::model::{FunctionName, Level, Operation};
 
-use answer::Answer;
+pub(crate) use answer::{Answer, CONTENT_TYPE};
 use records::reference_of;
 
-pub(super) struct ConnectWise {
+/// A request as the responder reads it, whichever server received it.
+pub(crate) struct Request<'a> {
+    /// The method, as sent.
+    pub(crate) method: &'a str,
+    /// The full URL (`http://host/path?query`).
+    pub(crate) url: &'a Url,
+    /// The headers; never journalled.
+    pub(crate) headers: &'a HeaderMap,
+    /// The body; empty until [`ConnectWise::admit`] admitted the request.
+    pub(crate) body: &'a [u8],
+}
+
+/// What [`ConnectWise::admit`] decided from a request's head.
+pub(crate) enum Admission {
+    /// The answer, already journalled; the body is not needed.
+    Answered(Answer),
+    /// An authenticated API member: read the body and call [`ConnectWise::answer`].
+    Admitted(ApiMember),
+}
+
+/// The ConnectWise responder over one mock's state.
+pub(crate) struct ConnectWise {
     shared: Arc<Shared>,
 }
 
 impl ConnectWise {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         ConnectWise { shared }
+    }
+
+    /// Decides what can be decided from the head alone (the body is ignored and may be
+    /// empty). Whatever it answers is journalled here, without a body.
+    pub(crate) fn admit(&self, head: &Request<'_>) -> Admission {
+        let mut inner = self.shared.lock();
+        match admit(&self.shared, &mut inner, head) {
+            Ok(member) => Admission::Admitted(member),
+            Err(answer) => {
+                journal(&mut inner, head, &answer, None);
+                Admission::Answered(answer)
+            }
+        }
+    }
+
+    /// Answers a request [`admit`](Self::admit) admitted for `member`, and journals it
+    /// with its JSON body.
+    pub(crate) fn answer(&self, request: &Request<'_>, member: &ApiMember) -> Answer {
+        let mut inner = self.shared.lock();
+        let answer = handle(&self.shared, &mut inner, request, member);
+        journal(&mut inner, request, &answer, Some(member));
+        answer
+    }
+
+    /// Admits and answers a request whose body is already in hand.
+    pub(crate) fn respond_to(&self, request: &Request<'_>) -> Answer {
+        match self.admit(request) {
+            Admission::Answered(answer) => answer,
+            Admission::Admitted(member) => self.answer(request, &member),
+        }
+    }
+
+    /// The API version every answer reports in `api-current-version`.
+    pub(crate) fn api_version(&self) -> &str {
+        &self.shared.fixtures.permissions.settings.api_version
+    }
+
+    /// The delay before every answer, if one was asked for.
+    pub(crate) fn delay(&self) -> Option<Duration> {
+        self.shared.delay
     }
 }
 
 impl Respond for ConnectWise {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut inner = self.shared.lock();
-        let mut member = None;
-        let answer = handle(&self.shared, &mut inner, request, &mut member);
-        let full_path = request.url.path();
-        let path = api_path(full_path).unwrap_or(full_path).to_owned();
-        inner.journal.push(JournalEntry {
-            method: request.method.as_str().to_owned(),
-            path,
-            query: request.url.query().unwrap_or_default().to_owned(),
-            status: answer.status,
-            member,
-            body: serde_json::from_slice(&request.body).ok(),
-        });
-        drop(inner);
-        let mut template = ResponseTemplate::new(answer.status).insert_header(
-            "api-current-version",
-            self.shared
-                .fixtures
-                .permissions
-                .settings
-                .api_version
-                .as_str(),
-        );
-        if let Some(delay) = self.shared.delay {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        // The scenario mock holds URLs to the served mock's limit too: a longer one would
+        // come back in `Link` headers four times over, too long for most clients to read.
+        let target = request.url.path().len() + request.url.query().map_or(0, |q| q.len() + 1);
+        let answer = if target > DEFAULT_MAX_URL_BYTES {
+            Answer::uri_too_long(target, DEFAULT_MAX_URL_BYTES)
+        } else {
+            self.respond_to(&Request {
+                method: request.method.as_str(),
+                url: &request.url,
+                headers: &request.headers,
+                body: &request.body,
+            })
+        };
+        let mut template = ResponseTemplate::new(answer.status)
+            .insert_header("api-current-version", self.api_version());
+        if let Some(delay) = self.delay() {
             template = template.set_delay(delay);
         }
         for (name, value) in answer.headers {
             template = template.insert_header(name, value.as_str());
         }
         match answer.body {
-            Some(body) => template.set_body_raw(body, "application/json; charset=utf-8"),
+            Some(body) => template.set_body_raw(body, CONTENT_TYPE),
             None => template,
         }
     }
+}
+
+/// Journals a request. The body is parsed and kept only for an authenticated `member`: an
+/// unauthenticated caller cannot make the mock parse or keep anything it sent.
+fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Option<&ApiMember>) {
+    let with_body = member.is_some();
+    let full_path = request.url.path();
+    let path = api_path(full_path).unwrap_or(full_path).to_owned();
+    let body = with_body
+        .then(|| serde_json::from_slice(request.body).ok())
+        .flatten();
+    inner.journal.push(
+        JournalEntry {
+            method: request.method.to_owned(),
+            path,
+            query: request.url.query().unwrap_or_default().to_owned(),
+            status: answer.status,
+            member: member.map(|m| m.identifier.clone()),
+            body,
+        },
+        if with_body { request.body.len() } else { 0 },
+    );
 }
 
 /// The part of a path after `/apis/3.0`, whatever the codebase before it.
@@ -78,34 +163,34 @@ fn api_path(path: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-fn handle(
-    shared: &Shared,
-    inner: &mut Inner,
-    request: &Request,
-    who: &mut Option<String>,
-) -> Answer {
+/// Everything answered before the body: sign-in lookups, unknown paths, faults and
+/// authentication. `Ok` is the authenticated member.
+fn admit(shared: &Shared, inner: &mut Inner, request: &Request<'_>) -> Result<ApiMember, Answer> {
     let path = request.url.path();
     if let Some(company) = strip_prefix_ignore_case(path, "/login/companyinfo/") {
-        return company_info(shared, company);
+        return Err(company_info(shared, company));
     }
-    let Some(sub) = api_path(path) else {
-        return Answer::not_found(format!("The requested resource {path} was not found."));
-    };
+    if api_path(path).is_none() {
+        return Err(Answer::not_found(format!(
+            "The requested resource {path} was not found."
+        )));
+    }
     if let Some(answer) = take_fault(inner) {
-        return answer;
+        return Err(answer);
     }
-    let member = match authenticate(shared, inner, request) {
-        Ok(member) => member,
-        Err(answer) => return answer,
-    };
-    *who = Some(member.identifier.clone());
-    let method = request.method.as_str().to_ascii_uppercase();
+    authenticate(shared, inner, request)
+}
+
+fn handle(shared: &Shared, inner: &mut Inner, request: &Request<'_>, member: &ApiMember) -> Answer {
+    let path = request.url.path();
+    let sub = api_path(path).unwrap_or(path);
+    let method = request.method.to_ascii_uppercase();
     let Some(route) = shared.fixtures.permissions.route(sub, &method) else {
         return Answer::not_found(format!("The requested resource {sub} was not found."));
     };
     let call = Call {
         shared,
-        member: &member,
+        member,
         request,
         method: &method,
     };
@@ -169,7 +254,11 @@ fn take_fault(inner: &mut Inner) -> Option<Answer> {
     Some(answer)
 }
 
-fn authenticate(shared: &Shared, inner: &Inner, request: &Request) -> Result<ApiMember, Answer> {
+fn authenticate(
+    shared: &Shared,
+    inner: &Inner,
+    request: &Request<'_>,
+) -> Result<ApiMember, Answer> {
     let settings = &shared.fixtures.permissions.settings;
     let refuse = || {
         Answer::error(
@@ -222,7 +311,7 @@ fn permits(level: Level, owned: bool) -> bool {
     }
 }
 
-fn query_param<'a>(request: &'a Request, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+fn query_param<'a>(request: &Request<'a>, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     request
         .url
         .query_pairs()
@@ -230,21 +319,34 @@ fn query_param<'a>(request: &'a Request, name: &str) -> Option<std::borrow::Cow<
         .map(|(_, v)| v)
 }
 
-fn number_param(request: &Request, name: &str) -> Result<Option<usize>, Answer> {
-    match query_param(request, name) {
-        None => Ok(None),
-        Some(text) => text.trim().parse().map(Some).map_err(|_| {
-            Answer::bad_request(format!(
-                "Invalid {name} \"{text}\": expected a whole number."
-            ))
-        }),
+/// The largest `page`, `pageSize` or `pageId` ConnectWise reads (a 32-bit integer).
+const LARGEST_PAGING_NUMBER: usize = 2_147_483_647;
+
+/// A paging parameter (`page`, `pageSize`, `pageId`): absent, or a whole number from
+/// `least` to [`LARGEST_PAGING_NUMBER`]; anything else is a 400 naming the value.
+fn paging_param(request: &Request<'_>, name: &str, least: usize) -> Result<Option<usize>, Answer> {
+    let Some(text) = query_param(request, name) else {
+        return Ok(None);
+    };
+    let digits = text.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Answer::bad_request(format!(
+            "Invalid {name} \"{text}\": expected a whole number."
+        )));
+    }
+    match digits.parse::<usize>() {
+        Ok(n) if (least..=LARGEST_PAGING_NUMBER).contains(&n) => Ok(Some(n)),
+        _ => Err(Answer::bad_request(format!(
+            "Invalid {name} \"{text}\": expected a whole number from {least} to \
+             {LARGEST_PAGING_NUMBER}."
+        ))),
     }
 }
 
 struct Call<'a> {
     shared: &'a Shared,
     member: &'a ApiMember,
-    request: &'a Request,
+    request: &'a Request<'a>,
     method: &'a str,
 }
 
@@ -269,7 +371,7 @@ impl Call<'_> {
                 "The request body is empty; a JSON body is required.",
             ));
         }
-        serde_json::from_slice(&self.request.body)
+        serde_json::from_slice(self.request.body)
             .map_err(|e| Answer::bad_request(format!("The request body is not valid JSON: {e}.")))
     }
 

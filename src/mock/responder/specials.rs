@@ -186,7 +186,7 @@ impl Call<'_> {
                 ),
             );
         };
-        let parts = match parse_multipart(&self.request.body, boundary.trim_matches('"')) {
+        let parts = match parse_multipart(self.request.body, boundary.trim_matches('"')) {
             Ok(parts) => parts,
             Err(message) => return Answer::bad_request(message),
         };
