@@ -985,7 +985,6 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
 /// The mock parses what a server sends: 5,000 nested parentheses in `conditions` may be
 /// refused or answered, but only that scenario is at stake.
 #[test]
-#[ignore = "the run aborts with a stack overflow in the mock's conditions parser until the nesting limit (branch mock, 37f9a09) is merged; run with --ignored"]
 fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
     let scratch = Scratch::new();
     let config = hostile_config(&scratch);
