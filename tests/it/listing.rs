@@ -397,3 +397,50 @@ async fn malformed_fields_are_400() {
     );
     wire.shutdown();
 }
+
+/// A client that follows `rel="next"` literally, as many ConnectWise clients do, reaches
+/// the mock again and reads every record: the links carry the host and port the client
+/// used, not `localhost` without a port.
+#[tokio::test(flavor = "multi_thread")]
+async fn following_next_links_literally_reads_every_page() {
+    let wire = reader().await;
+    let credentials = wire.credentials(crate::support::AI);
+    let http = reqwest::Client::new();
+    let all = wire
+        .get("/service/tickets")
+        .query(&[("pageSize", "1000")])
+        .send()
+        .await
+        .ids();
+    let mut next = Some(format!(
+        "{}/service/tickets?pageSize=2",
+        wire.mock().api_url()
+    ));
+    let mut read = Vec::new();
+    while let Some(url) = next.take() {
+        let response = http
+            .get(&url)
+            .header("Authorization", credentials.authorization().expose())
+            .header("clientId", "any")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("following {url}: {e}"));
+        assert_eq!(response.status(), 200, "{url}");
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|link| {
+                link.split(',')
+                    .find(|part| part.contains("rel=\"next\""))
+                    .and_then(|part| part.trim().strip_prefix('<'))
+                    .and_then(|part| part.split_once('>'))
+                    .map(|(url, _)| url.to_owned())
+            });
+        let page: Vec<serde_json::Value> = response.json().await.unwrap();
+        read.extend(page.iter().filter_map(|r| r["id"].as_i64()));
+        assert!(read.len() <= all.len(), "the links go round in circles");
+    }
+    assert_eq!(read, all);
+    wire.shutdown();
+}

@@ -3,6 +3,7 @@
 //! against the member's level (`My` by ownership) and the field guards.
 
 use serde_json::{Value, json};
+use url::Url;
 
 use super::super::Inner;
 use super::super::query::{Conditions, Fields, OrderBy};
@@ -313,6 +314,18 @@ impl Call<'_> {
 
     pub(super) fn page_url(&self, paging: &[(&str, String)]) -> String {
         let mut url = self.request.url.clone();
+        // The address the client used (wiremock's request URL says `localhost` without the
+        // port), so a client that follows `Link` literally reaches this mock again.
+        if let Some(host) = self
+            .request
+            .headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| Url::parse(&format!("{}://{h}", url.scheme())).ok())
+        {
+            let _ = url.set_host(host.host_str());
+            let _ = url.set_port(host.port());
+        }
         let kept: Vec<(String, String)> = self
             .request
             .url
