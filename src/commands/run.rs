@@ -142,7 +142,7 @@ fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> 
     eprintln!(
         "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
         run.ledger.token(),
-        crate::target::display_site(&run.sandbox.site),
+        crate::connectwise::redacted_url(&run.sandbox.site),
         run.ledger.token().mark_stem(),
         run.ledger.path().display()
     );

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::credentials::Credentials;
+use super::credentials::{Credentials, redacted_url};
 use super::journal::JournalEntry;
 
 /// The API version the client asks for.
@@ -26,7 +26,7 @@ pub enum ClientError {
     /// The site could not be reached or the connection broke.
     #[error("failed to reach ConnectWise at {site}: {reason}")]
     Unreachable {
-        /// The site URL (never contains a secret).
+        /// The site URL, as [`redacted_url`] shows it.
         site: String,
         /// What went wrong.
         reason: String,
@@ -34,7 +34,7 @@ pub enum ClientError {
     /// No answer within the bound.
     #[error("ConnectWise at {site} did not answer within {seconds} s")]
     Timeout {
-        /// The site URL.
+        /// The site URL, as [`redacted_url`] shows it.
         site: String,
         /// The bound.
         seconds: u64,
@@ -508,7 +508,7 @@ impl Client {
         if let Some(limit) = &self.rate_limit {
             limit.acquire().await;
         }
-        let site = self.credentials.site.clone();
+        let site = redacted_url(&self.credentials.site);
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
                 ClientError::Timeout {
