@@ -7,9 +7,10 @@
 //! - an empty file, or a `Feature` with no scenarios (directly or in a `Rule`);
 //! - a `Background` with no steps;
 //! - a `Rule` with no scenarios;
-//! - a `Scenario` (or `Scenario Outline`) with no steps;
-//! - a `Scenario Outline` with no `Examples`, or with an `Examples` that has no table or no
-//!   rows under its header;
+//! - a `Scenario` (or `Scenario Outline`) with no steps of its own (a Background's steps
+//!   set up, they check nothing);
+//! - a `Scenario Outline` (or `Scenario Template`) with no `Examples`, or with an
+//!   `Examples` that has no table or no rows under its header;
 //! - a `<placeholder>` in an outline's name, steps, doc strings or step tables that a column
 //!   of one of its `Examples` tables does not fill.
 //!
