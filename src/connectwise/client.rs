@@ -344,7 +344,10 @@ impl Client {
             self.credentials.site.trim_end_matches('/'),
             self.credentials.company_id
         );
-        let raw = self.execute(self.http.get(url)).await?;
+        let path = format!("/login/companyinfo/{}", self.credentials.company_id);
+        let raw = self
+            .until_not_throttled("GET", &path, || self.http.get(&url), |_| {})
+            .await?;
         Ok(raw
             .body
             .get("Codebase")
@@ -382,26 +385,18 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let url = format!("{}{path}", self.api_url());
         let ticket = self.guard_write(method.as_str(), path, body)?;
-        let mut backoff = Backoff::default();
-        let result = loop {
-            let mut request = self.request(method.clone(), &url).query(query);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = match self.execute(request).await {
-                Ok(response) => response,
-                Err(error) => break Err(error),
-            };
-            self.record(method.as_str(), path, query, body.cloned(), response.status);
-            if response.status != 429 {
-                break Ok(response.into_response());
-            }
-            let asked = retry_after(response.retry.as_deref(), SystemTime::now());
-            match backoff.next(asked, method.as_str(), path) {
-                Ok(wait) => self.wait_before_retry(wait).await,
-                Err(error) => break Err(error),
+        let build = || {
+            let request = self.request(method.clone(), &url).query(query);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
         };
+        let record = |status| self.record(method.as_str(), path, query, body.cloned(), status);
+        let result = self
+            .until_not_throttled(method.as_str(), path, build, record)
+            .await
+            .map(Raw::into_response);
         self.settle(ticket, &result);
         result
     }
@@ -409,6 +404,28 @@ impl Client {
     fn settle(&self, ticket: Option<u64>, result: &Result<Response, ClientError>) {
         if let (Some(gate), Some(ticket)) = (&self.gate, ticket) {
             gate.after_write(ticket, result.as_ref().ok());
+        }
+    }
+
+    /// Sends the request `build` makes until the answer is not `429`, waiting before each
+    /// retry as the module documentation says; `answered` hears every status.
+    async fn until_not_throttled(
+        &self,
+        method: &str,
+        path: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        answered: impl Fn(u16),
+    ) -> Result<Raw, ClientError> {
+        let mut backoff = Backoff::default();
+        loop {
+            let raw = self.execute(build()).await?;
+            answered(raw.status);
+            if raw.status != 429 {
+                return Ok(raw);
+            }
+            let asked = retry_after(raw.retry.as_deref(), SystemTime::now());
+            let wait = backoff.next(asked, method, path)?;
+            self.wait_before_retry(wait).await;
         }
     }
 
@@ -641,6 +658,31 @@ mod tests {
             .unwrap();
 
         assert_eq!(response.status, 200);
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_codebase_lookup_is_retried_after_a_429_too() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/login/companyinfo/northwind"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/login/companyinfo/northwind"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"Codebase": "v2025_1/"})),
+            )
+            .mount(&server)
+            .await;
+
+        let codebase = client_for(&server).codebase().await.unwrap();
+
+        assert_eq!(codebase.as_deref(), Some("v2025_1/"));
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
     }
 
