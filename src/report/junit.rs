@@ -226,6 +226,34 @@ mod tests {
         assert!(!summary.conforms());
     }
 
+    /// `tests` and `errors` count each testcase once: a scenario stopped by a feature
+    /// mistake is one testcase with an `<error>`, a feature file that did not run another.
+    #[test]
+    fn feature_errors_are_counted_once_as_testcases_and_errors() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let mut mistaken = ScenarioResult::sample(&["SD-02"], None);
+        mistaken.feature_error = Some("x.feature:9: step not implemented".into());
+        let summary = RunSummary {
+            scenarios: vec![ScenarioResult::sample(&["SD-02"], None), mistaken],
+            parse_errors: vec![crate::harness::FeatureError {
+                feature: "broken.feature".into(),
+                line: Some(3),
+                problem: "the Scenario \"s\" has no steps".into(),
+            }],
+            ..RunSummary::default()
+        };
+
+        let xml = render(&summary, catalog, false);
+
+        let testcases = xml.matches("<testcase ").count();
+        assert_eq!(testcases, 3, "{xml}");
+        assert!(
+            xml.contains(r#"<testsuites name="cw-conform" tests="3" failures="0" errors="2""#),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
+    }
+
     #[test]
     fn escapes_markup_and_control_characters() {
         assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;?");
