@@ -370,7 +370,7 @@ impl Ledger {
         };
         ledger.append(Event::Run {
             token,
-            site: crate::target::display_site(site),
+            site: crate::connectwise::redacted_url(site),
             company: company.to_owned(),
         })?;
         Ok(ledger)
@@ -808,7 +808,7 @@ pub fn files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Earlier runs against the same site and company whose ledger still lists records (runs
 /// still going are skipped: they hold their file's lock).
 pub fn earlier_leftovers(dir: &Path, site: &str, company: &str) -> Vec<EarlierRun> {
-    let site = crate::target::display_site(site);
+    let site = crate::connectwise::redacted_url(site);
     files_in(dir)
         .unwrap_or_default()
         .into_iter()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::connectwise::{Client, ClientError, Credentials, RateLimit, Secret};
+use crate::connectwise::{Client, ClientError, Credentials, RateLimit, Secret, redacted_url};
 
 /// The default request rate against a sandbox: well under ConnectWise's ~1,000 a minute.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 300;
@@ -41,7 +41,7 @@ pub enum TargetError {
         /// Why.
         reason: String,
     },
-    /// The site does not know the company.
+    /// The site does not know the company (the site as [`redacted_url`] shows it).
     #[error(
         "the ConnectWise site {site} does not know the company ID {company}: check CONNECTWISE_SITE and CONNECTWISE_COMPANY_ID"
     )]
@@ -125,27 +125,13 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// A site URL as it may be shown: any user information (`user:secret@`) replaced by
-/// `***@`. Text that is not a URL is shown only up to its first `@`-free part.
-pub fn display_site(site: &str) -> String {
-    match url::Url::parse(site) {
-        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-            let _ = url.set_password(None);
-            let _ = url.set_username("***");
-            url.to_string().trim_end_matches('/').to_owned()
-        }
-        Ok(_) => site.to_owned(),
-        Err(_) => site
-            .rsplit_once('@')
-            .map_or_else(|| site.to_owned(), |(_, host)| format!("***@{host}")),
-    }
-}
-
-/// Checks a site URL: https, or plain http on a loopback address only.
+/// Checks a site URL: https, or plain http on a loopback address only, and no user name
+/// or password in it (ConnectWise signs in with the API member's keys, sent in a header; a
+/// password in the URL would only leak). Errors show the site as [`redacted_url`] does.
 pub fn check_site(site: &str) -> Result<String, TargetError> {
     let invalid = |reason: &str| TargetError::Invalid {
         name: "CONNECTWISE_SITE".into(),
-        reason: format!("\"{site}\": {reason}"),
+        reason: format!("\"{}\": {reason}", redacted_url(site)),
     };
     let with_scheme = if site.contains("://") {
         site.to_owned()
@@ -153,6 +139,11 @@ pub fn check_site(site: &str) -> Result<String, TargetError> {
         format!("https://{site}")
     };
     let url = url::Url::parse(&with_scheme).map_err(|e| invalid(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "a user name or password in the site URL is not used (ConnectWise signs in with CONNECTWISE_PUBLIC_KEY and CONNECTWISE_PRIVATE_KEY); remove it",
+        ));
+    }
     let host = url.host_str().ok_or_else(|| invalid("no host"))?;
     match url.scheme() {
         "https" => {}
@@ -273,7 +264,7 @@ impl Sandbox {
         match client.codebase().await? {
             Some(codebase) => Ok(client.with_codebase(&codebase)),
             None => Err(TargetError::UnknownCompany {
-                site: self.site.clone(),
+                site: redacted_url(&self.site),
                 company: self.company_id.clone(),
             }),
         }
@@ -370,6 +361,55 @@ mod tests {
     #[case("ftp://x", false)]
     fn plain_http_only_on_loopback(#[case] site: &str, #[case] accepted: bool) {
         assert_eq!(check_site(site).is_ok(), accepted, "{site}");
+    }
+
+    #[rstest]
+    #[case::loopback(
+        "http://cw-user:canary-pass-71@127.0.0.1:8089",
+        "http://***@127.0.0.1:8089"
+    )]
+    #[case::https(
+        "https://cw-user:canary-pass-71@api-na.myconnectwise.net",
+        "https://***@api-na.myconnectwise.net"
+    )]
+    #[case::no_scheme(
+        "cw-user:canary-pass-71@api-na.myconnectwise.net",
+        "***@api-na.myconnectwise.net"
+    )]
+    #[case::plain_http_elsewhere(
+        "http://cw-user:canary-pass-71@example.com",
+        "http://***@example.com"
+    )]
+    #[case::unparsable("https://cw-user:canary-pass-71 @exa mple", "https://***@exa mple")]
+    fn a_site_with_a_password_is_refused_without_showing_it(
+        #[case] site: &str,
+        #[case] shown: &str,
+    ) {
+        let mut pairs: Vec<(&str, &str)> = COMPLETE.to_vec();
+        pairs[0] = ("CONNECTWISE_SITE", site);
+
+        let error = Sandbox::from_vars(&vars(&pairs)).unwrap_err().to_string();
+
+        assert!(!error.contains("canary-pass-71"), "{error}");
+        assert!(
+            error.starts_with(&format!("CONNECTWISE_SITE is invalid: \"{shown}\": ")),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_site_is_named_without_its_password() {
+        let sandbox = Sandbox::from_vars(&vars(&COMPLETE)).unwrap();
+        let mut credentials = sandbox.credentials("least-privilege").unwrap();
+        credentials.site = "http://cw-user:canary-pass-71@127.0.0.1:1".into();
+
+        let error = sandbox.client(credentials).await.unwrap_err().to_string();
+
+        assert!(!error.contains("canary-pass-71"), "{error}");
+        assert!(
+            error.starts_with("failed to reach ConnectWise at http://***@127.0.0.1:1"),
+            "{error}"
+        );
     }
 
     #[test]

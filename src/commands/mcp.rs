@@ -14,7 +14,8 @@ pub async fn serve(fixtures: &Fixtures) -> Result<u8, CommandError> {
     let settings = mcp::server::ServeSettings::from_vars(&|name| std::env::var(name).ok())?;
     eprintln!(
         "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
-        settings.credentials.site, settings.credentials.company_id
+        crate::connectwise::redacted_url(&settings.credentials.site),
+        settings.credentials.company_id
     );
     mcp::server::serve_stdio(Arc::new(fixtures.clone()), settings).await?;
     Ok(exit::CONFORMS)

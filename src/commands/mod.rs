@@ -22,8 +22,9 @@ pub mod exit {
     /// At least one scenario failed, the rule coverage gate failed, or an audit found
     /// something.
     pub const FAILED: u8 = 1;
-    /// Bad usage, a fixture error, a bad environment variable or features that cannot be
-    /// read.
+    /// Bad usage, a fixture error, a bad environment variable, or a feature error (a
+    /// feature file that cannot be read, is not valid Gherkin, or has a block that checks
+    /// nothing).
     pub const USAGE: u8 = 2;
     /// The run was interrupted (Ctrl-C); what it created on a sandbox was removed.
     pub const INTERRUPTED: u8 = 130;

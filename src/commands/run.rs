@@ -142,7 +142,7 @@ fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> 
     eprintln!(
         "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
         run.ledger.token(),
-        crate::target::display_site(&run.sandbox.site),
+        crate::connectwise::redacted_url(&run.sandbox.site),
         run.ledger.token().mark_stem(),
         run.ledger.path().display()
     );
@@ -237,13 +237,13 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     if summary.interrupted {
         return Ok(exit::INTERRUPTED);
     }
-    if summary.feature_errors().next().is_some() {
+    if !summary.parse_errors.is_empty() || summary.feature_errors().next().is_some() {
         eprintln!(
             "error: the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios"
         );
         return Ok(exit::USAGE);
     }
-    if summary.scenarios.is_empty() && summary.parse_errors.is_empty() {
+    if summary.scenarios.is_empty() {
         eprintln!("error: no scenario matched");
         return Ok(exit::USAGE);
     }

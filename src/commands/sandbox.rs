@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use super::{CommandError, exit};
 use crate::cleanup::{self, LeftBehind};
+use crate::connectwise::redacted_url;
 use crate::ledger::{self, Ledger};
-use crate::target::{Sandbox, display_site};
+use crate::target::Sandbox;
 
 /// What `sandbox cleanup` was asked to do.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub async fn cleanup(args: CleanupArgs) -> Result<u8, CommandError> {
         "read the ledger folder {}",
         args.ledger_dir.display()
     )))?;
-    let site = display_site(&sandbox.site);
+    let site = redacted_url(&sandbox.site);
     let mut earlier = Vec::new();
     for file in files {
         let ledger = match Ledger::adopt(&file) {

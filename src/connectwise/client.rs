@@ -1,13 +1,20 @@
 //! A small ConnectWise REST client on reqwest: Basic auth, `clientId`, the versioned
-//! `Accept` header, a bound on every call, and `429 Retry-After` honoured.
+//! `Accept` header, a bound on every call, and `429 Too Many Requests` retried.
+//!
+//! After a `429` the client waits as `Retry-After` asks (delay-seconds or an HTTP-date),
+//! or, without a usable `Retry-After`, backs off exponentially with jitter from 1 s. No
+//! single wait is longer than [`MAX_RETRY_WAIT`] (60 s) and one request waits at most
+//! [`RETRY_BUDGET`] (5 minutes) in all; a longer wait fails the request at once with
+//! [`ClientError::RetryTooLong`] or [`ClientError::RetryBudget`]. A shared [`RateLimit`]
+//! holds every client back for the wait, not only the one that got the `429`.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::credentials::Credentials;
+use super::credentials::{Credentials, redacted_url};
 use super::journal::JournalEntry;
 
 /// The API version the client asks for.
@@ -19,7 +26,7 @@ pub enum ClientError {
     /// The site could not be reached or the connection broke.
     #[error("failed to reach ConnectWise at {site}: {reason}")]
     Unreachable {
-        /// The site URL (never contains a secret).
+        /// The site URL, as [`redacted_url`] shows it.
         site: String,
         /// What went wrong.
         reason: String,
@@ -27,7 +34,7 @@ pub enum ClientError {
     /// No answer within the bound.
     #[error("ConnectWise at {site} did not answer within {seconds} s")]
     Timeout {
-        /// The site URL.
+        /// The site URL, as [`redacted_url`] shows it.
         site: String,
         /// The bound.
         seconds: u64,
@@ -35,6 +42,38 @@ pub enum ClientError {
     /// The client could not be built.
     #[error("failed to build the HTTP client: {0}")]
     Build(String),
+    /// ConnectWise asked to wait longer than [`MAX_RETRY_WAIT`] before trying again.
+    #[error(
+        "ConnectWise answered {method} {path} with 429 Too Many Requests and asked to wait {seconds} s, which exceeds the {bound} s the client waits at most"
+    )]
+    RetryTooLong {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// The wait `Retry-After` asked for, in whole seconds (rounded up).
+        seconds: u64,
+        /// [`MAX_RETRY_WAIT`] in seconds.
+        bound: u64,
+    },
+    /// ConnectWise kept answering `429` until the next wait would pass [`RETRY_BUDGET`].
+    #[error(
+        "ConnectWise kept answering {method} {path} with 429 Too Many Requests: {retries} retries waited {waited} s, and the next wait of {next} s would pass the {budget} s budget per request"
+    )]
+    RetryBudget {
+        /// The method.
+        method: String,
+        /// The path.
+        path: String,
+        /// Retries already made.
+        retries: u32,
+        /// Seconds already waited.
+        waited: u64,
+        /// The next wait, in whole seconds (rounded up).
+        next: u64,
+        /// [`RETRY_BUDGET`] in seconds.
+        budget: u64,
+    },
     /// A write was attempted while writes are disabled (a sandbox without `--allow-writes`).
     #[error(
         "refused to send {method} {path}: writes to the sandbox are disabled (use --allow-writes)"
@@ -74,6 +113,17 @@ pub trait WriteGate: Send + Sync + std::fmt::Debug {
     fn after_write(&self, ticket: u64, answer: Option<&Response>);
 }
 
+/// The longest the client waits after one `429`: a `Retry-After` asking for more fails the
+/// request instead of stalling the run.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// The most one request waits in all across its retries after `429`s.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(5 * 60);
+
+/// The first backoff after a `429` without a usable `Retry-After`; it doubles with each
+/// retry, up to [`MAX_RETRY_WAIT`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+
 /// Spaces requests evenly so a run stays under a rate (ConnectWise throttles above about
 /// 1,000 requests a minute).
 #[derive(Debug)]
@@ -100,6 +150,89 @@ impl RateLimit {
         }
         *next = (*next).max(now) + self.interval;
     }
+
+    /// Holds every client sharing this limit back for `wait` (ConnectWise answered `429`).
+    async fn hold_off(&self, wait: Duration) {
+        let mut next = self.next.lock().await;
+        *next = (*next).max(Instant::now() + wait);
+    }
+}
+
+/// The waits of one request's retries after `429`: as `Retry-After` asks, or exponential
+/// backoff with jitter, within [`MAX_RETRY_WAIT`] each and [`RETRY_BUDGET`] in all.
+#[derive(Debug, Default)]
+struct Backoff {
+    retries: u32,
+    waited: Duration,
+}
+
+impl Backoff {
+    /// The wait before the next retry, given what `Retry-After` asked for (`None` when the
+    /// `429` carried no usable `Retry-After`); an error when the wait is too long.
+    fn next(
+        &mut self,
+        asked: Option<Duration>,
+        method: &str,
+        path: &str,
+    ) -> Result<Duration, ClientError> {
+        let wait = match asked {
+            Some(asked) if asked > MAX_RETRY_WAIT => {
+                return Err(ClientError::RetryTooLong {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    seconds: whole_seconds(asked),
+                    bound: MAX_RETRY_WAIT.as_secs(),
+                });
+            }
+            Some(asked) => asked,
+            None => jittered(
+                FIRST_BACKOFF
+                    .saturating_mul(2_u32.saturating_pow(self.retries))
+                    .min(MAX_RETRY_WAIT),
+            ),
+        };
+        if self.waited + wait > RETRY_BUDGET {
+            return Err(ClientError::RetryBudget {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                retries: self.retries,
+                waited: whole_seconds(self.waited),
+                next: whole_seconds(wait),
+                budget: RETRY_BUDGET.as_secs(),
+            });
+        }
+        self.retries += 1;
+        self.waited += wait;
+        Ok(wait)
+    }
+}
+
+/// A duration in whole seconds, rounded up (a wait of 0.3 s is shown as 1 s, not 0 s).
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// "Equal jitter": half of `base`, plus a random part of the other half, so clients that
+/// got a `429` together do not all come back at the same moment.
+fn jittered(base: Duration) -> Duration {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let half = u64::try_from(base.as_millis() / 2).unwrap_or(u64::MAX);
+    // A fresh `RandomState` is randomly keyed: enough randomness for jitter.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(half);
+    let random = hasher.finish() % (half + 1);
+    Duration::from_millis(half + random)
+}
+
+/// How long a `Retry-After` value asks to wait: delay-seconds or an HTTP-date (RFC 9110
+/// section 10.2.3); a date already past asks for no wait. `None` when absent or unreadable.
+fn retry_after(value: Option<&str>, now: SystemTime) -> Option<Duration> {
+    let value = value?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// A shared record of the requests a client sent, with the status each got.
@@ -135,7 +268,6 @@ pub struct Client {
     credentials: Credentials,
     api_prefix: String,
     timeout: Duration,
-    max_retries: u32,
     rate_limit: Option<Arc<RateLimit>>,
     recorder: Option<Recorder>,
     read_only: bool,
@@ -162,7 +294,6 @@ impl Client {
             credentials,
             api_prefix: super::API_PREFIX.to_owned(),
             timeout,
-            max_retries: 3,
             rate_limit: None,
             recorder: None,
             read_only: false,
@@ -213,7 +344,10 @@ impl Client {
             self.credentials.site.trim_end_matches('/'),
             self.credentials.company_id
         );
-        let raw = self.execute(self.http.get(url)).await?;
+        let path = format!("/login/companyinfo/{}", self.credentials.company_id);
+        let raw = self
+            .until_not_throttled("GET", &path, || self.http.get(&url), |_| {})
+            .await?;
         Ok(raw
             .body
             .get("Codebase")
@@ -240,8 +374,8 @@ impl Client {
         self.send(reqwest::Method::GET, path, query, None).await
     }
 
-    /// Sends a request with an optional JSON body; retries after `429` as told by
-    /// `Retry-After` (at most three times, each wait at most 60 s).
+    /// Sends a request with an optional JSON body; after `429`, waits and retries as the
+    /// module documentation says.
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -251,25 +385,18 @@ impl Client {
     ) -> Result<Response, ClientError> {
         let url = format!("{}{path}", self.api_url());
         let ticket = self.guard_write(method.as_str(), path, body)?;
-        let mut attempt = 0;
-        let result = loop {
-            let mut request = self.request(method.clone(), &url).query(query);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let response = match self.execute(request).await {
-                Ok(response) => response,
-                Err(error) => break Err(error),
-            };
-            self.record(method.as_str(), path, query, body.cloned(), response.status);
-            match retry_after(&response) {
-                Some(wait) if response.status == 429 && attempt < self.max_retries => {
-                    attempt += 1;
-                    tokio::time::sleep(wait).await;
-                }
-                _ => break Ok(response.into_response()),
+        let build = || {
+            let request = self.request(method.clone(), &url).query(query);
+            match body {
+                Some(body) => request.json(body),
+                None => request,
             }
         };
+        let record = |status| self.record(method.as_str(), path, query, body.cloned(), status);
+        let result = self
+            .until_not_throttled(method.as_str(), path, build, record)
+            .await
+            .map(Raw::into_response);
         self.settle(ticket, &result);
         result
     }
@@ -277,6 +404,37 @@ impl Client {
     fn settle(&self, ticket: Option<u64>, result: &Result<Response, ClientError>) {
         if let (Some(gate), Some(ticket)) = (&self.gate, ticket) {
             gate.after_write(ticket, result.as_ref().ok());
+        }
+    }
+
+    /// Sends the request `build` makes until the answer is not `429`, waiting before each
+    /// retry as the module documentation says; `answered` hears every status.
+    async fn until_not_throttled(
+        &self,
+        method: &str,
+        path: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        answered: impl Fn(u16),
+    ) -> Result<Raw, ClientError> {
+        let mut backoff = Backoff::default();
+        loop {
+            let raw = self.execute(build()).await?;
+            answered(raw.status);
+            if raw.status != 429 {
+                return Ok(raw);
+            }
+            let asked = retry_after(raw.retry.as_deref(), SystemTime::now());
+            let wait = backoff.next(asked, method, path)?;
+            self.wait_before_retry(wait).await;
+        }
+    }
+
+    /// Waits before a retry; a shared rate limit holds back every client that uses it.
+    async fn wait_before_retry(&self, wait: Duration) {
+        match &self.rate_limit {
+            // The next `acquire` waits until the hold-off has passed.
+            Some(limit) => limit.hold_off(wait).await,
+            None => tokio::time::sleep(wait).await,
         }
     }
 
@@ -367,7 +525,7 @@ impl Client {
         if let Some(limit) = &self.rate_limit {
             limit.acquire().await;
         }
-        let site = self.credentials.site.clone();
+        let site = redacted_url(&self.credentials.site);
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
                 ClientError::Timeout {
@@ -425,11 +583,6 @@ impl Raw {
     }
 }
 
-fn retry_after(raw: &Raw) -> Option<Duration> {
-    let seconds: u64 = raw.retry.as_deref()?.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds.min(60)))
-}
-
 /// The innermost cause of a reqwest error, without the URL's query (which never holds
 /// secrets, but may be long).
 fn reason_of(error: &reqwest::Error) -> String {
@@ -438,4 +591,188 @@ fn reason_of(error: &reqwest::Error) -> String {
         source = next;
     }
     source.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use rstest::rstest;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::connectwise::Secret;
+
+    /// A client for a wiremock server, with a bound no test reaches.
+    fn client_for(server: &MockServer) -> Client {
+        Client::with_timeout(
+            Credentials {
+                site: server.uri(),
+                company_id: "northwind".into(),
+                public_key: "pub".into(),
+                private_key: Secret::new("private"),
+                client_id: Some("client".into()),
+            },
+            Duration::from_secs(20),
+        )
+        .unwrap()
+    }
+
+    /// Answers the first request with 429 (and `Retry-After`, when given), then 200.
+    async fn throttled_once(retry_after: Option<&str>) -> MockServer {
+        let server = MockServer::start().await;
+        let mut throttled = ResponseTemplate::new(429).set_body_json(
+            serde_json::json!({"error": "ConnectWiseAPI", "message": "Too many requests."}),
+        );
+        if let Some(value) = retry_after {
+            throttled = throttled.insert_header("Retry-After", value);
+        }
+        Mock::given(method("GET"))
+            .and(path("/v4_6_release/apis/3.0/service/tickets"))
+            .respond_with(throttled)
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v4_6_release/apis/3.0/service/tickets"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// Real time (a paused clock would fire reqwest's own timeout while the server
+    /// answers): the wait is at most a second, and nothing here measures it.
+    #[rstest]
+    #[case::retry_after_seconds(Some("1"))]
+    #[case::no_retry_after(None)]
+    #[tokio::test]
+    async fn a_429_is_retried_once_and_the_retry_answers(#[case] retry_after: Option<&str>) {
+        let server = throttled_once(retry_after).await;
+
+        let response = client_for(&server)
+            .get("/service/tickets", &[])
+            .await
+            .unwrap();
+
+        assert_eq!(response.status, 200);
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_codebase_lookup_is_retried_after_a_429_too() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/login/companyinfo/northwind"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/login/companyinfo/northwind"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"Codebase": "v2025_1/"})),
+            )
+            .mount(&server)
+            .await;
+
+        let codebase = client_for(&server).codebase().await.unwrap();
+
+        assert_eq!(codebase.as_deref(), Some("v2025_1/"));
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_bound_fails_at_once_naming_the_wait() {
+        let server = throttled_once(Some("100000")).await;
+
+        // A guard, not a measurement: a client that waited as asked would never finish.
+        let error = tokio::time::timeout(
+            Duration::from_secs(30),
+            client_for(&server).get("/service/tickets", &[]),
+        )
+        .await
+        .expect("the client waited instead of failing")
+        .unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            "ConnectWise answered GET /service/tickets with 429 Too Many Requests and asked to wait 100000 s, which exceeds the 60 s the client waits at most"
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[rstest]
+    #[case::seconds("7", Some(7))]
+    #[case::seconds_with_spaces(" 12 ", Some(12))]
+    #[case::http_date_ahead("Thu, 01 Jan 1970 00:02:00 GMT", Some(60))]
+    #[case::http_date_past("Thu, 01 Jan 1970 00:00:30 GMT", Some(0))]
+    #[case::unreadable("soon", None)]
+    #[case::negative("-3", None)]
+    fn retry_after_reads_seconds_and_http_dates(#[case] value: &str, #[case] seconds: Option<u64>) {
+        let now = UNIX_EPOCH + Duration::from_secs(60);
+        assert_eq!(
+            retry_after(Some(value), now),
+            seconds.map(Duration::from_secs)
+        );
+    }
+
+    #[test]
+    fn retries_as_asked_until_the_budget_would_be_passed() {
+        let mut backoff = Backoff::default();
+        for _ in 0..5 {
+            assert_eq!(
+                backoff.next(Some(MAX_RETRY_WAIT), "GET", "/x").unwrap(),
+                MAX_RETRY_WAIT
+            );
+        }
+
+        let error = backoff
+            .next(Some(Duration::from_secs(1)), "GET", "/x")
+            .unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            "ConnectWise kept answering GET /x with 429 Too Many Requests: 5 retries waited 300 s, and the next wait of 1 s would pass the 300 s budget per request"
+        );
+    }
+
+    #[test]
+    fn without_retry_after_the_backoff_doubles_with_jitter_up_to_the_bound() {
+        let mut backoff = Backoff::default();
+        let mut waits = Vec::new();
+        while let Ok(wait) = backoff.next(None, "GET", "/x") {
+            waits.push(wait);
+        }
+        for (retry, wait) in waits.iter().enumerate() {
+            let base = FIRST_BACKOFF
+                .saturating_mul(2_u32.saturating_pow(u32::try_from(retry).unwrap()))
+                .min(MAX_RETRY_WAIT);
+            assert!(
+                *wait >= base / 2 && *wait <= base,
+                "retry {retry}: {wait:?} is not within [{:?}, {base:?}]",
+                base / 2
+            );
+        }
+        let total: Duration = waits.iter().sum();
+        assert!(total <= RETRY_BUDGET, "{total:?}");
+        assert!(waits.len() > 6, "gave up after {} retries", waits.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_off_delays_every_client_of_the_shared_rate_limit() {
+        let limit = RateLimit::per_minute(600);
+        limit.acquire().await;
+        let start = Instant::now();
+
+        limit.hold_off(Duration::from_secs(30)).await;
+        limit.acquire().await;
+
+        // Paused time: the clock moves only by the sleeps, so this is exact.
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+    }
 }

@@ -1,4 +1,5 @@
-//! API member credentials. Secrets never appear in `Debug` or `Display` output.
+//! API member credentials. Secrets never appear in `Debug` or `Display` output, and a URL
+//! is shown only through [`redacted_url`], which hides any user name and password in it.
 
 use std::fmt;
 
@@ -32,8 +33,20 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL as it may be shown: a user name and password in it (`https://user:pass@host`)
+/// become `***` (`https://***@host`). Text that does not parse as a URL is redacted the
+/// same way (everything between `://`, or the start, and the last `@`), so a malformed
+/// value can be named in an error without its secret.
+pub fn redacted_url(url: &str) -> String {
+    let start = url.find("://").map_or(0, |scheme| scheme + 3);
+    match url[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
+    }
+}
+
 /// What an integration needs to call ConnectWise as one API member.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The site's base URL, scheme and host (`https://api-na.myconnectwise.net`).
     pub site: String,
@@ -45,6 +58,18 @@ pub struct Credentials {
     pub private_key: Secret,
     /// The integration's client ID; `None` sends no `clientId` header.
     pub client_id: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("site", &redacted_url(&self.site))
+            .field("company_id", &self.company_id)
+            .field("public_key", &self.public_key)
+            .field("private_key", &self.private_key)
+            .field("client_id", &self.client_id)
+            .finish()
+    }
 }
 
 impl Credentials {
@@ -95,6 +120,31 @@ mod tests {
         assert!(!shown.contains("s3cr3t-private"), "{shown}");
         assert!(shown.contains("[redacted]"));
         assert!(!format!("{:?}", credentials().authorization()).contains("Basic"));
+    }
+
+    #[rstest::rstest]
+    #[case::user_and_password("http://cw:pa55@127.0.0.1:8089", "http://***@127.0.0.1:8089")]
+    #[case::user_only(
+        "https://cw@api-na.myconnectwise.net/",
+        "https://***@api-na.myconnectwise.net/"
+    )]
+    #[case::no_scheme("cw:pa55@api-na.myconnectwise.net", "***@api-na.myconnectwise.net")]
+    #[case::unparsable("https://cw:pa 55@exa mple", "https://***@exa mple")]
+    #[case::at_in_the_password("https://cw:p@ss@host", "https://***@host")]
+    #[case::nothing_to_hide("https://api-na.myconnectwise.net", "https://api-na.myconnectwise.net")]
+    fn a_shown_url_hides_its_user_and_password(#[case] url: &str, #[case] shown: &str) {
+        assert_eq!(redacted_url(url), shown);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_password_in_the_site() {
+        let credentials = Credentials {
+            site: "http://cw:canary-site-pass@127.0.0.1:1".into(),
+            ..credentials()
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("canary-site-pass"), "{shown}");
+        assert!(shown.contains("http://***@127.0.0.1:1"), "{shown}");
     }
 
     #[test]

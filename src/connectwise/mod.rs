@@ -11,7 +11,7 @@ pub mod journal;
 pub mod security;
 
 pub use client::{Client, ClientError, RateLimit, Recorder, Response, WriteGate};
-pub use credentials::{Credentials, Secret};
+pub use credentials::{Credentials, Secret, redacted_url};
 pub use error::ErrorBody;
 pub use journal::JournalEntry;
 

@@ -1,6 +1,7 @@
 //! Gherkin glue: the cucumber World, the steps (one module per domain concept) and the
 //! runner. It only connects the features to the mock, the integration and the reports.
 
+mod features;
 mod runner;
 pub mod sandbox;
 mod steps;
@@ -11,6 +12,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::IntegrationConfig;
 
+pub use features::FeatureError;
 pub use runner::{
     IntegrationUnderTest, LeftOut, NotOffered, RunError, RunOptions, RunSummary, ScenarioResult,
     StepRecord, run, run_until,

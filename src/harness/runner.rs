@@ -4,6 +4,14 @@
 //! use the same steps) can be run instead. Each scenario gets its own mock; the after-hook
 //! drops the mock on a task of its own (dropping a wiremock server inline can hang a
 //! concurrent cucumber run).
+//!
+//! Every feature is parsed and checked before anything runs (`features.rs`): a file that is
+//! not valid Gherkin, or that has a block which would check nothing (an empty file or
+//! Feature, a Background or Scenario with no steps, a Rule with no scenarios, a Scenario
+//! Outline without Examples rows or with a placeholder no Examples column fills) is a
+//! feature error, `file:line: what is wrong`, in [`RunSummary::parse_errors`]. None of
+//! that file's scenarios runs, none counts as passed, and the run does not conform
+//! (`cw-conform run` exits 2).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,7 +21,6 @@ use std::time::{Duration, Instant};
 use cucumber::event::{
     self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError,
 };
-use cucumber::feature::Ext as _;
 use cucumber::gherkin;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::parser;
@@ -23,6 +30,7 @@ use cucumber::{Event, World as _, WriterExt as _};
 use futures::stream;
 use include_dir::{Dir, include_dir};
 
+use super::features::{FeatureError, FeatureText};
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
@@ -172,8 +180,9 @@ impl ScenarioResult {
 pub struct RunSummary {
     /// Results in the order scenarios finished, normalised to feature order.
     pub scenarios: Vec<ScenarioResult>,
-    /// Feature files that failed to parse.
-    pub parse_errors: Vec<String>,
+    /// Feature errors: files that are not valid Gherkin, and blocks that would check
+    /// nothing (see the module documentation). Their features did not run.
+    pub parse_errors: Vec<FeatureError>,
     /// Wall time.
     pub elapsed: Duration,
     /// Scenarios left out of a sandbox run, with the reason.
@@ -256,14 +265,7 @@ type Opts = cucumber::cli::Opts<
     cucumber::cli::Empty,
 >;
 
-/// A feature's text with the path it is shown under.
-#[derive(Debug, Clone)]
-struct FeatureText {
-    path: PathBuf,
-    text: String,
-}
-
-fn builtin_features() -> Vec<FeatureText> {
+pub(super) fn builtin_features() -> Vec<FeatureText> {
     let mut files: Vec<FeatureText> = Vec::new();
     collect_builtin(&BUILTIN_FEATURES, &mut files);
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -318,33 +320,16 @@ fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
     Ok(files)
 }
 
-/// Parses features from text (built-in or read from disk).
+/// Hands cucumber the features [`super::features::load`] parsed and checked.
 #[derive(Debug, Clone, Copy)]
-struct TextParser;
+struct CheckedFeatures;
 
-impl cucumber::Parser<Vec<FeatureText>> for TextParser {
+impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
     type Cli = cucumber::cli::Empty;
     type Output = stream::Iter<std::vec::IntoIter<parser::Result<gherkin::Feature>>>;
 
-    fn parse(self, input: Vec<FeatureText>, _: Self::Cli) -> Self::Output {
-        let features: Vec<parser::Result<gherkin::Feature>> = input
-            .into_iter()
-            .map(|file| {
-                let mut feature =
-                    gherkin::Feature::parse(&file.text, gherkin::GherkinEnv::default()).map_err(
-                        |error| {
-                            parser::Error::from(gherkin::ParseFileError::Parsing {
-                                path: file.path.clone(),
-                                error: None,
-                                source: error,
-                            })
-                        },
-                    )?;
-                feature.path = Some(file.path);
-                feature.expand_examples().map_err(parser::Error::from)
-            })
-            .collect();
-        stream::iter(features)
+    fn parse(self, input: Vec<gherkin::Feature>, _: Self::Cli) -> Self::Output {
+        stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
     }
 }
 
@@ -358,7 +343,7 @@ type Evidence =
 #[derive(Debug, Clone, Default)]
 struct Ledger {
     results: Shared,
-    parse_errors: Arc<Mutex<Vec<String>>>,
+    parse_errors: Arc<Mutex<Vec<FeatureError>>>,
     current: Vec<((String, usize), ScenarioResult)>,
 }
 
@@ -517,7 +502,7 @@ impl cucumber::Writer<ConformanceWorld> for Ledger {
                 .parse_errors
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(error.to_string()),
+                .push(FeatureError::from_cucumber(&error)),
             Ok(Cucumber::Feature(
                 feature,
                 Feature::Scenario(scenario, RetryableScenario { event, .. }),
@@ -554,11 +539,11 @@ pub async fn run_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let input = if options.paths.is_empty() {
+    let loaded = super::features::load(if options.paths.is_empty() {
         builtin_features()
     } else {
         user_features(&options.paths)?
-    };
+    });
     let args = vec![
         "cw-conform".to_owned(),
         "--concurrency".to_owned(),
@@ -666,7 +651,7 @@ pub async fn run_until(
         .normalized();
     let cucumber =
         cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
-            TextParser,
+            CheckedFeatures,
             cucumber::runner::Basic::default(),
             writer,
         )
@@ -699,7 +684,7 @@ pub async fn run_until(
                 }
             })
         })
-        .filter_run(input, filter);
+        .filter_run(loaded.features, filter);
     let interrupted = tokio::select! {
         _ = cucumber => false,
         () = stop => true,
@@ -722,17 +707,20 @@ pub async fn run_until(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let parse_errors = parse_errors
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let mut feature_errors = loaded.errors;
+    feature_errors.extend(
+        parse_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..),
+    );
     let not_offered = not_offered
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     Ok(RunSummary {
         scenarios,
-        parse_errors,
+        parse_errors: feature_errors,
         elapsed: started.elapsed(),
         left_out,
         left_behind: Vec::new(),
@@ -920,6 +908,58 @@ mod tests {
             !asked.contains(&"time_entry.search".to_owned()),
             "{asked:?}"
         );
+    }
+
+    /// Through the library, as the CLI and `cargo test` run features: a feature with an
+    /// empty scenario does not run, is a feature error on its line, and the run does not
+    /// conform; the sound feature next to it still runs.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_feature_error_is_reported_and_its_scenarios_never_pass() {
+        let folder = std::env::temp_dir().join(format!("cw-conform-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let broken = folder.join("broken.feature");
+        std::fs::write(
+            &broken,
+            "Feature: Broken\n\n  Scenario: nothing here\n\n  Scenario Outline: never filled\n    Given an API member with the role \"<role>\"\n",
+        )
+        .unwrap();
+        let sound = folder.join("sound.feature");
+        std::fs::write(
+            &sound,
+            "Feature: Sound\n\n  Scenario: denied\n    Given an API member with the role \"no-access\"\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is denied\n",
+        )
+        .unwrap();
+        let options = RunOptions {
+            paths: vec![broken.clone(), sound.clone()],
+            progress: false,
+            ..RunOptions::default()
+        };
+
+        let summary = run(&options, Box::new(io::sink())).await.unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+
+        let errors: Vec<String> = summary
+            .parse_errors
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let broken = broken.display().to_string();
+        assert_eq!(
+            errors,
+            [
+                format!("{broken}:3: the Scenario \"nothing here\" has no steps"),
+                format!(
+                    "{broken}:5: the Scenario Outline \"never filled\" has no Examples: it would run once with its <placeholders> unfilled"
+                ),
+            ]
+        );
+        let ran: Vec<(&str, bool)> = summary
+            .scenarios
+            .iter()
+            .map(|s| (s.feature.as_str(), s.passed()))
+            .collect();
+        assert_eq!(ran, [(sound.display().to_string().as_str(), true)]);
+        assert!(!summary.conforms());
     }
 
     #[test]

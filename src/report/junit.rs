@@ -1,5 +1,6 @@
 //! The JUnit XML report: one test suite per feature, one test case per scenario, the rule
-//! IDs and the observed outcome as properties, and a `coverage` suite for the rule gate.
+//! IDs and the observed outcome as properties, a `coverage` suite for the rule gate, and a
+//! `feature errors` suite with an `<error>` per feature that could not run.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -80,12 +81,16 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
     let failures = summary.failed().count() + problems.len() + summary.left_behind.len();
-    let errors = usize::from(summary.interrupted) + summary.feature_errors().count();
+    // Testcases of their own: the interrupted run, and each feature file that did not run.
+    let feature_errors = summary.parse_errors.len();
+    let own_errors = usize::from(summary.interrupted) + feature_errors;
+    // A scenario stopped by a mistake in its feature is an `<error>` in its own testcase.
+    let errors = own_errors + summary.feature_errors().count();
     let tests = summary.scenarios.len()
         + problems.len()
         + summary.left_out.len()
         + summary.left_behind.len()
-        + errors;
+        + own_errors;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -122,6 +127,23 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         );
         for scenario in scenarios {
             testcase(&mut out, scenario);
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    if feature_errors > 0 {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="feature errors" tests="{feature_errors}" failures="0" errors="{feature_errors}" skipped="0">"#
+        );
+        for error in &summary.parse_errors {
+            let _ = writeln!(
+                out,
+                r#"    <testcase name="{}" classname="feature errors" file="{}" line="{}"><error message="{}" type="feature"/></testcase>"#,
+                escape(&error.to_string()),
+                escape(&error.feature),
+                error.line.unwrap_or_default(),
+                escape(&error.problem)
+            );
         }
         let _ = writeln!(out, "  </testsuite>");
     }
@@ -202,6 +224,34 @@ mod tests {
             "{xml}"
         );
         assert!(!summary.conforms());
+    }
+
+    /// `tests` and `errors` count each testcase once: a scenario stopped by a feature
+    /// mistake is one testcase with an `<error>`, a feature file that did not run another.
+    #[test]
+    fn feature_errors_are_counted_once_as_testcases_and_errors() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let mut mistaken = ScenarioResult::sample(&["SD-02"], None);
+        mistaken.feature_error = Some("x.feature:9: step not implemented".into());
+        let summary = RunSummary {
+            scenarios: vec![ScenarioResult::sample(&["SD-02"], None), mistaken],
+            parse_errors: vec![crate::harness::FeatureError {
+                feature: "broken.feature".into(),
+                line: Some(3),
+                problem: "the Scenario \"s\" has no steps".into(),
+            }],
+            ..RunSummary::default()
+        };
+
+        let xml = render(&summary, catalog, false);
+
+        let testcases = xml.matches("<testcase ").count();
+        assert_eq!(testcases, 3, "{xml}");
+        assert!(
+            xml.contains(r#"<testsuites name="cw-conform" tests="3" failures="0" errors="2""#),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
     }
 
     #[test]

@@ -189,16 +189,17 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             );
         }
     }
-    for error in &summary.parse_errors {
-        let _ = writeln!(out, "\nFeature could not be parsed: {error}");
-    }
     let mistakes: Vec<&ScenarioResult> = summary.feature_errors().collect();
-    if !mistakes.is_empty() {
+    let count = summary.parse_errors.len() + mistakes.len();
+    if count > 0 {
         let _ = writeln!(
             out,
-            "\nFeature errors ({}): mistakes in the features, to be fixed by their author; no rule is judged by these scenarios:",
-            mistakes.len()
+            "\nFeature errors ({count}): mistakes in the features, to be fixed by their author; no rule is judged by these scenarios:"
         );
+        // A feature file with a structural error did not run at all.
+        for error in &summary.parse_errors {
+            let _ = writeln!(out, "  {error} (none of its scenarios ran)");
+        }
         for scenario in mistakes {
             let _ = writeln!(out, "  {} ({})", scenario.name, where_is(scenario));
             for line in scenario

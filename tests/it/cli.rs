@@ -67,9 +67,14 @@ impl Scratch {
         &self.path
     }
 
-    /// Writes a file in the directory and returns its path.
+    /// Writes a file in the directory (`name` may name folders, which are created) and
+    /// returns its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path.join(name);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .unwrap_or_else(|e| panic!("failed to create {}: {e}", folder.display()));
+        }
         std::fs::write(&path, text)
             .unwrap_or_else(|e| panic!("failed to write {}: {e}", path.display()));
         path
@@ -617,6 +622,116 @@ fn a_user_feature_with_an_unknown_step_fails_as_not_implemented() {
     );
 }
 
+/// A feature of the user's own that passes.
+const SOUND_FEATURE: &str = "Feature: Sound
+
+  Scenario: A member without access is denied
+    Given an API member with the role \"no-access\"
+    When the AI asks to search companies \"Acme\"
+    Then the outcome is denied
+";
+
+#[rstest]
+#[case::scenario_without_steps(
+    "Feature: Empty scenario\n\n  Scenario: nothing here\n",
+    "broken.feature:3: the Scenario \"nothing here\" has no steps"
+)]
+#[case::outline_without_examples(
+    "Feature: F\n\n  Scenario Outline: o\n    Given an API member with the role \"<role>\"\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is denied\n",
+    "broken.feature:3: the Scenario Outline \"o\" has no Examples"
+)]
+#[case::examples_without_rows(
+    "Feature: F\n\n  Scenario Outline: o\n    Given an API member with the role \"<role>\"\n    Then the outcome is denied\n\n    Examples:\n      | role |\n",
+    "broken.feature:7: the Examples of the Scenario Outline \"o\" have a header but no rows"
+)]
+#[case::placeholder_no_column_fills(
+    "Feature: F\n\n  Scenario Outline: o\n    Given an API member with the role \"<role>\"\n    Then the outcome is <outcome>\n\n    Examples:\n      | role      |\n      | no-access |\n",
+    "broken.feature:5: the placeholder <outcome> of the Scenario Outline \"o\" is filled by no column"
+)]
+#[case::empty_file("", "broken.feature: the file is empty")]
+#[case::not_gherkin(
+    "Feature: F\n\n  Scenario: s\n    Given a\n  Blah blah: nope\n",
+    "broken.feature:6: not valid Gherkin"
+)]
+fn a_malformed_feature_is_a_feature_error_and_never_a_pass(
+    #[case] text: &str,
+    #[case] error: &str,
+) {
+    let scratch = Scratch::new();
+    scratch.write("features/broken.feature", text);
+    scratch.write("features/sound.feature", SOUND_FEATURE);
+    let broken = Path::new("features").join("broken.feature");
+    let error = error.replace("broken.feature", &broken.display().to_string());
+
+    let run = cw_conform_finished(
+        &scratch,
+        &[
+            "run",
+            "--quiet",
+            "--format",
+            "junit",
+            "--output",
+            "report.xml",
+            "features",
+        ],
+    );
+
+    run.assert_code(2);
+    assert!(
+        run.stdout.contains(&format!("\n  {error}")),
+        "the summary does not name the error {error:?}: {run}"
+    );
+    assert!(
+        run.stdout.contains("1 scenarios (1 passed, 0 failed)"),
+        "only the sound feature's scenario may run (and pass): {run}"
+    );
+    assert!(run.stdout.contains("Feature errors (1):"), "{run}");
+    assert!(run.stdout.contains("(none of its scenarios ran)"), "{run}");
+    assert!(run.stderr.contains("the features have mistakes"), "{run}");
+    let xml = scratch.read("report.xml");
+    let report = read_junit(&xml);
+    assert_eq!(report.declared_errors, 1, "errors=\n{xml}");
+    assert_eq!(report.errors.len(), 1, "<error> elements\n{xml}");
+    assert_eq!(
+        report.declared_tests,
+        report.testcases.len(),
+        "tests=\n{xml}"
+    );
+    assert!(
+        report
+            .testcases
+            .iter()
+            .any(|(name, _)| name.starts_with(&error)),
+        "no testcase names the error {error:?}:\n{xml}"
+    );
+}
+
+#[test]
+fn the_json_report_lists_feature_errors_and_the_run_does_not_conform() {
+    let scratch = Scratch::new();
+    scratch.write(
+        "empty.feature",
+        "Feature: Empty scenario\n\n  Scenario: nothing here\n",
+    );
+
+    let run = cw_conform_finished(
+        &scratch,
+        &["run", "--quiet", "--format", "json", "empty.feature"],
+    );
+
+    run.assert_code(2);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("the report is not JSON ({e}): {run}"));
+    assert_eq!(report["conforms"], false, "{report:#}");
+    assert_eq!(
+        report["parse_errors"],
+        json!(["empty.feature:3: the Scenario \"nothing here\" has no steps"]),
+        "{report:#}"
+    );
+    assert_eq!(report["totals"]["passed"], 0, "{report:#}");
+    assert_eq!(report["scenarios"], json!([]), "{report:#}");
+}
+
 /// What a JUnit report says, read with an XML parser.
 #[derive(Debug, Default)]
 struct JunitReport {
@@ -627,6 +742,9 @@ struct JunitReport {
     testcases: Vec<(String, Vec<String>)>,
     /// `<failure>` elements.
     failures: usize,
+    /// `errors` of `<testsuites>`, and the `<error>` elements with their `message`.
+    declared_errors: usize,
+    errors: Vec<String>,
 }
 
 fn attribute(element: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -682,6 +800,7 @@ fn read_junit(xml: &str) -> JunitReport {
                     };
                     report.declared_tests = number("tests");
                     report.declared_failures = number("failures");
+                    report.declared_errors = number("errors");
                 }
                 ("testcase", _) => {
                     let name = attribute(&element, "name").expect("a testcase has a name");
@@ -699,6 +818,9 @@ fn read_junit(xml: &str) -> JunitReport {
                         .push(value);
                 }
                 ("failure", _) => report.failures += 1,
+                ("error", _) => report
+                    .errors
+                    .push(attribute(&element, "message").expect("an error has a message")),
                 _ => {}
             }
             if matches!(event, Event::Start(_)) {

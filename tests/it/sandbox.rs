@@ -432,6 +432,65 @@ fn a_bad_setting_stops_the_run_naming_it(
     );
 }
 
+/// A password in the site URL: no output, report or error may show it.
+const SITE_PASSWORD: &str = "CANARY-SITE-PASS-5e1d";
+
+/// Every file a command left in its scratch directory, with its text.
+fn files_in(scratch: &Scratch) -> Vec<(String, String)> {
+    std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .map(|path| {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            (path.display().to_string(), text)
+        })
+        .collect()
+}
+
+#[rstest]
+#[case::json_report(&["run", "--format", "json", "--output", "report.json"])]
+#[case::junit_report(&["run", "--format", "junit", "--output", "report.xml"])]
+#[case::json_on_stdout(&["run", "--format", "json"])]
+#[case::live_audit(&["audit", "--live"])]
+#[case::mcp_serve(&["mcp-serve"])]
+fn a_site_url_with_a_password_is_refused_and_never_shown(#[case] args: &[&str]) {
+    let sandbox = LoopbackSandbox::start(&[]);
+    let port = sandbox
+        .served
+        .site
+        .strip_prefix("http://127.0.0.1:")
+        .unwrap()
+        .to_owned();
+    let mut command = sandbox.command(args);
+    command.env(
+        "CONNECTWISE_SITE",
+        format!("http://cw-user:{SITE_PASSWORD}@127.0.0.1:{port}"),
+    );
+
+    let run = Running::start(command).finish();
+
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!(
+            "CONNECTWISE_SITE is invalid: \"http://***@127.0.0.1:{port}\": a user name or password in the site URL is not used"
+        )),
+        "the error does not name the site and why: {run}"
+    );
+    assert!(
+        !run.output().contains(SITE_PASSWORD),
+        "the site's password is shown: {run}"
+    );
+    for (path, text) in files_in(&sandbox.scratch) {
+        assert!(
+            !text.contains(SITE_PASSWORD),
+            "{path} shows the site's password:\n{text}"
+        );
+    }
+    let served_output = sandbox.stop();
+    assert!(!served_output.contains(SITE_PASSWORD), "{served_output}");
+}
+
 #[test]
 fn settings_in_a_dotenv_file_of_the_working_directory_are_read() {
     let scratch = Scratch::new();

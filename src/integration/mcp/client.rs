@@ -582,6 +582,7 @@ impl McpIntegration {
                 serde_json::to_value(requested_schema).unwrap_or(Value::Null),
             ),
             ElicitRequestParams::UrlElicitationParams { message, url, .. } => {
+                let url = crate::connectwise::redacted_url(url);
                 (format!("{message} ({url})"), Value::Null)
             }
             other => (format!("{other:?}"), Value::Null),
