@@ -17,6 +17,7 @@ pub use runner::{
     IntegrationUnderTest, LeftOut, NotOffered, RunError, RunOptions, RunSummary, ScenarioResult,
     StepRecord, run, run_until,
 };
+pub use steps::{Keyword, Parameter, Pattern, StepDoc, vocabulary};
 pub use world::ConformanceWorld;
 
 // A mistake in a feature file (an unknown action phrase, role, function, operation, level

@@ -11,6 +11,41 @@ use crate::harness::world::{ConformanceWorld, Created};
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionKind, Outcome};
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::When,
+        pattern: Pattern::Regex(
+            r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
+        ),
+        form: "the AI asks to <action>[ #<id> | \"<text>\" | the one just created][ with:]",
+        description: "The AI asks the integration to perform a catalog action, on a record, \
+                      with a search text, or on the record the last action created; `with:` \
+                      takes the fields as a | field | value | table (values that parse as JSON \
+                      keep their type).",
+        parameters: &[
+            param("<action>", "an action phrase (`cw-conform actions`)"),
+            param("<id>", "a record number (for a child record, its parent's)"),
+            param("<text>", "the search text"),
+        ],
+        example: "the AI asks to create a service ticket with:",
+        table: Some(
+            "| summary | Printer on floor 2 is jammed |\n| board   | Help Desk                    |",
+        ),
+    },
+    StepDoc {
+        keyword: Keyword::When,
+        pattern: Pattern::Regex(r"^the person (confirms|refuses)(?: it)?$"),
+        form: "the person confirms|refuses[ it]",
+        description: "A person answers the action the integration held for confirmation.",
+        parameters: &[],
+        example: "the person confirms",
+        table: None,
+    },
+];
+
 /// `When the AI asks to create a service ticket with:` (a `| field | value |` table),
 /// `When the AI asks to get ticket #1001`, `When the AI asks to search companies "Acme"`.
 /// The phrase must be one of the action catalog's phrases (`fixtures/actions.toml`).

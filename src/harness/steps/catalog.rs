@@ -10,6 +10,59 @@ use crate::integration::{ActionRequest, ToolResult};
 use crate::model::{Action, Level, Outcome};
 use crate::oracle;
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+const WORKFLOW: &str =
+    "a workflow of the action catalog (`cw-conform actions` shows each action's)";
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Expression(
+            "the write permissions of the workflow {string} are added to the role",
+        ),
+        form: "the write permissions of the workflow \"<workflow>\" are added to the role",
+        description: "Grants (All) exactly the write permissions one workflow needs, on top of \
+                      the member's role.",
+        parameters: &[param("<workflow>", WORKFLOW)],
+        example: "the write permissions of the workflow \"time\" are added to the role",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^every action in the catalog is (?:denied or blocked|blocked or denied)$",
+        ),
+        form: "every action in the catalog is denied or blocked",
+        description: "Runs every catalog action with its example (confirming held ones): none \
+                      may be allowed, and ConnectWise may accept no write.",
+        parameters: &[],
+        example: "every action in the catalog is denied or blocked",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("every write of the workflow {string} is allowed"),
+        form: "every write of the workflow \"<workflow>\" is allowed",
+        description: "Runs every write action of the workflow with its example (confirming \
+                      held ones): each must be allowed.",
+        parameters: &[param("<workflow>", WORKFLOW)],
+        example: "every write of the workflow \"time\" is allowed",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("no write of another workflow is allowed"),
+        form: "no write of another workflow is allowed",
+        description: "Runs every write action outside the workflow added last: none may be \
+                      allowed.",
+        parameters: &[],
+        example: "no write of another workflow is allowed",
+        table: None,
+    },
+];
+
 /// Runs an action's example; a held action is confirmed, so the result is what ConnectWise
 /// (or the policy) finally decided.
 async fn run_confirmed(world: &mut ConformanceWorld, action: &Action) -> (ToolResult, bool) {

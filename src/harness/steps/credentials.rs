@@ -8,6 +8,48 @@ use crate::connectwise::Secret;
 use crate::harness::world::ConformanceWorld;
 use crate::mock::{MockConfig, MockConnectWise};
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(
+            r"^the integration is configured with a wrong (company ID|public key|private key|client ID|ConnectWise URL)$",
+        ),
+        form: "the integration is configured with a wrong <setting>",
+        description: "One of the integration's settings is wrong (a wrong URL reaches another \
+                      ConnectWise site that does not know the company).",
+        parameters: &[param(
+            "<setting>",
+            "company ID, public key, private key, client ID or ConnectWise URL",
+        )],
+        example: "the integration is configured with a wrong private key",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Text("the integration sends no client ID"),
+        form: "the integration sends no client ID",
+        description: "The integration leaves out the clientId header.",
+        parameters: &[],
+        example: "the integration sends no client ID",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Expression(
+            "the integration is configured with the company record ID {int} as its company ID",
+        ),
+        form: "the integration is configured with the company record ID <number> as its company ID",
+        description: "The numeric company record ID is given where the sign-in company code \
+                      belongs.",
+        parameters: &[param("<number>", "a whole number")],
+        example: "the integration is configured with the company record ID 19 as its company ID",
+        table: None,
+    },
+];
+
 /// `Given the integration is configured with a wrong private key`
 #[given(
     regex = r"^the integration is configured with a wrong (company ID|public key|private key|client ID|ConnectWise URL)$"

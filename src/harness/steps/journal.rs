@@ -7,6 +7,92 @@ use serde_json::Value;
 use crate::harness::world::ConformanceWorld;
 use crate::mock::journal::{self, JournalEntry};
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+const NOUN: &str = "a record kind, e.g. ticket, contact, time entry, schedule entry";
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Text("ConnectWise received no write"),
+        form: "ConnectWise received no write",
+        description: "No POST, PATCH, PUT or DELETE reached ConnectWise in the whole scenario.",
+        parameters: &[],
+        example: "ConnectWise received no write",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Text("nothing was written to ConnectWise"),
+        form: "nothing was written to ConnectWise",
+        description: "No write succeeded in the whole scenario (a refused one may have been \
+                      sent).",
+        parameters: &[],
+        example: "nothing was written to ConnectWise",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Text("ConnectWise received no request for it"),
+        form: "ConnectWise received no request for it",
+        description: "The last action sent nothing at all.",
+        parameters: &[],
+        example: "ConnectWise received no request for it",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered (\d+))?$",
+        ),
+        form: "ConnectWise received one <method> request[, answered <status>]",
+        description: "The last action sent exactly one request with this method, optionally \
+                      answered with this status.",
+        parameters: &[
+            param("<method>", "GET, POST, PATCH, PUT or DELETE"),
+            param("<status>", "an HTTP status code"),
+        ],
+        example: "ConnectWise received one PATCH request, answered 200",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("the write sent only the fields {string}"),
+        form: "the write sent only the fields \"<fields>\"",
+        description: "The last action's write changed exactly these fields.",
+        parameters: &[param("<fields>", "field names, comma-separated")],
+        example: "the write sent only the fields \"summary, status\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#),
+        form: "<noun> #<id> now has the <field> \"<value>\"",
+        description: "The record as ConnectWise now holds it (a reference field matches its \
+                      name or identifier).",
+        parameters: &[
+            param("<noun>", NOUN),
+            param("<id>", "a record number"),
+            param("<field>", "a field name"),
+            param("<value>", "the value"),
+        ],
+        example: "contact #101 now has the title \"Office Manager\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^(?:the )?(\w[\w ]*?) (?:#(\d+)|just created) (still exists|no longer exists)$",
+        ),
+        form: "[the ]<noun> #<id>|just created still exists|no longer exists",
+        description: "Whether the record (or the one the last action created) is still there.",
+        parameters: &[param("<noun>", NOUN), param("<id>", "a record number")],
+        example: "time entry #501 still exists",
+        table: None,
+    },
+];
+
 #[then("ConnectWise received no write")]
 async fn no_write(world: &mut ConformanceWorld) {
     let writes: Vec<_> = world

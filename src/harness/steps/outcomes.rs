@@ -9,6 +9,119 @@ use serde_json::Value;
 use crate::harness::world::ConformanceWorld;
 use crate::model::Outcome;
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r"^the outcome is (\w+)$"),
+        form: "the outcome is <outcome>",
+        description: "The outcome of the last action.",
+        parameters: &[param(
+            "<outcome>",
+            "allowed, denied, blocked, escalated, rejected, partial, unauthenticated or failed",
+        )],
+        example: "the outcome is denied",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("the AI is told {string}"),
+        form: "the AI is told \"<text>\"",
+        description: "The tool result's message contains the text (ignoring case).",
+        parameters: &[param("<text>", "any text")],
+        example: "the AI is told \"nothing was written\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Text("the AI is told it has no access"),
+        form: "the AI is told it has no access",
+        description: "The action was denied, the result says so in words an AI understands, \
+                      and it returns no data as if it had worked.",
+        parameters: &[],
+        example: "the AI is told it has no access",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^the AI is told it needs "([^"]+) / ([^"]+)" (Add|Edit|Delete|Inquire)$"#,
+        ),
+        form: "the AI is told it needs \"<function>\" <operation>",
+        description: "The result names the module, function and operation the workflow needs.",
+        parameters: &[
+            param("<function>", "a security function, \"Module / Function\""),
+            param("<operation>", "Add, Edit, Delete or Inquire"),
+        ],
+        example: "the AI is told it needs \"Service Desk / Service Tickets\" Add",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r"^the result lists (\d+) records?$"),
+        form: "the result lists <count> record[s]",
+        description: "The number of records the result returned.",
+        parameters: &[param("<count>", "a whole number")],
+        example: "the result lists 2 records",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r"^the result lists exactly (#\d+(?:(?:,| and) #\d+)*)$"),
+        form: "the result lists exactly #<id>[, #<id> and #<id>]",
+        description: "The ids of the records the result returned, no more and no fewer.",
+        parameters: &[param("<id>", "a record number")],
+        example: "the result lists exactly #1001, #1002 and #1003",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#,
+        ),
+        form: "the result includes|does not include [the ]<kind> \"<name>\"",
+        description: "Whether a returned record has this name, identifier, summary or last \
+                      name (ignoring case).",
+        parameters: &[
+            param("<kind>", "one word naming the record kind, for the reader"),
+            param("<name>", "the name, identifier, summary or last name"),
+        ],
+        example: "the result includes the company \"Acme Corporation\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("the result names the missing fields {string}"),
+        form: "the result names the missing fields \"<fields>\"",
+        description: "A partial result lists exactly these missing fields, and its message \
+                      names each.",
+        parameters: &[param("<fields>", "field names, comma-separated")],
+        example: "the result names the missing fields \"contact, site\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r"^the result cites rule ([A-Z]+-\d+)$"),
+        form: "the result cites rule <rule>",
+        description: "The rule the integration gave for blocking or holding the action.",
+        parameters: &[param("<rule>", "a rule ID (`cw-conform rules`)")],
+        example: "the result cites rule SAFE-01",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Expression("the confirmation names the fields {string}"),
+        form: "the confirmation names the fields \"<fields>\"",
+        description: "The held action's confirmation names each of these fields, so a person \
+                      can decide.",
+        parameters: &[param("<fields>", "field names, comma-separated")],
+        example: "the confirmation names the fields \"customerPO\"",
+        table: None,
+    },
+];
+
 #[then(regex = r"^the outcome is (\w+)$")]
 async fn outcome_is(world: &mut ConformanceWorld, expected: String) {
     let expected: Outcome = expected.parse().unwrap_or_else(|e| mistake!("{e}"));

@@ -7,6 +7,53 @@ use cucumber::given;
 use crate::harness::world::ConformanceWorld;
 use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
 
+use super::{Keyword, Parameter, Pattern, StepDoc, param};
+
+const LEVELS: &[Parameter] = &[
+    param("<function>", "a security function, \"Module / Function\""),
+    param("<operation>", "Add, Edit, Delete or Inquire"),
+    param("<level>", "None, My or All"),
+];
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Expression("an API member with the role {string}"),
+        form: "an API member with the role \"<role>\"",
+        description: "The integration signs in as an API member with a built-in role profile \
+                      or a role file.",
+        parameters: &[param(
+            "<role>",
+            "a role profile (`cw-conform roles`) or the path of a role .toml file",
+        )],
+        example: "an API member with the role \"least-privilege\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(r"^an API member whose role grants( nothing)?:?$"),
+        form: "an API member whose role grants[ nothing]:",
+        description: "A role written in the scenario: one table row per security function \
+                      (missing operation columns are None), or no grant at all.",
+        parameters: &[],
+        example: "an API member whose role grants:",
+        table: Some(
+            "| function                      | add  | edit | delete | inquire |\n\
+             | Service Desk / Service Tickets | None | None | None   | All     |",
+        ),
+    },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(r#"^the role also grants "([^"]+)" (\w+) (\w+)$"#),
+        form: "the role also grants \"<function>\" <operation> <level>",
+        description: "Adds one grant to the role the member already has.",
+        parameters: LEVELS,
+        example: "the role also grants \"Service Desk / Service Tickets\" Add All",
+        table: None,
+    },
+];
+
 #[given(expr = "an API member with the role {string}")]
 async fn member_with_role(world: &mut ConformanceWorld, name: String) {
     let role = world

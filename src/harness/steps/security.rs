@@ -12,6 +12,44 @@ use crate::connectwise::{Client, Response};
 use crate::harness::world::{API_MEMBER, ConformanceWorld};
 use crate::model::{Level, Levels, Operation};
 
+use super::{Keyword, Pattern, StepDoc, param};
+
+const LEVELS: &[super::Parameter] = &[
+    param("<function>", "a security function, \"Module / Function\""),
+    param("<level>", "None, My or All, for each operation"),
+];
+
+/// The listing of these steps for `cw-conform steps`.
+pub(super) const STEPS: &[StepDoc] = &[
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^ConnectWise reports "([^"]+)" as Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#,
+        ),
+        form: "ConnectWise reports \"<function>\" as Add <level>, Edit <level>, Delete <level> \
+               and Inquire <level>",
+        description: "What /system/mySecurity reports for the member's role.",
+        parameters: LEVELS,
+        example: "ConnectWise reports \"Companies / Contacts\" as Add All, Edit All, Delete None \
+                  and Inquire All",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^each request ConnectWise governs by "([^"]+)" gets Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#,
+        ),
+        form: "each request ConnectWise governs by \"<function>\" gets Add <level>, Edit <level>, \
+               Delete <level> and Inquire <level>",
+        description: "Probes every request the function governs: 2xx where the level allows it \
+                      (My: on the member's own record), 403 where it does not.",
+        parameters: LEVELS,
+        example: "each request ConnectWise governs by \"Companies / Contacts\" gets Add All, Edit \
+                  All, Delete None and Inquire All",
+        table: None,
+    },
+];
+
 fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
     let parse = |text: &str| text.parse::<Level>().unwrap_or_else(|e| mistake!("{e}"));
     Levels {
