@@ -43,10 +43,15 @@ pub enum FixtureError {
         message: String,
     },
     /// A role name that is neither a shipped profile nor a readable file.
-    #[error("unknown role \"{name}\" (expected one of {known}, or the path of a role .toml file)")]
+    #[error(
+        "unknown role \"{name}\"{suggestion} (expected one of {known}, or the path of a role \
+         .toml file; run `cw-conform roles` for the profiles)"
+    )]
     UnknownRole {
         /// The name as given.
         name: String,
+        /// ` (did you mean "…"?)` for the nearest profile name, or nothing.
+        suggestion: String,
         /// The shipped profile names.
         known: String,
     },
@@ -545,6 +550,10 @@ impl Fixtures {
         }
         Err(FixtureError::UnknownRole {
             name: name_or_path.to_owned(),
+            suggestion: crate::model::spelling::did_you_mean(
+                name_or_path,
+                self.roles.keys().map(String::as_str),
+            ),
             known: self
                 .roles
                 .keys()
@@ -741,6 +750,24 @@ mod tests {
             error
                 .to_string()
                 .contains("unknown role \"superuser\" (expected one of"),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("run `cw-conform roles`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_role_suggests_the_nearest_profile() {
+        let error = Fixtures::builtin()
+            .unwrap()
+            .role("least-privelege")
+            .unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "unknown role \"least-privelege\" (did you mean \"least-privilege\"?)"
+            ),
             "{error}"
         );
     }

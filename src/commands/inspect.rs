@@ -45,10 +45,13 @@ pub fn explain(action: &str, role: &str, fixtures: &Fixtures) -> Result<u8, Comm
         .get(action)
         .or_else(|| fixtures.actions.by_phrase(action))
     else {
-        let known: Vec<&str> = fixtures.actions.iter().map(|a| a.name.as_str()).collect();
+        let known = fixtures
+            .actions
+            .iter()
+            .flat_map(|a| [a.name.as_str(), a.phrase.as_str()]);
         return Err(CommandError::Usage(format!(
-            "unknown action \"{action}\" (expected one of {})",
-            known.join(", ")
+            "unknown action \"{action}\"{}; run `cw-conform actions` for the list",
+            crate::model::spelling::did_you_mean(action, known)
         )));
     };
     let role = fixtures.role(role)?;

@@ -7,6 +7,7 @@ pub mod outcome;
 pub mod permission;
 pub mod role;
 pub mod rule;
+pub mod spelling;
 
 pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
 pub use outcome::Outcome;

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::permission::UnknownName;
+use super::spelling;
 
 /// What happened to an action the AI asked the integration to perform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -72,6 +73,7 @@ impl FromStr for Outcome {
                 kind: "outcome",
                 value: s.to_owned(),
                 expected: "allowed, denied, blocked, escalated, rejected, partial, unauthenticated or failed",
+                suggestion: spelling::nearest(s.trim(), Outcome::ALL.map(Outcome::as_str)),
             },
         )
     }
@@ -87,5 +89,17 @@ mod tests {
             assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(outcome));
         }
         assert!("maybe".parse::<Outcome>().is_err());
+    }
+
+    #[test]
+    fn an_unknown_outcome_suggests_the_nearest_and_lists_them_all() {
+        let error = "alowed".parse::<Outcome>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown outcome \"alowed\" (did you mean \"allowed\"?) (expected allowed, denied, \
+             blocked, escalated, rejected, partial, unauthenticated or failed)"
+        );
+        let error = "maybe".parse::<Outcome>().unwrap_err();
+        assert!(!error.to_string().contains("did you mean"), "{error}");
     }
 }

@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::spelling;
+
 /// One of the four operations ConnectWise checks for every security function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
@@ -49,7 +51,10 @@ impl fmt::Display for Operation {
 
 /// A value that is not one of the names a vocabulary type accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} \"{value}\" (expected {expected})")]
+#[error(
+    "unknown {kind} \"{value}\"{} (expected {expected})",
+    suggestion.map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default()
+)]
 pub struct UnknownName {
     /// What kind of name it was meant to be (`level`, `operation`, …).
     pub kind: &'static str,
@@ -57,6 +62,8 @@ pub struct UnknownName {
     pub value: String,
     /// The accepted names, for the message.
     pub expected: &'static str,
+    /// The accepted name nearest to the value, when it looks like a slip.
+    pub suggestion: Option<&'static str>,
 }
 
 impl FromStr for Operation {
@@ -72,6 +79,7 @@ impl FromStr for Operation {
                 kind: "operation",
                 value: s.to_owned(),
                 expected: "Add, Edit, Delete or Inquire",
+                suggestion: spelling::nearest(s.trim(), ["Add", "Edit", "Delete", "Inquire"]),
             }),
         }
     }
@@ -123,6 +131,7 @@ impl FromStr for Level {
                 kind: "level",
                 value: s.to_owned(),
                 expected: "None, My or All",
+                suggestion: spelling::nearest(s.trim(), ["None", "My", "All"]),
             }),
         }
     }
@@ -243,6 +252,7 @@ impl FromStr for FunctionName {
                 kind: "security function",
                 value: s.to_owned(),
                 expected: "\"Module / Function\", e.g. \"Service Desk / Service Tickets\"",
+                suggestion: None,
             }),
         }
     }

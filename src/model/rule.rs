@@ -58,6 +58,7 @@ impl FromStr for RuleId {
                 kind: "rule ID",
                 value: s.to_owned(),
                 expected: "FAMILY-NN with FAMILY one of LP, OV, RD, SD, ST, PS, SAFE, TS, CL",
+                suggestion: None,
             })
         }
     }

@@ -90,7 +90,9 @@ impl Coverage {
             .unknown_tags
             .iter()
             .map(|(tag, place)| {
-                format!("the tag {tag} at {place} names no rule in fixtures/rules.toml")
+                format!(
+                    "the tag {tag} at {place} names no rule (run `cw-conform rules` for the list)"
+                )
             })
             .collect();
         if whole_suite && !self.unchecked.is_empty() {
@@ -274,7 +276,7 @@ mod tests {
         assert_eq!(
             problems,
             vec![
-                "the tag SD-99 at features/x.feature:7 names no rule in fixtures/rules.toml"
+                "the tag SD-99 at features/x.feature:7 names no rule (run `cw-conform rules` for the list)"
                     .to_owned()
             ]
         );

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::harness::sandbox::MARK_FIELDS;
 use crate::harness::world::{ConformanceWorld, Created};
 use crate::integration::{ActionRequest, Subject};
-use crate::model::{ActionKind, Outcome};
+use crate::model::{ActionCatalog, ActionKind, Outcome, spelling};
 
 use super::{Keyword, Pattern, StepDoc, param};
 
@@ -66,18 +66,7 @@ async fn ai_asks(
         .actions
         .by_phrase(&phrase)
         .cloned()
-        .unwrap_or_else(|| {
-            let known: Vec<&str> = world
-                .fixtures
-                .actions
-                .iter()
-                .map(|a| a.phrase.as_str())
-                .collect();
-            mistake!(
-                "unknown action \"{phrase}\"; the catalog knows: {}",
-                known.join(", ")
-            )
-        });
+        .unwrap_or_else(|| mistake!("{}", unknown_action(&world.fixtures.actions, &phrase)));
     let subject = if !just_created.is_empty() {
         // The subject is the record itself, or the parent of a child collection.
         let collection = action
@@ -130,6 +119,15 @@ async fn ai_asks(
             id,
         });
     }
+}
+
+/// One line for a phrase the catalog does not know: the nearest phrase, and where to find
+/// them all.
+pub(crate) fn unknown_action(catalog: &ActionCatalog, phrase: &str) -> String {
+    format!(
+        "unknown action \"{phrase}\"{}; run `cw-conform actions` for the list",
+        spelling::did_you_mean(phrase, catalog.iter().map(|a| a.phrase.as_str()))
+    )
 }
 
 /// Marks a record created on a sandbox with the run's mark (`[cw-conform TOKEN.SEQ]`), so
@@ -195,4 +193,27 @@ async fn person_answers(world: &mut ConformanceWorld, answer: String) {
     world.mark = world.journal().len();
     let result = integration.confirm(held.token, answer == "confirms").await;
     world.result = Some(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::Fixtures;
+
+    #[test]
+    fn an_unknown_phrase_names_the_nearest_on_one_line() {
+        let catalog = &Fixtures::builtin().unwrap().actions;
+        let message = unknown_action(catalog, "create a servce ticket");
+        assert_eq!(
+            message,
+            "unknown action \"create a servce ticket\" (did you mean \"create a service ticket\"?); \
+             run `cw-conform actions` for the list"
+        );
+        let message = unknown_action(catalog, "launch the rockets at the moon now");
+        assert_eq!(
+            message,
+            "unknown action \"launch the rockets at the moon now\"; run `cw-conform actions` for \
+             the list"
+        );
+    }
 }

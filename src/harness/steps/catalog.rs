@@ -138,7 +138,7 @@ async fn add_workflow_grants(world: &mut ConformanceWorld, workflow: String) {
     let grants = oracle::workflow_grants(&world.fixtures, &workflow);
     assert!(
         !grants.is_empty(),
-        "the workflow \"{workflow}\" has no write that needs a permission (see fixtures/actions.toml)"
+        "the workflow \"{workflow}\" has no write that needs a permission (run `cw-conform actions` for the workflows)"
     );
     let mut role = world
         .role

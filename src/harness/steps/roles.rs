@@ -132,8 +132,17 @@ pub(crate) fn known_function(world: &ConformanceWorld, text: &str) -> FunctionNa
         .find(&name.module, &name.function)
         .cloned()
         .unwrap_or_else(|| {
+            let known: Vec<String> = world
+                .fixtures
+                .permissions
+                .functions
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             mistake!(
-                "unknown security function \"{text}\" (see fixtures/connectwise/permissions.toml)"
+                "unknown security function \"{text}\"{}; `cw-conform roles full-access` lists \
+                 every function",
+                crate::model::spelling::did_you_mean(text, known.iter().map(String::as_str))
             )
         })
 }
