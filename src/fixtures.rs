@@ -23,6 +23,11 @@ use crate::policy::Policy;
 
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/fixtures");
 
+/// The fixture files built into the binary, as they are laid out under `fixtures/`.
+pub fn builtin_files() -> &'static Dir<'static> {
+    &BUILTIN
+}
+
 /// A fixture that could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FixtureError {

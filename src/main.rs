@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cw_conform::commands::describe::ListFormat;
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
 use cw_conform::commands::run::{Format, IntegrationKind, RunArgs, SandboxWrites};
 use cw_conform::commands::serve::ServeArgs;
+use cw_conform::commands::terminal::ColorChoice;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
 use cw_conform::target;
@@ -36,9 +38,16 @@ enum Command {
         /// Do not print the step-by-step progress, only the report.
         #[arg(long)]
         quiet: bool,
-        /// Colour the progress display.
-        #[arg(long)]
-        color: bool,
+        /// Colour the progress display: auto (when standard output is a terminal and
+        /// NO_COLOR is not set), always or never. `--color` alone means always.
+        #[arg(
+            long,
+            value_enum,
+            default_value_t = ColorChoice::Auto,
+            num_args = 0..=1,
+            default_missing_value = "always"
+        )]
+        color: ColorChoice,
         /// Report format: pretty (the summary by rule), junit or json.
         #[arg(long, value_enum, default_value_t = Format::Pretty)]
         format: Format,
@@ -61,7 +70,7 @@ enum Command {
         /// MCP server described by --integration-config.
         #[arg(long, value_enum, default_value_t = IntegrationKind::Reference)]
         integration: IntegrationKind,
-        /// The integration config of an MCP server (see fixtures/mcp/).
+        /// The integration config of an MCP server (`cw-conform mcp-probe` writes one).
         #[arg(long, value_name = "FILE")]
         integration_config: Option<PathBuf>,
         /// Your own feature files or folders (default: the built-in features).
@@ -148,6 +157,49 @@ enum Command {
         #[arg(long, default_value_t = cw_conform::mock::server::DEFAULT_MAX_BODY_BYTES)]
         max_body_bytes: usize,
     },
+    /// Every step a scenario can use, with its parameters and an example.
+    Steps {
+        /// text, markdown or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Every action of the catalog: its phrase, request, the security function ConnectWise
+    /// checks, the lookups it makes first, and what the safety policy does with it.
+    Actions {
+        /// text, markdown or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Every rule: its ID, statement, source document and section.
+    Rules {
+        /// text, markdown or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// The built-in role profiles; with a NAME, that profile as a role file to edit.
+    Roles {
+        /// A profile name (or a role file, printed in full).
+        name: Option<String>,
+        /// text, markdown or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// The built-in features.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FeaturesCommand {
+    /// Write the built-in features and fixtures into DIR (created if missing), to copy and
+    /// edit into scenarios of your own.
+    Export {
+        /// The folder to write to.
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,7 +263,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 tags,
                 concurrency,
                 quiet,
-                color,
+                color: color.enabled(),
                 format,
                 output,
                 writes: SandboxWrites::from_flags(allow_writes, allow_existing_record_writes)?,
@@ -258,6 +310,15 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 token,
             })
             .await
+        }
+        Command::Steps { format } => commands::describe::steps(format),
+        Command::Actions { format } => commands::describe::actions(fixtures, format),
+        Command::Rules { format } => commands::describe::rules(fixtures, format),
+        Command::Roles { name, format } => {
+            commands::describe::roles(fixtures, name.as_deref(), format)
+        }
+        Command::Features(FeaturesCommand::Export { dir, force }) => {
+            commands::export::export(&dir, force)
         }
         Command::Serve {
             port,

@@ -2,11 +2,14 @@
 //! arguments (no command-line parsing here), writes its own output, and returns the exit
 //! code. `src/main.rs` only parses the command line and calls them.
 
+pub mod describe;
+pub mod export;
 pub mod inspect;
 pub mod mcp;
 pub mod run;
 pub mod sandbox;
 pub mod serve;
+pub mod terminal;
 
 use crate::audit::LiveAuditError;
 use crate::fixtures::FixtureError;
