@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, DirEntry, include_dir};
 
 use super::{CommandError, exit};
+use crate::report::count;
 
 /// The built-in features, as `run` reads them when given no paths.
 static FEATURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/features");
@@ -51,7 +52,7 @@ pub fn export(dir: &Path, force: bool) -> Result<u8, CommandError> {
                 dir.display(),
                 match existing.len() {
                     1 => String::new(),
-                    n => format!(" and {} more", plural(n - 1, "other file")),
+                    n => format!(" and {}", count(n - 1, "other file", "other files")),
                 }
             )));
         }
@@ -69,7 +70,7 @@ pub fn export(dir: &Path, force: bool) -> Result<u8, CommandError> {
     println!(
         "wrote {} to {shown}: features/ (the built-in scenarios) and fixtures/ (roles, actions, \
          policy, rules, the mock's records)",
-        plural(files.len(), "file")
+        count(files.len(), "file", "files")
     );
     println!("next:");
     println!("  cw-conform run {shown}/features/service_desk.feature   # run one as it is");
@@ -77,15 +78,6 @@ pub fn export(dir: &Path, force: bool) -> Result<u8, CommandError> {
     println!("  cw-conform actions   # the phrases of `When the AI asks to …`");
     println!("  cw-conform roles     # the role profiles (a role file works as well)");
     Ok(exit::CONFORMS)
-}
-
-/// `1 file`, `2 files`.
-pub fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 #[cfg(test)]
@@ -119,12 +111,5 @@ mod tests {
             names.iter().filter(|n| n.starts_with("features/")).count(),
             on_disk
         );
-    }
-
-    #[test]
-    fn plural_counts_one_and_many() {
-        assert_eq!(plural(1, "file"), "1 file");
-        assert_eq!(plural(0, "file"), "0 files");
-        assert_eq!(plural(57, "file"), "57 files");
     }
 }

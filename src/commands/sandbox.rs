@@ -97,7 +97,8 @@ pub async fn cleanup(args: CleanupArgs) -> Result<u8, CommandError> {
         );
         return Ok(exit::CONFORMS);
     }
-    println!("Earlier runs left {count} record(s) on {site}:");
+    let records = crate::report::count(count, "record", "records");
+    println!("Earlier runs left {records} on {site}:");
     for run in &earlier {
         println!(
             "  run {} ({}):",
@@ -111,7 +112,16 @@ pub async fn cleanup(args: CleanupArgs) -> Result<u8, CommandError> {
             println!("    {left}");
         }
     }
-    if !args.yes && !confirmed(&format!("Delete these {count} record(s)?")) {
+    if !args.yes
+        && !confirmed(&format!(
+            "Delete {}?",
+            if count == 1 {
+                "this record"
+            } else {
+                "these records"
+            }
+        ))
+    {
         println!("Nothing was deleted (confirm on a terminal, or pass --yes).");
         return Ok(exit::FAILED);
     }

@@ -112,6 +112,31 @@ pub fn conforms(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) 
             .is_empty()
 }
 
+/// `1 scenario`, `2 scenarios`; `plural` is the word for any count but one.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{n} {plural}")
+    }
+}
+
+/// The widest line the text summary prints (rule statements longer than that are
+/// shortened; `cw-conform rules` prints them in full).
+pub const WIDTH: usize = 100;
+
+/// `text` cut to at most `width` characters, ending with `…` when it was cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    if let Some(space) = cut.rfind(' ') {
+        cut.truncate(space);
+    }
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
 fn where_is(scenario: &ScenarioResult) -> String {
     format!("{}:{}", scenario.feature, scenario.line)
 }
@@ -152,8 +177,8 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     if summary.interrupted {
         let _ = writeln!(
             out,
-            "\nINTERRUPTED: only the {} scenario(s) above finished; the rest did not run.",
-            summary.scenarios.len()
+            "\nINTERRUPTED: only the {} above finished; the rest did not run.",
+            count(summary.scenarios.len(), "scenario", "scenarios")
         );
     }
     if !summary.left_behind.is_empty() {
@@ -178,25 +203,28 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             .sum();
         let _ = writeln!(
             out,
-            "\nEarlier runs left {records} record(s) on this sandbox (`cw-conform sandbox cleanup` lists and removes them):"
+            "\nEarlier runs left {} on this sandbox (`cw-conform sandbox cleanup` lists and removes\n\
+             them):",
+            count(records, "record", "records")
         );
         for run in &summary.earlier_leftovers {
             let _ = writeln!(
                 out,
-                "  run {}: {} record(s), {} create(s) of unknown outcome ({})",
+                "  run {}: {}, {} of unknown outcome ({})",
                 run.token,
-                run.outstanding,
-                run.pending,
+                count(run.outstanding, "record", "records"),
+                count(run.pending, "create", "creates"),
                 run.file.display()
             );
         }
     }
     let mistakes: Vec<&ScenarioResult> = summary.feature_errors().collect();
-    let count = summary.parse_errors.len() + mistakes.len();
-    if count > 0 {
+    let feature_errors = summary.parse_errors.len() + mistakes.len();
+    if feature_errors > 0 {
         let _ = writeln!(
             out,
-            "\nFeature errors ({count}): mistakes in the features, to be fixed by their author; no rule is judged by these scenarios:"
+            "\nFeature errors ({feature_errors}), mistakes for the feature's author to fix (no rule \
+             is judged by them):"
         );
         // A feature file with a structural error did not run at all.
         for error in &summary.parse_errors {
@@ -214,16 +242,27 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             }
         }
     }
-    let _ = writeln!(out, "\nConformance by rule:");
+    let mut by_rule = String::new();
+    let mut shortened = false;
     for rule in catalog.iter() {
         let result = coverage.rules.get(&rule.id).cloned().unwrap_or_default();
         let verdict = match (result.passed, result.failed) {
             (0, 0) if !whole_suite => continue,
             (0, 0) => "NOT CHECKED".to_owned(),
-            (p, 0) => format!("conforms ({p} scenario{})", if p == 1 { "" } else { "s" }),
+            (p, 0) => format!("conforms ({})", count(p, "scenario", "scenarios")),
             (p, f) => format!("FAILS ({f} failed, {p} passed)"),
         };
-        let _ = writeln!(out, "  {:<8} {:<30} {}", rule.id, verdict, rule.summary);
+        let head = format!("  {:<8} {:<30} ", rule.id, verdict);
+        let statement = shorten(&rule.summary, WIDTH.saturating_sub(head.chars().count()));
+        shortened |= statement != rule.summary;
+        let _ = writeln!(by_rule, "{head}{statement}");
+    }
+    if !by_rule.is_empty() {
+        let _ = writeln!(out, "\nConformance by rule:");
+        out.push_str(&by_rule);
+        if shortened {
+            let _ = writeln!(out, "  (`cw-conform rules` prints every rule in full)");
+        }
     }
     for problem in coverage.problems(whole_suite) {
         let _ = writeln!(out, "\nCoverage gate: {problem}");
@@ -233,19 +272,16 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     let with_errors = if errors == 0 {
         String::new()
     } else {
-        format!(
-            ", {errors} feature error{}",
-            if errors == 1 { "" } else { "s" }
-        )
+        format!(", {}", count(errors, "feature error", "feature errors"))
     };
     let _ = writeln!(
         out,
-        "\n{} scenarios ({passed} passed, {} failed{with_errors}), {} steps passed, {} of {} rules checked, in {:.2} s",
-        summary.scenarios.len(),
+        "\n{} ({passed} passed, {} failed{with_errors}), {} passed, {} of {} checked, in {:.2} s",
+        count(summary.scenarios.len(), "scenario", "scenarios"),
         failed.len(),
-        summary.steps_passed(),
+        count(summary.steps_passed(), "step", "steps"),
         catalog.len() - coverage.unchecked.len(),
-        catalog.len(),
+        count(catalog.len(), "rule", "rules"),
         summary.elapsed.as_secs_f64()
     );
     let _ = writeln!(out, "{passed} passed, {} failed", failed.len());
@@ -313,5 +349,53 @@ mod tests {
         );
         assert!(!conforms(&run, catalog, false));
         assert!(render_text(&run, catalog, false).contains("FAILS (1 failed, 0 passed)"));
+    }
+
+    #[test]
+    fn count_says_one_and_many() {
+        assert_eq!(count(1, "scenario", "scenarios"), "1 scenario");
+        assert_eq!(count(0, "scenario", "scenarios"), "0 scenarios");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
+
+    #[test]
+    fn one_scenario_is_not_counted_as_scenarios() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let text = render_text(&summary(vec![scenario(&["SD-01"], None)]), catalog, false);
+        assert!(text.contains("\n1 scenario (1 passed, 0 failed)"), "{text}");
+        assert!(text.contains("conforms (1 scenario) "), "{text}");
+        assert!(!text.contains("1 scenarios"), "{text}");
+        assert!(!text.contains("1 rules"), "{text}");
+    }
+
+    #[test]
+    fn no_rule_header_when_no_rule_was_checked() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let text = render_text(&summary(vec![scenario(&["smoke"], None)]), catalog, false);
+        assert!(!text.contains("Conformance by rule:"), "{text}");
+        let text = render_text(&summary(vec![scenario(&["SD-01"], None)]), catalog, false);
+        assert!(text.contains("Conformance by rule:\n  SD-01"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_fits_in_100_columns_and_says_where_the_full_rules_are() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let tags: Vec<String> = catalog.iter().map(|r| r.id.to_string()).collect();
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let text = render_text(&summary(vec![scenario(&tags, None)]), catalog, true);
+        let long: Vec<&str> = text.lines().filter(|l| l.chars().count() > WIDTH).collect();
+        assert!(long.is_empty(), "{long:#?}");
+        assert!(
+            text.contains("`cw-conform rules` prints every rule in full"),
+            "{text}"
+        );
+        assert!(text.contains('…'), "{text}");
+    }
+
+    #[test]
+    fn shorten_cuts_at_a_word_and_marks_the_cut() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("one two three four", 12), "one two…");
+        assert!(shorten(&"word ".repeat(40), 50).chars().count() <= 50);
     }
 }

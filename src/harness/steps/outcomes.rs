@@ -215,7 +215,8 @@ async fn lists_count(world: &mut ConformanceWorld, count: usize) {
     assert_eq!(
         listed,
         count,
-        "expected {count} records, got {listed}: {:?}\n{}",
+        "expected {}, got {listed}: {:?}\n{}",
+        crate::report::count(count, "record", "records"),
         ids(world),
         world.evidence()
     );
