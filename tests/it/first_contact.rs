@@ -192,7 +192,7 @@ fn an_unknown_role_or_action_suggests_the_nearest_and_the_command_to_list_them()
 }
 
 #[test]
-fn a_misspelt_action_in_a_feature_fails_with_one_line_and_the_nearest_phrase() {
+fn a_misspelt_action_in_a_feature_is_a_feature_error_of_one_line_with_the_nearest_phrase() {
     let scratch = Scratch::new();
     scratch.write(
         "typo.feature",
@@ -208,7 +208,7 @@ fn a_misspelt_action_in_a_feature_fails_with_one_line_and_the_nearest_phrase() {
 
     let run = cw_conform_finished(&scratch, &["run", "--quiet", "typo.feature"]);
 
-    run.assert_code(1);
+    run.assert_code(2);
     let line = run
         .stdout
         .lines()

@@ -43,6 +43,18 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^every write in the catalog is (?:denied or blocked|blocked or denied)$",
+        ),
+        form: "every write in the catalog is denied or blocked",
+        description: "Runs every write action of the catalog, deletes included, with its example \
+                      (confirming held ones): none may be allowed.",
+        parameters: &[],
+        example: "every write in the catalog is denied or blocked",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
         pattern: Pattern::Expression("every write of the workflow {string} is allowed"),
         form: "every write of the workflow \"<workflow>\" is allowed",
         description: "Runs every write action of the workflow with its example (confirming \

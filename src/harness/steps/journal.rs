@@ -67,6 +67,38 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^ConnectWise received a note with (\w+ \w+(?:, \w+ \w+)*(?: and \w+ \w+)?)$",
+        ),
+        form: "ConnectWise received a note with <field> <value>[, <field> <value> and <field> \
+               <value>]",
+        description: "The one note the last action wrote sets each named field to the value \
+                      given (values that parse as JSON keep their type).",
+        parameters: &[
+            param("<field>", "a field of the note"),
+            param("<value>", "its value, one word"),
+        ],
+        example: "ConnectWise received a note with detailDescriptionFlag false, \
+                  internalAnalysisFlag true and resolutionFlag false",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(r#"^(\w[\w ]*?) #(\d+) has the (\w+) "([^"]*)"$"#),
+        form: "<noun> #<id> has the <field> \"<value>\"",
+        description: "Checks the record as the scenario starts from, so a change to the value \
+                      it already has cannot pass for a change.",
+        parameters: &[
+            param("<noun>", NOUN),
+            param("<id>", "a record number"),
+            param("<field>", "a field name"),
+            param("<value>", "the value"),
+        ],
+        example: "ticket #1004 has the status \"In Progress\"",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
         pattern: Pattern::Regex(r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#),
         form: "<noun> #<id> now has the <field> \"<value>\"",
         description: "The record as ConnectWise now holds it (a reference field matches its \
