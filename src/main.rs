@@ -39,14 +39,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// Colour the progress display: auto (when standard output is a terminal and
-        /// NO_COLOR is not set), always or never. `--color` alone means always.
-        #[arg(
-            long,
-            value_enum,
-            default_value_t = ColorChoice::Auto,
-            num_args = 0..=1,
-            default_missing_value = "always"
-        )]
+        /// NO_COLOR is not set), always or never.
+        #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
         /// Report format: pretty (the summary by rule), junit or json.
         #[arg(long, value_enum, default_value_t = Format::Pretty)]
