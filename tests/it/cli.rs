@@ -682,10 +682,10 @@ fn a_malformed_feature_is_a_feature_error_and_never_a_pass(
         "the summary does not name the error {error:?}: {run}"
     );
     assert!(
-        run.stdout.contains("1 scenarios (1 passed, 0 failed)"),
+        run.stdout.contains("\n1 scenario (1 passed, 0 failed)"),
         "only the sound feature's scenario may run (and pass): {run}"
     );
-    assert!(run.stdout.contains("Feature errors (1):"), "{run}");
+    assert!(run.stdout.contains("Feature errors (1), "), "{run}");
     assert!(run.stdout.contains("(none of its scenarios ran)"), "{run}");
     assert!(run.stderr.contains("the features have mistakes"), "{run}");
     let xml = scratch.read("report.xml");
