@@ -521,7 +521,7 @@ impl IntegrationConfig {
                 return Err(loader.error(
                     Some(span),
                     format!(
-                        "unknown action \"{action}\" (expected a name from fixtures/actions.toml, such as ticket.create)"
+                        "unknown action \"{action}\" (expected an action name as `cw-conform actions` lists them, such as ticket.create)"
                     ),
                 ));
             }
