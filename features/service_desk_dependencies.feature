@@ -13,6 +13,7 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       Given an API member with the role "least-privilege"
       When the AI asks to merge into ticket #1007 with:
         | mergeTicketIds | [1006] |
+        | status         | New    |
       Then the outcome is allowed
       And ticket #1007 now has the hasMergedChildTicketFlag "true"
       When the AI asks to update ticket #1007 with:

@@ -7,6 +7,7 @@
 
 mod cleanup;
 mod cli;
+mod fidelity;
 mod hostile;
 mod journal;
 mod listing;
