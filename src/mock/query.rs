@@ -1472,4 +1472,52 @@ mod tests {
             r#"{"id":5,"summary":"Printer down"}"#
         );
     }
+
+    fn aliases() -> BTreeMap<String, String> {
+        BTreeMap::from([("lastUpdated".to_owned(), "_info/lastUpdated".to_owned())])
+    }
+
+    #[test]
+    fn an_alias_reads_the_path_it_maps_to_unless_records_have_the_field() {
+        let record = json!({"id": 1, "_info": {"lastUpdated": "2026-10-02T00:00:00Z"}});
+        let own = json!({"id": 2, "lastUpdated": "2020-01-01T00:00:00Z",
+                         "_info": {"lastUpdated": "2026-10-02T00:00:00Z"}});
+        let text = "LASTUPDATED > [2026-10-01]";
+        let aliased = Conditions::parse(text)
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&record));
+        assert!(aliased.matches(&record));
+        let kept = Conditions::parse(text)
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&own));
+        assert!(!kept.matches(&own), "a record's own lastUpdated wins");
+        let mut records = vec![own.clone(), record.clone()];
+        OrderBy::parse("lastUpdated desc")
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&record))
+            .sort(&mut records);
+        assert_eq!(records[0]["id"], 2, "equal _info times keep their order");
+    }
+
+    #[rstest]
+    #[case("summary = 'x'", &[])]
+    #[case("closedDate = null", &[])]
+    #[case("board/name = 'x'", &[])]
+    #[case("contact/id = 1", &[])]
+    #[case("bord/id = 1 or summary = 'x' or bord/id = 2", &["bord/id"])]
+    #[case("board/colour = 'red' and nope = 1", &["board/colour", "nope"])]
+    fn unknown_fields_are_those_no_record_has_and_none_declares(
+        #[case] text: &str,
+        #[case] unknown: &[&str],
+    ) {
+        let records = [
+            json!({"id": 1, "summary": "a", "closedDate": null, "board": {"id": 1, "name": "x"}}),
+            json!({"id": 2, "summary": "b"}),
+        ];
+        let conditions = Conditions::parse(text).unwrap();
+        assert_eq!(
+            conditions.unknown_fields(&records, &["id", "contact"]),
+            unknown
+        );
+    }
 }
