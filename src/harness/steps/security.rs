@@ -352,6 +352,7 @@ async fn governed_requests(
             (_, crate::connectwise::security::SpecialHandler::MergeTickets) => {
                 Some(json!({"mergeTicketIds": [1010], "status": {"name": "New"}}))
             }
+            (_, crate::connectwise::security::SpecialHandler::Search) => Some(json!({})),
             _ => None,
         };
         if special.handler == crate::connectwise::security::SpecialHandler::UploadDocument {
