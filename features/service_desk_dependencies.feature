@@ -13,12 +13,25 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       Given an API member with the role "least-privilege"
       When the AI asks to merge into ticket #1007 with:
         | mergeTicketIds | [1006] |
+        | status         | New    |
       Then the outcome is allowed
       And ticket #1007 now has the hasMergedChildTicketFlag "true"
       When the AI asks to update ticket #1007 with:
         | summary | Server down - file share and printer unavailable |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Edit
+
+    @SD-03 @writes @mock-only
+    Scenario: A merge that names no status gives the merged ticket the status of the ticket it joins
+      Given an API member whose role grants:
+        | function                       | add  | edit | delete | inquire |
+        | Service Desk / Merge Tickets   | All  | None | None   | None    |
+        | Service Desk / Service Tickets | None | None | None   | All     |
+      When the AI asks to merge into ticket #1007 with:
+        | mergeTicketIds | [1006] |
+      Then the outcome is allowed
+      And ticket #1006 now has the status "New"
+      And ticket #1007 now has the hasMergedChildTicketFlag "true"
 
     @SD-03 @mock-only
     Scenario: Without Merge Tickets, merging is denied even with full rights on tickets

@@ -106,6 +106,36 @@ pub struct Endpoint {
     /// creates with only `My` Add; filled in when absent.
     #[serde(default)]
     pub owner_on_create: Option<String>,
+    /// For a child collection whose records name parents of several kinds (documents by
+    /// `recordType`): the field and value that mark this endpoint's parent kind.
+    #[serde(default)]
+    pub parent_type: Option<ParentType>,
+    /// Fields whose value no two records may share (`identifier`); a create or an edit
+    /// that would repeat one is a 400 `InvalidObject` with an `ObjectExists` error.
+    #[serde(default)]
+    pub unique: Vec<String>,
+    /// The field a non-numeric last path segment looks a record up by
+    /// (`/system/members/jsmith`); without it such a path is not a route.
+    #[serde(default)]
+    pub by_identifier: Option<String>,
+    /// Values a new record gets for fields it does not name (`severity = "Medium"`).
+    #[serde(default)]
+    pub defaults: BTreeMap<String, serde_json::Value>,
+    /// Reference fields a new record gets when it does not name them: the referenced
+    /// record carrying this flag (`status = "defaultFlag"`), within the reference's
+    /// `within` scope (the ticket's board) when it has one.
+    #[serde(default)]
+    pub default_references: BTreeMap<String, String>,
+}
+
+/// The field and value that mark a child record's parent kind (`recordType = "Ticket"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParentType {
+    /// The record field holding the kind.
+    pub field: String,
+    /// The kind this endpoint's parent is.
+    pub value: String,
 }
 
 impl Endpoint {
@@ -130,6 +160,40 @@ impl Endpoint {
                 _ => false,
             }
         })
+    }
+
+    /// Whether a record belongs to the parent `parent_id` (always, for a top-level endpoint).
+    pub fn is_child_of(&self, record: &serde_json::Value, parent_id: i64) -> bool {
+        let Some(field) = &self.parent else {
+            return true;
+        };
+        let at = |path: &str| {
+            path.split('/')
+                .try_fold(record, |value, key| value.get(key))
+        };
+        at(field).and_then(serde_json::Value::as_i64) == Some(parent_id)
+            && self.parent_type.as_ref().is_none_or(|kind| {
+                at(&kind.field)
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&kind.value))
+            })
+    }
+
+    /// The fields the endpoint names anywhere in its model (required, references, parent,
+    /// owners, unique, defaults): fields a query may name even if no record has them yet.
+    pub fn declared_fields(&self) -> Vec<&str> {
+        let mut fields: Vec<&str> = vec!["id", "_info"];
+        fields.extend(self.required.iter().map(String::as_str));
+        fields.extend(self.references.keys().map(String::as_str));
+        fields.extend(self.parent.as_deref());
+        fields.extend(self.parent_type.as_ref().map(|k| k.field.as_str()));
+        fields.extend(self.owner.iter().map(String::as_str));
+        fields.extend(self.owner_on_create.as_deref());
+        fields.extend(self.unique.iter().map(String::as_str));
+        fields.extend(self.defaults.keys().map(String::as_str));
+        fields.extend(self.default_references.keys().map(String::as_str));
+        fields.extend(self.close.as_ref().map(|c| c.status_field.as_str()));
+        fields
     }
 
     /// Whether the `My` level can be decided for this endpoint's records.
@@ -206,6 +270,9 @@ pub enum SpecialHandler {
     MergeTickets,
     /// `/system/documents` upload (multipart).
     UploadDocument,
+    /// `POST {collection}/search`: a list whose `conditions`, `orderBy`, `fields`, `page`
+    /// and `pageSize` come in a JSON body instead of the query string.
+    Search,
 }
 
 /// Switches for behaviour the reference document marks as uncertain.
@@ -228,6 +295,24 @@ pub struct Settings {
     pub security_message: String,
     /// The API version reported in `api-current-version`.
     pub api_version: String,
+    /// Field names `conditions` and `orderBy` read as another path
+    /// (`lastUpdated` → `_info/lastUpdated`).
+    #[serde(default)]
+    pub condition_aliases: BTreeMap<String, String>,
+    /// What a `conditions` field that is unknown to the collection gets.
+    pub unknown_condition_field: UnknownConditionField,
+}
+
+/// What the mock does with a `conditions` field no record of the collection has and the
+/// endpoint does not declare (UNCERTAIN: ConnectWise answers 400 for a field its model
+/// lacks; the exact message is not known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownConditionField {
+    /// Answer 400 naming the field.
+    Reject,
+    /// Match nothing, as if the field were null on every record.
+    Ignore,
 }
 
 /// What the mock does with a `pageSize` above `max_page_size` (UNCERTAIN: reported as
@@ -348,7 +433,11 @@ impl PermissionMap {
                 [one] if one.eq_ignore_ascii_case("count") => Target::Count,
                 [one] => match one.parse() {
                     Ok(id) => Target::Id(id),
-                    Err(_) => Target::Identifier((*one).to_owned()),
+                    // Only an endpoint that looks records up by identifier has such paths.
+                    Err(_) if endpoint.by_identifier.is_some() => {
+                        Target::Identifier((*one).to_owned())
+                    }
+                    Err(_) => continue,
                 },
                 _ => continue,
             };
@@ -364,6 +453,15 @@ impl PermissionMap {
             }
         }
         best.map(|(route, _)| route)
+    }
+
+    /// The endpoint of a child endpoint's parent records (`/service/tickets` for
+    /// `/service/tickets/{parentId}/notes`).
+    pub fn parent_of(&self, child: &Endpoint) -> Option<&Endpoint> {
+        let (prefix, _) = child.path.split_once("/{parentId}")?;
+        self.endpoints
+            .iter()
+            .find(|e| e.path.eq_ignore_ascii_case(prefix))
     }
 
     /// The endpoint serving a collection.

@@ -312,11 +312,26 @@ impl ReferenceIntegration {
                     Some(json!([{"op": "replace", "path": "status", "value": status}])),
                 )
             }
-            ActionKind::Merge => (
-                Method::POST,
-                format!("{item}/merge"),
-                Some(Value::Object(payload)),
-            ),
+            ActionKind::Merge => {
+                // ConnectWise requires the status the merged tickets take: the one asked
+                // for, else the parent ticket's current status.
+                let status = match payload.remove("status") {
+                    Some(Value::String(name)) => json!({"name": name}),
+                    Some(status) if !status.is_null() => status,
+                    _ => {
+                        if current.is_null() {
+                            current = self.read_for_lookup(&item, "the ticket's status").await?;
+                        }
+                        json!({"id": current["status"]["id"]})
+                    }
+                };
+                payload.insert("status".into(), status);
+                (
+                    Method::POST,
+                    format!("{item}/merge"),
+                    Some(Value::Object(payload)),
+                )
+            }
             ActionKind::Delete => (Method::DELETE, item, None),
             ActionKind::Connect | ActionKind::Search | ActionKind::Get => {
                 return Err(Box::new(ToolResult::new(

@@ -21,6 +21,7 @@
 #![allow(clippy::doc_markdown)] // "ConnectWise" is a product name, not code.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -658,7 +659,80 @@ impl Conditions {
     }
 }
 
+impl Conditions {
+    /// Reads each field named by an alias (`lastUpdated`) as the path it maps to
+    /// (`_info/lastUpdated`), unless some record of `records` has a field of that name.
+    #[must_use]
+    pub fn with_aliases(mut self, aliases: &BTreeMap<String, String>, records: &[Value]) -> Self {
+        self.expr
+            .each_path(&mut |path| alias_path(path, aliases, records));
+        self
+    }
+
+    /// The fields (`/`-joined paths) the conditions name that no record of `records` has
+    /// and whose first segment is not among `declared`: fields unknown to the collection.
+    #[must_use]
+    pub fn unknown_fields(&self, records: &[Value], declared: &[&str]) -> Vec<String> {
+        let mut unknown = Vec::new();
+        let mut expr = self.expr.clone();
+        expr.each_path(&mut |path| {
+            let is_declared = path.first().is_some_and(|head| {
+                declared
+                    .iter()
+                    .any(|d| first_segment(d).eq_ignore_ascii_case(head))
+            });
+            let present = records.iter().any(|r| {
+                let mut leaves = Vec::new();
+                resolve(r, path, &mut leaves);
+                !leaves.is_empty()
+            });
+            let shown = path.join("/");
+            if !is_declared && !present && !unknown.contains(&shown) {
+                unknown.push(shown);
+            }
+        });
+        unknown
+    }
+}
+
+fn first_segment(path: &str) -> &str {
+    path.split('/').next().unwrap_or(path)
+}
+
+/// Replaces the first segment of `path` by its alias's path when no record has it.
+fn alias_path(path: &mut Vec<String>, aliases: &BTreeMap<String, String>, records: &[Value]) {
+    let Some(head) = path.first() else {
+        return;
+    };
+    let Some((_, target)) = aliases
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(head))
+    else {
+        return;
+    };
+    let own_field = records.iter().any(|r| {
+        r.as_object()
+            .is_some_and(|map| map.keys().any(|k| k.eq_ignore_ascii_case(head)))
+    });
+    if !own_field {
+        let rest = path.split_off(1);
+        *path = target.split('/').map(str::to_owned).chain(rest).collect();
+    }
+}
+
 impl Expr {
+    fn each_path(&mut self, visit: &mut impl FnMut(&mut Vec<String>)) {
+        match self {
+            Expr::Or(items) | Expr::And(items) => {
+                for item in items.iter_mut() {
+                    item.each_path(visit);
+                }
+            }
+            Expr::Not(inner) => inner.each_path(visit),
+            Expr::Cmp(cmp) => visit(&mut cmp.path),
+        }
+    }
+
     fn eval(&self, record: &Value) -> bool {
         match self {
             Expr::Or(items) => items.iter().any(|e| e.eval(record)),
@@ -852,6 +926,16 @@ impl OrderBy {
             keys.push((path, descending));
         }
         Ok(OrderBy { keys })
+    }
+
+    /// Reads each key named by an alias (`lastUpdated`) as the path it maps to, unless some
+    /// record of `records` has a field of that name (see [`Conditions::with_aliases`]).
+    #[must_use]
+    pub fn with_aliases(mut self, aliases: &BTreeMap<String, String>, records: &[Value]) -> Self {
+        for (path, _) in &mut self.keys {
+            alias_path(path, aliases, records);
+        }
+        self
     }
 
     /// Sorts `records` stably by the keys in order. Missing and null values sort first when
@@ -1386,6 +1470,54 @@ mod tests {
         assert_eq!(
             projected.to_string(),
             r#"{"id":5,"summary":"Printer down"}"#
+        );
+    }
+
+    fn aliases() -> BTreeMap<String, String> {
+        BTreeMap::from([("lastUpdated".to_owned(), "_info/lastUpdated".to_owned())])
+    }
+
+    #[test]
+    fn an_alias_reads_the_path_it_maps_to_unless_records_have_the_field() {
+        let record = json!({"id": 1, "_info": {"lastUpdated": "2026-10-02T00:00:00Z"}});
+        let own = json!({"id": 2, "lastUpdated": "2020-01-01T00:00:00Z",
+                         "_info": {"lastUpdated": "2026-10-02T00:00:00Z"}});
+        let text = "LASTUPDATED > [2026-10-01]";
+        let aliased = Conditions::parse(text)
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&record));
+        assert!(aliased.matches(&record));
+        let kept = Conditions::parse(text)
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&own));
+        assert!(!kept.matches(&own), "a record's own lastUpdated wins");
+        let mut records = vec![own.clone(), record.clone()];
+        OrderBy::parse("lastUpdated desc")
+            .unwrap()
+            .with_aliases(&aliases(), std::slice::from_ref(&record))
+            .sort(&mut records);
+        assert_eq!(records[0]["id"], 2, "equal _info times keep their order");
+    }
+
+    #[rstest]
+    #[case("summary = 'x'", &[])]
+    #[case("closedDate = null", &[])]
+    #[case("board/name = 'x'", &[])]
+    #[case("contact/id = 1", &[])]
+    #[case("bord/id = 1 or summary = 'x' or bord/id = 2", &["bord/id"])]
+    #[case("board/colour = 'red' and nope = 1", &["board/colour", "nope"])]
+    fn unknown_fields_are_those_no_record_has_and_none_declares(
+        #[case] text: &str,
+        #[case] unknown: &[&str],
+    ) {
+        let records = [
+            json!({"id": 1, "summary": "a", "closedDate": null, "board": {"id": 1, "name": "x"}}),
+            json!({"id": 2, "summary": "b"}),
+        ];
+        let conditions = Conditions::parse(text).unwrap();
+        assert_eq!(
+            conditions.unknown_fields(&records, &["id", "contact"]),
+            unknown
         );
     }
 }

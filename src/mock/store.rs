@@ -4,17 +4,28 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-/// Records by collection, in insertion order, with the next id for each collection.
+/// Records by collection, in insertion order, with the highest id each collection has
+/// ever held: like ConnectWise's, an id is an identity and is never given out twice, even
+/// after its record is deleted.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
     collections: BTreeMap<String, Vec<Value>>,
+    highest_ids: BTreeMap<String, i64>,
 }
 
 impl Store {
     /// A store holding copies of the seed records.
     pub fn seeded(seed: &BTreeMap<String, Vec<Value>>) -> Self {
+        let highest_ids = seed
+            .iter()
+            .map(|(name, records)| {
+                let highest = records.iter().filter_map(record_id).max().unwrap_or(0);
+                (name.clone(), highest)
+            })
+            .collect();
         Store {
             collections: seed.clone(),
+            highest_ids,
         }
     }
 
@@ -39,10 +50,18 @@ impl Store {
         })
     }
 
-    /// Adds a record, giving it the next free id; returns the id.
+    /// Adds a record, giving it an id above every id the collection has held; returns it.
     pub fn insert(&mut self, collection: &str, mut record: Value) -> i64 {
         let records = self.collections.entry(collection.to_owned()).or_default();
-        let id = records.iter().filter_map(record_id).max().unwrap_or(0) + 1;
+        let highest = self.highest_ids.entry(collection.to_owned()).or_insert(0);
+        let id = records
+            .iter()
+            .filter_map(record_id)
+            .max()
+            .unwrap_or(0)
+            .max(*highest)
+            + 1;
+        *highest = id;
         if let Value::Object(map) = &mut record {
             map.insert("id".into(), Value::from(id));
         }
@@ -72,6 +91,18 @@ impl Store {
         let records = self.collections.get_mut(collection)?;
         let index = records.iter().position(|r| record_id(r) == Some(id))?;
         Some(records.remove(index))
+    }
+}
+
+impl Store {
+    /// Removes every record of a collection that `doomed` picks; returns how many.
+    pub fn remove_where(&mut self, collection: &str, doomed: impl Fn(&Value) -> bool) -> usize {
+        let Some(records) = self.collections.get_mut(collection) else {
+            return 0;
+        };
+        let before = records.len();
+        records.retain(|r| !doomed(r));
+        before - records.len()
     }
 }
 
@@ -109,6 +140,22 @@ mod tests {
         );
         assert!(store.remove("members", 4).is_some());
         assert!(store.get("members", 4).is_none());
+    }
+
+    #[test]
+    fn never_gives_out_an_id_twice() {
+        let mut seed = BTreeMap::new();
+        seed.insert("tickets".to_owned(), vec![json!({"id": 7})]);
+        let mut store = Store::seeded(&seed);
+        let id = store.insert("tickets", json!({}));
+        assert_eq!(id, 8);
+        store.remove("tickets", 8);
+        store.remove("tickets", 7);
+        assert_eq!(store.insert("tickets", json!({})), 9);
+        assert_eq!(
+            store.remove_where("tickets", |r| record_id(r) == Some(9)),
+            1
+        );
     }
 
     #[test]

@@ -91,6 +91,9 @@ async fn post_creates_the_record_with_an_id_info_and_normalised_references() {
             "status": {"id": 1, "name": "New"},
             "owner": {"id": 150, "identifier": "ai-integration", "name": "AI Integration"},
             "priority": {"id": 3, "name": "Priority 3 - Medium"},
+            "recordType": "ServiceTicket",
+            "severity": "Medium",
+            "impact": "Medium",
             "closedFlag": false,
             "id": 1011,
         })

@@ -146,6 +146,10 @@ impl Probe<'_> {
         level: Level,
         body: Option<&Value>,
     ) {
+        // A method the endpoint does not have (DELETE on members) is no request it governs.
+        if !endpoint.accepts(method.as_str()) {
+            return;
+        }
         self.call(
             operation,
             method.clone(),
@@ -196,11 +200,19 @@ impl Probe<'_> {
     }
 }
 
-fn copy_for_create(record: &Value) -> Value {
+/// A copy of a record to create again: without its id and `_info`, and with each field the
+/// endpoint keeps unique (`identifier`) changed, so ConnectWise does not refuse it as a
+/// duplicate.
+fn copy_for_create(endpoint: &Endpoint, record: &Value) -> Value {
     let mut copy = record.clone();
     if let Value::Object(map) = &mut copy {
         map.remove("id");
         map.remove("_info");
+        for field in &endpoint.unique {
+            if let Some(Value::String(text)) = map.get_mut(field) {
+                text.push_str("-copy");
+            }
+        }
     }
     copy
 }
@@ -254,7 +266,20 @@ async fn governed_requests(
         .iter()
         .filter(|e| e.function == function)
     {
-        let records = mock.records(&endpoint.collection);
+        // Only records of the endpoint's parent kind (documents of tickets, not companies).
+        let records: Vec<Value> = mock
+            .records(&endpoint.collection)
+            .into_iter()
+            .filter(|r| {
+                endpoint.parent.as_ref().is_none_or(|field| {
+                    field
+                        .split('/')
+                        .try_fold(r, |v, k| v.get(k))
+                        .and_then(Value::as_i64)
+                        .is_some_and(|id| endpoint.is_child_of(r, id))
+                })
+            })
+            .collect();
         let own = records
             .iter()
             .find(|r| endpoint.is_owned_by(r, API_MEMBER))
@@ -317,7 +342,7 @@ async fn governed_requests(
                     Operation::Add,
                     Method::POST,
                     &collection_path(endpoint, &source),
-                    Some(&copy_for_create(&source)),
+                    Some(&copy_for_create(endpoint, &source)),
                     expect_allowed(levels.add, owned_source),
                 )
                 .await;
@@ -363,8 +388,9 @@ async fn governed_requests(
         let body = match (special.method.as_str(), special.handler) {
             ("PATCH", _) => Some(json!([])),
             (_, crate::connectwise::security::SpecialHandler::MergeTickets) => {
-                Some(json!({"mergeTicketIds": [1010]}))
+                Some(json!({"mergeTicketIds": [1010], "status": {"name": "New"}}))
             }
+            (_, crate::connectwise::security::SpecialHandler::Search) => Some(json!({})),
             _ => None,
         };
         if special.handler == crate::connectwise::security::SpecialHandler::UploadDocument {

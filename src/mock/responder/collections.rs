@@ -1,6 +1,12 @@
 //! Reading and changing the records of a collection endpoint: lists with conditions,
 //! paging and `Link`, one record, create, edit (PATCH and PUT) and delete, each checked
 //! against the member's level (`My` by ownership) and the field guards.
+//!
+//! As ConnectWise does: a child collection of a missing parent is a 404 naming the parent;
+//! a delete takes the record's children (found through the endpoint model's `parent`)
+//! with it; a new record gets the endpoint's `defaults` and `default_references`; a
+//! `unique` field may not repeat another record's value; a `conditions` field unknown to
+//! the collection is a 400 (the `unknown_condition_field` setting).
 
 use serde_json::{Value, json};
 use url::Url;
@@ -9,13 +15,15 @@ use super::super::Inner;
 use super::super::query::{Conditions, Fields, OrderBy};
 use super::super::store::{at_path, record_id};
 use crate::connectwise::error::{ErrorBody, ValidationError};
-use crate::connectwise::security::{Endpoint, PageSizeAboveMax, Target, operation_for_method};
+use crate::connectwise::security::{
+    Endpoint, PageSizeAboveMax, Target, UnknownConditionField, operation_for_method,
+};
 use crate::model::{Level, Operation};
 
 use super::answer::Answer;
 use super::records::{
-    apply_patch, changed_fields, derive_closed_flag, resolve_references, set_path, stamp,
-    status_is_closed,
+    apply_patch, changed_fields, default_references, derive_closed_flag, resolve_references,
+    set_path, stamp, status_is_closed,
 };
 use super::{Call, paging_param, permits, query_param};
 
@@ -46,6 +54,20 @@ impl Call<'_> {
             );
         };
         let level = self.level(&endpoint.function, operation);
+        // A child collection of a record that does not exist is not found, whatever the
+        // request (ConnectWise: "Ticket 99999 not found").
+        if level.grants_any()
+            && let (Some(parent), Some(parent_id)) = (
+                self.shared.fixtures.permissions.parent_of(endpoint),
+                parent_id,
+            )
+            && inner.store.get(&parent.collection, parent_id).is_none()
+        {
+            return Answer::not_found(format!(
+                "{} {parent_id} not found",
+                capitalise(&parent.noun)
+            ));
+        }
         match (operation, target) {
             (Operation::Inquire, Target::Collection | Target::Count) => {
                 if !level.grants_any() {
@@ -72,9 +94,9 @@ impl Call<'_> {
                 let found = match target {
                     Target::Id(id) => inner.store.get(&endpoint.collection, *id),
                     Target::Identifier(identifier) => {
-                        inner
-                            .store
-                            .find_by(&endpoint.collection, "identifier", identifier)
+                        endpoint.by_identifier.as_deref().and_then(|field| {
+                            inner.store.find_by(&endpoint.collection, field, identifier)
+                        })
                     }
                     _ => None,
                 };
@@ -115,6 +137,7 @@ impl Call<'_> {
                         }
                         if let Some(id) = record_id(&record) {
                             inner.store.remove(&endpoint.collection, id);
+                            self.remove_children(inner, &endpoint.collection, id);
                         }
                         Answer::empty(204)
                     }
@@ -132,6 +155,59 @@ impl Call<'_> {
                 ),
             ),
         }
+    }
+
+    /// Removes the records whose parent was record `id` of `collection` (a ticket's notes,
+    /// tasks, time entries and documents), and theirs in turn: children go with their
+    /// parent. Children are found through the endpoint model's `parent` field.
+    fn remove_children(&self, inner: &mut Inner, collection: &str, id: i64) {
+        let permissions = &self.shared.fixtures.permissions;
+        for child in permissions.endpoints.iter().filter(|e| {
+            permissions
+                .parent_of(e)
+                .is_some_and(|p| p.collection == collection)
+        }) {
+            let doomed: Vec<i64> = inner
+                .store
+                .all(&child.collection)
+                .iter()
+                .filter(|r| child.is_child_of(r, id))
+                .filter_map(record_id)
+                .collect();
+            for child_id in doomed {
+                if inner.store.remove(&child.collection, child_id).is_some() {
+                    self.remove_children(inner, &child.collection, child_id);
+                }
+            }
+        }
+    }
+
+    /// The `conditions` and `childConditions` of the request, aliases resolved; a syntax
+    /// error or a field unknown to the collection is a 400.
+    fn conditions(&self, inner: &Inner, endpoint: &Endpoint) -> Result<Vec<Conditions>, Answer> {
+        let settings = &self.shared.fixtures.permissions.settings;
+        let every = inner.store.all(&endpoint.collection);
+        let declared = endpoint.declared_fields();
+        let mut parsed = Vec::new();
+        for name in ["conditions", "childConditions"] {
+            let Some(text) = query_param(self.request, name).filter(|t| !t.trim().is_empty())
+            else {
+                continue;
+            };
+            let conditions = Conditions::parse(&text)
+                .map_err(|e| Answer::bad_request(format!("Invalid {name}: {e}")))?
+                .with_aliases(&settings.condition_aliases, every);
+            if settings.unknown_condition_field == UnknownConditionField::Reject
+                && let Some(field) = conditions.unknown_fields(every, &declared).first()
+            {
+                return Err(Answer::bad_request(format!(
+                    "Invalid {name}: unknown field \"{field}\" for {}.",
+                    endpoint.noun
+                )));
+            }
+            parsed.push(conditions);
+        }
+        Ok(parsed)
     }
 
     pub(super) fn fields(&self) -> Result<Option<Fields>, Answer> {
@@ -191,16 +267,7 @@ impl Call<'_> {
         level: Level,
         count: bool,
     ) -> Answer {
-        let conditions = ["conditions", "childConditions"]
-            .iter()
-            .filter_map(|name| query_param(self.request, name).map(|text| (name, text)))
-            .filter(|(_, text)| !text.trim().is_empty())
-            .map(|(name, text)| {
-                Conditions::parse(&text)
-                    .map_err(|e| Answer::bad_request(format!("Invalid {name}: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>();
-        let conditions = match conditions {
+        let conditions = match self.conditions(inner, endpoint) {
             Ok(c) => c,
             Err(answer) => return answer,
         };
@@ -228,8 +295,11 @@ impl Call<'_> {
                     "orderBy is not supported with forward-only pagination.",
                 );
             }
+            let aliases = &self.shared.fixtures.permissions.settings.condition_aliases;
             match OrderBy::parse(&order) {
-                Ok(order) => order.sort(&mut records),
+                Ok(order) => order
+                    .with_aliases(aliases, inner.store.all(&endpoint.collection))
+                    .sort(&mut records),
                 Err(e) => return Answer::bad_request(format!("Invalid orderBy: {e}")),
             }
         }
@@ -389,9 +459,17 @@ impl Call<'_> {
         {
             set_path(&mut record, field, self.member_reference(inner));
         }
+        for (field, value) in &endpoint.defaults {
+            if record.get(field).is_none_or(Value::is_null) {
+                set_path(&mut record, field, value.clone());
+            }
+        }
         // References first: the owner may be named by id (`{"id": 150}`), and ownership is
         // judged on the canonical reference.
         let reference_errors = resolve_references(inner, endpoint, &mut record);
+        if reference_errors.is_empty() {
+            default_references(inner, endpoint, &mut record);
+        }
         if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
             return self.forbidden();
         }
@@ -414,6 +492,7 @@ impl Call<'_> {
             })
             .collect();
         errors.extend(reference_errors);
+        errors.extend(repeated_unique_fields(inner, endpoint, &record));
         if !errors.is_empty() {
             return Answer::error(400, &ErrorBody::invalid_object(&endpoint.noun, errors));
         }
@@ -505,6 +584,7 @@ impl Call<'_> {
                     }),
             );
         }
+        errors.extend(repeated_unique_fields(inner, endpoint, &updated));
         if !errors.is_empty() {
             return Answer::error(400, &ErrorBody::invalid_object(&endpoint.noun, errors));
         }
@@ -516,10 +596,7 @@ impl Call<'_> {
 }
 
 pub(super) fn parent_matches(endpoint: &Endpoint, record: &Value, parent_id: Option<i64>) -> bool {
-    match (&endpoint.parent, parent_id) {
-        (Some(field), Some(id)) => at_path(record, field).and_then(Value::as_i64) == Some(id),
-        _ => true,
-    }
+    parent_id.is_none_or(|id| endpoint.is_child_of(record, id))
 }
 
 pub(super) fn capitalise(noun: &str) -> String {
@@ -528,4 +605,41 @@ pub(super) fn capitalise(noun: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
         .unwrap_or_default()
+}
+
+/// The `unique` fields of `record` that another record of the collection already has,
+/// as `ObjectExists` errors.
+fn repeated_unique_fields(
+    inner: &Inner,
+    endpoint: &Endpoint,
+    record: &Value,
+) -> Vec<ValidationError> {
+    let own_id = record_id(record);
+    endpoint
+        .unique
+        .iter()
+        .filter_map(|field| {
+            let value = at_path(record, field).filter(|v| !v.is_null())?;
+            let same = |other: &Value| match (other, value) {
+                (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+                (a, b) => a == b,
+            };
+            let taken =
+                inner.store.all(&endpoint.collection).iter().any(|other| {
+                    record_id(other) != own_id && at_path(other, field).is_some_and(same)
+                });
+            taken.then(|| ValidationError {
+                code: "ObjectExists".into(),
+                message: format!(
+                    "{} {field} {} already in use.",
+                    capitalise(&endpoint.noun),
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                ),
+                resource: endpoint.noun.clone(),
+                field: field.clone(),
+            })
+        })
+        .collect()
 }

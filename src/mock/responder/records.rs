@@ -115,6 +115,41 @@ pub(super) fn resolve_references(
     errors
 }
 
+/// Fills each of the endpoint's `default_references` the record does not name with the
+/// referenced record carrying the flag (a board's default status), within the reference's
+/// `within` scope; left empty when the scope is unknown or nothing carries the flag.
+pub(super) fn default_references(inner: &Inner, endpoint: &Endpoint, record: &mut Value) {
+    for (field, flag) in &endpoint.default_references {
+        if record.get(field).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        let Some(reference) = endpoint.references.get(field) else {
+            continue;
+        };
+        let scope = match &reference.within {
+            Some(within) => match record
+                .get(within)
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_i64)
+            {
+                Some(id) => Some((within.as_str(), id)),
+                None => continue,
+            },
+            None => None,
+        };
+        let found = inner.store.all(&reference.collection).iter().find(|r| {
+            r.get(flag).and_then(Value::as_bool) == Some(true)
+                && scope.is_none_or(|(within, id)| {
+                    at_path(r, &format!("{within}/id")).and_then(Value::as_i64) == Some(id)
+                })
+        });
+        if let Some(target) = found {
+            let reference = reference_of(target);
+            set_path(record, field, reference);
+        }
+    }
+}
+
 pub(super) fn status_is_closed(
     inner: &Inner,
     endpoint: &Endpoint,

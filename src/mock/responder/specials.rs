@@ -5,12 +5,12 @@ use serde_json::{Value, json};
 
 use super::super::{ApiMember, Inner};
 use crate::connectwise::error::{ErrorBody, ValidationError};
-use crate::connectwise::security::{Special, SpecialHandler};
+use crate::connectwise::security::{Route, Special, SpecialHandler, Target};
 use crate::model::Level;
 
 use super::answer::Answer;
-use super::records::{apply_patch, set_path, stamp};
-use super::{Call, strip_prefix_ignore_case};
+use super::records::{apply_patch, resolve_references, set_path, stamp};
+use super::{Call, Request, strip_prefix_ignore_case};
 
 impl Call<'_> {
     pub(super) fn special(&self, inner: &mut Inner, special: &Special, id: Option<i64>) -> Answer {
@@ -42,6 +42,7 @@ impl Call<'_> {
             }
             SpecialHandler::MergeTickets => self.merge(inner, id.unwrap_or_default()),
             SpecialHandler::UploadDocument => self.upload(inner),
+            SpecialHandler::Search => self.search(inner, special, level),
         }
     }
 
@@ -132,6 +133,12 @@ impl Call<'_> {
         let Some(parent_record) = inner.store.get("tickets", parent).cloned() else {
             return Answer::not_found(format!("Ticket {parent} not found"));
         };
+        // The status the merged tickets take is required (2025.8 `TicketMerge`), and must
+        // be a status of the parent ticket's board.
+        let status = match self.merge_status(inner, &body, &parent_record) {
+            Ok(status) => status,
+            Err(answer) => return answer,
+        };
         let ids: Vec<i64> = ids.iter().filter_map(Value::as_i64).collect();
         if let Some(missing) = ids
             .iter()
@@ -144,9 +151,7 @@ impl Call<'_> {
             if let Some(mut child) = inner.store.get("tickets", *id).cloned() {
                 set_path(&mut child, "mergedParentTicket", parent_ref.clone());
                 set_path(&mut child, "closedFlag", Value::Bool(true));
-                if let Some(status) = body.get("status") {
-                    set_path(&mut child, "status", status.clone());
-                }
+                set_path(&mut child, "status", status.clone());
                 stamp(&mut child, &self.member.identifier, false);
                 inner.store.replace("tickets", child);
             }
@@ -159,6 +164,103 @@ impl Call<'_> {
             200,
             &json!({"success": true, "message": format!("Merged {} ticket(s) into ticket {parent}", ids.len())}),
         )
+    }
+
+    /// The canonical reference of a merge's `status`, looked up on the parent's board.
+    fn merge_status(&self, inner: &Inner, body: &Value, parent: &Value) -> Result<Value, Answer> {
+        let invalid = |code: &str, message: String, field: &str| {
+            Answer::error(
+                400,
+                &ErrorBody::invalid_object(
+                    "ticketMerge",
+                    vec![ValidationError {
+                        code: code.into(),
+                        message,
+                        resource: "ticketMerge".into(),
+                        field: field.into(),
+                    }],
+                ),
+            )
+        };
+        let Some(given) = body.get("status").filter(|s| !s.is_null()) else {
+            return Err(invalid(
+                "NullRequiredField",
+                "status is required.".into(),
+                "status",
+            ));
+        };
+        let Some(tickets) = self.shared.fixtures.permissions.endpoint_for("tickets") else {
+            return Ok(given.clone());
+        };
+        let mut probe = json!({
+            "board": parent.get("board").cloned().unwrap_or(Value::Null),
+            "status": given,
+        });
+        match resolve_references(inner, tickets, &mut probe)
+            .into_iter()
+            .next()
+        {
+            None => Ok(probe["status"].clone()),
+            Some(error) => Err(invalid(&error.code, error.message, &error.field)),
+        }
+    }
+
+    /// `POST …/search`: the collection's list, with the query parameters taken from the
+    /// JSON body (`{"conditions": "…", "orderBy": "…", "page": 2, "pageSize": 50}`).
+    fn search(&self, inner: &Inner, special: &Special, level: Level) -> Answer {
+        let body = match self.json_body() {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Answer::bad_request("The request body must be a JSON object."),
+            Err(answer) => return answer,
+        };
+        let collection_path = special.path.trim_end_matches("/search");
+        let Some(Route::Collection {
+            endpoint,
+            target: Target::Collection,
+            ..
+        }) = self
+            .shared
+            .fixtures
+            .permissions
+            .route(collection_path, "GET")
+        else {
+            return Answer::not_found(format!(
+                "The requested resource {} was not found.",
+                special.path
+            ));
+        };
+        let mut url = self.request.url.clone();
+        // The links of the answer point at the collection's GET list with the same query.
+        let full = self.request.url.path();
+        let collection_url_path = full
+            .get(..full.len().saturating_sub("/search".len()))
+            .unwrap_or(full)
+            .to_owned();
+        url.set_path(&collection_url_path);
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &body {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Null => continue,
+                    other => other.to_string(),
+                };
+                pairs.append_pair(name, &text);
+            }
+        }
+        let request = Request {
+            method: "GET",
+            url: &url,
+            headers: self.request.headers,
+            body: &[],
+        };
+        let call = Call {
+            shared: self.shared,
+            member: self.member,
+            request: &request,
+            method: "GET",
+        };
+        call.list(inner, endpoint, None, level, false)
     }
 
     pub(super) fn upload(&self, inner: &mut Inner) -> Answer {
