@@ -575,6 +575,16 @@ mod tests {
 
     use super::*;
 
+    /// A server that is a shell script, whose output redacts `canary-key-42`.
+    fn shell(script: &str) -> Launch {
+        Launch {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            redactor: Redactor::new(["canary-key-42"]),
+            ..Launch::default()
+        }
+    }
+
     /// Whether a process is still running (a zombie waiting to be reaped is not).
     fn running(pid: u32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -596,12 +606,7 @@ mod tests {
             echo "signing in with canary-key-42" >&2
             exec sleep 300
         "#;
-        let launch = Launch {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            redactor: Redactor::new(["canary-key-42"]),
-            ..Launch::default()
-        };
+        let launch = shell(script);
         let (process, mut from_server, _to_server) = ServerProcess::spawn(&launch).unwrap();
         let mut forwarded = vec![0; 64];
         let read = tokio::time::timeout(
@@ -683,12 +688,7 @@ mod tests {
             echo 'after the long line' >&2
             exec tr '\0' 'x' < /dev/zero
         ";
-        let launch = Launch {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            redactor: Redactor::new(["canary-key-42"]),
-            ..Launch::default()
-        };
+        let launch = shell(script);
         let (process, mut from_server, _to_server) = ServerProcess::spawn(&launch).unwrap();
         let mut forwarded = Vec::new();
         // The client's stream ends: the server was stopped, nothing of the line passed on.
@@ -798,11 +798,7 @@ mod tests {
             setsid env -i /bin/sh -c 'echo "descended $$" >&2; exec sleep 300' &
             exec sleep 300
         "#;
-        let launch = Launch {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            ..Launch::default()
-        };
+        let launch = shell(script);
         let (process, _from_server, _to_server) = ServerProcess::spawn(&launch).unwrap();
         until(|| process.stderr_tail().len() == 2).await;
         let pids: Vec<u32> = process
