@@ -309,6 +309,12 @@ impl MockConnectWise {
         self.shared.lock().store.all(collection).to_vec()
     }
 
+    /// Adds a record to a collection, as if ConnectWise had held it all along (the data a
+    /// scenario arranges); it gets the collection's next free id, which is returned.
+    pub fn insert(&self, collection: &str, record: serde_json::Value) -> i64 {
+        self.shared.lock().store.insert(collection, record)
+    }
+
     /// Stops the server without blocking the caller's task.
     ///
     /// Dropping a wiremock `MockServer` inside a busy cucumber run can block on a Tokio

@@ -6,6 +6,7 @@ mod catalog;
 mod credentials;
 mod journal;
 mod outcomes;
+mod paging;
 mod roles;
 mod safety;
 mod security;

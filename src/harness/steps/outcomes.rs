@@ -80,7 +80,8 @@ async fn told_needs(
     );
 }
 
-fn records(world: &ConformanceWorld) -> Vec<Value> {
+/// The records the result holds (a list, one record, or none).
+pub(super) fn records(world: &ConformanceWorld) -> Vec<Value> {
     match &world.result().data {
         Value::Array(items) => items.clone(),
         Value::Object(map) if map.contains_key("record") => vec![map["record"].clone()],
@@ -96,8 +97,10 @@ fn ids(world: &ConformanceWorld) -> BTreeSet<i64> {
         .collect()
 }
 
-#[then(regex = r"^the result lists (\d+) records?$")]
-async fn lists_count(world: &mut ConformanceWorld, count: usize) {
+/// `the result lists 10 records`, `the result lists 1,200 records`
+#[then(regex = r"^the result lists ([\d,]+) records?$")]
+async fn lists_count(world: &mut ConformanceWorld, count: String) {
+    let count = super::paging::number(&count);
     let listed = records(world).len();
     assert_eq!(
         listed,

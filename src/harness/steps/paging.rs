@@ -1,0 +1,286 @@
+//! Steps about lists longer than one page: ConnectWise holding more records than one page
+//! gives, the result holding every one of them, and the integration asking for every
+//! page. An integration that reads only the first page, stops before `Link` says the list
+//! ends, or asks for more a page than ConnectWise gives would silently truncate an import.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cucumber::{given, then};
+use serde_json::Value;
+
+use super::journal::collection_for;
+use super::outcomes::records;
+use crate::harness::mistake;
+use crate::harness::world::ConformanceWorld;
+use crate::mock::journal::{self, JournalEntry};
+
+/// A number as a feature writes it: `1200` or `1,200`.
+pub(super) fn number(text: &str) -> usize {
+    text.replace(',', "")
+        .parse()
+        .unwrap_or_else(|e| mistake!("\"{text}\" is not a whole number: {e}"))
+}
+
+/// `Given ConnectWise holds 1,200 contacts, more than fit on one page`: the mock holds that
+/// many records of the kind (the seed records and copies of them, each with its own id,
+/// name, identifier and e-mail address). The optional claim is checked against the most
+/// records ConnectWise gives a page.
+#[given(regex = r"^ConnectWise holds ([\d,]+) (\w[\w ]*?)(, more than fit on one page)?$")]
+async fn holds(world: &mut ConformanceWorld, count: String, noun: String, claim: String) {
+    let count = number(&count);
+    let collection = collection_for(world, &noun);
+    let most_a_page = world.fixtures.permissions.settings.max_page_size;
+    if !claim.is_empty() && count <= most_a_page {
+        mistake!("{count} {noun} fit on one page: ConnectWise gives up to {most_a_page} a page");
+    }
+    let templates: Vec<Value> = world
+        .fixtures
+        .seed
+        .get(&collection)
+        .map(|seed| {
+            seed.iter()
+                .filter(|r| !is_owner_company(r))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if templates.is_empty() {
+        mistake!("the seed data has no {noun} to copy");
+    }
+    let mock = world.mock().await;
+    let held = mock.records(&collection).len();
+    if count < held {
+        mistake!("ConnectWise already holds {held} {noun}, more than {count}");
+    }
+    for serial in held + 1..=count {
+        let template = &templates[serial % templates.len()];
+        mock.insert(&collection, copy_of(template, serial));
+    }
+}
+
+/// The company a ConnectWise site itself belongs to (type `Owner`): there is one.
+fn is_owner_company(record: &Value) -> bool {
+    record
+        .get("types")
+        .and_then(Value::as_array)
+        .is_some_and(|types| {
+            types
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some("Owner"))
+        })
+}
+
+/// A copy of a seed record as another record of the same kind: no id (the store gives the
+/// next one), and its identifier, name, last name and e-mail addresses made its own.
+fn copy_of(template: &Value, serial: usize) -> Value {
+    let mut record = template.clone();
+    let Value::Object(fields) = &mut record else {
+        return record;
+    };
+    fields.remove("id");
+    for (field, separator) in [("identifier", ""), ("name", " "), ("lastName", " ")] {
+        if let Some(Value::String(text)) = fields.get_mut(field) {
+            *text = format!("{text}{separator}{serial:04}");
+        }
+    }
+    if let Some(Value::Array(items)) = fields.get_mut("communicationItems") {
+        for item in items {
+            let is_email = item.get("communicationType").and_then(Value::as_str) == Some("Email");
+            if let (true, Some(Value::String(address))) = (is_email, item.get_mut("value"))
+                && let Some((local, domain)) = address.split_once('@')
+            {
+                *address = format!("{local}{serial:04}@{domain}");
+            }
+        }
+    }
+    record
+}
+
+/// `Then the result includes every contact ConnectWise holds`: each record ConnectWise
+/// holds of the kind is in the result once, and nothing else is.
+#[then(regex = r"^the result includes every (\w[\w ]*?) ConnectWise holds$")]
+async fn includes_every(world: &mut ConformanceWorld, noun: String) {
+    let collection = collection_for(world, &noun);
+    let held: BTreeSet<i64> = world
+        .mock()
+        .await
+        .records(&collection)
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect();
+    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
+    for id in records(world)
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+    {
+        *listed.entry(id).or_default() += 1;
+    }
+    let missing: Vec<i64> = held
+        .iter()
+        .filter(|id| !listed.contains_key(id))
+        .copied()
+        .collect();
+    let twice: Vec<i64> = listed
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| *id)
+        .collect();
+    let extra: Vec<i64> = listed
+        .keys()
+        .filter(|id| !held.contains(id))
+        .copied()
+        .collect();
+    assert!(
+        missing.is_empty() && twice.is_empty() && extra.is_empty(),
+        "ConnectWise holds {} {noun} records; the result lists {} of them, leaves out {} ({}), \
+         lists {} more than once ({}) and {} it does not hold ({})\n{}",
+        held.len(),
+        held.len() - missing.len(),
+        missing.len(),
+        shown_ids(&missing),
+        twice.len(),
+        shown_ids(&twice),
+        extra.len(),
+        shown_ids(&extra),
+        world.evidence()
+    );
+}
+
+/// The first few ids of a list, for a message.
+fn shown_ids(ids: &[i64]) -> String {
+    const SHOWN: usize = 10;
+    let mut text: Vec<String> = ids.iter().take(SHOWN).map(|id| format!("#{id}")).collect();
+    if ids.len() > SHOWN {
+        text.push(format!("and {} more", ids.len() - SHOWN));
+    }
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text.join(", ")
+    }
+}
+
+/// One list request's paging, as ConnectWise reads it.
+struct PageAsked {
+    /// The records asked for a page (`pageSize`, or ConnectWise's default).
+    asked: usize,
+    /// Navigable paging: the page number (`page`, from 1).
+    page: usize,
+    /// Forward-only paging: the records after this id (`pageId`).
+    after: Option<i64>,
+    /// Conditions that narrow the list.
+    filtered: Option<String>,
+}
+
+impl PageAsked {
+    fn of(entry: &JournalEntry, default_size: usize) -> Self {
+        let mut asked = PageAsked {
+            asked: default_size,
+            page: 1,
+            after: None,
+            filtered: None,
+        };
+        for (key, value) in url::form_urlencoded::parse(entry.query.as_bytes()) {
+            match key.to_ascii_lowercase().as_str() {
+                "pagesize" => asked.asked = value.trim().parse().unwrap_or(default_size),
+                "page" => asked.page = value.trim().parse().unwrap_or(1),
+                "pageid" => asked.after = value.trim().parse().ok(),
+                "conditions" | "childconditions" | "customfieldconditions"
+                    if !value.trim().is_empty() =>
+                {
+                    asked.filtered = Some(format!("{key}={value}"));
+                }
+                _ => {}
+            }
+        }
+        asked
+    }
+}
+
+/// `Then ConnectWise was asked for every page of the contacts, at most 1,000 a page`: the
+/// last action's list requests of that kind (those ConnectWise answered 200) asked for at
+/// most that many records a page, narrowed the list by no condition, and together cover
+/// every record ConnectWise holds: no page was left out, the last one included. Needs more
+/// records than one page holds, or it would prove nothing about paging.
+#[then(
+    regex = r"^ConnectWise was asked for every page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$"
+)]
+async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: String) {
+    let at_most = number(&at_most);
+    let collection = collection_for(world, &noun);
+    let path = world
+        .fixtures
+        .permissions
+        .endpoint_for(&collection)
+        .map_or_else(
+            || mistake!("{noun} are not a list ConnectWise pages"),
+            |e| e.path.clone(),
+        );
+    let settings = world.fixtures.permissions.settings.clone();
+    let held: Vec<i64> = world
+        .mock()
+        .await
+        .records(&collection)
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect();
+    if held.len() <= at_most {
+        mistake!(
+            "ConnectWise holds {} {noun}, which fit on one page of {at_most}: hold more to check paging",
+            held.len()
+        );
+    }
+    let lists: Vec<JournalEntry> = world
+        .since_mark()
+        .into_iter()
+        .filter(|e| {
+            e.method == "GET"
+                && e.status == 200
+                && e.path.trim_end_matches('/').eq_ignore_ascii_case(&path)
+        })
+        .collect();
+    let mut by_id = held.clone();
+    by_id.sort_unstable();
+    let mut problems = Vec::new();
+    let mut covered: BTreeSet<i64> = BTreeSet::new();
+    for entry in &lists {
+        let asked = PageAsked::of(entry, settings.default_page_size);
+        if asked.asked > at_most {
+            problems.push(format!(
+                "{entry} asks for {} a page, more than {at_most}",
+                asked.asked
+            ));
+        }
+        if let Some(filter) = &asked.filtered {
+            problems.push(format!("{entry} narrows the list ({filter})"));
+        }
+        let size = asked.asked.min(settings.max_page_size);
+        match asked.after {
+            Some(after) => covered.extend(by_id.iter().filter(|id| **id > after).take(size)),
+            None => covered.extend(
+                held.iter()
+                    .skip(asked.page.saturating_sub(1).saturating_mul(size))
+                    .take(size),
+            ),
+        }
+    }
+    let left_out: Vec<i64> = held
+        .iter()
+        .filter(|id| !covered.contains(id))
+        .copied()
+        .collect();
+    if !left_out.is_empty() {
+        problems.push(format!(
+            "{} of the {} {noun} ConnectWise holds are on no page asked for ({})",
+            left_out.len(),
+            held.len(),
+            shown_ids(&left_out)
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "not every page of the {noun} was asked for:\n  {}\nthe list requests ConnectWise answered:\n{}",
+        problems.join("\n  "),
+        world.shown(journal::render(&lists))
+    );
+}
