@@ -147,7 +147,7 @@ async fn includes_every(world: &mut ConformanceWorld, noun: String) {
 }
 
 /// The first few ids of a list, for a message.
-fn shown_ids(ids: &[i64]) -> String {
+pub(super) fn shown_ids(ids: &[i64]) -> String {
     const SHOWN: usize = 10;
     let mut text: Vec<String> = ids.iter().take(SHOWN).map(|id| format!("#{id}")).collect();
     if ids.len() > SHOWN {
@@ -197,6 +197,30 @@ impl PageAsked {
     }
 }
 
+/// The records (ids, in the order ConnectWise lists them) on no page asked for: a page
+/// number covers its slice of the list, a `pageId` the records after that id, each at most
+/// `max_page_size` records whatever was asked.
+fn left_out(held: &[i64], pages: &[PageAsked], max_page_size: usize) -> Vec<i64> {
+    let mut by_id = held.to_vec();
+    by_id.sort_unstable();
+    let mut covered: BTreeSet<i64> = BTreeSet::new();
+    for asked in pages {
+        let size = asked.asked.min(max_page_size);
+        match asked.after {
+            Some(after) => covered.extend(by_id.iter().filter(|id| **id > after).take(size)),
+            None => covered.extend(
+                held.iter()
+                    .skip(asked.page.saturating_sub(1).saturating_mul(size))
+                    .take(size),
+            ),
+        }
+    }
+    held.iter()
+        .filter(|id| !covered.contains(id))
+        .copied()
+        .collect()
+}
+
 /// `Then ConnectWise was asked for every page of the contacts, at most 1,000 a page`: the
 /// last action's list requests of that kind (those ConnectWise answered 200) asked for at
 /// most that many records a page, narrowed the list by no condition, and together cover
@@ -239,10 +263,8 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
                 && e.path.trim_end_matches('/').eq_ignore_ascii_case(&path)
         })
         .collect();
-    let mut by_id = held.clone();
-    by_id.sort_unstable();
     let mut problems = Vec::new();
-    let mut covered: BTreeSet<i64> = BTreeSet::new();
+    let mut pages = Vec::new();
     for entry in &lists {
         let asked = PageAsked::of(entry, settings.default_page_size);
         if asked.asked > at_most {
@@ -254,21 +276,9 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
         if let Some(filter) = &asked.filtered {
             problems.push(format!("{entry} narrows the list ({filter})"));
         }
-        let size = asked.asked.min(settings.max_page_size);
-        match asked.after {
-            Some(after) => covered.extend(by_id.iter().filter(|id| **id > after).take(size)),
-            None => covered.extend(
-                held.iter()
-                    .skip(asked.page.saturating_sub(1).saturating_mul(size))
-                    .take(size),
-            ),
-        }
+        pages.push(asked);
     }
-    let left_out: Vec<i64> = held
-        .iter()
-        .filter(|id| !covered.contains(id))
-        .copied()
-        .collect();
+    let left_out = left_out(&held, &pages, settings.max_page_size);
     if !left_out.is_empty() {
         problems.push(format!(
             "{} of the {} {noun} ConnectWise holds are on no page asked for ({})",
@@ -283,4 +293,95 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
         problems.join("\n  "),
         world.shown(journal::render(&lists))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn asked(query: &str) -> PageAsked {
+        let entry = JournalEntry {
+            method: "GET".into(),
+            path: "/company/contacts".into(),
+            query: query.into(),
+            status: 200,
+            member: None,
+            body: None,
+        };
+        PageAsked::of(&entry, 25)
+    }
+
+    #[test]
+    fn reads_the_paging_a_request_asks_for_in_any_case() {
+        let page = asked("PageSize=1000&page=3&conditions=inactiveFlag%3Dfalse");
+        assert_eq!((page.asked, page.page, page.after), (1000, 3, None));
+        assert_eq!(
+            page.filtered.as_deref(),
+            Some("conditions=inactiveFlag=false")
+        );
+        let first = asked("");
+        assert_eq!((first.asked, first.page, first.after), (25, 1, None));
+        assert_eq!(asked("pageid=1108&pagesize=999").after, Some(1108));
+    }
+
+    #[test]
+    fn finds_the_records_on_no_page_asked_for() {
+        let held: Vec<i64> = (1..=2500).collect();
+        let pages = |queries: &[&str]| queries.iter().map(|q| asked(q)).collect::<Vec<_>>();
+        let every = pages(&[
+            "pageSize=1000&page=1",
+            "pageSize=1000&page=2",
+            "pageSize=1000&page=3",
+        ]);
+        assert!(left_out(&held, &every, 1000).is_empty());
+        let skipped = left_out(
+            &held,
+            &pages(&["pageSize=1000&page=1", "pageSize=1000&page=3"]),
+            1000,
+        );
+        assert_eq!((skipped.len(), skipped.first()), (1000, Some(&1001)));
+        // ConnectWise gives at most 1,000 a page, whatever was asked.
+        let capped = left_out(
+            &held,
+            &pages(&["pageSize=2000&page=1", "pageSize=2000&page=2"]),
+            1000,
+        );
+        assert_eq!(capped, (2001..=2500).collect::<Vec<_>>());
+        let forward = pages(&[
+            "pageSize=1000",
+            "pageSize=1000&pageId=1000",
+            "pageSize=1000&pageId=2000",
+        ]);
+        assert!(left_out(&held, &forward, 1000).is_empty());
+        assert_eq!(left_out(&held, &forward[..2], 1000).len(), 500);
+    }
+
+    #[test]
+    fn a_copy_is_another_record_of_the_same_shape() {
+        let template = json!({
+            "id": 101, "firstName": "Jane", "lastName": "Doe", "identifier": "Acme",
+            "company": {"id": 19, "identifier": "Acme"},
+            "communicationItems": [
+                {"communicationType": "Email", "value": "jane.doe@acme.example"},
+                {"communicationType": "Phone", "value": "555-0101"}
+            ]
+        });
+        let copy = copy_of(&template, 17);
+        assert_eq!(copy.get("id"), None, "the store gives the id");
+        assert_eq!(copy["lastName"], "Doe 0017");
+        assert_eq!(copy["identifier"], "Acme0017");
+        assert_eq!(copy["firstName"], "Jane");
+        assert_eq!(copy["company"], template["company"]);
+        assert_eq!(
+            copy["communicationItems"][0]["value"],
+            "jane.doe0017@acme.example"
+        );
+        assert_eq!(copy["communicationItems"][1]["value"], "555-0101");
+        assert!(is_owner_company(
+            &json!({"types": [{"id": 3, "name": "Owner"}]})
+        ));
+        assert!(!is_owner_company(&template));
+    }
 }
