@@ -52,10 +52,10 @@ async fn holds(world: &mut ConformanceWorld, count: String, noun: String, claim:
     if count < held {
         mistake!("ConnectWise already holds {held} {noun}, more than {count}");
     }
-    for serial in held + 1..=count {
-        let template = &templates[serial % templates.len()];
-        mock.insert(&collection, copy_of(template, serial));
-    }
+    mock.insert(
+        &collection,
+        (held + 1..=count).map(|serial| copy_of(&templates[serial % templates.len()], serial)),
+    );
 }
 
 /// The company a ConnectWise site itself belongs to (type `Owner`): there is one.
