@@ -14,6 +14,15 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
       And the result includes the company "Acme Corporation"
       And ConnectWise received no write
 
+    @LP-01 @mock-only
+    Scenario: Connecting lists every company to associate, however many pages it takes
+      Given an API member with the role "customer-sync"
+      And ConnectWise holds 1,200 companies, more than fit on one page
+      When the AI asks to connect to ConnectWise
+      Then the outcome is allowed
+      And the result includes every company ConnectWise holds
+      And ConnectWise was asked for every page of the companies, at most 1,000 a page
+
     @LP-01 @LP-02
     Scenario: The 15 rows of the older table alone cannot list the companies to associate
       Given an API member whose role grants:

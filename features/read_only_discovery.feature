@@ -77,6 +77,34 @@ Feature: Read-only discovery and lookup
       And ConnectWise received no write
 
     @OV-03 @mock-only
+    Scenario Outline: The customer-sync import brings in every <record>, however many pages it takes
+      Given an API member with the role "customer-sync"
+      And ConnectWise holds 1,200 <records>, more than fit on one page
+      When the AI asks to import every <record>
+      Then the outcome is allowed
+      And the result lists 1,200 records
+      And the result includes every <record> ConnectWise holds
+      And ConnectWise received no write
+
+      Examples:
+        | record  | records   |
+        | company | companies |
+        | contact | contacts  |
+
+    @OV-03 @mock-only
+    Scenario Outline: The customer-sync import asks for every page of <records>, none larger than ConnectWise gives
+      Given an API member with the role "customer-sync"
+      And ConnectWise holds 2,500 <records>, more than fit on one page
+      When the AI asks to import every <record>
+      Then the outcome is allowed
+      And ConnectWise was asked for every page of the <records>, at most 1,000 a page
+
+      Examples:
+        | record  | records   |
+        | company | companies |
+        | contact | contacts  |
+
+    @OV-03 @mock-only
     Scenario Outline: With the customer-sync role every write is denied
       Given an API member with the role "customer-sync"
       When the AI asks to <write> with:

@@ -106,7 +106,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
     if seeded_record {
         return Some("refers to a record seeded in the mock");
     }
-    let patterns: [(&str, &'static str); 8] = [
+    let patterns: [(&str, &'static str); 10] = [
         ("an API member whose role grants", "writes its own role"),
         ("are added to the role", "writes its own role"),
         ("the role also grants", "writes its own role"),
@@ -121,6 +121,11 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
         ),
         ("the result includes", "expects records seeded in the mock"),
         ("the result lists", "expects records seeded in the mock"),
+        ("ConnectWise holds ", "arranges records in the mock"),
+        (
+            "ConnectWise was asked for every page",
+            "compares the pages asked for with the records the mock holds",
+        ),
     ];
     patterns
         .iter()

@@ -38,8 +38,12 @@ pub struct ReferenceIntegration {
     next_token: AtomicU64,
 }
 
-/// Most pages a search follows through `Link` before it stops.
-const MAX_PAGES: usize = 20;
+/// Records asked for a page: ConnectWise's maximum (its default is 25).
+const PAGE_SIZE: usize = 1000;
+
+/// Most pages a list follows through `Link` (a million records at [`PAGE_SIZE`]); a list
+/// that goes on beyond it fails, saying so, rather than return a silently truncated list.
+const MAX_PAGES: usize = 1000;
 
 impl ReferenceIntegration {
     /// An integration calling ConnectWise with the client's credentials.
@@ -75,22 +79,73 @@ impl ReferenceIntegration {
         if !info.ok() {
             return self.answer(action, &Method::GET, "/system/info", info);
         }
-        let query = [
-            ("pageSize", "1000".to_owned()),
-            ("fields", "id,identifier,name".to_owned()),
-        ];
-        match self.client.get(&action.path, &query).await {
-            Ok(response) if response.status == 403 => {
-                let mut result = self.answer(action, &Method::GET, &action.path, response);
+        let query = [("fields", "id,identifier,name".to_owned())];
+        match self.every_page(action, &action.path, &query).await {
+            Ok(companies) => {
+                let count = companies.len();
+                let mut result = ToolResult::new(
+                    Outcome::Allowed,
+                    format!("Connected; {count} companies can be associated."),
+                );
+                result.data = Value::Array(companies);
+                result.status = Some(200);
+                result
+            }
+            Err(mut result) if result.status == Some(403) => {
                 result.message = format!(
                     "Connected, but the companies to associate cannot be listed: {}",
                     result.message
                 );
-                result
+                *result
             }
-            Ok(response) => self.answer(action, &Method::GET, &action.path, response),
-            Err(error) => ToolResult::new(Outcome::Failed, error.to_string()),
+            Err(result) => *result,
         }
+    }
+
+    /// Every record of a list, page after page ([`PAGE_SIZE`] records a page) for as long as
+    /// ConnectWise's `Link` header names a `next` page; a refusal or error of any page is
+    /// the answer instead, so a list is never silently cut short.
+    async fn every_page(
+        &self,
+        action: &Action,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, Box<ToolResult>> {
+        let mut records = Vec::new();
+        let mut page = 1;
+        for _ in 0..MAX_PAGES {
+            let mut paged = query.to_vec();
+            paged.push(("pageSize", PAGE_SIZE.to_string()));
+            paged.push(("page", page.to_string()));
+            let response = match self.client.get(path, &paged).await {
+                Ok(response) => response,
+                Err(error) => {
+                    return Err(Box::new(ToolResult::new(
+                        Outcome::Failed,
+                        error.to_string(),
+                    )));
+                }
+            };
+            if !response.ok() {
+                return Err(Box::new(self.answer(action, &Method::GET, path, response)));
+            }
+            let next = response.link.as_deref().and_then(|l| next_page(l, page));
+            if let Value::Array(items) = response.body {
+                records.extend(items);
+            }
+            match next {
+                Some(following) => page = following,
+                None => return Ok(records),
+            }
+        }
+        Err(Box::new(ToolResult::new(
+            Outcome::Failed,
+            format!(
+                "Could not {}: ConnectWise still had more after {MAX_PAGES} pages ({} records); nothing is returned rather than an incomplete list.",
+                action.phrase,
+                records.len()
+            ),
+        )))
     }
 
     async fn search(&self, action: &Action, request: &ActionRequest) -> ToolResult {
@@ -105,34 +160,14 @@ impl ReferenceIntegration {
             });
         }
         let path = fill_parent(&action.path, request);
-        let mut query = vec![("pageSize", "100".to_owned())];
+        let mut query = Vec::new();
         if !conditions.is_empty() {
             query.push(("conditions", conditions.join(" and ")));
         }
-        let mut records = Vec::new();
-        let mut page = 1;
-        loop {
-            let mut paged = query.clone();
-            paged.push(("page", page.to_string()));
-            let response = match self.client.get(&path, &paged).await {
-                Ok(response) => response,
-                Err(error) => return ToolResult::new(Outcome::Failed, error.to_string()),
-            };
-            if !response.ok() {
-                return self.answer(action, &Method::GET, &path, response);
-            }
-            let has_next = response
-                .link
-                .as_deref()
-                .is_some_and(|l| l.contains("rel=\"next\""));
-            if let Value::Array(items) = response.body {
-                records.extend(items);
-            }
-            if !has_next || page >= MAX_PAGES {
-                break;
-            }
-            page += 1;
-        }
+        let records = match self.every_page(action, &path, &query).await {
+            Ok(records) => records,
+            Err(result) => return *result,
+        };
         let count = records.len();
         let mut result = ToolResult::new(Outcome::Allowed, format!("Found {count} record(s)."));
         result.data = Value::Array(records);
@@ -655,6 +690,24 @@ impl Integration for ReferenceIntegration {
     }
 }
 
+/// The page a `Link` header's `rel="next"` names (its `page` parameter, or the one after
+/// `current` when the URL has none); `None` on the last page.
+fn next_page(link: &str, current: usize) -> Option<usize> {
+    let target = link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim().eq_ignore_ascii_case("rel=\"next\""))
+            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>'))
+    })?;
+    let page = url::Url::parse(target).ok().and_then(|url| {
+        url.query_pairs()
+            .find(|(k, _)| k.eq_ignore_ascii_case("page"))
+            .and_then(|(_, v)| v.parse().ok())
+    });
+    Some(page.unwrap_or(current + 1))
+}
+
 /// Escapes a value for a double-quoted ConnectWise condition.
 fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
@@ -717,4 +770,22 @@ fn patch_body(payload: &Map<String, Value>) -> Value {
             .map(|(field, value)| json!({"op": "replace", "path": field, "value": value}))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_page;
+
+    #[test]
+    fn follows_the_page_link_names_next_and_stops_without_one() {
+        let middle = "<https://cw.example/v4_6_release/apis/3.0/company/contacts?pageSize=1000&page=1>; rel=\"prev\", \
+             <https://cw.example/v4_6_release/apis/3.0/company/contacts?pageSize=1000&page=3>; rel=\"next\", \
+             <https://cw.example/v4_6_release/apis/3.0/company/contacts?pageSize=1000&page=4>; rel=\"last\"";
+        assert_eq!(next_page(middle, 2), Some(3));
+        let last = "<https://cw.example/x?pageSize=1000&page=1>; rel=\"first\", \
+             <https://cw.example/x?pageSize=1000&page=4>; rel=\"last\"";
+        assert_eq!(next_page(last, 4), None);
+        let unnumbered = "<https://cw.example/x?pageSize=1000>; rel=\"next\"";
+        assert_eq!(next_page(unnumbered, 1), Some(2));
+    }
 }

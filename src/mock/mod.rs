@@ -309,6 +309,16 @@ impl MockConnectWise {
         self.shared.lock().store.all(collection).to_vec()
     }
 
+    /// Adds records to a collection, as if ConnectWise had held them all along (the data a
+    /// scenario arranges); each gets the collection's next free id, and the ids are returned.
+    pub fn insert(
+        &self,
+        collection: &str,
+        records: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Vec<i64> {
+        self.shared.lock().store.insert_all(collection, records)
+    }
+
     /// Stops the server without blocking the caller's task.
     ///
     /// Dropping a wiremock `MockServer` inside a busy cucumber run can block on a Tokio

@@ -69,6 +69,28 @@ impl Store {
         id
     }
 
+    /// Adds records, giving each the next free id in turn (one pass, however many); returns
+    /// their ids.
+    pub fn insert_all(
+        &mut self,
+        collection: &str,
+        records: impl IntoIterator<Item = Value>,
+    ) -> Vec<i64> {
+        let held = self.collections.entry(collection.to_owned()).or_default();
+        let mut last = held.iter().filter_map(record_id).max().unwrap_or(0);
+        records
+            .into_iter()
+            .map(|mut record| {
+                last += 1;
+                if let Value::Object(map) = &mut record {
+                    map.insert("id".into(), Value::from(last));
+                }
+                held.push(record);
+                last
+            })
+            .collect()
+    }
+
     /// Replaces a record with the same id; returns whether it existed.
     pub fn replace(&mut self, collection: &str, record: Value) -> bool {
         let Some(id) = record_id(&record) else {
@@ -137,6 +159,13 @@ mod tests {
                 .find_by("members", "identifier", "JSMITH")
                 .and_then(record_id),
             Some(4)
+        );
+        assert_eq!(
+            store.insert_all(
+                "members",
+                [json!({"identifier": "a"}), json!({"identifier": "b"})]
+            ),
+            vec![6, 7]
         );
         assert!(store.remove("members", 4).is_some());
         assert!(store.get("members", 4).is_none());

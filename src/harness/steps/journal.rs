@@ -252,7 +252,8 @@ async fn note_received(world: &mut ConformanceWorld, settings: String) {
     );
 }
 
-fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
+/// The collection a record kind names (`ticket`, `time entries`, `contacts`).
+pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
     let wanted: String = noun
         .chars()
         .filter(|c| !c.is_whitespace())

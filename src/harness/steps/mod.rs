@@ -12,6 +12,7 @@ mod catalog;
 mod credentials;
 mod journal;
 mod outcomes;
+mod paging;
 mod roles;
 mod safety;
 mod security;
@@ -114,6 +115,7 @@ pub fn vocabulary() -> Vec<&'static StepDoc> {
         actions::STEPS,
         outcomes::STEPS,
         journal::STEPS,
+        paging::STEPS,
         security::STEPS,
     ]
     .into_iter()

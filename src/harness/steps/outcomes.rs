@@ -60,10 +60,10 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the result lists (\d+) records?$"),
+        pattern: Pattern::Regex(r"^the result lists ([\d,]+) records?$"),
         form: "the result lists <count> record[s]",
         description: "The number of records the result returned.",
-        parameters: &[param("<count>", "a whole number")],
+        parameters: &[param("<count>", "a whole number (1200 or 1,200)")],
         example: "the result lists 2 records",
         table: None,
     },
@@ -193,7 +193,8 @@ async fn told_needs(
     );
 }
 
-fn records(world: &ConformanceWorld) -> Vec<Value> {
+/// The records the result holds (a list, one record, or none).
+pub(super) fn records(world: &ConformanceWorld) -> Vec<Value> {
     match &world.result().data {
         Value::Array(items) => items.clone(),
         Value::Object(map) if map.contains_key("record") => vec![map["record"].clone()],
@@ -209,15 +210,18 @@ fn ids(world: &ConformanceWorld) -> BTreeSet<i64> {
         .collect()
 }
 
-#[then(regex = r"^the result lists (\d+) records?$")]
-async fn lists_count(world: &mut ConformanceWorld, count: usize) {
+/// `the result lists 10 records`, `the result lists 1,200 records`
+#[then(regex = r"^the result lists ([\d,]+) records?$")]
+async fn lists_count(world: &mut ConformanceWorld, count: String) {
+    let count = super::paging::number(&count);
     let listed = records(world).len();
+    let ids: Vec<i64> = ids(world).into_iter().collect();
     assert_eq!(
         listed,
         count,
-        "expected {}, got {listed}: {:?}\n{}",
+        "expected {}, got {listed}: {}\n{}",
         crate::report::count(count, "record", "records"),
-        ids(world),
+        super::paging::shown_ids(&ids),
         world.evidence()
     );
 }
