@@ -32,9 +32,10 @@ enum Command {
         /// Only scenarios matching this tag expression, e.g. "@SD-01 or @SD-02".
         #[arg(long, short)]
         tags: Option<String>,
-        /// Scenarios run at once.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
+        /// Scenarios run at once (default: 16 for the reference integration; one per CPU
+        /// for an MCP integration, whose servers start a process each).
+        #[arg(long)]
+        concurrency: Option<usize>,
         /// Do not print the step-by-step progress, only the report.
         #[arg(long)]
         quiet: bool,

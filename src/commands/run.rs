@@ -65,8 +65,8 @@ impl SandboxWrites {
 pub struct RunArgs {
     /// A tag expression.
     pub tags: Option<String>,
-    /// Scenarios run at once.
-    pub concurrency: usize,
+    /// Scenarios run at once; `None` picks [`default_concurrency`].
+    pub concurrency: Option<usize>,
     /// Only the report, no progress.
     pub quiet: bool,
     /// Colour the progress display.
@@ -103,6 +103,17 @@ fn integration_config(
             "--integration-config is for --integration mcp".into(),
         )),
         (IntegrationKind::Reference, None) => Ok(None),
+    }
+}
+
+/// Scenarios run at once unless `--concurrency` says: 16 for the reference integration (in
+/// process, cheap), one per CPU for an MCP integration. Each MCP scenario starts a server
+/// process; more of them than cores only queue, and a server waiting for a core spends its
+/// start-up bound waiting (Python servers missed a 20 s bound at 16 on 2 cores).
+pub fn default_concurrency(integration: IntegrationKind) -> usize {
+    match integration {
+        IntegrationKind::Reference => 16,
+        IntegrationKind::Mcp => std::thread::available_parallelism().map_or(2, usize::from),
     }
 }
 
@@ -191,7 +202,9 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     let options = RunOptions {
         tags: args.tags,
         paths: args.paths,
-        concurrency: args.concurrency,
+        concurrency: args
+            .concurrency
+            .unwrap_or_else(|| default_concurrency(args.integration)),
         color: args.color,
         progress,
         sandbox: sandbox.clone(),
@@ -254,4 +267,17 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     } else {
         exit::FAILED
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mcp_servers_run_no_more_at_once_than_there_are_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let mcp = default_concurrency(IntegrationKind::Mcp);
+        assert!((1..=cores.max(2)).contains(&mcp), "{mcp} on {cores} cores");
+        assert_eq!(default_concurrency(IntegrationKind::Reference), 16);
+    }
 }
