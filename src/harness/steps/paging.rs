@@ -146,18 +146,23 @@ fn copy_of(template: &Value, serial: usize) -> Value {
     record
 }
 
+/// The ids of the records of a collection ConnectWise (the mock) holds now.
+async fn held_ids(world: &mut ConformanceWorld, collection: &str) -> Vec<i64> {
+    world
+        .mock()
+        .await
+        .records(collection)
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect()
+}
+
 /// `Then the result includes every contact ConnectWise holds`: each record ConnectWise
 /// holds of the kind is in the result once, and nothing else is.
 #[then(regex = r"^the result includes every (\w[\w ]*?) ConnectWise holds$")]
 async fn includes_every(world: &mut ConformanceWorld, noun: String) {
     let collection = collection_for(world, &noun);
-    let held: BTreeSet<i64> = world
-        .mock()
-        .await
-        .records(&collection)
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .collect();
+    let held: BTreeSet<i64> = held_ids(world, &collection).await.into_iter().collect();
     let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
     for id in records(world)
         .iter()
@@ -291,13 +296,7 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
             |e| e.path.clone(),
         );
     let settings = world.fixtures.permissions.settings.clone();
-    let held: Vec<i64> = world
-        .mock()
-        .await
-        .records(&collection)
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .collect();
+    let held: Vec<i64> = held_ids(world, &collection).await;
     if held.len() <= at_most {
         mistake!(
             "ConnectWise holds {} {noun}, which fit on one page of {at_most}: hold more to check paging",
