@@ -136,11 +136,10 @@ fn index(docs: &Documentation) -> String {
                 Some(false) => verdict_badge("fails"),
                 None => "—".to_owned(),
             };
-            let totals = report
-                .totals
-                .map_or_else(|| "—".to_owned(), |(all, passed, failed)| {
-                    format!("{all} ({passed} passed, {failed} failed)")
-                });
+            let totals = report.totals.map_or_else(
+                || "—".to_owned(),
+                |(all, passed, failed)| format!("{all} ({passed} passed, {failed} failed)"),
+            );
             let _ = writeln!(
                 body,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{result}</td><td>{totals}</td></tr>",
@@ -208,7 +207,8 @@ fn index(docs: &Documentation) -> String {
 // rules.html
 
 fn rules(docs: &Documentation) -> String {
-    let mut body = String::from("<div class=\"layout\">\n<nav class=\"toc\" aria-label=\"Rules\">\n");
+    let mut body =
+        String::from("<div class=\"layout\">\n<nav class=\"toc\" aria-label=\"Rules\">\n");
     for (family, members) in docs.families() {
         let _ = writeln!(body, "<h2>{}</h2>\n<ul>", esc(family));
         for doc in members {
@@ -430,7 +430,12 @@ fn scenario(docs: &Documentation, doc: &ScenarioDoc, rule: Option<&RuleId>) -> S
     let outline = !examples.is_empty();
     for (index, instance) in runs.iter().enumerate() {
         if let Some(result) = &instance.result {
-            out.push_str(&evidence(docs, instance, result, outline.then_some(index + 1)));
+            out.push_str(&evidence(
+                docs,
+                instance,
+                result,
+                outline.then_some(index + 1),
+            ));
         }
     }
     let tags: Vec<String> = doc
@@ -537,7 +542,9 @@ fn evidence(
         }
     }
     if !run.steps.is_empty() {
-        out.push_str("<table class=\"data\"><thead><tr><th>step</th><th>status</th></tr></thead><tbody>");
+        out.push_str(
+            "<table class=\"data\"><thead><tr><th>step</th><th>status</th></tr></thead><tbody>",
+        );
         for step in &run.steps {
             let _ = write!(
                 out,

@@ -50,7 +50,8 @@ fn stamp(docs: &Documentation) -> String {
 }
 
 fn index(docs: &Documentation) -> String {
-    let mut out = String::from("# Expected behaviour of an AI integration with ConnectWise PSA\n\n");
+    let mut out =
+        String::from("# Expected behaviour of an AI integration with ConnectWise PSA\n\n");
     out.push_str(&stamp(docs));
     out.push_str(
         "Pages: [rules and scenarios](rules.md) · [expected-outcome matrix](matrix.md)\n\n",
@@ -68,11 +69,10 @@ fn index(docs: &Documentation) -> String {
                 Some(false) => "fails",
                 None => "—",
             };
-            let totals = report
-                .totals
-                .map_or_else(|| "—".to_owned(), |(all, passed, failed)| {
-                    format!("{all} ({passed} passed, {failed} failed)")
-                });
+            let totals = report.totals.map_or_else(
+                || "—".to_owned(),
+                |(all, passed, failed)| format!("{all} ({passed} passed, {failed} failed)"),
+            );
             let _ = writeln!(
                 out,
                 "| `{}` | {date} | {} | {} | {result} | {totals} |",
@@ -102,7 +102,11 @@ fn index(docs: &Documentation) -> String {
             doc.scenarios.len()
         );
         if with_results {
-            let _ = write!(out, " {} |", doc.verdict.as_deref().unwrap_or("not checked"));
+            let _ = write!(
+                out,
+                " {} |",
+                doc.verdict.as_deref().unwrap_or("not checked")
+            );
         }
         out.push('\n');
     }
@@ -204,11 +208,7 @@ fn scenario(docs: &Documentation, doc: &ScenarioDoc, rule: Option<&RuleId>) -> S
         }
     }
     // A fence longer than any run of backticks inside, so nothing closes it early.
-    let longest = gherkin
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = gherkin.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let mut out = format!(
         "### {}\n\n{} · `{}:{}`\n\n{fence}gherkin\n{gherkin}{fence}\n\n",

@@ -48,7 +48,9 @@ pub enum DocsError {
     #[error(transparent)]
     Report(#[from] ReportError),
     /// `SOURCE_DATE_EPOCH` is not a number of seconds.
-    #[error("invalid {SOURCE_DATE_EPOCH} \"{0}\": expected the seconds since 1970-01-01 UTC, e.g. 1764316800")]
+    #[error(
+        "invalid {SOURCE_DATE_EPOCH} \"{0}\": expected the seconds since 1970-01-01 UTC, e.g. 1764316800"
+    )]
     SourceDate(String),
 }
 
@@ -246,6 +248,9 @@ mod tests {
         assert_eq!(docs.stamp.generated, "1970-01-01 00:00:00 UTC");
         assert_eq!(docs.stamp.integration, None);
         let families: Vec<&str> = docs.families().iter().map(|(f, _)| *f).collect();
-        assert_eq!(families, ["LP", "OV", "RD", "SD", "ST", "PS", "SAFE", "TS", "CL"]);
+        assert_eq!(
+            families,
+            ["LP", "OV", "RD", "SD", "ST", "PS", "SAFE", "TS", "CL"]
+        );
     }
 }

@@ -96,10 +96,10 @@ impl Verdict {
     pub fn meaning(word: &str) -> &'static str {
         match word {
             "passed" => "every step passed: the integration behaved as the scenario says",
-            "failed" => "the integration did not behave as the scenario says (the evidence says how)",
-            "feature error" => {
-                "a mistake in the feature stopped the scenario: it judged nothing"
+            "failed" => {
+                "the integration did not behave as the scenario says (the evidence says how)"
             }
+            "feature error" => "a mistake in the feature stopped the scenario: it judged nothing",
             "left out" => "the run did not run it (the reason is given)",
             _ => "no run report has a result for it",
         }
@@ -251,7 +251,12 @@ impl RunReport {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
-            reason: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+            reason: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         })?;
         let own_date = match &file.date {
             Some(date) => Some(humantime::parse_rfc3339_weak(date).map_err(|e| {
@@ -406,10 +411,7 @@ mod tests {
         )
         .unwrap();
         assert!(report.dated_by_report);
-        assert_eq!(
-            report.date,
-            UNIX_EPOCH + Duration::from_secs(1_795_851_600)
-        );
+        assert_eq!(report.date, UNIX_EPOCH + Duration::from_secs(1_795_851_600));
         assert_eq!(report.version.as_deref(), Some("0.2.0"));
         assert_eq!(report.integration.as_deref(), Some("Acme MCP"));
     }
@@ -428,9 +430,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("invalid date \"yesterday\""), "{error}");
-        let error = parse("{\n  \"scenarios\": [{\"feature\": 7}]\n}").unwrap_err().to_string();
+        let error = parse("{\n  \"scenarios\": [{\"feature\": 7}]\n}")
+            .unwrap_err()
+            .to_string();
         assert!(
-            error.contains("run.json: line 2, column 29: invalid type: integer `7`, expected a string"),
+            error.contains(
+                "run.json: line 2, column 29: invalid type: integer `7`, expected a string"
+            ),
             "{error}"
         );
     }

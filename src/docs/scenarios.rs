@@ -102,7 +102,10 @@ impl ScenarioDoc {
     /// The Examples blocks that check a rule: all of them when the scenario's own tags
     /// name it, else those tagged with it.
     pub fn examples_for<'a>(&'a self, rule: &'a RuleId) -> impl Iterator<Item = &'a ExamplesDoc> {
-        let whole = self.tags.iter().any(|t| RuleId::from_tag(t).as_ref() == Some(rule));
+        let whole = self
+            .tags
+            .iter()
+            .any(|t| RuleId::from_tag(t).as_ref() == Some(rule));
         self.examples.iter().filter(move |examples| {
             whole
                 || examples
@@ -114,9 +117,11 @@ impl ScenarioDoc {
 
     /// Every run of it: the scenario's own, or every row's.
     pub fn instances(&self) -> impl Iterator<Item = &Instance> {
-        self.run
-            .iter()
-            .chain(self.examples.iter().flat_map(|e| e.rows.iter().map(|r| &r.run)))
+        self.run.iter().chain(
+            self.examples
+                .iter()
+                .flat_map(|e| e.rows.iter().map(|r| &r.run)),
+        )
     }
 
     /// Every run of it, to attach results to.
@@ -174,7 +179,11 @@ fn step(step: &gherkin::Step) -> StepDoc {
     StepDoc {
         keyword: step.keyword.trim().to_owned(),
         text: step.value.clone(),
-        table: step.table.as_ref().map(|t| t.rows.clone()).unwrap_or_default(),
+        table: step
+            .table
+            .as_ref()
+            .map(|t| t.rows.clone())
+            .unwrap_or_default(),
         docstring: step.docstring.clone(),
     }
 }
@@ -192,7 +201,10 @@ fn document(
         .background
         .iter()
         .flat_map(|b| &b.steps)
-        .chain(rule.iter().flat_map(|r| r.background.iter().flat_map(|b| &b.steps)))
+        .chain(
+            rule.iter()
+                .flat_map(|r| r.background.iter().flat_map(|b| &b.steps)),
+        )
         .map(step)
         .collect();
     let mut doc = ScenarioDoc {

@@ -73,9 +73,7 @@ impl Outcome {
             Outcome::Escalated => {
                 "the integration holds it until a person confirms it (or reviews the billing)"
             }
-            Outcome::Rejected => {
-                "the integration refuses invalid input before sending any write"
-            }
+            Outcome::Rejected => "the integration refuses invalid input before sending any write",
             Outcome::Partial => {
                 "the main read succeeded, but lookups of related records were refused"
             }

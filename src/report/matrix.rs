@@ -174,7 +174,12 @@ mod tests {
                         "<td class=\"{after} held\">{}</td>",
                         escape_html(&cell(&expectation))
                     );
-                    assert!(table.contains(&cell), "{} under {}: {cell}", action.name, role.name);
+                    assert!(
+                        table.contains(&cell),
+                        "{} under {}: {cell}",
+                        action.name,
+                        role.name
+                    );
                     seen.push(after);
                 }
             }
@@ -183,7 +188,10 @@ mod tests {
         // then allows: both colours are checked.
         assert!(seen.contains(&Outcome::Denied), "{seen:?}");
         assert!(seen.contains(&Outcome::Allowed), "{seen:?}");
-        assert!(!table.contains("class=\"escalated\""), "an escalated cell coloured as escalated");
+        assert!(
+            !table.contains("class=\"escalated\""),
+            "an escalated cell coloured as escalated"
+        );
     }
 
     #[test]
@@ -192,11 +200,19 @@ mod tests {
         let markdown = markdown(Fixtures::builtin().unwrap(), &[]);
         for outcome in Outcome::ALL {
             assert!(
-                legend.contains(&format!("<span class=\"swatch {outcome}\">{outcome}</span>")),
+                legend.contains(&format!(
+                    "<span class=\"swatch {outcome}\">{outcome}</span>"
+                )),
                 "{outcome}"
             );
-            assert!(legend.contains(&escape_html(outcome.meaning())), "{outcome}");
-            assert!(markdown.contains(&format!("- **{outcome}**: ")), "{outcome}");
+            assert!(
+                legend.contains(&escape_html(outcome.meaning())),
+                "{outcome}"
+            );
+            assert!(
+                markdown.contains(&format!("- **{outcome}**: ")),
+                "{outcome}"
+            );
         }
     }
 
@@ -206,7 +222,10 @@ mod tests {
         let table = html_table(fixtures, &[]);
         assert!(table.contains("<thead><tr><th scope=\"col\">action</th>"));
         assert!(STYLE.contains("table.matrix thead th { position: sticky; top: 0;"));
-        assert_eq!(table.matches("<tr>").count(), fixtures.actions.iter().count() + 1);
+        assert_eq!(
+            table.matches("<tr>").count(),
+            fixtures.actions.iter().count() + 1
+        );
     }
 
     #[test]
