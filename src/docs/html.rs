@@ -258,12 +258,12 @@ fn legend(docs: &Documentation) -> String {
     let mut out = String::from("<h2 id=\"legend\">Legend</h2>\n");
     if !docs.reports.is_empty() {
         out.push_str("<dl class=\"legend\">\n");
-        for word in Verdict::WORDS {
+        for (word, meaning) in Verdict::LEGEND {
             let _ = writeln!(
                 out,
                 "<div><dt>{}</dt><dd>{}</dd></div>",
                 verdict_badge(word),
-                esc(Verdict::meaning(word))
+                esc(meaning)
             );
         }
         out.push_str("</dl>\n");
@@ -548,8 +548,9 @@ fn evidence(
         for step in &run.steps {
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"{}\">{}</td></tr>",
                 esc(&step.text),
+                esc(&step.status),
                 esc(&step.status)
             );
         }

@@ -131,8 +131,8 @@ fn rules(docs: &Documentation) -> String {
     out.push_str(&stamp(docs));
     out.push_str("## Legend\n\n");
     if !docs.reports.is_empty() {
-        for word in Verdict::WORDS {
-            let _ = writeln!(out, "- **{word}**: {}", Verdict::meaning(word));
+        for (word, meaning) in Verdict::LEGEND {
+            let _ = writeln!(out, "- **{word}**: {meaning}");
         }
     }
     for outcome in Outcome::ALL {
@@ -172,6 +172,13 @@ fn rules(docs: &Documentation) -> String {
     out
 }
 
+/// A code fence longer than any run of backticks in `text`, so nothing in it closes the
+/// block early.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
 fn steps(out: &mut String, steps: &[StepDoc], indent: &str) {
     for step in steps {
         let _ = writeln!(out, "{indent}{} {}", step.keyword, step.text);
@@ -194,6 +201,9 @@ fn scenario(docs: &Documentation, doc: &ScenarioDoc, rule: Option<&RuleId>) -> S
         gherkin.push_str("Background:\n");
         steps(&mut gherkin, &doc.background, "  ");
     }
+    if !doc.background.is_empty() {
+        gherkin.push('\n');
+    }
     let _ = writeln!(gherkin, "{}: {}", doc.keyword, doc.name);
     steps(&mut gherkin, &doc.steps, "  ");
     let examples: Vec<_> = match rule {
@@ -201,15 +211,22 @@ fn scenario(docs: &Documentation, doc: &ScenarioDoc, rule: Option<&RuleId>) -> S
         None => doc.examples.iter().collect(),
     };
     for block in &examples {
-        let _ = writeln!(gherkin, "\n  {}: {}", block.keyword, block.name);
+        let _ = writeln!(
+            gherkin,
+            "\n  {}:{}",
+            block.keyword,
+            if block.name.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", block.name)
+            }
+        );
         let _ = writeln!(gherkin, "    | {} |", block.header.join(" | "));
         for row in &block.rows {
             let _ = writeln!(gherkin, "    | {} |", row.cells.join(" | "));
         }
     }
-    // A fence longer than any run of backticks inside, so nothing closes it early.
-    let longest = gherkin.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
+    let fence = fence_for(&gherkin);
     let mut out = format!(
         "### {}\n\n{} · `{}:{}`\n\n{fence}gherkin\n{gherkin}{fence}\n\n",
         md(&doc.name),
@@ -232,13 +249,18 @@ fn scenario(docs: &Documentation, doc: &ScenarioDoc, rule: Option<&RuleId>) -> S
             if let Some(outcome) = &result.outcome {
                 let _ = write!(line, " (observed outcome {})", md(outcome));
             }
+            let _ = writeln!(out, "{line}");
             match &result.verdict {
                 Verdict::Passed => {}
                 Verdict::Failed(why) | Verdict::FeatureError(why) | Verdict::LeftOut(why) => {
-                    let _ = write!(line, ": {}", md(why));
+                    let fence = fence_for(why);
+                    let _ = writeln!(out, "\n  {fence}text");
+                    for text in why.lines() {
+                        let _ = writeln!(out, "  {text}");
+                    }
+                    let _ = writeln!(out, "  {fence}\n");
                 }
             }
-            let _ = writeln!(out, "{line}");
             for request in &result.requests {
                 let _ = writeln!(
                     out,

@@ -168,7 +168,7 @@ impl Documentation {
                 .rev()
                 .find_map(|report| report.integration.clone())
         });
-        let roles = if sources.roles.is_empty() {
+        let columns = if sources.roles.is_empty() {
             fixtures.roles.values().cloned().collect()
         } else {
             sources.roles
@@ -184,7 +184,7 @@ impl Documentation {
             unruled,
             reports,
             unmatched,
-            roles,
+            roles: columns,
         })
     }
 
@@ -230,6 +230,84 @@ mod tests {
     fn a_timestamp_reads_as_a_date_and_time_in_utc() {
         let time = UNIX_EPOCH + Duration::from_secs(1_764_316_800);
         assert_eq!(timestamp(time), "2025-11-28 08:00:00 UTC");
+    }
+
+    /// The lines of a Markdown text outside its fenced code blocks (CommonMark: a fence of
+    /// N backticks is closed by a line of at least N backticks alone).
+    fn prose(markdown: &str) -> Vec<&str> {
+        let mut open: Option<usize> = None;
+        let ticks = |line: &str| line.trim().chars().take_while(|c| *c == '`').count();
+        markdown
+            .lines()
+            .filter(|line| match open {
+                Some(n) => {
+                    if ticks(line) >= n && line.trim().chars().all(|c| c == '`') {
+                        open = None;
+                    }
+                    false
+                }
+                None if ticks(line) >= 3 => {
+                    open = Some(ticks(line));
+                    false
+                }
+                None => true,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hostile_text_in_features_and_reports_is_shown_as_text() {
+        let dir =
+            std::env::temp_dir().join(format!("cw-conform-docs-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let feature = dir.join("hostile.feature");
+        std::fs::write(
+            &feature,
+            "@SD-01 @<script>x</script>\nFeature: <script>alert(1)</script>\n\n  Scenario: <img src=x onerror=alert(2)> | ```\n    Given an API member with the role \"<script>alert(3)</script>\"\n    Then the outcome is allowed\n      \"\"\"\n      ``` <script>alert(4)</script>\n      \"\"\"\n",
+        )
+        .unwrap();
+        let report = dir.join("run.json");
+        std::fs::write(
+            &report,
+            serde_json::json!({
+                "integration": "<script>alert(5)</script>",
+                "scenarios": [{
+                    "feature": feature.display().to_string(), "line": 4,
+                    "name": "<img src=x onerror=alert(2)> | ```",
+                    "failure": "expected <b>denied</b>\n<script>alert(6)</script>",
+                    "requests": [{"method": "GET", "path": "/<script>", "query": "a=%3Cscript%3E", "status": 200}]
+                }]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let fixtures = Fixtures::builtin().unwrap();
+        let sources = Sources {
+            features: vec![feature],
+            results: vec![report],
+            ..Sources::default()
+        };
+        let docs = Documentation::gather(fixtures, sources, UNIX_EPOCH).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(docs.scenarios[0].run.as_ref().unwrap().result.is_some());
+        for (name, page) in html::pages(&docs, fixtures) {
+            assert!(!page.contains("<script"), "{name} has a script");
+            assert!(!page.contains("<img"), "{name} has an image");
+            assert!(!page.contains("<b>"), "{name} has markup from a report");
+        }
+        assert!(
+            html::pages(&docs, fixtures)[1]
+                .1
+                .contains("&lt;img src=x onerror=alert(2)&gt;")
+        );
+        for (name, page) in markdown::pages(&docs, fixtures) {
+            for line in prose(&page) {
+                // Code spans show their text as it is.
+                let text: String = line.split('`').step_by(2).collect();
+                assert!(!text.contains("<script"), "{name}: {line}");
+                assert!(!text.contains("<img"), "{name}: {line}");
+            }
+        }
     }
 
     #[test]

@@ -92,22 +92,24 @@ impl Verdict {
         }
     }
 
-    /// What a reader of the legend is told the word means.
-    pub fn meaning(word: &str) -> &'static str {
-        match word {
-            "passed" => "every step passed: the integration behaved as the scenario says",
-            "failed" => {
-                "the integration did not behave as the scenario says (the evidence says how)"
-            }
-            "feature error" => "a mistake in the feature stopped the scenario: it judged nothing",
-            "left out" => "the run did not run it (the reason is given)",
-            _ => "no run report has a result for it",
-        }
-    }
-
-    /// The words of the legend, the last for a scenario no report ran.
-    pub const WORDS: [&'static str; 5] =
-        ["passed", "failed", "feature error", "left out", "not run"];
+    /// The words of the legend with what each means, the last for a scenario no report
+    /// ran.
+    pub const LEGEND: [(&'static str, &'static str); 5] = [
+        (
+            "passed",
+            "every step passed: the integration behaved as the scenario says",
+        ),
+        (
+            "failed",
+            "the integration did not behave as the scenario says (the evidence says how)",
+        ),
+        (
+            "feature error",
+            "a mistake in the feature stopped the scenario: it judged nothing",
+        ),
+        ("left out", "the run did not run it (the reason is given)"),
+        ("not run", "no run report has a result for it"),
+    ];
 }
 
 /// The latest result of one run of a scenario, with its evidence.

@@ -352,3 +352,86 @@ fn the_docs_site_renders_in_a_real_browser_with_every_rule_a_legend_and_no_overf
         "escalated → denied is not coloured as denied"
     );
 }
+
+#[test]
+fn docs_names_the_bad_input_and_fixes_its_date_from_source_date_epoch() {
+    let scratch = Scratch::new();
+    let missing = cw_conform_finished(
+        &scratch,
+        &["docs", "--output", "site", "--results", "missing.json"],
+    );
+    missing.assert_code(2);
+    assert!(
+        missing
+            .stderr
+            .contains("error: failed to read the run report missing.json: "),
+        "{missing}"
+    );
+    // A Cucumber JSON report is an array: not the report `docs` reads.
+    scratch.write("cucumber.json", "[\n  {\"elements\": []}\n]\n");
+    let cucumber = cw_conform_finished(
+        &scratch,
+        &["docs", "--output", "site", "--results", "cucumber.json"],
+    );
+    cucumber.assert_code(2);
+    assert!(
+        cucumber.stderr.contains(
+            "failed to read the run report cucumber.json: line 1, column 1: found '[' where a JSON object should start (expected the JSON report `cw-conform run --format json` writes)"
+        ),
+        "{cucumber}"
+    );
+    scratch.write(
+        "broken/empty.feature",
+        "Feature: F\n\n  Scenario: nothing yet\n",
+    );
+    let broken = cw_conform_finished(
+        &scratch,
+        &["docs", "--output", "site", "--features", "broken"],
+    );
+    broken.assert_code(2);
+    assert!(
+        broken
+            .stderr
+            .contains("broken/empty.feature:3: the Scenario \"nothing yet\" has no steps"),
+        "{broken}"
+    );
+    assert!(
+        !scratch.path().join("site").exists(),
+        "a site was written from bad input"
+    );
+
+    let bad_date = Running::start({
+        let mut command = crate::cli::cw_conform(&scratch, &["docs", "--output", "site"]);
+        command.env("SOURCE_DATE_EPOCH", "yesterday");
+        command
+    })
+    .finish();
+    bad_date.assert_code(2);
+    assert!(
+        bad_date
+            .stderr
+            .contains("invalid SOURCE_DATE_EPOCH \"yesterday\""),
+        "{bad_date}"
+    );
+    let dated = Running::start({
+        let mut command = crate::cli::cw_conform(&scratch, &["docs", "--output", "site"]);
+        command.env("SOURCE_DATE_EPOCH", "1764316800");
+        command
+    })
+    .finish();
+    dated.assert_code(0);
+    for page in [
+        "index.html",
+        "rules.html",
+        "matrix.html",
+        "index.md",
+        "rules.md",
+    ] {
+        assert!(
+            scratch
+                .read(&format!("site/{page}"))
+                .contains("generated 2025-11-28 08:00:00 UTC by cw-conform"),
+            "{page} does not name the date SOURCE_DATE_EPOCH fixes"
+        );
+    }
+}
