@@ -182,10 +182,12 @@ enum Command {
     /// The built-in features.
     #[command(subcommand)]
     Features(FeaturesCommand),
-    /// Write the living documentation into a folder: a static site (HTML, and the same in
-    /// Markdown) of every rule with its source, the scenarios that check it, the expected
-    /// outcome of every action under every role, and, given run reports, the latest
-    /// verdict of every scenario with its evidence.
+    /// Write the living documentation (a static site, HTML and Markdown) into a folder.
+    ///
+    /// Every rule with its source document and section, the scenarios that check it, the
+    /// expected outcome of every action under every role with a legend, and, given run
+    /// reports, the latest verdict of every scenario with its evidence. Every page names
+    /// the date (SOURCE_DATE_EPOCH fixes it), the cw-conform version and the integration.
     Docs {
         /// The folder to write into (created if missing).
         #[arg(long, value_name = "DIR")]

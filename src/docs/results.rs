@@ -380,6 +380,89 @@ mod tests {
         RunReport::parse(Path::new("run.json"), text, UNIX_EPOCH)
     }
 
+    fn scenario(feature: &str, line: usize, name: &str) -> ScenarioDoc {
+        ScenarioDoc {
+            feature: feature.into(),
+            feature_name: "F".into(),
+            rule_block: None,
+            keyword: "Scenario".into(),
+            name: name.into(),
+            line,
+            tags: vec!["SD-01".into()],
+            description: None,
+            background: Vec::new(),
+            steps: Vec::new(),
+            examples: Vec::new(),
+            run: Some(super::super::Instance {
+                line,
+                name: name.into(),
+                result: None,
+            }),
+        }
+    }
+
+    fn verdict(doc: &ScenarioDoc) -> Option<&Verdict> {
+        doc.run.as_ref()?.result.as_ref().map(|r| &r.verdict)
+    }
+
+    #[test]
+    fn each_scenario_shows_its_result_in_the_latest_report_that_ran_it() {
+        let older = RunReport::parse(
+            Path::new("older.json"),
+            r#"{"scenarios": [
+                 {"feature": "features/a.feature", "name": "one", "line": 3, "failure": "boom"},
+                 {"feature": "features/a.feature", "name": "two", "line": 9},
+                 {"feature": "features/gone.feature", "name": "gone", "line": 1}],
+               "rules": [{"id": "SD-01", "verdict": "fails"}]}"#,
+            UNIX_EPOCH,
+        )
+        .unwrap();
+        let newer = RunReport::parse(
+            Path::new("newer.json"),
+            r#"{"date": "2026-01-01T00:00:00Z",
+               "scenarios": [{"feature": "features/a.feature", "name": "one", "line": 3}],
+               "left_out": [{"feature": "features/a.feature", "name": "three", "line": 12, "reason": "needs the mock"}],
+               "rules": [{"id": "SD-01", "verdict": "conforms"}, {"id": "SD-02", "verdict": "not checked"}]}"#,
+            UNIX_EPOCH,
+        )
+        .unwrap();
+        let mut docs = vec![
+            scenario("features/a.feature", 3, "one"),
+            // The same file given by another path: found by its name, line and scenario.
+            scenario("/home/me/suite/features/a.feature", 9, "two"),
+            scenario("features/a.feature", 12, "three"),
+            scenario("features/a.feature", 20, "four"),
+        ];
+        let reports = [older, newer];
+        let unmatched = attach(&mut docs, &reports);
+        assert_eq!(verdict(&docs[0]), Some(&Verdict::Passed));
+        assert_eq!(
+            docs[0]
+                .run
+                .as_ref()
+                .unwrap()
+                .result
+                .as_ref()
+                .unwrap()
+                .report,
+            1
+        );
+        assert_eq!(verdict(&docs[1]), Some(&Verdict::Passed));
+        assert_eq!(
+            verdict(&docs[2]),
+            Some(&Verdict::LeftOut("needs the mock".into()))
+        );
+        assert_eq!(verdict(&docs[3]), None);
+        let gone: Vec<&str> = unmatched.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(gone, ["gone"]);
+        let id = |s: &str| s.parse::<RuleId>().unwrap();
+        assert_eq!(
+            rule_verdict(&reports, &id("SD-01")).as_deref(),
+            Some("conforms")
+        );
+        assert_eq!(rule_verdict(&reports, &id("SD-02")), None);
+    }
+
     #[test]
     fn a_report_with_fields_it_does_not_know_still_reads() {
         let report = parse(
