@@ -35,12 +35,15 @@
 //!   `matrix`, `explain`, [`audit`] and the catalog-wide steps (scenarios still state their
 //!   outcomes themselves, so they can catch the oracle being wrong).
 //! - [`audit`]: a least-privilege review of a role or of the API member itself.
+//! - [`docs`]: the living documentation, a static site of the rules, their scenarios, the
+//!   expected-outcome matrix and the latest verdicts of a run.
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
 pub mod cleanup;
 pub mod commands;
 pub mod connectwise;
+pub mod docs;
 pub mod fixtures;
 pub mod harness;
 pub mod integration;

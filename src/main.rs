@@ -182,6 +182,33 @@ enum Command {
     /// The built-in features.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Write the living documentation (a static site, HTML and Markdown) into a folder.
+    ///
+    /// Every rule with its source document and section, the scenarios that check it, the
+    /// expected outcome of every action under every role with a legend, and, given run
+    /// reports, the latest verdict of every scenario with its evidence. Every page names
+    /// the date (SOURCE_DATE_EPOCH fixes it), the cw-conform version and the integration.
+    Docs {
+        /// The folder to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+        /// A run report, from `cw-conform run --format json --output FILE` (repeatable:
+        /// each scenario shows its result in the latest run).
+        #[arg(long, value_name = "FILE")]
+        results: Vec<PathBuf>,
+        /// Your own feature files or folders, as `run` takes them (default: the built-in
+        /// features; repeatable).
+        #[arg(long, value_name = "PATH")]
+        features: Vec<PathBuf>,
+        /// Role profiles or role files for the matrix, comma-separated (default: every
+        /// shipped profile).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// The integration's name, shown on every page (default: the one the latest run
+        /// report names, if any).
+        #[arg(long, value_name = "NAME")]
+        integration: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,6 +342,22 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Features(FeaturesCommand::Export { dir, force }) => {
             commands::export::export(&dir, force)
         }
+        Command::Docs {
+            output,
+            results,
+            features,
+            roles,
+            integration,
+        } => commands::docs::docs(
+            commands::docs::DocsArgs {
+                output,
+                results,
+                features,
+                roles,
+                integration,
+            },
+            fixtures,
+        ),
         Command::Serve {
             port,
             role,

@@ -3,6 +3,7 @@
 //! code. `src/main.rs` only parses the command line and calls them.
 
 pub mod describe;
+pub mod docs;
 pub mod export;
 pub mod inspect;
 pub mod mcp;
@@ -60,6 +61,9 @@ pub enum CommandError {
     /// An MCP server misbehaved.
     #[error(transparent)]
     Server(#[from] ServerFailure),
+    /// The living documentation could not be made.
+    #[error(transparent)]
+    Docs(#[from] crate::docs::DocsError),
     /// A file could not be written, or a port bound.
     #[error("failed to {what}: {source}")]
     Io {

@@ -98,8 +98,31 @@ pub(crate) fn load(files: Vec<FeatureText>) -> Loaded {
     loaded
 }
 
+/// Parses and checks every feature, leaving Scenario Outlines as written (for the living
+/// documentation, which shows an outline with its Examples table): the features that can
+/// run, and the errors of those that cannot.
+pub(crate) fn load_as_written(files: Vec<FeatureText>) -> Loaded {
+    let mut loaded = Loaded::default();
+    for file in files {
+        match parse_checked(file) {
+            Ok(feature) => loaded.features.push(feature),
+            Err(errors) => loaded.errors.extend(errors),
+        }
+    }
+    loaded
+}
+
 /// One feature, parsed, checked and expanded.
 fn parse(file: FeatureText) -> Result<gherkin::Feature, Vec<FeatureError>> {
+    parse_checked(file)?.expand_examples().map_err(|e| {
+        vec![FeatureError::from_cucumber(
+            &cucumber::parser::Error::ExampleExpansion(e.into()),
+        )]
+    })
+}
+
+/// One feature, parsed and checked, its outlines not expanded.
+fn parse_checked(file: FeatureText) -> Result<gherkin::Feature, Vec<FeatureError>> {
     let shown = file.path.display().to_string();
     let error = |line: Option<usize>, problem: String| FeatureError {
         feature: shown.clone(),
@@ -122,11 +145,7 @@ fn parse(file: FeatureText) -> Result<gherkin::Feature, Vec<FeatureError>> {
             .map(|(line, problem)| error(Some(line), problem))
             .collect());
     }
-    feature.expand_examples().map_err(|e| {
-        vec![FeatureError::from_cucumber(
-            &cucumber::parser::Error::ExampleExpansion(e.into()),
-        )]
-    })
+    Ok(feature)
 }
 
 /// Whether a text holds no Gherkin at all: only blank lines and comments.

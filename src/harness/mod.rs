@@ -73,6 +73,21 @@ fn fixtures() -> Arc<Fixtures> {
     }))
 }
 
+/// The features as written (Scenario Outlines not expanded), checked as a run checks them:
+/// the built-in ones when `paths` is empty, else the files and folders given. The features
+/// that can run, and the errors of those that cannot. For the living documentation.
+pub(crate) fn features_as_written(
+    paths: &[std::path::PathBuf],
+) -> Result<(Vec<cucumber::gherkin::Feature>, Vec<FeatureError>), RunError> {
+    let files = if paths.is_empty() {
+        runner::builtin_features()
+    } else {
+        runner::user_features(paths)?
+    };
+    let loaded = features::load_as_written(files);
+    Ok((loaded.features, loaded.errors))
+}
+
 /// Every tag that applies to a scenario: its feature's, its rule's and its own, in that
 /// order (the order cucumber evaluates tag expressions in).
 pub(crate) fn tags_of<'a>(

@@ -288,7 +288,7 @@ fn collect_builtin(dir: &Dir<'static>, files: &mut Vec<FeatureText>) {
     }
 }
 
-fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
+pub(super) fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
     let mut files = Vec::new();
     for path in paths {
         let read_error = |e: io::Error| RunError::Read {

@@ -58,6 +58,33 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// What the outcome word means, in a sentence for a reader of the matrix or the
+    /// documentation (the legend).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "the request reached ConnectWise, which accepted it",
+            Outcome::Denied => {
+                "ConnectWise refused it (403): the role does not grant it, and the AI is told it has no access"
+            }
+            Outcome::Blocked => {
+                "the integration refuses it whatever the role grants, and sends nothing to ConnectWise"
+            }
+            Outcome::Escalated => {
+                "the integration holds it until a person confirms it (or reviews the billing)"
+            }
+            Outcome::Rejected => "the integration refuses invalid input before sending any write",
+            Outcome::Partial => {
+                "the main read succeeded, but lookups of related records were refused"
+            }
+            Outcome::Unauthenticated => "ConnectWise refused the API member's credentials (401)",
+            Outcome::Failed => {
+                "ConnectWise answered with another error (404, 400, 5xx) or could not be reached"
+            }
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

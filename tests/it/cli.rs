@@ -1061,8 +1061,21 @@ fn the_html_matrix_is_a_page_with_the_same_table() {
     let page = matrix.stdout.trim();
     assert!(page.starts_with("<!DOCTYPE html>"), "{matrix}");
     assert!(page.ends_with("</html>"), "{matrix}");
-    assert_eq!(page.matches("<table>").count(), 1, "{matrix}");
+    assert_eq!(
+        page.matches("<table class=\"matrix\">").count(),
+        1,
+        "{matrix}"
+    );
     assert_eq!(page.matches("</table>").count(), 1, "{matrix}");
+    assert!(
+        page.contains("<thead><tr>"),
+        "no header row to keep in view"
+    );
+    assert!(page.contains("<dl class=\"legend\">"), "no legend");
+    assert!(
+        page.contains(&format!("by cw-conform {}", env!("CARGO_PKG_VERSION"))),
+        "no version"
+    );
     let actions = action_names();
     assert_eq!(
         page.matches("<tr>").count(),
@@ -1071,7 +1084,7 @@ fn the_html_matrix_is_a_page_with_the_same_table() {
     );
     for role in shipped_roles() {
         assert!(
-            page.contains(&format!("<th>{role}</th>")),
+            page.contains(&format!("<th scope=\"col\">{role}</th>")),
             "no column for {role}"
         );
     }

@@ -7,6 +7,7 @@
 
 mod cleanup;
 mod cli;
+mod docs;
 mod fidelity;
 mod first_contact;
 mod hostile;
