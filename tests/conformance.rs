@@ -11,14 +11,13 @@ use cw_conform::fixtures::Fixtures;
 use cw_conform::harness::sandbox::SandboxRun;
 use cw_conform::harness::{self, RunOptions};
 use cw_conform::report;
-use cw_conform::target::{self, Sandbox};
+use cw_conform::target::Sandbox;
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn main() -> ExitCode {
-    target::load_dotenv();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

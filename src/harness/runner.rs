@@ -226,6 +226,9 @@ pub struct LeftOut {
     pub name: String,
     /// Why it cannot run here.
     pub reason: String,
+    /// Every tag that applies, without `@` (its rule IDs: what leaving it out leaves
+    /// unchecked).
+    pub tags: Vec<String>,
 }
 
 impl RunSummary {
@@ -288,7 +291,7 @@ fn collect_builtin(dir: &Dir<'static>, files: &mut Vec<FeatureText>) {
     }
 }
 
-fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
+pub(super) fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
     let mut files = Vec::new();
     for path in paths {
         let read_error = |e: io::Error| RunError::Read {
@@ -602,6 +605,7 @@ pub async fn run_until(
                         "not offered by this integration: {}",
                         left.actions.join(", ")
                     ),
+                    tags: left.tags.clone(),
                 });
             not_offered_sink
                 .lock()
@@ -625,6 +629,7 @@ pub async fn run_until(
                         line: scenario.position.line,
                         name: scenario.name.clone(),
                         reason,
+                        tags: super::tags_of(feature, rule, scenario).cloned().collect(),
                     });
                 false
             }
