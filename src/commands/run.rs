@@ -183,7 +183,15 @@ async fn sandbox_run(
             "  profile {}: member {}, role verified ({})",
             member.profile,
             member.member.as_deref().unwrap_or("(unnamed)"),
-            crate::report::count(member.role.grants().count(), "function granted", "functions granted")
+            crate::report::count(
+                member
+                    .role
+                    .grants()
+                    .filter(|(_, levels)| **levels != crate::model::Levels::default())
+                    .count(),
+                "function granted",
+                "functions granted"
+            )
         );
     }
     let run = SandboxRun::start(

@@ -46,11 +46,7 @@ pub fn plan(args: &PlanArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     } else {
         let mut roles = Vec::new();
         for name in &args.roles {
-            let role = match crate::harness::sandbox::scenario_role(fixtures, name) {
-                Some(role) if name.starts_with("scenario-") => role,
-                _ => fixtures.role(name)?,
-            };
-            roles.push(role);
+            roles.push(crate::harness::sandbox::resolve_role(fixtures, name)?);
         }
         roles
     };

@@ -98,15 +98,13 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
                 ),
             ));
         }
-        let role = match crate::harness::sandbox::scenario_role(fixtures, &entry.role) {
-            Some(role) if entry.role.starts_with("scenario-") => role,
-            _ => fixtures.role(&entry.role).map_err(|e| {
+        let role =
+            crate::harness::sandbox::resolve_role(fixtures, &entry.role).map_err(|e| {
                 failed(
                     line_of(&format!("\"{}\"", entry.role)),
                     format!("member \"{}\": {e}", entry.identifier),
                 )
-            })?,
-        };
+            })?;
         members.push(ApiMember {
             identifier: entry.identifier,
             public_key: entry.public_key,

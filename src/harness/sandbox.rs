@@ -106,11 +106,13 @@ pub async fn preflight(
         codebase_checked = true;
         match audit::read_security(fixtures, &client).await {
             Ok(security) => {
-                let Ok(expected) = fixtures.role(profile) else {
-                    problems.push(format!(
-                        "profile \"{profile}\": no role profile has that name (`cw-conform roles` lists them)"
-                    ));
-                    continue;
+                let expected = resolve_role(fixtures, profile);
+                let expected = match expected {
+                    Ok(role) => role,
+                    Err(error) => {
+                        problems.push(format!("profile \"{profile}\": {error}"));
+                        continue;
+                    }
                 };
                 let differences = expected.differences(&security.role);
                 if differences.is_empty() {
@@ -459,6 +461,20 @@ pub fn scenario_role(fixtures: &Fixtures, name: &str) -> Option<SecurityRole> {
         }
     }
     None
+}
+
+/// A role by the name a profile, a members file or `sandbox plan --roles` gives it: a
+/// role profile, a role file, or a built-in scenario's own role (`scenario-1a2b3c4d`).
+pub fn resolve_role(
+    fixtures: &Fixtures,
+    name: &str,
+) -> Result<SecurityRole, crate::fixtures::FixtureError> {
+    if name.starts_with("scenario-")
+        && let Some(role) = scenario_role(fixtures, name)
+    {
+        return Ok(role);
+    }
+    fixtures.role(name)
 }
 
 /// Where a scenario's own role is written, for the plan.
