@@ -227,13 +227,19 @@ mod tests {
             ]
         );
         let functions = fixtures.permissions.functions.iter().count();
-        let cell_rows = text.lines().filter(|l| l.ends_with(" |") && l.matches(" | ").count() == 5);
+        let cell_rows = text
+            .lines()
+            .filter(|l| l.ends_with(" |") && l.matches(" | ").count() == 5);
         // Each role's table: its header and one row per function.
         assert_eq!(cell_rows.count(), 2 * (functions + 1));
         assert!(text.contains(
             "| cw-conform-customer-sync | customer-sync | CW_CUSTOMER_SYNC_PUBLIC_KEY | CW_CUSTOMER_SYNC_PRIVATE_KEY |"
         ));
-        assert!(text.contains("[profile.customer-sync]\npublic_key_env = \"CW_CUSTOMER_SYNC_PUBLIC_KEY\""));
+        assert!(
+            text.contains(
+                "[profile.customer-sync]\npublic_key_env = \"CW_CUSTOMER_SYNC_PUBLIC_KEY\""
+            )
+        );
         assert!(!text.contains("[profile.least-privilege]"), "{text}");
     }
 

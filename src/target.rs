@@ -219,10 +219,7 @@ pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, String> {
 impl<'a> Environment<'a> {
     /// The process environment over `.env` in the working directory (when there is one).
     pub fn load() -> Result<Environment<'static>, TargetError> {
-        Environment::over_dotenv(
-            Box::new(|name| std::env::var(name).ok()),
-            Path::new(".env"),
-        )
+        Environment::over_dotenv(Box::new(|name| std::env::var(name).ok()), Path::new(".env"))
     }
 
     /// A lookup over a `.env` file (which need not exist).
@@ -316,17 +313,21 @@ impl<'a> Environment<'a> {
                 ),
             });
         }
-        let requests_per_minute = self.var("CONNECTWISE_REQUESTS_PER_MINUTE").and_then(|text| {
-            let rate = text.trim().parse().ok().filter(|n| (1..=900).contains(n));
-            if rate.is_none() {
-                problems.push(TargetError::Invalid {
-                    name: "CONNECTWISE_REQUESTS_PER_MINUTE".into(),
-                    reason: format!("\"{text}\" is not a whole number from 1 to 900"),
-                });
-            }
-            rate
-        });
-        let role = self.var("CONNECTWISE_ROLE").filter(|r| !r.trim().is_empty());
+        let requests_per_minute = self
+            .var("CONNECTWISE_REQUESTS_PER_MINUTE")
+            .and_then(|text| {
+                let rate = text.trim().parse().ok().filter(|n| (1..=900).contains(n));
+                if rate.is_none() {
+                    problems.push(TargetError::Invalid {
+                        name: "CONNECTWISE_REQUESTS_PER_MINUTE".into(),
+                        reason: format!("\"{text}\" is not a whole number from 1 to 900"),
+                    });
+                }
+                rate
+            });
+        let role = self
+            .var("CONNECTWISE_ROLE")
+            .filter(|r| !r.trim().is_empty());
         let profiles = self
             .var("CONNECTWISE_PROFILES")
             .filter(|p| !p.trim().is_empty());
@@ -427,9 +428,7 @@ impl Sandbox {
                 Ok(file) => {
                     for (name, entry) in file.profile {
                         let mut key = |variable: &str| {
-                            let value = environment
-                                .var(variable)
-                                .filter(|v| !v.trim().is_empty());
+                            let value = environment.var(variable).filter(|v| !v.trim().is_empty());
                             if value.is_none() {
                                 problems.push(TargetError::Missing(variable.to_owned()));
                             }
@@ -683,17 +682,29 @@ mod tests {
         let folder = std::env::temp_dir().join(format!("cw-conform-dotenv-{}", std::process::id()));
         std::fs::create_dir_all(&folder).unwrap();
         let path = folder.join(".env");
-        std::fs::write(&path, "CONNECTWISE_SITE=http://127.0.0.1:9\nCONNECTWISE_ROLE=from-file\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "CONNECTWISE_SITE=http://127.0.0.1:9\nCONNECTWISE_ROLE=from-file\n",
+        )
+        .unwrap();
         let process = vars(&[("CONNECTWISE_ROLE", "from-process")]);
 
         let environment = Environment::over_dotenv(Box::new(process), &path).unwrap();
         let _ = std::fs::remove_dir_all(&folder);
 
-        assert_eq!(environment.var("CONNECTWISE_ROLE").as_deref(), Some("from-process"));
-        assert_eq!(environment.source("CONNECTWISE_SITE"), Some(Source::DotEnv(path)));
+        assert_eq!(
+            environment.var("CONNECTWISE_ROLE").as_deref(),
+            Some("from-process")
+        );
+        assert_eq!(
+            environment.source("CONNECTWISE_SITE"),
+            Some(Source::DotEnv(path))
+        );
         assert!(environment.sandbox_requested());
-        assert_eq!(environment.source("CONNECTWISE_ROLE"), Some(Source::Process));
+        assert_eq!(
+            environment.source("CONNECTWISE_ROLE"),
+            Some(Source::Process)
+        );
     }
 
     #[test]
@@ -719,7 +730,10 @@ mod tests {
             "CONNECTWISE_COMPANY_ID is invalid: \"19\"",
             "CONNECTWISE_REQUESTS_PER_MINUTE is invalid: \"fast\"",
         ] {
-            assert!(names.iter().any(|n| n.starts_with(expected)), "{expected}: {names:#?}");
+            assert!(
+                names.iter().any(|n| n.starts_with(expected)),
+                "{expected}: {names:#?}"
+            );
         }
         assert!(!error.to_string().contains("canary-private-9f2c"));
     }

@@ -229,7 +229,11 @@ fn announce(
     eprintln!(
         "estimate: {} sending about {} at {rate} a minute: about {}",
         crate::report::count(estimate.scenarios, "scenario", "scenarios"),
-        crate::report::count(usize::try_from(estimate.requests).unwrap_or(usize::MAX), "request", "requests"),
+        crate::report::count(
+            usize::try_from(estimate.requests).unwrap_or(usize::MAX),
+            "request",
+            "requests"
+        ),
         minutes(duration)
     );
     if quiet || !std::io::stderr().is_terminal() {

@@ -85,7 +85,8 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
         let quoted = format!("\"{}\"", entry.identifier);
         if members.iter().any(|m| m.identifier == entry.identifier) {
             return Err(failed(
-                text.rfind(&quoted).map(|o| crate::fixtures::line_of(&text, o)),
+                text.rfind(&quoted)
+                    .map(|o| crate::fixtures::line_of(&text, o)),
                 format!("the member \"{}\" is listed twice", entry.identifier),
             ));
         }
@@ -98,13 +99,12 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
                 ),
             ));
         }
-        let role =
-            crate::harness::sandbox::resolve_role(fixtures, &entry.role).map_err(|e| {
-                failed(
-                    line_of(&format!("\"{}\"", entry.role)),
-                    format!("member \"{}\": {e}", entry.identifier),
-                )
-            })?;
+        let role = crate::harness::sandbox::resolve_role(fixtures, &entry.role).map_err(|e| {
+            failed(
+                line_of(&format!("\"{}\"", entry.role)),
+                format!("member \"{}\": {e}", entry.identifier),
+            )
+        })?;
         members.push(ApiMember {
             identifier: entry.identifier,
             public_key: entry.public_key,

@@ -244,7 +244,10 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
         return Some("refers to a record seeded in the mock");
     }
     let patterns: [(&str, &'static str); 8] = [
-        ("are added to the role", "adds a workflow's grants to its role"),
+        (
+            "are added to the role",
+            "adds a workflow's grants to its role",
+        ),
         ("signs in as the member", "signs in as a seeded member"),
         (
             "the integration is configured with",
@@ -358,7 +361,7 @@ pub(crate) fn exclusion(
         let why = steps
             .iter()
             .find_map(|step| needs_mock(&step.value))
-            .unwrap_or("injects faults or uses a second site");
+            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
         return Some(format!("needs the mock: {why}"));
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
@@ -420,7 +423,11 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
             }
             let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
             for mut role in roles_needed(fixtures, &steps).into_iter().flatten() {
-                if profiles.iter().chain(own.iter()).any(|r| r.grants_same_as(&role)) {
+                if profiles
+                    .iter()
+                    .chain(own.iter())
+                    .any(|r| r.grants_same_as(&role))
+                {
                     continue;
                 }
                 if fixtures.roles.contains_key(&role.name) {

@@ -124,10 +124,10 @@ impl ConformanceWorld {
     /// The sandbox profile whose member holds the API member's role (the role's name when
     /// none does, or on the mock).
     fn profile(&self) -> String {
-        let name = self
-            .role
-            .as_ref()
-            .map_or_else(|| crate::target::DEFAULT_ROLE.to_owned(), |r| r.name.clone());
+        let name = self.role.as_ref().map_or_else(
+            || crate::target::DEFAULT_ROLE.to_owned(),
+            |r| r.name.clone(),
+        );
         match (&self.sandbox, &self.role) {
             (Some(run), Some(role)) => run.profile_for(role).unwrap_or(name),
             _ => name,

@@ -168,9 +168,10 @@ mod tests {
                 "Service Desk / Service Tickets Add: expected All, ConnectWise has None",
             ]
         );
-        let renamed = SecurityRole::new("other", "").with_grant(tickets, expected.levels(
-            &FunctionName::new("Service Desk", "Service Tickets"),
-        ));
+        let renamed = SecurityRole::new("other", "").with_grant(
+            tickets,
+            expected.levels(&FunctionName::new("Service Desk", "Service Tickets")),
+        );
         assert!(expected.grants_same_as(&renamed));
     }
 }

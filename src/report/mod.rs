@@ -169,7 +169,10 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
         // Grouped by reason, the most common first.
         let mut reasons: Vec<(&str, Vec<&crate::harness::LeftOut>)> = Vec::new();
         for left in &summary.left_out {
-            match reasons.iter_mut().find(|(reason, _)| *reason == left.reason) {
+            match reasons
+                .iter_mut()
+                .find(|(reason, _)| *reason == left.reason)
+            {
                 Some((_, group)) => group.push(left),
                 None => reasons.push((&left.reason, vec![left])),
             }

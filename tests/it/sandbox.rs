@@ -699,8 +699,14 @@ fn every_profile(scratch: &Scratch) -> (String, String) {
         );
     }
     (
-        scratch.write("members.toml", &members).display().to_string(),
-        scratch.write("profiles.toml", &profiles).display().to_string(),
+        scratch
+            .write("members.toml", &members)
+            .display()
+            .to_string(),
+        scratch
+            .write("profiles.toml", &profiles)
+            .display()
+            .to_string(),
     )
 }
 
@@ -840,18 +846,29 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
     );
 
     // SIGKILL once a marked record exists: nothing can clean up, the ledger remembers. (A
-    // scenario may remove its record itself just before the kill lands: then try again.)
+    // scenario may remove its record itself just before the kill lands, or the run may end
+    // between two looks at the data: then try again.)
     for attempt in 21.. {
         assert!(attempt < 31, "ten SIGKILLs left nothing behind to clean up");
-        let (command, _) = run(attempt);
-        let running = Running::start(command);
+        let (mut command, _) = run(attempt);
+        // Two requests a second: a created record stays long enough to be seen.
+        command.env("CONNECTWISE_REQUESTS_PER_MINUTE", "120");
+        let mut running = Running::start(command);
         let deadline = Instant::now() + PATIENCE;
-        while changes(&baseline, &snapshot(&caller).await).is_empty() {
+        let mut created = false;
+        while !running.has_ended() {
             assert!(
                 Instant::now() < deadline,
-                "the run created nothing within {PATIENCE:?}"
+                "the run neither created anything nor ended within {PATIENCE:?}"
             );
+            if !changes(&baseline, &snapshot(&caller).await).is_empty() {
+                created = true;
+                break;
+            }
             tokio::time::sleep(POLL).await;
+        }
+        if !created {
+            continue;
         }
         running.kill();
         if !changes(&baseline, &snapshot(&caller).await).is_empty() {
@@ -986,7 +1003,12 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
 
     let plan = crate::cli::cw_conform_finished(
         &scratch,
-        &["sandbox", "plan", "--roles", "customer-sync,read-only-discovery"],
+        &[
+            "sandbox",
+            "plan",
+            "--roles",
+            "customer-sync,read-only-discovery",
+        ],
     );
     let page = crate::cli::cw_conform_finished(
         &scratch,
@@ -1011,7 +1033,12 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
         let levels = role.levels(function);
         let row = format!(
             "| {} | {} | {} | {} | {} | {} |",
-            function.module, function.function, levels.add, levels.edit, levels.delete, levels.inquire
+            function.module,
+            function.function,
+            levels.add,
+            levels.edit,
+            levels.delete,
+            levels.inquire
         );
         assert!(plan.stdout.contains(&row), "no row {row}:\n{}", plan.stdout);
     }
@@ -1026,7 +1053,10 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
     );
     page.assert_code(0);
     let html = scratch.read("plan.html");
-    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<style>"), "{html}");
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<style>"),
+        "{html}"
+    );
     assert!(
         html.contains("<tr><td>Companies</td><td>Contacts</td><td class=\"None\">None</td><td class=\"None\">None</td><td class=\"None\">None</td><td class=\"All\">All</td></tr>"),
         "{html}"
@@ -1079,9 +1109,14 @@ fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verifi
             "the banner does not name {role}'s member: {everyone}"
         );
     }
-    assert!(everyone.stderr.contains("estimate: "), "{everyone}");
     let report: Value = serde_json::from_str(&sandbox.scratch.read("report.json")).unwrap();
     let ran = report["scenarios"].as_array().unwrap();
+    assert!(
+        everyone
+            .stderr
+            .contains(&format!("estimate: {} scenarios sending about ", ran.len())),
+        "the estimate does not count the scenarios that ran: {everyone}"
+    );
     for scenario in ran {
         assert_eq!(scenario["failure"], Value::Null, "{scenario:#}");
     }
@@ -1131,7 +1166,10 @@ fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_ever
     // customer-sync profile has a wrong private key.
     command
         .env("CW_READ_ONLY_DISCOVERY_PUBLIC_KEY", "customer-sync-public")
-        .env("CW_READ_ONLY_DISCOVERY_PRIVATE_KEY", "customer-sync-private")
+        .env(
+            "CW_READ_ONLY_DISCOVERY_PRIVATE_KEY",
+            "customer-sync-private",
+        )
         .env("CW_CUSTOMER_SYNC_PRIVATE_KEY", "WRONG-PRIVATE-0c4f");
 
     let run = Running::start(command).finish();
@@ -1142,7 +1180,9 @@ fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_ever
         "{run}"
     );
     assert!(
-        run.stderr.contains("credentials: profile \"customer-sync\": ConnectWise refused the member's keys (401)"),
+        run.stderr.contains(
+            "credentials: profile \"customer-sync\": ConnectWise refused the member's keys (401)"
+        ),
         "{run}"
     );
     let fixtures = Fixtures::builtin().unwrap();
@@ -1198,7 +1238,10 @@ fn broken_settings_and_an_unreachable_site_are_all_listed_before_anything_runs()
         "  - CONNECTWISE_COMPANY_ID is invalid: \"19\"",
         "  - CONNECTWISE_REQUESTS_PER_MINUTE is invalid: \"lots\"",
     ] {
-        assert!(broken.stderr.contains(expected), "no {expected:?}: {broken}");
+        assert!(
+            broken.stderr.contains(expected),
+            "no {expected:?}: {broken}"
+        );
     }
     unreachable.assert_code(2);
     assert!(
@@ -1217,11 +1260,17 @@ fn broken_settings_and_an_unreachable_site_are_all_listed_before_anything_runs()
 fn a_dotenv_that_switches_the_target_is_named_in_a_warning() {
     let sandbox = LoopbackSandbox::start(&[]);
     let mut dotenv = format!("CONNECTWISE_SITE={}\n", sandbox.served.site);
-    for (name, value) in settings().into_iter().filter(|(n, _)| *n != "CONNECTWISE_SITE") {
+    for (name, value) in settings()
+        .into_iter()
+        .filter(|(n, _)| *n != "CONNECTWISE_SITE")
+    {
         let _ = writeln!(dotenv, "{name}={value}");
     }
     sandbox.scratch.write(".env", &dotenv);
-    let mut command = cw_conform(&sandbox.scratch, &["run", "--tags", "@CL-04 and not @writes"]);
+    let mut command = cw_conform(
+        &sandbox.scratch,
+        &["run", "--tags", "@CL-04 and not @writes"],
+    );
     command.env("CONNECTWISE_REQUESTS_PER_MINUTE", "900");
 
     let run = Running::start(command).finish();
@@ -1232,7 +1281,8 @@ fn a_dotenv_that_switches_the_target_is_named_in_a_warning() {
         "{run}"
     );
     assert!(
-        run.stderr.contains("  profile least-privilege: member ai-integration, role verified"),
+        run.stderr
+            .contains("  profile least-privilege: member ai-integration, role verified"),
         "{run}"
     );
     assert!(!run.output().contains(PRIVATE), "{run}");
@@ -1246,9 +1296,13 @@ fn require_rules_all_fails_a_sandbox_run_that_checked_fewer_rules_than_asked() {
 
     let lenient = Running::start(sandbox.run(&["--tags", tags])).finish();
     let strict = Running::start(sandbox.run(&["--tags", tags, "--require-rules", "all"])).finish();
-    let complete =
-        Running::start(sandbox.run(&["--tags", "@CL-04 and not @writes", "--require-rules", "all"]))
-            .finish();
+    let complete = Running::start(sandbox.run(&[
+        "--tags",
+        "@CL-04 and not @writes",
+        "--require-rules",
+        "all",
+    ]))
+    .finish();
 
     let says = "This sandbox run checked fewer rules than its scenarios ask for: 1 rule left unchecked (SAFE-01)";
     lenient.assert_code(0);
@@ -1287,19 +1341,19 @@ fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
     );
     let served = Served::start(
         &scratch,
-        &["--members", &members.display().to_string(), "--client-id", CLIENT],
+        &[
+            "--members",
+            &members.display().to_string(),
+            "--client-id",
+            CLIENT,
+        ],
     );
     let sandbox = LoopbackSandbox { served, scratch };
     let feature = feature.display().to_string();
 
-    let without = Running::start(sandbox.run(&[
-        "--format",
-        "json",
-        "--output",
-        "without.json",
-        &feature,
-    ]))
-    .finish();
+    let without =
+        Running::start(sandbox.run(&["--format", "json", "--output", "without.json", &feature]))
+            .finish();
     let mut with = sandbox.run(&["--format", "json", "--output", "with.json", &feature]);
     with.env("CONNECTWISE_PROFILES", profiles.display().to_string())
         .env("READER_PUBLIC", "reader-public")
@@ -1311,7 +1365,8 @@ fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
     assert_eq!(left.len(), 1, "{without}");
     let reason = left[0]["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("no API member on the sandbox holds the scenario's own role \"scenario-")
+        reason
+            .starts_with("no API member on the sandbox holds the scenario's own role \"scenario-")
             && reason.contains("`cw-conform sandbox plan --roles scenario-"),
         "{reason}"
     );
@@ -1322,8 +1377,63 @@ fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
     assert_eq!(ran[0]["failure"], Value::Null, "{with}");
     let searched = requests(&ran[0]);
     assert!(
-        searched.iter().any(|r| r.starts_with("GET /company/companies -> 200")),
+        searched
+            .iter()
+            .any(|r| r.starts_with("GET /company/companies -> 200")),
         "{searched:?}"
     );
     sandbox.stop();
+}
+
+#[test]
+fn a_members_file_with_a_mistake_is_refused_naming_the_file_line_and_value() {
+    let scratch = Scratch::new();
+    let members = scratch.write(
+        "members.toml",
+        "[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\npublic_key = \"one-public\"\nprivate_key = \"one-private\"\n\n[[member]]\nidentifier = \"two\"\nrole = \"read-onyl-discovery\"\npublic_key = \"two-public\"\nprivate_key = \"two-private\"\n",
+    );
+    let duplicate = scratch.write(
+        "duplicate.toml",
+        "[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\npublic_key = \"same\"\nprivate_key = \"one-private\"\n\n[[member]]\nidentifier = \"two\"\nrole = \"customer-sync\"\npublic_key = \"same\"\nprivate_key = \"two-private\"\n",
+    );
+
+    let unknown = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--members",
+            &members.display().to_string(),
+        ],
+    );
+    let shared = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--members",
+            &duplicate.display().to_string(),
+        ],
+    );
+
+    unknown.assert_code(2);
+    assert!(
+        unknown.stderr.contains(&format!(
+            "failed to load the members file {}: line 9: member \"two\": ",
+            members.display()
+        )) && unknown.stderr.contains("\"read-onyl-discovery\""),
+        "{unknown}"
+    );
+    shared.assert_code(2);
+    assert!(
+        shared
+            .stderr
+            .contains("the member \"two\" has the public key of another member"),
+        "{shared}"
+    );
+    for finished in [&unknown, &shared] {
+        assert!(!finished.output().contains("-private"), "{finished}");
+    }
 }

@@ -4,8 +4,8 @@ use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::given;
 
-use crate::harness::world::ConformanceWorld;
 use crate::connectwise::security::FunctionCatalog;
+use crate::harness::world::ConformanceWorld;
 use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
 
 use super::{Keyword, Parameter, Pattern, StepDoc, param};
@@ -162,8 +162,7 @@ async fn role_also_grants(
     levels.set(operation, level);
     role.grant(function, levels);
     // A profile with one more grant is a role of the scenario's own.
-    let grants: Vec<(FunctionName, Levels)> =
-        role.grants().map(|(f, l)| (f.clone(), *l)).collect();
+    let grants: Vec<(FunctionName, Levels)> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
     role.name = scenario_role_name(&grants);
     world.set_role(role).await;
 }

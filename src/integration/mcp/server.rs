@@ -86,12 +86,13 @@ impl ServeSettings {
     /// Reads the settings from the one reader of the `CONNECTWISE_*` variables, as a
     /// scenario configures them (see [`Purpose::McpServe`]).
     pub fn from_environment(environment: &Environment<'_>) -> Result<ServeSettings, ServeError> {
-        let connection = environment
-            .connection(Purpose::McpServe)
-            .map_err(|error| match error {
-                TargetError::Missing(name) => ServeError::Missing(name),
-                other => ServeError::Invalid(other),
-            })?;
+        let connection =
+            environment
+                .connection(Purpose::McpServe)
+                .map_err(|error| match error {
+                    TargetError::Missing(name) => ServeError::Missing(name),
+                    other => ServeError::Invalid(other),
+                })?;
         Ok(ServeSettings {
             credentials: connection.credentials,
             requests_per_minute: connection.requests_per_minute,
