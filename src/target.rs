@@ -13,6 +13,7 @@
 //! the variable and, unless it is a secret, the value. Secrets are never printed.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -72,8 +73,16 @@ pub enum TargetError {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// Several problems, all found before anything was sent.
-    #[error("the sandbox settings have {} problems:{}", .0.len(), .0.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
+    #[error("the sandbox settings have {} problems:{}", .0.len(), listed(.0))]
     Several(Vec<TargetError>),
+}
+
+/// Each problem on a line of its own, `  - `.
+fn listed(problems: &[TargetError]) -> String {
+    problems.iter().fold(String::new(), |mut out, problem| {
+        let _ = write!(out, "\n  - {problem}");
+        out
+    })
 }
 
 impl TargetError {
@@ -140,10 +149,13 @@ pub enum Source {
     DotEnv(PathBuf),
 }
 
+/// A variable lookup (the process environment, or fixed values in tests).
+pub type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// The variables cw-conform reads: the process environment, over a `.env` file. The
 /// process environment is never changed.
 pub struct Environment<'a> {
-    process: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    process: Lookup<'a>,
     dotenv: BTreeMap<String, String>,
     dotenv_path: Option<PathBuf>,
 }
@@ -223,10 +235,7 @@ impl<'a> Environment<'a> {
     }
 
     /// A lookup over a `.env` file (which need not exist).
-    pub fn over_dotenv(
-        process: Box<dyn Fn(&str) -> Option<String> + 'a>,
-        path: &Path,
-    ) -> Result<Environment<'a>, TargetError> {
+    pub fn over_dotenv(process: Lookup<'a>, path: &Path) -> Result<Environment<'a>, TargetError> {
         let mut environment = Environment::lookup(process);
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -248,7 +257,7 @@ impl<'a> Environment<'a> {
     }
 
     /// A lookup with no `.env` (tests, and callers with their own variables).
-    pub fn lookup(process: Box<dyn Fn(&str) -> Option<String> + 'a>) -> Environment<'a> {
+    pub fn lookup(process: Lookup<'a>) -> Environment<'a> {
         Environment {
             process,
             dotenv: BTreeMap::new(),
@@ -280,12 +289,12 @@ impl<'a> Environment<'a> {
     /// reported at once.
     pub fn connection(&self, purpose: Purpose) -> Result<Connection, TargetError> {
         let mut problems = Vec::new();
-        let mut required = |name: &str| match self.var(name).filter(|v| !v.trim().is_empty()) {
-            Some(value) => Some(value),
-            None => {
+        let mut required = |name: &str| {
+            let value = self.var(name).filter(|v| !v.trim().is_empty());
+            if value.is_none() {
                 problems.push(TargetError::Missing(name.to_owned()));
-                None
             }
+            value
         };
         let site = required("CONNECTWISE_SITE");
         let company_id = required("CONNECTWISE_COMPANY_ID");

@@ -40,7 +40,7 @@ async fn run() -> ExitCode {
     let sandbox = match var("CW_CONFORM_TARGET").as_deref() {
         None | Some("mock") => None,
         Some("sandbox") => match Sandbox::from_env() {
-            Ok(sandbox) => match preflight(&sandbox, &fixtures).await {
+            Ok(sandbox) => match preflight(&sandbox, fixtures).await {
                 Err(problems) => {
                     eprintln!("{problems}");
                     return ExitCode::from(2);

@@ -4,6 +4,7 @@
 //! run's state (its [`Ledger`]). What the run creates is recorded by the ledger's gate in
 //! the sandbox client and removed by [`crate::cleanup`].
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -63,11 +64,19 @@ pub struct VerifiedMember {
 #[error(
     "the sandbox is not ready: {}{}",
     crate::report::count(.problems.len(), "problem", "problems"),
-    .problems.iter().map(|p| format!("\n  - {}", p.replace('\n', "\n    "))).collect::<String>()
+    listed(.problems)
 )]
 pub struct PreflightFailed {
     /// Each problem, naming the profile it concerns.
     pub problems: Vec<String>,
+}
+
+/// Each problem on a line of its own, `  - `, its further lines indented.
+fn listed(problems: &[String]) -> String {
+    problems.iter().fold(String::new(), |mut out, problem| {
+        let _ = write!(out, "\n  - {}", problem.replace('\n', "\n    "));
+        out
+    })
 }
 
 /// Checks the sandbox before anything runs: the site answers and knows the company (its
@@ -122,10 +131,10 @@ pub async fn preflight(
                         role: security.role,
                     });
                 } else {
-                    let cells: String = differences
-                        .iter()
-                        .map(|d| format!("\n{d}"))
-                        .collect();
+                    let cells = differences.iter().fold(String::new(), |mut out, d| {
+                        let _ = write!(out, "\n{d}");
+                        out
+                    });
                     problems.push(format!(
                         "profile \"{profile}\": the member {} does not hold the role \"{profile}\" on {site} ({} differ; `cw-conform sandbox plan --roles {profile}` lists the settings to make):{cells}",
                         security.member.as_deref().unwrap_or("(unnamed)"),

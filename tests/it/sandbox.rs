@@ -1191,9 +1191,9 @@ fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_ever
     let differences = expected.differences(&held);
     assert!(!differences.is_empty());
     assert!(
-        run.stderr.contains(&format!(
+        run.stderr.contains(
             "profile \"read-only-discovery\": the member cw-conform-customer-sync does not hold the role \"read-only-discovery\""
-        )),
+        ),
         "{run}"
     );
     for difference in &differences {

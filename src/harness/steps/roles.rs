@@ -1,5 +1,7 @@
 //! Steps that give the API member a security role.
 
+use std::fmt::Write as _;
+
 use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::given;
@@ -126,16 +128,17 @@ pub(crate) fn scenario_role_name(grants: &[(FunctionName, Levels)]) -> String {
     for (function, levels) in grants {
         role.grant(function.clone(), *levels);
     }
-    let text: String = role
+    let text = role
         .grants()
         .filter(|(_, levels)| **levels != Levels::default())
-        .map(|(function, levels)| {
-            format!(
+        .fold(String::new(), |mut text, (function, levels)| {
+            let _ = write!(
+                text,
                 "{function}:{}{}{}{};",
                 levels.add, levels.edit, levels.delete, levels.inquire
-            )
-        })
-        .collect();
+            );
+            text
+        });
     // FNV-1a: stable across builds and platforms.
     let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
