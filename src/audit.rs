@@ -263,13 +263,21 @@ pub enum LiveAuditError {
     },
 }
 
-/// Reads the API member's effective role (`/system/mySecurity`) and own record
-/// (`/system/myAccount`, when readable) and audits both.
-pub async fn audit_live(
+/// What `/system/mySecurity` says of the member a client signs in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveSecurity {
+    /// Its settings, as a role (named `live`), for the functions the harness knows.
+    pub role: SecurityRole,
+    /// The member identifier the settings name, when they name one.
+    pub member: Option<String>,
+}
+
+/// Reads the effective security settings of the member `client` signs in as
+/// (`/system/mySecurity`).
+pub async fn read_security(
     fixtures: &Fixtures,
     client: &Client,
-    workflows: &[String],
-) -> Result<(SecurityRole, Vec<Finding>), LiveAuditError> {
+) -> Result<EffectiveSecurity, LiveAuditError> {
     let security = client.get("/system/mySecurity", &[]).await?;
     if !security.ok() {
         return Err(LiveAuditError::Refused {
@@ -298,19 +306,31 @@ pub async fn audit_live(
             },
         );
     }
-    let mut findings = audit_role(fixtures, &role, workflows);
-    // The member's own record: through My Account, or else through Member Maintenance
-    // under the identifier `/system/mySecurity` names.
-    let mut account = client.get("/system/myAccount", &[]).await?;
-    let identifier = security
+    let member = security
         .body
         .as_array()
         .and_then(|rows| rows.first())
         .and_then(|row| row.get("member"))
         .and_then(|member| member.get("identifier"))
-        .and_then(Value::as_str);
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(EffectiveSecurity { role, member })
+}
+
+/// Reads the API member's effective role (`/system/mySecurity`) and own record
+/// (`/system/myAccount`, when readable) and audits both.
+pub async fn audit_live(
+    fixtures: &Fixtures,
+    client: &Client,
+    workflows: &[String],
+) -> Result<(SecurityRole, Vec<Finding>), LiveAuditError> {
+    let EffectiveSecurity { role, member } = read_security(fixtures, client).await?;
+    let mut findings = audit_role(fixtures, &role, workflows);
+    // The member's own record: through My Account, or else through Member Maintenance
+    // under the identifier `/system/mySecurity` names.
+    let mut account = client.get("/system/myAccount", &[]).await?;
     if !account.ok()
-        && let Some(identifier) = identifier
+        && let Some(identifier) = member
     {
         account = client
             .get(&format!("/system/members/{identifier}"), &[])

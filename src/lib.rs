@@ -28,6 +28,7 @@
 //! knows the AI side; `harness` only glues Gherkin to them.
 //!
 //! Around the suite:
+//! - [`plan`]: what to create on a sandbox (roles cell by cell, API members, profiles file).
 //! - [`target`]: a real ConnectWise sandbox instead of the mock (`CONNECTWISE_*`), with
 //!   [`harness::sandbox`] leaving out what only the mock can set up and removing every
 //!   record the run created.
@@ -51,6 +52,7 @@ pub mod ledger;
 pub mod mock;
 pub mod model;
 pub mod oracle;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod target;

@@ -7,12 +7,12 @@ use clap::{Parser, Subcommand};
 use cw_conform::commands::describe::ListFormat;
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
-use cw_conform::commands::run::{Format, IntegrationKind, RunArgs, SandboxWrites};
+use cw_conform::commands::run::{Format, IntegrationKind, RequireRules, RunArgs, SandboxWrites};
+use cw_conform::commands::sandbox::PlanFormat;
 use cw_conform::commands::serve::ServeArgs;
 use cw_conform::commands::terminal::ColorChoice;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
-use cw_conform::target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +68,10 @@ enum Command {
         /// The integration config of an MCP server (`cw-conform mcp-probe` writes one).
         #[arg(long, value_name = "FILE")]
         integration_config: Option<PathBuf>,
+        /// Against a sandbox: `all` fails the run (exit 1) when it checked fewer rules than
+        /// its scenarios ask for (some were left out); `ran` (default) only says so.
+        #[arg(long, value_enum, default_value_t = RequireRules::Ran)]
+        require_rules: RequireRules,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
     },
@@ -151,6 +155,10 @@ enum Command {
         /// without being read into memory.
         #[arg(long, default_value_t = cw_conform::mock::server::DEFAULT_MAX_BODY_BYTES)]
         max_body_bytes: usize,
+        /// A members file: several API members, each with its own role and keys, as a
+        /// sandbox has them (instead of --role, --public-key and --private-key).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["public_key", "private_key"])]
+        members: Option<PathBuf>,
     },
     /// Every step a scenario can use, with its parameters and an example.
     Steps {
@@ -226,6 +234,21 @@ enum FeaturesCommand {
 
 #[derive(Debug, Subcommand)]
 enum SandboxCommand {
+    /// The security roles to create on the sandbox (cell by cell), the API members to
+    /// create with them, and the profiles file to fill in.
+    Plan {
+        /// Role profiles, role files or scenario roles (`scenario-1a2b3c4d`, as a left-out
+        /// scenario names it), comma-separated (default: the roles the built-in scenarios
+        /// need).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// markdown, or html for a person.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+        format: PlanFormat,
+        /// Write the plan to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Find what earlier runs left on the sandbox (from their ledgers), list it, and
     /// remove it once confirmed; exit 0 when nothing is left, 1 when something is.
     Cleanup {
@@ -243,8 +266,6 @@ enum SandboxCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `.env` is read before any thread starts, as setting the environment requires.
-    target::load_dotenv();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -279,9 +300,11 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             ledger_dir,
             integration,
             integration_config,
+            require_rules,
             paths,
         } => {
             let args = RunArgs {
+                require_rules,
                 tags,
                 concurrency,
                 quiet,
@@ -321,6 +344,18 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             workflows,
             live,
         } => commands::inspect::audit(role.as_deref(), &workflows, live, fixtures).await,
+        Command::Sandbox(SandboxCommand::Plan {
+            roles,
+            format,
+            output,
+        }) => commands::sandbox::plan(
+            &commands::sandbox::PlanArgs {
+                roles,
+                format,
+                output,
+            },
+            fixtures,
+        ),
         Command::Sandbox(SandboxCommand::Cleanup {
             ledger_dir,
             yes,
@@ -368,8 +403,10 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             rate_limit_first,
             delay_ms,
             max_body_bytes,
+            members,
         } => {
             let args = ServeArgs {
+                members,
                 port,
                 role,
                 company_id,

@@ -5,11 +5,17 @@
 //! `CONNECTWISE_PUBLIC_KEY`, `CONNECTWISE_PRIVATE_KEY` and `CONNECTWISE_CLIENT_ID` for one
 //! API member, whose role profile `CONNECTWISE_ROLE` names (default `least-privilege`), and
 //! optionally a profiles file (`CONNECTWISE_PROFILES`) mapping more role profiles to API
-//! members by the *names* of the variables holding their keys. A `.env` file in the working
-//! directory is read first; variables already set win. Secrets are never printed.
+//! members by the *names* of the variables holding their keys.
+//!
+//! [`Environment`] is the one reader of these variables: the process environment first,
+//! then a `.env` file in the working directory (layered in the lookup; the process
+//! environment is never changed). Every problem with them is reported at once, each naming
+//! the variable and, unless it is a secret, the value. Secrets are never printed.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -18,6 +24,10 @@ use crate::connectwise::{Client, ClientError, Credentials, RateLimit, Secret, re
 
 /// The default request rate against a sandbox: well under ConnectWise's ~1,000 a minute.
 pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 300;
+
+/// The role profile of the member the `CONNECTWISE_*` keys belong to, unless
+/// `CONNECTWISE_ROLE` names another.
+pub const DEFAULT_ROLE: &str = "least-privilege";
 
 /// A setting that is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +51,14 @@ pub enum TargetError {
         /// Why.
         reason: String,
     },
+    /// The `.env` file of the working directory is unreadable or has a malformed line.
+    #[error("failed to read {path}: {reason}")]
+    DotEnv {
+        /// The file.
+        path: String,
+        /// Why (with the line).
+        reason: String,
+    },
     /// The site does not know the company (the site as [`redacted_url`] shows it).
     #[error(
         "the ConnectWise site {site} does not know the company ID {company}: check CONNECTWISE_SITE and CONNECTWISE_COMPANY_ID"
@@ -54,6 +72,28 @@ pub enum TargetError {
     /// The site could not be reached.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// Several problems, all found before anything was sent.
+    #[error("the sandbox settings have {} problems:{}", .0.len(), listed(.0))]
+    Several(Vec<TargetError>),
+}
+
+/// Each problem on a line of its own, `  - `.
+fn listed(problems: &[TargetError]) -> String {
+    problems.iter().fold(String::new(), |mut out, problem| {
+        let _ = write!(out, "\n  - {problem}");
+        out
+    })
+}
+
+impl TargetError {
+    /// One error for a list of problems (the problem itself when there is only one).
+    fn all(mut problems: Vec<TargetError>) -> Result<(), TargetError> {
+        match problems.len() {
+            0 => Ok(()),
+            1 => Err(problems.remove(0)),
+            _ => Err(TargetError::Several(problems)),
+        }
+    }
 }
 
 /// One API member's keys on the sandbox.
@@ -96,25 +136,227 @@ pub struct Sandbox {
     pub requests_per_minute: u32,
     /// The rate limit shared by every client of the run.
     pub rate_limit: Arc<RateLimit>,
+    /// The `.env` file that chose the sandbox (it set `CONNECTWISE_SITE`), if one did.
+    pub chosen_by_dotenv: Option<PathBuf>,
 }
 
-/// Reads `KEY=VALUE` lines (with optional quotes and `export`), ignoring comments.
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| {
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (key, value) = line.split_once('=')?;
-            let value = value.trim();
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(value);
-            Some((key.trim().to_owned(), value.to_owned()))
+/// Where a variable's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The process environment.
+    Process,
+    /// A `.env` file.
+    DotEnv(PathBuf),
+}
+
+/// A variable lookup (the process environment, or fixed values in tests).
+pub type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
+/// The variables cw-conform reads: the process environment, over a `.env` file. The
+/// process environment is never changed.
+pub struct Environment<'a> {
+    process: Lookup<'a>,
+    dotenv: BTreeMap<String, String>,
+    dotenv_path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Environment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("dotenv_path", &self.dotenv_path)
+            .field("dotenv_names", &self.dotenv.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the settings are read for: a sandbox run checks them strictly; `mcp-serve` takes
+/// them as a scenario configures them, mistakes included (a numeric company ID, no client
+/// ID), since checking what the integration does with those is the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A run (or `audit --live`, `sandbox cleanup`) against a sandbox.
+    Sandbox,
+    /// `mcp-serve`: the reference integration for one API member.
+    McpServe,
+}
+
+/// What the `CONNECTWISE_*` variables say, each checked for its form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The API member (the client ID is `None` when unset or empty).
+    pub credentials: Credentials,
+    /// `CONNECTWISE_ROLE`, if set.
+    pub role: Option<String>,
+    /// `CONNECTWISE_PROFILES`, if set.
+    pub profiles: Option<String>,
+    /// `CONNECTWISE_REQUESTS_PER_MINUTE`, if set.
+    pub requests_per_minute: Option<u32>,
+}
+
+/// Reads `KEY=VALUE` lines (with optional quotes and `export`), ignoring comments and
+/// blank lines. A line without `=` is an error naming its number (not its text, which may
+/// hold a key).
+pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!(
+                "line {}: expected KEY=VALUE (a variable name, \"=\", its value)",
+                index + 1
+            ));
+        };
+        let key = key.trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(format!(
+                "line {}: \"{key}\" is not a variable name",
+                index + 1
+            ));
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(value);
+        pairs.push((key.to_owned(), value.to_owned()));
+    }
+    Ok(pairs)
+}
+
+impl<'a> Environment<'a> {
+    /// The process environment over `.env` in the working directory (when there is one).
+    pub fn load() -> Result<Environment<'static>, TargetError> {
+        Environment::over_dotenv(Box::new(|name| std::env::var(name).ok()), Path::new(".env"))
+    }
+
+    /// A lookup over a `.env` file (which need not exist).
+    pub fn over_dotenv(process: Lookup<'a>, path: &Path) -> Result<Environment<'a>, TargetError> {
+        let mut environment = Environment::lookup(process);
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(environment),
+            Err(error) => {
+                return Err(TargetError::DotEnv {
+                    path: path.display().to_string(),
+                    reason: error.to_string(),
+                });
+            }
+        };
+        let pairs = parse_dotenv(&text).map_err(|reason| TargetError::DotEnv {
+            path: path.display().to_string(),
+            reason,
+        })?;
+        environment.dotenv = pairs.into_iter().collect();
+        environment.dotenv_path = Some(path.to_owned());
+        Ok(environment)
+    }
+
+    /// A lookup with no `.env` (tests, and callers with their own variables).
+    pub fn lookup(process: Lookup<'a>) -> Environment<'a> {
+        Environment {
+            process,
+            dotenv: BTreeMap::new(),
+            dotenv_path: None,
+        }
+    }
+
+    /// A variable's value: the process environment's, else the `.env` file's.
+    pub fn var(&self, name: &str) -> Option<String> {
+        (self.process)(name).or_else(|| self.dotenv.get(name).cloned())
+    }
+
+    /// Where a variable's value comes from, if it is set.
+    pub fn source(&self, name: &str) -> Option<Source> {
+        if (self.process)(name).is_some() {
+            return Some(Source::Process);
+        }
+        self.dotenv
+            .contains_key(name)
+            .then(|| Source::DotEnv(self.dotenv_path.clone().unwrap_or_default()))
+    }
+
+    /// Whether the variables ask for a sandbox run (`CONNECTWISE_SITE` is set).
+    pub fn sandbox_requested(&self) -> bool {
+        self.var("CONNECTWISE_SITE").is_some()
+    }
+
+    /// Reads every `CONNECTWISE_*` variable and checks it for `purpose`; every problem is
+    /// reported at once.
+    pub fn connection(&self, purpose: Purpose) -> Result<Connection, TargetError> {
+        let mut problems = Vec::new();
+        let mut required = |name: &str| {
+            let value = self.var(name).filter(|v| !v.trim().is_empty());
+            if value.is_none() {
+                problems.push(TargetError::Missing(name.to_owned()));
+            }
+            value
+        };
+        let site = required("CONNECTWISE_SITE");
+        let company_id = required("CONNECTWISE_COMPANY_ID");
+        let public_key = required("CONNECTWISE_PUBLIC_KEY");
+        let private_key = required("CONNECTWISE_PRIVATE_KEY");
+        let client_id = match purpose {
+            Purpose::Sandbox => required("CONNECTWISE_CLIENT_ID"),
+            Purpose::McpServe => self
+                .var("CONNECTWISE_CLIENT_ID")
+                .filter(|c| !c.trim().is_empty()),
+        };
+        let site = site.and_then(|site| {
+            check_site(&site)
+                .map_err(|problem| problems.push(problem))
+                .ok()
+        });
+        if purpose == Purpose::Sandbox
+            && let Some(company) = &company_id
+            && company.bytes().all(|b| b.is_ascii_digit())
+        {
+            problems.push(TargetError::Invalid {
+                name: "CONNECTWISE_COMPANY_ID".into(),
+                reason: format!(
+                    "\"{company}\" looks like a numeric company record ID; use the sign-in company code"
+                ),
+            });
+        }
+        let requests_per_minute = self
+            .var("CONNECTWISE_REQUESTS_PER_MINUTE")
+            .and_then(|text| {
+                let rate = text.trim().parse().ok().filter(|n| (1..=900).contains(n));
+                if rate.is_none() {
+                    problems.push(TargetError::Invalid {
+                        name: "CONNECTWISE_REQUESTS_PER_MINUTE".into(),
+                        reason: format!("\"{text}\" is not a whole number from 1 to 900"),
+                    });
+                }
+                rate
+            });
+        let role = self
+            .var("CONNECTWISE_ROLE")
+            .filter(|r| !r.trim().is_empty());
+        let profiles = self
+            .var("CONNECTWISE_PROFILES")
+            .filter(|p| !p.trim().is_empty());
+        TargetError::all(problems)?;
+        let missing = |name: &str| TargetError::Missing(name.to_owned());
+        Ok(Connection {
+            credentials: Credentials {
+                site: site.ok_or_else(|| missing("CONNECTWISE_SITE"))?,
+                company_id: company_id.ok_or_else(|| missing("CONNECTWISE_COMPANY_ID"))?,
+                public_key: public_key.ok_or_else(|| missing("CONNECTWISE_PUBLIC_KEY"))?,
+                private_key: Secret::new(
+                    private_key.ok_or_else(|| missing("CONNECTWISE_PRIVATE_KEY"))?,
+                ),
+                client_id,
+            },
+            role,
+            profiles,
+            requests_per_minute,
         })
-        .collect()
+    }
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -159,90 +401,92 @@ pub fn check_site(site: &str) -> Result<String, TargetError> {
 }
 
 impl Sandbox {
-    /// Whether the environment (or `.env`) asks for a sandbox run.
-    pub fn requested() -> bool {
-        load_dotenv();
-        std::env::var_os("CONNECTWISE_SITE").is_some()
-    }
-
-    /// Reads the sandbox settings from the environment (after `.env`).
+    /// Reads the sandbox settings from the environment (over `.env`).
     pub fn from_env() -> Result<Sandbox, TargetError> {
-        load_dotenv();
-        Self::from_vars(&|name| std::env::var(name).ok())
+        Sandbox::from_environment(&Environment::load()?)
     }
 
     /// Reads the sandbox settings through a variable lookup (testable without touching the
     /// process environment).
     pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Sandbox, TargetError> {
-        let required = |name: &str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| TargetError::Missing(name.to_owned()))
-        };
-        let site = check_site(&required("CONNECTWISE_SITE")?)?;
-        let company_id = required("CONNECTWISE_COMPANY_ID")?;
-        if company_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(TargetError::Invalid {
-                name: "CONNECTWISE_COMPANY_ID".into(),
-                reason: format!(
-                    "\"{company_id}\" looks like a numeric company record ID; use the sign-in company code"
-                ),
-            });
-        }
-        let client_id = required("CONNECTWISE_CLIENT_ID")?;
-        let default_role = var("CONNECTWISE_ROLE").unwrap_or_else(|| "least-privilege".to_owned());
+        Sandbox::from_environment(&Environment::lookup(Box::new(var)))
+    }
+
+    /// Reads the sandbox settings from an [`Environment`]: every problem (a missing or
+    /// malformed variable, a profiles file that does not load, a variable a profile names
+    /// that is not set) is reported at once.
+    pub fn from_environment(environment: &Environment<'_>) -> Result<Sandbox, TargetError> {
+        let mut problems = Vec::new();
+        let connection = environment
+            .connection(Purpose::Sandbox)
+            .map_err(|error| match error {
+                TargetError::Several(list) => problems.extend(list),
+                other => problems.push(other),
+            })
+            .ok();
+        let default_role = environment
+            .var("CONNECTWISE_ROLE")
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ROLE.to_owned());
         let mut profiles = BTreeMap::new();
+        if let Some(path) = environment
+            .var("CONNECTWISE_PROFILES")
+            .filter(|p| !p.trim().is_empty())
+        {
+            match load_profiles(&path) {
+                Ok(file) => {
+                    for (name, entry) in file.profile {
+                        let mut key = |variable: &str| {
+                            let value = environment.var(variable).filter(|v| !v.trim().is_empty());
+                            if value.is_none() {
+                                problems.push(TargetError::Missing(variable.to_owned()));
+                            }
+                            value
+                        };
+                        let public_key = key(&entry.public_key_env);
+                        let private_key = key(&entry.private_key_env);
+                        if let (Some(public_key), Some(private_key)) = (public_key, private_key) {
+                            profiles.insert(
+                                name,
+                                MemberKeys {
+                                    public_key,
+                                    private_key: Secret::new(private_key),
+                                },
+                            );
+                        }
+                    }
+                }
+                Err(problem) => problems.push(problem),
+            }
+        }
+        TargetError::all(problems)?;
+        let Some(connection) = connection else {
+            return Err(TargetError::Missing("CONNECTWISE_SITE".into()));
+        };
+        let credentials = connection.credentials;
         profiles.insert(
             default_role.clone(),
             MemberKeys {
-                public_key: required("CONNECTWISE_PUBLIC_KEY")?,
-                private_key: Secret::new(required("CONNECTWISE_PRIVATE_KEY")?),
+                public_key: credentials.public_key,
+                private_key: credentials.private_key,
             },
         );
-        if let Some(path) = var("CONNECTWISE_PROFILES").filter(|p| !p.trim().is_empty()) {
-            let text = std::fs::read_to_string(&path).map_err(|e| TargetError::Profiles {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            let file: ProfilesFile = toml::from_str(&text).map_err(|e| {
-                let line = e.span().map(|s| crate::fixtures::line_of(&text, s.start));
-                TargetError::Profiles {
-                    path: path.clone(),
-                    reason: format!(
-                        "{}{}",
-                        line.map(|l| format!("line {l}: ")).unwrap_or_default(),
-                        e.message()
-                    ),
-                }
-            })?;
-            for (name, entry) in file.profile {
-                let keys = MemberKeys {
-                    public_key: required(&entry.public_key_env)?,
-                    private_key: Secret::new(required(&entry.private_key_env)?),
-                };
-                profiles.insert(name, keys);
-            }
-        }
-        let requests_per_minute = match var("CONNECTWISE_REQUESTS_PER_MINUTE") {
-            None => DEFAULT_REQUESTS_PER_MINUTE,
-            Some(text) => text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=900).contains(n))
-                .ok_or_else(|| TargetError::Invalid {
-                    name: "CONNECTWISE_REQUESTS_PER_MINUTE".into(),
-                    reason: format!("\"{text}\" is not a whole number from 1 to 900"),
-                })?,
+        let requests_per_minute = connection
+            .requests_per_minute
+            .unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
+        let chosen_by_dotenv = match environment.source("CONNECTWISE_SITE") {
+            Some(Source::DotEnv(path)) => Some(path),
+            _ => None,
         };
         Ok(Sandbox {
-            site,
-            company_id,
-            client_id,
+            site: credentials.site,
+            company_id: credentials.company_id,
+            client_id: credentials.client_id.unwrap_or_default(),
             profiles,
             default_profile: default_role,
             requests_per_minute,
             rate_limit: Arc::new(RateLimit::per_minute(requests_per_minute)),
+            chosen_by_dotenv,
         })
     }
 
@@ -279,30 +523,23 @@ impl Sandbox {
     }
 }
 
-/// Loads `.env` from the working directory once; variables already set are kept. Call it
-/// before starting threads.
-pub fn load_dotenv() {
-    static LOADED: std::sync::Once = std::sync::Once::new();
-    LOADED.call_once(|| {
-        let Ok(text) = std::fs::read_to_string(".env") else {
-            return;
-        };
-        for (key, value) in parse_dotenv(&text) {
-            if std::env::var_os(&key).is_none() {
-                set_var(&key, &value);
-            }
+/// Reads and checks a profiles file.
+fn load_profiles(path: &str) -> Result<ProfilesFile, TargetError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TargetError::Profiles {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| crate::fixtures::line_of(&text, s.start));
+        TargetError::Profiles {
+            path: path.to_owned(),
+            reason: format!(
+                "{}{}",
+                line.map(|l| format!("line {l}: ")).unwrap_or_default(),
+                e.message()
+            ),
         }
-    });
-}
-
-#[expect(
-    unsafe_code,
-    reason = "std::env::set_var is unsafe since Rust 2024; .env is read once at start-up, before worker threads read the environment"
-)]
-fn set_var(key: &str, value: &str) {
-    // SAFETY: called once, from `load_dotenv`, before the runner starts threads that read
-    // the environment.
-    unsafe { std::env::set_var(key, value) };
+    })
 }
 
 /// A variable lookup over fixed pairs, for tests of settings read from the environment.
@@ -434,7 +671,7 @@ mod tests {
 
     #[test]
     fn reads_dotenv_lines() {
-        let parsed = parse_dotenv("# comment\nexport A=1\nB = \"two words\"\nC='x'\n\nbad line\n");
+        let parsed = parse_dotenv("# comment\nexport A=1\nB = \"two words\"\nC='x'\n\n").unwrap();
         assert_eq!(
             parsed,
             vec![
@@ -443,5 +680,70 @@ mod tests {
                 ("C".into(), "x".into())
             ]
         );
+        assert_eq!(
+            parse_dotenv("A=1\nsecret-without-equals\n").unwrap_err(),
+            "line 2: expected KEY=VALUE (a variable name, \"=\", its value)"
+        );
+    }
+
+    #[test]
+    fn the_process_environment_wins_over_dotenv_and_dotenv_is_named_as_the_source() {
+        let folder = std::env::temp_dir().join(format!("cw-conform-dotenv-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(".env");
+        std::fs::write(
+            &path,
+            "CONNECTWISE_SITE=http://127.0.0.1:9\nCONNECTWISE_ROLE=from-file\n",
+        )
+        .unwrap();
+        let process = vars(&[("CONNECTWISE_ROLE", "from-process")]);
+
+        let environment = Environment::over_dotenv(Box::new(process), &path).unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+
+        assert_eq!(
+            environment.var("CONNECTWISE_ROLE").as_deref(),
+            Some("from-process")
+        );
+        assert_eq!(
+            environment.source("CONNECTWISE_SITE"),
+            Some(Source::DotEnv(path))
+        );
+        assert!(environment.sandbox_requested());
+        assert_eq!(
+            environment.source("CONNECTWISE_ROLE"),
+            Some(Source::Process)
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once_without_a_secret() {
+        let pairs = [
+            ("CONNECTWISE_SITE", "http://example.com"),
+            ("CONNECTWISE_COMPANY_ID", "19"),
+            ("CONNECTWISE_PRIVATE_KEY", "canary-private-9f2c"),
+            ("CONNECTWISE_REQUESTS_PER_MINUTE", "fast"),
+        ];
+
+        let error = Sandbox::from_vars(&vars(&pairs)).unwrap_err();
+
+        let TargetError::Several(problems) = &error else {
+            panic!("not a list of problems: {error}");
+        };
+        let names: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(names.len(), 5, "{names:#?}");
+        for expected in [
+            "CONNECTWISE_PUBLIC_KEY is not set",
+            "CONNECTWISE_CLIENT_ID is not set",
+            "CONNECTWISE_SITE is invalid: \"http://example.com\"",
+            "CONNECTWISE_COMPANY_ID is invalid: \"19\"",
+            "CONNECTWISE_REQUESTS_PER_MINUTE is invalid: \"fast\"",
+        ] {
+            assert!(
+                names.iter().any(|n| n.starts_with(expected)),
+                "{expected}: {names:#?}"
+            );
+        }
+        assert!(!error.to_string().contains("canary-private-9f2c"));
     }
 }

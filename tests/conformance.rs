@@ -8,17 +8,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cw_conform::fixtures::Fixtures;
-use cw_conform::harness::sandbox::SandboxRun;
+use cw_conform::harness::sandbox::{SandboxRun, preflight};
 use cw_conform::harness::{self, RunOptions};
 use cw_conform::report;
-use cw_conform::target::{self, Sandbox};
+use cw_conform::target::Sandbox;
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn main() -> ExitCode {
-    target::load_dotenv();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -31,20 +30,33 @@ fn main() -> ExitCode {
 
 async fn run() -> ExitCode {
     let tags = var("CW_CONFORM_TAGS");
+    let fixtures = match Fixtures::builtin() {
+        Ok(fixtures) => fixtures,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
     let sandbox = match var("CW_CONFORM_TARGET").as_deref() {
         None | Some("mock") => None,
         Some("sandbox") => match Sandbox::from_env() {
-            Ok(sandbox) => match SandboxRun::start(
-                sandbox,
-                var("CW_CONFORM_ALLOW_WRITES").as_deref() == Some("1"),
-                false,
-                std::path::Path::new(cw_conform::ledger::DEFAULT_DIR),
-            ) {
-                Ok(run) => Some(Arc::new(run)),
-                Err(error) => {
-                    eprintln!("failed to start the run's ledger: {error}");
+            Ok(sandbox) => match preflight(&sandbox, fixtures).await {
+                Err(problems) => {
+                    eprintln!("{problems}");
                     return ExitCode::from(2);
                 }
+                Ok(members) => match SandboxRun::start(
+                    sandbox,
+                    var("CW_CONFORM_ALLOW_WRITES").as_deref() == Some("1"),
+                    false,
+                    std::path::Path::new(cw_conform::ledger::DEFAULT_DIR),
+                ) {
+                    Ok(run) => Some(Arc::new(run.verified(members))),
+                    Err(error) => {
+                        eprintln!("failed to start the run's ledger: {error}");
+                        return ExitCode::from(2);
+                    }
+                },
             },
             Err(error) => {
                 eprintln!("{error}");
@@ -62,13 +74,6 @@ async fn run() -> ExitCode {
         progress: false,
         sandbox: sandbox.clone(),
         ..RunOptions::default()
-    };
-    let fixtures = match Fixtures::builtin() {
-        Ok(fixtures) => fixtures,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
     };
     match harness::run(&options, Box::new(std::io::stdout())).await {
         Ok(mut summary) => {

@@ -11,7 +11,8 @@ use crate::integration::mcp;
 /// Serves the reference integration as an MCP server over stdio, for the API member the
 /// `CONNECTWISE_*` variables name.
 pub async fn serve(fixtures: &Fixtures) -> Result<u8, CommandError> {
-    let settings = mcp::server::ServeSettings::from_vars(&|name| std::env::var(name).ok())?;
+    let settings =
+        mcp::server::ServeSettings::from_environment(&crate::target::Environment::load()?)?;
     eprintln!(
         "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
         crate::connectwise::redacted_url(&settings.credentials.site),

@@ -49,6 +49,9 @@ pub enum CommandError {
     /// A sandbox setting is missing or malformed.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// The sandbox is not ready to run against (its preflight found problems).
+    #[error(transparent)]
+    Preflight(#[from] crate::harness::sandbox::PreflightFailed),
     /// A live audit could not read the API member's settings.
     #[error(transparent)]
     Audit(#[from] LiveAuditError),

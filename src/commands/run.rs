@@ -1,17 +1,20 @@
 //! `cw-conform run`: the features against the mock (or a sandbox), with an integration,
 //! and the conformance report.
 
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{CommandError, exit};
 use crate::cleanup::LeftBehind;
 use crate::fixtures::Fixtures;
-use crate::harness::sandbox::SandboxRun;
+use crate::harness::sandbox::{SandboxRun, estimate, preflight};
 use crate::harness::{self, IntegrationUnderTest, RunOptions};
 use crate::integration::mcp::{self, IntegrationConfig};
+use crate::model::RuleId;
 use crate::report;
-use crate::target::Sandbox;
+use crate::target::{Environment, Sandbox};
 
 /// Report formats of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -60,6 +63,17 @@ impl SandboxWrites {
     }
 }
 
+/// What a run must check to conform, against a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RequireRules {
+    /// The scenarios that ran must pass; rules left unchecked are only reported.
+    #[default]
+    Ran,
+    /// Every rule the selected scenarios check must be checked: a sandbox run that left
+    /// out scenarios for rules nothing else checked fails.
+    All,
+}
+
 /// What `run` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RunArgs {
@@ -85,6 +99,8 @@ pub struct RunArgs {
     pub integration_config: Option<PathBuf>,
     /// The user's own features (the built-in ones when empty).
     pub paths: Vec<PathBuf>,
+    /// Whether checking fewer rules than asked fails a sandbox run.
+    pub require_rules: RequireRules,
 }
 
 fn integration_config(
@@ -135,13 +151,51 @@ fn interrupt_listener() -> Result<impl std::future::Future<Output = ()>, Command
     }
 }
 
-/// Starts a sandbox run, when the environment asks for one.
-fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> {
-    if !Sandbox::requested() {
+/// Starts a sandbox run, when the environment asks for one: the settings are read (every
+/// problem at once), then the preflight checks the site, the company, and every profile's
+/// keys and role (every problem at once) before the run's ledger is made.
+async fn sandbox_run(
+    args: &RunArgs,
+    environment: &Environment<'_>,
+    fixtures: &Fixtures,
+) -> Result<Option<Arc<SandboxRun>>, CommandError> {
+    if !environment.sandbox_requested() {
+        if !args.quiet {
+            eprintln!("target: the built-in mock ConnectWise");
+        }
         return Ok(None);
     }
+    let sandbox = Sandbox::from_environment(environment)?;
+    if let Some(path) = &sandbox.chosen_by_dotenv {
+        eprintln!(
+            "warning: {} set CONNECTWISE_SITE: this run goes to a ConnectWise sandbox, not the mock",
+            path.display()
+        );
+    }
+    let members = preflight(&sandbox, fixtures).await?;
+    eprintln!(
+        "target: ConnectWise sandbox {}, company {}",
+        crate::connectwise::redacted_url(&sandbox.site),
+        sandbox.company_id
+    );
+    for member in &members {
+        eprintln!(
+            "  profile {}: member {}, role verified ({})",
+            member.profile,
+            member.member.as_deref().unwrap_or("(unnamed)"),
+            crate::report::count(
+                member
+                    .role
+                    .grants()
+                    .filter(|(_, levels)| **levels != crate::model::Levels::default())
+                    .count(),
+                "function granted",
+                "functions granted"
+            )
+        );
+    }
     let run = SandboxRun::start(
-        Sandbox::from_env()?,
+        sandbox,
         args.writes != SandboxWrites::None,
         args.writes == SandboxWrites::AlsoExisting,
         &args.ledger_dir,
@@ -149,7 +203,8 @@ fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> 
     .map_err(CommandError::io(format!(
         "start the run's ledger in {}",
         args.ledger_dir.display()
-    )))?;
+    )))?
+    .verified(members);
     eprintln!(
         "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
         run.ledger.token(),
@@ -158,6 +213,84 @@ fn sandbox_run(args: &RunArgs) -> Result<Option<Arc<SandboxRun>>, CommandError> 
         run.ledger.path().display()
     );
     Ok(Some(Arc::new(run)))
+}
+
+/// Prints how long a sandbox run will take, and (on a terminal, unless quiet) shows its
+/// progress on standard error until the returned handle is dropped.
+fn announce(
+    options: &RunOptions,
+    run: &SandboxRun,
+    fixtures: &Fixtures,
+    quiet: bool,
+) -> Result<Option<Progress>, CommandError> {
+    let estimate = estimate(options, run, fixtures)?;
+    let rate = run.sandbox.requests_per_minute;
+    let duration = estimate.duration(rate);
+    eprintln!(
+        "estimate: {} sending about {} at {rate} a minute: about {}",
+        crate::report::count(estimate.scenarios, "scenario", "scenarios"),
+        crate::report::count(
+            usize::try_from(estimate.requests).unwrap_or(usize::MAX),
+            "request",
+            "requests"
+        ),
+        minutes(duration)
+    );
+    if quiet || !std::io::stderr().is_terminal() {
+        return Ok(None);
+    }
+    let limit = Arc::clone(&run.sandbox.rate_limit);
+    let expected = estimate.requests.max(1);
+    let started = std::time::Instant::now();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let sent = limit.sent();
+            let left = expected.saturating_sub(sent) * 60 / u64::from(rate.max(1));
+            eprint!(
+                "\rprogress: {sent} of about {expected} requests, {} elapsed, about {} left   ",
+                minutes(started.elapsed()),
+                minutes(std::time::Duration::from_secs(left))
+            );
+        }
+    });
+    Ok(Some(Progress(task)))
+}
+
+/// The progress display; dropping it stops it and ends its line.
+struct Progress(tokio::task::JoinHandle<()>);
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.abort();
+        eprintln!();
+    }
+}
+
+/// `2 min 5 s`, `40 s`.
+fn minutes(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 60 {
+        format!("{} min {} s", seconds / 60, seconds % 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+/// The rules the selected scenarios check that no scenario that ran checked: what a
+/// sandbox run left unchecked by leaving scenarios out.
+fn rules_left_unchecked(summary: &harness::RunSummary) -> Vec<RuleId> {
+    let checked: std::collections::BTreeSet<RuleId> = summary
+        .scenarios
+        .iter()
+        .flat_map(harness::ScenarioResult::rules)
+        .collect();
+    let asked: std::collections::BTreeSet<RuleId> = summary
+        .left_out
+        .iter()
+        .flat_map(|left| left.tags.iter().filter_map(|t| RuleId::from_tag(t)))
+        .collect();
+    asked.difference(&checked).cloned().collect()
 }
 
 /// After the scenarios (or an interrupt): removes what the run created on the sandbox and
@@ -185,7 +318,8 @@ async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBeh
 /// Runs the features and prints (or writes) the report; returns the exit code.
 pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     let config = integration_config(&args, fixtures)?;
-    if config.is_some() && Sandbox::requested() {
+    let environment = Environment::load()?;
+    if config.is_some() && environment.sandbox_requested() {
         return Err(CommandError::Usage(
             "an MCP integration is judged by what the mock ConnectWise receives; unset CONNECTWISE_SITE to run it".into(),
         ));
@@ -193,7 +327,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // Listen for Ctrl-C before anything is created, so no interrupt can end the process
     // without its cleanup.
     let interrupt = interrupt_listener()?;
-    let sandbox = sandbox_run(&args)?;
+    let sandbox = sandbox_run(&args, &environment, fixtures).await?;
     // A whole-suite run must check every rule; a sandbox run cannot (some scenarios need
     // the mock), nor can a filtered one.
     let whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
@@ -212,7 +346,12 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             .clone()
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
     };
+    let progress = match &sandbox {
+        Some(run) => announce(&options, run, fixtures, args.quiet)?,
+        None => None,
+    };
     let mut summary = harness::run_until(&options, Box::new(std::io::stdout()), interrupt).await?;
+    drop(progress);
     if summary.interrupted {
         eprintln!(
             "interrupted: removing what the run created on the sandbox (Ctrl-C again stops the cleanup)…"
@@ -225,6 +364,25 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // applicable: its own report judges coverage.
     let gate = whole_suite && summary.not_offered.is_empty();
     let mut text = report::render_text(&summary, &fixtures.rules, gate);
+    let unchecked = if sandbox.is_some() {
+        rules_left_unchecked(&summary)
+    } else {
+        Vec::new()
+    };
+    if !unchecked.is_empty() {
+        let ids: Vec<&str> = unchecked.iter().map(RuleId::as_str).collect();
+        let _ = writeln!(
+            text,
+            "This sandbox run checked fewer rules than its scenarios ask for: {} left unchecked ({}), their scenarios were left out{}.",
+            report::count(ids.len(), "rule", "rules"),
+            ids.join(", "),
+            if args.require_rules == RequireRules::All {
+                "; --require-rules all makes that a failure"
+            } else {
+                ""
+            }
+        );
+    }
     if let Some(config) = &config {
         text.push_str(&mcp::report::render(
             &summary,
@@ -261,6 +419,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         return Ok(exit::USAGE);
     }
     let conforms = report::conforms(&summary, &fixtures.rules, gate)
+        && (args.require_rules == RequireRules::Ran || unchecked.is_empty())
         && (config.is_none() || mcp::report::conforms(&summary, &fixtures.rules, whole_suite));
     Ok(if conforms {
         exit::CONFORMS

@@ -1,3 +1,6 @@
+//! `cw-conform sandbox plan`: the security roles (cell by cell), API members and profiles
+//! file to create on a sandbox before running against it.
+//!
 //! `cw-conform sandbox cleanup`: finds what earlier runs left on the sandbox (a run that
 //! was killed, or whose cleanup could not finish) from their ledgers, lists it, and removes
 //! it once confirmed. Only records a ledger lists, re-read and still carrying that run's
@@ -9,8 +12,57 @@ use std::path::PathBuf;
 use super::{CommandError, exit};
 use crate::cleanup::{self, LeftBehind};
 use crate::connectwise::redacted_url;
+use crate::fixtures::Fixtures;
 use crate::ledger::{self, Ledger};
+use crate::plan::{self, PlannedRole};
 use crate::target::Sandbox;
+
+/// Formats of `sandbox plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Markdown.
+    Markdown,
+    /// A standalone HTML page.
+    Html,
+}
+
+/// What `sandbox plan` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PlanArgs {
+    /// Role profiles, role files or scenario roles (`scenario-1a2b3c4d`); empty: the roles
+    /// the built-in scenarios need.
+    pub roles: Vec<String>,
+    /// The format.
+    pub format: PlanFormat,
+    /// Write the plan here instead of standard output.
+    pub output: Option<PathBuf>,
+}
+
+/// Prints (or writes) the roles to create on a sandbox, their API members and the profiles
+/// file.
+pub fn plan(args: &PlanArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let roles = if args.roles.is_empty() {
+        crate::harness::sandbox::roles_the_suite_needs(fixtures)
+    } else {
+        let mut roles = Vec::new();
+        for name in &args.roles {
+            roles.push(crate::harness::sandbox::resolve_role(fixtures, name)?);
+        }
+        roles
+    };
+    let planned: Vec<PlannedRole> = roles.into_iter().map(PlannedRole::new).collect();
+    let functions = &fixtures.permissions.functions;
+    let text = match args.format {
+        PlanFormat::Markdown => plan::markdown(functions, &planned),
+        PlanFormat::Html => plan::html(functions, &planned),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(CommandError::io(format!("write {}", path.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(exit::CONFORMS)
+}
 
 /// What `sandbox cleanup` was asked to do.
 #[derive(Debug, Clone)]

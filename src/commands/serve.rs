@@ -6,6 +6,9 @@
 //! ([`Retention::SERVE`]).
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,11 +38,93 @@ pub struct ServeArgs {
     pub delay_ms: u64,
     /// The largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
+    /// A members file: several API members with their own roles and keys (instead of
+    /// `role`, `public_key` and `private_key`).
+    pub members: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembersFile {
+    member: Vec<MemberEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberEntry {
+    identifier: String,
+    role: String,
+    public_key: String,
+    private_key: String,
+}
+
+/// Reads a members file: `[[member]]` tables of `identifier`, `role` (a role profile, a
+/// role file, or a scenario role `scenario-…` as `sandbox plan` names it), `public_key` and
+/// `private_key`. Errors name the file and the line.
+pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, CommandError> {
+    let failed = |line: Option<usize>, reason: String| {
+        CommandError::Usage(format!(
+            "failed to load the members file {}: {}{reason}",
+            path.display(),
+            line.map(|l| format!("line {l}: ")).unwrap_or_default()
+        ))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| failed(None, e.to_string()))?;
+    let file: MembersFile = toml::from_str(&text).map_err(|e| {
+        failed(
+            e.span().map(|s| crate::fixtures::line_of(&text, s.start)),
+            e.message().to_owned(),
+        )
+    })?;
+    let line_of = |needle: &str| {
+        text.find(needle)
+            .map(|offset| crate::fixtures::line_of(&text, offset))
+    };
+    let mut members: Vec<ApiMember> = Vec::new();
+    for entry in file.member {
+        let quoted = format!("\"{}\"", entry.identifier);
+        if members.iter().any(|m| m.identifier == entry.identifier) {
+            return Err(failed(
+                text.rfind(&quoted)
+                    .map(|o| crate::fixtures::line_of(&text, o)),
+                format!("the member \"{}\" is listed twice", entry.identifier),
+            ));
+        }
+        if members.iter().any(|m| m.public_key == entry.public_key) {
+            return Err(failed(
+                line_of(&quoted),
+                format!(
+                    "the member \"{}\" has the public key of another member",
+                    entry.identifier
+                ),
+            ));
+        }
+        let role = crate::harness::sandbox::resolve_role(fixtures, &entry.role).map_err(|e| {
+            failed(
+                line_of(&format!("\"{}\"", entry.role)),
+                format!("member \"{}\": {e}", entry.identifier),
+            )
+        })?;
+        members.push(ApiMember {
+            identifier: entry.identifier,
+            public_key: entry.public_key,
+            private_key: Secret::new(entry.private_key),
+            role,
+        });
+    }
+    if members.is_empty() {
+        return Err(failed(None, "no [[member]] is listed".into()));
+    }
+    Ok(members)
 }
 
 /// Serves the mock until Ctrl-C; prints the base URL and the credentials to use. Keys are
 /// printed only when the mock chose them: a key you gave is not echoed.
 pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let from_file = match &args.members {
+        Some(path) => Some(load_members(path, fixtures)?),
+        None => None,
+    };
     let role = fixtures.role(&args.role)?;
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .map_err(CommandError::io(format!("bind 127.0.0.1:{}", args.port)))?;
@@ -60,10 +145,11 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
         ),
         role: role.clone(),
     };
+    let members = from_file.clone().unwrap_or_else(|| vec![member]);
     let config = MockConfig {
         company_id: args.company_id.clone(),
         client_ids: args.client_id.iter().cloned().collect(),
-        members: vec![member],
+        members: members.clone(),
         delay: (args.delay_ms > 0).then(|| Duration::from_millis(args.delay_ms)),
         retention: Retention::SERVE,
         ..MockConfig::default()
@@ -81,16 +167,33 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
             times: args.rate_limit_first,
         });
     }
+    for member in &members {
+        mock.ensure_member_record(&member.identifier);
+    }
     println!("Mock ConnectWise serving at {}", mock.site());
     println!("  REST base URL: {}", mock.api_url());
     println!("  company ID:    {}", args.company_id);
-    println!("  public key:    {public_shown}");
-    println!("  private key:   {private_shown}");
+    if from_file.is_none() {
+        println!("  public key:    {public_shown}");
+        println!("  private key:   {private_shown}");
+    }
     println!(
         "  client ID:     {}",
         args.client_id.as_deref().unwrap_or("any non-empty value")
     );
-    println!("  member:        ai-integration, role \"{}\"", role.name);
+    match &args.members {
+        None => println!("  member:        ai-integration, role \"{}\"", role.name),
+        Some(path) => {
+            for member in &members {
+                println!(
+                    "  member:        {}, role \"{}\" (keys from {})",
+                    member.identifier,
+                    member.role.name,
+                    path.display()
+                );
+            }
+        }
+    }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await

@@ -130,6 +130,7 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub struct RateLimit {
     interval: Duration,
     next: tokio::sync::Mutex<Instant>,
+    sent: std::sync::atomic::AtomicU64,
 }
 
 impl RateLimit {
@@ -139,10 +140,17 @@ impl RateLimit {
         RateLimit {
             interval,
             next: tokio::sync::Mutex::new(Instant::now()),
+            sent: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
+    /// How many requests have gone out under this limit so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn acquire(&self) {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut next = self.next.lock().await;
         let now = Instant::now();
         if *next > now {

@@ -226,6 +226,9 @@ pub struct LeftOut {
     pub name: String,
     /// Why it cannot run here.
     pub reason: String,
+    /// Every tag that applies, without `@` (its rule IDs: what leaving it out leaves
+    /// unchecked).
+    pub tags: Vec<String>,
 }
 
 impl RunSummary {
@@ -602,6 +605,7 @@ pub async fn run_until(
                         "not offered by this integration: {}",
                         left.actions.join(", ")
                     ),
+                    tags: left.tags.clone(),
                 });
             not_offered_sink
                 .lock()
@@ -625,6 +629,7 @@ pub async fn run_until(
                         line: scenario.position.line,
                         name: scenario.name.clone(),
                         reason,
+                        tags: super::tags_of(feature, rule, scenario).cloned().collect(),
                     });
                 false
             }

@@ -1,16 +1,22 @@
-//! Running the features against a real ConnectWise sandbox: which scenarios can run there,
-//! and the run's state (its [`Ledger`]). What the run creates is recorded by the ledger's
-//! gate in the sandbox client and removed by [`crate::cleanup`].
+//! Running the features against a real ConnectWise sandbox: the preflight (every profile's
+//! member reachable, signed in and holding exactly its role), which scenarios can run there
+//! (a scenario runs as a member whose real settings equal the role it asks for), and the
+//! run's state (its [`Ledger`]). What the run creates is recorded by the ledger's gate in
+//! the sandbox client and removed by [`crate::cleanup`].
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use cucumber::gherkin;
 
+use crate::audit::{self, LiveAuditError};
 use crate::cleanup::LeftBehind;
+use crate::connectwise::{ClientError, Credentials, redacted_url};
 use crate::fixtures::Fixtures;
 use crate::ledger::{EarlierRun, Ledger};
-use crate::target::Sandbox;
+use crate::model::SecurityRole;
+use crate::target::{Sandbox, TargetError};
 
 /// The fields that carry a run's mark: the first of them a new record has (or `notes`).
 pub const MARK_FIELDS: [&str; 7] = [
@@ -37,6 +43,116 @@ pub struct SandboxRun {
     pub ledger: Arc<Ledger>,
     /// Earlier runs on this sandbox whose ledgers still list records.
     pub earlier: Vec<EarlierRun>,
+    /// Each profile's member, as the preflight verified it (empty when none ran).
+    pub members: Vec<VerifiedMember>,
+}
+
+/// A profile's API member as the preflight found it: signed in, and holding exactly the
+/// profile's role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedMember {
+    /// The role profile (`least-privilege`).
+    pub profile: String,
+    /// The member identifier ConnectWise names, when it names one.
+    pub member: Option<String>,
+    /// The member's real settings (`/system/mySecurity`), equal to the profile's role.
+    pub role: SecurityRole,
+}
+
+/// What keeps a sandbox from being run against, every problem found at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the sandbox is not ready: {}{}",
+    crate::report::count(.problems.len(), "problem", "problems"),
+    listed(.problems)
+)]
+pub struct PreflightFailed {
+    /// Each problem, naming the profile it concerns.
+    pub problems: Vec<String>,
+}
+
+/// Each problem on a line of its own, `  - `, its further lines indented.
+fn listed(problems: &[String]) -> String {
+    problems.iter().fold(String::new(), |mut out, problem| {
+        let _ = write!(out, "\n  - {}", problem.replace('\n', "\n    "));
+        out
+    })
+}
+
+/// Checks the sandbox before anything runs: the site answers and knows the company (its
+/// codebase), and for every profile the member's keys sign in and its real settings
+/// (`/system/mySecurity`) equal the profile's role, cell by cell. Reads only.
+pub async fn preflight(
+    sandbox: &Sandbox,
+    fixtures: &Fixtures,
+) -> Result<Vec<VerifiedMember>, PreflightFailed> {
+    let site = redacted_url(&sandbox.site);
+    let mut problems = Vec::new();
+    let mut members = Vec::new();
+    let mut codebase_checked = false;
+    for profile in sandbox.profiles.keys() {
+        let Some(credentials) = sandbox.credentials(profile) else {
+            continue;
+        };
+        let client = match sandbox.client(credentials).await {
+            Ok(client) => client,
+            Err(error) => {
+                // The site and company are the same for every profile: say it once.
+                if !codebase_checked {
+                    problems.push(match error {
+                        TargetError::Client(
+                            ClientError::Unreachable { .. } | ClientError::Timeout { .. },
+                        ) => {
+                            format!("connectivity: {error}")
+                        }
+                        other => format!("codebase: {other}"),
+                    });
+                }
+                codebase_checked = true;
+                continue;
+            }
+        };
+        codebase_checked = true;
+        match audit::read_security(fixtures, &client).await {
+            Ok(security) => {
+                let expected = resolve_role(fixtures, profile);
+                let expected = match expected {
+                    Ok(role) => role,
+                    Err(error) => {
+                        problems.push(format!("profile \"{profile}\": {error}"));
+                        continue;
+                    }
+                };
+                let differences = expected.differences(&security.role);
+                if differences.is_empty() {
+                    members.push(VerifiedMember {
+                        profile: profile.clone(),
+                        member: security.member,
+                        role: security.role,
+                    });
+                } else {
+                    let cells = differences.iter().fold(String::new(), |mut out, d| {
+                        let _ = write!(out, "\n{d}");
+                        out
+                    });
+                    problems.push(format!(
+                        "profile \"{profile}\": the member {} does not hold the role \"{profile}\" on {site} ({} differ; `cw-conform sandbox plan --roles {profile}` lists the settings to make):{cells}",
+                        security.member.as_deref().unwrap_or("(unnamed)"),
+                        crate::report::count(differences.len(), "cell", "cells"),
+                    ));
+                }
+            }
+            Err(LiveAuditError::Refused { status: 401, .. }) => problems.push(format!(
+                "credentials: profile \"{profile}\": ConnectWise refused the member's keys (401); check the keys the profile names"
+            )),
+            Err(error) => problems.push(format!("profile \"{profile}\": {error}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(members)
+    } else {
+        Err(PreflightFailed { problems })
+    }
 }
 
 impl SandboxRun {
@@ -57,7 +173,37 @@ impl SandboxRun {
             allow_existing,
             ledger: Arc::new(ledger),
             earlier,
+            members: Vec::new(),
         })
+    }
+
+    /// The run, with the members the preflight verified: scenarios then run as the member
+    /// whose real settings equal the role they ask for.
+    #[must_use]
+    pub fn verified(mut self, members: Vec<VerifiedMember>) -> SandboxRun {
+        self.members = members;
+        self
+    }
+
+    /// The profile of the member that holds `role`: the verified member whose real
+    /// settings grant the same, or (without a preflight) the profile of that name.
+    pub fn profile_for(&self, role: &SecurityRole) -> Option<String> {
+        if self.members.is_empty() {
+            return self
+                .sandbox
+                .profiles
+                .contains_key(&role.name)
+                .then(|| role.name.clone());
+        }
+        self.members
+            .iter()
+            .find(|m| m.role.grants_same_as(role))
+            .map(|m| m.profile.clone())
+    }
+
+    /// The credentials of the member that holds `role`.
+    pub fn credentials_for(&self, role: &SecurityRole) -> Option<Credentials> {
+        self.sandbox.credentials(&self.profile_for(role)?)
     }
 
     /// Removes everything the run created that is still there, and returns what could not
@@ -106,10 +252,11 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
     if seeded_record {
         return Some("refers to a record seeded in the mock");
     }
-    let patterns: [(&str, &'static str); 10] = [
-        ("an API member whose role grants", "writes its own role"),
-        ("are added to the role", "writes its own role"),
-        ("the role also grants", "writes its own role"),
+    let patterns: [(&str, &'static str); 8] = [
+        (
+            "are added to the role",
+            "adds a workflow's grants to its role",
+        ),
         ("signs in as the member", "signs in as a seeded member"),
         (
             "the integration is configured with",
@@ -133,6 +280,82 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
         .map(|(_, reason)| *reason)
 }
 
+/// The roles a scenario signs in with, in order: each role its steps set up (a profile, a
+/// table of its own, a profile with more grants), when a step that uses it follows; the
+/// default profile when no step sets one. `None` for a role a step cannot read (the step
+/// reports that mistake itself).
+pub(crate) fn roles_needed(
+    fixtures: &Fixtures,
+    steps: &[&gherkin::Step],
+) -> Vec<Option<SecurityRole>> {
+    let mut needed = Vec::new();
+    let mut current: Option<Option<SecurityRole>> = None;
+    let mut pending = false;
+    for step in steps {
+        let text = step.value.as_str();
+        let set = if let Some(name) = text
+            .strip_prefix("an API member with the role \"")
+            .and_then(|r| r.strip_suffix('"'))
+        {
+            Some(fixtures.role(name).ok())
+        } else if text.starts_with("an API member whose role grants") {
+            Some(if text.contains("grants nothing") {
+                Some(SecurityRole::new(
+                    super::steps::roles::scenario_role_name(&[]),
+                    "a role written in the scenario",
+                ))
+            } else {
+                step.table.as_ref().and_then(|table| {
+                    super::steps::roles::inline_role(&table.rows, &fixtures.permissions.functions)
+                        .ok()
+                })
+            })
+        } else if let Some(rest) = text.strip_prefix("the role also grants \"") {
+            let base = current.clone().flatten();
+            Some(base.and_then(|role| also_grants(fixtures, role, rest)))
+        } else {
+            None
+        };
+        match set {
+            Some(role) => {
+                current = Some(role);
+                pending = true;
+            }
+            None if pending => {
+                needed.push(current.clone().flatten());
+                pending = false;
+            }
+            None => {}
+        }
+    }
+    if pending {
+        needed.push(current.clone().flatten());
+    }
+    if current.is_none() {
+        needed.push(fixtures.role(crate::target::DEFAULT_ROLE).ok());
+    }
+    needed
+}
+
+/// `role` with the grant of a `the role also grants "F" Operation Level` step (`rest`: the
+/// text after the first quote).
+fn also_grants(fixtures: &Fixtures, mut role: SecurityRole, rest: &str) -> Option<SecurityRole> {
+    let (function, levels) = rest.split_once("\" ")?;
+    let (operation, level) = levels.split_once(' ')?;
+    let name: crate::model::FunctionName = function.parse().ok()?;
+    let function = fixtures
+        .permissions
+        .functions
+        .find(&name.module, &name.function)?
+        .clone();
+    let mut granted = role.levels(&function);
+    granted.set(operation.parse().ok()?, level.parse().ok()?);
+    role.grant(function, granted);
+    let grants: Vec<_> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
+    role.name = super::steps::roles::scenario_role_name(&grants);
+    Some(role)
+}
+
 /// Why a scenario cannot run on the sandbox, if it cannot.
 pub(crate) fn exclusion(
     run: &SandboxRun,
@@ -142,8 +365,13 @@ pub(crate) fn exclusion(
     scenario: &gherkin::Scenario,
 ) -> Option<String> {
     let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
+    let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
-        return Some("needs the mock (inline roles, seeded records or injected faults)".to_owned());
+        let why = steps
+            .iter()
+            .find_map(|step| needs_mock(&step.value))
+            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
+        return Some(format!("needs the mock: {why}"));
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
         return Some(
@@ -151,31 +379,204 @@ pub(crate) fn exclusion(
                 .to_owned(),
         );
     }
-    let steps = super::steps_of(feature, rule, scenario);
-    let mut writes = tags.iter().any(|t| *t == "writes");
-    for step in steps {
-        if let Some(reason) = needs_mock(&step.value) {
-            return Some(format!("{reason} (tag it @mock-only)"));
-        }
-        if let Some(profile) = step
-            .value
-            .strip_prefix("an API member with the role \"")
-            .and_then(|r| r.strip_suffix('"'))
-            && !run.sandbox.profiles.contains_key(profile)
-        {
-            return Some(format!(
-                "no API member on the sandbox has the role \"{profile}\" (add one to the profiles file)"
-            ));
-        }
+    if let Some(reason) = steps.iter().find_map(|step| needs_mock(&step.value)) {
+        return Some(format!("needs the mock: {reason} (tag it @mock-only)"));
     }
-    writes |= super::runner::actions_asked(fixtures, feature, rule, scenario)
-        .iter()
-        .any(|name| {
-            fixtures
-                .actions
-                .get(name)
-                .is_some_and(crate::model::Action::writes)
+    for role in roles_needed(fixtures, &steps).into_iter().flatten() {
+        if run.profile_for(&role).is_some() {
+            continue;
+        }
+        let shipped = fixtures.roles.contains_key(&role.name);
+        return Some(if shipped {
+            format!(
+                "no API member on the sandbox holds the role \"{}\" (create it: `cw-conform sandbox plan --roles {}`, then add its member to the profiles file)",
+                role.name, role.name
+            )
+        } else {
+            format!(
+                "no API member on the sandbox holds the scenario's own role \"{}\" (create it: `cw-conform sandbox plan --roles {}`, then add its member to the profiles file)",
+                role.name, role.name
+            )
         });
+    }
+    let writes = tags.iter().any(|t| *t == "writes")
+        || super::runner::actions_asked(fixtures, feature, rule, scenario)
+            .iter()
+            .any(|name| {
+                fixtures
+                    .actions
+                    .get(name)
+                    .is_some_and(crate::model::Action::writes)
+            });
     (writes && !run.allow_writes)
         .then(|| "writes to the sandbox (run with --allow-writes)".to_owned())
+}
+
+/// The roles the built-in scenarios that can run on a sandbox sign in with: the role
+/// profiles first (in name order), then the scenarios' own roles, each role once (two
+/// roles that grant the same count once).
+pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
+    let loaded = super::features::load(super::runner::builtin_features());
+    let mut profiles: Vec<SecurityRole> = Vec::new();
+    let mut own: Vec<SecurityRole> = Vec::new();
+    for feature in &loaded.features {
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, scenario) in scenarios {
+            if super::tags_of(feature, rule, scenario).any(|t| t == "mock-only") {
+                continue;
+            }
+            let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
+            for mut role in roles_needed(fixtures, &steps).into_iter().flatten() {
+                if profiles
+                    .iter()
+                    .chain(own.iter())
+                    .any(|r| r.grants_same_as(&role))
+                {
+                    continue;
+                }
+                if fixtures.roles.contains_key(&role.name) {
+                    profiles.push(role);
+                } else {
+                    role.summary = written_in(feature, scenario);
+                    own.push(role);
+                }
+            }
+        }
+    }
+    profiles.sort_by(|a, b| a.name.cmp(&b.name));
+    profiles.extend(own);
+    profiles
+}
+
+/// A role of a built-in scenario, by the name [`roles_the_suite_needs`] and the left-out
+/// reasons give it (`scenario-1a2b3c4d`), whether or not the scenario can run on a sandbox.
+pub fn scenario_role(fixtures: &Fixtures, name: &str) -> Option<SecurityRole> {
+    let loaded = super::features::load(super::runner::builtin_features());
+    for feature in &loaded.features {
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, scenario) in scenarios {
+            let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
+            if let Some(mut role) = roles_needed(fixtures, &steps)
+                .into_iter()
+                .flatten()
+                .find(|role| role.name == name)
+            {
+                role.summary = written_in(feature, scenario);
+                return Some(role);
+            }
+        }
+    }
+    None
+}
+
+/// A role by the name a profile, a members file or `sandbox plan --roles` gives it: a
+/// role profile, a role file, or a built-in scenario's own role (`scenario-1a2b3c4d`).
+pub fn resolve_role(
+    fixtures: &Fixtures,
+    name: &str,
+) -> Result<SecurityRole, crate::fixtures::FixtureError> {
+    if name.starts_with("scenario-")
+        && let Some(role) = scenario_role(fixtures, name)
+    {
+        return Ok(role);
+    }
+    fixtures.role(name)
+}
+
+/// Where a scenario's own role is written, for the plan.
+fn written_in(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String {
+    format!(
+        "The role the scenario \"{}\" writes ({}:{}).",
+        scenario.name,
+        feature
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        scenario.position.line
+    )
+}
+
+/// What a sandbox run is about to do, worked out before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// Scenarios that will run.
+    pub scenarios: usize,
+    /// Requests they send, about: a sign-in each, and for each action its request, the
+    /// lookups it makes first and, for a write, the re-read and delete of the cleanup.
+    pub requests: u64,
+}
+
+impl Estimate {
+    /// How long the requests take at `per_minute`.
+    pub fn duration(&self, per_minute: u32) -> std::time::Duration {
+        std::time::Duration::from_secs(self.requests * 60 / u64::from(per_minute.max(1)))
+    }
+}
+
+/// Estimates a sandbox run from the scenarios it would run and the actions they ask for.
+pub fn estimate(
+    options: &super::RunOptions,
+    run: &SandboxRun,
+    fixtures: &Fixtures,
+) -> Result<Estimate, super::RunError> {
+    let files = if options.paths.is_empty() {
+        super::runner::builtin_features()
+    } else {
+        super::runner::user_features(&options.paths)?
+    };
+    let tags = options
+        .tags
+        .as_ref()
+        .map(|expression| {
+            expression
+                .parse::<gherkin::tagexpr::TagOperation>()
+                .map_err(|e| super::RunError::Tags {
+                    expression: expression.clone(),
+                    reason: e.to_string(),
+                })
+        })
+        .transpose()?;
+    let mut estimate = Estimate {
+        scenarios: 0,
+        requests: 0,
+    };
+    for feature in &super::features::load(files).features {
+        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
+            feature
+                .rules
+                .iter()
+                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+        );
+        for (rule, scenario) in scenarios {
+            use cucumber::tag::Ext as _;
+            if tags
+                .as_ref()
+                .is_some_and(|t| !t.eval(super::tags_of(feature, rule, scenario)))
+                || exclusion(run, fixtures, feature, rule, scenario).is_some()
+            {
+                continue;
+            }
+            estimate.scenarios += 1;
+            estimate.requests += 1;
+            for name in super::runner::actions_asked(fixtures, feature, rule, scenario) {
+                if let Some(action) = fixtures.actions.get(&name) {
+                    let lookups = action.validate.len() + action.related.len();
+                    let cleanup = if action.writes() { 2 } else { 0 };
+                    estimate.requests += 1 + lookups as u64 + cleanup;
+                }
+            }
+        }
+    }
+    Ok(estimate)
 }

@@ -121,11 +121,17 @@ impl ConformanceWorld {
         }
     }
 
-    /// The role profile the API member has (its name), for the sandbox.
+    /// The sandbox profile whose member holds the API member's role (the role's name when
+    /// none does, or on the mock).
     fn profile(&self) -> String {
-        self.role
-            .as_ref()
-            .map_or_else(|| "least-privilege".to_owned(), |r| r.name.clone())
+        let name = self.role.as_ref().map_or_else(
+            || crate::target::DEFAULT_ROLE.to_owned(),
+            |r| r.name.clone(),
+        );
+        match (&self.sandbox, &self.role) {
+            (Some(run), Some(role)) => run.profile_for(role).unwrap_or(name),
+            _ => name,
+        }
     }
 
     /// The scenario's mock, started on first use.
@@ -169,9 +175,12 @@ impl ConformanceWorld {
             self.set_role(role).await;
         }
         let mut credentials = if let Some(run) = &self.sandbox {
-            let profile = self.profile();
-            run.sandbox.credentials(&profile).unwrap_or_else(|| {
-                panic!("no API member on the sandbox has the role \"{profile}\"")
+            let role = self.role.as_ref().expect("a role was given above");
+            run.credentials_for(role).unwrap_or_else(|| {
+                panic!(
+                    "no API member on the sandbox holds the role \"{}\" (`cw-conform sandbox plan --roles {}` lists its settings)",
+                    role.name, role.name
+                )
             })
         } else {
             let member = self.member.clone();

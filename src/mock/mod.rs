@@ -274,6 +274,29 @@ impl MockConnectWise {
         })
     }
 
+    /// Adds a member record (an API member, licence class A) for an identifier the seed
+    /// does not have, so `My` ownership and `/system/myAccount` work for it.
+    pub fn ensure_member_record(&self, identifier: &str) {
+        let mut inner = self.shared.lock();
+        if inner
+            .store
+            .find_by("members", "identifier", identifier)
+            .is_none()
+        {
+            inner.store.insert(
+                "members",
+                serde_json::json!({
+                    "identifier": identifier,
+                    "firstName": "API",
+                    "lastName": identifier,
+                    "licenseClass": "A",
+                    "inactiveFlag": false,
+                    "adminFlag": false,
+                }),
+            );
+        }
+    }
+
     /// Adds an API member, or replaces the one with the same identifier.
     pub fn add_member(&self, member: ApiMember) {
         let mut inner = self.shared.lock();

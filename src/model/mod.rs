@@ -12,5 +12,5 @@ pub mod spelling;
 pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
 pub use outcome::Outcome;
 pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
-pub use role::SecurityRole;
+pub use role::{CellDifference, SecurityRole};
 pub use rule::{Rule, RuleCatalog, RuleId};

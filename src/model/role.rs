@@ -54,6 +54,58 @@ impl SecurityRole {
     pub fn grants(&self) -> impl Iterator<Item = (&FunctionName, &Levels)> {
         self.grants.iter()
     }
+
+    /// Every cell where `actual` grants another level than this role, function by function
+    /// in a stable order (an unlisted function is `None` everywhere). Empty when the two
+    /// grant the same: names and summaries do not count.
+    pub fn differences(&self, actual: &SecurityRole) -> Vec<CellDifference> {
+        let functions: std::collections::BTreeSet<&FunctionName> =
+            self.grants.keys().chain(actual.grants.keys()).collect();
+        let mut differences = Vec::new();
+        for function in functions {
+            for operation in Operation::ALL {
+                let expected = self.level(function, operation);
+                let found = actual.level(function, operation);
+                if expected != found {
+                    differences.push(CellDifference {
+                        function: function.clone(),
+                        operation,
+                        expected,
+                        actual: found,
+                    });
+                }
+            }
+        }
+        differences
+    }
+
+    /// Whether `other` grants exactly what this role grants.
+    pub fn grants_same_as(&self, other: &SecurityRole) -> bool {
+        self.differences(other).is_empty()
+    }
+}
+
+/// One cell of a role's settings that differs from what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellDifference {
+    /// The security function.
+    pub function: FunctionName,
+    /// The operation (the column of ConnectWise's role screen).
+    pub operation: Operation,
+    /// The level the role should grant.
+    pub expected: Level,
+    /// The level it grants.
+    pub actual: Level,
+}
+
+impl std::fmt::Display for CellDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: expected {}, ConnectWise has {}",
+            self.function, self.operation, self.expected, self.actual
+        )
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +126,52 @@ mod tests {
         assert_eq!(role.level(&tickets, Operation::Edit), Level::None);
         let other = FunctionName::new("Finance", "Agreements");
         assert_eq!(role.levels(&other), Levels::default());
+    }
+
+    #[test]
+    fn differences_name_each_cell_and_ignore_names() {
+        let tickets = FunctionName::new("Service Desk", "Service Tickets");
+        let agreements = FunctionName::new("Finance", "Agreements");
+        let expected = SecurityRole::new("profile", "what should be").with_grant(
+            tickets.clone(),
+            Levels {
+                add: Level::All,
+                inquire: Level::All,
+                ..Levels::default()
+            },
+        );
+        let actual = SecurityRole::new("live", "what is").with_grant(
+            tickets.clone(),
+            Levels {
+                inquire: Level::All,
+                ..Levels::default()
+            },
+        );
+        let actual = actual.with_grant(
+            agreements,
+            Levels {
+                inquire: Level::My,
+                ..Levels::default()
+            },
+        );
+
+        let shown: Vec<String> = expected
+            .differences(&actual)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+
+        assert_eq!(
+            shown,
+            [
+                "Finance / Agreements Inquire: expected None, ConnectWise has My",
+                "Service Desk / Service Tickets Add: expected All, ConnectWise has None",
+            ]
+        );
+        let renamed = SecurityRole::new("other", "").with_grant(
+            tickets,
+            expected.levels(&FunctionName::new("Service Desk", "Service Tickets")),
+        );
+        assert!(expected.grants_same_as(&renamed));
     }
 }

@@ -166,12 +166,23 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     }
     if !summary.left_out.is_empty() {
         let _ = writeln!(out, "\nLeft out of this run ({}):", summary.left_out.len());
+        // Grouped by reason, the most common first.
+        let mut reasons: Vec<(&str, Vec<&crate::harness::LeftOut>)> = Vec::new();
         for left in &summary.left_out {
-            let _ = writeln!(
-                out,
-                "  {} ({}:{}): {}",
-                left.name, left.feature, left.line, left.reason
-            );
+            match reasons
+                .iter_mut()
+                .find(|(reason, _)| *reason == left.reason)
+            {
+                Some((_, group)) => group.push(left),
+                None => reasons.push((&left.reason, vec![left])),
+            }
+        }
+        reasons.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        for (reason, group) in reasons {
+            let _ = writeln!(out, "  {} ({}):", reason, group.len());
+            for left in group {
+                let _ = writeln!(out, "    {} ({}:{})", left.name, left.feature, left.line);
+            }
         }
     }
     if summary.interrupted {

@@ -403,8 +403,10 @@ impl Served {
 
     /// Stops it as Ctrl-C does; returns how it ended and what it printed after the
     /// banner.
-    pub fn stop(self) -> (Finished, String) {
+    pub fn stop(mut self) -> (Finished, String) {
         self.process.interrupt();
+        // It has served for as long as the test needed: its patience starts now.
+        self.process.started = Instant::now();
         let finished = self.process.finish();
         let after = finished
             .stdout

@@ -244,11 +244,18 @@ async fn without_allow_writes_the_write_smoke_is_left_out_and_nothing_is_written
         write["reason"].as_str().unwrap().contains("--allow-writes"),
         "{write}"
     );
+    let group: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("  writes to the sandbox (run with --allow-writes) ("))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
     assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.contains("Smoke: one reversible write") && l.contains("--allow-writes")),
-        "the summary does not say why the write was left out: {run}"
+        group
+            .iter()
+            .any(|l| l.starts_with("    Smoke: one reversible write")),
+        "the summary does not group the write under why it was left out: {run}"
     );
     assert!(
         tagged(&report, "writes").is_empty(),
@@ -312,10 +319,18 @@ fn a_run_waits_out_a_rate_limit_and_still_passes() {
     let (_, report) = limited.report("report.json");
     let smoke = tagged(&report, "CL-04");
     assert_eq!(smoke.len(), 1, "{report:#}");
+    // The first requests are the preflight's (it reads each member's settings): it waits
+    // out the 429s, and the scenario then finds ConnectWise answering.
+    assert!(
+        waiting
+            .stderr
+            .contains("  profile least-privilege: member ai-integration, role verified"),
+        "the preflight did not get through the 429s: {waiting}"
+    );
     assert_eq!(
         requests(smoke[0]),
-        [429, 429, 429, 200].map(|status| format!("GET /company/companies -> {status}")),
-        "the client did not retry the search after each 429"
+        ["GET /company/companies -> 200"],
+        "{report:#}"
     );
     assert!(
         waiting.elapsed >= unhindered.elapsed + Duration::from_millis(900),
@@ -662,18 +677,51 @@ impl Moments {
     }
 }
 
-/// The profiles file that maps every shipped role profile to the one served member, so
-/// every scenario a sandbox can run does run.
-fn every_profile(scratch: &Scratch) -> String {
+/// A members file for `serve` and a profiles file for the run: the API member the caller
+/// signs in as holds full access (`CONNECTWISE_ROLE`), and every other shipped role
+/// profile has a member of its own (keys `ROLE-public`, `ROLE-private` in the variables
+/// `KEY_ROLE_PUBLIC`, `KEY_ROLE_PRIVATE`), so every scenario a sandbox can run does run.
+fn every_profile(scratch: &Scratch) -> (String, String) {
     let fixtures = Fixtures::builtin().unwrap();
-    let mut text = String::new();
-    for name in fixtures.roles.keys().filter(|n| *n != "least-privilege") {
+    let mut members = format!(
+        "[[member]]\nidentifier = \"ai-integration\"\nrole = \"full-access\"\npublic_key = \"{PUBLIC}\"\nprivate_key = \"{PRIVATE}\"\n"
+    );
+    let mut profiles = String::new();
+    for name in fixtures.roles.keys().filter(|n| *n != "full-access") {
+        let stem = name.to_ascii_uppercase().replace('-', "_");
         let _ = write!(
-            text,
-            "[profile.{name}]\npublic_key_env = \"CONNECTWISE_PUBLIC_KEY\"\nprivate_key_env = \"CONNECTWISE_PRIVATE_KEY\"\n"
+            members,
+            "\n[[member]]\nidentifier = \"cw-conform-{name}\"\nrole = \"{name}\"\npublic_key = \"{name}-public\"\nprivate_key = \"{name}-private\"\n"
+        );
+        let _ = write!(
+            profiles,
+            "[profile.{name}]\npublic_key_env = \"KEY_{stem}_PUBLIC\"\nprivate_key_env = \"KEY_{stem}_PRIVATE\"\n"
         );
     }
-    scratch.write("profiles.toml", &text).display().to_string()
+    (
+        scratch
+            .write("members.toml", &members)
+            .display()
+            .to_string(),
+        scratch
+            .write("profiles.toml", &profiles)
+            .display()
+            .to_string(),
+    )
+}
+
+/// Points a command at the profiles [`every_profile`] wrote.
+fn with_every_profile(command: &mut Command, profiles: &str) {
+    let fixtures = Fixtures::builtin().unwrap();
+    command
+        .env("CONNECTWISE_PROFILES", profiles)
+        .env("CONNECTWISE_ROLE", "full-access");
+    for name in fixtures.roles.keys().filter(|n| *n != "full-access") {
+        let stem = name.to_ascii_uppercase().replace('-', "_");
+        command
+            .env(format!("KEY_{stem}_PUBLIC"), format!("{name}-public"))
+            .env(format!("KEY_{stem}_PRIVATE"), format!("{name}-private"));
+    }
 }
 
 /// The records a JSON report lists as left behind, as (path, id, mark).
@@ -699,9 +747,11 @@ fn left_behind(report: &Value) -> Vec<(String, i64, String)> {
 /// removes what the killed run left, from its ledger.
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
-    let sandbox = LoopbackSandbox::start(&["--role", "full-access"]);
+    let scratch = Scratch::new();
+    let (members, profiles) = every_profile(&scratch);
+    let served = Served::start(&scratch, &["--members", &members, "--client-id", CLIENT]);
+    let sandbox = LoopbackSandbox { served, scratch };
     let caller = sandbox.caller();
-    let profiles = every_profile(&sandbox.scratch);
     for planted in [
         "[cw-conform] quoted in a customer's contact",
         "[cw-conform 0123456789abcdef.1] another run's contact",
@@ -724,7 +774,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
             "--output",
             &output,
         ]);
-        command.env("CONNECTWISE_PROFILES", &profiles);
+        with_every_profile(&mut command, &profiles);
         (command, output)
     };
 
@@ -796,18 +846,29 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
     );
 
     // SIGKILL once a marked record exists: nothing can clean up, the ledger remembers. (A
-    // scenario may remove its record itself just before the kill lands: then try again.)
+    // scenario may remove its record itself just before the kill lands, or the run may end
+    // between two looks at the data: then try again.)
     for attempt in 21.. {
         assert!(attempt < 31, "ten SIGKILLs left nothing behind to clean up");
-        let (command, _) = run(attempt);
-        let running = Running::start(command);
+        let (mut command, _) = run(attempt);
+        // Two requests a second: a created record stays long enough to be seen.
+        command.env("CONNECTWISE_REQUESTS_PER_MINUTE", "120");
+        let mut running = Running::start(command);
         let deadline = Instant::now() + PATIENCE;
-        while changes(&baseline, &snapshot(&caller).await).is_empty() {
+        let mut created = false;
+        while !running.has_ended() {
             assert!(
                 Instant::now() < deadline,
-                "the run created nothing within {PATIENCE:?}"
+                "the run neither created anything nor ended within {PATIENCE:?}"
             );
+            if !changes(&baseline, &snapshot(&caller).await).is_empty() {
+                created = true;
+                break;
+            }
             tokio::time::sleep(POLL).await;
+        }
+        if !created {
+            continue;
         }
         running.kill();
         if !changes(&baseline, &snapshot(&caller).await).is_empty() {
@@ -824,7 +885,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
         "--output",
         "next.json",
     ]);
-    next.env("CONNECTWISE_PROFILES", &profiles);
+    with_every_profile(&mut next, &profiles);
     Running::start(next).finish();
     let (_, next) = sandbox.report("next.json");
     assert!(
@@ -839,9 +900,8 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
             args.push("--yes");
         }
         let mut command = sandbox.command(&args);
-        command
-            .env("CONNECTWISE_PROFILES", &profiles)
-            .stdin(std::process::Stdio::null());
+        with_every_profile(&mut command, &profiles);
+        command.stdin(std::process::Stdio::null());
         Running::start(command).finish()
     };
     let listed = cleanup(false);
@@ -861,4 +921,519 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
     let output = format!("{}{}{}", listed.output(), removed.output(), again.output());
     assert!(!output.contains(PRIVATE), "a key was shown:\n{output}");
     sandbox.stop();
+}
+
+/// The example members file: one API member for each role `sandbox plan` lists.
+fn example_members() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sandbox-members.example.toml")
+        .display()
+        .to_string()
+}
+
+/// The profiles file in the Markdown `sandbox plan` prints (its TOML block).
+fn profiles_from_plan(plan: &str) -> String {
+    let (_, rest) = plan
+        .split_once("```toml\n")
+        .unwrap_or_else(|| panic!("the plan has no profiles file:\n{plan}"));
+    let (toml, _) = rest.split_once("```").unwrap();
+    toml.to_owned()
+}
+
+/// `cw-conform serve --members` playing a sandbox whose roles and members were made from
+/// `sandbox plan`, and runs pointed at it with the plan's profiles file.
+struct PlannedSandbox {
+    served: Served,
+    scratch: Scratch,
+    /// The plan's profiles file, in the scratch directory.
+    profiles: String,
+    /// The role profiles the plan lists.
+    roles: Vec<String>,
+}
+
+impl PlannedSandbox {
+    fn start(members: &str) -> Self {
+        let scratch = Scratch::new();
+        let plan = crate::cli::cw_conform_finished(&scratch, &["sandbox", "plan"]);
+        plan.assert_code(0);
+        let roles: Vec<String> = plan
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("## Role `")?.strip_suffix('`'))
+            .map(str::to_owned)
+            .collect();
+        let profiles = scratch
+            .write("sandbox-profiles.toml", &profiles_from_plan(&plan.stdout))
+            .display()
+            .to_string();
+        let served = Served::start(&scratch, &["--members", members, "--client-id", CLIENT]);
+        PlannedSandbox {
+            served,
+            scratch,
+            profiles,
+            roles,
+        }
+    }
+
+    /// `cw-conform ARGS` with the default member's keys, the plan's profiles file and each
+    /// profile's keys (the example members file's: `ROLE-public`, `ROLE-private`).
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = cw_conform(&self.scratch, args);
+        command
+            .env("CONNECTWISE_SITE", &self.served.site)
+            .env("CONNECTWISE_COMPANY_ID", COMPANY)
+            .env("CONNECTWISE_PUBLIC_KEY", "least-privilege-public")
+            .env("CONNECTWISE_PRIVATE_KEY", "least-privilege-private")
+            .env("CONNECTWISE_CLIENT_ID", CLIENT)
+            .env("CONNECTWISE_REQUESTS_PER_MINUTE", "900")
+            .env("CONNECTWISE_PROFILES", &self.profiles);
+        for role in &self.roles {
+            let stem = role.to_ascii_uppercase().replace('-', "_");
+            command
+                .env(format!("CW_{stem}_PUBLIC_KEY"), format!("{role}-public"))
+                .env(format!("CW_{stem}_PRIVATE_KEY"), format!("{role}-private"));
+        }
+        command
+    }
+}
+
+#[test]
+fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() {
+    let scratch = Scratch::new();
+
+    let plan = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "sandbox",
+            "plan",
+            "--roles",
+            "customer-sync,read-only-discovery",
+        ],
+    );
+    let page = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "sandbox",
+            "plan",
+            "--roles",
+            "customer-sync",
+            "--format",
+            "html",
+            "--output",
+            "plan.html",
+        ],
+    );
+    let unknown =
+        crate::cli::cw_conform_finished(&scratch, &["sandbox", "plan", "--roles", "read-only"]);
+
+    plan.assert_code(0);
+    let fixtures = Fixtures::builtin().unwrap();
+    let role = fixtures.role("customer-sync").unwrap();
+    for function in fixtures.permissions.functions.iter() {
+        let levels = role.levels(function);
+        let row = format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            function.module,
+            function.function,
+            levels.add,
+            levels.edit,
+            levels.delete,
+            levels.inquire
+        );
+        assert!(plan.stdout.contains(&row), "no row {row}:\n{}", plan.stdout);
+    }
+    assert!(
+        plan.stdout.contains("| cw-conform-read-only-discovery | read-only-discovery | CW_READ_ONLY_DISCOVERY_PUBLIC_KEY | CW_READ_ONLY_DISCOVERY_PRIVATE_KEY |"),
+        "{plan}"
+    );
+    let profiles = profiles_from_plan(&plan.stdout);
+    assert!(
+        profiles.contains("[profile.customer-sync]\npublic_key_env = \"CW_CUSTOMER_SYNC_PUBLIC_KEY\"\nprivate_key_env = \"CW_CUSTOMER_SYNC_PRIVATE_KEY\""),
+        "{profiles}"
+    );
+    page.assert_code(0);
+    let html = scratch.read("plan.html");
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<style>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<tr><td>Companies</td><td>Contacts</td><td class=\"None\">None</td><td class=\"None\">None</td><td class=\"None\">None</td><td class=\"All\">All</td></tr>"),
+        "{html}"
+    );
+    unknown.assert_code(2);
+    assert!(unknown.stderr.contains("\"read-only\""), "{unknown}");
+}
+
+#[test]
+fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verified() {
+    let sandbox = PlannedSandbox::start(&example_members());
+    assert!(
+        sandbox.roles.len() >= 3,
+        "the plan lists too few roles: {:?}",
+        sandbox.roles
+    );
+    let everyone = Running::start(sandbox.command(&[
+        "run",
+        "--allow-writes",
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+    ]))
+    .finish();
+    let mut default_only = sandbox.command(&[
+        "run",
+        "--allow-writes",
+        "--format",
+        "json",
+        "--output",
+        "default-only.json",
+    ]);
+    default_only.env_remove("CONNECTWISE_PROFILES");
+    let default_only = Running::start(default_only).finish();
+
+    everyone.assert_code(0);
+    assert!(
+        everyone.stderr.contains(&format!(
+            "target: ConnectWise sandbox {}, company {COMPANY}",
+            sandbox.served.site
+        )),
+        "{everyone}"
+    );
+    for role in &sandbox.roles {
+        assert!(
+            everyone.stderr.contains(&format!(
+                "  profile {role}: member cw-conform-{role}, role verified"
+            )),
+            "the banner does not name {role}'s member: {everyone}"
+        );
+    }
+    let report: Value = serde_json::from_str(&sandbox.scratch.read("report.json")).unwrap();
+    let ran = report["scenarios"].as_array().unwrap();
+    assert!(
+        everyone
+            .stderr
+            .contains(&format!("estimate: {} scenarios sending about ", ran.len())),
+        "the estimate does not count the scenarios that ran: {everyone}"
+    );
+    for scenario in ran {
+        assert_eq!(scenario["failure"], Value::Null, "{scenario:#}");
+    }
+    let left_out = report["left_out"].as_array().unwrap();
+    assert!(
+        left_out
+            .iter()
+            .all(|l| !l["reason"].as_str().unwrap().contains("no API member")),
+        "a scenario was left out for want of a member the plan lists: {left_out:#?}"
+    );
+    let share = ran.len() * 100 / (ran.len() + left_out.len());
+    eprintln!(
+        "serve standing in for a sandbox with the plan's members: {} of {} scenarios ran ({share}%)",
+        ran.len(),
+        ran.len() + left_out.len()
+    );
+
+    default_only.assert_code(0);
+    let (_, alone) = {
+        let text = sandbox.scratch.read("default-only.json");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        (text, value)
+    };
+    let alone_ran = alone["scenarios"].as_array().unwrap().len();
+    assert!(
+        alone_ran < ran.len(),
+        "with one member {alone_ran} ran, with the plan's {}",
+        ran.len()
+    );
+    let reason = "no API member on the sandbox holds the role \"customer-sync\" (create it: `cw-conform sandbox plan --roles customer-sync`, then add its member to the profiles file)";
+    assert!(
+        default_only
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("  {reason} ("))),
+        "the left-out scenarios are not grouped under their reason: {default_only}"
+    );
+    let output = format!("{}{}", everyone.output(), default_only.output());
+    assert!(!output.contains("customer-sync-private"), "a key was shown");
+}
+
+#[test]
+fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_every_problem() {
+    let sandbox = PlannedSandbox::start(&example_members());
+    let mut command = sandbox.command(&["run", "--allow-writes"]);
+    // The read-only-discovery profile names the customer-sync member's keys; the
+    // customer-sync profile has a wrong private key.
+    command
+        .env("CW_READ_ONLY_DISCOVERY_PUBLIC_KEY", "customer-sync-public")
+        .env(
+            "CW_READ_ONLY_DISCOVERY_PRIVATE_KEY",
+            "customer-sync-private",
+        )
+        .env("CW_CUSTOMER_SYNC_PRIVATE_KEY", "WRONG-PRIVATE-0c4f");
+
+    let run = Running::start(command).finish();
+
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("the sandbox is not ready: 2 problems"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(
+            "credentials: profile \"customer-sync\": ConnectWise refused the member's keys (401)"
+        ),
+        "{run}"
+    );
+    let fixtures = Fixtures::builtin().unwrap();
+    let expected = fixtures.role("read-only-discovery").unwrap();
+    let held = fixtures.role("customer-sync").unwrap();
+    let differences = expected.differences(&held);
+    assert!(!differences.is_empty());
+    assert!(
+        run.stderr.contains(
+            "profile \"read-only-discovery\": the member cw-conform-customer-sync does not hold the role \"read-only-discovery\""
+        ),
+        "{run}"
+    );
+    for difference in &differences {
+        assert!(
+            run.stderr.contains(&difference.to_string()),
+            "the cell {difference} is not named: {run}"
+        );
+    }
+    assert!(
+        !run.stdout.contains("Conformance by rule"),
+        "scenarios ran: {run}"
+    );
+    let ledgers = sandbox.scratch.path().join(".cw-conform/ledgers");
+    assert!(
+        std::fs::read_dir(&ledgers).map_or(true, |mut d| d.next().is_none()),
+        "a ledger was started for a run that never ran"
+    );
+    for secret in ["WRONG-PRIVATE-0c4f", "customer-sync-private"] {
+        assert!(!run.output().contains(secret), "{secret} shown: {run}");
+    }
+}
+
+#[test]
+fn broken_settings_and_an_unreachable_site_are_all_listed_before_anything_runs() {
+    let scratch = Scratch::new();
+    let mut vars = settings();
+    vars.remove("CONNECTWISE_PUBLIC_KEY");
+    vars.insert("CONNECTWISE_COMPANY_ID", "19");
+    vars.insert("CONNECTWISE_REQUESTS_PER_MINUTE", "lots");
+    let mut broken = cw_conform(&scratch, &["run", "--quiet"]);
+    broken.envs(&vars);
+    let mut unreachable = cw_conform(&scratch, &["run", "--quiet"]);
+    unreachable.envs(settings());
+
+    let broken = Running::start(broken).finish();
+    let unreachable = Running::start(unreachable).finish();
+
+    broken.assert_code(2);
+    for expected in [
+        "the sandbox settings have 3 problems:",
+        "  - CONNECTWISE_PUBLIC_KEY is not set",
+        "  - CONNECTWISE_COMPANY_ID is invalid: \"19\"",
+        "  - CONNECTWISE_REQUESTS_PER_MINUTE is invalid: \"lots\"",
+    ] {
+        assert!(
+            broken.stderr.contains(expected),
+            "no {expected:?}: {broken}"
+        );
+    }
+    unreachable.assert_code(2);
+    assert!(
+        unreachable
+            .stderr
+            .contains("the sandbox is not ready: 1 problem\n  - connectivity: failed to reach ConnectWise at http://127.0.0.1:9"),
+        "{unreachable}"
+    );
+    assert!(!unreachable.stdout.contains("CL-04"), "{unreachable}");
+    for finished in [&broken, &unreachable] {
+        assert!(!finished.output().contains(PRIVATE), "{finished}");
+    }
+}
+
+#[test]
+fn a_dotenv_that_switches_the_target_is_named_in_a_warning() {
+    let sandbox = LoopbackSandbox::start(&[]);
+    let mut dotenv = format!("CONNECTWISE_SITE={}\n", sandbox.served.site);
+    for (name, value) in settings()
+        .into_iter()
+        .filter(|(n, _)| *n != "CONNECTWISE_SITE")
+    {
+        let _ = writeln!(dotenv, "{name}={value}");
+    }
+    sandbox.scratch.write(".env", &dotenv);
+    let mut command = cw_conform(
+        &sandbox.scratch,
+        &["run", "--tags", "@CL-04 and not @writes"],
+    );
+    command.env("CONNECTWISE_REQUESTS_PER_MINUTE", "900");
+
+    let run = Running::start(command).finish();
+
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains("warning: .env set CONNECTWISE_SITE: this run goes to a ConnectWise sandbox, not the mock"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("  profile least-privilege: member ai-integration, role verified"),
+        "{run}"
+    );
+    assert!(!run.output().contains(PRIVATE), "{run}");
+    sandbox.stop();
+}
+
+#[test]
+fn require_rules_all_fails_a_sandbox_run_that_checked_fewer_rules_than_asked() {
+    let sandbox = LoopbackSandbox::start(&[]);
+    let tags = "@CL-04 or @SAFE-01";
+
+    let lenient = Running::start(sandbox.run(&["--tags", tags])).finish();
+    let strict = Running::start(sandbox.run(&["--tags", tags, "--require-rules", "all"])).finish();
+    let complete = Running::start(sandbox.run(&[
+        "--tags",
+        "@CL-04 and not @writes",
+        "--require-rules",
+        "all",
+    ]))
+    .finish();
+
+    let says = "This sandbox run checked fewer rules than its scenarios ask for: 1 rule left unchecked (SAFE-01)";
+    lenient.assert_code(0);
+    assert!(lenient.stdout.contains(says), "{lenient}");
+    strict.assert_code(1);
+    assert!(strict.stdout.contains(says), "{strict}");
+    complete.assert_code(0);
+    assert!(!complete.stdout.contains("fewer rules"), "{complete}");
+    sandbox.stop();
+}
+
+#[test]
+fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
+    let scratch = Scratch::new();
+    let feature = scratch.write(
+        "own_role.feature",
+        "@CL-01\nFeature: A role of the scenario's own\n\n  Scenario: Companies read with a role written here\n    Given an API member whose role grants:\n      | function                        | inquire |\n      | Companies / Company Maintenance | All     |\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n",
+    );
+    let role_file = scratch.write(
+        "company-reader.toml",
+        "name = \"company-reader\"\nsummary = \"Companies read-only\"\n\n[[grant]]\nfunction = \"Companies / Company Maintenance\"\ninquire = \"All\"\n",
+    );
+    let members = scratch.write(
+        "members.toml",
+        &format!(
+            "[[member]]\nidentifier = \"ai-integration\"\nrole = \"least-privilege\"\npublic_key = \"{PUBLIC}\"\nprivate_key = \"{PRIVATE}\"\n\n[[member]]\nidentifier = \"company-reader\"\nrole = \"{}\"\npublic_key = \"reader-public\"\nprivate_key = \"reader-private\"\n",
+            role_file.display()
+        ),
+    );
+    let profiles = scratch.write(
+        "profiles.toml",
+        &format!(
+            "[profile.\"{}\"]\npublic_key_env = \"READER_PUBLIC\"\nprivate_key_env = \"READER_PRIVATE\"\n",
+            role_file.display()
+        ),
+    );
+    let served = Served::start(
+        &scratch,
+        &[
+            "--members",
+            &members.display().to_string(),
+            "--client-id",
+            CLIENT,
+        ],
+    );
+    let sandbox = LoopbackSandbox { served, scratch };
+    let feature = feature.display().to_string();
+
+    let without =
+        Running::start(sandbox.run(&["--format", "json", "--output", "without.json", &feature]))
+            .finish();
+    let mut with = sandbox.run(&["--format", "json", "--output", "with.json", &feature]);
+    with.env("CONNECTWISE_PROFILES", profiles.display().to_string())
+        .env("READER_PUBLIC", "reader-public")
+        .env("READER_PRIVATE", "reader-private");
+    let with = Running::start(with).finish();
+
+    let (_, without_report) = sandbox.report("without.json");
+    let left = without_report["left_out"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{without}");
+    let reason = left[0]["reason"].as_str().unwrap();
+    assert!(
+        reason
+            .starts_with("no API member on the sandbox holds the scenario's own role \"scenario-")
+            && reason.contains("`cw-conform sandbox plan --roles scenario-"),
+        "{reason}"
+    );
+    with.assert_code(0);
+    let (_, with_report) = sandbox.report("with.json");
+    let ran = with_report["scenarios"].as_array().unwrap();
+    assert_eq!(ran.len(), 1, "{with}");
+    assert_eq!(ran[0]["failure"], Value::Null, "{with}");
+    let searched = requests(&ran[0]);
+    assert!(
+        searched
+            .iter()
+            .any(|r| r.starts_with("GET /company/companies -> 200")),
+        "{searched:?}"
+    );
+    sandbox.stop();
+}
+
+#[test]
+fn a_members_file_with_a_mistake_is_refused_naming_the_file_line_and_value() {
+    let scratch = Scratch::new();
+    let members = scratch.write(
+        "members.toml",
+        "[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\npublic_key = \"one-public\"\nprivate_key = \"one-private\"\n\n[[member]]\nidentifier = \"two\"\nrole = \"read-onyl-discovery\"\npublic_key = \"two-public\"\nprivate_key = \"two-private\"\n",
+    );
+    let duplicate = scratch.write(
+        "duplicate.toml",
+        "[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\npublic_key = \"same\"\nprivate_key = \"one-private\"\n\n[[member]]\nidentifier = \"two\"\nrole = \"customer-sync\"\npublic_key = \"same\"\nprivate_key = \"two-private\"\n",
+    );
+
+    let unknown = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--members",
+            &members.display().to_string(),
+        ],
+    );
+    let shared = crate::cli::cw_conform_finished(
+        &scratch,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--members",
+            &duplicate.display().to_string(),
+        ],
+    );
+
+    unknown.assert_code(2);
+    assert!(
+        unknown.stderr.contains(&format!(
+            "failed to load the members file {}: line 9: member \"two\": ",
+            members.display()
+        )) && unknown.stderr.contains("\"read-onyl-discovery\""),
+        "{unknown}"
+    );
+    shared.assert_code(2);
+    assert!(
+        shared
+            .stderr
+            .contains("the member \"two\" has the public key of another member"),
+        "{shared}"
+    );
+    for finished in [&unknown, &shared] {
+        assert!(!finished.output().contains("-private"), "{finished}");
+    }
 }

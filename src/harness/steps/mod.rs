@@ -13,7 +13,7 @@ mod credentials;
 mod journal;
 mod outcomes;
 mod paging;
-mod roles;
+pub(crate) mod roles;
 mod safety;
 mod security;
 mod workflows;

@@ -1,9 +1,12 @@
 //! Steps that give the API member a security role.
 
+use std::fmt::Write as _;
+
 use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::given;
 
+use crate::connectwise::security::FunctionCatalog;
 use crate::harness::world::ConformanceWorld;
 use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
 
@@ -67,38 +70,80 @@ async fn member_with_role(world: &mut ConformanceWorld, name: String) {
 /// `| function | add | edit | delete | inquire |` (missing columns are `None`).
 #[given(regex = r"^an API member whose role grants( nothing)?:?$")]
 async fn member_with_inline_role(world: &mut ConformanceWorld, nothing: String, step: &Step) {
-    let mut role = SecurityRole::new("scenario role", "a role written in the scenario");
-    if nothing.is_empty() {
+    let role = if nothing.is_empty() {
         let table = step.table.as_ref().unwrap_or_else(|| {
             mistake!("the step needs a table: | function | add | edit | delete | inquire |")
         });
-        let header = table
-            .rows
-            .first()
-            .unwrap_or_else(|| mistake!("the table needs a header row"));
-        for row in table.rows.iter().skip(1) {
-            let mut function = None;
-            let mut levels = Levels::default();
-            for (column, cell) in header.iter().zip(row) {
-                if column.eq_ignore_ascii_case("function") {
-                    function = Some(known_function(world, cell));
-                } else {
-                    let operation: Operation = column
-                        .parse()
-                        .unwrap_or_else(|e| mistake!("table column: {e}"));
-                    let level: Level = cell
-                        .parse()
-                        .unwrap_or_else(|e| mistake!("row for {row:?}: {e}"));
-                    levels.set(operation, level);
-                }
-            }
-            role.grant(
-                function.unwrap_or_else(|| mistake!("each row needs a function")),
-                levels,
-            );
-        }
-    }
+        inline_role(&table.rows, &world.fixtures.permissions.functions)
+            .unwrap_or_else(|e| mistake!("{e}"))
+    } else {
+        SecurityRole::new(scenario_role_name(&[]), "a role written in the scenario")
+    };
     world.set_role(role).await;
+}
+
+/// The role a scenario writes in a table `| function | add | edit | delete | inquire |`
+/// (missing columns are `None`), named by [`scenario_role_name`].
+pub(crate) fn inline_role(
+    rows: &[Vec<String>],
+    functions: &FunctionCatalog,
+) -> Result<SecurityRole, String> {
+    let header = rows
+        .first()
+        .ok_or_else(|| "the table needs a header row".to_owned())?;
+    let mut grants = Vec::new();
+    for row in rows.iter().skip(1) {
+        let mut function = None;
+        let mut levels = Levels::default();
+        for (column, cell) in header.iter().zip(row) {
+            if column.eq_ignore_ascii_case("function") {
+                function = Some(known(functions, cell)?);
+            } else {
+                let operation: Operation =
+                    column.parse().map_err(|e| format!("table column: {e}"))?;
+                let level: Level = cell.parse().map_err(|e| format!("row for {row:?}: {e}"))?;
+                levels.set(operation, level);
+            }
+        }
+        grants.push((
+            function.ok_or_else(|| "each row needs a function".to_owned())?,
+            levels,
+        ));
+    }
+    let mut role = SecurityRole::new(
+        scenario_role_name(&grants),
+        "a role written in the scenario",
+    );
+    for (function, levels) in grants {
+        role.grant(function, levels);
+    }
+    Ok(role)
+}
+
+/// The name of a role a scenario writes: `scenario-` and eight hexadecimal digits drawn
+/// from its grants, so the same table always has the same name (`cw-conform sandbox plan
+/// --roles scenario-…` prints it, to create on a sandbox).
+pub(crate) fn scenario_role_name(grants: &[(FunctionName, Levels)]) -> String {
+    let mut role = SecurityRole::new("", "");
+    for (function, levels) in grants {
+        role.grant(function.clone(), *levels);
+    }
+    let text = role
+        .grants()
+        .filter(|(_, levels)| **levels != Levels::default())
+        .fold(String::new(), |mut text, (function, levels)| {
+            let _ = write!(
+                text,
+                "{function}:{}{}{}{};",
+                levels.add, levels.edit, levels.delete, levels.inquire
+            );
+            text
+        });
+    // FNV-1a: stable across builds and platforms.
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("scenario-{hash:08x}")
 }
 
 /// `Given the role also grants "Service Desk / Service Tickets" Add All`
@@ -119,27 +164,25 @@ async fn role_also_grants(
     let mut levels = role.levels(&function);
     levels.set(operation, level);
     role.grant(function, levels);
+    // A profile with one more grant is a role of the scenario's own.
+    let grants: Vec<(FunctionName, Levels)> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
+    role.name = scenario_role_name(&grants);
     world.set_role(role).await;
 }
 
 /// A function name checked against the functions ConnectWise has.
 pub(crate) fn known_function(world: &ConformanceWorld, text: &str) -> FunctionName {
-    let name: FunctionName = text.parse().unwrap_or_else(|e| mistake!("{e}"));
-    world
-        .fixtures
-        .permissions
-        .functions
+    known(&world.fixtures.permissions.functions, text).unwrap_or_else(|e| mistake!("{e}"))
+}
+
+fn known(functions: &FunctionCatalog, text: &str) -> Result<FunctionName, String> {
+    let name: FunctionName = text.parse().map_err(|e| format!("{e}"))?;
+    functions
         .find(&name.module, &name.function)
         .cloned()
-        .unwrap_or_else(|| {
-            let known: Vec<String> = world
-                .fixtures
-                .permissions
-                .functions
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            mistake!(
+        .ok_or_else(|| {
+            let known: Vec<String> = functions.iter().map(ToString::to_string).collect();
+            format!(
                 "unknown security function \"{text}\"{}; `cw-conform roles full-access` lists \
                  every function",
                 crate::model::spelling::did_you_mean(text, known.iter().map(String::as_str))

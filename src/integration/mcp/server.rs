@@ -29,11 +29,11 @@ use rmcp::service::{ElicitationMode, RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::connectwise::{Client, ClientError, Credentials, RateLimit, Secret};
+use crate::connectwise::{Client, ClientError, Credentials, RateLimit};
 use crate::fixtures::Fixtures;
 use crate::integration::{ActionRequest, Integration, ReferenceIntegration, Subject, ToolResult};
 use crate::model::{Action, ActionKind, Outcome};
-use crate::target::{TargetError, check_site};
+use crate::target::{Environment, Purpose, TargetError};
 
 /// The name of the tool that answers a held action when elicitation is not available.
 pub const CONFIRM_TOOL: &str = "confirm";
@@ -80,35 +80,22 @@ impl ServeSettings {
     /// only on loopback); an empty `CONNECTWISE_CLIENT_ID` sends no `clientId` header
     /// (ConnectWise then refuses the calls, which is what a scenario about it checks).
     pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<ServeSettings, ServeError> {
-        let required = |name: &str| {
-            var(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| ServeError::Missing(name.to_owned()))
-        };
-        let site = check_site(&required("CONNECTWISE_SITE")?)?;
-        let credentials = Credentials {
-            site,
-            company_id: required("CONNECTWISE_COMPANY_ID")?,
-            public_key: required("CONNECTWISE_PUBLIC_KEY")?,
-            private_key: Secret::new(required("CONNECTWISE_PRIVATE_KEY")?),
-            client_id: var("CONNECTWISE_CLIENT_ID").filter(|c| !c.trim().is_empty()),
-        };
-        let requests_per_minute = match var("CONNECTWISE_REQUESTS_PER_MINUTE") {
-            None => None,
-            Some(text) => Some(
-                text.trim()
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=900).contains(n))
-                    .ok_or_else(|| TargetError::Invalid {
-                        name: "CONNECTWISE_REQUESTS_PER_MINUTE".into(),
-                        reason: format!("\"{text}\" is not a whole number from 1 to 900"),
-                    })?,
-            ),
-        };
+        ServeSettings::from_environment(&Environment::lookup(Box::new(var)))
+    }
+
+    /// Reads the settings from the one reader of the `CONNECTWISE_*` variables, as a
+    /// scenario configures them (see [`Purpose::McpServe`]).
+    pub fn from_environment(environment: &Environment<'_>) -> Result<ServeSettings, ServeError> {
+        let connection =
+            environment
+                .connection(Purpose::McpServe)
+                .map_err(|error| match error {
+                    TargetError::Missing(name) => ServeError::Missing(name),
+                    other => ServeError::Invalid(other),
+                })?;
         Ok(ServeSettings {
-            credentials,
-            requests_per_minute,
+            credentials: connection.credentials,
+            requests_per_minute: connection.requests_per_minute,
         })
     }
 }
