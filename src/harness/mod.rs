@@ -58,11 +58,16 @@ static START_FAILURES: Mutex<Vec<(ServerFailure, usize)>> = Mutex::new(Vec::new(
 
 /// Times the same start-up failure may happen before the run stops starting the server:
 /// a wrong command or an environment that makes it exit fails the same way every time, and
-/// starting it once for each scenario only repeats the cause.
+/// starting it once for each scenario only repeats the cause. (A start-up that timed out is
+/// always tried again: the start-up slots keep queueing out of its bound.)
 const START_ATTEMPTS: usize = 2;
 
-/// Records that the server failed to start.
+/// Records that the server failed to start (only failures that recur on every start count:
+/// a server that was merely slow to answer is started again).
 fn start_failed(failure: &ServerFailure) {
+    if !failure.ends_every_start() {
+        return;
+    }
     let mut failures = START_FAILURES
         .lock()
         .unwrap_or_else(PoisonError::into_inner);

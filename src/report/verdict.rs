@@ -164,11 +164,17 @@ pub fn verdicts<'a>(summary: &'a RunSummary, catalog: &'a RuleCatalog) -> Vec<Ru
 
 /// The distinct causes of the scenarios that could not be judged, each with the scenarios
 /// it stopped, in the order they first appear: a server that never starts is one cause.
+/// Causes are told apart by their first line (what went wrong); the details shown (the
+/// server's stderr, how it ended) are the first scenario's.
 pub fn not_judged_causes(summary: &RunSummary) -> Vec<(&str, Vec<&ScenarioResult>)> {
+    let first_line = |cause: &str| cause.lines().next().unwrap_or_default().to_owned();
     let mut causes: Vec<(&str, Vec<&ScenarioResult>)> = Vec::new();
     for scenario in summary.not_judged() {
         let cause = scenario.not_judged.as_deref().unwrap_or_default();
-        match causes.iter_mut().find(|(c, _)| *c == cause) {
+        match causes
+            .iter_mut()
+            .find(|(c, _)| first_line(c) == first_line(cause))
+        {
             Some((_, scenarios)) => scenarios.push(scenario),
             None => causes.push((cause, vec![scenario])),
         }

@@ -62,6 +62,18 @@ pub struct ServerFailure {
     pub stderr: Vec<String>,
 }
 
+impl ServerFailure {
+    /// Whether the server would fail the same way on every start: it could not be started,
+    /// or its process ended (a wrong command, a missing setting). A server that did not
+    /// answer in time may only have been slow.
+    pub fn ends_every_start(&self) -> bool {
+        self.exit.is_some() || self.what.starts_with(SPAWN_FAILED)
+    }
+}
+
+/// How the message of a server that could not be started at all begins.
+const SPAWN_FAILED: &str = "failed to start the MCP server";
+
 impl fmt::Display for ServerFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.what)?;
@@ -887,7 +899,7 @@ pub(super) async fn start<H: ClientHandler>(
     let _slot = startup_slot().await;
     let (process, from_server, to_server) =
         ServerProcess::spawn(launch).map_err(|e| ServerFailure {
-            what: format!("failed to start the MCP server `{shown}`: {e}"),
+            what: format!("{SPAWN_FAILED} `{shown}`: {e}"),
             exit: None,
             garbage: Vec::new(),
             garbage_count: 0,
