@@ -662,6 +662,90 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
 
+/// Arguments the server refuses as invalid, or a field the config has no place for, are
+/// no verdict on the integration: each scenario could not be judged, with a cause naming
+/// the tool, the action and the config; no rule is violated and the run exits 2.
+#[test]
+fn arguments_the_server_refuses_or_the_config_drops_are_not_judged() {
+    let scratch = Scratch::new();
+    let pids = scratch.0.join("pids");
+    let config = scratch.write(
+        "arguments.toml",
+        &format!(
+            r#"name = "arguments"
+
+[server]
+command = "{server}"
+args = ["serve"]
+
+[server.env]
+CW_SITE = "{{site}}"
+FAULTY_PIDS = "{pids}"
+
+[actions]
+"ticket.get" = {{ tool = "strict" }}
+"company.get" = {{ tool = "validating" }}
+"ticket.update" = {{ tool = "connect", arguments = {{ id = "{{id}}", summary = "{{fields.summary}}" }} }}
+"#,
+            server = faulty_server().display(),
+            pids = pids.display(),
+        ),
+    );
+    let feature = scratch.write(
+        "arguments.feature",
+        "Feature: Arguments\n\n  @RD-03\n  Scenario: The server refuses the arguments with invalid params\n    When the AI asks to get ticket #1001\n    Then the outcome is allowed\n\n  @RD-01\n  Scenario: The server refuses the arguments as a validation error\n    When the AI asks to get company #250\n    Then the outcome is allowed\n\n  @RD-04\n  Scenario: An unknown status is rejected\n    When the AI asks to update ticket #1004 with:\n      | status | Bogus |\n    Then the outcome is rejected\n",
+    );
+    let run = run_planted(
+        &scratch,
+        &[
+            "--integration",
+            "mcp",
+            "--integration-config",
+            &config.display().to_string(),
+            &feature.display().to_string(),
+        ],
+        &[],
+    );
+    let (summary, report) = (&run.summary, &run.report);
+    assert_eq!(run.code, 2, "{summary}\n{}", run.stderr);
+    assert_eq!(report["totals"]["failed"], 0, "{summary}");
+    assert_eq!(report["totals"]["not_judged"], 3, "{summary}");
+    let cause = |name: &str| {
+        scenario(report, name)["not_judged"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let strict = cause("The server refuses the arguments with invalid params");
+    assert!(
+        strict.starts_with(
+            "the tool \"strict\" refused the arguments for ticket.get as invalid, and nothing reached ConnectWise: Invalid params: unexpected argument \"fields\""
+        ),
+        "{strict}"
+    );
+    assert!(strict.contains("arguments sent: {\"id\":1001}"), "{strict}");
+    let validating = cause("The server refuses the arguments as a validation error");
+    assert!(
+        validating.contains("refused the arguments for company.get as invalid")
+            && validating.contains("1 validation error for validatingArguments"),
+        "{validating}"
+    );
+    let dropped = cause("An unknown status is rejected");
+    assert!(
+        dropped.starts_with(&format!(
+            "{}: the arguments of ticket.update (tool \"connect\") have no place for the field \"status\"",
+            config.display()
+        )),
+        "{dropped}"
+    );
+    for rule in ["RD-01", "RD-03", "RD-04"] {
+        assert!(
+            summary.contains(&format!("{rule:<8} NOT JUDGED (1 scenario)")),
+            "{summary}"
+        );
+    }
+}
+
 #[test]
 fn a_config_error_names_the_file_and_line() {
     let scratch = Scratch::new();
