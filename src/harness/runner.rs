@@ -513,9 +513,91 @@ fn panic_text(info: &event::Info) -> String {
         .unwrap_or_else(|| "(no message)".to_owned())
 }
 
+/// What Rust's assertion macros wrap a step's message in: not the domain's words.
+const ASSERTION_WRAPPERS: [&str; 3] = [
+    "assertion `left == right` failed: ",
+    "assertion `left != right` failed: ",
+    "assertion failed: ",
+];
+
+/// One line of a step's failure as a report shows it, or `None` to leave it out: the
+/// wrappers of Rust's assertion macros, cucumber's "Step panicked. Captured output:" and
+/// the source location of the step definition are left out (the step's own message says
+/// what was expected and what was observed).
+fn domain_line(line: &str) -> Option<String> {
+    let plain: String = strip_ansi(line);
+    let trimmed = plain.trim_start();
+    if trimmed.starts_with("Matched: ")
+        || trimmed.starts_with("left: ")
+        || trimmed.starts_with("right: ")
+    {
+        return None;
+    }
+    let mut line = line.replace("Step panicked. Captured output: ", "");
+    for wrapper in ASSERTION_WRAPPERS {
+        line = line.replace(wrapper, "");
+    }
+    Some(line)
+}
+
+/// `text` without ANSI colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// A step's failure text in the domain's words ([`domain_line`] for each line).
+fn domain_text(text: &str) -> String {
+    text.lines()
+        .filter_map(domain_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The progress display, in the domain's words: each line passes through [`domain_line`].
+struct DomainProgress {
+    inner: Box<dyn io::Write + Send>,
+    pending: Vec<u8>,
+}
+
+impl io::Write for DomainProgress {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            if let Some(shown) = domain_line(&text) {
+                self.inner.write_all(shown.as_bytes())?;
+                self.inner.write_all(b"\n")?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.inner.write_all(&rest)?;
+        }
+        self.inner.flush()
+    }
+}
+
 fn describe(step: &gherkin::Step, error: &StepError) -> String {
     let what = match error {
-        StepError::Panic(info) => panic_text(info),
+        StepError::Panic(info) => domain_text(&panic_text(info)),
         // `fail_on_skipped` reports a step that no definition matches as this error.
         StepError::NotFound => {
             "step not implemented: no step definition matches this text".to_owned()
@@ -683,7 +765,10 @@ pub async fn run_until(
     };
     let verbosity = Verbosity::Default;
     let progress: Box<dyn io::Write + Send> = if options.progress {
-        out
+        Box::new(DomainProgress {
+            inner: out,
+            pending: Vec::new(),
+        })
     } else {
         Box::new(io::sink())
     };
@@ -1075,6 +1160,24 @@ mod tests {
             .collect();
         assert_eq!(ran, [(sound.display().to_string().as_str(), true)]);
         assert!(!summary.conforms());
+    }
+
+    /// A failure reads in the domain's words: what the step expected and observed, not
+    /// the assertion macro or cucumber's panic wrapper.
+    #[test]
+    fn failure_text_drops_the_wrappers_of_rust_assertions() {
+        let panic = "assertion `left == right` failed: expected outcome allowed, observed denied\nobserved outcome: denied\n  left: Denied\n right: Allowed";
+        assert_eq!(
+            domain_text(panic),
+            "expected outcome allowed, observed denied\nobserved outcome: denied"
+        );
+        let progress = "      Matched: src/harness/steps/outcomes.rs:125:1";
+        assert_eq!(domain_line(progress), None);
+        assert_eq!(
+            domain_line("\u{1b}[31m      Step panicked. Captured output: the AI was told nothing\u{1b}[0m")
+                .as_deref(),
+            Some("\u{1b}[31m      the AI was told nothing\u{1b}[0m")
+        );
     }
 
     #[test]

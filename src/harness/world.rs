@@ -382,7 +382,7 @@ impl ConformanceWorld {
                     .flat_map(|o| ["\nobserved: ", o.as_str()])
                     .collect();
                 format!(
-                    "observed outcome: {}\nmessage: {}{observed}",
+                    "observed outcome: {}\nthe AI was told: {}{observed}",
                     r.outcome, r.message
                 )
             },
