@@ -194,7 +194,10 @@ fn tools() -> Value {
         ),
         tool("leak_encoded", "shows encoded credentials"),
         tool("strict", "refuses any argument but id with invalid params"),
-        tool("validating", "refuses its arguments as a pydantic validation error"),
+        tool(
+            "validating",
+            "refuses its arguments as a pydantic validation error"
+        ),
         tool(
             "leak_encoded_and_crash",
             "writes encoded credentials to stderr and exits"

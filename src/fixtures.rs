@@ -48,9 +48,7 @@ pub enum FixtureError {
         message: String,
     },
     /// A role name that is neither a shipped profile nor a readable file.
-    #[error(
-        "unknown role \"{name}\"{suggestion}{known}; run `cw-conform roles` for the profiles"
-    )]
+    #[error("unknown role \"{name}\"{suggestion}{known}; run `cw-conform roles` for the profiles")]
     UnknownRole {
         /// The name as given.
         name: String,

@@ -521,19 +521,23 @@ const ASSERTION_WRAPPERS: [&str; 3] = [
 ];
 
 /// One line of a step's failure as a report shows it, or `None` to leave it out: the
-/// wrappers of Rust's assertion macros, cucumber's "Step panicked. Captured output:" and
-/// the source location of the step definition are left out (the step's own message says
-/// what was expected and what was observed).
+/// wrappers of Rust's assertion macros and cucumber's "Step panicked. Captured output:" are
+/// left out, and so is the source location of the step definition; the values an equality
+/// check compared are named as the steps pass them, observed first, then expected.
 fn domain_line(line: &str) -> Option<String> {
     let plain: String = strip_ansi(line);
-    let trimmed = plain.trim_start();
-    if trimmed.starts_with("Matched: ")
-        || trimmed.starts_with("left: ")
-        || trimmed.starts_with("right: ")
-    {
+    if plain.trim_start().starts_with("Matched: ") {
         return None;
     }
-    let mut line = line.replace("Step panicked. Captured output: ", "");
+    let mut line = line
+        .replace("Step panicked. Captured output: ", "")
+        .replace("Defined: ", "at ");
+    let trimmed = plain.trim_start();
+    if trimmed.starts_with("left: ") {
+        line = line.replacen("left: ", "observed: ", 1);
+    } else if trimmed.starts_with("right: ") {
+        line = line.replacen("right: ", "expected: ", 1);
+    }
     for wrapper in ASSERTION_WRAPPERS {
         line = line.replace(wrapper, "");
     }
@@ -1166,16 +1170,18 @@ mod tests {
     /// the assertion macro or cucumber's panic wrapper.
     #[test]
     fn failure_text_drops_the_wrappers_of_rust_assertions() {
-        let panic = "assertion `left == right` failed: expected outcome allowed, observed denied\nobserved outcome: denied\n  left: Denied\n right: Allowed";
+        let panic = "assertion `left == right` failed: the audit found:\nnothing\n  left: false\n right: true";
         assert_eq!(
             domain_text(panic),
-            "expected outcome allowed, observed denied\nobserved outcome: denied"
+            "the audit found:\nnothing\n  observed: false\n expected: true"
         );
         let progress = "      Matched: src/harness/steps/outcomes.rs:125:1";
         assert_eq!(domain_line(progress), None);
         assert_eq!(
-            domain_line("\u{1b}[31m      Step panicked. Captured output: the AI was told nothing\u{1b}[0m")
-                .as_deref(),
+            domain_line(
+                "\u{1b}[31m      Step panicked. Captured output: the AI was told nothing\u{1b}[0m"
+            )
+            .as_deref(),
             Some("\u{1b}[31m      the AI was told nothing\u{1b}[0m")
         );
     }

@@ -510,7 +510,11 @@ fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_g
         assert!(s["failure"].is_null(), "\"{name}\" is a violation: {s:#}");
         let cause = s["not_judged"].as_str().unwrap_or_default().to_owned();
         assert!(!cause.is_empty(), "\"{name}\" passed: {s:#}");
-        assert!(summary.contains(&format!(" ({name} (")) || summary.contains(&format!("first: {name} (")), "{summary}");
+        assert!(
+            summary.contains(&format!(" ({name} ("))
+                || summary.contains(&format!("first: {name} (")),
+            "{summary}"
+        );
         cause
     };
     let crashed = not_judged("The server crashes during a call");
@@ -642,9 +646,15 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
         );
         assert_eq!(summary.matches(fragment).count(), 1, "{summary}");
     }
-    assert!(summary.contains("Could not be judged (3 scenarios)"), "{summary}");
+    assert!(
+        summary.contains("Could not be judged (3 scenarios)"),
+        "{summary}"
+    );
     assert!(!summary.contains("VIOLATED"), "{summary}");
-    assert!(summary.contains("TS-01    NOT JUDGED (1 scenario)"), "{summary}");
+    assert!(
+        summary.contains("TS-01    NOT JUDGED (1 scenario)"),
+        "{summary}"
+    );
     assert!(!summary.contains("ai-integration-private"), "{summary}");
     // Each start notes the server's process (and the `sleep` a hanging one starts).
     // (A server printing garbage may or may not have ended when it is given up on.)

@@ -265,12 +265,19 @@ async fn includes_named(world: &mut ConformanceWorld, which: String, name: Strin
 async fn names_missing(world: &mut ConformanceWorld, fields: String) {
     let expected: BTreeSet<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
     let observed: BTreeSet<String> = world.result().missing.iter().cloned().collect();
-    assert_eq!(
-        observed,
-        expected,
-        "missing fields differ\n{}",
-        world.evidence()
-    );
+    if observed != expected {
+        let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+        panic!(
+            "expected the result to name the missing fields {}, it names {}\n{}",
+            list(&expected),
+            if observed.is_empty() {
+                "none".to_owned()
+            } else {
+                list(&observed)
+            },
+            world.evidence()
+        );
+    }
     for field in &expected {
         assert!(
             world.result().message.contains(field.as_str()),
@@ -283,12 +290,13 @@ async fn names_missing(world: &mut ConformanceWorld, fields: String) {
 #[then(regex = r"^the result cites rule ([A-Z]+-\d+)$")]
 async fn cites_rule(world: &mut ConformanceWorld, rule: String) {
     let cited = world.result().rule.as_ref().map(ToString::to_string);
-    assert_eq!(
-        cited.as_deref(),
-        Some(rule.as_str()),
-        "{}",
-        world.evidence()
-    );
+    if cited.as_deref() != Some(rule.as_str()) {
+        panic!(
+            "expected the result to cite rule {rule}, it cites {}\n{}",
+            cited.as_deref().unwrap_or("no rule"),
+            world.evidence()
+        );
+    }
 }
 
 /// Escalation carries what is being confirmed so a person can decide.
