@@ -33,7 +33,7 @@
 //!
 //! An action with no entry under `[actions]` is *not offered by this integration*: its
 //! scenarios are left out of the run and listed in the report, and the rules they check are
-//! not applicable.
+//! *not offered* (unless other scenarios of theirs judge them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
