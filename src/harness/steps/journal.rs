@@ -184,12 +184,11 @@ async fn received_one(world: &mut ConformanceWorld, method: String, status: Stri
     );
     if let Ok(status) = status.parse::<u16>() {
         let answered = matching[0].status;
-        if answered != status {
-            panic!(
-                "expected the {method} request answered {status}, ConnectWise answered {answered}\n{}",
-                world.evidence()
-            );
-        }
+        assert!(
+            answered == status,
+            "expected the {method} request answered {status}, ConnectWise answered {answered}\n{}",
+            world.evidence()
+        );
     }
 }
 
@@ -209,18 +208,17 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
     let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
     sent.sort();
     expected.sort();
-    if sent != expected {
-        panic!(
-            "expected the write to send only the fields {}, it sent {}\n{}",
-            expected.join(", "),
-            if sent.is_empty() {
-                "none".to_owned()
-            } else {
-                sent.join(", ")
-            },
-            world.evidence()
-        );
-    }
+    assert!(
+        sent == expected,
+        "expected the write to send only the fields {}, it sent {}\n{}",
+        expected.join(", "),
+        if sent.is_empty() {
+            "none".to_owned()
+        } else {
+            sent.join(", ")
+        },
+        world.evidence()
+    );
 }
 
 /// `ConnectWise received a note with detailDescriptionFlag false, internalAnalysisFlag true

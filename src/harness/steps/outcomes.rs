@@ -126,12 +126,11 @@ pub(super) const STEPS: &[StepDoc] = &[
 async fn outcome_is(world: &mut ConformanceWorld, expected: String) {
     let expected: Outcome = expected.parse().unwrap_or_else(|e| mistake!("{e}"));
     let observed = world.result().outcome;
-    if observed != expected {
-        panic!(
-            "expected outcome {expected}, observed {observed}\n{}",
-            world.evidence()
-        );
-    }
+    assert!(
+        observed == expected,
+        "expected outcome {expected}, observed {observed}\n{}",
+        world.evidence()
+    );
 }
 
 #[then(expr = "the AI is told {string}")]
@@ -290,13 +289,12 @@ async fn names_missing(world: &mut ConformanceWorld, fields: String) {
 #[then(regex = r"^the result cites rule ([A-Z]+-\d+)$")]
 async fn cites_rule(world: &mut ConformanceWorld, rule: String) {
     let cited = world.result().rule.as_ref().map(ToString::to_string);
-    if cited.as_deref() != Some(rule.as_str()) {
-        panic!(
-            "expected the result to cite rule {rule}, it cites {}\n{}",
-            cited.as_deref().unwrap_or("no rule"),
-            world.evidence()
-        );
-    }
+    assert!(
+        cited.as_deref() == Some(rule.as_str()),
+        "expected the result to cite rule {rule}, it cites {}\n{}",
+        cited.as_deref().unwrap_or("no rule"),
+        world.evidence()
+    );
 }
 
 /// Escalation carries what is being confirmed so a person can decide.

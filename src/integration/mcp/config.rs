@@ -364,21 +364,21 @@ impl ToolMapping {
     /// these arguments, the server would never see it.
     pub fn dropped(&self, request: &ActionRequest) -> Vec<String> {
         let named = template_placeholders(&self.arguments);
-        let names = |name: &str| named.iter().any(|n| n == name);
+        let has = |name: &str| named.iter().any(|n| n == name);
         let mut dropped = Vec::new();
         match &request.subject {
-            Some(Subject::Id(id)) if !names("id") => dropped.push(format!("the record id #{id}")),
-            Some(Subject::Text(text)) if !names("query") => {
+            Some(Subject::Id(id)) if !has("id") => dropped.push(format!("the record id #{id}")),
+            Some(Subject::Text(text)) if !has("query") => {
                 dropped.push(format!("the search text \"{text}\""));
             }
             _ => {}
         }
-        if !names("fields") {
+        if !has("fields") {
             dropped.extend(
                 request
                     .fields
                     .keys()
-                    .filter(|field| !names(&format!("fields.{field}")))
+                    .filter(|field| !has(&format!("fields.{field}")))
                     .map(|field| format!("the field \"{field}\"")),
             );
         }
