@@ -112,9 +112,10 @@ fn rules_suite(
         };
         let _ = writeln!(
             out,
-            r#"    <testcase name="{} {}" classname="rules">{body}</testcase>"#,
+            r#"    <testcase name="{0} {1}" classname="rules"><properties><property name="rule" value="{0}"/><property name="verdict" value="{2}"/></properties>{body}</testcase>"#,
             escape(rule.id.as_str()),
-            escape(&rule.summary)
+            escape(&rule.summary),
+            verdict.name()
         );
     }
     let _ = writeln!(out, "  </testsuite>");

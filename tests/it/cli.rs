@@ -947,8 +947,9 @@ const MIXED_FEATURE: &str = "Feature: Mixed results
 ";
 
 #[rstest]
+// Failures: the failed scenario, and the rules it violates (SD-02 and LP-03).
 #[case::builtin(&["--tags", "@SD-02"], 0, 0)]
-#[case::user_features(&["mixed.feature"], 1, 1)]
+#[case::user_features(&["mixed.feature"], 1, 3)]
 fn the_junit_report_is_well_formed_and_counts_its_testcases(
     #[case] selection: &[&str],
     #[case] code: i32,
@@ -983,7 +984,20 @@ fn the_junit_report_is_well_formed_and_counts_its_testcases(
         "failures=\n{xml}"
     );
     assert_eq!(report.failures, failures, "<failure> elements\n{xml}");
+    assert!(
+        report
+            .testcases
+            .iter()
+            .any(|(name, rules)| name.starts_with("SD-02 ") && rules == &["SD-02"]),
+        "no testcase for the rule SD-02:\n{xml}"
+    );
     for (name, rules) in &report.testcases {
+        // A rule's own testcase (the `rules` suite) names the rule first.
+        if let [rule] = rules.as_slice()
+            && name.starts_with(&format!("{rule} "))
+        {
+            continue;
+        }
         assert!(
             rules.iter().any(|r| r == "SD-02"),
             "the testcase {name:?} has no rule property SD-02 (has {rules:?})"
