@@ -191,7 +191,10 @@ fn results(report: &Value) -> BTreeMap<(String, u64), (bool, Value)> {
                     s["feature"].as_str().unwrap().to_owned(),
                     s["line"].as_u64().unwrap(),
                 ),
-                (s["failure"].is_null(), s["outcome"].clone()),
+                (
+                    s["failure"].is_null() && s["not_judged"].is_null(),
+                    s["outcome"].clone(),
+                ),
             )
         })
         .collect()
