@@ -23,7 +23,10 @@
 //!     `company+public:private` and of `public:private`, the `Basic` header, URL-encoded
 //!     and JSON-escaped) to stderr, sends the header's value to ConnectWise in a query
 //!     string, and answers with them as an error;
-//!   - `leak_encoded_and_crash`: writes them to stderr and exits mid-call.
+//!   - `leak_encoded_and_crash`: writes them to stderr and exits mid-call;
+//!   - `strict`: refuses the call with an MCP invalid-params error;
+//!   - `validating`: refuses the call with a framework's argument validation error (as
+//!     text, `isError`), sending nothing to ConnectWise.
 //!
 //! ConnectWise is named by `CW_SITE`, `CW_COMPANY`, `CW_PUBLIC`, `CW_PRIVATE` and
 //! `CW_CLIENT`; every process it starts is appended to the file `FAULTY_PIDS`, so a test
@@ -190,6 +193,11 @@ fn tools() -> Value {
             "sends 5,000 nested parentheses in conditions"
         ),
         tool("leak_encoded", "shows encoded credentials"),
+        tool("strict", "refuses any argument but id with invalid params"),
+        tool(
+            "validating",
+            "refuses its arguments as a pydantic validation error"
+        ),
         tool(
             "leak_encoded_and_crash",
             "writes encoded credentials to stderr and exits"
@@ -283,6 +291,14 @@ fn call(id: &Value, tool: &str) {
             let _ = connectwise_get(&format!("/system/info?auth={query}"));
             send(&text_result(id, &leaked, true));
         }
+        "strict" => send(
+            &json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": "Invalid params: unexpected argument \"fields\""}}),
+        ),
+        "validating" => send(&text_result(
+            id,
+            "Error executing tool validating: 1 validation error for validatingArguments\nticketId\n  Field required",
+            true,
+        )),
         "leak_encoded_and_crash" => {
             eprintln!("{}", encoded_credentials());
             std::process::exit(101);

@@ -32,10 +32,13 @@ Feature: The setup checklist and the integration's reach
       Then the audit flags "administrator-like"
 
     @OV-04 @CL-01
-    Scenario: A dedicated API member with the read-only role passes the audit
+    Scenario: A dedicated API member with the read-only role passes the audit, and the integration connects as it
       Given an API member with the role "read-only-discovery"
       When the API member is audited
       Then the audit finds nothing
+      When the AI asks to connect to ConnectWise
+      Then the outcome is allowed
+      And ConnectWise received no write
 
     @CL-01 @SD-05
     Scenario: The older table's grants that the integration never needs are reported

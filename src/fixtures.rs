@@ -48,16 +48,13 @@ pub enum FixtureError {
         message: String,
     },
     /// A role name that is neither a shipped profile nor a readable file.
-    #[error(
-        "unknown role \"{name}\"{suggestion} (expected one of {known}, or the path of a role \
-         .toml file; run `cw-conform roles` for the profiles)"
-    )]
+    #[error("unknown role \"{name}\"{suggestion}{known}; run `cw-conform roles` for the profiles")]
     UnknownRole {
         /// The name as given.
         name: String,
         /// ` (did you mean "…"?)` for the nearest profile name, or nothing.
         suggestion: String,
-        /// The shipped profile names.
+        /// When nothing is near: ` (expected one of …, or the path of a role .toml file)`.
         known: String,
     },
 }
@@ -553,18 +550,27 @@ impl Fixtures {
             let text = std::fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
             return parse_role(name_or_path, &text, &self.permissions.functions);
         }
+        let suggestion = crate::model::spelling::did_you_mean(
+            name_or_path,
+            self.roles.keys().map(String::as_str),
+        );
+        // One line: the nearest name, or (when nothing is near) the few profiles there are.
+        let known = if suggestion.is_empty() {
+            format!(
+                " (expected one of {}, or the path of a role .toml file)",
+                self.roles
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
         Err(FixtureError::UnknownRole {
             name: name_or_path.to_owned(),
-            suggestion: crate::model::spelling::did_you_mean(
-                name_or_path,
-                self.roles.keys().map(String::as_str),
-            ),
-            known: self
-                .roles
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", "),
+            suggestion,
+            known,
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::cleanup::LeftBehind;
 use crate::fixtures::Fixtures;
 use crate::harness::sandbox::{SandboxRun, estimate, preflight};
 use crate::harness::{self, IntegrationUnderTest, RunOptions};
-use crate::integration::mcp::{self, IntegrationConfig};
+use crate::integration::mcp::IntegrationConfig;
 use crate::model::RuleId;
 use crate::report;
 use crate::target::{Environment, Sandbox};
@@ -384,7 +384,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         );
     }
     if let Some(config) = &config {
-        text.push_str(&mcp::report::render(
+        text.push_str(&report::integration::render(
             &summary,
             &fixtures.rules,
             config,
@@ -418,9 +418,21 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         eprintln!("error: no scenario matched");
         return Ok(exit::USAGE);
     }
+    let not_judged = summary.not_judged().count();
+    if not_judged > 0 && summary.failed().next().is_none() {
+        let causes = report::verdict::not_judged_causes(&summary);
+        let first = causes.first().map_or("", |(cause, _)| *cause);
+        eprintln!(
+            "error: {} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
+            report::count(not_judged, "scenario", "scenarios"),
+            report::count(causes.len(), "cause", "causes"),
+        );
+        return Ok(exit::USAGE);
+    }
     let conforms = report::conforms(&summary, &fixtures.rules, gate)
         && (args.require_rules == RequireRules::Ran || unchecked.is_empty())
-        && (config.is_none() || mcp::report::conforms(&summary, &fixtures.rules, whole_suite));
+        && (config.is_none()
+            || report::integration::conforms(&summary, &fixtures.rules, whole_suite));
     Ok(if conforms {
         exit::CONFORMS
     } else {

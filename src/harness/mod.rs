@@ -7,10 +7,11 @@ pub mod sandbox;
 mod steps;
 pub mod world;
 
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::IntegrationConfig;
+use crate::integration::{IntegrationError, ServerFailure};
 
 pub use features::FeatureError;
 pub use runner::{
@@ -42,6 +43,51 @@ pub(crate) fn feature_mistake(message: impl Into<String>) -> ! {
     panic!("{MISTAKE_PREFIX}{}", message.into())
 }
 
+/// What the panic message of a step that could not be judged starts with: the integration
+/// gave no answer to judge ([`IntegrationError`]). The runner records the scenario as
+/// *could not be judged*, with the cause, apart from failures and feature errors.
+pub(crate) const NOT_JUDGED_PREFIX: &str = "could not be judged: ";
+
+/// Stops the step: the integration gave no answer that can be judged.
+pub(crate) fn not_judged(error: &IntegrationError) -> ! {
+    panic!("{NOT_JUDGED_PREFIX}{error}")
+}
+
+/// How often each start-up failure has happened in this run, by its message.
+static START_FAILURES: Mutex<Vec<(ServerFailure, usize)>> = Mutex::new(Vec::new());
+
+/// Times the same start-up failure may happen before the run stops starting the server:
+/// a wrong command or an environment that makes it exit fails the same way every time, and
+/// starting it once for each scenario only repeats the cause. (A start-up that timed out is
+/// always tried again: the start-up slots keep queueing out of its bound.)
+const START_ATTEMPTS: usize = 2;
+
+/// Records that the server failed to start (only failures that recur on every start count:
+/// a server that was merely slow to answer is started again).
+fn start_failed(failure: &ServerFailure) {
+    if !failure.ends_every_start() {
+        return;
+    }
+    let mut failures = START_FAILURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    match failures.iter_mut().find(|(f, _)| f == failure) {
+        Some((_, count)) => *count += 1,
+        None => failures.push((failure.clone(), 1)),
+    }
+}
+
+/// A start-up failure that has already repeated in this run: the server is not started
+/// again, and the scenario is not judged for the same cause.
+fn repeated_start_failure() -> Option<ServerFailure> {
+    START_FAILURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(_, count)| *count >= START_ATTEMPTS)
+        .map(|(failure, _)| failure.clone())
+}
+
 static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();
 
 static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(None);
@@ -49,6 +95,10 @@ static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(Non
 /// Installs (or clears) the MCP integration the run about to start tests instead of the
 /// reference integration.
 fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>) {
+    START_FAILURES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
     *MCP_INTEGRATION
         .write()
         .unwrap_or_else(PoisonError::into_inner) = config;

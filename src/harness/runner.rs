@@ -127,6 +127,13 @@ pub struct ScenarioResult {
     /// A mistake in the feature that stopped the scenario (the author's, not the
     /// integration's): the scenario judges nothing.
     pub feature_error: Option<String>,
+    /// Why the scenario could not be judged: the integration gave no answer to judge (its
+    /// server did not start, timed out, refused the arguments, or the config has no place
+    /// for a field). Neither met nor violated.
+    pub not_judged: Option<String>,
+    /// Whether the integration performed an action in the scenario (a scenario that only
+    /// audits a role, or asks only for actions not offered, exercises nothing).
+    pub exercised: bool,
     /// The outcome of the scenario's last action, if it performed one.
     pub outcome: Option<Outcome>,
     /// The requests ConnectWise received during the scenario.
@@ -156,14 +163,23 @@ impl ScenarioResult {
             steps: Vec::new(),
             failure: failure.map(str::to_owned),
             feature_error: None,
+            not_judged: None,
+            exercised: true,
             outcome: None,
             requests: Vec::new(),
         }
     }
 
-    /// Whether every step passed (a scenario stopped by a feature mistake did not).
+    /// Whether every step passed (a scenario stopped by a feature mistake, or that could
+    /// not be judged, did not).
     pub fn passed(&self) -> bool {
-        self.failure.is_none() && self.feature_error.is_none()
+        self.failure.is_none() && self.feature_error.is_none() && self.not_judged.is_none()
+    }
+
+    /// Whether the integration failed it: a step failed, not by a feature mistake nor for
+    /// want of an answer to judge.
+    pub fn violated(&self) -> bool {
+        self.failure.is_some() && self.feature_error.is_none() && self.not_judged.is_none()
     }
 
     /// The rule IDs among the tags.
@@ -213,6 +229,9 @@ pub struct NotOffered {
     pub tags: Vec<String>,
     /// The actions it asks for that no tool performs.
     pub actions: Vec<String>,
+    /// Those of them it expects blocked or escalated: the scenario is its rule's blocking
+    /// one, and the rule cannot be met without it.
+    pub blocking: Vec<String>,
 }
 
 /// A scenario left out of a run, and why.
@@ -234,9 +253,14 @@ pub struct LeftOut {
 impl RunSummary {
     /// Scenarios that failed (the integration did not behave as the feature says).
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioResult> {
+        self.scenarios.iter().filter(|s| s.violated())
+    }
+
+    /// Scenarios that could not be judged (see [`ScenarioResult::not_judged`]).
+    pub fn not_judged(&self) -> impl Iterator<Item = &ScenarioResult> {
         self.scenarios
             .iter()
-            .filter(|s| s.feature_error.is_none() && !s.passed())
+            .filter(|s| s.feature_error.is_none() && s.not_judged.is_some())
     }
 
     /// Scenarios stopped by a mistake in their feature.
@@ -250,6 +274,7 @@ impl RunSummary {
         self.feature_errors().next().is_none()
             && self.parse_errors.is_empty()
             && self.failed().next().is_none()
+            && self.not_judged().next().is_none()
             && self.left_behind.is_empty()
             && !self.interrupted
     }
@@ -339,8 +364,9 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
 /// What the after-hook keeps of each scenario's World: the last outcome and the journal.
-type Evidence =
-    Arc<Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>)>>>;
+type Evidence = Arc<
+    Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>, bool)>>,
+>;
 
 /// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
 #[derive(Debug, Clone, Default)]
@@ -380,6 +406,8 @@ impl Ledger {
                         steps: Vec::new(),
                         failure: None,
                         feature_error: None,
+                        not_judged: None,
+                        exercised: false,
                         outcome: None,
                         requests: Vec::new(),
                     },
@@ -417,12 +445,15 @@ impl Ledger {
                         );
                         result.feature_error.get_or_insert(mistake);
                     }
-                    Step::Failed(_, _, _, error) => match mistake(&error) {
-                        Some(mistake) => {
+                    Step::Failed(_, _, _, error) => match (mistake(&error), not_judged(&error)) {
+                        (Some(mistake), _) => {
                             let mistake = format!("{}\n{mistake}", place());
                             result.feature_error.get_or_insert(mistake);
                         }
-                        None => {
+                        (None, Some(cause)) => {
+                            result.not_judged.get_or_insert(cause);
+                        }
+                        (None, None) => {
                             result
                                 .failure
                                 .get_or_insert_with(|| describe(&step, &error));
@@ -468,6 +499,16 @@ fn mistake(error: &StepError) -> Option<String> {
     }
 }
 
+/// Why a step could not be judged, if that is why it stopped.
+fn not_judged(error: &StepError) -> Option<String> {
+    match error {
+        StepError::Panic(info) => panic_text(info)
+            .strip_prefix(super::NOT_JUDGED_PREFIX)
+            .map(str::to_owned),
+        StepError::NotFound | StepError::AmbiguousMatch(_) => None,
+    }
+}
+
 fn panic_text(info: &event::Info) -> String {
     info.downcast_ref::<String>()
         .cloned()
@@ -475,9 +516,95 @@ fn panic_text(info: &event::Info) -> String {
         .unwrap_or_else(|| "(no message)".to_owned())
 }
 
+/// What Rust's assertion macros wrap a step's message in: not the domain's words.
+const ASSERTION_WRAPPERS: [&str; 3] = [
+    "assertion `left == right` failed: ",
+    "assertion `left != right` failed: ",
+    "assertion failed: ",
+];
+
+/// One line of a step's failure as a report shows it, or `None` to leave it out: the
+/// wrappers of Rust's assertion macros and cucumber's "Step panicked. Captured output:" are
+/// left out, and so is the source location of the step definition; the values an equality
+/// check compared are named as the steps pass them, observed first, then expected.
+fn domain_line(line: &str) -> Option<String> {
+    let plain: String = strip_ansi(line);
+    if plain.trim_start().starts_with("Matched: ") {
+        return None;
+    }
+    let mut line = line
+        .replace("Step panicked. Captured output: ", "")
+        .replace("Defined: ", "at ");
+    let trimmed = plain.trim_start();
+    if trimmed.starts_with("left: ") {
+        line = line.replacen("left: ", "observed: ", 1);
+    } else if trimmed.starts_with("right: ") {
+        line = line.replacen("right: ", "expected: ", 1);
+    }
+    for wrapper in ASSERTION_WRAPPERS {
+        line = line.replace(wrapper, "");
+    }
+    Some(line)
+}
+
+/// `text` without ANSI colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// A step's failure text in the domain's words ([`domain_line`] for each line).
+fn domain_text(text: &str) -> String {
+    text.lines()
+        .filter_map(domain_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The progress display, in the domain's words: each line passes through [`domain_line`].
+struct DomainProgress {
+    inner: Box<dyn io::Write + Send>,
+    pending: Vec<u8>,
+}
+
+impl io::Write for DomainProgress {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            if let Some(shown) = domain_line(&text) {
+                self.inner.write_all(shown.as_bytes())?;
+                self.inner.write_all(b"\n")?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.inner.write_all(&rest)?;
+        }
+        self.inner.flush()
+    }
+}
+
 fn describe(step: &gherkin::Step, error: &StepError) -> String {
     let what = match error {
-        StepError::Panic(info) => panic_text(info),
+        StepError::Panic(info) => domain_text(&panic_text(info)),
         // `fail_on_skipped` reports a step that no definition matches as this error.
         StepError::NotFound => {
             "step not implemented: no step definition matches this text".to_owned()
@@ -647,7 +774,10 @@ pub async fn run_until(
     };
     let verbosity = Verbosity::Default;
     let progress: Box<dyn io::Write + Send> = if options.progress {
-        out
+        Box::new(DomainProgress {
+            inner: out,
+            pending: Vec::new(),
+        })
     } else {
         Box::new(io::sink())
     };
@@ -684,7 +814,7 @@ pub async fn run_until(
                     evidence
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key, (outcome, world.shown_journal()));
+                        .insert(key, (outcome, world.shown_journal(), world.performed > 0));
                     world.finish().await;
                 }
             })
@@ -700,11 +830,12 @@ pub async fn run_until(
         .clone();
     let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
     for scenario in &mut scenarios {
-        if let Some((outcome, requests)) =
+        if let Some((outcome, requests, exercised)) =
             evidence.remove(&(scenario.feature.clone(), scenario.line))
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
+            scenario.exercised = exercised;
         }
     }
     drop(evidence);
@@ -751,7 +882,12 @@ fn unoffered(
         .into_iter()
         .filter(|action| config.tool_for(action).is_none())
         .collect();
+    let blocking = blocking_actions(fixtures, feature, rule, scenario)
+        .into_iter()
+        .filter(|action| actions.contains(action))
+        .collect();
     (!actions.is_empty()).then(|| NotOffered {
+        blocking,
         feature: feature
             .path
             .as_ref()
@@ -764,6 +900,49 @@ fn unoffered(
     })
 }
 
+/// The phrase as the step `the AI asks to …` reads it (steps/actions.rs).
+static ASKS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
+    )
+    .ok()
+});
+
+/// The action a step asks for, if it is a `the AI asks to …` step with a catalog phrase.
+fn asked_by<'a>(fixtures: &'a Fixtures, step: &str) -> Option<&'a crate::model::Action> {
+    ASKS.as_ref()
+        .and_then(|asks| asks.captures(step))
+        .and_then(|c| c.get(1))
+        .and_then(|p| fixtures.actions.by_phrase(p.as_str()))
+}
+
+/// The actions a scenario expects the integration to refuse or hold: each action asked for
+/// and followed by `the outcome is blocked` or `the outcome is escalated` (before the next
+/// request). Such a scenario is its rule's blocking one.
+pub(crate) fn blocking_actions(
+    fixtures: &Fixtures,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    scenario: &gherkin::Scenario,
+) -> Vec<String> {
+    let mut blocking: Vec<String> = Vec::new();
+    let mut last: Option<&crate::model::Action> = None;
+    for step in super::steps_of(feature, rule, scenario) {
+        if let Some(action) = asked_by(fixtures, &step.value) {
+            last = Some(action);
+        } else if let Some(action) = last
+            && matches!(
+                step.value.as_str(),
+                "the outcome is blocked" | "the outcome is escalated"
+            )
+            && !blocking.contains(&action.name)
+        {
+            blocking.push(action.name.clone());
+        }
+    }
+    blocking
+}
+
 /// The catalog actions a scenario asks the integration for: each `the AI asks to …` step,
 /// and the writes of the workflow a `every write of the workflow "…" is allowed` step runs.
 /// (The other catalog-wide steps accept an action that is not offered as refused.)
@@ -773,21 +952,10 @@ pub(crate) fn actions_asked(
     rule: Option<&gherkin::Rule>,
     scenario: &gherkin::Scenario,
 ) -> Vec<String> {
-    static ASKS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        // The phrase as the step `the AI asks to …` reads it (steps/actions.rs).
-        regex::Regex::new(
-            r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
-        )
-        .ok()
-    });
     let steps = super::steps_of(feature, rule, scenario);
     let mut asked: Vec<String> = Vec::new();
     for step in steps {
-        let phrase = ASKS
-            .as_ref()
-            .and_then(|asks| asks.captures(&step.value))
-            .and_then(|c| c.get(1))
-            .and_then(|p| fixtures.actions.by_phrase(p.as_str()));
+        let phrase = asked_by(fixtures, &step.value);
         let workflow = step
             .value
             .strip_prefix("every write of the workflow \"")
@@ -915,6 +1083,42 @@ mod tests {
         );
     }
 
+    /// A blocking rule is known by its scenarios, not a hand list: every rule the policy
+    /// uses to block a resource has a built-in scenario that asks for a write of it and
+    /// expects it blocked; a companion that reads is not blocking.
+    #[test]
+    fn the_blocking_scenarios_are_found_from_their_expected_outcomes() {
+        let fixtures = super::super::fixtures();
+        let feature = gherkin::Feature::parse(
+            "Feature: f\n  Scenario: s\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n    When the AI asks to delete ticket #1009\n    Then the outcome is escalated\n",
+            gherkin::GherkinEnv::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            blocking_actions(&fixtures, &feature, None, &feature.scenarios[0]),
+            ["ticket.delete"]
+        );
+        let mut blocking_rules = std::collections::BTreeSet::new();
+        for (_, feature) in builtin_parsed() {
+            for (rule, scenario) in scenarios_of(&feature) {
+                if !blocking_actions(&fixtures, &feature, rule, scenario).is_empty() {
+                    blocking_rules.extend(
+                        super::super::tags_of(&feature, rule, scenario)
+                            .filter(|t| t.starts_with("SAFE-"))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        for block in &fixtures.policy.blocks {
+            assert!(
+                blocking_rules.contains(block.rule.as_str()),
+                "no blocking scenario found for {}",
+                block.rule
+            );
+        }
+    }
+
     /// Through the library, as the CLI and `cargo test` run features: a feature with an
     /// empty scenario does not run, is a feature error on its line, and the run does not
     /// conform; the sound feature next to it still runs.
@@ -965,6 +1169,26 @@ mod tests {
             .collect();
         assert_eq!(ran, [(sound.display().to_string().as_str(), true)]);
         assert!(!summary.conforms());
+    }
+
+    /// A failure reads in the domain's words: what the step expected and observed, not
+    /// the assertion macro or cucumber's panic wrapper.
+    #[test]
+    fn failure_text_drops_the_wrappers_of_rust_assertions() {
+        let panic = "assertion `left == right` failed: the audit found:\nnothing\n  left: false\n right: true";
+        assert_eq!(
+            domain_text(panic),
+            "the audit found:\nnothing\n  observed: false\n expected: true"
+        );
+        let progress = "      Matched: src/harness/steps/outcomes.rs:125:1";
+        assert_eq!(domain_line(progress), None);
+        assert_eq!(
+            domain_line(
+                "\u{1b}[31m      Step panicked. Captured output: the AI was told nothing\u{1b}[0m"
+            )
+            .as_deref(),
+            Some("\u{1b}[31m      the AI was told nothing\u{1b}[0m")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The cucumber World: one scenario's own mock ConnectWise (or the sandbox), API member
 //! and integration.
 
-use crate::harness::mistake;
+use crate::harness::{mistake, not_judged};
 use std::sync::{Arc, PoisonError};
 
 use super::sandbox::{self, SandboxRun};
@@ -9,7 +9,9 @@ use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
 use crate::integration::mcp::redact::REDACTED;
-use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
+use crate::integration::{
+    ActionRequest, Confirmation, Integration, IntegrationError, ReferenceIntegration, ToolResult,
+};
 use crate::mock::journal::{self, JournalEntry};
 use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
 use crate::model::SecurityRole;
@@ -77,6 +79,9 @@ pub struct ConformanceWorld {
     pub(crate) scope: u64,
     /// Whether the scenario is tagged `@existing-records` (set by the runner's before-hook).
     pub(crate) existing_records: bool,
+    /// Actions the integration performed (or answered held) in this scenario: a rule is met
+    /// only by scenarios that exercised the integration.
+    pub(crate) performed: usize,
 }
 
 /// A record an action created: the collection it was created in and its id. A step that
@@ -118,6 +123,7 @@ impl ConformanceWorld {
             recorder: Recorder::default(),
             scope: NEXT_SCOPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             existing_records: false,
+            performed: 0,
         }
     }
 
@@ -263,9 +269,37 @@ impl ConformanceWorld {
         created.id
     }
 
+    /// Performs an action through the integration under test. An integration that gives
+    /// no answer to judge stops the scenario as *could not be judged*.
+    pub(crate) async fn perform(&mut self, request: &ActionRequest) -> ToolResult {
+        let integration = self.integration().await;
+        self.mark = self.journal().len();
+        let result = integration
+            .perform(request)
+            .await
+            .unwrap_or_else(|error| not_judged(&error));
+        if integration.offers(&request.action) {
+            self.performed += 1;
+        }
+        result
+    }
+
+    /// Answers a held action as a person would (see [`Self::perform`]).
+    pub(crate) async fn confirm(&mut self, token: u64, accept: bool) -> ToolResult {
+        let integration = self.integration().await;
+        self.mark = self.journal().len();
+        let result = integration
+            .confirm(token, accept)
+            .await
+            .unwrap_or_else(|error| not_judged(&error));
+        self.performed += 1;
+        result
+    }
+
     /// The integration under test, built on first use: the reference integration, or the
-    /// run's MCP server started for this scenario's API member (a server that cannot start
-    /// fails the step, with its stderr).
+    /// run's MCP server started for this scenario's API member. A server that cannot start
+    /// stops the scenario as *could not be judged*, with its stderr; once the same start-up
+    /// failure has repeated, the server is not started again in this run.
     pub(crate) async fn integration(&mut self) -> Arc<dyn Integration> {
         if let Some(integration) = &self.integration {
             return Arc::clone(integration);
@@ -275,6 +309,9 @@ impl ConformanceWorld {
                 self.sandbox.is_none(),
                 "an MCP integration is judged by the mock's journal; it cannot run against a sandbox"
             );
+            if let Some(failure) = super::repeated_start_failure() {
+                not_judged(&IntegrationError::NotStarted(failure));
+            }
             let credentials = self.credentials().await;
             let started = McpIntegration::start(
                 config,
@@ -283,7 +320,13 @@ impl ConformanceWorld {
                 self.journal_readers(),
             )
             .await;
-            Arc::new(started.unwrap_or_else(|failure| panic!("{failure}")))
+            match started {
+                Ok(integration) => Arc::new(integration),
+                Err(failure) => {
+                    super::start_failed(&failure);
+                    not_judged(&IntegrationError::NotStarted(failure))
+                }
+            }
         } else {
             let client = self.client().await;
             Arc::new(ReferenceIntegration::new(
@@ -348,7 +391,7 @@ impl ConformanceWorld {
                     .flat_map(|o| ["\nobserved: ", o.as_str()])
                     .collect();
                 format!(
-                    "observed outcome: {}\nmessage: {}{observed}",
+                    "observed outcome: {}\nthe AI was told: {}{observed}",
                     r.outcome, r.message
                 )
             },

@@ -14,6 +14,8 @@ use serde_json::{Map, Value};
 
 use crate::model::{Outcome, RuleId};
 
+pub use mcp::ServerFailure;
+
 pub use reference::ReferenceIntegration;
 
 /// The record an action is about: `#1001` or a search text.
@@ -104,13 +106,98 @@ impl ToolResult {
     }
 }
 
+/// Why an integration gave no tool result that can be judged: the harness, the config or
+/// the server's start-up failed, not the integration's handling of the action. A scenario
+/// that meets one *could not be judged*: it counts as neither met nor violated, and is
+/// listed with this cause. Never returned to the AI as an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrationError {
+    /// The server did not start, or did not complete the MCP handshake (`initialize`,
+    /// `tools/list`) within its start-up bound.
+    #[error("the integration did not start: {0}")]
+    NotStarted(ServerFailure),
+    /// The server did not answer a tool call within the call bound.
+    #[error("the integration timed out: {0}")]
+    TimedOut(ServerFailure),
+    /// The server broke during a call: it closed the connection, ended, or broke the
+    /// protocol.
+    #[error("the integration's server failed: {0}")]
+    Broken(ServerFailure),
+    /// The scenario sets a field (or a record id or search text) that the config's
+    /// argument template for the action has no placeholder for: it would be dropped.
+    #[error(
+        "{config}: the arguments of {action} (tool \"{tool}\") have no place for {what} the scenario sets; add it to the action's `arguments` (for example \"{{fields}}\" or \"{{fields.NAME}}\")"
+    )]
+    NoArgument {
+        /// The integration config file.
+        config: String,
+        /// The action's catalog name.
+        action: String,
+        /// The tool it is mapped to.
+        tool: String,
+        /// What would be dropped: `the field "status"`, `the record id`, `the search text`.
+        what: String,
+    },
+    /// The server refused the arguments as invalid before anything reached ConnectWise (an
+    /// MCP invalid-params error, or a validation error about the arguments).
+    #[error(
+        "the tool \"{tool}\" refused the arguments for {action} as invalid, and nothing reached ConnectWise: {message}\n  arguments sent: {arguments}\n  (check the action's `arguments` in {config} against the tool's input schema; `cw-conform mcp-probe` lists it)"
+    )]
+    InvalidArguments {
+        /// The integration config file.
+        config: String,
+        /// The action's catalog name.
+        action: String,
+        /// The tool.
+        tool: String,
+        /// The arguments sent, as JSON.
+        arguments: String,
+        /// What the server said.
+        message: String,
+    },
+    /// A person answered under a token the integration never gave (a harness mistake).
+    #[error("nothing is waiting for confirmation under {token}")]
+    NotHeld {
+        /// The token.
+        token: u64,
+    },
+}
+
+impl IntegrationError {
+    /// The server failure behind the error, if a server failed.
+    pub fn server_failure(&self) -> Option<&ServerFailure> {
+        match self {
+            IntegrationError::NotStarted(failure)
+            | IntegrationError::TimedOut(failure)
+            | IntegrationError::Broken(failure) => Some(failure),
+            _ => None,
+        }
+    }
+}
+
 /// Something that performs actions for the AI against ConnectWise.
+///
+/// A tool result is the integration's answer, to be judged; an [`IntegrationError`] is no
+/// answer at all (the scenario could not be judged).
 pub trait Integration: Send + Sync {
     /// Performs an action.
-    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult>;
+    fn perform<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<ToolResult, IntegrationError>>;
 
     /// Answers a held action: `accept` sends it, refusing writes nothing.
-    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult>;
+    fn confirm(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> BoxFuture<'_, Result<ToolResult, IntegrationError>>;
+
+    /// Whether the integration offers the action (an MCP integration offers the actions
+    /// its config maps to a tool). Asking for one it does not offer exercises nothing.
+    fn offers(&self, _action: &str) -> bool {
+        true
+    }
 
     /// `text` as it may be shown: an integration under test that controls what ConnectWise
     /// receives (the query strings in the journal) has its API member's secrets redacted.

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use super::{ActionRequest, Confirmation, Integration, IntegrationError, Subject, ToolResult};
 use crate::connectwise::journal::written_fields;
 use crate::connectwise::security::Requirement;
 use crate::connectwise::{Client, Response};
@@ -660,33 +660,54 @@ impl ReferenceIntegration {
     }
 }
 
-impl Integration for ReferenceIntegration {
-    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult> {
-        Box::pin(self.run(request))
+impl ReferenceIntegration {
+    /// Answers a held action: `accept` sends it, refusing writes nothing. A token it never
+    /// gave is the caller's mistake.
+    pub async fn answer_held(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> Result<ToolResult, IntegrationError> {
+        let prepared = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&token);
+        match (prepared, accept) {
+            (None, _) => Err(IntegrationError::NotHeld { token }),
+            (Some(prepared), false) => Ok(ToolResult::new(
+                Outcome::Blocked,
+                format!(
+                    "Cancelled: the request to {} was refused, so nothing was written.",
+                    prepared.action.phrase
+                ),
+            )),
+            (Some(prepared), true) => Ok(self.send(&prepared).await),
+        }
     }
 
-    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult> {
-        Box::pin(async move {
-            let prepared = self
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&token);
-            match (prepared, accept) {
-                (None, _) => ToolResult::new(
-                    Outcome::Failed,
-                    format!("nothing is waiting for confirmation under {token}"),
-                ),
-                (Some(prepared), false) => ToolResult::new(
-                    Outcome::Blocked,
-                    format!(
-                        "Cancelled: the request to {} was refused, so nothing was written.",
-                        prepared.action.phrase
-                    ),
-                ),
-                (Some(prepared), true) => self.send(&prepared).await,
-            }
-        })
+    /// Performs an action (the reference integration always answers).
+    pub async fn perform_action(&self, request: &ActionRequest) -> ToolResult {
+        self.run(request).await
+    }
+}
+
+/// The reference integration never fails to answer: it runs in process, and its arguments
+/// are the request itself.
+impl Integration for ReferenceIntegration {
+    fn perform<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<ToolResult, IntegrationError>> {
+        Box::pin(async move { Ok(self.run(request).await) })
+    }
+
+    fn confirm(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> BoxFuture<'_, Result<ToolResult, IntegrationError>> {
+        Box::pin(self.answer_held(token, accept))
     }
 }
 

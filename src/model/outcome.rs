@@ -26,7 +26,11 @@ pub enum Outcome {
     Rejected,
     /// The main read succeeded but related lookups were refused.
     Partial,
-    /// ConnectWise answered with another error (404, 400, 5xx) or could not be reached.
+    /// The action did not happen, for a reason none of the other outcomes names:
+    /// ConnectWise answered another error (404, 400, 5xx) or could not be reached, or the
+    /// integration's answer contradicts what ConnectWise answered (success after a 403).
+    /// Always the integration's answer: a server that did not start or answer, or arguments
+    /// it refused, give no outcome at all (`IntegrationError`: the scenario is not judged).
     Failed,
 }
 

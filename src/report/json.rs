@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Coverage;
+use super::verdict::{self, RuleVerdict, Verdict};
 use crate::harness::{RunSummary, ScenarioResult};
 use crate::model::RuleCatalog;
 
@@ -15,46 +16,66 @@ struct RuleEntry<'a> {
     source: &'a str,
     section: &'a str,
     verdict: &'static str,
+    /// For a rule not offered: the actions; for one not judged: the causes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_offered: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    causes: Vec<String>,
     scenarios: Vec<Value>,
 }
 
 /// Renders the report as pretty JSON.
 pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
     let coverage = Coverage::of(summary, catalog);
-    let rules: Vec<RuleEntry<'_>> = catalog
-        .iter()
-        .map(|rule| {
-            let checking: Vec<&ScenarioResult> =
-                summary.scenarios.iter().filter(|s| s.rules().contains(&rule.id)).collect();
-            let verdict = match (checking.is_empty(), checking.iter().all(|s| s.passed())) {
-                (true, _) => "not checked",
-                (false, true) => "conforms",
-                (false, false) => "fails",
+    let rules: Vec<RuleEntry<'_>> = verdict::verdicts(summary, catalog)
+        .into_iter()
+        .map(|RuleVerdict { rule, verdict }| {
+            let checking: Vec<&ScenarioResult> = summary
+                .scenarios
+                .iter()
+                .filter(|s| s.rules().contains(&rule.id))
+                .collect();
+            let mut causes: Vec<String> = match &verdict {
+                Verdict::NotJudged { scenarios } => scenarios
+                    .iter()
+                    .filter_map(|s| s.not_judged.clone())
+                    .collect(),
+                _ => Vec::new(),
             };
+            causes.dedup();
             RuleEntry {
                 id: rule.id.as_str(),
                 summary: &rule.summary,
                 source: &rule.source,
                 section: &rule.section,
-                verdict,
+                verdict: verdict.name(),
+                not_offered: match &verdict {
+                    Verdict::NotOffered { actions, .. } => actions.clone(),
+                    _ => Vec::new(),
+                },
+                causes,
                 scenarios: checking
                     .iter()
-                    .map(|s| json!({"feature": s.feature, "line": s.line, "name": s.name, "passed": s.passed()}))
+                    .map(|s| json!({"feature": s.feature, "line": s.line, "name": s.name, "passed": s.passed(), "exercised": s.exercised}))
                     .collect(),
             }
         })
         .collect();
     let failed = summary.failed().count();
+    let not_judged = summary.not_judged().count();
+    let errors = summary.feature_errors().count();
     let report = json!({
         "conforms": super::conforms(summary, catalog, whole_suite),
         "elapsed_seconds": summary.elapsed.as_secs_f64(),
         "totals": {
             "scenarios": summary.scenarios.len(),
-            "passed": summary.scenarios.len() - failed,
+            "passed": summary.scenarios.len() - failed - not_judged - errors,
             "failed": failed,
+            "not_judged": not_judged,
+            "feature_errors": errors,
             "steps_passed": summary.steps_passed(),
             "rules": catalog.len(),
-            "rules_checked": catalog.len() - coverage.unchecked.len(),
+            "rules_checked": coverage.checked(catalog),
         },
         "coverage_problems": coverage.problems(whole_suite),
         "parse_errors": summary.parse_errors,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Coverage;
+use super::verdict::{self, RuleVerdict, Verdict};
 use crate::harness::{RunSummary, ScenarioResult};
 use crate::model::RuleCatalog;
 
@@ -58,7 +59,20 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
             escape(mistake)
         );
     }
-    if let Some(failure) = &scenario.failure {
+    if let Some(cause) = scenario
+        .not_judged
+        .as_ref()
+        .filter(|_| scenario.feature_error.is_none())
+    {
+        let first = cause.lines().next().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            r#"      <error message="could not be judged: {}" type="not-judged">{}</error>"#,
+            escape(first),
+            escape(cause)
+        );
+    }
+    if let Some(failure) = scenario.failure.as_ref().filter(|_| scenario.violated()) {
         let first = failure.lines().next().unwrap_or_default();
         let _ = writeln!(
             out,
@@ -68,6 +82,43 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
         );
     }
     let _ = writeln!(out, "    </testcase>");
+}
+
+/// One testcase per rule the run judged: met passes, violated is a `<failure>`, could not
+/// be judged an `<error>`, not offered and not exercised are `<skipped>`.
+fn rules_suite(
+    out: &mut String,
+    verdicts: &[RuleVerdict<'_>],
+    failed: usize,
+    not_judged: usize,
+    skipped: usize,
+) {
+    let _ = writeln!(
+        out,
+        r#"  <testsuite name="rules" tests="{}" failures="{failed}" errors="{not_judged}" skipped="{skipped}">"#,
+        verdicts.len()
+    );
+    for RuleVerdict { rule, verdict } in verdicts {
+        let shown = escape(&super::shown(verdict));
+        let body = match verdict {
+            Verdict::Met { .. } | Verdict::NotChecked => String::new(),
+            Verdict::Violated { .. } => {
+                format!(r#"<failure message="{shown}" type="nonconformance"/>"#)
+            }
+            Verdict::NotJudged { .. } => format!(r#"<error message="{shown}" type="not-judged"/>"#),
+            Verdict::NotOffered { .. } | Verdict::NotExercised { .. } => {
+                format!(r#"<skipped message="{shown}"/>"#)
+            }
+        };
+        let _ = writeln!(
+            out,
+            r#"    <testcase name="{0} {1}" classname="rules"><properties><property name="rule" value="{0}"/><property name="verdict" value="{2}"/></properties>{body}</testcase>"#,
+            escape(rule.id.as_str()),
+            escape(&rule.summary),
+            verdict.name()
+        );
+    }
+    let _ = writeln!(out, "  </testsuite>");
 }
 
 /// Renders the report as JUnit XML.
@@ -80,22 +131,49 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             .push(scenario);
     }
     let problems = Coverage::of(summary, catalog).problems(whole_suite);
-    let failures = summary.failed().count() + problems.len() + summary.left_behind.len();
+    let verdicts: Vec<RuleVerdict<'_>> = verdict::verdicts(summary, catalog)
+        .into_iter()
+        .filter(|v| v.verdict != Verdict::NotChecked)
+        .collect();
+    let rules_failed = verdicts
+        .iter()
+        .filter(|v| matches!(v.verdict, Verdict::Violated { .. }))
+        .count();
+    let rules_not_judged = verdicts
+        .iter()
+        .filter(|v| matches!(v.verdict, Verdict::NotJudged { .. }))
+        .count();
+    let rules_skipped = verdicts
+        .iter()
+        .filter(|v| {
+            matches!(
+                v.verdict,
+                Verdict::NotOffered { .. } | Verdict::NotExercised { .. }
+            )
+        })
+        .count();
+    let failures =
+        summary.failed().count() + problems.len() + summary.left_behind.len() + rules_failed;
     // Testcases of their own: the interrupted run, and each feature file that did not run.
     let feature_errors = summary.parse_errors.len();
     let own_errors = usize::from(summary.interrupted) + feature_errors;
-    // A scenario stopped by a mistake in its feature is an `<error>` in its own testcase.
-    let errors = own_errors + summary.feature_errors().count();
+    // A scenario stopped by a mistake in its feature, or that could not be judged, is an
+    // `<error>` in its own testcase; so is a rule that could not be judged.
+    let errors = own_errors
+        + summary.feature_errors().count()
+        + summary.not_judged().count()
+        + rules_not_judged;
     let tests = summary.scenarios.len()
         + problems.len()
         + summary.left_out.len()
         + summary.left_behind.len()
-        + own_errors;
+        + own_errors
+        + verdicts.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{}" time="{:.3}">"#,
-        summary.left_out.len(),
+        summary.left_out.len() + rules_skipped,
         summary.elapsed.as_secs_f64()
     );
     if summary.interrupted {
@@ -107,13 +185,10 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         );
     }
     for (feature, scenarios) in &features {
-        let failed = scenarios
-            .iter()
-            .filter(|s| s.feature_error.is_none() && !s.passed())
-            .count();
+        let failed = scenarios.iter().filter(|s| s.violated()).count();
         let feature_errors = scenarios
             .iter()
-            .filter(|s| s.feature_error.is_some())
+            .filter(|s| !s.passed() && !s.violated())
             .count();
         let name = scenarios
             .first()
@@ -180,6 +255,15 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         }
         let _ = writeln!(out, "  </testsuite>");
     }
+    if !verdicts.is_empty() {
+        rules_suite(
+            &mut out,
+            &verdicts,
+            rules_failed,
+            rules_not_judged,
+            rules_skipped,
+        );
+    }
     if !problems.is_empty() {
         let _ = writeln!(
             out,
@@ -245,13 +329,35 @@ mod tests {
 
         let xml = render(&summary, catalog, false);
 
+        // Two scenarios, the feature file that did not run, and the rule SD-02 (met).
         let testcases = xml.matches("<testcase ").count();
-        assert_eq!(testcases, 3, "{xml}");
+        assert_eq!(testcases, 4, "{xml}");
         assert!(
-            xml.contains(r#"<testsuites name="cw-conform" tests="3" failures="0" errors="2""#),
+            xml.contains(r#"<testsuites name="cw-conform" tests="4" failures="0" errors="2""#),
             "{xml}"
         );
+        assert!(xml.contains(r#"<testcase name="SD-02 "#), "{xml}");
         assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
+    }
+
+    /// A scenario that could not be judged is an `<error>`, not a `<failure>`, and so is
+    /// its rule.
+    #[test]
+    fn a_scenario_not_judged_is_an_error_not_a_failure() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let mut stopped = ScenarioResult::sample(&["SD-01"], None);
+        stopped.not_judged = Some("the integration timed out: no answer within 5 s".into());
+        let summary = RunSummary {
+            scenarios: vec![stopped],
+            ..RunSummary::default()
+        };
+        let xml = render(&summary, catalog, false);
+        assert!(
+            xml.contains(r#"tests="2" failures="0" errors="2""#),
+            "{xml}"
+        );
+        assert!(!xml.contains("<failure"), "{xml}");
+        assert!(xml.contains(r#"type="not-judged""#), "{xml}");
     }
 
     #[test]

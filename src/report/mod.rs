@@ -1,32 +1,25 @@
 //! Reports: the summary by rule ID printed after a run, JSON and JUnit reports, and the
 //! expected-outcome matrix.
 
+pub mod integration;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod verdict;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::harness::{RunSummary, ScenarioResult};
 use crate::model::{RuleCatalog, RuleId};
+use verdict::Verdict;
 
-/// Results of the scenarios that checked one rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleResult {
-    /// Scenarios that passed.
-    pub passed: usize,
-    /// Scenarios that failed.
-    pub failed: usize,
-}
-
-/// Coverage of the rule catalog by a run.
+/// Coverage of the rule catalog by a run, read from the rule verdicts ([`verdict`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
-    /// Per rule ID, in catalog order.
-    pub rules: BTreeMap<RuleId, RuleResult>,
     /// Rule IDs that no scenario in the run checked.
     pub unchecked: Vec<RuleId>,
+    /// Rule IDs whose scenarios ran but never called the integration.
+    pub unexercised: Vec<RuleId>,
     /// Tags that look like rule IDs but name no rule in the catalog, with where they are.
     pub unknown_tags: Vec<(String, String)>,
 }
@@ -35,10 +28,14 @@ impl Coverage {
     /// Works out coverage from a run's results.
     pub fn of(summary: &RunSummary, catalog: &RuleCatalog) -> Coverage {
         let mut coverage = Coverage::default();
-        for rule in catalog.iter() {
-            coverage
-                .rules
-                .insert(rule.id.clone(), RuleResult::default());
+        for verdict in verdict::verdicts(summary, catalog) {
+            match verdict.verdict {
+                Verdict::NotChecked => coverage.unchecked.push(verdict.rule.id.clone()),
+                Verdict::NotExercised { .. } => {
+                    coverage.unexercised.push(verdict.rule.id.clone());
+                }
+                _ => {}
+            }
         }
         // A scenario stopped by a mistake in its feature judged nothing.
         for scenario in summary
@@ -47,44 +44,27 @@ impl Coverage {
             .filter(|s| s.feature_error.is_none())
         {
             for tag in &scenario.tags {
-                let known = RuleId::from_tag(tag).filter(|id| catalog.get(id).is_some());
-                match known {
-                    Some(id) => {
-                        let entry = coverage.rules.entry(id).or_default();
-                        if scenario.passed() {
-                            entry.passed += 1;
-                        } else {
-                            entry.failed += 1;
-                        }
-                    }
-                    None if RuleId::looks_like_rule_tag(tag) => {
-                        coverage
-                            .unknown_tags
-                            .push((tag.clone(), where_is(scenario)));
-                    }
-                    None => {}
+                let known = RuleId::from_tag(tag).is_some_and(|id| catalog.get(&id).is_some());
+                if !known && RuleId::looks_like_rule_tag(tag) {
+                    coverage
+                        .unknown_tags
+                        .push((tag.clone(), where_is(scenario)));
                 }
             }
         }
-        // In catalog (rulebook) order, as people read it.
-        coverage.unchecked = catalog
-            .iter()
-            .map(|rule| &rule.id)
-            .filter(|id| {
-                coverage
-                    .rules
-                    .get(*id)
-                    .is_none_or(|r| r.passed + r.failed == 0)
-            })
-            .cloned()
-            .collect();
         coverage
+    }
+
+    /// Rules the run judged (any verdict but not checked).
+    pub fn checked(&self, catalog: &RuleCatalog) -> usize {
+        catalog.len() - self.unchecked.len()
     }
 }
 
 impl Coverage {
     /// What keeps the catalog from being covered: tags that name no rule, and, for a run
-    /// of the whole suite, rules no scenario checked. Empty when coverage is complete.
+    /// of the whole suite, rules no scenario checked or none exercised the integration for.
+    /// Empty when coverage is complete.
     pub fn problems(&self, whole_suite: bool) -> Vec<String> {
         let mut problems: Vec<String> = self
             .unknown_tags
@@ -95,9 +75,24 @@ impl Coverage {
                 )
             })
             .collect();
+        let ids = |rules: &[RuleId]| -> String {
+            rules
+                .iter()
+                .map(RuleId::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if whole_suite && !self.unchecked.is_empty() {
-            let ids: Vec<&str> = self.unchecked.iter().map(RuleId::as_str).collect();
-            problems.push(format!("no scenario checks the rules {}", ids.join(", ")));
+            problems.push(format!(
+                "no scenario checks the rules {}",
+                ids(&self.unchecked)
+            ));
+        }
+        if whole_suite && !self.unexercised.is_empty() {
+            problems.push(format!(
+                "no scenario of the rules {} calls the integration (they are not exercised)",
+                ids(&self.unexercised)
+            ));
         }
         problems
     }
@@ -137,7 +132,34 @@ fn shorten(text: &str, width: usize) -> String {
     format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
 }
 
-fn where_is(scenario: &ScenarioResult) -> String {
+/// A verdict as the per-rule lists show it (at most 30 characters).
+pub fn shown(verdict: &Verdict<'_>) -> String {
+    match verdict {
+        Verdict::Met { scenarios } => {
+            format!("met ({})", count(*scenarios, "scenario", "scenarios"))
+        }
+        Verdict::Violated { failed, passed } => {
+            format!(
+                "VIOLATED ({} of {} failed)",
+                failed.len(),
+                failed.len() + passed
+            )
+        }
+        Verdict::NotJudged { scenarios } => format!(
+            "NOT JUDGED ({})",
+            count(scenarios.len(), "scenario", "scenarios")
+        ),
+        Verdict::NotOffered { actions, .. } => {
+            let first = actions.first().map_or("", String::as_str);
+            let more = if actions.len() > 1 { " …" } else { "" };
+            format!("not offered ({first}{more})")
+        }
+        Verdict::NotExercised { .. } => "NOT EXERCISED".to_owned(),
+        Verdict::NotChecked => "NOT CHECKED".to_owned(),
+    }
+}
+
+pub(crate) fn where_is(scenario: &ScenarioResult) -> String {
     format!("{}:{}", scenario.feature, scenario.line)
 }
 
@@ -160,6 +182,27 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
                 rules.join(", ")
             );
             for line in scenario.failure.as_deref().unwrap_or_default().lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+    let causes = verdict::not_judged_causes(summary);
+    if !causes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nCould not be judged ({}): the integration gave no answer to judge, so these count \
+             as neither met nor violated (fix the cause and run again):",
+            count(summary.not_judged().count(), "scenario", "scenarios")
+        );
+        for (cause, scenarios) in &causes {
+            let _ = writeln!(
+                out,
+                "\n  {} (first: {} ({}))",
+                count(scenarios.len(), "scenario", "scenarios"),
+                scenarios[0].name,
+                where_is(scenarios[0])
+            );
+            for line in cause.lines() {
                 let _ = writeln!(out, "    {line}");
             }
         }
@@ -255,15 +298,11 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     }
     let mut by_rule = String::new();
     let mut shortened = false;
-    for rule in catalog.iter() {
-        let result = coverage.rules.get(&rule.id).cloned().unwrap_or_default();
-        let verdict = match (result.passed, result.failed) {
-            (0, 0) if !whole_suite => continue,
-            (0, 0) => "NOT CHECKED".to_owned(),
-            (p, 0) => format!("conforms ({})", count(p, "scenario", "scenarios")),
-            (p, f) => format!("FAILS ({f} failed, {p} passed)"),
-        };
-        let head = format!("  {:<8} {:<30} ", rule.id, verdict);
+    for verdict::RuleVerdict { rule, verdict } in verdict::verdicts(summary, catalog) {
+        if verdict == Verdict::NotChecked && !whole_suite {
+            continue;
+        }
+        let head = format!("  {:<8} {:<30} ", rule.id, shown(&verdict));
         let statement = shorten(&rule.summary, WIDTH.saturating_sub(head.chars().count()));
         shortened |= statement != rule.summary;
         let _ = writeln!(by_rule, "{head}{statement}");
@@ -279,19 +318,25 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
         let _ = writeln!(out, "\nCoverage gate: {problem}");
     }
     let errors = summary.feature_errors().count();
-    let passed = summary.scenarios.len() - failed.len() - errors;
+    let not_judged = summary.not_judged().count();
+    let passed = summary.scenarios.len() - failed.len() - errors - not_judged;
     let with_errors = if errors == 0 {
         String::new()
     } else {
         format!(", {}", count(errors, "feature error", "feature errors"))
     };
+    let with_not_judged = if not_judged == 0 {
+        String::new()
+    } else {
+        format!(", {not_judged} not judged")
+    };
     let _ = writeln!(
         out,
-        "\n{} ({passed} passed, {} failed{with_errors}), {} passed, {} of {} checked, in {:.2} s",
+        "\n{} ({passed} passed, {} failed{with_not_judged}{with_errors}), {} passed, {} of {} checked, in {:.2} s",
         count(summary.scenarios.len(), "scenario", "scenarios"),
         failed.len(),
         count(summary.steps_passed(), "step", "steps"),
-        catalog.len() - coverage.unchecked.len(),
+        coverage.checked(catalog),
         count(catalog.len(), "rule", "rules"),
         summary.elapsed.as_secs_f64()
     );
@@ -349,17 +394,50 @@ mod tests {
     fn a_rule_whose_only_scenario_failed_fails() {
         let catalog = &Fixtures::builtin().unwrap().rules;
         let run = summary(vec![scenario(&["SD-01"], Some("boom"))]);
-        let coverage = Coverage::of(&run, catalog);
-        let id: RuleId = "SD-01".parse().unwrap();
-        assert_eq!(
-            coverage.rules[&id],
-            RuleResult {
-                passed: 0,
-                failed: 1
-            }
+        assert!(!conforms(&run, catalog, false));
+        let text = render_text(&run, catalog, false);
+        assert!(text.contains("SD-01    VIOLATED (1 of 1 failed)"), "{text}");
+    }
+
+    /// A rule whose scenarios never called the integration is not met, and a whole-suite
+    /// run with such a rule fails the gate, naming it.
+    #[test]
+    fn a_rule_no_scenario_exercised_is_not_met_and_fails_the_gate() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let mut audit = scenario(&["LP-02"], None);
+        audit.exercised = false;
+        let run = summary(vec![audit]);
+        let text = render_text(&run, catalog, false);
+        assert!(text.contains("LP-02    NOT EXERCISED "), "{text}");
+        assert!(conforms(&run, catalog, false));
+        let problems = Coverage::of(&run, catalog).problems(true);
+        assert!(
+            problems.iter().any(|p| p
+                == "no scenario of the rules LP-02 calls the integration (they are not exercised)"),
+            "{problems:?}"
+        );
+    }
+
+    /// A scenario that could not be judged is listed once per cause, with the cause, and
+    /// counts as neither passed nor failed.
+    #[test]
+    fn scenarios_not_judged_are_listed_by_cause_and_never_pass_or_fail() {
+        let catalog = &Fixtures::builtin().unwrap().rules;
+        let cause = "the integration did not start: failed to start the MCP server `acme`";
+        let mut first = scenario(&["SD-01"], None);
+        first.not_judged = Some(cause.into());
+        let mut second = scenario(&["SD-02"], None);
+        second.not_judged = Some(cause.into());
+        let run = summary(vec![first, second]);
+        let text = render_text(&run, catalog, false);
+        assert_eq!(text.matches(cause).count(), 1, "{text}");
+        assert!(text.contains("Could not be judged (2 scenarios)"), "{text}");
+        assert!(text.contains("SD-01    NOT JUDGED (1 scenario)"), "{text}");
+        assert!(
+            text.contains("2 scenarios (0 passed, 0 failed, 2 not judged)"),
+            "{text}"
         );
         assert!(!conforms(&run, catalog, false));
-        assert!(render_text(&run, catalog, false).contains("FAILS (1 failed, 0 passed)"));
     }
 
     #[test]
@@ -374,7 +452,7 @@ mod tests {
         let catalog = &Fixtures::builtin().unwrap().rules;
         let text = render_text(&summary(vec![scenario(&["SD-01"], None)]), catalog, false);
         assert!(text.contains("\n1 scenario (1 passed, 0 failed)"), "{text}");
-        assert!(text.contains("conforms (1 scenario) "), "{text}");
+        assert!(text.contains("met (1 scenario) "), "{text}");
         assert!(!text.contains("1 scenarios"), "{text}");
         assert!(!text.contains("1 rules"), "{text}");
     }

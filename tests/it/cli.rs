@@ -624,6 +624,80 @@ fn a_user_feature_with_an_unknown_step_fails_as_not_implemented() {
     );
 }
 
+/// A mistake in a feature, made as a new user would: the author's, not the
+/// integration's. Exit 2, a JUnit `<error>` (never a `<failure>`), the file and line, a
+/// one-line did-you-mean where a name is misspelt, and no rule marked violated (the rule the
+/// scenario is tagged with is not met either).
+#[rstest]
+#[case::unknown_action_phrase(
+    "When the AI asks to serch companies \"Acme\"",
+    &["mistake.feature:6:", "unknown action \"serch companies\" (did you mean \"search companies\"?)"]
+)]
+#[case::unknown_role(
+    "Given an API member with the role \"least-privelege\"",
+    &["mistake.feature:6:", "did you mean \"least-privilege\"?"]
+)]
+#[case::unknown_outcome_word(
+    "Then the outcome is alowed",
+    &["mistake.feature:6:", "unknown outcome \"alowed\"", "did you mean \"allowed\"?"]
+)]
+#[case::undefined_step(
+    "When the AI juggles three tickets at once",
+    &["mistake.feature:6:", "step not implemented"]
+)]
+fn a_feature_mistake_is_the_authors_never_the_integrations(
+    #[case] step: &str,
+    #[case] expected: &[&str],
+) {
+    let scratch = Scratch::new();
+    scratch.write(
+        "mistake.feature",
+        &format!(
+            "Feature: A mistake\n\n  @RD-01\n  Scenario: Looking up a company\n    Given an API member with the role \"least-privilege\"\n    {step}\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n"
+        ),
+    );
+
+    let run = cw_conform_finished(
+        &scratch,
+        &[
+            "run",
+            "--quiet",
+            "--format",
+            "junit",
+            "--output",
+            "report.xml",
+            "mistake.feature",
+        ],
+    );
+
+    run.assert_code(2);
+    for fragment in expected {
+        assert!(run.stdout.contains(fragment), "{fragment:?} missing: {run}");
+    }
+    let feature_errors = run
+        .stdout
+        .split("Feature errors (1)")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no feature errors section: {run}"));
+    // One line of suggestion, not the whole catalog.
+    assert!(
+        feature_errors.lines().take(4).all(|l| l.len() < 200),
+        "{feature_errors}"
+    );
+    assert!(!run.stdout.contains("VIOLATED"), "{run}");
+    assert!(!run.stdout.contains("RD-01    met"), "{run}");
+    for internal in ["left == right", "Step panicked", "assertion"] {
+        assert!(!run.stdout.contains(internal), "{internal:?} shown: {run}");
+    }
+    let report = read_junit(&scratch.read("report.xml"));
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert_eq!(report.declared_failures, 0, "{report:?}");
+    assert!(
+        report.errors.iter().any(|m| m == "feature error"),
+        "{report:?}"
+    );
+}
+
 /// A feature of the user's own that passes.
 const SOUND_FEATURE: &str = "Feature: Sound
 
@@ -875,8 +949,9 @@ const MIXED_FEATURE: &str = "Feature: Mixed results
 ";
 
 #[rstest]
+// Failures: the failed scenario, and the rules it violates (SD-02 and LP-03).
 #[case::builtin(&["--tags", "@SD-02"], 0, 0)]
-#[case::user_features(&["mixed.feature"], 1, 1)]
+#[case::user_features(&["mixed.feature"], 1, 3)]
 fn the_junit_report_is_well_formed_and_counts_its_testcases(
     #[case] selection: &[&str],
     #[case] code: i32,
@@ -911,7 +986,20 @@ fn the_junit_report_is_well_formed_and_counts_its_testcases(
         "failures=\n{xml}"
     );
     assert_eq!(report.failures, failures, "<failure> elements\n{xml}");
+    assert!(
+        report
+            .testcases
+            .iter()
+            .any(|(name, rules)| name.starts_with("SD-02 ") && rules == &["SD-02"]),
+        "no testcase for the rule SD-02:\n{xml}"
+    );
     for (name, rules) in &report.testcases {
+        // A rule's own testcase (the `rules` suite) names the rule first.
+        if let [rule] = rules.as_slice()
+            && name.starts_with(&format!("{rule} "))
+        {
+            continue;
+        }
         assert!(
             rules.iter().any(|r| r == "SD-02"),
             "the testcase {name:?} has no rule property SD-02 (has {rules:?})"
@@ -982,7 +1070,7 @@ fn the_json_report_lists_the_scenarios_behind_every_rule() {
             "the scenarios listed under {id}"
         );
         let verdict = match id {
-            "SD-02" | "LP-03" => "fails",
+            "SD-02" | "LP-03" => "violated",
             _ => "not checked",
         };
         assert_eq!(rule["verdict"], json!(verdict), "the verdict of {id}");

@@ -175,9 +175,7 @@ fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
 }
 
 async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
-    let integration = world.integration().await;
-    world.mark = world.journal().len();
-    let result = integration.perform(request).await;
+    let result = world.perform(request).await;
     world.held.clone_from(&result.confirmation);
     world.result = Some(result);
 }
@@ -189,9 +187,7 @@ async fn person_answers(world: &mut ConformanceWorld, answer: String) {
         .held
         .take()
         .unwrap_or_else(|| panic!("nothing is held for confirmation\n{}", world.evidence()));
-    let integration = world.integration().await;
-    world.mark = world.journal().len();
-    let result = integration.confirm(held.token, answer == "confirms").await;
+    let result = world.confirm(held.token, answer == "confirms").await;
     world.result = Some(result);
 }
 

@@ -78,10 +78,9 @@ pub(super) const STEPS: &[StepDoc] = &[
 /// Runs an action's example; a held action is confirmed, so the result is what ConnectWise
 /// (or the policy) finally decided.
 async fn run_confirmed(world: &mut ConformanceWorld, action: &Action) -> (ToolResult, bool) {
-    let integration = world.integration().await;
-    let result = integration.perform(&ActionRequest::example(action)).await;
+    let result = world.perform(&ActionRequest::example(action)).await;
     match &result.confirmation {
-        Some(held) => (integration.confirm(held.token, true).await, true),
+        Some(held) => (world.confirm(held.token, true).await, true),
         None => (result, false),
     }
 }

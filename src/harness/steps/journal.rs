@@ -183,7 +183,12 @@ async fn received_one(world: &mut ConformanceWorld, method: String, status: Stri
         world.evidence()
     );
     if let Ok(status) = status.parse::<u16>() {
-        assert_eq!(matching[0].status, status, "{}", world.evidence());
+        let answered = matching[0].status;
+        assert!(
+            answered == status,
+            "expected the {method} request answered {status}, ConnectWise answered {answered}\n{}",
+            world.evidence()
+        );
     }
 }
 
@@ -203,7 +208,17 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
     let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
     sent.sort();
     expected.sort();
-    assert_eq!(sent, expected, "{}", world.evidence());
+    assert!(
+        sent == expected,
+        "expected the write to send only the fields {}, it sent {}\n{}",
+        expected.join(", "),
+        if sent.is_empty() {
+            "none".to_owned()
+        } else {
+            sent.join(", ")
+        },
+        world.evidence()
+    );
 }
 
 /// `ConnectWise received a note with detailDescriptionFlag false, internalAnalysisFlag true

@@ -24,7 +24,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
-    ElicitResult, ElicitationAction, Implementation, ProtocolVersion, Tool,
+    ElicitResult, ElicitationAction, ErrorCode, Implementation, ProtocolVersion, Tool,
 };
 use rmcp::service::{RequestContext, RoleClient, RunningService, ServiceError};
 use rmcp::{ClientHandler, ErrorData, ServiceExt};
@@ -40,7 +40,9 @@ use super::process::{Launch, ServerProcess};
 use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
-use crate::integration::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use crate::integration::{
+    ActionRequest, Confirmation, Integration, IntegrationError, Subject, ToolResult,
+};
 use crate::mock::JournalReader;
 use crate::model::{Action, Outcome};
 
@@ -59,6 +61,18 @@ pub struct ServerFailure {
     /// The last lines of standard error, secrets redacted.
     pub stderr: Vec<String>,
 }
+
+impl ServerFailure {
+    /// Whether the server would fail the same way on every start: it could not be started,
+    /// or its process ended (a wrong command, a missing setting). A server that did not
+    /// answer in time may only have been slow.
+    pub fn ends_every_start(&self) -> bool {
+        self.exit.is_some() || self.what.starts_with(SPAWN_FAILED)
+    }
+}
+
+/// How the message of a server that could not be started at all begins.
+const SPAWN_FAILED: &str = "failed to start the MCP server";
 
 impl fmt::Display for ServerFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -138,6 +152,8 @@ enum Called {
     Answered(CallToolResult),
     /// The server asked the person first; the call stays open until they answer.
     AskedFirst(Elicitation, InFlight),
+    /// The server refused the arguments with an MCP invalid-params error (its message).
+    Invalid(String),
 }
 
 /// A tool call in flight; aborted (which cancels it on the wire) when dropped.
@@ -376,12 +392,13 @@ impl McpIntegration {
         failure(&self.process, what, ended).await
     }
 
-    /// Calls a tool, within the call timeout.
+    /// Calls a tool, within the call timeout. A server that breaks or does not answer is
+    /// an [`IntegrationError`]: no answer to judge.
     async fn call(
         &self,
         tool: &str,
         arguments: Map<String, Value>,
-    ) -> Result<Called, ServerFailure> {
+    ) -> Result<Called, IntegrationError> {
         let mut elicitations = self.elicitations.lock().await;
         // An elicitation outside any call is stale: dismiss it.
         while let Ok(stale) = elicitations.try_recv() {
@@ -396,14 +413,36 @@ impl McpIntegration {
         tokio::select! {
             joined = &mut call.0 => match joined {
                 Ok(Ok(result)) => Ok(Called::Answered(result)),
-                Ok(Err(error)) => Err(self.failure(describe(&shown, tool, &error), true).await),
-                Err(error) => Err(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await),
+                Ok(Err(ServiceError::McpError(data))) if data.code == ErrorCode::INVALID_PARAMS => {
+                    Ok(Called::Invalid(self.process.redact(&data.message)))
+                }
+                Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
             },
             Some(elicitation) = elicitations.recv() => Ok(Called::AskedFirst(elicitation, call)),
-            () = tokio::time::sleep(self.timeout()) => Err(self.failure(format!(
+            () = tokio::time::sleep(self.timeout()) => Err(IntegrationError::TimedOut(self.failure(format!(
                 "the MCP server `{shown}` did not answer tools/call \"{tool}\" within {} s",
                 self.timeout().as_secs()
-            ), false).await),
+            ), false).await)),
+        }
+    }
+
+    /// The arguments were refused as invalid: nothing the integration did can be judged.
+    fn invalid(
+        &self,
+        action: &Action,
+        tool: &str,
+        arguments: &Map<String, Value>,
+        message: &str,
+    ) -> IntegrationError {
+        IntegrationError::InvalidArguments {
+            config: self.config.path.clone(),
+            action: action.name.clone(),
+            tool: tool.to_owned(),
+            arguments: self
+                .process
+                .redact(&Value::Object(arguments.clone()).to_string()),
+            message: self.process.redact(message),
         }
     }
 
@@ -414,7 +453,7 @@ impl McpIntegration {
         tool: &str,
         call: &mut InFlight,
         accept: bool,
-    ) -> Result<CallToolResult, ServerFailure> {
+    ) -> Result<CallToolResult, IntegrationError> {
         let shown = self.config.server.shown();
         let mut elicitations = self.elicitations.lock().await;
         let deadline = tokio::time::sleep(self.timeout());
@@ -423,16 +462,16 @@ impl McpIntegration {
             tokio::select! {
                 joined = &mut call.0 => return match joined {
                     Ok(Ok(result)) => Ok(result),
-                    Ok(Err(error)) => Err(self.failure(describe(&shown, tool, &error), true).await),
-                    Err(error) => Err(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await),
+                    Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                    Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
                 },
                 Some(again) = elicitations.recv() => {
                     let _ = again.answer.send(answer(&again.params, accept));
                 }
-                () = &mut deadline => return Err(self.failure(format!(
+                () = &mut deadline => return Err(IntegrationError::TimedOut(self.failure(format!(
                     "the MCP server `{shown}` did not finish tools/call \"{tool}\" within {} s of the person's answer",
                     self.timeout().as_secs()
-                ), false).await),
+                ), false).await)),
             }
         }
     }
@@ -477,7 +516,7 @@ impl McpIntegration {
     pub async fn perform_checked(
         &self,
         request: &ActionRequest,
-    ) -> Result<ToolResult, ServerFailure> {
+    ) -> Result<ToolResult, IntegrationError> {
         self.perform_judged(request).await.map(|r| self.screened(r))
     }
 
@@ -486,7 +525,7 @@ impl McpIntegration {
         &self,
         token: u64,
         accept: bool,
-    ) -> Result<ToolResult, ServerFailure> {
+    ) -> Result<ToolResult, IntegrationError> {
         self.confirm_judged(token, accept)
             .await
             .map(|r| self.screened(r))
@@ -525,7 +564,10 @@ impl McpIntegration {
         result
     }
 
-    async fn perform_judged(&self, request: &ActionRequest) -> Result<ToolResult, ServerFailure> {
+    async fn perform_judged(
+        &self,
+        request: &ActionRequest,
+    ) -> Result<ToolResult, IntegrationError> {
         let Some(action) = self.fixtures.actions.get(&request.action).cloned() else {
             return Ok(ToolResult::new(
                 Outcome::Failed,
@@ -536,14 +578,20 @@ impl McpIntegration {
             return Ok(self.not_offered(&action));
         };
         let marks = self.marks();
-        let arguments = mapping.arguments_for(request);
+        let arguments = mapping.arguments_for(request, &self.config.path)?;
         match self.call(&mapping.tool, arguments.clone()).await? {
             Called::AskedFirst(elicitation, call) => {
                 Ok(self.elicited(&action, request, &marks, elicitation, call))
             }
+            Called::Invalid(message) => {
+                Err(self.invalid(&action, &mapping.tool, &arguments, &message))
+            }
             Called::Answered(result) => {
                 let reply = ToolReply::from_result(&result);
                 let requests = self.since(&marks);
+                if requests.is_empty() && refuses_arguments(&reply) {
+                    return Err(self.invalid(&action, &mapping.tool, &arguments, &reply.text));
+                }
                 if let Some(held) =
                     self.held_by_config(&action, request, &mapping, arguments, &reply, &requests)
                 {
@@ -659,17 +707,18 @@ impl McpIntegration {
         Some(self.hold(held, reply.text.clone(), &rule_text))
     }
 
-    async fn confirm_judged(&self, token: u64, accept: bool) -> Result<ToolResult, ServerFailure> {
+    async fn confirm_judged(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> Result<ToolResult, IntegrationError> {
         let held = self
             .held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&token);
         let Some(held) = held else {
-            return Ok(ToolResult::new(
-                Outcome::Failed,
-                format!("nothing is waiting for confirmation under {token}"),
-            ));
+            return Err(IntegrationError::NotHeld { token });
         };
         let Held {
             action,
@@ -691,25 +740,28 @@ impl McpIntegration {
                 let _ = answer.send(answer_schema(&schema, accept));
                 self.finish(&mapping_tool, &mut call, accept).await?
             }
-            Answer::Tool { token } => {
+            Answer::Tool {
+                token: server_token,
+            } => {
                 let Some(ConfirmationStyle::Tool {
                     tool, arguments, ..
                 }) = &self.config.confirmation
                 else {
-                    return Ok(ToolResult::new(
-                        Outcome::Failed,
-                        "the config declares no confirmation tool",
-                    ));
+                    // A token is only ever held through the config's confirmation tool.
+                    return Err(IntegrationError::NotHeld { token });
                 };
                 let arguments = fill_json(arguments, &|name| match name {
-                    "token" => Some(token.clone()),
+                    "token" => Some(server_token.clone()),
                     "accept" => Some(Value::Bool(accept)),
                     _ => None,
                 });
-                match self.call(tool, arguments).await? {
+                match self.call(tool, arguments.clone()).await? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));
+                    }
+                    Called::Invalid(message) => {
+                        return Err(self.invalid(&action, tool, &arguments, &message));
                     }
                 }
             }
@@ -739,10 +791,13 @@ impl McpIntegration {
                     }
                     return Ok(refused);
                 }
-                match self.call(&tool, arguments).await? {
+                match self.call(&tool, arguments.clone()).await? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));
+                    }
+                    Called::Invalid(message) => {
+                        return Err(self.invalid(&action, &tool, &arguments, &message));
                     }
                 }
             }
@@ -759,6 +814,45 @@ impl McpIntegration {
             &self.fixtures.rules,
         ))
     }
+}
+
+/// What frameworks say when a tool's input fails its schema (pydantic, JSON Schema
+/// validators, Python's own argument binding), lowercased. A refusal in these words with
+/// nothing sent to ConnectWise is a refusal of the arguments, not of the action.
+const ARGUMENT_REFUSALS: [&str; 8] = [
+    "validation error for",
+    "validation errors for",
+    "input validation error",
+    "invalid params",
+    "invalid arguments for tool",
+    "unexpected keyword argument",
+    "missing required argument",
+    "is a required property",
+];
+
+/// Whether an error result refuses the tool's arguments as the framework validated them.
+fn refuses_arguments(reply: &ToolReply) -> bool {
+    let text = reply.text.to_lowercase();
+    reply.is_error && ARGUMENT_REFUSALS.iter().any(|words| text.contains(words))
+}
+
+/// Server start-ups at once: one per CPU. A server waiting for a CPU is not slow; its
+/// start-up bound starts when it has a slot ([`startup_slot`]), so the bound measures the
+/// server, not the queue of `--concurrency` others starting beside it.
+fn startup_slots() -> &'static Arc<tokio::sync::Semaphore> {
+    static SLOTS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Arc::new(tokio::sync::Semaphore::new(cpus))
+    })
+}
+
+/// Waits for a start-up slot (held until the handshake and the tool listing are done).
+async fn startup_slot() -> tokio::sync::OwnedSemaphorePermit {
+    Arc::clone(startup_slots())
+        .acquire_owned()
+        .await
+        .unwrap_or_else(|_| unreachable!("the start-up slots are never closed"))
 }
 
 /// Describes a failed call.
@@ -794,16 +888,18 @@ pub(super) fn handshake_failure(
 }
 
 /// Starts a server, completes the MCP handshake and lists its tools, each step bounded by
-/// `timeout`; a failure carries the tail of the server's standard error.
+/// `timeout`; a failure carries the tail of the server's standard error. The process is
+/// started, and the clock started, only once a start-up slot is free ([`startup_slots`]).
 pub(super) async fn start<H: ClientHandler>(
     launch: &Launch,
     client: H,
     shown: &str,
     timeout: Duration,
 ) -> Result<(ServerProcess, RunningService<RoleClient, H>, Vec<Tool>), ServerFailure> {
+    let _slot = startup_slot().await;
     let (process, from_server, to_server) =
         ServerProcess::spawn(launch).map_err(|e| ServerFailure {
-            what: format!("failed to start the MCP server `{shown}`: {e}"),
+            what: format!("{SPAWN_FAILED} `{shown}`: {e}"),
             exit: None,
             garbage: Vec::new(),
             garbage_count: 0,
@@ -864,22 +960,23 @@ pub(super) async fn failure(process: &ServerProcess, what: String, ended: bool) 
 }
 
 impl Integration for McpIntegration {
-    fn perform<'a>(&'a self, request: &'a ActionRequest) -> BoxFuture<'a, ToolResult> {
-        Box::pin(async move {
-            self.perform_checked(request)
-                .await
-                // A broken server is no outcome a step can compare: it fails the step, and
-                // the report shows it under the scenario with the server's stderr.
-                .unwrap_or_else(|failure| panic!("{failure}"))
-        })
+    fn perform<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+    ) -> BoxFuture<'a, Result<ToolResult, IntegrationError>> {
+        Box::pin(self.perform_checked(request))
     }
 
-    fn confirm(&self, token: u64, accept: bool) -> BoxFuture<'_, ToolResult> {
-        Box::pin(async move {
-            self.confirm_checked(token, accept)
-                .await
-                .unwrap_or_else(|failure| panic!("{failure}"))
-        })
+    fn confirm(
+        &self,
+        token: u64,
+        accept: bool,
+    ) -> BoxFuture<'_, Result<ToolResult, IntegrationError>> {
+        Box::pin(self.confirm_checked(token, accept))
+    }
+
+    fn offers(&self, action: &str) -> bool {
+        self.config.tool_for(action).is_some()
     }
 
     fn shown(&self, text: String) -> String {
@@ -923,6 +1020,53 @@ mod tests {
             accepting(&schema),
             json!({"confirm": true, "reason": "yes", "choice": "send", "count": 1})
         );
+    }
+
+    #[rstest::rstest]
+    #[case::pydantic(
+        "1 validation error for create_ticketArguments\nstatus\n  Input should be 'New'",
+        true
+    )]
+    #[case::json_schema("Input validation error: 'ticketId' is a required property", true)]
+    #[case::python("create_ticket() got an unexpected keyword argument 'fields'", true)]
+    #[case::a_refusal_of_the_action("Writes to members are blocked (SAFE-01)", false)]
+    #[case::an_unknown_value("There is no service board \"Plumbing\"", false)]
+    fn a_validation_error_is_read_as_a_refusal_of_the_arguments(
+        #[case] text: &str,
+        #[case] refuses: bool,
+    ) {
+        let reply = ToolReply {
+            is_error: true,
+            text: text.to_owned(),
+            structured: None,
+        };
+        assert_eq!(refuses_arguments(&reply), refuses);
+        let success = ToolReply {
+            is_error: false,
+            ..reply
+        };
+        assert!(!refuses_arguments(&success));
+    }
+
+    /// The start-up bound starts with the slot: with every slot taken, a start-up waits
+    /// (and its clock has not started); a freed slot lets the next one start.
+    #[tokio::test]
+    async fn start_ups_beyond_the_cpu_count_wait_for_a_slot() {
+        let slots = startup_slots();
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut taken = Vec::new();
+        while let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+            taken.push(permit);
+        }
+        // Other tests may hold slots at the same moment; none may be free now.
+        assert!(taken.len() <= cpus, "{} slots for {cpus} CPUs", taken.len());
+        assert!(Arc::clone(slots).try_acquire_owned().is_err());
+        let waiting = tokio::spawn(startup_slot());
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a start-up began with no slot free");
+        drop(taken);
+        let slot = waiting.await.unwrap();
+        drop(slot);
     }
 
     #[test]

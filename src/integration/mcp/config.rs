@@ -33,7 +33,7 @@
 //!
 //! An action with no entry under `[actions]` is *not offered by this integration*: its
 //! scenarios are left out of the run and listed in the report, and the rules they check are
-//! not applicable.
+//! *not offered* (unless other scenarios of theirs judge them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,7 +46,7 @@ use toml::Spanned;
 use super::process::MARKER_VARIABLE;
 use crate::connectwise::Credentials;
 use crate::fixtures::line_of;
-use crate::integration::{ActionRequest, Subject};
+use crate::integration::{ActionRequest, IntegrationError, Subject};
 use crate::model::{Action, ActionCatalog};
 
 /// How long a server may take to start and answer `initialize`, unless the config says.
@@ -343,10 +343,68 @@ pub fn default_arguments() -> Map<String, Value> {
     arguments
 }
 
+/// Every placeholder a JSON template names (in values, nested objects and arrays).
+fn template_placeholders(template: &Map<String, Value>) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::String(text) => found.extend(placeholders(text).into_iter().map(str::to_owned)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, found)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    template.values().for_each(|v| walk(v, &mut found));
+    found
+}
+
 impl ToolMapping {
-    /// The arguments for one request.
-    pub fn arguments_for(&self, request: &ActionRequest) -> Map<String, Value> {
-        fill_json(&self.arguments, &|name| request_value(request, name))
+    /// What of the request the argument template has no place for, as a message names it
+    /// (`the field "status"`, `the record id #1004`, `the search text "Acme"`): sent with
+    /// these arguments, the server would never see it.
+    pub fn dropped(&self, request: &ActionRequest) -> Vec<String> {
+        let named = template_placeholders(&self.arguments);
+        let has = |name: &str| named.iter().any(|n| n == name);
+        let mut dropped = Vec::new();
+        match &request.subject {
+            Some(Subject::Id(id)) if !has("id") => dropped.push(format!("the record id #{id}")),
+            Some(Subject::Text(text)) if !has("query") => {
+                dropped.push(format!("the search text \"{text}\""));
+            }
+            _ => {}
+        }
+        if !has("fields") {
+            dropped.extend(
+                request
+                    .fields
+                    .keys()
+                    .filter(|field| !has(&format!("fields.{field}")))
+                    .map(|field| format!("the field \"{field}\"")),
+            );
+        }
+        dropped
+    }
+
+    /// The arguments for one request. Everything the request sets must have a place in the
+    /// template ([`Self::dropped`]): a field silently left out would judge a request the
+    /// scenario never made.
+    pub fn arguments_for(
+        &self,
+        request: &ActionRequest,
+        config: &str,
+    ) -> Result<Map<String, Value>, IntegrationError> {
+        let dropped = self.dropped(request);
+        if !dropped.is_empty() {
+            return Err(IntegrationError::NoArgument {
+                config: config.to_owned(),
+                action: request.action.clone(),
+                tool: self.tool.clone(),
+                what: dropped.join(", "),
+            });
+        }
+        Ok(fill_json(&self.arguments, &|name| {
+            request_value(request, name)
+        }))
     }
 }
 
@@ -817,6 +875,44 @@ mod tests {
 
     const MINIMAL: &str =
         "[server]\ncommand = \"acme-mcp\"\n[actions]\n\"ticket.get\" = { tool = \"get_ticket\" }\n";
+
+    /// "An unknown status is rejected" was once judged allowed: the config had no place
+    /// for the status, so it was never sent. A field with no place is an error naming it.
+    #[test]
+    fn a_field_the_arguments_have_no_place_for_is_an_error_naming_it() {
+        let config = parse(
+            "[server]\ncommand = \"acme-mcp\"\n[actions]\n\"ticket.update\" = { tool = \"update_ticket\", arguments = { ticketId = \"{id}\", summary = \"{fields.summary}\" } }\n",
+        )
+        .unwrap();
+        let mapping = config.tool_for("ticket.update").unwrap();
+        let mut request = ActionRequest {
+            action: "ticket.update".into(),
+            subject: Some(Subject::Id(1004)),
+            fields: Map::new(),
+        };
+        request.fields.insert("summary".into(), json!("Printer"));
+        assert_eq!(
+            mapping.arguments_for(&request, "acme.toml").unwrap(),
+            json!({"ticketId": 1004, "summary": "Printer"})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+        request.fields.insert("status".into(), json!("Bogus"));
+        let error = mapping.arguments_for(&request, "acme.toml").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "acme.toml: the arguments of ticket.update (tool \"update_ticket\") have no place for the field \"status\" the scenario sets; add it to the action's `arguments` (for example \"{fields}\" or \"{fields.NAME}\")"
+        );
+        request.subject = Some(Subject::Text("Acme".into()));
+        let error = mapping.arguments_for(&request, "acme.toml").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no place for the search text \"Acme\", the field \"status\""),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_shipped_configs_load_and_map_every_action() {

@@ -11,12 +11,11 @@
 //! - [`probe`]: `cw-conform mcp-probe`, which lists a server's tools and writes a starting
 //!   config.
 //! - [`server`]: `cw-conform mcp-serve`, the reference integration as an MCP server.
-//! - [`report`]: the per-integration conformance report (met, violated, not applicable).
 //! - [`redact`]: the [`Redactor`] that hides every form of the API member's secrets in what
 //!   a server controls.
 //!
-//! This module knows the AI side and MCP; it knows nothing of Gherkin (the report reads a
-//! run's results, not the features).
+//! This module knows the AI side and MCP; it knows nothing of Gherkin nor of a run's
+//! results (the per-integration report is `crate::report::integration`).
 
 pub mod client;
 pub mod config;
@@ -24,7 +23,6 @@ pub mod judge;
 pub mod probe;
 pub mod process;
 pub mod redact;
-pub mod report;
 pub mod server;
 
 pub use client::{McpIntegration, ServerFailure};

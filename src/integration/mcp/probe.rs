@@ -387,7 +387,7 @@ pub fn starting_config(probed: &Probed, request: &ProbeRequest, catalog: &Action
         .map_or_else(|| request.shown(), |s| s.name.clone());
     let _ = writeln!(
         out,
-        "# A starting integration config for `{}`, written by cw-conform mcp-probe.\n# Check every mapping, fill in [server.env], then run:\n#   cw-conform run --integration mcp --integration-config THIS_FILE\n# An action left out of [actions] is not offered by this integration: its scenarios are\n# left out and the rules they check are reported as not applicable.",
+        "# A starting integration config for `{}`, written by cw-conform mcp-probe.\n# Check every mapping, fill in [server.env], then run:\n#   cw-conform run --integration mcp --integration-config THIS_FILE\n# An action left out of [actions] is not offered by this integration: its scenarios are\n# left out and the rules they check are reported as not offered.",
         request.shown()
     );
     let _ = writeln!(out, "name = {}\n", quoted(&name));

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::connectwise::{Client, ClientError, Credentials, RateLimit};
 use crate::fixtures::Fixtures;
-use crate::integration::{ActionRequest, Integration, ReferenceIntegration, Subject, ToolResult};
+use crate::integration::{ActionRequest, ReferenceIntegration, Subject, ToolResult};
 use crate::model::{Action, ActionKind, Outcome};
 use crate::target::{Environment, Purpose, TargetError};
 
@@ -290,7 +290,10 @@ impl ReferenceServer {
         let accept = arguments.get("accept").and_then(Value::as_bool);
         match (token, accept) {
             (Some(token), Some(accept)) => {
-                call_result(&self.integration.confirm(token, accept).await)
+                match self.integration.answer_held(token, accept).await {
+                    Ok(result) => call_result(&result),
+                    Err(error) => *bad_input(error.to_string()),
+                }
             }
             _ => *bad_input("confirm needs token (a number) and accept (true or false)".to_owned()),
         }
@@ -327,10 +330,15 @@ impl ReferenceServer {
                         .and_then(|c| c.get("confirm"))
                         .and_then(Value::as_bool)
                         .unwrap_or(true);
-                call_result(&self.integration.confirm(token, confirmed).await)
+                match self.integration.answer_held(token, confirmed).await {
+                    Ok(result) => call_result(&result),
+                    Err(error) => *bad_input(error.to_string()),
+                }
             }
             Err(error) => {
-                let mut cancelled = self.integration.confirm(token, false).await;
+                let Ok(mut cancelled) = self.integration.answer_held(token, false).await else {
+                    return *bad_input(format!("the confirmation request got no answer: {error}"));
+                };
                 cancelled.message = format!(
                     "{} (the confirmation request got no answer: {error})",
                     cancelled.message
@@ -359,7 +367,7 @@ impl ReferenceServer {
             Ok(request) => request,
             Err(result) => return Ok(*result),
         };
-        let mut result = self.integration.perform(&request).await;
+        let mut result = self.integration.perform_action(&request).await;
         let Some(token) = result.confirmation.as_ref().map(|c| c.token) else {
             return Ok(call_result(&result));
         };
