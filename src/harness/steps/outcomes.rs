@@ -63,7 +63,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         keyword: Keyword::Then,
         pattern: Pattern::Regex(r"^the result lists ([\d,]+) records?$"),
         form: "the result lists <count> record[s]",
-        description: "The number of records the result returned.",
+        description: "The number of records the result returned (in JSON, a Markdown table, \
+                      a list or sentences).",
         parameters: &[param("<count>", "a whole number (1200 or 1,200)")],
         example: "the result lists 2 records",
         table: None,
@@ -84,7 +85,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         ),
         form: "the result includes|does not include [the ]<kind> \"<name>\"",
         description: "Whether a returned record has this name, identifier, summary or last \
-                      name (ignoring case).",
+                      name (ignoring case), in whichever form the result writes its records \
+                      (JSON, a Markdown table, a list or sentences).",
         parameters: &[
             param("<kind>", "one word naming the record kind, for the reader"),
             param("<name>", "the name, identifier, summary or last name"),
