@@ -14,7 +14,8 @@
 //! | JSON text: another object | the object (its `data`, if it has one) | the object |
 //! | text with a fenced JSON block, or ending in JSON from a line starting `[` or `{` | that JSON | as for JSON above |
 //! | a Markdown table (`\| id \| name \|`, a `\|---\|` row, then rows) | the table's lines | one per row; the header names the fields (`Last name` is `lastName`, `ID` and `#` are `id`); without an id column, a `#19` cell is the id; without a name column, the first text column is the `name` |
-//! | list items (`-`, `*`, `1.`) of the form `[Kind ]#19[:] Name[ (key value, key: value)][. Key: value]` | those lines | one per item: `id` 19, `name` "Name", and each key |
+//! | list items (`-`, `*`, `1.`) of the form `[Kind ]#19[:] Name[ (key value, key: value)][. Key: value]` (the id also as `ID 19` or `ID: 19`, after at most three words) | those lines | one per item: `id` 19, `name` "Name", and each key |
+//! | list items with the id after the name: `Name (ID: 19, key: value)`, `Name — ID: 19` | those lines | one per item, as above |
 //! | list items of the form `id: 19, name: Contoso, …` | those lines | one per item, a field per key |
 //! | plain sentences of the item forms (`Company #19 Contoso Ltd (identifier CONTOSO)`), when the text has no list or table of records and the sentence neither refuses nor reports a failure | those lines | one per sentence (the sentence stays part of the message too) |
 //!
@@ -567,9 +568,14 @@ fn key_values(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The record a line describes, and whether it is a list item: `- id: 19, name: Contoso`,
-/// or `[Kind ]#19[:] Name[ (key value, key: value)][. Key: value]`.
+/// The record a line describes, and whether it is a list item:
+/// - `- id: 19, name: Contoso Ltd` (the first key is the id);
+/// - `[Kind ]#19[:] Name[ (key value, key: value)][. Key: value]`, the id (`#19`, `ID 19`,
+///   `ID: 19`) after at most three words;
+/// - `Name (ID: 19, key: value)` or `Name — ID: 19`: the id after the name.
 fn record_line(line: &str) -> Option<(bool, Record)> {
+    static MARKER: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)(?:#|\bid\b\s*[:=#]?\s*)(\d+)\b").ok());
     let line = plain(line);
     let (listed, rest) = without_bullet(&line);
     let pairs = key_values(rest);
@@ -584,36 +590,61 @@ fn record_line(line: &str) -> Option<(bool, Record)> {
             .collect();
         return Some((listed, Record::read_from_text(Some(id), fields)));
     }
-    let hash = rest.find('#')?;
-    let kind = rest[..hash].trim();
-    let kind_words = kind.split_whitespace().count();
-    if kind_words > 3
-        || !kind
+    let marker = MARKER.as_ref()?.captures(rest)?;
+    let (whole, digits) = (marker.get(0)?, marker.get(1)?);
+    let id: i64 = digits.as_str().parse().ok()?;
+    let before = &rest[..whole.start()];
+    let kind = before.trim();
+    let leading = kind.split_whitespace().count() <= 3
+        && kind
             .chars()
-            .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '_')
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '_');
+    let mut fields = Map::new();
+    if leading {
+        let after = rest[digits.end()..].trim_start_matches([':', '-', '–', '—', '.', ',', ' ']);
+        let name_end = [" (", " — ", " – ", " | ", "; ", ". "]
+            .iter()
+            .filter_map(|stop| after.find(stop))
+            .chain(key_values(after).first().and_then(|(k, _)| {
+                after
+                    .to_lowercase()
+                    .find(&format!(", {}", k.to_lowercase()))
+            }))
+            .min()
+            .unwrap_or(after.len());
+        add_name(&mut fields, &after[..name_end]);
+        add_attributes(&mut fields, &after[name_end..]);
+    } else if let Some(open) = before.rfind('(')
+        && !before[open..].contains(')')
     {
+        // `Name (ID: 19, key: value)`: the group holds the id.
+        add_name(&mut fields, &before[..open]);
+        add_attributes(&mut fields, &rest[open..]);
+    } else if let Some(name) = kind.strip_suffix([',', '—', '–', '-', '|', ';']) {
+        // `Name — ID: 19[, key: value]`
+        add_name(&mut fields, name);
+        add_attributes(&mut fields, &rest[digits.end()..]);
+    } else {
         return None;
     }
-    let after = &rest[hash + 1..];
-    let digits = after.chars().take_while(char::is_ascii_digit).count();
-    let id: i64 = after[..digits].parse().ok()?;
-    let after = after[digits..].trim_start_matches([':', '-', '–', '—', '.', ',', ' ']);
-    let name_end = [" (", " — ", " – ", " | ", "; ", ". "]
-        .iter()
-        .filter_map(|stop| after.find(stop))
-        .chain(key_values(after).first().and_then(|(k, _)| {
-            after
-                .to_lowercase()
-                .find(&format!(", {}", k.to_lowercase()))
-        }))
-        .min()
-        .unwrap_or(after.len());
-    let name = after[..name_end].trim().trim_end_matches('.').trim();
-    let mut fields = Map::new();
+    Some((listed, Record::read_from_text(Some(id), fields)))
+}
+
+/// A record's name as text gives it (not a `key: value`, without a closing full stop).
+fn add_name(fields: &mut Map<String, Value>, text: &str) {
+    let name = text
+        .trim()
+        .trim_end_matches(['.', ':'])
+        .trim_end_matches([' ', '-', '—', '–'])
+        .trim();
     if !name.is_empty() && !name.contains(':') {
         fields.insert("name".to_owned(), Value::String(name.to_owned()));
     }
-    let tail = &after[name_end..];
+}
+
+/// The attributes after a record's name: each parenthesised `key value` or `key: value`,
+/// then each `Key: value` outside the parentheses.
+fn add_attributes(fields: &mut Map<String, Value>, tail: &str) {
     let mut outside = String::new();
     let mut depth = 0usize;
     let mut group = String::new();
@@ -645,7 +676,6 @@ fn record_line(line: &str) -> Option<(bool, Record)> {
     for (key, value) in key_values(outside.trim_start_matches([';', ' ', '.', ','])) {
         fields.entry(key).or_insert(Value::String(value));
     }
-    Some((listed, Record::read_from_text(Some(id), fields)))
 }
 
 /// A record a result returns: its id and its fields.
@@ -858,6 +888,10 @@ mod tests {
     #[case::a_numbered_list_of_key_values(text(
         "1. id: 19, name: Contoso Ltd, identifier: CONTOSO\n2. id: 2, name: Acme Corporation"
     ))]
+    #[case::ids_after_the_names(text(
+        "Found 2 companies:\n1. **Contoso Ltd** (ID: 19, type: Customer)\n2. Acme Corporation — ID 2"
+    ))]
+    #[case::id_words_before_the_names(text("- ID 19: Contoso Ltd\n- Id #2 - Acme Corporation"))]
     #[case::plain_sentences(wrapped(
         "Company #19 Contoso Ltd (identifier CONTOSO).\nCompany #2: Acme Corporation. Status: Active."
     ))]
