@@ -139,7 +139,7 @@ fn unwrapped_text(text: &str) -> Option<String> {
 }
 
 /// Words with which a result refuses.
-pub(crate) const REFUSALS: [&str; 12] = [
+pub const REFUSALS: [&str; 12] = [
     "refus",
     "not allowed",
     "not permitted",
@@ -155,7 +155,7 @@ pub(crate) const REFUSALS: [&str; 12] = [
 ];
 
 /// Words with which a result tells the AI it has no access.
-pub(crate) const NO_ACCESS: [&str; 8] = [
+pub const NO_ACCESS: [&str; 8] = [
     "no access",
     "permission",
     "forbidden",
@@ -167,7 +167,7 @@ pub(crate) const NO_ACCESS: [&str; 8] = [
 ];
 
 /// Words with which a result refuses the input itself (rather than the action).
-pub(crate) const INVALID_INPUT: [&str; 9] = [
+pub const INVALID_INPUT: [&str; 9] = [
     "invalid",
     "validation",
     "required",
@@ -180,8 +180,7 @@ pub(crate) const INVALID_INPUT: [&str; 9] = [
 ];
 
 /// Words with which a result reports refused credentials.
-pub(crate) const AUTHENTICATION: [&str; 5] =
-    ["401", "authenticat", "credential", "unauthori", "api key"];
+pub const AUTHENTICATION: [&str; 5] = ["401", "authenticat", "credential", "unauthori", "api key"];
 
 pub(crate) fn mentions(text: &str, words: &[&str]) -> bool {
     let text = text.to_lowercase();
@@ -199,7 +198,7 @@ pub fn names_word(text: &str, word: &str) -> bool {
 }
 
 /// Words with which a result reports that what it tried failed.
-pub(crate) const FAILURES: [&str; 6] = [
+pub const FAILURES: [&str; 6] = [
     "fail",
     "error",
     "could not",
