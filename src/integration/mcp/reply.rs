@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `structuredContent` with `data` | `data` | as for JSON below |
 //! | `structuredContent` `{"result": …}` (FastMCP's wrapping of a return value) | what it wraps (text is read as text) | as for JSON or text below |
+//! | `structuredContent` of only `message`, `error`, `detail`, `status`, `code` … | none (it is a message) | none |
 //! | `structuredContent`, other | all of it | as for JSON below |
 //! | a text block `{"result": "<text>"}` (FastMCP's wrapping) | read as the text it wraps | as below |
 //! | JSON text: a list | the list | each object in it |
@@ -68,18 +69,12 @@ impl ToolReply {
     }
 
     /// The data the result returns: `structuredContent.data`, else the structured content
-    /// (what a `{"result": …}` wrapper holds), else the JSON in the text, else the text's
-    /// record lines and tables (as text, for [`Records::read`]); `null` when there are none.
+    /// (what a `{"result": …}` wrapper holds; none when it holds only a message), else the
+    /// JSON in the text, else the text's record lines and tables (as text, for
+    /// [`Records::read`]); `null` when there are none.
     pub fn data(&self) -> Value {
         match &self.structured {
-            Some(Value::Object(map)) if map.contains_key("data") => map["data"].clone(),
-            Some(Value::Object(map)) if map.len() == 1 && map.contains_key("result") => {
-                match &map["result"] {
-                    Value::String(text) => Reading::of(text).data,
-                    other => other.clone(),
-                }
-            }
-            Some(other) => other.clone(),
+            Some(structured) => Reading::of_json(structured.clone()).data,
             None => Reading::of(&self.text).data,
         }
     }
@@ -864,6 +859,7 @@ mod tests {
 
     #[rstest]
     #[case::structured_data(structured(json!({"data": [{"id": 19, "name": "Contoso Ltd"}, {"id": 2, "name": "Acme Corporation"}]})))]
+    #[case::structured_result_wrapping_text(structured(json!({"result": "| id | name |\n|---|---|\n| 19 | Contoso Ltd |\n| 2 | Acme Corporation |"})))]
     #[case::structured_result_wrapper(structured(json!({"result": [{"id": 19, "name": "Contoso Ltd"}, {"id": 2, "name": "Acme Corporation"}]})))]
     #[case::json_text(text(
         r#"[{"id": 19, "name": "Contoso Ltd"}, {"id": 2, "name": "Acme Corporation"}]"#
@@ -943,6 +939,15 @@ mod tests {
         let reply = wrapped(said);
         assert_eq!(reply.data(), Value::Null, "{reply:?}");
         assert!(reply.records().is_empty());
+    }
+
+    #[test]
+    fn structured_content_holding_only_a_message_returns_no_data() {
+        let reply = structured(json!({"error": "Failed to update ticket", "status": 400}));
+        assert_eq!(reply.data(), Value::Null);
+        let reference =
+            structured(json!({"outcome": "denied", "message": "No access", "data": null}));
+        assert_eq!(reference.data(), Value::Null);
     }
 
     #[test]
