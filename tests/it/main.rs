@@ -20,3 +20,4 @@ mod sandbox;
 mod security;
 mod sign_in;
 mod support;
+mod text_integration;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::harness::sandbox::MARK_FIELDS;
 use crate::harness::world::{ConformanceWorld, Created};
+use crate::integration::mcp::reply::Records;
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionCatalog, ActionKind, Outcome, spelling};
 
@@ -110,7 +111,7 @@ async fn ai_asks(
     let created = world.result.as_ref().and_then(|r| {
         (r.outcome == Outcome::Allowed
             && matches!(action.kind, ActionKind::Create | ActionKind::Attach))
-        .then(|| r.data.get("id").and_then(Value::as_i64))
+        .then(|| Records::read(&r.data).iter().find_map(|record| record.id))
         .flatten()
     });
     if let Some(id) = created {

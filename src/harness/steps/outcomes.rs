@@ -4,9 +4,9 @@ use crate::harness::mistake;
 use std::collections::BTreeSet;
 
 use cucumber::then;
-use serde_json::Value;
 
 use crate::harness::world::ConformanceWorld;
+use crate::integration::mcp::reply::{Records, unnamed_permission_parts};
 use crate::model::Outcome;
 
 use super::{Keyword, Pattern, StepDoc, param};
@@ -50,7 +50,8 @@ pub(super) const STEPS: &[StepDoc] = &[
             r#"^the AI is told it needs "([^"]+) / ([^"]+)" (Add|Edit|Delete|Inquire)$"#,
         ),
         form: "the AI is told it needs \"<function>\" <operation>",
-        description: "The result names the module, function and operation the workflow needs.",
+        description: "The result names the module, the function and the operation the workflow \
+                      needs, each as whole words in any order and case.",
         parameters: &[
             param("<function>", "a security function, \"Module / Function\""),
             param("<operation>", "Add, Edit, Delete or Inquire"),
@@ -62,7 +63,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         keyword: Keyword::Then,
         pattern: Pattern::Regex(r"^the result lists ([\d,]+) records?$"),
         form: "the result lists <count> record[s]",
-        description: "The number of records the result returned.",
+        description: "The number of records the result returned (in JSON, a Markdown table, \
+                      a list or sentences).",
         parameters: &[param("<count>", "a whole number (1200 or 1,200)")],
         example: "the result lists 2 records",
         table: None,
@@ -83,7 +85,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         ),
         form: "the result includes|does not include [the ]<kind> \"<name>\"",
         description: "Whether a returned record has this name, identifier, summary or last \
-                      name (ignoring case).",
+                      name (ignoring case), in whichever form the result writes its records \
+                      (JSON, a Markdown table, a list or sentences).",
         parameters: &[
             param("<kind>", "one word naming the record kind, for the reader"),
             param("<name>", "the name, identifier, summary or last name"),
@@ -176,7 +179,9 @@ async fn told_no_access(world: &mut ConformanceWorld) {
     );
 }
 
-/// TS-03: the result names the module, function and operation the workflow needs.
+/// TS-03: the result names the module, function and operation the workflow needs, in any
+/// order, wording and case ("Service Desk / Service Tickets permission Add", "the Add level
+/// of Service Tickets in Service Desk").
 #[then(regex = r#"^the AI is told it needs "([^"]+) / ([^"]+)" (Add|Edit|Delete|Inquire)$"#)]
 async fn told_needs(
     world: &mut ConformanceWorld,
@@ -184,29 +189,23 @@ async fn told_needs(
     function: String,
     operation: String,
 ) {
-    let expected = format!("{module} / {function} permission {operation}");
+    let unnamed = unnamed_permission_parts(&world.result().message, &module, &function, &operation);
     assert!(
-        world.result().message.contains(&expected),
-        "the result does not name \"{expected}\"\n{}",
+        unnamed.is_empty(),
+        "expected the result to name the module \"{module}\", the function \"{function}\" and the operation \"{operation}\" (in any order and wording); it does not name {}\n{}",
+        unnamed.join(" or "),
         world.evidence()
     );
 }
 
-/// The records the result holds (a list, one record, or none).
-pub(super) fn records(world: &ConformanceWorld) -> Vec<Value> {
-    match &world.result().data {
-        Value::Array(items) => items.clone(),
-        Value::Object(map) if map.contains_key("record") => vec![map["record"].clone()],
-        Value::Null => Vec::new(),
-        other => vec![other.clone()],
-    }
+/// The records the result holds, in whichever form the integration wrote them
+/// ([`Records::read`]: JSON, a `{"result": …}` wrapper, Markdown tables, record lines).
+pub(super) fn records(world: &ConformanceWorld) -> Records {
+    Records::read(&world.result().data)
 }
 
 fn ids(world: &ConformanceWorld) -> BTreeSet<i64> {
-    records(world)
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .collect()
+    records(world).ids().into_iter().collect()
 }
 
 /// `the result lists 10 records`, `the result lists 1,200 records`
@@ -243,15 +242,7 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
 
 #[then(regex = r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#)]
 async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
-    let found = records(world).iter().any(|r| {
-        ["name", "identifier", "summary", "lastName"]
-            .iter()
-            .any(|f| {
-                r.get(f)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(&name))
-            })
-    });
+    let found = records(world).includes_named(&name);
     assert_eq!(
         found,
         which == "includes",

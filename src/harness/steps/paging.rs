@@ -164,10 +164,7 @@ async fn includes_every(world: &mut ConformanceWorld, noun: String) {
     let collection = collection_for(world, &noun);
     let held: BTreeSet<i64> = held_ids(world, &collection).await.into_iter().collect();
     let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
-    for id in records(world)
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-    {
+    for id in records(world).ids() {
         *listed.entry(id).or_default() += 1;
     }
     let missing: Vec<i64> = held

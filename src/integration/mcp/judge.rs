@@ -13,142 +13,22 @@
 //! | `escalated` | the server asked for confirmation (elicitation, or the config's confirmation style) and nothing was written before |
 //! | `failed` | any other ConnectWise error; or the result contradicts the journal |
 //!
+//! "The result refuses" means `isError`, or its message (the text without the records it
+//! returns, see [`super::reply`]) refuses or reports a failure ("failed", "error", "could
+//! not"); "no access", "missing" and the missing fields are read from the message too.
+//!
 //! A result that contradicts the journal (success after a 403, success with nothing sent)
 //! is judged `failed`, and the contradiction is recorded as an observation naming the rule
 //! it breaks (LP-03: a refusal must be explained, not swallowed).
 
 use serde_json::Value;
 
+use super::reply::{AUTHENTICATION, INVALID_INPUT, NO_ACCESS, mentions};
 use crate::connectwise::JournalEntry;
 use crate::integration::{ActionRequest, ToolResult};
 use crate::model::{Action, Outcome, RuleCatalog, RuleId};
 
-/// A tool result as the AI received it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ToolReply {
-    /// `isError`.
-    pub is_error: bool,
-    /// The text blocks, joined (without the block that only repeats the structured content).
-    pub text: String,
-    /// `structuredContent`.
-    pub structured: Option<Value>,
-}
-
-impl ToolReply {
-    /// Reads an MCP tool result.
-    pub fn from_result(result: &rmcp::model::CallToolResult) -> ToolReply {
-        let structured = result.structured_content.clone();
-        let text = result
-            .content
-            .iter()
-            .filter_map(|block| block.as_text().map(|t| t.text.clone()))
-            .filter(|text| {
-                // The spec asks servers to repeat structured content as a text block.
-                structured
-                    .as_ref()
-                    .is_none_or(|s| serde_json::from_str::<Value>(text).ok().as_ref() != Some(s))
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        ToolReply {
-            is_error: result.is_error.unwrap_or(false),
-            text,
-            structured,
-        }
-    }
-
-    /// The data the result returns: `structuredContent.data`, else the structured content,
-    /// else the text if it is JSON.
-    pub fn data(&self) -> Value {
-        match &self.structured {
-            Some(Value::Object(map)) if map.contains_key("data") => map["data"].clone(),
-            Some(other) => other.clone(),
-            None => serde_json::from_str(self.text.trim()).unwrap_or(Value::Null),
-        }
-    }
-
-    /// A value in the structured content (or in the text parsed as JSON) by JSON pointer.
-    pub fn pointer(&self, pointer: &str) -> Option<Value> {
-        let root = match &self.structured {
-            Some(value) => value.clone(),
-            None => serde_json::from_str::<Value>(self.text.trim()).ok()?,
-        };
-        root.pointer(pointer).filter(|v| !v.is_null()).cloned()
-    }
-
-    fn structured_strings(&self, key: &str) -> Vec<String> {
-        self.structured
-            .as_ref()
-            .and_then(|s| s.get(key))
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// Words with which a result refuses.
-const REFUSALS: [&str; 12] = [
-    "refus",
-    "not allowed",
-    "not permitted",
-    "blocked",
-    "denied",
-    "cannot",
-    "can't",
-    "unable",
-    "nothing was written",
-    "nothing was sent",
-    "declined",
-    "cancelled",
-];
-
-/// Words with which a result tells the AI it has no access.
-const NO_ACCESS: [&str; 8] = [
-    "no access",
-    "permission",
-    "forbidden",
-    "403",
-    "not authorized",
-    "not authorised",
-    "access denied",
-    "security role",
-];
-
-/// Words with which a result refuses the input itself (rather than the action).
-const INVALID_INPUT: [&str; 9] = [
-    "invalid",
-    "validation",
-    "required",
-    "missing",
-    "not found",
-    "does not exist",
-    "no such",
-    "unknown",
-    "i need",
-];
-
-/// Words with which a result reports refused credentials.
-const AUTHENTICATION: [&str; 5] = ["401", "authenticat", "credential", "unauthori", "api key"];
-
-fn mentions(text: &str, words: &[&str]) -> bool {
-    let text = text.to_lowercase();
-    words.iter().any(|w| text.contains(w))
-}
-
-/// Whether `text` names `word` as a word of its own.
-pub fn names_word(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-        boundary(before) && boundary(after)
-    })
-}
+pub use super::reply::{ToolReply, names_word};
 
 /// The first rule ID of the catalog the result cites: `structuredContent.rule`, else the
 /// first one its text names.
@@ -195,9 +75,9 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         reply,
         ..
     } = evidence;
-    // Records returned as JSON text may contain any word: only a message can refuse.
-    let is_data = serde_json::from_str::<Value>(reply.text.trim()).is_ok();
-    let refuses = reply.is_error || (!is_data && mentions(&reply.text, &REFUSALS));
+    // Records may hold any word: only the message refuses or reports a failure.
+    let message = reply.message();
+    let refuses = reply.reports_failure();
     let answered: Vec<&JournalEntry> = requests.iter().filter(|e| e.status != 429).collect();
     let written: Vec<&JournalEntry> = answered
         .iter()
@@ -222,7 +102,7 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         }
         Outcome::Allowed
     } else if let Some(refused) = first(401) {
-        if refuses || mentions(&reply.text, &AUTHENTICATION) {
+        if refuses || mentions(&message, &AUTHENTICATION) {
             Outcome::Unauthenticated
         } else {
             observations.push(format!(
@@ -239,13 +119,13 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
             missing = action
                 .related
                 .iter()
-                .filter(|field| names_word(&reply.text, field))
+                .filter(|field| names_word(&message, field))
                 .cloned()
                 .collect();
         }
         if read_first && !reply.is_error && !missing.is_empty() {
             Outcome::Partial
-        } else if reply.is_error || mentions(&reply.text, &NO_ACCESS) {
+        } else if reply.is_error || mentions(&message, &NO_ACCESS) {
             missing.clear();
             Outcome::Denied
         } else {
@@ -275,7 +155,7 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         }
         Outcome::Failed
     } else if answered.is_empty() {
-        if refuses && mentions(&reply.text, &INVALID_INPUT) {
+        if refuses && mentions(&message, &INVALID_INPUT) {
             Outcome::Rejected
         } else if refuses {
             Outcome::Blocked
@@ -392,6 +272,10 @@ mod tests {
     #[case::the_reference_blocking("member.update", vec![], reply(true, "Refused to update member: the integration never changes ConnectWise members. Nothing was sent to ConnectWise."), Outcome::Blocked)]
     #[case::arguments_refused_before_sending("ticket.create", vec![], reply(true, "2 validation errors for call[create_ticket]: company_id Missing required argument"), Outcome::Rejected)]
     #[case::a_refusal_in_words("ticket.delete", vec![], reply(false, "I cannot delete tickets."), Outcome::Blocked)]
+    #[case::refusal_words_in_a_table("contact.search", vec![entry("GET", "/company/contacts", 200)], reply(false, "Found 1 contact:\n| id | name | notes |\n|---|---|---|\n| 5 | Wanda Gibbons | User cannot print, error 42 |"), Outcome::Allowed)]
+    #[case::refusal_words_in_a_list("contact.search", vec![entry("GET", "/company/contacts", 200)], reply(false, "- Contact #5 Wanda Gibbons (notes: access denied, could not print)"), Outcome::Allowed)]
+    #[case::error_in_a_wrapped_record("contact.search", vec![entry("GET", "/company/contacts", 200)], reply(false, "{\"result\": [{\"id\": 5, \"notes\": \"error: failed\"}]}"), Outcome::Allowed)]
+    #[case::a_failure_after_lookups_in_words("ticket.create", vec![entry("GET", "/service/boards", 200)], reply(false, "Failed to create ticket: the board lookup was unsuccessful."), Outcome::Rejected)]
     #[case::a_retried_429("contact.search", vec![entry("GET", "/company/contacts", 429), entry("GET", "/company/contacts", 200)], reply(false, "[]"), Outcome::Allowed)]
     fn judges_by_the_journal_and_the_result(
         #[case] action: &str,
@@ -413,6 +297,53 @@ mod tests {
         assert_eq!(result.observations.len(), 1, "{result:?}");
         assert!(result.observations[0].starts_with("LP-03:"), "{result:?}");
         assert!(result.observations[0].contains("GET /company/contacts -> 403"));
+    }
+
+    #[rstest]
+    #[case::failed("Failed to update ticket: ConnectWise said 400 (summary is required).")]
+    #[case::an_error("Error: ConnectWise answered 400.")]
+    #[case::could_not("Could not update the ticket.")]
+    #[case::unsuccessful("The update was unsuccessful: ConnectWise said 400.")]
+    fn a_failure_reported_in_words_is_not_a_success(#[case] said: &str) {
+        let requests = [
+            entry("GET", "/service/tickets/1001", 200),
+            entry("PATCH", "/service/tickets/1001", 400),
+        ];
+        let reported = judged("ticket.update", &requests, &reply(false, said));
+        assert_eq!(reported.outcome, Outcome::Failed);
+        assert!(reported.observations.is_empty(), "{reported:?}");
+        let wrapped = format!("{{\"result\": {}}}", Value::from(said));
+        let wrapped = judged("ticket.update", &requests, &reply(false, &wrapped));
+        assert!(wrapped.observations.is_empty(), "{wrapped:?}");
+        let claimed = judged(
+            "ticket.update",
+            &requests,
+            &reply(false, "Updated ticket #1001, no errors."),
+        );
+        assert_eq!(claimed.outcome, Outcome::Failed);
+        assert!(
+            claimed.observations[0].contains("reports success"),
+            "{claimed:?}"
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_read_in_the_message_not_in_the_records() {
+        let requests = [
+            entry("GET", "/service/tickets/1001", 200),
+            entry("GET", "/system/members/5", 403),
+        ];
+        let table = "| id | summary | owner |\n|---|---|---|\n| 1001 | VPN drops | |";
+        let silent = judged("ticket.get", &requests, &reply(false, table));
+        assert_eq!(silent.outcome, Outcome::Failed, "{silent:?}");
+        let said = format!("Read ticket #1001, but the owner is missing (no access).\n{table}");
+        let named = judged("ticket.get", &requests, &reply(false, &said));
+        assert_eq!(named.outcome, Outcome::Partial, "{named:?}");
+        assert_eq!(named.missing, vec!["owner".to_owned()]);
+        assert_eq!(
+            crate::integration::mcp::reply::Records::read(&named.data).ids(),
+            vec![1001]
+        );
     }
 
     #[test]
@@ -454,25 +385,5 @@ mod tests {
             Some("RD-04".to_owned())
         );
         assert_eq!(cited_rule(None, "see XX-99 and ABC", rules), None);
-    }
-
-    #[test]
-    fn the_text_block_repeating_the_structure_is_not_part_of_the_message() {
-        let structured = json!({"outcome": "allowed", "data": [1]});
-        let mut result = rmcp::model::CallToolResult::success(vec![
-            rmcp::model::ContentBlock::text("Found 1 record(s)."),
-            rmcp::model::ContentBlock::text(structured.to_string()),
-        ]);
-        result.structured_content = Some(structured);
-        let reply = ToolReply::from_result(&result);
-        assert_eq!(reply.text, "Found 1 record(s).");
-        assert_eq!(reply.data(), json!([1]));
-    }
-
-    #[test]
-    fn fields_count_as_named_only_as_whole_words() {
-        assert!(names_word("Fields: name, type, company.", "company"));
-        assert!(!names_word("Fields: companyType.", "company"));
-        assert!(!names_word("confirm to proceed", "id"));
     }
 }

@@ -5,6 +5,8 @@
 //! - [`client`]: [`McpIntegration`], the [`super::Integration`] that drives a server for one
 //!   scenario's API member and judges each call.
 //! - [`judge`]: judging by what happened (the mock's journal) together with the tool result.
+//! - [`reply`]: reading a tool result: the records it returns in any common form, and the
+//!   message in which it refuses or reports a failure.
 //! - [`process`]: the server's process: started from an environment of essentials and what
 //!   the config passes, its output checked and bounded (16 MiB a line), its stderr tail kept,
 //!   and on teardown its process group, its marked processes and its descendants killed.
@@ -23,6 +25,7 @@ pub mod judge;
 pub mod probe;
 pub mod process;
 pub mod redact;
+pub mod reply;
 pub mod server;
 
 pub use client::{McpIntegration, ServerFailure};

@@ -212,17 +212,23 @@ pub fn call_result(result: &ToolResult) -> CallToolResult {
     call
 }
 
+/// How a server writes a tool result for the AI. `mcp-serve` uses [`call_result`] (the
+/// message as text, everything as structured content); `examples/text_integration.rs`
+/// serves the same behaviour in plain text and Markdown.
+pub type Presentation = fn(&ToolResult) -> CallToolResult;
+
 /// The reference integration as an MCP server.
 #[derive(Debug)]
 pub struct ReferenceServer {
     integration: ReferenceIntegration,
     tools: Vec<Tool>,
     actions: BTreeMap<String, Action>,
+    present: Presentation,
 }
 
 /// Arguments that do not fit the input schema.
-fn bad_input(message: String) -> Box<CallToolResult> {
-    Box::new(call_result(&ToolResult::new(Outcome::Rejected, message)))
+fn bad_input(message: String) -> Box<ToolResult> {
+    Box::new(ToolResult::new(Outcome::Rejected, message))
 }
 
 impl ReferenceServer {
@@ -237,13 +243,17 @@ impl ReferenceServer {
             tools: tools(&fixtures),
             integration: ReferenceIntegration::new(client, fixtures),
             actions,
+            present: call_result,
         }
     }
 
-    fn request(
-        action: &Action,
-        arguments: &JsonObject,
-    ) -> Result<ActionRequest, Box<CallToolResult>> {
+    /// The same server writing its results with `present`.
+    #[must_use]
+    pub fn presenting(self, present: Presentation) -> Self {
+        ReferenceServer { present, ..self }
+    }
+
+    fn request(action: &Action, arguments: &JsonObject) -> Result<ActionRequest, Box<ToolResult>> {
         let id = match arguments.get("id") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
@@ -291,11 +301,13 @@ impl ReferenceServer {
         match (token, accept) {
             (Some(token), Some(accept)) => {
                 match self.integration.answer_held(token, accept).await {
-                    Ok(result) => call_result(&result),
-                    Err(error) => *bad_input(error.to_string()),
+                    Ok(result) => (self.present)(&result),
+                    Err(error) => (self.present)(&bad_input(error.to_string())),
                 }
             }
-            _ => *bad_input("confirm needs token (a number) and accept (true or false)".to_owned()),
+            _ => (self.present)(&bad_input(
+                "confirm needs token (a number) and accept (true or false)".to_owned(),
+            )),
         }
     }
 
@@ -331,19 +343,21 @@ impl ReferenceServer {
                         .and_then(Value::as_bool)
                         .unwrap_or(true);
                 match self.integration.answer_held(token, confirmed).await {
-                    Ok(result) => call_result(&result),
-                    Err(error) => *bad_input(error.to_string()),
+                    Ok(result) => (self.present)(&result),
+                    Err(error) => (self.present)(&bad_input(error.to_string())),
                 }
             }
             Err(error) => {
                 let Ok(mut cancelled) = self.integration.answer_held(token, false).await else {
-                    return *bad_input(format!("the confirmation request got no answer: {error}"));
+                    return (self.present)(&bad_input(format!(
+                        "the confirmation request got no answer: {error}"
+                    )));
                 };
                 cancelled.message = format!(
                     "{} (the confirmation request got no answer: {error})",
                     cancelled.message
                 );
-                call_result(&cancelled)
+                (self.present)(&cancelled)
             }
         }
     }
@@ -365,11 +379,11 @@ impl ReferenceServer {
         };
         let request = match Self::request(action, &arguments) {
             Ok(request) => request,
-            Err(result) => return Ok(*result),
+            Err(result) => return Ok((self.present)(&result)),
         };
         let mut result = self.integration.perform_action(&request).await;
         let Some(token) = result.confirmation.as_ref().map(|c| c.token) else {
-            return Ok(call_result(&result));
+            return Ok((self.present)(&result));
         };
         if can_elicit(&context) {
             return Ok(self.ask(&result, token, &context).await);
@@ -378,7 +392,7 @@ impl ReferenceServer {
             "{} To proceed, call the {CONFIRM_TOOL} tool with {{\"token\": {token}, \"accept\": true}}; to cancel, with \"accept\": false.",
             result.message
         );
-        Ok(call_result(&result))
+        Ok((self.present)(&result))
     }
 }
 
@@ -427,11 +441,20 @@ pub async fn serve_stdio(
     fixtures: Arc<Fixtures>,
     settings: ServeSettings,
 ) -> Result<(), ServeError> {
+    serve_stdio_presenting(fixtures, settings, call_result).await
+}
+
+/// Serves the reference integration over stdio, writing its results with `present`.
+pub async fn serve_stdio_presenting(
+    fixtures: Arc<Fixtures>,
+    settings: ServeSettings,
+    present: Presentation,
+) -> Result<(), ServeError> {
     let mut client = Client::new(settings.credentials)?;
     if let Some(rate) = settings.requests_per_minute {
         client = client.with_rate_limit(Arc::new(RateLimit::per_minute(rate)));
     }
-    let server = ReferenceServer::new(client, fixtures);
+    let server = ReferenceServer::new(client, fixtures).presenting(present);
     let running = server
         .serve(rmcp::transport::stdio())
         .await
