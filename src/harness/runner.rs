@@ -34,6 +34,7 @@ use super::features::{FeatureError, FeatureText};
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
+use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
@@ -131,6 +132,9 @@ pub struct ScenarioResult {
     pub outcome: Option<Outcome>,
     /// The requests ConnectWise received during the scenario.
     pub requests: Vec<JournalEntry>,
+    /// What the integration under test was found doing beyond the outcomes the steps
+    /// checked: a failing one (a rule's, or an integrity check's) fails the scenario.
+    pub findings: Vec<Finding>,
 }
 
 /// One step of a scenario and how it went.
@@ -158,20 +162,32 @@ impl ScenarioResult {
             feature_error: None,
             outcome: None,
             requests: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
-    /// Whether every step passed (a scenario stopped by a feature mistake did not).
+    /// Whether every step passed and nothing failing was found (a scenario stopped by a
+    /// feature mistake did not pass).
     pub fn passed(&self) -> bool {
-        self.failure.is_none() && self.feature_error.is_none()
+        self.failure.is_none()
+            && self.feature_error.is_none()
+            && !self.findings.iter().any(Finding::fails)
     }
 
-    /// The rule IDs among the tags.
+    /// The rule IDs the scenario judged: those among its tags, then the rules its findings
+    /// say were broken (a write to members fails SAFE-01 in a scenario about tickets).
     pub fn rules(&self) -> Vec<RuleId> {
-        self.tags
+        let mut rules: Vec<RuleId> = self
+            .tags
             .iter()
             .filter_map(|t| RuleId::from_tag(t))
-            .collect()
+            .collect();
+        for rule in self.findings.iter().filter_map(Finding::broken_rule) {
+            if !rules.contains(rule) {
+                rules.push(rule.clone());
+            }
+        }
+        rules
     }
 }
 
@@ -335,9 +351,32 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
 
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
-/// What the after-hook keeps of each scenario's World: the last outcome and the journal.
-type Evidence =
-    Arc<Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>)>>>;
+/// What the after-hook keeps of each scenario's World: the last outcome, the journal and
+/// the findings.
+type Evidence = Arc<
+    Mutex<
+        std::collections::HashMap<
+            (String, usize),
+            (Option<Outcome>, Vec<JournalEntry>, Vec<Finding>),
+        >,
+    >,
+>;
+
+/// Why a scenario fails by its findings, if it does: each failing finding on a line of its
+/// own, under its ID.
+fn failing(findings: &[Finding]) -> Option<String> {
+    let lines: Vec<String> = findings
+        .iter()
+        .filter(|f| f.fails())
+        .map(|f| format!("  {f}"))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "the integration did what fails this scenario, whatever its outcomes:\n{}",
+            lines.join("\n")
+        )
+    })
+}
 
 /// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
 #[derive(Debug, Clone, Default)]
@@ -379,6 +418,7 @@ impl Ledger {
                         feature_error: None,
                         outcome: None,
                         requests: Vec::new(),
+                        findings: Vec::new(),
                     },
                 ));
             }
@@ -426,6 +466,16 @@ impl Ledger {
                         }
                     },
                     Step::Started => {}
+                }
+            }
+            // The after-hook fails a scenario in which the integration was found doing
+            // what fails it, with the findings as the reason.
+            Scenario::Hook(event::HookType::After, event::Hook::Failed(_, info)) => {
+                if let Some(index) = position {
+                    self.current[index]
+                        .1
+                        .failure
+                        .get_or_insert_with(|| panic_text(&info));
                 }
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
@@ -676,11 +726,17 @@ pub async fn run_until(
             Box::pin(async move {
                 if let Some(world) = world {
                     let outcome = world.result.as_ref().map(|r| r.outcome);
+                    let journal = world.shown_journal();
+                    let findings = world.stop_integrations().await;
+                    let failure = failing(&findings);
                     evidence
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key, (outcome, world.shown_journal()));
+                        .insert(key, (outcome, journal, findings));
                     world.finish().await;
+                    if let Some(failure) = failure {
+                        panic!("{failure}");
+                    }
                 }
             })
         })
@@ -695,11 +751,12 @@ pub async fn run_until(
         .clone();
     let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
     for scenario in &mut scenarios {
-        if let Some((outcome, requests)) =
+        if let Some((outcome, requests, findings)) =
             evidence.remove(&(scenario.feature.clone(), scenario.line))
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
+            scenario.findings = findings;
         }
     }
     drop(evidence);

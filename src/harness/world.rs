@@ -9,7 +9,7 @@ use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
 use crate::integration::mcp::redact::REDACTED;
-use crate::integration::{Confirmation, Integration, ReferenceIntegration, ToolResult};
+use crate::integration::{Confirmation, Finding, Integration, ReferenceIntegration, ToolResult};
 use crate::mock::journal::{self, JournalEntry};
 use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
 use crate::model::SecurityRole;
@@ -63,6 +63,11 @@ pub struct ConformanceWorld {
     /// Changes to the credentials the integration uses (for authentication scenarios).
     pub(crate) credential_change: Option<CredentialChange>,
     pub(crate) integration: Option<Arc<dyn Integration>>,
+    /// Every MCP server started for the scenario, the current one last: each is stopped
+    /// and judged when it is replaced and at the end.
+    servers: Vec<Arc<McpIntegration>>,
+    /// What the servers already stopped were found doing.
+    found: Vec<Finding>,
     /// The last tool result the AI received.
     pub(crate) result: Option<ToolResult>,
     /// What the last escalated result holds for confirmation.
@@ -111,6 +116,8 @@ impl ConformanceWorld {
             role: None,
             credential_change: None,
             integration: None,
+            servers: Vec::new(),
+            found: Vec::new(),
             result: None,
             held: None,
             mark: 0,
@@ -150,13 +157,13 @@ impl ConformanceWorld {
         if self.sandbox.is_some() {
             // On a sandbox the role is the one the profile's API member has there.
             self.role = Some(role);
-            self.integration = None;
+            self.reset_integration().await;
             return;
         }
         let member = ApiMember::with_role(&self.member, role.clone());
         self.mock().await.add_member(member);
         self.role = Some(role);
-        self.integration = None;
+        self.reset_integration().await;
     }
 
     /// The credentials the integration uses, with any change a step asked for.
@@ -186,9 +193,13 @@ impl ConformanceWorld {
         credentials
     }
 
-    /// A raw ConnectWise client with the integration's credentials.
+    /// A raw ConnectWise client with the integration's credentials. What it sends is the
+    /// harness's own, not the MCP server's (see [`McpIntegration::harness_requests_follow`]).
     pub(crate) async fn client(&mut self) -> Client {
         let credentials = self.credentials().await;
+        for server in &self.servers {
+            server.harness_requests_follow();
+        }
         match self.sandbox.clone() {
             Some(run) => {
                 let gate = crate::ledger::LedgerGate::new(
@@ -274,7 +285,9 @@ impl ConformanceWorld {
                 self.journal_readers(),
             )
             .await;
-            Arc::new(started.unwrap_or_else(|failure| panic!("{failure}")))
+            let server = Arc::new(started.unwrap_or_else(|failure| panic!("{failure}")));
+            self.servers.push(Arc::clone(&server));
+            server
         } else {
             let client = self.client().await;
             Arc::new(ReferenceIntegration::new(
@@ -284,6 +297,24 @@ impl ConformanceWorld {
         };
         self.integration = Some(Arc::clone(&integration));
         integration
+    }
+
+    /// Drops the integration so the next step starts a new one (with a new role or
+    /// credentials); an MCP server is stopped and judged now, so what the next one does is
+    /// not laid at its door.
+    pub(crate) async fn reset_integration(&mut self) {
+        self.integration = None;
+        for server in std::mem::take(&mut self.servers) {
+            let found = server.stop().await;
+            self.found.extend(found);
+        }
+    }
+
+    /// Stops the scenario's MCP servers and returns everything they were found doing (see
+    /// [`Finding`]): what fails among them fails the scenario.
+    pub(crate) async fn stop_integrations(&mut self) -> Vec<Finding> {
+        self.reset_integration().await;
+        std::mem::take(&mut self.found)
     }
 
     /// Readers of what the scenario's ConnectWise sites receive: the mock, then the other

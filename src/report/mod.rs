@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::harness::{RunSummary, ScenarioResult};
-use crate::model::{RuleCatalog, RuleId};
+use crate::integration::Finding;
+use crate::model::{Integrity, RuleCatalog, RuleId};
 
 /// Results of the scenarios that checked one rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,21 +49,23 @@ impl Coverage {
         {
             for tag in &scenario.tags {
                 let known = RuleId::from_tag(tag).filter(|id| catalog.get(id).is_some());
-                match known {
-                    Some(id) => {
-                        let entry = coverage.rules.entry(id).or_default();
-                        if scenario.passed() {
-                            entry.passed += 1;
-                        } else {
-                            entry.failed += 1;
-                        }
-                    }
-                    None if RuleId::looks_like_rule_tag(tag) => {
-                        coverage
-                            .unknown_tags
-                            .push((tag.clone(), where_is(scenario)));
-                    }
-                    None => {}
+                if known.is_none() && RuleId::looks_like_rule_tag(tag) {
+                    coverage
+                        .unknown_tags
+                        .push((tag.clone(), where_is(scenario)));
+                }
+            }
+            // Its tags' rules, and the rules its findings say were broken.
+            for id in scenario
+                .rules()
+                .into_iter()
+                .filter(|id| catalog.get(id).is_some())
+            {
+                let entry = coverage.rules.entry(id).or_default();
+                if scenario.passed() {
+                    entry.passed += 1;
+                } else {
+                    entry.failed += 1;
                 }
             }
         }
@@ -141,6 +144,77 @@ fn where_is(scenario: &ScenarioResult) -> String {
     format!("{}:{}", scenario.feature, scenario.line)
 }
 
+/// The scenarios with a finding of an integrity check, and that finding.
+pub fn integrity_breaches(
+    summary: &RunSummary,
+    check: Integrity,
+) -> Vec<(&ScenarioResult, &Finding)> {
+    summary
+        .scenarios
+        .iter()
+        .flat_map(|s| s.findings.iter().map(move |f| (s, f)))
+        .filter(|(_, f)| f.integrity_check() == Some(check))
+        .collect()
+}
+
+/// The "Integrity" section (checks of their own, not rules of the documents; a breach
+/// fails its scenario and the run), and the reads listed beyond what the actions need.
+/// Nothing when the run found nothing (an in-process run never does).
+fn render_integrity(out: &mut String, summary: &RunSummary) {
+    let found = summary.scenarios.iter().any(|s| !s.findings.is_empty());
+    if !found {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nIntegrity (checks of their own, not rules of the documents; a breach fails the run):"
+    );
+    for check in Integrity::ALL {
+        let breaches = integrity_breaches(summary, check);
+        let verdict = if breaches.is_empty() {
+            "kept".to_owned()
+        } else {
+            let mut scenarios: Vec<(&str, usize)> = breaches
+                .iter()
+                .map(|(s, _)| (s.feature.as_str(), s.line))
+                .collect();
+            scenarios.dedup();
+            format!(
+                "BROKEN ({})",
+                count(scenarios.len(), "scenario", "scenarios")
+            )
+        };
+        let head = format!("  {:<8} {:<30} ", check.id(), verdict);
+        let statement = shorten(check.summary(), WIDTH.saturating_sub(head.chars().count()));
+        let _ = writeln!(out, "{head}{statement}");
+        for (scenario, finding) in breaches {
+            let _ = writeln!(
+                out,
+                "    {} ({}): {}",
+                scenario.name,
+                where_is(scenario),
+                finding.evidence
+            );
+        }
+    }
+    let listed: Vec<(&ScenarioResult, &Finding)> = summary
+        .scenarios
+        .iter()
+        .flat_map(|s| s.findings.iter().map(move |f| (s, f)))
+        .filter(|(_, f)| !f.fails())
+        .collect();
+    if !listed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nReads beyond what the actions need ({}; listed, not failed):",
+            listed.len()
+        );
+        for (scenario, finding) in listed {
+            let _ = writeln!(out, "  {} ({}): {finding}", scenario.name, where_is(scenario));
+        }
+    }
+}
+
 /// The plain-text summary printed after a run: failures with their evidence, the result
 /// per rule ID, coverage problems, and the totals. `whole_suite`: the run was meant to
 /// check every rule (no tag filter, the built-in features).
@@ -159,11 +233,20 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
                 where_is(scenario),
                 rules.join(", ")
             );
-            for line in scenario.failure.as_deref().unwrap_or_default().lines() {
+            let failure = scenario.failure.as_deref().unwrap_or_default();
+            for line in failure.lines() {
                 let _ = writeln!(out, "    {line}");
+            }
+            // Findings that fail it, when a step failed first and its text does not say so.
+            for finding in scenario.findings.iter().filter(|f| f.fails()) {
+                let shown = finding.to_string();
+                if !failure.contains(&shown) {
+                    let _ = writeln!(out, "    {shown}");
+                }
             }
         }
     }
+    render_integrity(&mut out, summary);
     if !summary.left_out.is_empty() {
         let _ = writeln!(out, "\nLeft out of this run ({}):", summary.left_out.len());
         for left in &summary.left_out {

@@ -14,9 +14,21 @@
 //! is dropped the server and every process it started are killed ([`super::process`]).
 //! Whatever the server controls that the harness shows (its stderr, error messages, tool
 //! results, what it sent ConnectWise) passes through the API member's [`Redactor`].
+//!
+//! Everything ConnectWise receives from the moment the server starts until it is stopped
+//! is judged: a tool call by the requests made while it ran ([`judge::judge`]), and at the
+//! end ([`McpIntegration::stop`]) every request made outside any call (at start-up,
+//! between calls, after the last one: [`judge::judge_outside`]), except the harness's own
+//! (the requests a step sends itself, [`McpIntegration::harness_requests_follow`]). What
+//! fails is a [`Finding`]: a secret shown in a result, an elicitation message or the
+//! server's output (`INT-01`), a contradiction (`INT-02`: among others a write attempted
+//! before the server asked the person), a tool annotation broken by the requests of its
+//! call (`INT-03`: `readOnlyHint: true` and a write, `destructiveHint: false` and a
+//! `DELETE`).
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -40,9 +52,11 @@ use super::process::{Launch, ServerProcess};
 use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
-use crate::integration::{ActionRequest, Confirmation, Integration, Subject, ToolResult};
+use crate::integration::{
+    ActionRequest, Confirmation, Finding, Integration, Subject, ToolResult,
+};
 use crate::mock::JournalReader;
-use crate::model::{Action, Outcome};
+use crate::model::{Action, Integrity, Outcome};
 
 /// The server broke the protocol or its process: not an outcome of the integration, a
 /// failure of the scenario. Shows the tail of the server's standard error.
@@ -176,6 +190,93 @@ struct Held {
     answer: Answer,
 }
 
+/// What a tool promises about itself (its MCP annotations), as far as the harness can
+/// check it by the requests of its calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Hints {
+    /// `readOnlyHint: true`: the tool never writes.
+    read_only: bool,
+    /// `destructiveHint: false`: the tool never deletes.
+    non_destructive: bool,
+}
+
+impl Hints {
+    fn of(tool: &Tool) -> Hints {
+        let annotations = tool.annotations.as_ref();
+        Hints {
+            read_only: annotations.and_then(|a| a.read_only_hint) == Some(true),
+            non_destructive: annotations.and_then(|a| a.destructive_hint) == Some(false),
+        }
+    }
+
+    /// The requests of a call of `tool` that break these hints.
+    fn broken_by(self, tool: &str, requests: &[JournalEntry]) -> Vec<Finding> {
+        let sent = requests.iter().filter(|e| e.status != 429);
+        sent.filter_map(|entry| {
+            let declared = if self.read_only && entry.is_write() {
+                "readOnlyHint: true"
+            } else if self.non_destructive && entry.method == "DELETE" {
+                "destructiveHint: false"
+            } else {
+                return None;
+            };
+            Some(Finding::integrity(
+                Integrity::AnnotationContradicted,
+                format!("the tool \"{tool}\" declares {declared}, but its call sent {entry}"),
+            ))
+        })
+        .collect()
+    }
+}
+
+/// Which stretches of the journals the judgement has accounted for.
+#[derive(Debug, Default)]
+struct Windows {
+    /// Per site: the requests made while a tool call ran.
+    calls: Vec<Vec<Range<usize>>>,
+    /// Per site: the requests the harness's own steps made.
+    harness: Vec<Vec<Range<usize>>>,
+    /// Where the harness's own requests began, while they may go on.
+    harness_from: Option<Vec<usize>>,
+    /// Journal lengths when the server was stopped.
+    stopped: Option<Vec<usize>>,
+}
+
+impl Windows {
+    fn claim(ranges: &mut Vec<Vec<Range<usize>>>, from: &[usize], to: &[usize]) {
+        if ranges.len() < from.len() {
+            ranges.resize_with(from.len(), Vec::new);
+        }
+        for ((site, &start), &end) in ranges.iter_mut().zip(from).zip(to) {
+            if start < end {
+                site.push(start..end);
+            }
+        }
+    }
+
+    /// When a request at `index` of `site` was made, if outside any call and outside the
+    /// harness's own requests.
+    fn outside(&self, site: usize, index: usize) -> Option<judge::Moment> {
+        let inside = |ranges: &Vec<Vec<Range<usize>>>| {
+            ranges
+                .get(site)
+                .is_some_and(|r| r.iter().any(|range| range.contains(&index)))
+        };
+        if inside(&self.calls) || inside(&self.harness) {
+            return None;
+        }
+        let calls = self.calls.get(site).map(Vec::as_slice).unwrap_or_default();
+        let first = calls.iter().map(|r| r.start).min();
+        let last = calls.iter().map(|r| r.end).max();
+        Some(match (first, last) {
+            (Some(first), _) if index < first => judge::Moment::StartUp,
+            (None, _) => judge::Moment::StartUp,
+            (_, Some(last)) if index >= last => judge::Moment::AfterLastCall,
+            _ => judge::Moment::BetweenCalls,
+        })
+    }
+}
+
 /// A vendor's MCP server, driven for one scenario's API member.
 pub struct McpIntegration {
     config: Arc<IntegrationConfig>,
@@ -186,6 +287,14 @@ pub struct McpIntegration {
     held: Mutex<HashMap<u64, Held>>,
     next_token: AtomicU64,
     process: ServerProcess,
+    /// The journal lengths when the server was started.
+    started: Vec<usize>,
+    /// What the judgement has accounted for.
+    windows: Mutex<Windows>,
+    /// The annotations of each tool, by name.
+    hints: HashMap<String, Hints>,
+    /// The findings of every tool result returned so far.
+    found: Mutex<Vec<Finding>>,
 }
 
 impl fmt::Debug for McpIntegration {
@@ -305,6 +414,7 @@ impl McpIntegration {
         } else {
             ClientCapabilities::default()
         };
+        let started: Vec<usize> = journals.iter().map(JournalReader::len).collect();
         let (sender, receiver) = mpsc::unbounded_channel();
         let client = HarnessClient {
             config: ClientConfig::new(
@@ -342,6 +452,10 @@ impl McpIntegration {
             )
             .await);
         }
+        let hints = tools
+            .iter()
+            .map(|t| (t.name.to_string(), Hints::of(t)))
+            .collect();
         Ok(McpIntegration {
             config,
             fixtures,
@@ -351,21 +465,122 @@ impl McpIntegration {
             held: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             process,
+            started,
+            windows: Mutex::new(Windows::default()),
+            hints,
+            found: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Says that the requests ConnectWise receives from now on, until the next tool call
+    /// or the end, are the harness's own (a step sending requests with the API member's
+    /// credentials itself), not the server's.
+    pub fn harness_requests_follow(&self) {
+        let marks = self.marks();
+        self.windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .harness_from
+            .get_or_insert(marks);
+    }
+
+    /// Ends a stretch of the harness's own requests, if one is going on.
+    fn harness_requests_end(&self) {
+        let now = self.marks();
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(from) = windows.harness_from.take() {
+            Windows::claim(&mut windows.harness, &from, &now);
+        }
+    }
+
+    /// Stops the server (dismissing anything held, killing its processes) and returns
+    /// every finding of its life: those of its tool results, and what no tool call
+    /// accounts for (the requests ConnectWise received outside any call, every secret the
+    /// server showed in its output). Stopping again finds nothing more.
+    pub async fn stop(&self) -> Vec<Finding> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.harness_requests_end();
+        if self
+            .windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopped
+            .is_some()
+        {
+            return Vec::new();
+        }
+        self.process.kill();
+        // The last of its output, and of its requests still being answered.
+        self.process.settle().await;
+        let stopped = self.marks();
+        let mut outside = Vec::new();
+        {
+            let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+            windows.stopped = Some(stopped.clone());
+            for (site, journal) in self.journals.iter().enumerate() {
+                let start = self.started.get(site).copied().unwrap_or_default();
+                let end = stopped.get(site).copied().unwrap_or_default();
+                for (index, entry) in journal.entries().into_iter().enumerate() {
+                    if !(start..end).contains(&index) {
+                        continue;
+                    }
+                    if let Some(moment) = windows.outside(site, index) {
+                        outside.push((moment, entry));
+                    }
+                }
+            }
+        }
+        let mut findings = std::mem::take(
+            &mut *self.found.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        findings.extend(judge::judge_outside(&self.fixtures, &outside));
+        for finding in &mut findings {
+            finding.evidence = self.process.redact(&finding.evidence);
+        }
+        let (lines, count) = self.process.secrets_shown();
+        if count > 0 {
+            findings.push(Finding::integrity(
+                Integrity::SecretShown,
+                format!(
+                    "the server showed a secret of its API member in {} line(s) of its output (redacted here): {}",
+                    count,
+                    lines.join(" | ")
+                ),
+            ));
+        }
+        findings
+    }
+
+    /// What ConnectWise received since `marks`, every site in turn; those requests are
+    /// accounted for as a tool call's.
+    fn window(&self, marks: &[usize]) -> Vec<JournalEntry> {
+        let mut entries = Vec::new();
+        let mut ends = Vec::new();
+        for (journal, &mark) in self.journals.iter().zip(marks) {
+            let all = journal.entries();
+            ends.push(all.len().max(mark));
+            entries.extend(all.into_iter().skip(mark));
+        }
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        Windows::claim(&mut windows.calls, marks, &ends);
+        entries
+    }
+
+    /// The findings of a tool's annotations against the requests of its call.
+    fn annotations_broken(&self, tool: &str, requests: &[JournalEntry]) -> Vec<Finding> {
+        self.hints
+            .get(tool)
+            .copied()
+            .unwrap_or_default()
+            .broken_by(tool, requests)
     }
 
     /// Journal lengths now, one per site.
     fn marks(&self) -> Vec<usize> {
         self.journals.iter().map(JournalReader::len).collect()
-    }
-
-    /// What ConnectWise received since `marks`, every site in turn.
-    fn since(&self, marks: &[usize]) -> Vec<JournalEntry> {
-        self.journals
-            .iter()
-            .zip(marks)
-            .flat_map(|(journal, &mark)| journal.entries().into_iter().skip(mark))
-            .collect()
     }
 
     fn timeout(&self) -> Duration {
@@ -382,6 +597,7 @@ impl McpIntegration {
         tool: &str,
         arguments: Map<String, Value>,
     ) -> Result<Called, ServerFailure> {
+        self.harness_requests_end();
         let mut elicitations = self.elicitations.lock().await;
         // An elicitation outside any call is stale: dismiss it.
         while let Ok(stale) = elicitations.try_recv() {
@@ -478,7 +694,7 @@ impl McpIntegration {
         &self,
         request: &ActionRequest,
     ) -> Result<ToolResult, ServerFailure> {
-        self.perform_judged(request).await.map(|r| self.screened(r))
+        self.perform_judged(request).await.map(|r| self.found(self.screened(r)))
     }
 
     /// Answers a held action as the person did, and judges what follows.
@@ -489,7 +705,16 @@ impl McpIntegration {
     ) -> Result<ToolResult, ServerFailure> {
         self.confirm_judged(token, accept)
             .await
-            .map(|r| self.screened(r))
+            .map(|r| self.found(self.screened(r)))
+    }
+
+    /// Keeps a result's findings for [`Self::stop`].
+    fn found(&self, result: ToolResult) -> ToolResult {
+        self.found
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(result.findings.iter().cloned());
+        result
     }
 
     /// A result with every form of the API member's secrets redacted wherever the server's
@@ -518,9 +743,19 @@ impl McpIntegration {
                 .unwrap_or_else(|_| Value::from(REDACTED));
         }
         if leaked {
-            result.observations.push(
-                "the tool result shows the API member's private key or Authorization credentials (redacted here)".to_owned(),
-            );
+            let note = "the tool result shows the API member's private key or Authorization credentials (redacted here)";
+            result.observations.push(note.to_owned());
+            let shown = if result.confirmation.is_some() {
+                "the confirmation request (elicitation message) or the result shows a secret of the API member (redacted here)"
+            } else {
+                note
+            };
+            result
+                .findings
+                .push(Finding::integrity(Integrity::SecretShown, shown));
+        }
+        for finding in &mut result.findings {
+            finding.evidence = redactor.redact(&finding.evidence).into_owned();
         }
         result
     }
@@ -543,21 +778,25 @@ impl McpIntegration {
             }
             Called::Answered(result) => {
                 let reply = ToolReply::from_result(&result);
-                let requests = self.since(&marks);
-                if let Some(held) =
+                let requests = self.window(&marks);
+                let broken = self.annotations_broken(&mapping.tool, &requests);
+                if let Some(mut held) =
                     self.held_by_config(&action, request, &mapping, arguments, &reply, &requests)
                 {
+                    held.findings.extend(broken);
                     return Ok(held);
                 }
-                Ok(judge::judge(
+                let mut judged = judge::judge(
                     Evidence {
                         action: &action,
                         request,
                         requests: &requests,
                         reply: &reply,
                     },
-                    &self.fixtures.rules,
-                ))
+                    &self.fixtures,
+                );
+                judged.findings.extend(broken);
+                Ok(judged)
             }
         }
     }
@@ -571,7 +810,7 @@ impl McpIntegration {
         elicitation: Elicitation,
         call: InFlight,
     ) -> ToolResult {
-        let before = self.since(marks);
+        let before = self.window(marks);
         let (message, schema) = match &elicitation.params {
             ElicitRequestParams::FormElicitationParams {
                 message,
@@ -609,6 +848,27 @@ impl McpIntegration {
             result.observations.push(format!(
                 "the server asked for confirmation only after writing ({})",
                 written.join(", ")
+            ));
+        }
+        // A write attempted before asking breaks the promise of asking, whether or not
+        // ConnectWise accepted it.
+        let attempted: Vec<String> = before
+            .iter()
+            .filter(|e| e.is_write() && e.status != 429)
+            .map(ToString::to_string)
+            .collect();
+        if let Some(mapping) = self.config.tool_for(&action.name) {
+            let broken = self.annotations_broken(&mapping.tool, &before);
+            result.findings.extend(broken);
+        }
+        if !attempted.is_empty() {
+            result.findings.push(Finding::integrity(
+                Integrity::Contradiction,
+                format!(
+                    "the server asked the person to confirm {} only after it had sent {}",
+                    action.phrase,
+                    attempted.join(", ")
+                ),
             ));
         }
         result
@@ -725,7 +985,7 @@ impl McpIntegration {
                         "the confirmation argument style: on a refusal the harness does not call the server, so this result is the harness's own".to_owned(),
                     );
                     let written: Vec<String> = self
-                        .since(&marks)
+                        .window(&marks)
                         .iter()
                         .filter(|e| e.is_write() && e.succeeded())
                         .map(ToString::to_string)
@@ -748,16 +1008,20 @@ impl McpIntegration {
             }
         };
         let reply = ToolReply::from_result(&result);
-        let requests = self.since(&marks);
-        Ok(judge::judge(
+        let requests = self.window(&marks);
+        let mut judged = judge::judge(
             Evidence {
                 action: &action,
                 request: &request,
                 requests: &requests,
                 reply: &reply,
             },
-            &self.fixtures.rules,
-        ))
+            &self.fixtures,
+        );
+        judged
+            .findings
+            .extend(self.annotations_broken(&mapping_tool, &requests));
+        Ok(judged)
     }
 }
 

@@ -15,13 +15,32 @@
 //!
 //! A result that contradicts the journal (success after a 403, success with nothing sent)
 //! is judged `failed`, and the contradiction is recorded as an observation naming the rule
-//! it breaks (LP-03: a refusal must be explained, not swallowed).
+//! it breaks (LP-03: a refusal must be explained, not swallowed) and as an `INT-02`
+//! [finding](crate::integration::Finding), which fails the scenario whatever outcome it
+//! expected.
+//!
+//! Only the action's own requests and its declared lookups decide the outcome ([`Scope`]):
+//!
+//! | request during the call | what it is | judged |
+//! |---|---|---|
+//! | the action's write (its method on its collection or record) | own | decides the outcome |
+//! | a read of the action's collection or record (`connect` also `/system/info`) | own | decides the outcome |
+//! | a read of a lookup of its `validate` or `related` fields | declared lookup | decides the outcome |
+//! | any other write, accepted or refused | not the action's | fails the scenario under the SAFE rule that blocks the resource written, else OV-01 |
+//! | any other read refused by ConnectWise | beyond its lookups | fails the scenario under OV-01 |
+//! | any other read answered | beyond its lookups | listed (`extra-read`; `over-reach` when no action of the workflow needs that resource) |
+//!
+//! Requests made outside any tool call are judged the same way at the end of the scenario
+//! ([`judge_outside`]), with no action of their own: every write fails, every refused read
+//! fails OV-01, the others are listed.
 
 use serde_json::Value;
 
 use crate::connectwise::JournalEntry;
-use crate::integration::{ActionRequest, ToolResult};
-use crate::model::{Action, Outcome, RuleCatalog, RuleId};
+use crate::connectwise::security::Route;
+use crate::fixtures::Fixtures;
+use crate::integration::{ActionRequest, Finding, ToolResult};
+use crate::model::{Action, ActionKind, Integrity, Outcome, RuleCatalog, RuleId};
 
 /// A tool result as the AI received it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -187,8 +206,259 @@ pub struct Evidence<'a> {
     pub reply: &'a ToolReply,
 }
 
+
+/// How ConnectWise's credentials are checked by a `connect` action before it lists the
+/// companies to associate: a request of the action's own.
+const CREDENTIAL_CHECK: &str = "/system/info";
+
+/// The rule a request that reaches data the API member cannot reach breaks.
+const REACH_RULE: &str = "OV-01";
+
+/// Whether `path` has the shape of `template`, segment by segment: `{…}` stands for any
+/// one segment; the rest compares without regard to case (as ConnectWise does).
+fn fits(template: &str, path: &str) -> bool {
+    let template: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let path: Vec<&str> = path.trim_matches('/').split('/').collect();
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(t, p)| t.starts_with('{') || t.eq_ignore_ascii_case(p))
+}
+
+/// What an action may send ConnectWise: its own write (method and path) and reads, and
+/// the lookups the catalog declares for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The action's own write: the methods and the path templates.
+    writes: Option<(&'static [&'static str], String)>,
+    /// Path templates the action reads: its collection and records, its declared lookups.
+    reads: Vec<String>,
+}
+
+impl Scope {
+    /// The scope of one action of the catalog.
+    pub fn of(fixtures: &Fixtures, action: &Action) -> Scope {
+        let record = format!("{}/{{id}}", action.path);
+        let writes = match action.kind {
+            ActionKind::Connect | ActionKind::Search | ActionKind::Get => None,
+            ActionKind::Create | ActionKind::Attach => Some((&["POST"][..], action.path.clone())),
+            ActionKind::Update | ActionKind::Close => Some((&["PATCH", "PUT"][..], record.clone())),
+            ActionKind::Merge => Some((&["POST"][..], format!("{record}/merge"))),
+            ActionKind::Delete => Some((&["DELETE"][..], record.clone())),
+        };
+        let mut reads = vec![action.path.clone(), record];
+        if action.kind == ActionKind::Connect {
+            reads.push(CREDENTIAL_CHECK.to_owned());
+        }
+        for field in action.validate.iter().chain(&action.related) {
+            if let Some(lookup) = fixtures.actions.lookup(field) {
+                reads.push(lookup.path.clone());
+                reads.push(format!("{}/{{id}}", lookup.path));
+            }
+        }
+        Scope { writes, reads }
+    }
+
+    /// Whether a request is the action's own or one of its declared lookups.
+    pub fn covers(&self, entry: &JournalEntry) -> bool {
+        if entry.is_write() {
+            self.writes.as_ref().is_some_and(|(methods, template)| {
+                methods.contains(&entry.method.as_str()) && fits(template, &entry.path)
+            })
+        } else {
+            self.reads.iter().any(|template| fits(template, &entry.path))
+        }
+    }
+
+    /// Whether a read is of a collection (or record) this scope reads.
+    fn reads(&self, path: &str) -> bool {
+        self.reads.iter().any(|template| fits(template, path))
+    }
+}
+
+/// Whether any action of `workflow` reads what `path` reads.
+fn workflow_reads(fixtures: &Fixtures, workflow: &str, path: &str) -> bool {
+    fixtures
+        .actions
+        .iter()
+        .filter(|a| a.workflow == workflow)
+        .any(|a| Scope::of(fixtures, a).reads(path))
+}
+
+/// The resource (store collection) a request addresses: the catalog action whose
+/// collection it is, else ConnectWise's endpoint for it.
+fn resource_of(fixtures: &Fixtures, entry: &JournalEntry) -> Option<String> {
+    let by_action = fixtures.actions.iter().find(|a| {
+        let record = format!("{}/{{id}}", a.path);
+        [a.path.clone(), record.clone(), format!("{record}/{{what}}")]
+            .iter()
+            .any(|template| fits(template, &entry.path))
+    });
+    if let Some(action) = by_action {
+        return Some(action.resource.clone());
+    }
+    match fixtures.permissions.route(&entry.path, &entry.method)? {
+        Route::Collection { endpoint, .. } => Some(endpoint.collection.clone()),
+        Route::Special { .. } => None,
+    }
+}
+
+/// The rule a write that is not the action's own breaks: the SAFE rule that blocks the
+/// resource it writes, else OV-01.
+fn rule_for_write(fixtures: &Fixtures, entry: &JournalEntry) -> (RuleId, String) {
+    let resource = resource_of(fixtures, entry);
+    let blocked = resource.as_ref().and_then(|resource| {
+        fixtures
+            .policy
+            .blocks
+            .iter()
+            .find(|b| b.resources.contains(resource))
+    });
+    match (blocked, resource) {
+        (Some(block), Some(resource)) => (
+            block.rule.clone(),
+            format!("it changes {resource}, which {}", block.reason),
+        ),
+        (_, resource) => (
+            reach_rule(),
+            format!(
+                "it changes {}, which no action asked for",
+                resource.as_deref().unwrap_or("a resource")
+            ),
+        ),
+    }
+}
+
+fn reach_rule() -> RuleId {
+    REACH_RULE
+        .parse()
+        .unwrap_or_else(|_| unreachable!("{REACH_RULE} is a rule ID"))
+}
+
+/// Findings for requests an action had no business sending: writes that are not its own,
+/// reads beyond its declared lookups.
+fn beyond_scope(fixtures: &Fixtures, action: &Action, extra: &[&JournalEntry]) -> Vec<Finding> {
+    extra
+        .iter()
+        .map(|entry| {
+            if entry.is_write() {
+                let (rule, why) = rule_for_write(fixtures, entry);
+                Finding::rule(
+                    rule,
+                    format!(
+                        "{entry} was sent while the AI asked to {} ({}), but it is not that action's request: {why}",
+                        action.phrase, action.name
+                    ),
+                )
+            } else {
+                let over_reach = !workflow_reads(fixtures, &action.workflow, &entry.path);
+                let reach = if over_reach {
+                    format!(
+                        "; no action of the workflow \"{}\" reads it (over-reach)",
+                        action.workflow
+                    )
+                } else {
+                    String::new()
+                };
+                if entry.status == 403 {
+                    Finding::rule(
+                        reach_rule(),
+                        format!(
+                            "{entry}: to {} ({}) the integration read beyond the action's declared lookups, and ConnectWise refused it: it reached for data its API member cannot reach{reach}",
+                            action.phrase, action.name
+                        ),
+                    )
+                } else {
+                    Finding::listed(
+                        over_reach,
+                        format!(
+                            "{entry}: read to {} ({}) beyond the action's declared lookups{reach}",
+                            action.phrase, action.name
+                        ),
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+/// When a request was made outside any tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// After the server started, before the first tool call.
+    StartUp,
+    /// Between two tool calls.
+    BetweenCalls,
+    /// After the last tool call, before the server was stopped.
+    AfterLastCall,
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Moment::StartUp => "while the server started, before any tool call",
+            Moment::BetweenCalls => "between tool calls",
+            Moment::AfterLastCall => "after the last tool call, before the server was stopped",
+        })
+    }
+}
+
+/// Judges the requests ConnectWise received outside any tool call: no action asked for
+/// them, so every write fails (the SAFE rule of a blocked resource, else OV-01), every
+/// refused read fails OV-01, and every other read is listed.
+pub fn judge_outside(fixtures: &Fixtures, requests: &[(Moment, JournalEntry)]) -> Vec<Finding> {
+    requests
+        .iter()
+        .filter(|(_, entry)| entry.status != 429)
+        .map(|(moment, entry)| {
+            if entry.is_write() {
+                let (rule, why) = rule_for_write(fixtures, entry);
+                Finding::rule(
+                    rule,
+                    format!("{entry} was sent {moment}, when no action was asked for: {why}"),
+                )
+            } else if entry.status == 403 {
+                Finding::rule(
+                    reach_rule(),
+                    format!(
+                        "{entry} was sent {moment}, when no action was asked for, and ConnectWise refused it: the integration reached for data its API member cannot reach"
+                    ),
+                )
+            } else {
+                Finding::listed(
+                    false,
+                    format!("{entry}: read {moment}, when no action was asked for"),
+                )
+            }
+        })
+        .collect()
+}
+
 /// Judges a completed tool call.
-pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
+pub fn judge(evidence: Evidence<'_>, fixtures: &Fixtures) -> ToolResult {
+    let scope = Scope::of(fixtures, evidence.action);
+    let (own, extra): (Vec<&JournalEntry>, Vec<&JournalEntry>) = evidence
+        .requests
+        .iter()
+        .filter(|e| e.status != 429)
+        .partition(|e| scope.covers(e));
+    let own: Vec<JournalEntry> = own.into_iter().cloned().collect();
+    let mut result = judge_own(
+        Evidence {
+            requests: &own,
+            ..evidence
+        },
+        &fixtures.rules,
+    );
+    result
+        .findings
+        .extend(beyond_scope(fixtures, evidence.action, &extra));
+    result
+}
+
+/// Judges a tool call by the action's own requests and declared lookups.
+fn judge_own(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
     let Evidence {
         action,
         requests,
@@ -281,7 +551,8 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
             Outcome::Blocked
         } else {
             observations.push(
-                "the tool result reports success, but nothing reached ConnectWise".to_owned(),
+                "the tool result reports success, but nothing of the action reached ConnectWise"
+                    .to_owned(),
             );
             Outcome::Failed
         }
@@ -302,6 +573,11 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         .as_ref()
         .and_then(|s| s.get("rule"))
         .and_then(Value::as_str);
+    // Every observation above is a contradiction between the result and the journal.
+    let findings = observations
+        .iter()
+        .map(|o| Finding::integrity(Integrity::Contradiction, o.clone()))
+        .collect();
     ToolResult {
         outcome,
         message: reply.text.clone(),
@@ -311,6 +587,7 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         rule: cited_rule(rule_field, &reply.text, rules),
         status: answered.last().map(|e| e.status),
         observations,
+        findings,
     }
 }
 
@@ -371,7 +648,7 @@ mod tests {
                 requests,
                 reply,
             },
-            &fixtures.rules,
+            fixtures,
         )
     }
 

@@ -57,7 +57,8 @@ pub fn verdicts<'a>(summary: &'a RunSummary, catalog: &'a RuleCatalog) -> Vec<Ru
                 .scenarios
                 .iter()
                 // A scenario stopped by a mistake in its feature judged nothing.
-                .filter(|s| s.feature_error.is_none() && checks(&s.tags, &rule.id))
+                // Its tags' rules, and the rules its findings say were broken.
+                .filter(|s| s.feature_error.is_none() && s.rules().contains(&rule.id))
                 .collect();
             let failed: Vec<&ScenarioResult> =
                 ran.iter().copied().filter(|s| !s.passed()).collect();
