@@ -569,6 +569,19 @@ impl McpIntegration {
         entries
     }
 
+    /// A call's outcome; a call that broke down still accounts for the requests made
+    /// since `marks` (they are its own, not made outside any call).
+    fn accounted<T>(
+        &self,
+        marks: &[usize],
+        called: Result<T, ServerFailure>,
+    ) -> Result<T, ServerFailure> {
+        if called.is_err() {
+            self.window(marks);
+        }
+        called
+    }
+
     /// The findings of a tool's annotations against the requests of its call.
     fn annotations_broken(&self, tool: &str, requests: &[JournalEntry]) -> Vec<Finding> {
         self.hints
@@ -772,7 +785,8 @@ impl McpIntegration {
         };
         let marks = self.marks();
         let arguments = mapping.arguments_for(request);
-        match self.call(&mapping.tool, arguments.clone()).await? {
+        let called = self.call(&mapping.tool, arguments.clone()).await;
+        match self.accounted(&marks, called)? {
             Called::AskedFirst(elicitation, call) => {
                 Ok(self.elicited(&action, request, &marks, elicitation, call))
             }
@@ -949,7 +963,8 @@ impl McpIntegration {
                 mut call,
             } => {
                 let _ = answer.send(answer_schema(&schema, accept));
-                self.finish(&mapping_tool, &mut call, accept).await?
+                let finished = self.finish(&mapping_tool, &mut call, accept).await;
+                self.accounted(&marks, finished)?
             }
             Answer::Tool { token } => {
                 let Some(ConfirmationStyle::Tool {
@@ -966,7 +981,8 @@ impl McpIntegration {
                     "accept" => Some(Value::Bool(accept)),
                     _ => None,
                 });
-                match self.call(tool, arguments).await? {
+                let called = self.call(tool, arguments).await;
+                match self.accounted(&marks, called)? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));
@@ -999,7 +1015,8 @@ impl McpIntegration {
                     }
                     return Ok(refused);
                 }
-                match self.call(&tool, arguments).await? {
+                let called = self.call(&tool, arguments).await;
+                match self.accounted(&marks, called)? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));

@@ -251,11 +251,18 @@ mod tests {
     }
 
     #[test]
-    fn text_without_a_secret_is_unchanged_and_the_public_key_alone_is_no_secret() {
+    fn text_without_a_secret_is_unchanged_and_the_public_key_alone_is_a_secret() {
         let redactor = Redactor::for_member(&member());
-        let text = "Signed in as northwind+pub4c1d; 3 tickets found.";
+        let text = "Signed in as northwind; 3 tickets found.";
         assert!(matches!(redactor.redact(text), Cow::Borrowed(_)));
         assert!(!redactor.reveals(text));
+        // Issue 9: the public key is half of the member's credentials; showing it is INT-01.
+        let text = "Signed in as northwind+pub4c1d; 3 tickets found.";
+        assert_eq!(
+            redactor.redact(text),
+            "Signed in as northwind+[redacted]; 3 tickets found."
+        );
+        assert!(redactor.reveals(text));
     }
 
     #[test]

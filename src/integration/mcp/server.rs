@@ -253,7 +253,9 @@ impl ReferenceServer {
         }
     }
 
-    fn request(
+    /// The request a tool's arguments make (`id`, `query`, `fields`), or the result that
+    /// refuses arguments that do not fit the input schema.
+    pub fn request(
         action: &Action,
         arguments: &JsonObject,
     ) -> Result<ActionRequest, Box<CallToolResult>> {
