@@ -758,14 +758,18 @@ impl McpIntegration {
         if leaked {
             let note = "the tool result shows the API member's private key or Authorization credentials (redacted here)";
             result.observations.push(note.to_owned());
-            let shown = if result.confirmation.is_some() {
-                "the confirmation request (elicitation message) or the result shows a secret of the API member (redacted here)"
-            } else {
-                note
+            let (what, text) = match &result.confirmation {
+                Some(held) => (
+                    "the confirmation request (elicitation message) or the result shows a secret of the API member (redacted here)",
+                    held.reason.as_str(),
+                ),
+                None => (note, result.message.as_str()),
             };
+            let text: String = text.chars().take(300).collect();
+            let evidence = format!("{what}: \"{text}\"");
             result
                 .findings
-                .push(Finding::integrity(Integrity::SecretShown, shown));
+                .push(Finding::integrity(Integrity::SecretShown, evidence));
         }
         for finding in &mut result.findings {
             finding.evidence = redactor.redact(&finding.evidence).into_owned();

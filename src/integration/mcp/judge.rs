@@ -318,7 +318,7 @@ fn rule_for_write(fixtures: &Fixtures, entry: &JournalEntry) -> (RuleId, String)
     match (blocked, resource) {
         (Some(block), Some(resource)) => (
             block.rule.clone(),
-            format!("it changes {resource}, which {}", block.reason),
+            format!("it changes {resource}, and {}", block.reason),
         ),
         (_, resource) => (
             reach_rule(),
