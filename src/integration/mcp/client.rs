@@ -765,8 +765,7 @@ impl McpIntegration {
                 ),
                 None => (note, result.message.as_str()),
             };
-            let text: String = text.chars().take(300).collect();
-            let evidence = format!("{what}: \"{text}\"");
+            let evidence = format!("{what}: \"{}\"", around_redaction(text));
             result
                 .findings
                 .push(Finding::integrity(Integrity::SecretShown, evidence));
@@ -814,6 +813,12 @@ impl McpIntegration {
                     &self.fixtures,
                 );
                 judged.findings.extend(broken);
+                judged.findings.extend(judge::unasked_write(
+                    &self.fixtures,
+                    &action,
+                    request,
+                    &requests,
+                ));
                 Ok(judged)
             }
         }
@@ -1046,6 +1051,25 @@ impl McpIntegration {
     }
 }
 
+/// The part of a redacted text around its first redaction (at most about 200
+/// characters), `…` marking what was cut.
+fn around_redaction(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let at = text
+        .find(REDACTED)
+        .map_or(0, |byte| text[..byte].chars().count());
+    let start = at.saturating_sub(150);
+    let end = (at + REDACTED.len() + 50).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    if start > 0 {
+        shown.insert(0, '…');
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// Describes a failed call.
 fn describe(shown: &str, tool: &str, error: &ServiceError) -> String {
     match error {
@@ -1208,6 +1232,16 @@ mod tests {
             accepting(&schema),
             json!({"confirm": true, "reason": "yes", "choice": "send", "count": 1})
         );
+    }
+
+    #[test]
+    fn a_shown_secret_is_evidenced_by_the_text_around_it() {
+        let text = format!("{}No access (signed in with {REDACTED}).", "x".repeat(400));
+        let shown = around_redaction(&text);
+        assert!(shown.starts_with('…'), "{shown}");
+        assert!(shown.ends_with("(signed in with [redacted])."), "{shown}");
+        assert!(shown.chars().count() < 220, "{shown}");
+        assert_eq!(around_redaction("short"), "short");
     }
 
     #[test]
