@@ -133,7 +133,10 @@ mod tests {
         let safe: RuleId = "SAFE-01".parse().unwrap();
         let broken = Finding::rule(safe, "PATCH /system/members/5 -> 200");
         assert!(broken.fails());
-        assert_eq!(broken.to_string(), "SAFE-01: PATCH /system/members/5 -> 200");
+        assert_eq!(
+            broken.to_string(),
+            "SAFE-01: PATCH /system/members/5 -> 200"
+        );
         let leak = Finding::integrity(Integrity::SecretShown, "the tool result");
         assert!(leak.fails());
         assert_eq!(leak.id(), "INT-01");

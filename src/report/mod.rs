@@ -210,7 +210,12 @@ fn render_integrity(out: &mut String, summary: &RunSummary) {
             listed.len()
         );
         for (scenario, finding) in listed {
-            let _ = writeln!(out, "  {} ({}): {finding}", scenario.name, where_is(scenario));
+            let _ = writeln!(
+                out,
+                "  {} ({}): {finding}",
+                scenario.name,
+                where_is(scenario)
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod cleanup;
 mod cli;
+mod faulty;
 mod fidelity;
 mod first_contact;
 mod hostile;

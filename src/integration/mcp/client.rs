@@ -52,9 +52,7 @@ use super::process::{Launch, ServerProcess};
 use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
-use crate::integration::{
-    ActionRequest, Confirmation, Finding, Integration, Subject, ToolResult,
-};
+use crate::integration::{ActionRequest, Confirmation, Finding, Integration, Subject, ToolResult};
 use crate::mock::JournalReader;
 use crate::model::{Action, Integrity, Outcome};
 
@@ -533,9 +531,8 @@ impl McpIntegration {
                 }
             }
         }
-        let mut findings = std::mem::take(
-            &mut *self.found.lock().unwrap_or_else(PoisonError::into_inner),
-        );
+        let mut findings =
+            std::mem::take(&mut *self.found.lock().unwrap_or_else(PoisonError::into_inner));
         findings.extend(judge::judge_outside(&self.fixtures, &outside));
         for finding in &mut findings {
             finding.evidence = self.process.redact(&finding.evidence);
@@ -707,7 +704,9 @@ impl McpIntegration {
         &self,
         request: &ActionRequest,
     ) -> Result<ToolResult, ServerFailure> {
-        self.perform_judged(request).await.map(|r| self.found(self.screened(r)))
+        self.perform_judged(request)
+            .await
+            .map(|r| self.found(self.screened(r)))
     }
 
     /// Answers a held action as the person did, and judges what follows.

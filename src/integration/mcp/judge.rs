@@ -207,7 +207,6 @@ pub struct Evidence<'a> {
     pub reply: &'a ToolReply,
 }
 
-
 /// How ConnectWise's credentials are checked by a `connect` action before it lists the
 /// companies to associate: a request of the action's own.
 const CREDENTIAL_CHECK: &str = "/system/info";
@@ -268,7 +267,9 @@ impl Scope {
                 methods.contains(&entry.method.as_str()) && fits(template, &entry.path)
             })
         } else {
-            self.reads.iter().any(|template| fits(template, &entry.path))
+            self.reads
+                .iter()
+                .any(|template| fits(template, &entry.path))
         }
     }
 
