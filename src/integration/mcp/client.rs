@@ -1233,6 +1233,94 @@ mod tests {
         );
     }
 
+    fn entry(method: &str, path: &str, status: u16) -> JournalEntry {
+        JournalEntry {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            status,
+            member: Some("ai-integration".into()),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn annotations_are_held_to_the_requests_of_the_call() {
+        let read_only = Hints {
+            read_only: true,
+            non_destructive: false,
+        };
+        let broken =
+            read_only.broken_by("ticket_search", &[entry("POST", "/service/tickets", 403)]);
+        assert_eq!(broken.len(), 1);
+        assert_eq!(
+            broken[0].to_string(),
+            "INT-03: the tool \"ticket_search\" declares readOnlyHint: true, but its call sent POST /service/tickets -> 403 (as ai-integration)"
+        );
+        assert!(
+            read_only
+                .broken_by("ticket_search", &[entry("GET", "/service/tickets", 200)])
+                .is_empty()
+        );
+        let gentle = Hints {
+            read_only: false,
+            non_destructive: true,
+        };
+        assert_eq!(
+            gentle
+                .broken_by(
+                    "contact_delete",
+                    &[entry("DELETE", "/company/contacts/1", 204)]
+                )
+                .len(),
+            1
+        );
+        assert!(
+            gentle
+                .broken_by(
+                    "contact_update",
+                    &[entry("PATCH", "/company/contacts/1", 200)]
+                )
+                .is_empty()
+        );
+        // Undeclared hints promise nothing.
+        assert!(
+            Hints::default()
+                .broken_by("x", &[entry("DELETE", "/company/contacts/1", 204)])
+                .is_empty()
+        );
+        let tool = Tool::new("t", "t", Arc::new(Map::new())).with_annotations(
+            rmcp::model::ToolAnnotations::new()
+                .read_only(true)
+                .destructive(false),
+        );
+        assert_eq!(
+            Hints::of(&tool),
+            Hints {
+                read_only: true,
+                non_destructive: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_request_outside_the_calls_and_the_harness_requests_is_placed_in_time() {
+        let mut windows = Windows::default();
+        Windows::claim(&mut windows.calls, &[2], &[4]);
+        Windows::claim(&mut windows.calls, &[6], &[8]);
+        Windows::claim(&mut windows.harness, &[9], &[10]);
+        let at = |index| windows.outside(0, index);
+        assert_eq!(at(1), Some(judge::Moment::StartUp));
+        assert_eq!(at(2), None);
+        assert_eq!(at(5), Some(judge::Moment::BetweenCalls));
+        assert_eq!(at(8), Some(judge::Moment::AfterLastCall));
+        assert_eq!(at(9), None);
+        assert_eq!(
+            Windows::default().outside(0, 3),
+            Some(judge::Moment::StartUp)
+        );
+    }
+
     #[test]
     fn a_shown_secret_is_evidenced_by_the_text_around_it() {
         let text = format!("{}No access (signed in with {REDACTED}).", "x".repeat(400));

@@ -787,6 +787,197 @@ mod tests {
         assert_eq!(reply.data(), json!([1]));
     }
 
+    fn ids(result: &ToolResult) -> Vec<(String, bool)> {
+        result
+            .findings
+            .iter()
+            .map(|f| (f.id().to_owned(), f.fails()))
+            .collect()
+    }
+
+    #[test]
+    fn a_write_beside_the_actions_own_fails_under_the_rule_of_what_it_wrote() {
+        let result = judged(
+            "ticket.create",
+            &[
+                entry("POST", "/service/tickets", 201),
+                entry("PATCH", "/system/members/2", 200),
+                entry("PATCH", "/company/companies/19", 403),
+            ],
+            &reply(false, "Created ticket 1."),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert_eq!(
+            ids(&result),
+            [("SAFE-01".to_owned(), true), ("OV-01".to_owned(), true)]
+        );
+        assert!(
+            result.findings[0]
+                .evidence
+                .starts_with("PATCH /system/members/2 -> 200"),
+            "{result:?}"
+        );
+        assert!(
+            result.findings[0]
+                .evidence
+                .contains("create a service ticket")
+        );
+    }
+
+    #[test]
+    fn a_refused_read_beyond_the_lookups_fails_ov_01_and_is_no_swallowed_403() {
+        let result = judged(
+            "contact.search",
+            &[
+                entry("GET", "/finance/invoices", 403),
+                entry("GET", "/company/contacts", 200),
+            ],
+            &reply(false, "[]"),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert!(result.observations.is_empty(), "{result:?}");
+        assert_eq!(ids(&result), [("OV-01".to_owned(), true)]);
+        assert!(
+            result.findings[0]
+                .evidence
+                .contains("GET /finance/invoices -> 403")
+        );
+    }
+
+    #[rstest]
+    #[case::a_lookup_of_the_same_workflow("contact.search", "/service/tickets/1001", "extra-read")]
+    #[case::a_resource_no_action_of_the_workflow_reads(
+        "ticket.create",
+        "/finance/invoices",
+        "over-reach"
+    )]
+    fn an_answered_read_beyond_the_lookups_is_listed(
+        #[case] action: &str,
+        #[case] path: &str,
+        #[case] listed: &str,
+    ) {
+        let own = match action {
+            "contact.search" => entry("GET", "/company/contacts", 200),
+            _ => entry("POST", "/service/tickets", 201),
+        };
+        let result = judged(
+            action,
+            &[entry("GET", path, 200), own],
+            &reply(false, "Done."),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert_eq!(ids(&result), [(listed.to_owned(), false)]);
+    }
+
+    #[rstest]
+    #[case::connect_checks_the_credentials("integration.connect", "GET", "/system/info")]
+    #[case::connect_lists_companies("integration.connect", "GET", "/company/companies")]
+    #[case::a_validated_lookup("ticket.create", "GET", "/service/boards/1/statuses")]
+    #[case::a_related_read("ticket.get", "GET", "/system/members/5")]
+    #[case::the_record_before_an_update("ticket.update", "GET", "/service/tickets/1001")]
+    #[case::a_child_update("ticket.task.update", "PATCH", "/service/tickets/1001/tasks/7")]
+    #[case::an_update_by_put("ticket.update", "PUT", "/service/tickets/1001")]
+    #[case::a_merge("ticket.merge", "POST", "/service/tickets/1001/merge")]
+    fn the_scope_covers_the_actions_own_requests_and_lookups(
+        #[case] action: &str,
+        #[case] method: &str,
+        #[case] path: &str,
+    ) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let scope = Scope::of(fixtures, fixtures.actions.get(action).unwrap());
+        assert!(scope.covers(&entry(method, path, 200)));
+    }
+
+    #[rstest]
+    #[case::another_method("ticket.update", "DELETE", "/service/tickets/1001")]
+    #[case::a_write_by_a_read("ticket.search", "POST", "/service/tickets")]
+    #[case::another_collection("ticket.create", "POST", "/company/contacts")]
+    #[case::an_undeclared_read("company.search", "GET", "/system/members")]
+    fn the_scope_leaves_out_what_the_action_does_not_send(
+        #[case] action: &str,
+        #[case] method: &str,
+        #[case] path: &str,
+    ) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let scope = Scope::of(fixtures, fixtures.actions.get(action).unwrap());
+        assert!(!scope.covers(&entry(method, path, 200)));
+    }
+
+    #[test]
+    fn requests_outside_any_call_fail_when_they_write_or_are_refused() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let findings = judge_outside(
+            fixtures,
+            &[
+                (Moment::StartUp, entry("GET", "/finance/invoices", 403)),
+                (Moment::StartUp, entry("GET", "/company/companies", 200)),
+                (Moment::BetweenCalls, entry("POST", "/service/boards", 201)),
+                (Moment::AfterLastCall, entry("GET", "/system/members", 429)),
+            ],
+        );
+        let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("OV-01: GET /finance/invoices -> 403"),
+            "{shown:#?}"
+        );
+        assert!(shown[0].contains("while the server started"), "{shown:#?}");
+        assert!(shown[1].starts_with("extra-read: GET /company/companies -> 200"));
+        assert!(shown[2].starts_with("SAFE-03: POST /service/boards -> 201"));
+        assert!(shown[2].contains("between tool calls"), "{shown:#?}");
+        assert!(!findings[1].fails());
+    }
+
+    #[test]
+    fn a_contradiction_is_an_int_02_finding() {
+        let result = judged("ticket.create", &[], &reply(false, "Created ticket 1."));
+        assert_eq!(ids(&result), [("INT-02".to_owned(), true)]);
+        let swallowed = judged(
+            "contact.search",
+            &[entry("GET", "/company/contacts", 403)],
+            &reply(false, "[]"),
+        );
+        assert_eq!(ids(&swallowed), [("INT-02".to_owned(), true)]);
+        let honest = judged(
+            "contact.search",
+            &[entry("GET", "/company/contacts", 403)],
+            &reply(true, "No access"),
+        );
+        assert!(honest.findings.is_empty(), "{honest:?}");
+    }
+
+    #[test]
+    fn a_held_or_blocked_write_sent_without_asking_breaks_its_safe_rule() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let request = |action: &str| ActionRequest {
+            action: action.to_owned(),
+            subject: None,
+            fields: serde_json::Map::new(),
+        };
+        let sent = |action: &str, entries: &[JournalEntry]| {
+            let action = fixtures.actions.get(action).unwrap();
+            unasked_write(fixtures, action, &request(&action.name), entries).map(|f| f.to_string())
+        };
+        let held = sent("time_entry.create", &[entry("POST", "/time/entries", 201)]);
+        assert!(
+            held.as_deref()
+                .is_some_and(|f| f.starts_with("SAFE-09: create a time entry")),
+            "{held:?}"
+        );
+        let blocked = sent("member.update", &[entry("PATCH", "/system/members/2", 403)]);
+        assert!(
+            blocked
+                .as_deref()
+                .is_some_and(|f| f.starts_with("SAFE-01:")),
+            "{blocked:?}"
+        );
+        assert_eq!(
+            sent("ticket.create", &[entry("POST", "/service/tickets", 201)]),
+            None
+        );
+        assert_eq!(sent("time_entry.create", &[]), None);
+    }
+
     #[test]
     fn fields_count_as_named_only_as_whole_words() {
         assert!(names_word("Fields: name, type, company.", "company"));
