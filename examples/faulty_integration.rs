@@ -381,7 +381,7 @@ async fn main() -> std::process::ExitCode {
         actions,
         started: OnceCell::new(),
     };
-    let served = match faulty.serve(rmcp::transport::stdio()).await {
+    let served = match Box::pin(faulty.serve(rmcp::transport::stdio())).await {
         Ok(running) => running
             .waiting()
             .await
