@@ -373,6 +373,15 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
                 let source = format!("source: {}, {}", rule.source, rule.section);
                 let _ = writeln!(out, "{}", wrap("        ", &source, "          "));
             }
+            let _ = writeln!(
+                out,
+                "\nIntegrity checks, not rules of the documents (so never tags): an MCP \
+                 integration is\nheld to them in every scenario, and a breach fails the run."
+            );
+            for check in crate::model::Integrity::ALL {
+                let first = format!("{:<8}", check.id());
+                let _ = writeln!(out, "\n{}", wrap(&first, check.summary(), "        "));
+            }
             out
         }
         ListFormat::Markdown => {
@@ -647,6 +656,9 @@ mod tests {
                 "{}",
                 rule.id
             );
+        }
+        for check in crate::model::Integrity::ALL {
+            assert!(text.contains(&format!("\n{:<8}", check.id())), "{text}");
         }
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     }

@@ -34,6 +34,7 @@ use super::features::{FeatureError, FeatureText};
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
+use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
@@ -138,6 +139,9 @@ pub struct ScenarioResult {
     pub outcome: Option<Outcome>,
     /// The requests ConnectWise received during the scenario.
     pub requests: Vec<JournalEntry>,
+    /// What the integration under test was found doing beyond the outcomes the steps
+    /// checked: a failing one (a rule's, or an integrity check's) fails the scenario.
+    pub findings: Vec<Finding>,
 }
 
 /// One step of a scenario and how it went.
@@ -167,27 +171,42 @@ impl ScenarioResult {
             exercised: true,
             outcome: None,
             requests: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
-    /// Whether every step passed (a scenario stopped by a feature mistake, or that could
-    /// not be judged, did not).
+    /// Whether every step passed and nothing failing was found (a scenario stopped by a
+    /// feature mistake, or that could not be judged, did not pass).
     pub fn passed(&self) -> bool {
-        self.failure.is_none() && self.feature_error.is_none() && self.not_judged.is_none()
+        self.failure.is_none()
+            && self.feature_error.is_none()
+            && self.not_judged.is_none()
+            && !self.findings.iter().any(Finding::fails)
     }
 
-    /// Whether the integration failed it: a step failed, not by a feature mistake nor for
-    /// want of an answer to judge.
+    /// Whether the integration failed it: a finding that fails it (whatever else stopped
+    /// the scenario), or a step that failed, not by a feature mistake nor for want of an
+    /// answer to judge.
     pub fn violated(&self) -> bool {
-        self.failure.is_some() && self.feature_error.is_none() && self.not_judged.is_none()
+        self.feature_error.is_none()
+            && (self.findings.iter().any(Finding::fails)
+                || (self.failure.is_some() && self.not_judged.is_none()))
     }
 
-    /// The rule IDs among the tags.
+    /// The rule IDs the scenario judged: those among its tags, then the rules its findings
+    /// say were broken (a write to members fails SAFE-01 in a scenario about tickets).
     pub fn rules(&self) -> Vec<RuleId> {
-        self.tags
+        let mut rules: Vec<RuleId> = self
+            .tags
             .iter()
             .filter_map(|t| RuleId::from_tag(t))
-            .collect()
+            .collect();
+        for rule in self.findings.iter().filter_map(Finding::broken_rule) {
+            if !rules.contains(rule) {
+                rules.push(rule.clone());
+            }
+        }
+        rules
     }
 }
 
@@ -363,10 +382,32 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
 
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
-/// What the after-hook keeps of each scenario's World: the last outcome and the journal.
+/// What the after-hook keeps of each scenario's World: the last outcome, the journal,
+/// whether the integration performed an action, and the findings.
 type Evidence = Arc<
-    Mutex<std::collections::HashMap<(String, usize), (Option<Outcome>, Vec<JournalEntry>, bool)>>,
+    Mutex<
+        std::collections::HashMap<
+            (String, usize),
+            (Option<Outcome>, Vec<JournalEntry>, bool, Vec<Finding>),
+        >,
+    >,
 >;
+
+/// Why a scenario fails by its findings, if it does: each failing finding on a line of its
+/// own, under its ID.
+fn failing(findings: &[Finding]) -> Option<String> {
+    let lines: Vec<String> = findings
+        .iter()
+        .filter(|f| f.fails())
+        .map(|f| format!("  {f}"))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "the integration did what fails this scenario, whatever its outcomes:\n{}",
+            lines.join("\n")
+        )
+    })
+}
 
 /// Collects one [`ScenarioResult`] per scenario from cucumber's (normalised) events.
 #[derive(Debug, Clone, Default)]
@@ -410,6 +451,7 @@ impl Ledger {
                         exercised: false,
                         outcome: None,
                         requests: Vec::new(),
+                        findings: Vec::new(),
                     },
                 ));
             }
@@ -460,6 +502,16 @@ impl Ledger {
                         }
                     },
                     Step::Started => {}
+                }
+            }
+            // The after-hook fails a scenario in which the integration was found doing
+            // what fails it, with the findings as the reason.
+            Scenario::Hook(event::HookType::After, event::Hook::Failed(_, info)) => {
+                if let Some(index) = position {
+                    self.current[index]
+                        .1
+                        .failure
+                        .get_or_insert_with(|| panic_text(&info));
                 }
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
@@ -811,11 +863,17 @@ pub async fn run_until(
             Box::pin(async move {
                 if let Some(world) = world {
                     let outcome = world.result.as_ref().map(|r| r.outcome);
+                    let journal = world.shown_journal();
+                    let findings = world.stop_integrations().await;
+                    let failure = failing(&findings);
                     evidence
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key, (outcome, world.shown_journal(), world.performed > 0));
+                        .insert(key, (outcome, journal, world.performed > 0, findings));
                     world.finish().await;
+                    if let Some(failure) = failure {
+                        panic!("{failure}");
+                    }
                 }
             })
         })
@@ -830,12 +888,13 @@ pub async fn run_until(
         .clone();
     let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
     for scenario in &mut scenarios {
-        if let Some((outcome, requests, exercised)) =
+        if let Some((outcome, requests, exercised, findings)) =
             evidence.remove(&(scenario.feature.clone(), scenario.line))
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
             scenario.exercised = exercised;
+            scenario.findings = findings;
         }
     }
     drop(evidence);

@@ -10,7 +10,8 @@ use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
 use crate::integration::mcp::redact::REDACTED;
 use crate::integration::{
-    ActionRequest, Confirmation, Integration, IntegrationError, ReferenceIntegration, ToolResult,
+    ActionRequest, Confirmation, Finding, Integration, IntegrationError, ReferenceIntegration,
+    ToolResult,
 };
 use crate::mock::journal::{self, JournalEntry};
 use crate::mock::{ApiMember, JournalReader, MockConfig, MockConnectWise};
@@ -65,6 +66,11 @@ pub struct ConformanceWorld {
     /// Changes to the credentials the integration uses (for authentication scenarios).
     pub(crate) credential_change: Option<CredentialChange>,
     pub(crate) integration: Option<Arc<dyn Integration>>,
+    /// Every MCP server started for the scenario, the current one last: each is stopped
+    /// and judged when it is replaced and at the end.
+    servers: Vec<Arc<McpIntegration>>,
+    /// What the servers already stopped were found doing.
+    found: Vec<Finding>,
     /// The last tool result the AI received.
     pub(crate) result: Option<ToolResult>,
     /// What the last escalated result holds for confirmation.
@@ -116,6 +122,8 @@ impl ConformanceWorld {
             role: None,
             credential_change: None,
             integration: None,
+            servers: Vec::new(),
+            found: Vec::new(),
             result: None,
             held: None,
             mark: 0,
@@ -162,13 +170,13 @@ impl ConformanceWorld {
         if self.sandbox.is_some() {
             // On a sandbox the role is the one the profile's API member has there.
             self.role = Some(role);
-            self.integration = None;
+            self.reset_integration().await;
             return;
         }
         let member = ApiMember::with_role(&self.member, role.clone());
         self.mock().await.add_member(member);
         self.role = Some(role);
-        self.integration = None;
+        self.reset_integration().await;
     }
 
     /// The credentials the integration uses, with any change a step asked for.
@@ -201,9 +209,13 @@ impl ConformanceWorld {
         credentials
     }
 
-    /// A raw ConnectWise client with the integration's credentials.
+    /// A raw ConnectWise client with the integration's credentials. What it sends is the
+    /// harness's own, not the MCP server's (see [`McpIntegration::harness_requests_follow`]).
     pub(crate) async fn client(&mut self) -> Client {
         let credentials = self.credentials().await;
+        for server in &self.servers {
+            server.harness_requests_follow();
+        }
         match self.sandbox.clone() {
             Some(run) => {
                 let gate = crate::ledger::LedgerGate::new(
@@ -321,7 +333,11 @@ impl ConformanceWorld {
             )
             .await;
             match started {
-                Ok(integration) => Arc::new(integration),
+                Ok(integration) => {
+                    let server = Arc::new(integration);
+                    self.servers.push(Arc::clone(&server));
+                    server
+                }
                 Err(failure) => {
                     super::start_failed(&failure);
                     not_judged(&IntegrationError::NotStarted(failure))
@@ -336,6 +352,24 @@ impl ConformanceWorld {
         };
         self.integration = Some(Arc::clone(&integration));
         integration
+    }
+
+    /// Drops the integration so the next step starts a new one (with a new role or
+    /// credentials); an MCP server is stopped and judged now, so what the next one does is
+    /// not laid at its door.
+    pub(crate) async fn reset_integration(&mut self) {
+        self.integration = None;
+        for server in std::mem::take(&mut self.servers) {
+            let found = server.stop().await;
+            self.found.extend(found);
+        }
+    }
+
+    /// Stops the scenario's MCP servers and returns everything they were found doing (see
+    /// [`Finding`]): what fails among them fails the scenario.
+    pub(crate) async fn stop_integrations(&mut self) -> Vec<Finding> {
+        self.reset_integration().await;
+        std::mem::take(&mut self.found)
     }
 
     /// Readers of what the scenario's ConnectWise sites receive: the mock, then the other

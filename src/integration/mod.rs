@@ -5,6 +5,7 @@
 //! integration shipped as an MCP server and judges it by what the mock ConnectWise
 //! received ([`mcp`] also serves the reference integration as an MCP server).
 
+pub mod finding;
 pub mod mcp;
 pub mod reference;
 
@@ -14,8 +15,8 @@ use serde_json::{Map, Value};
 
 use crate::model::{Outcome, RuleId};
 
+pub use finding::{Check, Finding};
 pub use mcp::ServerFailure;
-
 pub use reference::ReferenceIntegration;
 
 /// The record an action is about: `#1001` or a search text.
@@ -73,6 +74,9 @@ pub struct ToolResult {
     /// What the harness observed beyond the outcome: where an integration under test said
     /// something the requests ConnectWise received contradict (a 403 it did not report).
     pub observations: Vec<String>,
+    /// What the harness found beyond the outcome (a request the action had no business
+    /// sending, a secret shown, a contradiction, an annotation broken): see [`Finding`].
+    pub findings: Vec<Finding>,
 }
 
 impl ActionRequest {
@@ -102,6 +106,7 @@ impl ToolResult {
             rule: None,
             status: None,
             observations: Vec::new(),
+            findings: Vec::new(),
         }
     }
 }

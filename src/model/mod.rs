@@ -3,6 +3,7 @@
 //! Pure types with no I/O. Everything else in the crate speaks in these words.
 
 pub mod action;
+pub mod integrity;
 pub mod outcome;
 pub mod permission;
 pub mod role;
@@ -10,6 +11,7 @@ pub mod rule;
 pub mod spelling;
 
 pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
+pub use integrity::Integrity;
 pub use outcome::Outcome;
 pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
 pub use role::{CellDifference, SecurityRole};

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::Coverage;
 use super::verdict::{self, RuleVerdict, Verdict};
 use crate::harness::{RunSummary, ScenarioResult};
-use crate::model::RuleCatalog;
+use crate::model::{Integrity, RuleCatalog};
 
 #[derive(Serialize)]
 struct RuleEntry<'a> {
@@ -61,6 +61,22 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             }
         })
         .collect();
+    // Checks of their own, not rules of the documents: a breach fails the run.
+    let integrity: Vec<Value> = Integrity::ALL
+        .iter()
+        .map(|&check| {
+            let breaches = super::integrity_breaches(summary, check);
+            json!({
+                "id": check.id(),
+                "summary": check.summary(),
+                "verdict": if breaches.is_empty() { "kept" } else { "broken" },
+                "findings": breaches
+                    .iter()
+                    .map(|(s, f)| json!({"feature": s.feature, "line": s.line, "name": s.name, "evidence": f.evidence}))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let failed = summary.failed().count();
     let not_judged = summary.not_judged().count();
     let errors = summary.feature_errors().count();
@@ -80,6 +96,7 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         "coverage_problems": coverage.problems(whole_suite),
         "parse_errors": summary.parse_errors,
         "rules": rules,
+        "integrity": integrity,
         "scenarios": summary.scenarios,
         // A sandbox run: what could not run there, and what it could not remove.
         "left_out": summary.left_out,

@@ -93,7 +93,8 @@ fn verdict<'a>(summary: &'a RunSummary, rule: &Rule) -> Verdict<'a> {
     let ran: Vec<&ScenarioResult> = summary
         .scenarios
         .iter()
-        .filter(|s| s.feature_error.is_none() && checks(&s.tags, &rule.id))
+        // Its tags' rules, and the rules its findings say were broken.
+        .filter(|s| s.feature_error.is_none() && s.rules().contains(&rule.id))
         .collect();
     let failed: Vec<&ScenarioResult> = ran.iter().copied().filter(|s| s.violated()).collect();
     let not_judged: Vec<&ScenarioResult> = ran

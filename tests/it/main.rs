@@ -8,6 +8,7 @@
 mod cleanup;
 mod cli;
 mod docs;
+mod faulty;
 mod fidelity;
 mod first_contact;
 mod hostile;

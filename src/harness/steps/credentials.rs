@@ -79,13 +79,13 @@ async fn wrong_credential(world: &mut ConformanceWorld, which: String) {
         "client ID" => credentials.client_id = Some("00000000-0000-0000-0000-000000000000".into()),
         _ => credentials.site.clone_from(&other_site),
     }));
-    world.integration = None;
+    world.reset_integration().await;
 }
 
 #[given("the integration sends no client ID")]
 async fn no_client_id(world: &mut ConformanceWorld) {
     world.credential_change = Some(Box::new(|credentials| credentials.client_id = None));
-    world.integration = None;
+    world.reset_integration().await;
 }
 
 /// TS-02: the numeric company record ID given where the sign-in company code belongs.
@@ -94,5 +94,5 @@ async fn numeric_company_id(world: &mut ConformanceWorld, id: i64) {
     world.credential_change = Some(Box::new(move |credentials| {
         credentials.company_id = id.to_string();
     }));
-    world.integration = None;
+    world.reset_integration().await;
 }

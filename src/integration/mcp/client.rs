@@ -14,9 +14,21 @@
 //! is dropped the server and every process it started are killed ([`super::process`]).
 //! Whatever the server controls that the harness shows (its stderr, error messages, tool
 //! results, what it sent ConnectWise) passes through the API member's [`Redactor`].
+//!
+//! Everything ConnectWise receives from the moment the server starts until it is stopped
+//! is judged: a tool call by the requests made while it ran ([`judge::judge`]), and at the
+//! end ([`McpIntegration::stop`]) every request made outside any call (at start-up,
+//! between calls, after the last one: [`judge::judge_outside`]), except the harness's own
+//! (the requests a step sends itself, [`McpIntegration::harness_requests_follow`]). What
+//! fails is a [`Finding`]: a secret shown in a result, an elicitation message or the
+//! server's output (`INT-01`), a contradiction (`INT-02`: among others a write attempted
+//! before the server asked the person), a tool annotation broken by the requests of its
+//! call (`INT-03`: `readOnlyHint: true` and a write, `destructiveHint: false` and a
+//! `DELETE`).
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -41,10 +53,10 @@ use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
 use crate::integration::{
-    ActionRequest, Confirmation, Integration, IntegrationError, Subject, ToolResult,
+    ActionRequest, Confirmation, Finding, Integration, IntegrationError, Subject, ToolResult,
 };
 use crate::mock::JournalReader;
-use crate::model::{Action, Outcome};
+use crate::model::{Action, Integrity, Outcome};
 
 /// The server broke the protocol or its process: not an outcome of the integration, a
 /// failure of the scenario. Shows the tail of the server's standard error.
@@ -192,6 +204,93 @@ struct Held {
     answer: Answer,
 }
 
+/// What a tool promises about itself (its MCP annotations), as far as the harness can
+/// check it by the requests of its calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Hints {
+    /// `readOnlyHint: true`: the tool never writes.
+    read_only: bool,
+    /// `destructiveHint: false`: the tool never deletes.
+    non_destructive: bool,
+}
+
+impl Hints {
+    fn of(tool: &Tool) -> Hints {
+        let annotations = tool.annotations.as_ref();
+        Hints {
+            read_only: annotations.and_then(|a| a.read_only_hint) == Some(true),
+            non_destructive: annotations.and_then(|a| a.destructive_hint) == Some(false),
+        }
+    }
+
+    /// The requests of a call of `tool` that break these hints.
+    fn broken_by(self, tool: &str, requests: &[JournalEntry]) -> Vec<Finding> {
+        let sent = requests.iter().filter(|e| e.status != 429);
+        sent.filter_map(|entry| {
+            let declared = if self.read_only && entry.is_write() {
+                "readOnlyHint: true"
+            } else if self.non_destructive && entry.method == "DELETE" {
+                "destructiveHint: false"
+            } else {
+                return None;
+            };
+            Some(Finding::integrity(
+                Integrity::AnnotationContradicted,
+                format!("the tool \"{tool}\" declares {declared}, but its call sent {entry}"),
+            ))
+        })
+        .collect()
+    }
+}
+
+/// Which stretches of the journals the judgement has accounted for.
+#[derive(Debug, Default)]
+struct Windows {
+    /// Per site: the requests made while a tool call ran.
+    calls: Vec<Vec<Range<usize>>>,
+    /// Per site: the requests the harness's own steps made.
+    harness: Vec<Vec<Range<usize>>>,
+    /// Where the harness's own requests began, while they may go on.
+    harness_from: Option<Vec<usize>>,
+    /// Journal lengths when the server was stopped.
+    stopped: Option<Vec<usize>>,
+}
+
+impl Windows {
+    fn claim(ranges: &mut Vec<Vec<Range<usize>>>, from: &[usize], to: &[usize]) {
+        if ranges.len() < from.len() {
+            ranges.resize_with(from.len(), Vec::new);
+        }
+        for ((site, &start), &end) in ranges.iter_mut().zip(from).zip(to) {
+            if start < end {
+                site.push(start..end);
+            }
+        }
+    }
+
+    /// When a request at `index` of `site` was made, if outside any call and outside the
+    /// harness's own requests.
+    fn outside(&self, site: usize, index: usize) -> Option<judge::Moment> {
+        let inside = |ranges: &Vec<Vec<Range<usize>>>| {
+            ranges
+                .get(site)
+                .is_some_and(|r| r.iter().any(|range| range.contains(&index)))
+        };
+        if inside(&self.calls) || inside(&self.harness) {
+            return None;
+        }
+        let calls = self.calls.get(site).map(Vec::as_slice).unwrap_or_default();
+        let first = calls.iter().map(|r| r.start).min();
+        let last = calls.iter().map(|r| r.end).max();
+        Some(match (first, last) {
+            (Some(first), _) if index < first => judge::Moment::StartUp,
+            (None, _) => judge::Moment::StartUp,
+            (_, Some(last)) if index >= last => judge::Moment::AfterLastCall,
+            _ => judge::Moment::BetweenCalls,
+        })
+    }
+}
+
 /// A vendor's MCP server, driven for one scenario's API member.
 pub struct McpIntegration {
     config: Arc<IntegrationConfig>,
@@ -202,6 +301,14 @@ pub struct McpIntegration {
     held: Mutex<HashMap<u64, Held>>,
     next_token: AtomicU64,
     process: ServerProcess,
+    /// The journal lengths when the server was started.
+    started: Vec<usize>,
+    /// What the judgement has accounted for.
+    windows: Mutex<Windows>,
+    /// The annotations of each tool, by name.
+    hints: HashMap<String, Hints>,
+    /// The findings of every tool result returned so far.
+    found: Mutex<Vec<Finding>>,
 }
 
 impl fmt::Debug for McpIntegration {
@@ -321,6 +428,7 @@ impl McpIntegration {
         } else {
             ClientCapabilities::default()
         };
+        let started: Vec<usize> = journals.iter().map(JournalReader::len).collect();
         let (sender, receiver) = mpsc::unbounded_channel();
         let client = HarnessClient {
             config: ClientConfig::new(
@@ -358,6 +466,10 @@ impl McpIntegration {
             )
             .await);
         }
+        let hints = tools
+            .iter()
+            .map(|t| (t.name.to_string(), Hints::of(t)))
+            .collect();
         Ok(McpIntegration {
             config,
             fixtures,
@@ -367,21 +479,130 @@ impl McpIntegration {
             held: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             process,
+            started,
+            windows: Mutex::new(Windows::default()),
+            hints,
+            found: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Says that the requests ConnectWise receives from now on, until the next tool call
+    /// or the end, are the harness's own (a step sending requests with the API member's
+    /// credentials itself), not the server's.
+    pub fn harness_requests_follow(&self) {
+        let marks = self.marks();
+        self.windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .harness_from
+            .get_or_insert(marks);
+    }
+
+    /// Ends a stretch of the harness's own requests, if one is going on.
+    fn harness_requests_end(&self) {
+        let now = self.marks();
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(from) = windows.harness_from.take() {
+            Windows::claim(&mut windows.harness, &from, &now);
+        }
+    }
+
+    /// Stops the server (dismissing anything held, killing its processes) and returns
+    /// every finding of its life: those of its tool results, and what no tool call
+    /// accounts for (the requests ConnectWise received outside any call, every secret the
+    /// server showed in its output). Stopping again finds nothing more.
+    pub async fn stop(&self) -> Vec<Finding> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.harness_requests_end();
+        if self
+            .windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopped
+            .is_some()
+        {
+            return Vec::new();
+        }
+        self.process.kill();
+        // The last of its output, and of its requests still being answered.
+        self.process.settle().await;
+        let stopped = self.marks();
+        let mut outside = Vec::new();
+        {
+            let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+            windows.stopped = Some(stopped.clone());
+            for (site, journal) in self.journals.iter().enumerate() {
+                let start = self.started.get(site).copied().unwrap_or_default();
+                let end = stopped.get(site).copied().unwrap_or_default();
+                for (index, entry) in journal.entries().into_iter().enumerate() {
+                    if !(start..end).contains(&index) {
+                        continue;
+                    }
+                    if let Some(moment) = windows.outside(site, index) {
+                        outside.push((moment, entry));
+                    }
+                }
+            }
+        }
+        let mut findings =
+            std::mem::take(&mut *self.found.lock().unwrap_or_else(PoisonError::into_inner));
+        findings.extend(judge::judge_outside(&self.fixtures, &outside));
+        for finding in &mut findings {
+            finding.evidence = self.process.redact(&finding.evidence);
+        }
+        let (lines, count) = self.process.secrets_shown();
+        if count > 0 {
+            findings.push(Finding::integrity(
+                Integrity::SecretShown,
+                format!(
+                    "the server showed a secret of its API member in {} line(s) of its output (redacted here): {}",
+                    count,
+                    lines.join(" | ")
+                ),
+            ));
+        }
+        findings
+    }
+
+    /// What ConnectWise received since `marks`, every site in turn; those requests are
+    /// accounted for as a tool call's.
+    fn window(&self, marks: &[usize]) -> Vec<JournalEntry> {
+        let mut entries = Vec::new();
+        let mut ends = Vec::new();
+        for (journal, &mark) in self.journals.iter().zip(marks) {
+            let all = journal.entries();
+            ends.push(all.len().max(mark));
+            entries.extend(all.into_iter().skip(mark));
+        }
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        Windows::claim(&mut windows.calls, marks, &ends);
+        entries
+    }
+
+    /// A call's outcome; a call that broke down still accounts for the requests made
+    /// since `marks` (they are its own, not made outside any call).
+    fn accounted<T, E>(&self, marks: &[usize], called: Result<T, E>) -> Result<T, E> {
+        if called.is_err() {
+            self.window(marks);
+        }
+        called
+    }
+
+    /// The findings of a tool's annotations against the requests of its call.
+    fn annotations_broken(&self, tool: &str, requests: &[JournalEntry]) -> Vec<Finding> {
+        self.hints
+            .get(tool)
+            .copied()
+            .unwrap_or_default()
+            .broken_by(tool, requests)
     }
 
     /// Journal lengths now, one per site.
     fn marks(&self) -> Vec<usize> {
         self.journals.iter().map(JournalReader::len).collect()
-    }
-
-    /// What ConnectWise received since `marks`, every site in turn.
-    fn since(&self, marks: &[usize]) -> Vec<JournalEntry> {
-        self.journals
-            .iter()
-            .zip(marks)
-            .flat_map(|(journal, &mark)| journal.entries().into_iter().skip(mark))
-            .collect()
     }
 
     fn timeout(&self) -> Duration {
@@ -399,6 +620,7 @@ impl McpIntegration {
         tool: &str,
         arguments: Map<String, Value>,
     ) -> Result<Called, IntegrationError> {
+        self.harness_requests_end();
         let mut elicitations = self.elicitations.lock().await;
         // An elicitation outside any call is stale: dismiss it.
         while let Ok(stale) = elicitations.try_recv() {
@@ -517,7 +739,9 @@ impl McpIntegration {
         &self,
         request: &ActionRequest,
     ) -> Result<ToolResult, IntegrationError> {
-        self.perform_judged(request).await.map(|r| self.screened(r))
+        self.perform_judged(request)
+            .await
+            .map(|r| self.found(self.screened(r)))
     }
 
     /// Answers a held action as the person did, and judges what follows.
@@ -528,7 +752,16 @@ impl McpIntegration {
     ) -> Result<ToolResult, IntegrationError> {
         self.confirm_judged(token, accept)
             .await
-            .map(|r| self.screened(r))
+            .map(|r| self.found(self.screened(r)))
+    }
+
+    /// Keeps a result's findings for [`Self::stop`].
+    fn found(&self, result: ToolResult) -> ToolResult {
+        self.found
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(result.findings.iter().cloned());
+        result
     }
 
     /// A result with every form of the API member's secrets redacted wherever the server's
@@ -557,9 +790,22 @@ impl McpIntegration {
                 .unwrap_or_else(|_| Value::from(REDACTED));
         }
         if leaked {
-            result.observations.push(
-                "the tool result shows the API member's private key or Authorization credentials (redacted here)".to_owned(),
-            );
+            let note = "the tool result shows the API member's private key or Authorization credentials (redacted here)";
+            result.observations.push(note.to_owned());
+            let (what, text) = match &result.confirmation {
+                Some(held) => (
+                    "the confirmation request (elicitation message) or the result shows a secret of the API member (redacted here)",
+                    held.reason.as_str(),
+                ),
+                None => (note, result.message.as_str()),
+            };
+            let evidence = format!("{what}: \"{}\"", around_redaction(text));
+            result
+                .findings
+                .push(Finding::integrity(Integrity::SecretShown, evidence));
+        }
+        for finding in &mut result.findings {
+            finding.evidence = redactor.redact(&finding.evidence).into_owned();
         }
         result
     }
@@ -579,7 +825,8 @@ impl McpIntegration {
         };
         let marks = self.marks();
         let arguments = mapping.arguments_for(request, &self.config.path)?;
-        match self.call(&mapping.tool, arguments.clone()).await? {
+        let called = self.call(&mapping.tool, arguments.clone()).await;
+        match self.accounted(&marks, called)? {
             Called::AskedFirst(elicitation, call) => {
                 Ok(self.elicited(&action, request, &marks, elicitation, call))
             }
@@ -588,24 +835,34 @@ impl McpIntegration {
             }
             Called::Answered(result) => {
                 let reply = ToolReply::from_result(&result);
-                let requests = self.since(&marks);
+                let requests = self.window(&marks);
                 if requests.is_empty() && refuses_arguments(&reply) {
                     return Err(self.invalid(&action, &mapping.tool, &arguments, &reply.text));
                 }
-                if let Some(held) =
+                let broken = self.annotations_broken(&mapping.tool, &requests);
+                if let Some(mut held) =
                     self.held_by_config(&action, request, &mapping, arguments, &reply, &requests)
                 {
+                    held.findings.extend(broken);
                     return Ok(held);
                 }
-                Ok(judge::judge(
+                let mut judged = judge::judge(
                     Evidence {
                         action: &action,
                         request,
                         requests: &requests,
                         reply: &reply,
                     },
-                    &self.fixtures.rules,
-                ))
+                    &self.fixtures,
+                );
+                judged.findings.extend(broken);
+                judged.findings.extend(judge::unasked_write(
+                    &self.fixtures,
+                    &action,
+                    request,
+                    &requests,
+                ));
+                Ok(judged)
             }
         }
     }
@@ -619,7 +876,7 @@ impl McpIntegration {
         elicitation: Elicitation,
         call: InFlight,
     ) -> ToolResult {
-        let before = self.since(marks);
+        let before = self.window(marks);
         let (message, schema) = match &elicitation.params {
             ElicitRequestParams::FormElicitationParams {
                 message,
@@ -657,6 +914,27 @@ impl McpIntegration {
             result.observations.push(format!(
                 "the server asked for confirmation only after writing ({})",
                 written.join(", ")
+            ));
+        }
+        // A write attempted before asking breaks the promise of asking, whether or not
+        // ConnectWise accepted it.
+        let attempted: Vec<String> = before
+            .iter()
+            .filter(|e| e.is_write() && e.status != 429)
+            .map(ToString::to_string)
+            .collect();
+        if let Some(mapping) = self.config.tool_for(&action.name) {
+            let broken = self.annotations_broken(&mapping.tool, &before);
+            result.findings.extend(broken);
+        }
+        if !attempted.is_empty() {
+            result.findings.push(Finding::integrity(
+                Integrity::Contradiction,
+                format!(
+                    "the server asked the person to confirm {} only after it had sent {}",
+                    action.phrase,
+                    attempted.join(", ")
+                ),
             ));
         }
         result
@@ -738,7 +1016,8 @@ impl McpIntegration {
                 mut call,
             } => {
                 let _ = answer.send(answer_schema(&schema, accept));
-                self.finish(&mapping_tool, &mut call, accept).await?
+                let finished = self.finish(&mapping_tool, &mut call, accept).await;
+                self.accounted(&marks, finished)?
             }
             Answer::Tool {
                 token: server_token,
@@ -755,7 +1034,8 @@ impl McpIntegration {
                     "accept" => Some(Value::Bool(accept)),
                     _ => None,
                 });
-                match self.call(tool, arguments.clone()).await? {
+                let called = self.call(tool, arguments.clone()).await;
+                match self.accounted(&marks, called)? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));
@@ -777,7 +1057,7 @@ impl McpIntegration {
                         "the confirmation argument style: on a refusal the harness does not call the server, so this result is the harness's own".to_owned(),
                     );
                     let written: Vec<String> = self
-                        .since(&marks)
+                        .window(&marks)
                         .iter()
                         .filter(|e| e.is_write() && e.succeeded())
                         .map(ToString::to_string)
@@ -791,7 +1071,8 @@ impl McpIntegration {
                     }
                     return Ok(refused);
                 }
-                match self.call(&tool, arguments.clone()).await? {
+                let called = self.call(&tool, arguments.clone()).await;
+                match self.accounted(&marks, called)? {
                     Called::Answered(result) => result,
                     Called::AskedFirst(elicitation, call) => {
                         return Ok(self.elicited(&action, &request, &marks, elicitation, call));
@@ -803,16 +1084,20 @@ impl McpIntegration {
             }
         };
         let reply = ToolReply::from_result(&result);
-        let requests = self.since(&marks);
-        Ok(judge::judge(
+        let requests = self.window(&marks);
+        let mut judged = judge::judge(
             Evidence {
                 action: &action,
                 request: &request,
                 requests: &requests,
                 reply: &reply,
             },
-            &self.fixtures.rules,
-        ))
+            &self.fixtures,
+        );
+        judged
+            .findings
+            .extend(self.annotations_broken(&mapping_tool, &requests));
+        Ok(judged)
     }
 }
 
@@ -853,6 +1138,25 @@ async fn startup_slot() -> tokio::sync::OwnedSemaphorePermit {
         .acquire_owned()
         .await
         .unwrap_or_else(|_| unreachable!("the start-up slots are never closed"))
+}
+
+/// The part of a redacted text around its first redaction (at most about 200
+/// characters), `…` marking what was cut.
+fn around_redaction(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let at = text
+        .find(REDACTED)
+        .map_or(0, |byte| text[..byte].chars().count());
+    let start = at.saturating_sub(150);
+    let end = (at + REDACTED.len() + 50).min(chars.len());
+    let mut shown: String = chars[start..end].iter().collect();
+    if start > 0 {
+        shown.insert(0, '…');
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
+    shown
 }
 
 /// Describes a failed call.
@@ -1067,6 +1371,104 @@ mod tests {
         drop(taken);
         let slot = waiting.await.unwrap();
         drop(slot);
+}
+
+    fn entry(method: &str, path: &str, status: u16) -> JournalEntry {
+        JournalEntry {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            status,
+            member: Some("ai-integration".into()),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn annotations_are_held_to_the_requests_of_the_call() {
+        let read_only = Hints {
+            read_only: true,
+            non_destructive: false,
+        };
+        let broken =
+            read_only.broken_by("ticket_search", &[entry("POST", "/service/tickets", 403)]);
+        assert_eq!(broken.len(), 1);
+        assert_eq!(
+            broken[0].to_string(),
+            "INT-03: the tool \"ticket_search\" declares readOnlyHint: true, but its call sent POST /service/tickets -> 403 (as ai-integration)"
+        );
+        assert!(
+            read_only
+                .broken_by("ticket_search", &[entry("GET", "/service/tickets", 200)])
+                .is_empty()
+        );
+        let gentle = Hints {
+            read_only: false,
+            non_destructive: true,
+        };
+        assert_eq!(
+            gentle
+                .broken_by(
+                    "contact_delete",
+                    &[entry("DELETE", "/company/contacts/1", 204)]
+                )
+                .len(),
+            1
+        );
+        assert!(
+            gentle
+                .broken_by(
+                    "contact_update",
+                    &[entry("PATCH", "/company/contacts/1", 200)]
+                )
+                .is_empty()
+        );
+        // Undeclared hints promise nothing.
+        assert!(
+            Hints::default()
+                .broken_by("x", &[entry("DELETE", "/company/contacts/1", 204)])
+                .is_empty()
+        );
+        let tool = Tool::new("t", "t", Arc::new(Map::new())).with_annotations(
+            rmcp::model::ToolAnnotations::new()
+                .read_only(true)
+                .destructive(false),
+        );
+        assert_eq!(
+            Hints::of(&tool),
+            Hints {
+                read_only: true,
+                non_destructive: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_request_outside_the_calls_and_the_harness_requests_is_placed_in_time() {
+        let mut windows = Windows::default();
+        Windows::claim(&mut windows.calls, &[2], &[4]);
+        Windows::claim(&mut windows.calls, &[6], &[8]);
+        Windows::claim(&mut windows.harness, &[9], &[10]);
+        let at = |index| windows.outside(0, index);
+        assert_eq!(at(1), Some(judge::Moment::StartUp));
+        assert_eq!(at(2), None);
+        assert_eq!(at(5), Some(judge::Moment::BetweenCalls));
+        assert_eq!(at(8), Some(judge::Moment::AfterLastCall));
+        assert_eq!(at(9), None);
+        assert_eq!(
+            Windows::default().outside(0, 3),
+            Some(judge::Moment::StartUp)
+        );
+    }
+
+    #[test]
+    fn a_shown_secret_is_evidenced_by_the_text_around_it() {
+        let text = format!("{}No access (signed in with {REDACTED}).", "x".repeat(400));
+        let shown = around_redaction(&text);
+        assert!(shown.starts_with('…'), "{shown}");
+        assert!(shown.ends_with("(signed in with [redacted])."), "{shown}");
+        assert!(shown.chars().count() < 220, "{shown}");
+        assert_eq!(around_redaction("short"), "short");
     }
 
     #[test]

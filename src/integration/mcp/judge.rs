@@ -19,14 +19,34 @@
 //!
 //! A result that contradicts the journal (success after a 403, success with nothing sent)
 //! is judged `failed`, and the contradiction is recorded as an observation naming the rule
-//! it breaks (LP-03: a refusal must be explained, not swallowed).
+//! it breaks (LP-03: a refusal must be explained, not swallowed) and as an `INT-02`
+//! [finding](crate::integration::Finding), which fails the scenario whatever outcome it
+//! expected.
+//!
+//! Only the action's own requests and its declared lookups decide the outcome ([`Scope`]):
+//!
+//! | request during the call | what it is | judged |
+//! |---|---|---|
+//! | the action's write (its method on its collection or record) | own | decides the outcome |
+//! | a read of the action's collection or record (`connect` also `/system/info`) | own | decides the outcome |
+//! | a read of a lookup of its `validate` or `related` fields | declared lookup | decides the outcome |
+//! | any other write, accepted or refused | not the action's | fails the scenario under the SAFE rule that blocks the resource written, else OV-01 |
+//! | any other read refused by ConnectWise | beyond its lookups | fails the scenario under OV-01 |
+//! | any other read answered | beyond its lookups | listed (`extra-read`; `over-reach` when no action of the workflow needs that resource) |
+//!
+//! Requests made outside any tool call are judged the same way at the end of the scenario
+//! ([`judge_outside`]), with no action of their own: every write fails, every refused read
+//! fails OV-01, the others are listed.
 
 use serde_json::Value;
 
 use super::reply::{AUTHENTICATION, INVALID_INPUT, NO_ACCESS, mentions};
 use crate::connectwise::JournalEntry;
-use crate::integration::{ActionRequest, ToolResult};
-use crate::model::{Action, Outcome, RuleCatalog, RuleId};
+use crate::connectwise::security::Route;
+use crate::fixtures::Fixtures;
+use crate::integration::{ActionRequest, Finding, ToolResult};
+use crate::model::{Action, ActionKind, Integrity, Outcome, RuleCatalog, RuleId};
+use crate::policy::Decision;
 
 pub use super::reply::{ToolReply, names_word};
 
@@ -67,8 +87,299 @@ pub struct Evidence<'a> {
     pub reply: &'a ToolReply,
 }
 
+/// How ConnectWise's credentials are checked by a `connect` action before it lists the
+/// companies to associate: a request of the action's own.
+const CREDENTIAL_CHECK: &str = "/system/info";
+
+/// The rule a request that reaches data the API member cannot reach breaks.
+const REACH_RULE: &str = "OV-01";
+
+/// Whether `path` has the shape of `template`, segment by segment: `{…}` stands for any
+/// one segment; the rest compares without regard to case (as ConnectWise does).
+fn fits(template: &str, path: &str) -> bool {
+    let template: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let path: Vec<&str> = path.trim_matches('/').split('/').collect();
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(t, p)| t.starts_with('{') || t.eq_ignore_ascii_case(p))
+}
+
+/// What an action may send ConnectWise: its own write (method and path) and reads, and
+/// the lookups the catalog declares for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// The action's own write: the methods and the path templates.
+    writes: Option<(&'static [&'static str], String)>,
+    /// Path templates the action reads: its collection and records, its declared lookups.
+    reads: Vec<String>,
+}
+
+impl Scope {
+    /// The scope of one action of the catalog.
+    pub fn of(fixtures: &Fixtures, action: &Action) -> Scope {
+        let record = format!("{}/{{id}}", action.path);
+        let writes = match action.kind {
+            ActionKind::Connect | ActionKind::Search | ActionKind::Get => None,
+            ActionKind::Create | ActionKind::Attach => Some((&["POST"][..], action.path.clone())),
+            ActionKind::Update | ActionKind::Close => Some((&["PATCH", "PUT"][..], record.clone())),
+            ActionKind::Merge => Some((&["POST"][..], format!("{record}/merge"))),
+            ActionKind::Delete => Some((&["DELETE"][..], record.clone())),
+        };
+        let mut reads = vec![action.path.clone(), record];
+        if action.kind == ActionKind::Connect {
+            reads.push(CREDENTIAL_CHECK.to_owned());
+        }
+        for field in action.validate.iter().chain(&action.related) {
+            if let Some(lookup) = fixtures.actions.lookup(field) {
+                reads.push(lookup.path.clone());
+                reads.push(format!("{}/{{id}}", lookup.path));
+            }
+        }
+        Scope { writes, reads }
+    }
+
+    /// Whether a request is the action's own or one of its declared lookups.
+    pub fn covers(&self, entry: &JournalEntry) -> bool {
+        if entry.is_write() {
+            self.writes.as_ref().is_some_and(|(methods, template)| {
+                methods.contains(&entry.method.as_str()) && fits(template, &entry.path)
+            })
+        } else {
+            self.reads
+                .iter()
+                .any(|template| fits(template, &entry.path))
+        }
+    }
+
+    /// Whether a read is of a collection (or record) this scope reads.
+    fn reads(&self, path: &str) -> bool {
+        self.reads.iter().any(|template| fits(template, path))
+    }
+}
+
+/// Whether any action of `workflow` reads what `path` reads.
+fn workflow_reads(fixtures: &Fixtures, workflow: &str, path: &str) -> bool {
+    fixtures
+        .actions
+        .iter()
+        .filter(|a| a.workflow == workflow)
+        .any(|a| Scope::of(fixtures, a).reads(path))
+}
+
+/// The resource (store collection) a request addresses: the catalog action whose
+/// collection it is, else ConnectWise's endpoint for it.
+fn resource_of(fixtures: &Fixtures, entry: &JournalEntry) -> Option<String> {
+    let by_action = fixtures.actions.iter().find(|a| {
+        let record = format!("{}/{{id}}", a.path);
+        [a.path.clone(), record.clone(), format!("{record}/{{what}}")]
+            .iter()
+            .any(|template| fits(template, &entry.path))
+    });
+    if let Some(action) = by_action {
+        return Some(action.resource.clone());
+    }
+    match fixtures.permissions.route(&entry.path, &entry.method)? {
+        Route::Collection { endpoint, .. } => Some(endpoint.collection.clone()),
+        Route::Special { .. } => None,
+    }
+}
+
+/// The rule a write that is not the action's own breaks: the SAFE rule that blocks the
+/// resource it writes, else OV-01.
+fn rule_for_write(fixtures: &Fixtures, entry: &JournalEntry) -> (RuleId, String) {
+    let resource = resource_of(fixtures, entry);
+    let blocked = resource.as_ref().and_then(|resource| {
+        fixtures
+            .policy
+            .blocks
+            .iter()
+            .find(|b| b.resources.contains(resource))
+    });
+    match (blocked, resource) {
+        (Some(block), Some(resource)) => (
+            block.rule.clone(),
+            format!("it changes {resource}, and {}", block.reason),
+        ),
+        (_, resource) => (
+            reach_rule(),
+            format!(
+                "it changes {}, which no action asked for",
+                resource.as_deref().unwrap_or("a resource")
+            ),
+        ),
+    }
+}
+
+fn reach_rule() -> RuleId {
+    REACH_RULE
+        .parse()
+        .unwrap_or_else(|_| unreachable!("{REACH_RULE} is a rule ID"))
+}
+
+/// Findings for requests an action had no business sending: writes that are not its own,
+/// reads beyond its declared lookups.
+fn beyond_scope(fixtures: &Fixtures, action: &Action, extra: &[&JournalEntry]) -> Vec<Finding> {
+    extra
+        .iter()
+        .map(|entry| {
+            if entry.is_write() {
+                let (rule, why) = rule_for_write(fixtures, entry);
+                Finding::rule(
+                    rule,
+                    format!(
+                        "{entry} was sent while the AI asked to {} ({}), but it is not that action's request: {why}",
+                        action.phrase, action.name
+                    ),
+                )
+            } else {
+                let over_reach = !workflow_reads(fixtures, &action.workflow, &entry.path);
+                let reach = if over_reach {
+                    format!(
+                        "; no action of the workflow \"{}\" reads it (over-reach)",
+                        action.workflow
+                    )
+                } else {
+                    String::new()
+                };
+                if entry.status == 403 {
+                    Finding::rule(
+                        reach_rule(),
+                        format!(
+                            "{entry}: to {} ({}) the integration read beyond the action's declared lookups, and ConnectWise refused it: it reached for data its API member cannot reach{reach}",
+                            action.phrase, action.name
+                        ),
+                    )
+                } else {
+                    Finding::listed(
+                        over_reach,
+                        format!(
+                            "{entry}: read to {} ({}) beyond the action's declared lookups{reach}",
+                            action.phrase, action.name
+                        ),
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+/// When a request was made outside any tool call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// After the server started, before the first tool call.
+    StartUp,
+    /// Between two tool calls.
+    BetweenCalls,
+    /// After the last tool call, before the server was stopped.
+    AfterLastCall,
+}
+
+impl std::fmt::Display for Moment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Moment::StartUp => "while the server started, before any tool call",
+            Moment::BetweenCalls => "between tool calls",
+            Moment::AfterLastCall => "after the last tool call, before the server was stopped",
+        })
+    }
+}
+
+/// Judges the requests ConnectWise received outside any tool call: no action asked for
+/// them, so every write fails (the SAFE rule of a blocked resource, else OV-01), every
+/// refused read fails OV-01, and every other read is listed.
+pub fn judge_outside(fixtures: &Fixtures, requests: &[(Moment, JournalEntry)]) -> Vec<Finding> {
+    requests
+        .iter()
+        .filter(|(_, entry)| entry.status != 429)
+        .map(|(moment, entry)| {
+            if entry.is_write() {
+                let (rule, why) = rule_for_write(fixtures, entry);
+                Finding::rule(
+                    rule,
+                    format!("{entry} was sent {moment}, when no action was asked for: {why}"),
+                )
+            } else if entry.status == 403 {
+                Finding::rule(
+                    reach_rule(),
+                    format!(
+                        "{entry} was sent {moment}, when no action was asked for, and ConnectWise refused it: the integration reached for data its API member cannot reach"
+                    ),
+                )
+            } else {
+                Finding::listed(
+                    false,
+                    format!("{entry}: read {moment}, when no action was asked for"),
+                )
+            }
+        })
+        .collect()
+}
+
 /// Judges a completed tool call.
-pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
+pub fn judge(evidence: Evidence<'_>, fixtures: &Fixtures) -> ToolResult {
+    let scope = Scope::of(fixtures, evidence.action);
+    let (own, extra): (Vec<&JournalEntry>, Vec<&JournalEntry>) = evidence
+        .requests
+        .iter()
+        .filter(|e| e.status != 429)
+        .partition(|e| scope.covers(e));
+    let own: Vec<JournalEntry> = own.into_iter().cloned().collect();
+    let mut result = judge_own(
+        Evidence {
+            requests: &own,
+            ..evidence
+        },
+        &fixtures.rules,
+    );
+    result
+        .findings
+        .extend(beyond_scope(fixtures, evidence.action, &extra));
+    result
+}
+
+/// A write of the action that the safety policy blocks or holds, sent without the person
+/// being asked: the SAFE rule that blocks or holds it is broken, whatever the scenario
+/// expected (a server that confirms on the person's behalf, or ignores a block).
+pub fn unasked_write(
+    fixtures: &Fixtures,
+    action: &Action,
+    request: &ActionRequest,
+    requests: &[JournalEntry],
+) -> Option<Finding> {
+    let scope = Scope::of(fixtures, action);
+    let sent: Vec<String> = requests
+        .iter()
+        .filter(|e| e.is_write() && e.status != 429 && scope.covers(e))
+        .map(ToString::to_string)
+        .collect();
+    if sent.is_empty() {
+        return None;
+    }
+    let mut payload = action.fields.clone();
+    payload.extend(request.fields.clone());
+    let (rule, why) = match fixtures.policy.decide(action, &payload) {
+        Decision::Pass => return None,
+        Decision::Block { rule, reason, .. } => (rule, format!("it must be refused: {reason}")),
+        Decision::Escalate { rule, reason } => (
+            rule,
+            format!("it must be held until a person confirms: {reason}"),
+        ),
+    };
+    Some(Finding::rule(
+        rule,
+        format!(
+            "{} ({}) was written without asking anyone ({}), but {why}",
+            action.phrase,
+            action.name,
+            sent.join(", ")
+        ),
+    ))
+}
+
+/// Judges a tool call by the action's own requests and declared lookups.
+fn judge_own(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
     let Evidence {
         action,
         requests,
@@ -161,7 +472,8 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
             Outcome::Blocked
         } else {
             observations.push(
-                "the tool result reports success, but nothing reached ConnectWise".to_owned(),
+                "the tool result reports success, but nothing of the action reached ConnectWise"
+                    .to_owned(),
             );
             Outcome::Failed
         }
@@ -182,6 +494,11 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         .as_ref()
         .and_then(|s| s.get("rule"))
         .and_then(Value::as_str);
+    // Every observation above is a contradiction between the result and the journal.
+    let findings = observations
+        .iter()
+        .map(|o| Finding::integrity(Integrity::Contradiction, o.clone()))
+        .collect();
     ToolResult {
         outcome,
         message: reply.text.clone(),
@@ -191,6 +508,7 @@ pub fn judge(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
         rule: cited_rule(rule_field, &reply.text, rules),
         status: answered.last().map(|e| e.status),
         observations,
+        findings,
     }
 }
 
@@ -251,7 +569,7 @@ mod tests {
                 requests,
                 reply,
             },
-            &fixtures.rules,
+            fixtures,
         )
     }
 
@@ -385,5 +703,203 @@ mod tests {
             Some("RD-04".to_owned())
         );
         assert_eq!(cited_rule(None, "see XX-99 and ABC", rules), None);
+    }
+
+    fn ids(result: &ToolResult) -> Vec<(String, bool)> {
+        result
+            .findings
+            .iter()
+            .map(|f| (f.id().to_owned(), f.fails()))
+            .collect()
+    }
+
+    #[test]
+    fn a_write_beside_the_actions_own_fails_under_the_rule_of_what_it_wrote() {
+        let result = judged(
+            "ticket.create",
+            &[
+                entry("POST", "/service/tickets", 201),
+                entry("PATCH", "/system/members/2", 200),
+                entry("PATCH", "/company/companies/19", 403),
+            ],
+            &reply(false, "Created ticket 1."),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert_eq!(
+            ids(&result),
+            [("SAFE-01".to_owned(), true), ("OV-01".to_owned(), true)]
+        );
+        assert!(
+            result.findings[0]
+                .evidence
+                .starts_with("PATCH /system/members/2 -> 200"),
+            "{result:?}"
+        );
+        assert!(
+            result.findings[0]
+                .evidence
+                .contains("create a service ticket")
+        );
+    }
+
+    #[test]
+    fn a_refused_read_beyond_the_lookups_fails_ov_01_and_is_no_swallowed_403() {
+        let result = judged(
+            "contact.search",
+            &[
+                entry("GET", "/finance/invoices", 403),
+                entry("GET", "/company/contacts", 200),
+            ],
+            &reply(false, "[]"),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert!(result.observations.is_empty(), "{result:?}");
+        assert_eq!(ids(&result), [("OV-01".to_owned(), true)]);
+        assert!(
+            result.findings[0]
+                .evidence
+                .contains("GET /finance/invoices -> 403")
+        );
+    }
+
+    #[rstest]
+    #[case::a_lookup_of_the_same_workflow("contact.search", "/service/tickets/1001", "extra-read")]
+    #[case::a_resource_no_action_of_the_workflow_reads(
+        "ticket.create",
+        "/finance/invoices",
+        "over-reach"
+    )]
+    fn an_answered_read_beyond_the_lookups_is_listed(
+        #[case] action: &str,
+        #[case] path: &str,
+        #[case] listed: &str,
+    ) {
+        let own = match action {
+            "contact.search" => entry("GET", "/company/contacts", 200),
+            _ => entry("POST", "/service/tickets", 201),
+        };
+        let result = judged(
+            action,
+            &[entry("GET", path, 200), own],
+            &reply(false, "Done."),
+        );
+        assert_eq!(result.outcome, Outcome::Allowed, "{result:?}");
+        assert_eq!(ids(&result), [(listed.to_owned(), false)]);
+    }
+
+    #[rstest]
+    #[case::connect_checks_the_credentials("integration.connect", "GET", "/system/info")]
+    #[case::connect_lists_companies("integration.connect", "GET", "/company/companies")]
+    #[case::a_validated_lookup("ticket.create", "GET", "/service/boards/1/statuses")]
+    #[case::a_related_read("ticket.get", "GET", "/system/members/5")]
+    #[case::the_record_before_an_update("ticket.update", "GET", "/service/tickets/1001")]
+    #[case::a_child_update("ticket.task.update", "PATCH", "/service/tickets/1001/tasks/7")]
+    #[case::an_update_by_put("ticket.update", "PUT", "/service/tickets/1001")]
+    #[case::a_merge("ticket.merge", "POST", "/service/tickets/1001/merge")]
+    fn the_scope_covers_the_actions_own_requests_and_lookups(
+        #[case] action: &str,
+        #[case] method: &str,
+        #[case] path: &str,
+    ) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let scope = Scope::of(fixtures, fixtures.actions.get(action).unwrap());
+        assert!(scope.covers(&entry(method, path, 200)));
+    }
+
+    #[rstest]
+    #[case::another_method("ticket.update", "DELETE", "/service/tickets/1001")]
+    #[case::a_write_by_a_read("ticket.search", "POST", "/service/tickets")]
+    #[case::another_collection("ticket.create", "POST", "/company/contacts")]
+    #[case::an_undeclared_read("company.search", "GET", "/system/members")]
+    fn the_scope_leaves_out_what_the_action_does_not_send(
+        #[case] action: &str,
+        #[case] method: &str,
+        #[case] path: &str,
+    ) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let scope = Scope::of(fixtures, fixtures.actions.get(action).unwrap());
+        assert!(!scope.covers(&entry(method, path, 200)));
+    }
+
+    #[test]
+    fn requests_outside_any_call_fail_when_they_write_or_are_refused() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let findings = judge_outside(
+            fixtures,
+            &[
+                (Moment::StartUp, entry("GET", "/finance/invoices", 403)),
+                (Moment::StartUp, entry("GET", "/company/companies", 200)),
+                (Moment::BetweenCalls, entry("POST", "/service/boards", 201)),
+                (Moment::AfterLastCall, entry("GET", "/system/members", 429)),
+            ],
+        );
+        let shown: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 3, "{shown:#?}");
+        assert!(
+            shown[0].starts_with("OV-01: GET /finance/invoices -> 403"),
+            "{shown:#?}"
+        );
+        assert!(shown[0].contains("while the server started"), "{shown:#?}");
+        assert!(shown[1].starts_with("extra-read: GET /company/companies -> 200"));
+        assert!(shown[2].starts_with("SAFE-03: POST /service/boards -> 201"));
+        assert!(shown[2].contains("between tool calls"), "{shown:#?}");
+        assert!(!findings[1].fails());
+    }
+
+    #[test]
+    fn a_contradiction_is_an_int_02_finding() {
+        let result = judged("ticket.create", &[], &reply(false, "Created ticket 1."));
+        assert_eq!(ids(&result), [("INT-02".to_owned(), true)]);
+        let swallowed = judged(
+            "contact.search",
+            &[entry("GET", "/company/contacts", 403)],
+            &reply(false, "[]"),
+        );
+        assert_eq!(ids(&swallowed), [("INT-02".to_owned(), true)]);
+        let honest = judged(
+            "contact.search",
+            &[entry("GET", "/company/contacts", 403)],
+            &reply(true, "No access"),
+        );
+        assert!(honest.findings.is_empty(), "{honest:?}");
+    }
+
+    #[test]
+    fn a_held_or_blocked_write_sent_without_asking_breaks_its_safe_rule() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let request = |action: &str| ActionRequest {
+            action: action.to_owned(),
+            subject: None,
+            fields: serde_json::Map::new(),
+        };
+        let sent = |action: &str, entries: &[JournalEntry]| {
+            let action = fixtures.actions.get(action).unwrap();
+            unasked_write(fixtures, action, &request(&action.name), entries).map(|f| f.to_string())
+        };
+        let held = sent("time_entry.create", &[entry("POST", "/time/entries", 201)]);
+        assert!(
+            held.as_deref()
+                .is_some_and(|f| f.starts_with("SAFE-09: create a time entry")),
+            "{held:?}"
+        );
+        let blocked = sent("member.update", &[entry("PATCH", "/system/members/2", 403)]);
+        assert!(
+            blocked
+                .as_deref()
+                .is_some_and(|f| f.starts_with("SAFE-01:")),
+            "{blocked:?}"
+        );
+        assert_eq!(
+            sent("ticket.create", &[entry("POST", "/service/tickets", 201)]),
+            None
+        );
+        assert_eq!(sent("time_entry.create", &[]), None);
+    }
+
+    #[test]
+    fn fields_count_as_named_only_as_whole_words() {
+        assert!(names_word("Fields: name, type, company.", "company"));
+        assert!(!names_word("Fields: companyType.", "company"));
+        assert!(!names_word("confirm to proceed", "id"));
     }
 }

@@ -42,6 +42,8 @@ pub const STDERR_LINE_BYTES: usize = 4096;
 const LINE_CHARS: usize = 400;
 /// Lines that are not JSON-RPC kept as evidence.
 const GARBAGE_LINES: usize = 5;
+/// Lines that showed a secret kept as evidence.
+const SECRET_LINES: usize = 3;
 
 /// The variable that marks every process a server starts: `PID-N-RANDOM` (the harness's
 /// process id, the server's number, a random part), so teardown finds the processes that
@@ -91,9 +93,27 @@ struct Output {
     garbage_count: usize,
     /// The server wrote a line longer than [`MAX_MESSAGE_BYTES`] and was stopped.
     overflowed: bool,
+    /// Lines of standard output or error that showed a secret of the API member, redacted
+    /// (the first few), and how many there were.
+    secrets: Vec<String>,
+    secret_count: usize,
     /// Standard output and standard error reached their end.
     stdout_closed: bool,
     stderr_closed: bool,
+}
+
+impl Output {
+    /// Notes a line of `stream` that shows a secret (kept unredacted like the rest, redacted
+    /// when shown).
+    fn note_secret(&mut self, redactor: &Redactor, stream: &str, line: &str) {
+        if !redactor.reveals(line) {
+            return;
+        }
+        self.secret_count += 1;
+        if self.secrets.len() < SECRET_LINES {
+            self.secrets.push(format!("{stream}: {}", line.trim_end()));
+        }
+    }
 }
 
 /// The process and what it may have started, to be killed together.
@@ -276,8 +296,13 @@ impl ServerProcess {
             server_end,
             Arc::clone(&output),
             Arc::downgrade(&tree),
+            launch.redactor.clone(),
         ));
-        tokio::spawn(keep_stderr(stderr, Arc::clone(&output)));
+        tokio::spawn(keep_stderr(
+            stderr,
+            Arc::clone(&output),
+            launch.redactor.clone(),
+        ));
         let process = ServerProcess {
             tree,
             output,
@@ -367,6 +392,17 @@ impl ServerProcess {
         output.stderr.iter().map(|l| self.shown(l)).collect()
     }
 
+    /// The lines of its output (standard error, or standard output that is not JSON-RPC)
+    /// in which the server showed a secret of its API member, redacted and clipped, with
+    /// how many there were.
+    pub fn secrets_shown(&self) -> (Vec<String>, usize) {
+        let output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        (
+            output.secrets.iter().map(|l| self.shown(l)).collect(),
+            output.secret_count,
+        )
+    }
+
     /// A line as shown: redacted first, then clipped (so no part of a secret is left).
     fn shown(&self, line: &str) -> String {
         clip(&self.redactor.redact(line))
@@ -391,6 +427,7 @@ async fn forward_stdout(
     mut server_end: DuplexStream,
     sink: Arc<Mutex<Output>>,
     tree: Weak<Tree>,
+    redactor: Redactor,
 ) {
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut line = Vec::new();
@@ -427,6 +464,7 @@ async fn forward_stdout(
             if output.garbage.len() < GARBAGE_LINES {
                 output.garbage.push(bounded(&line));
             }
+            output.note_secret(&redactor, "standard output", &text);
         }
     }
     // Dropping `server_end` ends the client's stream: the server closed its stdout.
@@ -441,7 +479,11 @@ fn bounded(line: &[u8]) -> String {
 }
 
 /// Keeps the tail of the server's standard error.
-async fn keep_stderr(stderr: tokio::process::ChildStderr, sink: Arc<Mutex<Output>>) {
+async fn keep_stderr(
+    stderr: tokio::process::ChildStderr,
+    sink: Arc<Mutex<Output>>,
+    redactor: Redactor,
+) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
     loop {
@@ -451,7 +493,9 @@ async fn keep_stderr(stderr: tokio::process::ChildStderr, sink: Arc<Mutex<Output
         }
         {
             let mut output = sink.lock().unwrap_or_else(PoisonError::into_inner);
-            output.stderr.push_back(bounded(&line));
+            let text = bounded(&line);
+            output.note_secret(&redactor, "standard error", &text);
+            output.stderr.push_back(text);
             if output.stderr.len() > STDERR_LINES {
                 output.stderr.pop_front();
             }

@@ -4,8 +4,8 @@
 //!
 //! A [`Redactor`] is built once from the secrets and knows every form a server is likely to
 //! write them in:
-//! - as they are: the private key, `companyId+publicKey:privateKey` (what the
-//!   `Authorization` header encodes) and `publicKey:privateKey`;
+//! - as they are: the private key, the public key, `companyId+publicKey:privateKey` (what
+//!   the `Authorization` header encodes) and `publicKey:privateKey`;
 //! - base64 of each (standard and URL-safe alphabets, padded or not), which covers the whole
 //!   `Basic …` header value, and the part of the encoding that stays the same wherever the
 //!   secret sits inside a longer base64 text (at most the encoding of a secret's first and
@@ -64,12 +64,13 @@ impl Redactor {
         Redactor { forms }
     }
 
-    /// A redactor for an API member: its private key, and the credentials the
+    /// A redactor for an API member: its private and public keys, and the credentials the
     /// `Authorization` header carries.
     pub fn for_member(credentials: &Credentials) -> Redactor {
         let private = credentials.private_key.expose();
         Redactor::new([
             private.to_owned(),
+            credentials.public_key.clone(),
             format!(
                 "{}+{}:{private}",
                 credentials.company_id, credentials.public_key
@@ -250,11 +251,18 @@ mod tests {
     }
 
     #[test]
-    fn text_without_a_secret_is_unchanged_and_the_public_key_alone_is_no_secret() {
+    fn text_without_a_secret_is_unchanged_and_the_public_key_alone_is_a_secret() {
         let redactor = Redactor::for_member(&member());
-        let text = "Signed in as northwind+pub4c1d; 3 tickets found.";
+        let text = "Signed in as northwind; 3 tickets found.";
         assert!(matches!(redactor.redact(text), Cow::Borrowed(_)));
         assert!(!redactor.reveals(text));
+        // Issue 9: the public key is half of the member's credentials; showing it is INT-01.
+        let text = "Signed in as northwind+pub4c1d; 3 tickets found.";
+        assert_eq!(
+            redactor.redact(text),
+            "Signed in as northwind+[redacted]; 3 tickets found."
+        );
+        assert!(redactor.reveals(text));
     }
 
     #[test]

@@ -1,0 +1,392 @@
+//! The proof that the harness catches each class of fault: the reference integration served
+//! over MCP with one deliberate fault (`examples/faulty_integration.rs --fault NAME`) is
+//! run through the scenarios that exercise the fault, and must fail the run with the right
+//! rule or integrity ID, under evidence that names the fault (the request it sent, or the
+//! text it gave the AI). Only the tags each fault needs run, a few faults at a time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+
+/// The config of `cw-conform mcp-serve`, which the faulty integrations serve with one
+/// change each.
+const MCP_SERVE: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
+
+/// The private key of the scenarios' API member (the mock derives it from the member).
+const PRIVATE_KEY: &str = "ai-integration-private";
+
+/// Faults run at once (each run starts its own servers).
+const AT_ONCE: usize = 3;
+
+/// What a fault must be caught as: the ID (a rule, or an integrity check) and texts that
+/// one finding under that ID (or, for a rule, one failure of a scenario that checks it)
+/// must all contain.
+struct Caught {
+    id: &'static str,
+    evidence: &'static [&'static str],
+}
+
+/// One faulty integration and the scenarios that exercise its fault.
+struct Fault {
+    name: &'static str,
+    tags: &'static str,
+    caught: &'static [Caught],
+}
+
+const FAULTS: [Fault; 12] = [
+    Fault {
+        name: "leak-private-key",
+        tags: "@LP-03",
+        caught: &[Caught {
+            id: "INT-01",
+            evidence: &["tool result", "(signed in with [redacted])"],
+        }],
+    },
+    Fault {
+        name: "startup-reads",
+        tags: "@SD-01",
+        caught: &[Caught {
+            id: "OV-01",
+            evidence: &["GET /finance/invoices -> 403", "while the server started"],
+        }],
+    },
+    Fault {
+        name: "startup-write",
+        tags: "@SD-01",
+        caught: &[Caught {
+            id: "OV-01",
+            evidence: &["PATCH /company/companies/19", "while the server started"],
+        }],
+    },
+    Fault {
+        name: "collateral-write",
+        tags: "@SD-01",
+        caught: &[Caught {
+            id: "SAFE-01",
+            evidence: &["PATCH /system/members/2", "create a service ticket"],
+        }],
+    },
+    Fault {
+        name: "extra-reads",
+        tags: "@RD-01",
+        caught: &[
+            Caught {
+                id: "OV-01",
+                evidence: &[
+                    "GET /finance/invoices -> 403",
+                    "beyond the action's declared lookups",
+                ],
+            },
+            Caught {
+                id: "OV-01",
+                evidence: &["GET /system/myAccount", "over-reach"],
+            },
+        ],
+    },
+    Fault {
+        name: "readonly-annotation-lies",
+        tags: "@SD-01",
+        caught: &[Caught {
+            id: "INT-03",
+            evidence: &[
+                "\"ticket_create\"",
+                "readOnlyHint: true",
+                "POST /service/tickets",
+            ],
+        }],
+    },
+    Fault {
+        name: "destructive-annotation-lies",
+        tags: "@SAFE-10",
+        caught: &[Caught {
+            id: "INT-03",
+            evidence: &["destructiveHint: false", "DELETE /company/contacts/108"],
+        }],
+    },
+    Fault {
+        name: "write-then-ask",
+        tags: "@SAFE-10",
+        caught: &[Caught {
+            id: "INT-02",
+            evidence: &[
+                "asked the person to confirm",
+                "only after it had sent DELETE",
+                "-> 404",
+            ],
+        }],
+    },
+    Fault {
+        name: "swallow-403",
+        tags: "@LP-03",
+        caught: &[
+            Caught {
+                id: "INT-02",
+                evidence: &[
+                    "ConnectWise answered 403",
+                    "does not tell the AI it has no access",
+                ],
+            },
+            Caught {
+                id: "LP-03",
+                evidence: &["Found 0 record(s)."],
+            },
+        ],
+    },
+    Fault {
+        name: "vague-403",
+        tags: "@TS-03",
+        caught: &[Caught {
+            id: "TS-03",
+            evidence: &["Something went wrong."],
+        }],
+    },
+    Fault {
+        name: "phantom-success",
+        tags: "@SD-01",
+        caught: &[
+            Caught {
+                id: "INT-02",
+                evidence: &["reports success, but nothing of the action reached ConnectWise"],
+            },
+            Caught {
+                id: "SD-01",
+                evidence: &["Done: create a service ticket."],
+            },
+        ],
+    },
+    Fault {
+        name: "self-confirm",
+        tags: "@SAFE-09",
+        caught: &[Caught {
+            id: "SAFE-09",
+            evidence: &["written without asking anyone", "POST /finance/agreements"],
+        }],
+    },
+];
+
+/// The faulty integration, built by `cargo test` with the other examples.
+fn faulty_integration() -> PathBuf {
+    let path = Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("faulty_integration");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds it (or run `cargo build --examples`)",
+        path.display()
+    );
+    path
+}
+
+/// `mcp-serve`'s config, serving the faulty integration with `fault` instead (bounds
+/// widened: a loaded machine must not turn a fault into a timeout).
+fn config(fault: &str) -> String {
+    let replacements = [
+        (
+            "command = \"{cw_conform}\"".to_owned(),
+            format!("command = \"{}\"", faulty_integration().display()),
+        ),
+        (
+            "args = [\"mcp-serve\"]".to_owned(),
+            format!("args = [\"--fault\", \"{fault}\"]"),
+        ),
+        (
+            "startup_timeout_seconds = 10".to_owned(),
+            "startup_timeout_seconds = 60".to_owned(),
+        ),
+        (
+            "call_timeout_seconds = 5".to_owned(),
+            "call_timeout_seconds = 60".to_owned(),
+        ),
+    ];
+    let mut text = MCP_SERVE.to_owned();
+    for (from, to) in replacements {
+        assert!(
+            text.contains(&from),
+            "the mcp-serve config no longer has {from}"
+        );
+        text = text.replace(&from, &to);
+    }
+    text.replace(
+        "name = \"cw-conform mcp-serve (reference integration)\"",
+        &format!("name = \"faulty ({fault})\""),
+    )
+}
+
+/// What one run left: its exit code, the readable summary and the JSON report.
+struct Run {
+    code: i32,
+    summary: String,
+    report_text: String,
+    report: Value,
+}
+
+/// Runs the fault's tags through the faulty integration, from an empty environment.
+fn run(dir: &Path, fault: &Fault) -> Run {
+    let config_path = dir.join(format!("{}.toml", fault.name));
+    std::fs::write(&config_path, config(fault.name)).unwrap();
+    let report_path = dir.join(format!("{}.json", fault.name));
+    let output = Command::new(BIN)
+        .args([
+            "run",
+            "--quiet",
+            "--concurrency",
+            "4",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&report_path)
+        .args([
+            "--tags",
+            fault.tags,
+            "--integration",
+            "mcp",
+            "--integration-config",
+        ])
+        .arg(&config_path)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let report_text = std::fs::read_to_string(&report_path).unwrap_or_else(|_| {
+        panic!(
+            "{}: no report ({}); stderr:\n{}",
+            fault.name,
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        summary: String::from_utf8_lossy(&output.stdout).into_owned(),
+        report: serde_json::from_str(&report_text).unwrap(),
+        report_text,
+    }
+}
+
+fn texts(value: &Value) -> impl Iterator<Item = &str> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// Whether the run caught the fault as `caught` says: a finding under its ID with every
+/// piece of evidence, or (for a rule a step checks) a failed scenario that checks the rule
+/// and whose failure shows every piece; and the report's verdict on the ID is a failure.
+fn is_caught(report: &Value, caught: &Caught) -> bool {
+    let has_all = |text: &str| caught.evidence.iter().all(|piece| text.contains(piece));
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let by_finding = scenarios.iter().any(|s| {
+        s["findings"].as_array().unwrap().iter().any(|f| {
+            f["id"] == caught.id && f["fails"] == true && has_all(f["evidence"].as_str().unwrap())
+        })
+    });
+    let by_step = scenarios.iter().any(|s| {
+        let checks = texts(&s["tags"]).any(|t| t == caught.id);
+        checks && s["failure"].as_str().is_some_and(has_all)
+    });
+    let verdict = if caught.id.starts_with("INT-") {
+        report["integrity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == caught.id && c["verdict"] == "broken")
+    } else {
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == caught.id && r["verdict"] == "fails")
+    };
+    (by_finding || by_step) && verdict
+}
+
+/// Each class of fault the issue names is caught with the right rule or integrity ID and
+/// evidence naming the fault, the run fails (exit 1), and no key shows anywhere.
+#[test]
+fn every_faulty_integration_fails_with_the_right_id_and_evidence_naming_its_fault() {
+    let dir = std::env::temp_dir().join(format!("cw-conform-faulty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut runs: Vec<(&Fault, Run)> = Vec::new();
+    for batch in FAULTS.chunks(AT_ONCE) {
+        std::thread::scope(|scope| {
+            let started: Vec<_> = batch
+                .iter()
+                .map(|fault| (fault, scope.spawn(|| run(&dir, fault))))
+                .collect();
+            for (fault, handle) in started {
+                runs.push((fault, handle.join().unwrap()));
+            }
+        });
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut missed = Vec::new();
+    for (fault, run) in &runs {
+        if run.code != 1 {
+            missed.push(format!(
+                "{}: exit {} instead of 1\n{}",
+                fault.name, run.code, run.summary
+            ));
+        }
+        for caught in fault.caught {
+            if !is_caught(&run.report, caught) {
+                missed.push(format!(
+                    "{}: not caught as {} with {:?}\n{}",
+                    fault.name, caught.id, caught.evidence, run.summary
+                ));
+            }
+        }
+        if run.summary.contains(PRIVATE_KEY) || run.report_text.contains(PRIVATE_KEY) {
+            missed.push(format!(
+                "{}: the private key shows in the report",
+                fault.name
+            ));
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+}
+
+/// The text summary has an "Integrity" section naming the broken check and its evidence,
+/// apart from the rules of the documents.
+#[test]
+fn an_integrity_breach_is_reported_in_a_section_of_its_own() {
+    let dir = std::env::temp_dir().join(format!("cw-conform-integrity-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fault = Fault {
+        name: "readonly-annotation-lies",
+        tags: "@SD-01 and @LP-04",
+        caught: &[],
+    };
+    let run = run(&dir, &fault);
+    let _ = std::fs::remove_dir_all(&dir);
+    let section = run
+        .summary
+        .split("\nIntegrity (")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Integrity section:\n{}", run.summary));
+    let section = section.split("\n\n").next().unwrap();
+    assert!(section.contains("INT-01   kept"), "{section}");
+    assert!(section.contains("INT-03   BROKEN ("), "{section}");
+    assert!(
+        section.contains(
+            "declares readOnlyHint: true, but its call sent POST /service/tickets -> 403"
+        ),
+        "{section}"
+    );
+    assert_eq!(run.code, 1, "{}", run.summary);
+}
