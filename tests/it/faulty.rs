@@ -200,7 +200,7 @@ fn config(fault: &str) -> String {
             "startup_timeout_seconds = 60".to_owned(),
         ),
         (
-            "call_timeout_seconds = 5".to_owned(),
+            "call_timeout_seconds = 30".to_owned(),
             "call_timeout_seconds = 60".to_owned(),
         ),
     ];
@@ -308,7 +308,7 @@ fn is_caught(report: &Value, caught: &Caught) -> bool {
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["id"] == caught.id && r["verdict"] == "fails")
+            .any(|r| r["id"] == caught.id && r["verdict"] == "violated")
     };
     (by_finding || by_step) && verdict
 }

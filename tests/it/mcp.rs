@@ -1026,13 +1026,14 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
     let summary = &run.summary;
     assert_eq!(run.code, 1, "{summary}\n{}", run.stderr);
     // A violation, or a server that broke (the scenario could not be judged).
+    // What failed it and, for a server that broke, why it could not be judged.
     let failure = |name: &str| {
         let s = scenario(&run.report, name);
-        let failure = s["failure"]
-            .as_str()
-            .or(s["not_judged"].as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let failure = [&s["failure"], &s["not_judged"]]
+            .iter()
+            .filter_map(|text| text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(!failure.is_empty(), "\"{name}\" passed: {s:#}");
         failure
     };

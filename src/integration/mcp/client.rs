@@ -1371,7 +1371,7 @@ mod tests {
         drop(taken);
         let slot = waiting.await.unwrap();
         drop(slot);
-}
+    }
 
     fn entry(method: &str, path: &str, status: u16) -> JournalEntry {
         JournalEntry {

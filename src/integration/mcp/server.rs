@@ -255,7 +255,10 @@ impl ReferenceServer {
 
     /// The request a tool's arguments make (`id`, `query`, `fields`), or the result that
     /// refuses arguments that do not fit the input schema.
-    pub fn request(action: &Action, arguments: &JsonObject) -> Result<ActionRequest, Box<ToolResult>> {
+    pub fn request(
+        action: &Action,
+        arguments: &JsonObject,
+    ) -> Result<ActionRequest, Box<ToolResult>> {
         let id = match arguments.get("id") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.is_i64() => n.as_i64(),
