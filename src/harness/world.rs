@@ -296,6 +296,24 @@ impl ConformanceWorld {
             .collect()
     }
 
+    /// How many requests ConnectWise has received, without copying them.
+    pub(crate) fn journal_len(&self) -> usize {
+        match &self.mock {
+            Some(mock) => {
+                mock.journal_reader().len()
+                    + self
+                        .other_site
+                        .as_ref()
+                        .map_or(0, |other| other.journal_reader().len())
+            }
+            None => self
+                .recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
+        }
+    }
+
     /// Every request ConnectWise received: the mock's journal followed by the other site's
     /// (a wrong-URL scenario sends everything there), or against a sandbox what the
     /// scenario's clients sent.

@@ -176,8 +176,9 @@ fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
 
 async fn perform(world: &mut ConformanceWorld, request: &ActionRequest) {
     let integration = world.integration().await;
-    world.mark = world.journal().len();
-    let result = integration.perform(request).await;
+    world.mark = world.journal_len();
+    let request = request.clone();
+    let result = super::on_worker(async move { integration.perform(&request).await }).await;
     world.held.clone_from(&result.confirmation);
     world.result = Some(result);
 }
@@ -190,8 +191,10 @@ async fn person_answers(world: &mut ConformanceWorld, answer: String) {
         .take()
         .unwrap_or_else(|| panic!("nothing is held for confirmation\n{}", world.evidence()));
     let integration = world.integration().await;
-    world.mark = world.journal().len();
-    let result = integration.confirm(held.token, answer == "confirms").await;
+    world.mark = world.journal_len();
+    let accept = answer == "confirms";
+    let result =
+        super::on_worker(async move { integration.confirm(held.token, accept).await }).await;
     world.result = Some(result);
 }
 

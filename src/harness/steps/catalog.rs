@@ -79,11 +79,15 @@ pub(super) const STEPS: &[StepDoc] = &[
 /// (or the policy) finally decided.
 async fn run_confirmed(world: &mut ConformanceWorld, action: &Action) -> (ToolResult, bool) {
     let integration = world.integration().await;
-    let result = integration.perform(&ActionRequest::example(action)).await;
-    match &result.confirmation {
-        Some(held) => (integration.confirm(held.token, true).await, true),
-        None => (result, false),
-    }
+    let request = ActionRequest::example(action);
+    super::on_worker(async move {
+        let result = integration.perform(&request).await;
+        match &result.confirmation {
+            Some(held) => (integration.confirm(held.token, true).await, true),
+            None => (result, false),
+        }
+    })
+    .await
 }
 
 fn line(action: &Action, result: &ToolResult, confirmed: bool) -> String {

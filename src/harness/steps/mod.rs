@@ -19,8 +19,24 @@ mod security;
 mod workflows;
 
 use std::fmt;
+use std::future::Future;
 
 use serde::Serialize;
+
+/// Runs `work` (an integration call) on the runtime's worker threads. Cucumber polls every
+/// scenario of a run in one task, so work done inline would run the scenarios one CPU at a
+/// time; spawned, they use every core. A panic inside comes back as the step's panic.
+pub(crate) async fn on_worker<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> T {
+    match tokio::spawn(work).await {
+        Ok(value) => value,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("the integration call was cancelled: {error}"),
+        },
+    }
+}
 
 /// The Gherkin keyword a step is registered under (`And` and `But` take the keyword of
 /// the step before them).
