@@ -1,13 +1,168 @@
 #!/usr/bin/env bash
-# Benchmark: wall time of the whole suite against the built-in mock (release build), N runs.
+# Benchmarks (not tests). Each figure is printed as a ratio against its floor, measured
+# in the same run, because absolute times on a shared machine do not carry.
+#
+#   scripts/bench.sh [serve|suite|linear|scaling|all] [RUNS]
+#
+# - serve:   wrk (1 thread, 16 connections, SECONDS, default 10) against `cw-conform serve`
+#            answering an authenticated `GET /company/companies?pageSize=10`, and against
+#            bare wiremock answering a static list (the floor's `serve`). Goal: >= 0.8.
+# - suite:   the whole built-in suite against the mock, scenarios/s, against the floor's
+#            500 scenarios of one wiremock server and three round trips each. Goal: >= 0.5.
+# - linear:  one generated feature of 1k and one of 20k scenarios; ms per scenario of each
+#            and their ratio. Goal: 20k within 1.5x of 1k per scenario.
+# - scaling: the whole suite at --concurrency 1, 2, and the CPU count (and 8 when the
+#            machine has 8 or more cores). Goal: never slower with more; 3x at 8 vs 1.
+#
+# The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
+# target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${1:-5}"
+what="${1:-all}"
+runs="${2:-3}"
+seconds="${SECONDS_PER_WRK:-10}"
+cpus="$(nproc)"
+
 cargo build --release --quiet
-for i in $(seq 1 "$runs"); do
-  start=$(date +%s%N)
-  ./target/release/cw-conform run --quiet > "${TMPDIR:-/tmp}/cw-conform-bench.txt"
-  end=$(date +%s%N)
-  ms=$(( (end - start) / 1000000 ))
-  printf 'run %d: %d ms  (%s)\n' "$i" "$ms" "$(grep -E '^[0-9]+ scenarios' "${TMPDIR:-/tmp}/cw-conform-bench.txt")"
-done
+cargo build --release --quiet --manifest-path scripts/floor/Cargo.toml --target-dir target/floor
+cw=./target/release/cw-conform
+floor=./target/floor/release/floor
+
+scratch="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; wait "$pid" 2> /dev/null || true; done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# The floor's features: 500 scenarios of one wiremock server and three round trips.
+mkdir -p "$scratch/floor"
+{
+  echo "Feature: floor"
+  for i in $(seq 0 499); do
+    printf '  Scenario: s%d\n    Given a mock server\n    When the client makes three requests\n    Then every answer is 200\n' "$i"
+  done
+} > "$scratch/floor/floor.feature"
+
+# Wall time of one command in ms; its standard output goes to $scratch/out.
+timed() {
+  local start end
+  start=$(now_ms)
+  "$@" > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; tail -5 "$scratch/out" >&2; return 1; }
+  end=$(now_ms)
+  echo $(( end - start ))
+}
+
+scenarios_in() { grep -Eo '^[0-9]+ scenarios?' "$scratch/out" | grep -Eo '^[0-9]+' | head -1; }
+
+bench_serve() {
+  if ! command -v wrk > /dev/null; then
+    echo "installing wrk (apt-get)" >&2
+    apt-get update -qq > /dev/null && apt-get install -y -qq wrk > /dev/null
+  fi
+  "$cw" serve --port 0 --role read-only-discovery > "$scratch/serve.out" 2>&1 &
+  pids+=($!)
+  local port site
+  port="$(free_port)"
+  "$floor" serve "$port" > "$scratch/floor.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q "Press Ctrl-C to stop." "$scratch/serve.out" && grep -q listening "$scratch/floor.out" && break
+    sleep 0.1
+  done
+  site="$(sed -n 's/^Mock ConnectWise serving at //p' "$scratch/serve.out")"
+  local path="/v4_6_release/apis/3.0/company/companies?pageSize=10"
+  local authorization
+  authorization="Basic $(printf '%s' 'northwind+ai-integration-public:ai-integration-private' | base64 -w0)"
+  rps() { wrk -t 1 -c 16 -d "${seconds}s" -H "Authorization: $authorization" -H "clientId: bench" "$1" | awk '/^Requests\/sec/ { printf "%d", $2 }'; }
+  echo "serve: wrk -t1 -c16 -d${seconds}s, GET /company/companies?pageSize=10"
+  for i in $(seq 1 "$runs"); do
+    local ours bare
+    ours="$(rps "$site$path")"
+    bare="$(rps "http://127.0.0.1:$port$path")"
+    printf '  run %d: cw-conform serve %s req/s, bare wiremock %s req/s, ratio %s (goal >= 0.8)\n' \
+      "$i" "$ours" "$bare" "$(ratio "$ours" "$bare")"
+  done
+}
+
+bench_suite() {
+  echo "suite: the built-in suite against the mock vs the floor (500 scenarios)"
+  for i in $(seq 1 "$runs"); do
+    local ms count floor_ms ours theirs
+    ms="$(timed "$cw" run --quiet)"
+    count="$(scenarios_in)"
+    floor_ms="$(FEATURES="$scratch/floor" timed "$floor")"
+    ours="$(awk -v n="$count" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')"
+    theirs="$(awk -v ms="$floor_ms" 'BEGIN { printf "%.0f", 500 * 1000 / ms }')"
+    printf '  run %d: %s scenarios in %d ms (%s/s); floor 500 in %d ms (%s/s); ratio %s (goal >= 0.5)\n' \
+      "$i" "$count" "$ms" "$ours" "$floor_ms" "$theirs" "$(ratio "$ours" "$theirs")"
+  done
+}
+
+# One generated feature of N scenarios (as a vendor's generated suite would be: one file),
+# cycling through roles, actions and their outcomes.
+generated() {
+  local n="$1" file="$scratch/generated-$1.feature"
+  local cases=(
+    'read-only-discovery|search companies "Acme"|allowed'
+    'no-access|search companies "Acme"|denied'
+    'full-access|get ticket #1001|allowed'
+    'no-access|get ticket #1001|denied'
+  )
+  {
+    echo "Feature: generated"
+    for i in $(seq 0 $(( n - 1 ))); do
+      IFS='|' read -r role action outcome <<< "${cases[$(( i % ${#cases[@]} ))]}"
+      printf '  Scenario: case %d\n    Given an API member with the role "%s"\n    When the AI asks to %s\n    Then the outcome is %s\n' \
+        "$i" "$role" "$action" "$outcome"
+    done
+  } > "$file"
+  echo "$file"
+}
+
+bench_linear() {
+  local small large
+  small="$(generated 1000)"
+  large="$(generated 20000)"
+  echo "linear: one generated feature of 1,000 and of 20,000 scenarios"
+  for i in $(seq 1 "$runs"); do
+    local ms_small n_small ms_large n_large per_small per_large
+    ms_small="$(timed "$cw" run --quiet "$small")"; n_small="$(scenarios_in)"
+    ms_large="$(timed "$cw" run --quiet "$large")"; n_large="$(scenarios_in)"
+    per_small="$(awk -v ms="$ms_small" -v n="$n_small" 'BEGIN { printf "%.3f", ms / n }')"
+    per_large="$(awk -v ms="$ms_large" -v n="$n_large" 'BEGIN { printf "%.3f", ms / n }')"
+    printf '  run %d: %s scenarios %s ms/scenario; %s scenarios %s ms/scenario; ratio %s (goal <= 1.5)\n' \
+      "$i" "$n_small" "$per_small" "$n_large" "$per_large" "$(ratio "$per_large" "$per_small")"
+  done
+}
+
+bench_scaling() {
+  local levels=(1 2)
+  [ "$cpus" -gt 2 ] && levels+=("$cpus")
+  [ "$cpus" -ge 8 ] && [ "$cpus" -ne 8 ] && levels+=(8)
+  echo "scaling: the whole suite at --concurrency ${levels[*]} on $cpus CPUs"
+  for i in $(seq 1 "$runs"); do
+    local line="  run $i:" base=""
+    for level in "${levels[@]}"; do
+      local ms
+      ms="$(timed "$cw" run --quiet --concurrency "$level")"
+      [ -z "$base" ] && base="$ms"
+      line+=" c=$level $ms ms (x$(ratio "$base" "$ms"))"
+    done
+    echo "$line"
+  done
+}
+
+case "$what" in
+  serve) bench_serve ;;
+  suite) bench_suite ;;
+  linear) bench_linear ;;
+  scaling) bench_scaling ;;
+  all) bench_serve; bench_suite; bench_linear; bench_scaling ;;
+  *) echo "usage: scripts/bench.sh [serve|suite|linear|scaling|all] [RUNS]" >&2; exit 2 ;;
+esac

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use include_dir::{Dir, include_dir};
 use serde::Deserialize;
@@ -464,7 +464,7 @@ pub struct Fixtures {
     /// The rule catalog.
     pub rules: RuleCatalog,
     /// Seed records by collection.
-    pub seed: BTreeMap<String, Vec<serde_json::Value>>,
+    pub seed: crate::mock::store::Collections,
     /// The `/system/info` record.
     pub system_info: serde_json::Value,
 }
@@ -520,7 +520,7 @@ impl Fixtures {
                     .map_err(|e| FixtureError::invalid(&shown, Some(e.line()), e.to_string()))?;
                 continue;
             }
-            seed.insert(collection, parse_collection(&shown, &text)?);
+            seed.insert(collection, Arc::new(parse_collection(&shown, &text)?));
         }
         for endpoint in &permissions.endpoints {
             if !seed.contains_key(&endpoint.collection) {

@@ -338,33 +338,45 @@ fn collect_builtin(dir: &Dir<'static>, files: &mut Vec<FeatureText>) {
 pub(super) fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
     let mut files = Vec::new();
     for path in paths {
-        let read_error = |e: io::Error| RunError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
         if path.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(read_error)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "feature"))
-                .collect();
-            entries.sort();
-            for entry in entries {
-                let text = std::fs::read_to_string(&entry).map_err(|e| RunError::Read {
-                    path: entry.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-                files.push(FeatureText { path: entry, text });
+            let mut found = Vec::new();
+            feature_files(path, &mut found)?;
+            found.sort();
+            for entry in found {
+                files.push(read_feature(entry)?);
             }
         } else {
-            let text = std::fs::read_to_string(path).map_err(read_error)?;
-            files.push(FeatureText {
-                path: path.clone(),
-                text,
-            });
+            files.push(read_feature(path.clone())?);
         }
     }
     Ok(files)
+}
+
+/// The `.feature` files in a folder and its subfolders, as cucumber finds them.
+fn feature_files(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), RunError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| RunError::Read {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        // A link to a folder is not followed: a loop of links cannot hang the run.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            feature_files(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "feature") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_feature(path: PathBuf) -> Result<FeatureText, RunError> {
+    let text = std::fs::read_to_string(&path).map_err(|e| RunError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(FeatureText { path, text })
 }
 
 /// Hands cucumber the features [`super::features::load`] parsed and checked.
@@ -1247,6 +1259,30 @@ mod tests {
             )
             .as_deref(),
             Some("\u{1b}[31m      the AI was told nothing\u{1b}[0m")
+        );
+    }
+
+    #[test]
+    fn a_folder_is_searched_for_features_in_its_subfolders_in_name_order() {
+        let folder = std::env::temp_dir().join(format!("cw-conform-nested-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(folder.join("b/deeper")).unwrap();
+        std::fs::create_dir_all(folder.join("a")).unwrap();
+        for file in ["b/deeper/two.feature", "a/one.feature", "top.feature"] {
+            std::fs::write(folder.join(file), format!("Feature: {file}\n")).unwrap();
+        }
+        std::fs::write(folder.join("a/notes.txt"), "not a feature").unwrap();
+
+        let found = user_features(std::slice::from_ref(&folder)).unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+
+        let names: Vec<String> = found
+            .iter()
+            .map(|f| f.path.strip_prefix(&folder).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["a/one.feature", "b/deeper/two.feature", "top.feature"]
         );
     }
 

@@ -44,6 +44,21 @@ fn same_collection(a: &str, b: &str) -> bool {
     shape(a) == shape(b)
 }
 
+/// Runs `work` (an integration call) on the runtime's worker threads. Cucumber polls every
+/// scenario of a run in one task, so work done inline would run the scenarios one CPU at a
+/// time; spawned, they use every core. A panic inside comes back as the step's panic.
+async fn on_worker<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    match tokio::spawn(work).await {
+        Ok(value) => value,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("the integration call was cancelled: {error}"),
+        },
+    }
+}
+
 static NEXT_SCOPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// One scenario's state. Each scenario has its own mock, so scenarios run concurrently
@@ -285,9 +300,10 @@ impl ConformanceWorld {
     /// no answer to judge stops the scenario as *could not be judged*.
     pub(crate) async fn perform(&mut self, request: &ActionRequest) -> ToolResult {
         let integration = self.integration().await;
-        self.mark = self.journal().len();
-        let result = integration
-            .perform(request)
+        self.mark = self.journal_len();
+        let worker = Arc::clone(&integration);
+        let request_owned = request.clone();
+        let result = on_worker(async move { worker.perform(&request_owned).await })
             .await
             .unwrap_or_else(|error| not_judged(&error));
         if integration.offers(&request.action) {
@@ -299,9 +315,8 @@ impl ConformanceWorld {
     /// Answers a held action as a person would (see [`Self::perform`]).
     pub(crate) async fn confirm(&mut self, token: u64, accept: bool) -> ToolResult {
         let integration = self.integration().await;
-        self.mark = self.journal().len();
-        let result = integration
-            .confirm(token, accept)
+        self.mark = self.journal_len();
+        let result = on_worker(async move { integration.confirm(token, accept).await })
             .await
             .unwrap_or_else(|error| not_judged(&error));
         self.performed += 1;
@@ -380,6 +395,24 @@ impl ConformanceWorld {
             .flatten()
             .map(MockConnectWise::journal_reader)
             .collect()
+    }
+
+    /// How many requests ConnectWise has received, without copying them.
+    pub(crate) fn journal_len(&self) -> usize {
+        match &self.mock {
+            Some(mock) => {
+                mock.journal_reader().len()
+                    + self
+                        .other_site
+                        .as_ref()
+                        .map_or(0, |other| other.journal_reader().len())
+            }
+            None => self
+                .recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .len(),
+        }
     }
 
     /// Every request ConnectWise received: the mock's journal followed by the other site's

@@ -106,7 +106,8 @@ impl Default for MockConfig {
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
-    pub(crate) members: Vec<ApiMember>,
+    /// Shared, so a request holds its member without copying the member's role.
+    pub(crate) members: Vec<Arc<ApiMember>>,
     pub(crate) journal: Journal,
     pub(crate) faults: Vec<Fault>,
 }
@@ -228,7 +229,7 @@ impl MockConnectWise {
             delay: config.delay,
             inner: Mutex::new(Inner {
                 store: Store::seeded(&fixtures.seed),
-                members: config.members,
+                members: config.members.into_iter().map(Arc::new).collect(),
                 journal: Journal::new(config.retention),
                 faults: Vec::new(),
             }),
@@ -301,7 +302,7 @@ impl MockConnectWise {
     pub fn add_member(&self, member: ApiMember) {
         let mut inner = self.shared.lock();
         inner.members.retain(|m| m.identifier != member.identifier);
-        inner.members.push(member);
+        inner.members.push(Arc::new(member));
     }
 
     /// Answers the next requests with a fault.

@@ -942,27 +942,25 @@ impl OrderBy {
     /// ascending (last when descending), then booleans, numbers, datetimes (strings that parse
     /// as ISO datetimes, compared chronologically), then other strings (case-insensitive).
     /// A path through an array sorts by its first value; objects sort like null.
-    pub fn sort(&self, records: &mut [Value]) {
-        let keys: Vec<Vec<SortKey>> = records
-            .iter()
+    pub fn sort<R: std::borrow::Borrow<Value>>(&self, records: &mut Vec<R>) {
+        let mut keyed: Vec<(Vec<SortKey>, R)> = records
+            .drain(..)
             .map(|r| {
-                self.keys
+                let keys = self
+                    .keys
                     .iter()
-                    .map(|(path, _)| SortKey::of(r, path))
-                    .collect()
+                    .map(|(path, _)| SortKey::of(r.borrow(), path))
+                    .collect();
+                (keys, r)
             })
             .collect();
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by(|&a, &b| {
-            let pairs = keys[a].iter().zip(&keys[b]).zip(&self.keys);
+        keyed.sort_by(|(a, _), (b, _)| {
+            let pairs = a.iter().zip(b).zip(&self.keys);
             let mut orderings =
                 pairs.map(|((x, y), (_, desc))| if *desc { y.cmp(x) } else { x.cmp(y) });
             orderings.find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
         });
-        let mut taken: Vec<Value> = records.iter_mut().map(std::mem::take).collect();
-        for (slot, index) in records.iter_mut().zip(order) {
-            *slot = std::mem::take(&mut taken[index]);
-        }
+        records.extend(keyed.into_iter().map(|(_, r)| r));
     }
 }
 

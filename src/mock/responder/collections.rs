@@ -271,14 +271,14 @@ impl Call<'_> {
             Ok(c) => c,
             Err(answer) => return answer,
         };
-        let mut records: Vec<Value> = inner
+        // Filtered, sorted and paged by reference: only the page returned is copied.
+        let mut records: Vec<&Value> = inner
             .store
             .all(&endpoint.collection)
             .iter()
             .filter(|r| parent_matches(endpoint, r, parent_id))
             .filter(|r| level == Level::All || endpoint.is_owned_by(r, &self.member.identifier))
             .filter(|r| conditions.iter().all(|c| c.matches(r)))
-            .cloned()
             .collect();
         if count {
             return Answer::json(200, &json!({"count": records.len()}));
@@ -317,15 +317,15 @@ impl Call<'_> {
                 Err(answer) => return answer,
             };
             records.sort_by_key(|r| record_id(r).unwrap_or(0));
-            let rest: Vec<Value> = records
+            let rest: Vec<&Value> = records
                 .into_iter()
                 .filter(|r| {
                     record_id(r).is_some_and(|id| id > i64::try_from(after).unwrap_or(i64::MAX))
                 })
                 .collect();
             let more = rest.len() > page_size;
-            let page: Vec<Value> = rest.into_iter().take(page_size).collect();
-            let link = match (more, page.last().and_then(record_id)) {
+            let page: Vec<&Value> = rest.into_iter().take(page_size).collect();
+            let link = match (more, page.last().and_then(|r| record_id(r))) {
                 (true, Some(last)) => Some(format!(
                     "<{}>; rel=\"next\"",
                     self.page_url(&[
@@ -342,7 +342,7 @@ impl Call<'_> {
                 Err(answer) => return answer,
             };
             let last = records.len().div_ceil(page_size).max(1);
-            let page_records: Vec<Value> = records
+            let page_records: Vec<&Value> = records
                 .into_iter()
                 .skip((page - 1).saturating_mul(page_size))
                 .take(page_size)
@@ -354,8 +354,8 @@ impl Call<'_> {
         };
         let shown: Vec<Value> = page_records
             .into_iter()
+            .map(|r| fields.as_ref().map_or_else(|| r.clone(), |f| f.project(r)))
             .map(|r| self.guard_read(endpoint, r))
-            .map(|r| fields.as_ref().map_or(r.clone(), |f| f.project(&r)))
             .collect();
         let mut answer = Answer::json(200, &Value::Array(shown));
         if let Some(link) = link {

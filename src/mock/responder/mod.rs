@@ -49,7 +49,7 @@ pub(crate) enum Admission {
     /// The answer, already journalled; the body is not needed.
     Answered(Answer),
     /// An authenticated API member: read the body and call [`ConnectWise::answer`].
-    Admitted(ApiMember),
+    Admitted(Arc<ApiMember>),
 }
 
 /// The ConnectWise responder over one mock's state.
@@ -165,7 +165,11 @@ fn api_path(path: &str) -> Option<&str> {
 
 /// Everything answered before the body: sign-in lookups, unknown paths, faults and
 /// authentication. `Ok` is the authenticated member.
-fn admit(shared: &Shared, inner: &mut Inner, request: &Request<'_>) -> Result<ApiMember, Answer> {
+fn admit(
+    shared: &Shared,
+    inner: &mut Inner,
+    request: &Request<'_>,
+) -> Result<Arc<ApiMember>, Answer> {
     let path = request.url.path();
     if let Some(company) = strip_prefix_ignore_case(path, "/login/companyinfo/") {
         return Err(company_info(shared, company));
@@ -258,7 +262,7 @@ fn authenticate(
     shared: &Shared,
     inner: &Inner,
     request: &Request<'_>,
-) -> Result<ApiMember, Answer> {
+) -> Result<Arc<ApiMember>, Answer> {
     let settings = &shared.fixtures.permissions.settings;
     let refuse = || {
         Answer::error(
@@ -299,7 +303,7 @@ fn authenticate(
     if !client_ok {
         return Err(refuse());
     }
-    Ok(member.clone())
+    Ok(Arc::clone(member))
 }
 
 /// Whether a level lets the member act on a record (`owned`: it is the member's own).
