@@ -397,6 +397,14 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
                     cell(&rule.section)
                 );
             }
+            out.push_str(
+                "\nIntegrity checks, not rules of the documents (never tags): an MCP integration \
+                 is held to them in every scenario, and a breach fails the run.\n\n\
+                 | check | what breaks it |\n|---|---|\n",
+            );
+            for check in crate::model::Integrity::ALL {
+                let _ = writeln!(out, "| {} | {} |", check.id(), cell(check.summary()));
+            }
             out
         }
         ListFormat::Json => {

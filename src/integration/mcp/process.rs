@@ -36,7 +36,7 @@ pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Lines of standard error kept.
 pub const STDERR_LINES: usize = 30;
 /// Bytes kept of one line of standard error (or of standard output that is not JSON-RPC);
-/// the rest of a longer line is skipped.
+/// the rest of a longer line is skipped, though still searched for secrets.
 pub const STDERR_LINE_BYTES: usize = 4096;
 /// Characters shown of one line.
 const LINE_CHARS: usize = 400;
@@ -112,6 +112,24 @@ impl Output {
         self.secret_count += 1;
         if self.secrets.len() < SECRET_LINES {
             self.secrets.push(format!("{stream}: {}", line.trim_end()));
+        }
+    }
+}
+
+impl Output {
+    /// Notes a line of `stream` whose part beyond the [`STDERR_LINE_BYTES`] kept showed a
+    /// secret (the kept part, `shown`, may not).
+    fn note_secret_beyond(&mut self, redactor: &Redactor, stream: &str, shown: &str) {
+        if redactor.reveals(shown) {
+            // Already noted with the kept part.
+            return;
+        }
+        self.secret_count += 1;
+        if self.secrets.len() < SECRET_LINES {
+            self.secrets.push(format!(
+                "{stream}: {}… (a secret further along this line, past the {STDERR_LINE_BYTES} bytes kept)",
+                shown.chars().take(LINE_CHARS).collect::<String>()
+            ));
         }
     }
 }
@@ -222,19 +240,43 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 
 /// Skips the rest of a line; false at the end of the stream.
 async fn skip_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> bool {
+    skip_line_scanning(reader, None).await.0
+}
+
+/// Bytes of the previous piece of a skipped line checked again with the next piece, so a
+/// secret that straddles two pieces is seen (every form of a secret is shorter).
+const SCAN_OVERLAP: usize = 1024;
+
+/// Skips the rest of a line, looking in it for the API member's secrets as it goes (in
+/// pieces, with [`SCAN_OVERLAP`], so memory stays bounded however long the line). Returns
+/// whether the stream goes on, and whether the skipped part showed a secret.
+async fn skip_line_scanning<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    redactor: Option<&Redactor>,
+) -> (bool, bool) {
+    let mut tail: Vec<u8> = Vec::new();
+    let mut revealed = false;
     loop {
         let Ok(available) = reader.fill_buf().await else {
-            return false;
+            return (false, revealed);
         };
         if available.is_empty() {
-            return false;
+            return (false, revealed);
         }
-        if let Some(at) = available.iter().position(|&b| b == b'\n') {
-            reader.consume(at + 1);
-            return true;
+        let (taken, ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if let Some(redactor) = redactor.filter(|_| !revealed) {
+            tail.extend_from_slice(&available[..taken]);
+            revealed = redactor.reveals(&String::from_utf8_lossy(&tail));
+            let keep = tail.len().saturating_sub(SCAN_OVERLAP);
+            tail.drain(..keep);
         }
-        let all = available.len();
-        reader.consume(all);
+        reader.consume(taken);
+        if ends {
+            return (true, revealed);
+        }
     }
 }
 
@@ -500,8 +542,16 @@ async fn keep_stderr(
                 output.stderr.pop_front();
             }
         }
-        if read == LineRead::TooLong && !skip_line(&mut reader).await {
-            break;
+        if read == LineRead::TooLong {
+            let (more, revealed) = skip_line_scanning(&mut reader, Some(&redactor)).await;
+            if revealed {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .note_secret_beyond(&redactor, "standard error", &bounded(&line));
+            }
+            if !more {
+                break;
+            }
         }
     }
     sink.lock()
@@ -686,6 +736,52 @@ mod tests {
         }
         assert!(!running(child), "the server's own child {child} survived");
         assert!(!running(server), "the server {server} survived");
+    }
+
+    /// A secret far along a line longer than what is kept is still found, also where it
+    /// straddles two pieces of the read; memory stays bounded (the line is not kept).
+    #[rstest::rstest]
+    #[case::in_one_piece(10_000)]
+    #[case::across_pieces(8_190)]
+    #[tokio::test]
+    async fn a_secret_past_the_kept_part_of_a_long_line_is_found(#[case] at: usize) {
+        let secret = "s3cr3t-private-key-value";
+        let redactor = Redactor::new([secret]);
+        let mut input = "x".repeat(at).into_bytes();
+        input.extend_from_slice(secret.as_bytes());
+        input.extend_from_slice(&b"y".repeat(20_000));
+        input.extend_from_slice(b"\nnext\n");
+        let mut reader = BufReader::with_capacity(8_192, &input[..]);
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line(&mut reader, &mut line, STDERR_LINE_BYTES).await,
+            LineRead::TooLong
+        );
+        assert!(!redactor.reveals(&bounded(&line)));
+        assert_eq!(
+            skip_line_scanning(&mut reader, Some(&redactor)).await,
+            (true, true)
+        );
+        assert_eq!(
+            read_line(&mut reader, &mut line, STDERR_LINE_BYTES).await,
+            LineRead::Line
+        );
+        assert_eq!(line, b"next\n");
+        let mut output = Output::default();
+        output.note_secret_beyond(&redactor, "standard error", &bounded(b"xxxx"));
+        assert_eq!(output.secret_count, 1);
+        assert!(output.secrets[0].contains("a secret further along this line"));
+
+        let clean = "z".repeat(50_000) + "\n";
+        let mut reader = BufReader::new(clean.as_bytes());
+        assert_eq!(
+            skip_line_scanning(&mut reader, Some(&redactor)).await,
+            (true, false)
+        );
+        assert_eq!(
+            skip_line_scanning(&mut reader, Some(&redactor)).await,
+            (false, false)
+        );
     }
 
     #[tokio::test]
