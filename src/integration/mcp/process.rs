@@ -238,11 +238,6 @@ async fn read_line<R: AsyncBufRead + Unpin>(
     }
 }
 
-/// Skips the rest of a line; false at the end of the stream.
-async fn skip_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> bool {
-    skip_line_scanning(reader, None).await.0
-}
-
 /// Bytes of the previous piece of a skipped line checked again with the next piece, so a
 /// secret that straddles two pieces is seen (every form of a secret is shorter).
 const SCAN_OVERLAP: usize = 1024;
@@ -796,7 +791,7 @@ mod tests {
             LineRead::TooLong
         );
         assert_eq!(line, b"01234567");
-        assert!(skip_line(&mut reader).await);
+        assert!(skip_line_scanning(&mut reader, None).await.0);
         assert_eq!(read_line(&mut reader, &mut line, 8).await, LineRead::Line);
         assert_eq!(line, b"last");
         assert_eq!(read_line(&mut reader, &mut line, 8).await, LineRead::End);
