@@ -607,6 +607,74 @@ mod tests {
         );
     }
 
+    /// The security functions ConnectWise's role screen shows, as the sources name them
+    /// (reference §5.4: vendors' role guides and the two source documents). A function
+    /// the mock names outside this list would send an administrator looking for a
+    /// setting that does not exist.
+    const CONNECTWISE_FUNCTIONS: &[&str] = &[
+        "Companies / Company Maintenance",
+        "Companies / Configurations",
+        "Companies / Contacts",
+        "Companies / CRM/Sales Activities",
+        "Companies / Manage Attachments",
+        "Companies / Notes",
+        "Companies / Team Members",
+        "Finance / Agreements",
+        "Finance / Billing View Time",
+        "Finance / Invoicing",
+        "Procurement / Product Catalog",
+        "Procurement / Products",
+        "Procurement / Purchase Orders",
+        "Project / Project Headers",
+        "Project / Project Phase",
+        "Project / Project Tickets",
+        "Sales / Opportunity",
+        "Service Desk / Close Service Tickets",
+        "Service Desk / Merge Tickets",
+        "Service Desk / Resource Scheduling",
+        "Service Desk / Service Ticket - Dependencies",
+        "Service Desk / Service Tickets",
+        "System / Member Maintenance",
+        "System / Member Maintenance - Finance",
+        "System / My Account",
+        "System / Security",
+        "System / Table Setup",
+        "Time & Expense / Expense Report Entry",
+        "Time & Expense / Time Entry",
+        "Time & Expense / Time Entry Billable Option",
+    ];
+
+    #[test]
+    fn every_function_is_one_connectwise_names() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let unknown: Vec<String> = fixtures
+            .permissions
+            .functions
+            .iter()
+            .map(ToString::to_string)
+            .filter(|name| !CONNECTWISE_FUNCTIONS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "permissions.toml names functions ConnectWise does not have: {unknown:?}"
+        );
+        let used: Vec<String> = fixtures
+            .permissions
+            .endpoints
+            .iter()
+            .map(|e| e.function.clone())
+            .chain(fixtures.permissions.specials.iter().filter_map(|s| s.function.clone()))
+            .chain(fixtures.permissions.field_guards.iter().map(|g| g.function.clone()))
+            .chain(fixtures.roles.values().flat_map(|r| r.grants().map(|(f, _)| f.clone())))
+            .map(|f| f.to_string())
+            .filter(|name| !CONNECTWISE_FUNCTIONS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            used.is_empty(),
+            "endpoints, field guards or roles name functions ConnectWise does not have: {used:?}"
+        );
+    }
+
     #[rstest]
     #[case::bad_level(
         "name = \"x\"\n[[grant]]\nfunction = \"Service Desk / Service Tickets\"\nadd = \"Sometimes\"\n",
