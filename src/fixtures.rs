@@ -12,12 +12,14 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::cells::{Cell, Exercise};
 use crate::connectwise::security::{
     Endpoint, FieldGuard, FunctionCatalog, PermissionMap, Settings, Special,
 };
 use crate::model::action::Lookup;
 use crate::model::{
-    Action, ActionCatalog, FunctionName, Level, Levels, Rule, RuleCatalog, RuleId, SecurityRole,
+    Action, ActionCatalog, FunctionName, Level, Levels, Operation, Rule, RuleCatalog, RuleId,
+    SecurityRole,
 };
 use crate::policy::Policy;
 
@@ -232,6 +234,117 @@ struct GrantFile {
     inquire: Level,
 }
 
+/// The known function a fixture names at `written`, or an error naming its line.
+fn known_function(
+    path: &str,
+    text: &str,
+    written: &toml::Spanned<String>,
+    functions: &FunctionCatalog,
+) -> Result<FunctionName, FixtureError> {
+    let line = Some(line_of(text, written.span().start));
+    let name: FunctionName = written
+        .get_ref()
+        .parse()
+        .map_err(|e: crate::model::UnknownName| FixtureError::invalid(path, line, e.to_string()))?;
+    let Some(known) = functions.find(&name.module, &name.function) else {
+        let message = if functions.has_module(&name.module) {
+            format!(
+                "unknown function \"{}\" in module \"{}\"",
+                name.function, name.module
+            )
+        } else {
+            format!("unknown module \"{}\"", name.module)
+        };
+        return Err(FixtureError::invalid(path, line, message));
+    };
+    Ok(known.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseFile {
+    #[serde(rename = "exercise")]
+    exercises: Vec<ExerciseEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseEntry {
+    function: toml::Spanned<String>,
+    operation: toml::Spanned<String>,
+    action: toml::Spanned<String>,
+    #[serde(default)]
+    subject: Option<crate::model::ExampleSubject>,
+    #[serde(default)]
+    with: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    own: bool,
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    context: Vec<GrantFile>,
+}
+
+/// Parses `cells.toml`: which catalog action exercises each cell of a role (LP-02).
+pub fn parse_exercises(
+    path: &str,
+    text: &str,
+    functions: &FunctionCatalog,
+    actions: &ActionCatalog,
+) -> Result<Vec<Exercise>, FixtureError> {
+    let file: ExerciseFile = parse_toml(path, text)?;
+    let mut exercises = Vec::new();
+    for entry in file.exercises {
+        let function = known_function(path, text, &entry.function, functions)?;
+        let operation: Operation =
+            entry
+                .operation
+                .get_ref()
+                .parse()
+                .map_err(|e: crate::model::UnknownName| {
+                    FixtureError::invalid(
+                        path,
+                        Some(line_of(text, entry.operation.span().start)),
+                        e.to_string(),
+                    )
+                })?;
+        let Some(action) = actions.get(entry.action.get_ref()) else {
+            return Err(FixtureError::invalid(
+                path,
+                Some(line_of(text, entry.action.span().start)),
+                format!("unknown action \"{}\"", entry.action.get_ref()),
+            ));
+        };
+        let mut context = Vec::new();
+        for grant in &entry.context {
+            context.push((
+                known_function(path, text, &grant.function, functions)?,
+                Levels {
+                    add: grant.add,
+                    edit: grant.edit,
+                    delete: grant.delete,
+                    inquire: grant.inquire,
+                },
+            ));
+        }
+        let subject = entry.subject.map(|s| match s {
+            crate::model::ExampleSubject::Id(id) => crate::integration::Subject::Id(id),
+            crate::model::ExampleSubject::Text(text) => crate::integration::Subject::Text(text),
+        });
+        exercises.push(Exercise {
+            cell: Cell {
+                function,
+                operation,
+            },
+            request: crate::cells::request(action, subject, entry.with),
+            own: entry.own,
+            fields: entry.fields,
+            context,
+        });
+    }
+    Ok(exercises)
+}
+
 /// Parses a role file, checking each function against the known ones.
 pub fn parse_role(
     path: &str,
@@ -246,22 +359,7 @@ pub fn parse_role(
         }
     }
     for grant in file.grants {
-        let line = Some(line_of(text, grant.function.span().start));
-        let written = grant.function.into_inner();
-        let name: FunctionName = written.parse().map_err(|e: crate::model::UnknownName| {
-            FixtureError::invalid(path, line, e.to_string())
-        })?;
-        let Some(known) = functions.find(&name.module, &name.function) else {
-            let message = if functions.has_module(&name.module) {
-                format!(
-                    "unknown function \"{}\" in module \"{}\"",
-                    name.function, name.module
-                )
-            } else {
-                format!("unknown module \"{}\"", name.module)
-            };
-            return Err(FixtureError::invalid(path, line, message));
-        };
+        let known = known_function(path, text, &grant.function, functions)?;
         role.grant(
             known.clone(),
             Levels {
@@ -470,6 +568,8 @@ pub struct Fixtures {
     pub seed: BTreeMap<String, Vec<serde_json::Value>>,
     /// The `/system/info` record.
     pub system_info: serde_json::Value,
+    /// Which action exercises each cell of a role (LP-02).
+    pub exercises: Vec<Exercise>,
 }
 
 impl Fixtures {
@@ -503,6 +603,12 @@ impl Fixtures {
             "fixtures/actions.toml",
             &source.read("actions.toml")?,
             &permissions,
+        )?;
+        let exercises = parse_exercises(
+            "fixtures/cells.toml",
+            &source.read("cells.toml")?,
+            &permissions.functions,
+            &actions,
         )?;
         let rule_catalog = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
         let policy = parse_policy(
@@ -540,6 +646,7 @@ impl Fixtures {
             rules: rule_catalog,
             seed,
             system_info,
+            exercises,
         })
     }
 
@@ -663,9 +770,26 @@ mod tests {
             .endpoints
             .iter()
             .map(|e| e.function.clone())
-            .chain(fixtures.permissions.specials.iter().filter_map(|s| s.function.clone()))
-            .chain(fixtures.permissions.field_guards.iter().map(|g| g.function.clone()))
-            .chain(fixtures.roles.values().flat_map(|r| r.grants().map(|(f, _)| f.clone())))
+            .chain(
+                fixtures
+                    .permissions
+                    .specials
+                    .iter()
+                    .filter_map(|s| s.function.clone()),
+            )
+            .chain(
+                fixtures
+                    .permissions
+                    .field_guards
+                    .iter()
+                    .map(|g| g.function.clone()),
+            )
+            .chain(
+                fixtures
+                    .roles
+                    .values()
+                    .flat_map(|r| r.grants().map(|(f, _)| f.clone())),
+            )
             .map(|f| f.to_string())
             .filter(|name| !CONNECTWISE_FUNCTIONS.contains(&name.as_str()))
             .collect();

@@ -35,9 +35,11 @@
 //!   `matrix`, `explain`, [`audit`] and the catalog-wide steps (scenarios still state their
 //!   outcomes themselves, so they can catch the oracle being wrong).
 //! - [`audit`]: a least-privilege review of a role or of the API member itself.
+//! - [`cells`]: LP-02 by behaviour, each cell of a role exercised through the integration.
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
+pub mod cells;
 pub mod cleanup;
 pub mod commands;
 pub mod connectwise;

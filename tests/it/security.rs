@@ -1,13 +1,17 @@
 //! Security roles on the wire: the 403 body, which operation each HTTP method needs, the
 //! `My` level, several members on one server, and `/system/mySecurity`.
 
-use cw_conform::mock::ApiMember;
+use std::sync::Arc;
+
+use cw_conform::cells::{self, Effect, Observed, ReferenceStage};
+use cw_conform::fixtures::Fixtures;
+use cw_conform::mock::{ApiMember, MockConfig};
 use cw_conform::model::{Level, Levels, Operation};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{AI, SYNC, Wire, role, role_granting, security_denial};
+use crate::support::{self, AI, SYNC, Wire, function_named, role, role_granting, security_denial};
 
 const TICKETS: &str = "Service Desk / Service Tickets";
 
@@ -293,4 +297,103 @@ async fn my_security_differs_per_member() {
             .all(|s| s["member"] == json!({"identifier": SYNC}))
     );
     wire.shutdown();
+}
+
+/// LP-02 by behaviour, without cucumber: every cell an action exercises decides it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_exercised_cell_of_the_least_privilege_role_decides_its_action() {
+    let fixtures = support::fixtures();
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+    let role = role("least-privilege");
+    let mut mismatches = Vec::new();
+    for (function, _) in role.grants() {
+        mismatches
+            .extend(cells::check_function(&stage, &fixtures.exercises, &role, function).await);
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+    let exercised: Vec<String> = fixtures
+        .exercises
+        .iter()
+        .map(|e| e.cell.to_string())
+        .collect();
+    for cell in [
+        "Finance / Billing View Time Inquire",
+        "Time & Expense / Time Entry Billable Option Edit",
+        "System / Member Maintenance - Finance Inquire",
+        "Service Desk / Close Service Tickets Edit",
+        "Service Desk / Merge Tickets Add",
+    ] {
+        assert!(
+            exercised.iter().any(|c| c == cell),
+            "{cell} is not exercised"
+        );
+    }
+}
+
+/// A map that governs contacts by the wrong function is caught, with a typed mismatch.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_governed_by_the_wrong_function_is_a_mismatch() {
+    let mut mutated = Fixtures::builtin().unwrap().clone();
+    for endpoint in &mut mutated.permissions.endpoints {
+        if endpoint.collection == "contacts" {
+            endpoint.function = function_named("Companies / Configurations");
+        }
+    }
+    let fixtures = Arc::new(mutated);
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+    let role = role("least-privilege");
+
+    let mismatches = cells::check_function(
+        &stage,
+        &fixtures.exercises,
+        &role,
+        &function_named("Companies / Contacts"),
+    )
+    .await;
+
+    let delete = mismatches
+        .iter()
+        .find(|m| m.cell.operation == Operation::Delete)
+        .expect("Contacts Delete no longer decides the delete");
+    assert_eq!(delete.level, Level::All);
+    assert_eq!(delete.expected, Effect::Allowed);
+    assert_eq!(delete.observed, Observed::Effect(Effect::Denied));
+    assert!(
+        delete.evidence.contains("DELETE /company/contacts/108"),
+        "{}",
+        delete.evidence
+    );
+}
+
+/// A field guard that is lost is caught: the fields show whatever the cell says.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_field_guard_is_a_mismatch() {
+    let mut mutated = Fixtures::builtin().unwrap().clone();
+    mutated
+        .permissions
+        .field_guards
+        .retain(|g| g.function != function_named("Finance / Billing View Time"));
+    let fixtures = Arc::new(mutated);
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+
+    let mismatches = cells::check_function(
+        &stage,
+        &fixtures.exercises,
+        &role("least-privilege"),
+        &function_named("Finance / Billing View Time"),
+    )
+    .await;
+
+    let cells: Vec<(Operation, Level, Effect)> = mismatches
+        .iter()
+        .map(|m| (m.cell.operation, m.level, m.expected))
+        .collect();
+    assert!(
+        cells.contains(&(Operation::Inquire, Level::None, Effect::FieldsHidden)),
+        "{mismatches:#?}"
+    );
+    assert!(
+        cells.contains(&(Operation::Add, Level::None, Effect::Denied)),
+        "{mismatches:#?}"
+    );
 }
