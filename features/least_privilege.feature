@@ -51,7 +51,8 @@ Feature: The recommended least-privilege role
       company, edits or deletes a document, or reads a company's team; merging is one
       request (Merge Tickets Add); closing is an edit (Close Service Tickets Edit); the
       field guards have no Delete; member writes and setup-table writes are blocked by the
-      integration whatever the role grants; and the catalog has no My Account action.
+      integration whatever the role grants, and setup tables are readable without Table
+      Setup (the developer guide); and the catalog has no My Account action.
       Given an API member with the role "least-privilege"
       Then no action can exercise these cells of the role:
         | function                                    | operation |
@@ -84,6 +85,7 @@ Feature: The recommended least-privilege role
         | System / Table Setup                        | Add       |
         | System / Table Setup                        | Edit      |
         | System / Table Setup                        | Delete    |
+        | System / Table Setup                        | Inquire   |
 
   Rule: LP-03 a withheld permission is explained, not swallowed
 

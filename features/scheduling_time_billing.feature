@@ -192,8 +192,40 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | work roles | 3     | workrole | Technician     |
 
     @RD-06 @mock-only
+    Scenario Outline: Without Table Setup the <catalog> are still read, as the developer guide says
+      Follows the developer guide (the default): setup tables answer at inquiry level
+      without Table Setup.
+      Given ConnectWise lets setup tables be read without Table Setup
+      And an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to list <catalog>
+      Then the outcome is allowed
+      And the result lists <count> records
+
+      Examples:
+        | catalog    | count |
+        | work types | 4     |
+        | work roles | 3     |
+
+    @RD-06 @mock-only
+    Scenario: With Service Desk rights only required, work types are read without Table Setup
+      Follows the report that a board-status 403 came from missing Service Desk rights:
+      only the service desk's setup tables need them.
+      Given ConnectWise lets setup tables be read with Service Desk rights only
+      And an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to list work types
+      Then the outcome is allowed
+      And the result lists 4 records
+
+    @RD-06 @mock-only
     Scenario Outline: Without Table Setup Inquire the <catalog> cannot be listed
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to list <catalog>
@@ -207,7 +239,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
     @RD-06 @mock-only
     Scenario: Without Table Setup Inquire a time entry is denied before anything is written
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to create a time entry with:
@@ -225,7 +260,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
     @RD-06 @mock-only
     Scenario: Without Table Setup Inquire a time entry's work role cannot be changed
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to update time entry #501 with:

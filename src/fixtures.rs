@@ -173,7 +173,8 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
             file.endpoints
                 .iter()
                 .filter_map(|e| e.close.as_ref().map(|c| &c.function)),
-        );
+        )
+        .chain(std::iter::once(&file.settings.service_desk_function));
     for function in named {
         if functions
             .find(&function.module, &function.function)

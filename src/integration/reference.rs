@@ -388,10 +388,10 @@ impl ReferenceIntegration {
     async fn read_for_lookup(&self, path: &str, purpose: &str) -> Result<Value, Box<ToolResult>> {
         match self.client.get(path, &[]).await {
             Ok(response) if response.ok() => Ok(response.body),
-            Ok(response) if response.status == 403 => {
+            Ok(response) if response.status == 403 && !self.sign_in_refused(path, &response) => {
                 Err(Box::new(self.lookup_denied(path, purpose)))
             }
-            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
+            Ok(response) => Err(Box::new(self.answer_without_action(path, &response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
                 error.to_string(),
@@ -484,10 +484,13 @@ impl ReferenceIntegration {
                     lookup.noun, lookup.noun
                 ))),
             },
-            Ok(response) if response.status == 403 => Err(Box::new(
-                self.lookup_denied(&path, &format!("the {} \"{name}\"", lookup.noun)),
-            )),
-            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
+            Ok(response) if response.status == 403 && !self.sign_in_refused(&path, &response) => {
+                Err(Box::new(self.lookup_denied(
+                    &path,
+                    &format!("the {} \"{name}\"", lookup.noun),
+                )))
+            }
+            Ok(response) => Err(Box::new(self.answer_without_action(&path, &response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
                 error.to_string(),
@@ -574,6 +577,9 @@ impl ReferenceIntegration {
         path: &str,
         response: Response,
     ) -> ToolResult {
+        if self.sign_in_refused(path, &response) {
+            return self.answer_without_action(path, &response);
+        }
         match response.status {
             200..=299 => {
                 let mut result =
@@ -602,7 +608,7 @@ impl ReferenceIntegration {
                 result
             }
             _ => {
-                let mut result = self.answer_without_action(&response);
+                let mut result = self.answer_without_action(path, &response);
                 if result.outcome == Outcome::Failed {
                     result.message = format!("Could not {}: {}", action.phrase, result.message);
                 }
@@ -611,10 +617,40 @@ impl ReferenceIntegration {
         }
     }
 
-    fn answer_without_action(&self, response: &Response) -> ToolResult {
+    /// Whether ConnectWise refused the sign-in rather than the request (TS-01), in any of
+    /// the shapes it uses: a 401 (`Unauthorized` or `UserNotAuthenticated`), "SSL is
+    /// required" over http, or, as a cloud site may answer bad credentials, a 404 to a
+    /// request that names no record (a list, a count or `/system/info` always exists).
+    fn sign_in_refused(&self, path: &str, response: &Response) -> bool {
+        response.status == 401
+            || ssl_required(response)
+            || (response.status == 404 && names_no_record(path))
+    }
+
+    fn answer_without_action(&self, path: &str, response: &Response) -> ToolResult {
         let status = response.status;
-        let mut result = if status == 401 {
-            let mut message = "Authentication failed (401): ConnectWise refused the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.".to_owned();
+        let mut result = if ssl_required(response) {
+            ToolResult::new(
+                Outcome::Unauthenticated,
+                format!(
+                    "Authentication failed ({status}): ConnectWise answered \"SSL is required\". Re-check the ConnectWise URL: it must start with https:// and, for a cloud site, name the API host (api-na, api-eu or api-au.myconnectwise.net)."
+                ),
+            )
+        } else if self.sign_in_refused(path, response) {
+            let mut message = if status == 404 {
+                format!(
+                    "Authentication failed (404): ConnectWise answered \"not found\" for {path}, which always exists; a cloud site answers so when it refuses the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL."
+                )
+            } else {
+                format!(
+                    "Authentication failed ({status}): ConnectWise refused the credentials{}. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.",
+                    response
+                        .error_message()
+                        .filter(|m| !m.is_empty())
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                )
+            };
             if self.client.credentials().company_id_looks_numeric() {
                 message.push_str(" The Company ID must be the sign-in company code, not a numeric company record ID.");
             }
@@ -647,12 +683,12 @@ impl ReferenceIntegration {
     fn requirement(&self, action: &Action, method: &Method, path: &str) -> Option<Requirement> {
         let permissions = &self.fixtures.permissions;
         if action.kind == ActionKind::Close
-            && let Some(rule) = permissions
+            && let Some(function) = permissions
                 .endpoint_for(&action.resource)
-                .and_then(|e| e.close.as_ref())
+                .and_then(|e| permissions.close_function(e))
         {
             return Some(Requirement {
-                function: rule.function.clone(),
+                function: function.clone(),
                 operation: crate::model::Operation::Edit,
             });
         }
@@ -770,6 +806,22 @@ fn patch_body(payload: &Map<String, Value>) -> Value {
             .map(|(field, value)| json!({"op": "replace", "path": field, "value": value}))
             .collect(),
     )
+}
+
+/// Whether ConnectWise refused the request because it came over plain http.
+fn ssl_required(response: &Response) -> bool {
+    response
+        .body
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.to_ascii_lowercase().contains("ssl is required"))
+}
+
+/// Whether a path names no record: a list, a count or `/system/info`, never an id.
+fn names_no_record(path: &str) -> bool {
+    !path
+        .split(['/', '?'])
+        .any(|segment| segment.parse::<i64>().is_ok())
 }
 
 #[cfg(test)]
