@@ -157,6 +157,8 @@ struct PermissionFile {
     specials: Vec<Special>,
     #[serde(default, rename = "field_guard")]
     field_guards: Vec<FieldGuard>,
+    #[serde(default)]
+    customize: BTreeMap<FunctionName, Vec<String>>,
 }
 
 /// Loads the endpoint-to-function map, checking every function it names.
@@ -174,7 +176,8 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
                 .iter()
                 .filter_map(|e| e.close.as_ref().map(|c| &c.function)),
         )
-        .chain(std::iter::once(&file.settings.service_desk_function));
+        .chain(std::iter::once(&file.settings.service_desk_function))
+        .chain(file.customize.keys());
     for function in named {
         if functions
             .find(&function.module, &function.function)
@@ -194,6 +197,7 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
         endpoints: file.endpoints,
         specials: file.specials,
         field_guards: file.field_guards,
+        customize: file.customize,
     })
 }
 

@@ -266,9 +266,14 @@ pub enum SpecialHandler {
     MyAccount,
     /// `/system/mySecurity`: the caller's effective security settings.
     MySecurity,
-    /// `/system/securityroles`: the roles of the API members the mock knows.
+    /// `/system/mySecurity/customizeItems`: the Customize allow-lists of the caller's role.
+    MySecurityCustomizeItems,
+    /// `/system/securityroles`: the roles of the API members the mock knows, each once,
+    /// however many members share it.
     SecurityRoles,
-    /// `/system/securityroles/{id}/settings`.
+    /// `/system/securityroles/{id}`: one role.
+    SecurityRole,
+    /// `/system/securityRoles/{id}/settings`: a role's settings, by role id.
     SecurityRoleSettings,
     /// `/service/tickets/{id}/merge`.
     MergeTickets,
@@ -407,9 +412,24 @@ pub struct PermissionMap {
     pub specials: Vec<Special>,
     /// Field guards.
     pub field_guards: Vec<FieldGuard>,
+    /// The functions with a Customize allow-list, and the items a role that grants the
+    /// function allows by default (`/system/mySecurity/customizeItems`).
+    pub customize: BTreeMap<FunctionName, Vec<String>>,
 }
 
 impl PermissionMap {
+    /// Whether a function offers the `My` level (ConnectWise's `myAllFlag`): it governs
+    /// records that have an owner, or the caller's own account. UNCERTAIN: the flag's
+    /// meaning is inferred from its name.
+    pub fn offers_my(&self, function: &FunctionName) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| &e.function == function && !e.owner.is_empty())
+            || self.specials.iter().any(|s| {
+                s.handler == SpecialHandler::MyAccount && s.function.as_ref() == Some(function)
+            })
+    }
+
     /// The function whose Edit closes a record of `endpoint`, under the `close_rule`
     /// switch: the close rule's own function (older table) or the endpoint's (newer
     /// document). `None` when the endpoint has no close rule.
