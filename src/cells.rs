@@ -331,10 +331,10 @@ pub fn cells(role: &SecurityRole) -> Vec<Cell> {
 
 /// The cells of `role` that no exercise names: no action can exercise them.
 pub fn unexercised(exercises: &[Exercise], role: &SecurityRole) -> Vec<Cell> {
-    let exercised: BTreeSet<&Cell> = exercises.iter().map(|e| &e.cell).collect();
+    let covered: BTreeSet<&Cell> = exercises.iter().map(|e| &e.cell).collect();
     cells(role)
         .into_iter()
-        .filter(|cell| !exercised.contains(cell))
+        .filter(|cell| !covered.contains(cell))
         .collect()
 }
 

@@ -388,7 +388,7 @@ impl ReferenceIntegration {
     async fn read_for_lookup(&self, path: &str, purpose: &str) -> Result<Value, Box<ToolResult>> {
         match self.client.get(path, &[]).await {
             Ok(response) if response.ok() => Ok(response.body),
-            Ok(response) if response.status == 403 && !self.sign_in_refused(path, &response) => {
+            Ok(response) if response.status == 403 && !sign_in_refused(path, &response) => {
                 Err(Box::new(self.lookup_denied(path, purpose)))
             }
             Ok(response) => Err(Box::new(self.answer_without_action(path, &response))),
@@ -484,12 +484,9 @@ impl ReferenceIntegration {
                     lookup.noun, lookup.noun
                 ))),
             },
-            Ok(response) if response.status == 403 && !self.sign_in_refused(&path, &response) => {
-                Err(Box::new(self.lookup_denied(
-                    &path,
-                    &format!("the {} \"{name}\"", lookup.noun),
-                )))
-            }
+            Ok(response) if response.status == 403 && !sign_in_refused(&path, &response) => Err(
+                Box::new(self.lookup_denied(&path, &format!("the {} \"{name}\"", lookup.noun))),
+            ),
             Ok(response) => Err(Box::new(self.answer_without_action(&path, &response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
@@ -577,7 +574,7 @@ impl ReferenceIntegration {
         path: &str,
         response: Response,
     ) -> ToolResult {
-        if self.sign_in_refused(path, &response) {
+        if sign_in_refused(path, &response) {
             return self.answer_without_action(path, &response);
         }
         match response.status {
@@ -617,16 +614,6 @@ impl ReferenceIntegration {
         }
     }
 
-    /// Whether ConnectWise refused the sign-in rather than the request (TS-01), in any of
-    /// the shapes it uses: a 401 (`Unauthorized` or `UserNotAuthenticated`), "SSL is
-    /// required" over http, or, as a cloud site may answer bad credentials, a 404 to a
-    /// request that names no record (a list, a count or `/system/info` always exists).
-    fn sign_in_refused(&self, path: &str, response: &Response) -> bool {
-        response.status == 401
-            || ssl_required(response)
-            || (response.status == 404 && names_no_record(path))
-    }
-
     fn answer_without_action(&self, path: &str, response: &Response) -> ToolResult {
         let status = response.status;
         let mut result = if ssl_required(response) {
@@ -636,7 +623,7 @@ impl ReferenceIntegration {
                     "Authentication failed ({status}): ConnectWise answered \"SSL is required\". Re-check the ConnectWise URL: it must start with https:// and, for a cloud site, name the API host (api-na, api-eu or api-au.myconnectwise.net)."
                 ),
             )
-        } else if self.sign_in_refused(path, response) {
+        } else if sign_in_refused(path, response) {
             let mut message = if status == 404 {
                 format!(
                     "Authentication failed (404): ConnectWise answered \"not found\" for {path}, which always exists; a cloud site answers so when it refuses the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL."
@@ -806,6 +793,16 @@ fn patch_body(payload: &Map<String, Value>) -> Value {
             .map(|(field, value)| json!({"op": "replace", "path": field, "value": value}))
             .collect(),
     )
+}
+
+/// Whether ConnectWise refused the sign-in rather than the request (TS-01), in any of
+/// the shapes it uses: a 401 (`Unauthorized` or `UserNotAuthenticated`), "SSL is
+/// required" over http, or, as a cloud site may answer bad credentials, a 404 to a
+/// request that names no record (a list, a count or `/system/info` always exists).
+fn sign_in_refused(path: &str, response: &Response) -> bool {
+    response.status == 401
+        || ssl_required(response)
+        || (response.status == 404 && names_no_record(path))
 }
 
 /// Whether ConnectWise refused the request because it came over plain http.
