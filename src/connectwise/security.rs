@@ -430,6 +430,44 @@ impl PermissionMap {
             })
     }
 
+    /// Every function whose Edit may close a record of `endpoint`, one per document the
+    /// `close_rule` switch follows, the one it follows now first.
+    pub fn close_functions<'a>(&'a self, endpoint: &'a Endpoint) -> Vec<&'a FunctionName> {
+        let mut functions: Vec<&FunctionName> = self.close_function(endpoint).into_iter().collect();
+        if let Some(rule) = &endpoint.close {
+            for function in [&rule.function, &endpoint.function] {
+                if !functions.contains(&function) {
+                    functions.push(function);
+                }
+            }
+        }
+        functions
+    }
+
+    /// Every requirement ConnectWise may check for a request, one per documented
+    /// behaviour of the switches that bear on it (setup-table reads), the one the mock
+    /// follows now first. An integration that cannot know which one a site follows names
+    /// them all when ConnectWise refuses.
+    pub fn possible_requirements(&self, method: &str, path: &str) -> Vec<Requirement> {
+        let mut possible: Vec<Requirement> = self.requirement(method, path).into_iter().collect();
+        if let Some(Route::Collection { endpoint, .. }) = self.route(path, method)
+            && operation_for_method(method) == Some(Operation::Inquire)
+        {
+            for reads in [SetupTableReads::TableSetup, SetupTableReads::ServiceDesk] {
+                if let Some(function) = self.inquire_function_under(endpoint, reads) {
+                    let requirement = Requirement {
+                        function: function.clone(),
+                        operation: Operation::Inquire,
+                    };
+                    if !possible.contains(&requirement) {
+                        possible.push(requirement);
+                    }
+                }
+            }
+        }
+        possible
+    }
+
     /// The function whose Edit closes a record of `endpoint`, under the `close_rule`
     /// switch: the close rule's own function (older table) or the endpoint's (newer
     /// document). `None` when the endpoint has no close rule.
@@ -446,10 +484,18 @@ impl PermissionMap {
     /// The function whose Inquire reading `endpoint` needs: its own, or for a setup table
     /// what the `setup_table_reads` switch says (`None`: any API member may read it).
     pub fn inquire_function<'a>(&'a self, endpoint: &'a Endpoint) -> Option<&'a FunctionName> {
+        self.inquire_function_under(endpoint, self.settings.setup_table_reads)
+    }
+
+    fn inquire_function_under<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        reads: SetupTableReads,
+    ) -> Option<&'a FunctionName> {
         if !endpoint.setup_table {
             return Some(&endpoint.function);
         }
-        match self.settings.setup_table_reads {
+        match reads {
             SetupTableReads::Open => None,
             SetupTableReads::TableSetup => Some(&endpoint.function),
             SetupTableReads::ServiceDesk => endpoint

@@ -402,19 +402,8 @@ impl ReferenceIntegration {
     /// A lookup before a write was refused (403): the write is not sent, and the AI is told
     /// which read permission is missing.
     fn lookup_denied(&self, path: &str, purpose: &str) -> ToolResult {
-        let needed = self
-            .fixtures
-            .permissions
-            .requirement("GET", path)
-            .map_or_else(
-                || "read access to it".to_owned(),
-                |r| {
-                    format!(
-                        "{} / {} permission Inquire",
-                        r.function.module, r.function.function
-                    )
-                },
-            );
+        let needed = named(&self.fixtures.permissions.possible_requirements("GET", path))
+            .unwrap_or_else(|| "read access to it".to_owned());
         let mut result = ToolResult::new(
             Outcome::Denied,
             format!(
@@ -592,13 +581,7 @@ impl ReferenceIntegration {
                     format!(
                         "No access: ConnectWise refused to {} (403). The API member is valid, but its security role does not allow this. It needs {} at level All or My; check that module and permission level in the role.",
                         action.phrase,
-                        needed.map_or_else(
-                            || "the matching permission".to_owned(),
-                            |r| format!(
-                                "{} / {} permission {}",
-                                r.function.module, r.function.function, r.operation
-                            )
-                        ),
+                        named(&needed).unwrap_or_else(|| "the matching permission".to_owned()),
                     ),
                 );
                 result.status = Some(403);
@@ -667,19 +650,25 @@ impl ReferenceIntegration {
         result
     }
 
-    fn requirement(&self, action: &Action, method: &Method, path: &str) -> Option<Requirement> {
+    /// What ConnectWise may check for the request, each documented alternative once
+    /// (closing: Close Service Tickets Edit or Service Tickets Edit, as the documents
+    /// disagree), the one the integration's model follows first.
+    fn requirement(&self, action: &Action, method: &Method, path: &str) -> Vec<Requirement> {
         let permissions = &self.fixtures.permissions;
         if action.kind == ActionKind::Close
-            && let Some(function) = permissions
-                .endpoint_for(&action.resource)
-                .and_then(|e| permissions.close_function(e))
+            && let Some(endpoint) = permissions.endpoint_for(&action.resource)
+            && endpoint.close.is_some()
         {
-            return Some(Requirement {
-                function: function.clone(),
-                operation: crate::model::Operation::Edit,
-            });
+            return permissions
+                .close_functions(endpoint)
+                .into_iter()
+                .map(|function| Requirement {
+                    function: function.clone(),
+                    operation: crate::model::Operation::Edit,
+                })
+                .collect();
         }
-        permissions.requirement(method.as_str(), path)
+        permissions.possible_requirements(method.as_str(), path)
     }
 }
 
@@ -803,6 +792,23 @@ fn sign_in_refused(path: &str, response: &Response) -> bool {
     response.status == 401
         || ssl_required(response)
         || (response.status == 404 && names_no_record(path))
+}
+
+/// The permissions a refusal may be for, as the AI is told them: `Module / Function
+/// permission Operation`, alternatives joined by "or".
+fn named(requirements: &[Requirement]) -> Option<String> {
+    (!requirements.is_empty()).then(|| {
+        requirements
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} / {} permission {}",
+                    r.function.module, r.function.function, r.operation
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    })
 }
 
 /// Whether ConnectWise refused the request because it came over plain http.
