@@ -37,13 +37,12 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
       And the AI is told "the companies to associate cannot be listed"
       And the AI is told it needs "Companies / Company Maintenance" Inquire
 
-    @LP-01 @LP-02
+    @LP-01
     Scenario: The least-privilege role adds company lookup to the 15 rows, and connects with it
       Given an API member with the role "least-privilege"
       When the AI asks to connect to ConnectWise
       Then the outcome is allowed
       And ConnectWise reports "Companies / Company Maintenance" as Add None, Edit None, Delete None and Inquire All
-      And each request ConnectWise governs by "Companies / Company Maintenance" gets Add None, Edit None, Delete None and Inquire All
 
   Rule: TS-01 wrong credentials give unauthenticated and say what to re-check
 
@@ -70,6 +69,46 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
       And the integration sends no client ID
       When the AI asks to connect to ConnectWise
       Then the outcome is unauthenticated
+
+    @TS-01 @mock-only
+    Scenario Outline: Bad credentials answered with <shape> are explained the same way
+      ConnectWise's refusal of credentials has more than one shape: clients report a 401
+      "Unauthorized", a 401 "UserNotAuthenticated", and the developer guide warns that a
+      cloud site may answer 404 instead. Each must reach the AI as a sign-in failure.
+      Given ConnectWise answers bad credentials with <shape>
+      And an API member with the role "least-privilege"
+      And the integration is configured with a wrong private key
+      When the AI asks to connect to ConnectWise
+      Then the outcome is unauthenticated
+      And the AI is told "Authentication failed (<status>)"
+      And the AI is told "Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL"
+      And ConnectWise received no write
+
+      Examples:
+        | shape                    | status |
+        | 401 Unauthorized         | 401    |
+        | 401 UserNotAuthenticated | 401    |
+        | 404, as a cloud site may | 404    |
+
+    @TS-01 @mock-only
+    Scenario: A site that requires SSL refuses plain http, and the AI is told to fix the URL
+      The developer guide: over http ConnectWise answers "SSL is required" whatever the
+      credentials, so the URL is what to re-check, not the role.
+      Given ConnectWise requires SSL and the integration's URL is plain http
+      And an API member with the role "least-privilege"
+      When the AI asks to connect to ConnectWise
+      Then the outcome is unauthenticated
+      And the AI is told "SSL is required"
+      And the AI is told "Re-check the ConnectWise URL: it must start with https://"
+      And ConnectWise received no write
+
+    @TS-01 @mock-only
+    Scenario: On a site answering bad credentials with 404, a missing record is still a missing record
+      Given ConnectWise answers bad credentials with 404, as a cloud site may
+      And an API member with the role "read-only-discovery"
+      When the AI asks to get ticket #99999
+      Then the outcome is failed
+      And the AI is told "Ticket 99999 not found"
 
   Rule: TS-02 the company ID is the sign-in company code
 

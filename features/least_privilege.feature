@@ -1,9 +1,12 @@
 Feature: The recommended least-privilege role
   The older document recommends a security role of 15 rows. Each row grants Add, Edit,
-  Delete and Inquire at a level; ConnectWise must report each level as granted and enforce
-  it on every request the row's function governs: All allows every record, My only the
-  member's own, None nothing. Where a function governs no request the mock models (for
-  example Add on Close Service Tickets), the level is checked as ConnectWise reports it.
+  Delete and Inquire at a level; each cell must decide what the integration's actions
+  can do: All allows every record, My only the member's own, None nothing. Each cell an
+  action can exercise is checked by behaviour, through the integration: the action runs
+  on a fresh ConnectWise with the role as it is and again with only that cell flipped,
+  and it must succeed where the cell allows it and be denied where it does not. A
+  field-guarded cell (Billing View Time, Time Entry Billable Option, Member Maintenance -
+  Finance) decides whether the guarded fields show, or may be written.
 
   Some cells only make sense together, and the table intends them so: Service Tickets is
   Add only, so a ticket can be opened but not read back or edited; Close Service Tickets
@@ -16,7 +19,7 @@ Feature: The recommended least-privilege role
     Scenario Outline: <module> / <function>: Add <add>, Edit <edit>, Delete <delete>, Inquire <inquire>
       Given an API member with the role "least-privilege"
       Then ConnectWise reports "<module> / <function>" as Add <add>, Edit <edit>, Delete <delete> and Inquire <inquire>
-      And each request ConnectWise governs by "<module> / <function>" gets Add <add>, Edit <edit>, Delete <delete> and Inquire <inquire>
+      And the integration's actions find "<module> / <function>" to be Add <add>, Edit <edit>, Delete <delete> and Inquire <inquire>
 
       Examples:
         | module         | function                      | add  | edit | delete | inquire |
@@ -35,6 +38,54 @@ Feature: The recommended least-privilege role
         | System         | Member Maintenance - Finance  | None | None | None   | All     |
         | System         | My Account                    | My   | My   | My     | My      |
         | System         | Table Setup                   | All  | None | None   | All     |
+
+    @LP-02 @mock-only
+    Scenario: The company lookup the role adds to the 15 rows: Inquire All and nothing else
+      Given an API member with the role "least-privilege"
+      Then ConnectWise reports "Companies / Company Maintenance" as Add None, Edit None, Delete None and Inquire All
+      And the integration's actions find "Companies / Company Maintenance" to be Add None, Edit None, Delete None and Inquire All
+
+    @LP-02 @mock-only
+    Scenario: The cells no action of the catalog can exercise are known
+      Some cells govern nothing an integration does: no action creates or deletes a
+      company, edits or deletes a document, or reads a company's team; merging is one
+      request (Merge Tickets Add); closing is an edit (Close Service Tickets Edit); the
+      field guards have no Delete; member writes and setup-table writes are blocked by the
+      integration whatever the role grants, and setup tables are readable without Table
+      Setup (the developer guide); and the catalog has no My Account action.
+      Given an API member with the role "least-privilege"
+      Then no action can exercise these cells of the role:
+        | function                                    | operation |
+        | Companies / Company Maintenance             | Add       |
+        | Companies / Company Maintenance             | Delete    |
+        | Companies / Configurations                  | Delete    |
+        | Companies / Manage Attachments              | Edit      |
+        | Companies / Manage Attachments              | Delete    |
+        | Companies / Team Members                    | Add       |
+        | Companies / Team Members                    | Edit      |
+        | Companies / Team Members                    | Delete    |
+        | Companies / Team Members                    | Inquire   |
+        | Finance / Agreements                        | Delete    |
+        | Finance / Billing View Time                 | Delete    |
+        | Service Desk / Close Service Tickets        | Add       |
+        | Service Desk / Close Service Tickets        | Delete    |
+        | Service Desk / Close Service Tickets        | Inquire   |
+        | Service Desk / Merge Tickets                | Edit      |
+        | Service Desk / Merge Tickets                | Delete    |
+        | Service Desk / Merge Tickets                | Inquire   |
+        | Service Desk / Service Ticket - Dependencies | Inquire   |
+        | Time & Expense / Time Entry Billable Option | Delete    |
+        | System / Member Maintenance - Finance       | Add       |
+        | System / Member Maintenance - Finance       | Edit      |
+        | System / Member Maintenance - Finance       | Delete    |
+        | System / My Account                         | Add       |
+        | System / My Account                         | Edit      |
+        | System / My Account                         | Delete    |
+        | System / My Account                         | Inquire   |
+        | System / Table Setup                        | Add       |
+        | System / Table Setup                        | Edit      |
+        | System / Table Setup                        | Delete    |
+        | System / Table Setup                        | Inquire   |
 
   Rule: LP-03 a withheld permission is explained, not swallowed
 

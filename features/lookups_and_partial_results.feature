@@ -71,9 +71,41 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | an unknown type    | type    | Outage      | service type    | Problem     |
         | an unknown subtype | subType | Plumbing    | service subtype | Network     |
 
+    @RD-04 @writes @mock-only
+    Scenario: Without Table Setup the board, status and type are still checked, as the developer guide says
+      Follows the developer guide (the default): setup tables answer at inquiry level
+      without Table Setup.
+      Given ConnectWise lets setup tables be read without Table Setup
+      And an API member whose role grants:
+        | function                        | add  | edit | delete | inquire |
+        | Companies / Company Maintenance | None | None | None   | All     |
+        | Service Desk / Service Tickets  | All  | All  | None   | All     |
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | Help Desk                |
+        | status  | New                      |
+        | type    | Incident                 |
+      Then the outcome is allowed
+      And ConnectWise received one POST request, answered 201
+
+    @RD-04 @mock-only
+    Scenario: With Service Desk rights only required, the board's statuses cannot be checked without them
+      Follows the report that a board-status 403 came from missing Service Desk rights.
+      Given ConnectWise lets setup tables be read with Service Desk rights only
+      And an API member whose role grants:
+        | function             | inquire |
+        | System / Table Setup | All     |
+      When the AI asks to list the statuses of board #1
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Inquire
+
     @RD-04 @mock-only
     Scenario: Without Table Setup Inquire the board cannot be checked, so the new ticket is denied and nothing is written
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                        | add  | edit | delete | inquire |
         | Companies / Company Maintenance | None | None | None   | All     |
         | Service Desk / Service Tickets  | All  | All  | None   | All     |
@@ -90,7 +122,10 @@ Feature: Checking ticket fields, finding technicians, and partial results
 
     @RD-04 @mock-only
     Scenario: Without Table Setup Inquire a change of status cannot be checked, so it is denied and nothing is written
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                       | add | edit | delete | inquire |
         | Service Desk / Service Tickets | All | All  | None   | All     |
       When the AI asks to update ticket #1004 with:
@@ -162,7 +197,10 @@ Feature: Checking ticket fields, finding technicians, and partial results
 
     @TS-04 @mock-only
     Scenario: With Service Tickets Inquire alone, a ticket is read without its company, owner, board and status
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | All     |
       When the AI asks to get ticket #1004
@@ -173,7 +211,10 @@ Feature: Checking ticket fields, finding technicians, and partial results
 
     @TS-04 @mock-only
     Scenario Outline: Without <withheld> Inquire, a ticket is read without its <missing>
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | All     |
       And the role also grants "<granted>" Inquire All

@@ -5,14 +5,14 @@ Feature: Projects, sales, configurations, procurement and documents
   AI look, Add and Edit let it create and change records. Without them ConnectWise refuses,
   and the AI is told which permission is missing.
 
-  Rule: PS-01 Project Headers, Project Phases and Project Tickets control reading projects and working their tickets
+  Rule: PS-01 Project Headers, Project Phase and Project Tickets control reading projects and working their tickets
 
     Background:
       Given an API member whose role grants:
         | function                        | add  | edit | delete | inquire |
         | Companies / Company Maintenance | None | None | None   | All     |
         | Project / Project Headers       | None | None | None   | All     |
-        | Project / Project Phases        | None | None | None   | All     |
+        | Project / Project Phase        | None | None | None   | All     |
         | Project / Project Tickets       | All  | All  | None   | All     |
 
     @PS-01 @mock-only
@@ -63,7 +63,7 @@ Feature: Projects, sales, configurations, procurement and documents
         | doing                      | action                          | granted                   | needed                    |
         | listing projects           | list projects                   | Project / Project Tickets | Project / Project Headers |
         | reading a project          | get project #701                | Project / Project Tickets | Project / Project Headers |
-        | listing a project's phases | list the phases of project #701 | Project / Project Headers | Project / Project Phases  |
+        | listing a project's phases | list the phases of project #701 | Project / Project Headers | Project / Project Phase  |
         | listing project tickets    | list project tickets            | Project / Project Headers | Project / Project Tickets |
 
     @PS-01 @mock-only
@@ -71,7 +71,7 @@ Feature: Projects, sales, configurations, procurement and documents
       Given an API member whose role grants:
         | function                  | inquire |
         | Project / Project Headers | All     |
-        | Project / Project Phases  | All     |
+        | Project / Project Phase  | All     |
         | Project / Project Tickets | All     |
       When the AI asks to update project ticket #2001 with:
         | summary | Inventory file shares, permissions and owners |
@@ -85,14 +85,14 @@ Feature: Projects, sales, configurations, procurement and documents
       And the AI is told it needs "Project / Project Tickets" Add
       And nothing was written to ConnectWise
 
-  Rule: PS-02 Opportunity and Sales Activities control searching, creating and updating sales records
+  Rule: PS-02 Opportunity and CRM/Sales Activities control searching, creating and updating sales records
 
     Background:
       Given an API member whose role grants:
         | function                        | add  | edit | delete | inquire |
         | Companies / Company Maintenance | None | None | None   | All     |
         | Sales / Opportunity             | All  | All  | None   | All     |
-        | Sales / Sales Activities        | All  | All  | None   | All     |
+        | Companies / CRM/Sales Activities        | All  | All  | None   | All     |
 
     @PS-02 @mock-only
     Scenario: The AI searches the sales pipeline and its activities
@@ -130,7 +130,7 @@ Feature: Projects, sales, configurations, procurement and documents
         | update activity #652    | activity #652    | Moved to Thursday.                 |
 
     @PS-02 @mock-only
-    Scenario: Without Opportunity and Sales Activities Inquire the pipeline cannot be searched
+    Scenario: Without Opportunity and CRM/Sales Activities Inquire the pipeline cannot be searched
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
@@ -139,7 +139,7 @@ Feature: Projects, sales, configurations, procurement and documents
       And the AI is told it needs "Sales / Opportunity" Inquire
       When the AI asks to list activities
       Then the outcome is denied
-      And the AI is told it needs "Sales / Sales Activities" Inquire
+      And the AI is told it needs "Companies / CRM/Sales Activities" Inquire
 
     @PS-02 @mock-only
     Scenario: With Inquire only, sales records cannot be created or updated
@@ -147,7 +147,7 @@ Feature: Projects, sales, configurations, procurement and documents
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Sales / Opportunity             | All     |
-        | Sales / Sales Activities        | All     |
+        | Companies / CRM/Sales Activities        | All     |
       When the AI asks to create an opportunity with:
         | name    | Initech - Backup Upgrade |
         | company | Initech                  |
@@ -161,11 +161,11 @@ Feature: Projects, sales, configurations, procurement and documents
         | name    | Call Bill about the backup upgrade |
         | company | Initech                            |
       Then the outcome is denied
-      And the AI is told it needs "Sales / Sales Activities" Add
+      And the AI is told it needs "Companies / CRM/Sales Activities" Add
       When the AI asks to update activity #652 with:
         | notes | Moved to Thursday. |
       Then the outcome is denied
-      And the AI is told it needs "Sales / Sales Activities" Edit
+      And the AI is told it needs "Companies / CRM/Sales Activities" Edit
       And nothing was written to ConnectWise
 
   Rule: OV-02 Edit My lets the AI change only the sales records it owns
@@ -187,7 +187,7 @@ Feature: Projects, sales, configurations, procurement and documents
 
       Examples:
         | function                 | own              | other            | notes              | kept                                                                        |
-        | Sales / Sales Activities | activity #651    | activity #652    | Moved to Thursday. | Review server replacement quote with Jane.                                  |
+        | Companies / CRM/Sales Activities | activity #651    | activity #652    | Moved to Thursday. | Review server replacement quote with Jane.                                  |
         | Sales / Opportunity      | opportunity #602 | opportunity #601 | Second quote sent. | Follow-up to the file server outage; quote for new hardware plus migration. |
 
   Rule: PS-03 Configurations Inquire gives device context; Add and Edit create and change configuration items

@@ -192,8 +192,40 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | work roles | 3     | workrole | Technician     |
 
     @RD-06 @mock-only
+    Scenario Outline: Without Table Setup the <catalog> are still read, as the developer guide says
+      Follows the developer guide (the default): setup tables answer at inquiry level
+      without Table Setup.
+      Given ConnectWise lets setup tables be read without Table Setup
+      And an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to list <catalog>
+      Then the outcome is allowed
+      And the result lists <count> records
+
+      Examples:
+        | catalog    | count |
+        | work types | 4     |
+        | work roles | 3     |
+
+    @RD-06 @mock-only
+    Scenario: With Service Desk rights only required, work types are read without Table Setup
+      Follows the report that a board-status 403 came from missing Service Desk rights:
+      only the service desk's setup tables need them.
+      Given ConnectWise lets setup tables be read with Service Desk rights only
+      And an API member whose role grants:
+        | function                    | add | edit | inquire |
+        | Time & Expense / Time Entry | All | All  | All     |
+      When the AI asks to list work types
+      Then the outcome is allowed
+      And the result lists 4 records
+
+    @RD-06 @mock-only
     Scenario Outline: Without Table Setup Inquire the <catalog> cannot be listed
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to list <catalog>
@@ -207,7 +239,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
     @RD-06 @mock-only
     Scenario: Without Table Setup Inquire a time entry is denied before anything is written
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to create a time entry with:
@@ -225,7 +260,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
     @RD-06 @mock-only
     Scenario: Without Table Setup Inquire a time entry's work role cannot be changed
-      Given an API member whose role grants:
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
       When the AI asks to update time entry #501 with:
@@ -260,7 +298,6 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | function                        | add  | edit | delete | inquire |
         | Companies / Company Maintenance | None | None | None   | All     |
         | Finance / Agreements            | All  | All  | None   | All     |
-        | Finance / Agreement Additions   | All  | All  | None   | All     |
 
     @ST-03 @mock-only
     Scenario: With Agreements Inquire the AI looks up a customer's agreements
@@ -307,7 +344,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And agreement #301 now has the customerPO "PO-2026-17"
 
     @ST-03 @writes @mock-only
-    Scenario: A new agreement addition is held for billing review, then added with Agreement Additions Add
+    Scenario: A new agreement addition is held for billing review, then added with Agreements Add
       When the AI asks to add an addition to agreement #301 with:
         | product      | {"id": 12} |
         | quantity     | 2          |
@@ -319,7 +356,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And ConnectWise received one POST request, answered 201
 
     @ST-03 @writes @mock-only
-    Scenario: A change to an agreement addition is held for billing review, then made with Agreement Additions Edit
+    Scenario: A change to an agreement addition is held for billing review, then made with Agreements Edit
       When the AI asks to update an addition of agreement #301 with:
         | id       | 351 |
         | quantity | 26  |
@@ -335,7 +372,6 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Finance / Agreements            | All     |
-        | Finance / Agreement Additions   | All     |
       When the AI asks to create an agreement with:
         | name    | Globex - Backup Services |
         | type    | {"id": 1}                |
@@ -354,12 +390,11 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And nothing was written to ConnectWise
 
     @ST-03 @mock-only
-    Scenario: With Agreement Additions Inquire only, confirmed addition changes are denied
+    Scenario: With Agreements Inquire only, confirmed addition changes are denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Finance / Agreements            | All     |
-        | Finance / Agreement Additions   | All     |
       When the AI asks to add an addition to agreement #301 with:
         | product      | {"id": 12} |
         | quantity     | 2          |
@@ -367,14 +402,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
-      And the AI is told it needs "Finance / Agreement Additions" Add
+      And the AI is told it needs "Finance / Agreements" Add
       When the AI asks to update an addition of agreement #301 with:
         | id       | 351 |
         | quantity | 26  |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
-      And the AI is told it needs "Finance / Agreement Additions" Edit
+      And the AI is told it needs "Finance / Agreements" Edit
       And addition #351 now has the quantity "25.0"
       And nothing was written to ConnectWise
 
@@ -384,7 +419,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Given an API member whose role grants:
         | function                        | add  | edit | delete | inquire |
         | Companies / Company Maintenance | None | None | None   | All     |
-        | Time & Expense / Expense Entry  | All  | All  | None   | All     |
+        | Time & Expense / Expense Report Entry  | All  | All  | None   | All     |
         | Procurement / Purchase Orders   | All  | All  | None   | All     |
 
     @ST-04 @writes @mock-only
@@ -434,7 +469,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
-        | Time & Expense / Expense Entry  | All     |
+        | Time & Expense / Expense Report Entry  | All     |
         | Procurement / Purchase Orders   | All     |
       When the AI asks to create an expense with:
         | amount       | 18.5                 |
@@ -446,7 +481,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
-      And the AI is told it needs "Time & Expense / Expense Entry" Add
+      And the AI is told it needs "Time & Expense / Expense Report Entry" Add
       When the AI asks to create a purchase order with:
         | vendorCompany | {"id": 23}                 |
         | internalNotes | Docking station for Globex |
@@ -460,7 +495,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
     Scenario Outline: With Inquire only, a confirmed change to <record> is denied
       Given an API member whose role grants:
         | function                       | inquire |
-        | Time & Expense / Expense Entry | All     |
+        | Time & Expense / Expense Report Entry | All     |
         | Procurement / Purchase Orders  | All     |
       When the AI asks to <change> with:
         | <field> | <value> |
@@ -472,7 +507,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
       Examples:
         | change                     | record              | field         | before                                      | value                          | function                       |
-        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Entry |
+        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Report Entry |
         | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       | Procurement / Purchase Orders  |
 
   Rule: OV-02 None, My and All mean the same for Add, Edit and Delete as for Inquire

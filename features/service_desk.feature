@@ -67,9 +67,14 @@ Feature: Service desk actions
       And ticket #1004 now has the summary "VPN drops every 30 minutes"
 
   Rule: SD-02 closing a ticket is governed by Close Service Tickets
+    The two documents disagree: the older document's table gives closing its own function,
+    Close Service Tickets; the newer document lists closing tickets among what Service
+    Tickets Add and Edit allow. ConnectWise follows the older table by default (the
+    close-rule switch); each scenario says which document it follows.
 
     @SD-02 @mock-only
     Scenario: Service Tickets Edit alone does not close a ticket
+      Follows the older document's table (the default).
       When the AI asks to close ticket #1004
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Close Service Tickets" Edit
@@ -77,6 +82,7 @@ Feature: Service desk actions
 
     @SD-02 @writes @mock-only
     Scenario: Close Service Tickets Edit closes a ticket, even without Service Tickets Edit
+      Follows the older document's table (the default).
       Given an API member whose role grants:
         | function                             | edit | inquire |
         | Service Desk / Close Service Tickets | All  | All     |
@@ -84,6 +90,27 @@ Feature: Service desk actions
       Then the outcome is allowed
       And ticket #1004 now has the status ">Closed"
       And ticket #1004 now has the closedFlag "true"
+
+    @SD-02 @writes @mock-only
+    Scenario: Under the newer document, Service Tickets Edit closes a ticket
+      Follows the newer document, which lists closing among what Service Tickets Edit allows.
+      Given ConnectWise governs closing tickets as the newer document says
+      When the AI asks to close ticket #1004
+      Then the outcome is allowed
+      And ticket #1004 now has the status ">Closed"
+      And ticket #1004 now has the closedFlag "true"
+
+    @SD-02 @mock-only
+    Scenario: Under the newer document, Close Service Tickets Edit alone does not close a ticket
+      Follows the newer document, which lists closing among what Service Tickets Edit allows.
+      Given ConnectWise governs closing tickets as the newer document says
+      And an API member whose role grants:
+        | function                             | edit | inquire |
+        | Service Desk / Close Service Tickets | All  | All     |
+      When the AI asks to close ticket #1004
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Edit
+      And ticket #1004 now has the status "In Progress"
 
   Rule: LP-03 a withheld permission is explained to the AI
 

@@ -209,7 +209,7 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
         | Service Desk / Service Tickets  | update ticket #1004         | summary     | VPN drops every 5 minutes |
         | Companies / Configurations      | update configuration #401   | ipAddress   | 10.19.1.115               |
         | Sales / Opportunity             | update opportunity #601     | notes       | Second quote sent         |
-        | Sales / Sales Activities        | update activity #652        | notes       | Moved to Thursday.        |
+        | Companies / CRM/Sales Activities        | update activity #652        | notes       | Moved to Thursday.        |
         | Project / Project Tickets       | update project ticket #2001 | summary     | Inventory file shares     |
 
     @LP-04 @mock-only

@@ -8,7 +8,10 @@ Feature: The setup checklist and the integration's reach
 
     @OV-01 @mock-only
     Scenario: With a role that grants nothing, every action of the catalog is denied or blocked
-      Given an API member with the role "no-access"
+      Follows the newer document, whose setup advice has setup tables read with Table
+      Setup Inquire (the developer guide has them readable without it).
+      Given ConnectWise lets setup tables be read with Table Setup Inquire only
+      And an API member with the role "no-access"
       Then every action in the catalog is denied or blocked
       And nothing was written to ConnectWise
 

@@ -12,12 +12,14 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::cells::{Cell, Exercise};
 use crate::connectwise::security::{
     Endpoint, FieldGuard, FunctionCatalog, PermissionMap, Settings, Special,
 };
 use crate::model::action::Lookup;
 use crate::model::{
-    Action, ActionCatalog, FunctionName, Level, Levels, Rule, RuleCatalog, RuleId, SecurityRole,
+    Action, ActionCatalog, FunctionName, Level, Levels, Operation, Rule, RuleCatalog, RuleId,
+    SecurityRole,
 };
 use crate::policy::Policy;
 
@@ -152,6 +154,8 @@ struct PermissionFile {
     specials: Vec<Special>,
     #[serde(default, rename = "field_guard")]
     field_guards: Vec<FieldGuard>,
+    #[serde(default)]
+    customize: BTreeMap<FunctionName, Vec<String>>,
 }
 
 /// Loads the endpoint-to-function map, checking every function it names.
@@ -168,7 +172,9 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
             file.endpoints
                 .iter()
                 .filter_map(|e| e.close.as_ref().map(|c| &c.function)),
-        );
+        )
+        .chain(std::iter::once(&file.settings.service_desk_function))
+        .chain(file.customize.keys());
     for function in named {
         if functions
             .find(&function.module, &function.function)
@@ -188,6 +194,7 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
         endpoints: file.endpoints,
         specials: file.specials,
         field_guards: file.field_guards,
+        customize: file.customize,
     })
 }
 
@@ -229,6 +236,117 @@ struct GrantFile {
     inquire: Level,
 }
 
+/// The known function a fixture names at `written`, or an error naming its line.
+fn known_function(
+    path: &str,
+    text: &str,
+    written: &toml::Spanned<String>,
+    functions: &FunctionCatalog,
+) -> Result<FunctionName, FixtureError> {
+    let line = Some(line_of(text, written.span().start));
+    let name: FunctionName = written
+        .get_ref()
+        .parse()
+        .map_err(|e: crate::model::UnknownName| FixtureError::invalid(path, line, e.to_string()))?;
+    let Some(known) = functions.find(&name.module, &name.function) else {
+        let message = if functions.has_module(&name.module) {
+            format!(
+                "unknown function \"{}\" in module \"{}\"",
+                name.function, name.module
+            )
+        } else {
+            format!("unknown module \"{}\"", name.module)
+        };
+        return Err(FixtureError::invalid(path, line, message));
+    };
+    Ok(known.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseFile {
+    #[serde(rename = "exercise")]
+    exercises: Vec<ExerciseEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseEntry {
+    function: toml::Spanned<String>,
+    operation: toml::Spanned<String>,
+    action: toml::Spanned<String>,
+    #[serde(default)]
+    subject: Option<crate::model::ExampleSubject>,
+    #[serde(default)]
+    with: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    own: bool,
+    #[serde(default)]
+    fields: Vec<String>,
+    #[serde(default)]
+    context: Vec<GrantFile>,
+}
+
+/// Parses `cells.toml`: which catalog action exercises each cell of a role (LP-02).
+pub fn parse_exercises(
+    path: &str,
+    text: &str,
+    functions: &FunctionCatalog,
+    actions: &ActionCatalog,
+) -> Result<Vec<Exercise>, FixtureError> {
+    let file: ExerciseFile = parse_toml(path, text)?;
+    let mut exercises = Vec::new();
+    for entry in file.exercises {
+        let function = known_function(path, text, &entry.function, functions)?;
+        let operation: Operation =
+            entry
+                .operation
+                .get_ref()
+                .parse()
+                .map_err(|e: crate::model::UnknownName| {
+                    FixtureError::invalid(
+                        path,
+                        Some(line_of(text, entry.operation.span().start)),
+                        e.to_string(),
+                    )
+                })?;
+        let Some(action) = actions.get(entry.action.get_ref()) else {
+            return Err(FixtureError::invalid(
+                path,
+                Some(line_of(text, entry.action.span().start)),
+                format!("unknown action \"{}\"", entry.action.get_ref()),
+            ));
+        };
+        let mut context = Vec::new();
+        for grant in &entry.context {
+            context.push((
+                known_function(path, text, &grant.function, functions)?,
+                Levels {
+                    add: grant.add,
+                    edit: grant.edit,
+                    delete: grant.delete,
+                    inquire: grant.inquire,
+                },
+            ));
+        }
+        let subject = entry.subject.map(|s| match s {
+            crate::model::ExampleSubject::Id(id) => crate::integration::Subject::Id(id),
+            crate::model::ExampleSubject::Text(text) => crate::integration::Subject::Text(text),
+        });
+        exercises.push(Exercise {
+            cell: Cell {
+                function,
+                operation,
+            },
+            request: crate::cells::request(action, subject, entry.with),
+            own: entry.own,
+            fields: entry.fields,
+            context,
+        });
+    }
+    Ok(exercises)
+}
+
 /// Parses a role file, checking each function against the known ones.
 pub fn parse_role(
     path: &str,
@@ -243,22 +361,7 @@ pub fn parse_role(
         }
     }
     for grant in file.grants {
-        let line = Some(line_of(text, grant.function.span().start));
-        let written = grant.function.into_inner();
-        let name: FunctionName = written.parse().map_err(|e: crate::model::UnknownName| {
-            FixtureError::invalid(path, line, e.to_string())
-        })?;
-        let Some(known) = functions.find(&name.module, &name.function) else {
-            let message = if functions.has_module(&name.module) {
-                format!(
-                    "unknown function \"{}\" in module \"{}\"",
-                    name.function, name.module
-                )
-            } else {
-                format!("unknown module \"{}\"", name.module)
-            };
-            return Err(FixtureError::invalid(path, line, message));
-        };
+        let known = known_function(path, text, &grant.function, functions)?;
         role.grant(
             known.clone(),
             Levels {
@@ -467,6 +570,8 @@ pub struct Fixtures {
     pub seed: crate::mock::store::Collections,
     /// The `/system/info` record.
     pub system_info: serde_json::Value,
+    /// Which action exercises each cell of a role (LP-02).
+    pub exercises: Vec<Exercise>,
 }
 
 impl Fixtures {
@@ -500,6 +605,12 @@ impl Fixtures {
             "fixtures/actions.toml",
             &source.read("actions.toml")?,
             &permissions,
+        )?;
+        let exercises = parse_exercises(
+            "fixtures/cells.toml",
+            &source.read("cells.toml")?,
+            &permissions.functions,
+            &actions,
         )?;
         let rule_catalog = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
         let policy = parse_policy(
@@ -537,6 +648,7 @@ impl Fixtures {
             rules: rule_catalog,
             seed,
             system_info,
+            exercises,
         })
     }
 
@@ -610,6 +722,91 @@ mod tests {
             least.grants().count(),
             16,
             "15 table rows plus company lookup"
+        );
+    }
+
+    /// The security functions ConnectWise's role screen shows, as the sources name them
+    /// (reference §5.4: vendors' role guides and the two source documents). A function
+    /// the mock names outside this list would send an administrator looking for a
+    /// setting that does not exist.
+    const CONNECTWISE_FUNCTIONS: &[&str] = &[
+        "Companies / Company Maintenance",
+        "Companies / Configurations",
+        "Companies / Contacts",
+        "Companies / CRM/Sales Activities",
+        "Companies / Manage Attachments",
+        "Companies / Notes",
+        "Companies / Team Members",
+        "Finance / Agreements",
+        "Finance / Billing View Time",
+        "Finance / Invoicing",
+        "Procurement / Product Catalog",
+        "Procurement / Products",
+        "Procurement / Purchase Orders",
+        "Project / Project Headers",
+        "Project / Project Phase",
+        "Project / Project Tickets",
+        "Sales / Opportunity",
+        "Service Desk / Close Service Tickets",
+        "Service Desk / Merge Tickets",
+        "Service Desk / Resource Scheduling",
+        "Service Desk / Service Ticket - Dependencies",
+        "Service Desk / Service Tickets",
+        "System / Member Maintenance",
+        "System / Member Maintenance - Finance",
+        "System / My Account",
+        "System / Security",
+        "System / Table Setup",
+        "Time & Expense / Expense Report Entry",
+        "Time & Expense / Time Entry",
+        "Time & Expense / Time Entry Billable Option",
+    ];
+
+    #[test]
+    fn every_function_is_one_connectwise_names() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let unknown: Vec<String> = fixtures
+            .permissions
+            .functions
+            .iter()
+            .map(ToString::to_string)
+            .filter(|name| !CONNECTWISE_FUNCTIONS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "permissions.toml names functions ConnectWise does not have: {unknown:?}"
+        );
+        let used: Vec<String> = fixtures
+            .permissions
+            .endpoints
+            .iter()
+            .map(|e| e.function.clone())
+            .chain(
+                fixtures
+                    .permissions
+                    .specials
+                    .iter()
+                    .filter_map(|s| s.function.clone()),
+            )
+            .chain(
+                fixtures
+                    .permissions
+                    .field_guards
+                    .iter()
+                    .map(|g| g.function.clone()),
+            )
+            .chain(
+                fixtures
+                    .roles
+                    .values()
+                    .flat_map(|r| r.grants().map(|(f, _)| f.clone())),
+            )
+            .map(|f| f.to_string())
+            .filter(|name| !CONNECTWISE_FUNCTIONS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            used.is_empty(),
+            "endpoints, field guards or roles name functions ConnectWise does not have: {used:?}"
         );
     }
 

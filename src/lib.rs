@@ -38,9 +38,11 @@
 //! - [`audit`]: a least-privilege review of a role or of the API member itself.
 //! - [`docs`]: the living documentation, a static site of the rules, their scenarios, the
 //!   expected-outcome matrix and the latest verdicts of a run.
+//! - [`cells`]: LP-02 by behaviour, each cell of a role exercised through the integration.
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
+pub mod cells;
 pub mod cleanup;
 pub mod commands;
 pub mod connectwise;

@@ -13,9 +13,9 @@ use crate::policy::Decision;
 pub fn requirement(fixtures: &Fixtures, action: &Action) -> Option<Requirement> {
     let permissions = &fixtures.permissions;
     if action.kind == ActionKind::Close {
-        let rule = permissions.endpoint_for(&action.resource)?.close.as_ref()?;
+        let endpoint = permissions.endpoint_for(&action.resource)?;
         return Some(Requirement {
-            function: rule.function.clone(),
+            function: permissions.close_function(endpoint)?.clone(),
             operation: Operation::Edit,
         });
     }

@@ -34,6 +34,18 @@ impl JournalEntry {
     pub fn succeeded(&self) -> bool {
         (200..300).contains(&self.status)
     }
+
+    /// Whether ConnectWise refused the sign-in rather than the request: a 401; or, for a
+    /// caller it did not authenticate, "SSL is required" (403) or a 404 to a request that
+    /// names no record (a list, a count or `/system/info` always exists; the developer
+    /// guide warns a cloud site answers bad credentials so). A 404 for a record (`/9`) of
+    /// an authenticated member is that record missing.
+    pub fn refused_sign_in(&self) -> bool {
+        let names_no_record = !self.path.split('/').any(|s| s.parse::<i64>().is_ok());
+        self.status == 401
+            || (self.member.is_none()
+                && (self.status == 403 || (self.status == 404 && names_no_record)))
+    }
 }
 
 impl fmt::Display for JournalEntry {

@@ -126,6 +126,10 @@ pub struct Endpoint {
     /// `within` scope (the ticket's board) when it has one.
     #[serde(default)]
     pub default_references: BTreeMap<String, String>,
+    /// A setup table (boards, statuses, types, priorities, work types and roles): who may
+    /// read it is the `setup_table_reads` switch, not only the endpoint's function.
+    #[serde(default)]
+    pub setup_table: bool,
 }
 
 /// The field and value that mark a child record's parent kind (`recordType = "Ticket"`).
@@ -262,9 +266,14 @@ pub enum SpecialHandler {
     MyAccount,
     /// `/system/mySecurity`: the caller's effective security settings.
     MySecurity,
-    /// `/system/securityroles`: the roles of the API members the mock knows.
+    /// `/system/mySecurity/customizeItems`: the Customize allow-lists of the caller's role.
+    MySecurityCustomizeItems,
+    /// `/system/securityroles`: the roles of the API members the mock knows, each once,
+    /// however many members share it.
     SecurityRoles,
-    /// `/system/securityroles/{id}/settings`.
+    /// `/system/securityroles/{id}`: one role.
+    SecurityRole,
+    /// `/system/securityRoles/{id}/settings`: a role's settings, by role id.
     SecurityRoleSettings,
     /// `/service/tickets/{id}/merge`.
     MergeTickets,
@@ -301,6 +310,70 @@ pub struct Settings {
     pub condition_aliases: BTreeMap<String, String>,
     /// What a `conditions` field that is unknown to the collection gets.
     pub unknown_condition_field: UnknownConditionField,
+    /// Which function's Edit closes a ticket (the two documents disagree).
+    #[serde(default)]
+    pub close_rule: CloseRuleSource,
+    /// Who may read a setup table.
+    #[serde(default)]
+    pub setup_table_reads: SetupTableReads,
+    /// The function `setup_table_reads = "service-desk"` checks for the service desk's
+    /// setup tables (those under `/service/`).
+    pub service_desk_function: FunctionName,
+    /// How a request whose credentials ConnectWise does not accept is answered.
+    #[serde(default)]
+    pub bad_credentials: BadCredentials,
+    /// Whether every API request is refused with "SSL is required" (the mock serves plain
+    /// http: this is what an integration configured with an `http://` URL meets).
+    #[serde(default)]
+    pub require_ssl: bool,
+}
+
+/// Who may read a setup table at inquiry level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SetupTableReads {
+    /// The developer guide: setup tables answer at inquiry level without Table Setup, so
+    /// every API member may read them.
+    #[default]
+    Open,
+    /// Reads need the endpoint's function (Table Setup) Inquire, as the newer document's
+    /// setup advice implies.
+    TableSetup,
+    /// The service desk's setup tables (boards and their statuses, types and subtypes,
+    /// priorities) need `service_desk_function` Inquire, as a board-status 403 was
+    /// attributed to missing Service Desk rights; the others are open.
+    ServiceDesk,
+}
+
+/// How ConnectWise answers credentials it does not accept (UNCERTAIN: clients report each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadCredentials {
+    /// 401 with `unauthorized_code` and `unauthorized_message`.
+    #[default]
+    Unauthorized,
+    /// 401 `{"code": "ConnectWiseApi", "message": "UserNotAuthenticated"}`.
+    UserNotAuthenticated,
+    /// 404 with the body of a missing resource: the developer guide warns that a cloud
+    /// site may answer bad credentials so.
+    NotFound,
+}
+
+/// Which document the mock follows for closing a ticket. The older document's table gives
+/// closing its own function, Close Service Tickets; the newer document lists closing among
+/// what Service Tickets Add and Edit allow. ConnectWise has the function; which one a given
+/// version checks is not documented, so both are a switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloseRuleSource {
+    /// The older table: a change to a closed status needs the close rule's function
+    /// (Close Service Tickets) Edit; a change of anything else as well needs the
+    /// endpoint's Edit too.
+    #[default]
+    OlderTable,
+    /// The newer document: closing is an edit like any other, governed by the endpoint's
+    /// function (Service Tickets Edit).
+    NewerDocument,
 }
 
 /// What the mock does with a `conditions` field no record of the collection has and the
@@ -339,6 +412,98 @@ pub struct PermissionMap {
     pub specials: Vec<Special>,
     /// Field guards.
     pub field_guards: Vec<FieldGuard>,
+    /// The functions with a Customize allow-list, and the items a role that grants the
+    /// function allows by default (`/system/mySecurity/customizeItems`).
+    pub customize: BTreeMap<FunctionName, Vec<String>>,
+}
+
+impl PermissionMap {
+    /// Whether a function offers the `My` level (ConnectWise's `myAllFlag`): it governs
+    /// records that have an owner, or the caller's own account. UNCERTAIN: the flag's
+    /// meaning is inferred from its name.
+    pub fn offers_my(&self, function: &FunctionName) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| &e.function == function && !e.owner.is_empty())
+            || self.specials.iter().any(|s| {
+                s.handler == SpecialHandler::MyAccount && s.function.as_ref() == Some(function)
+            })
+    }
+
+    /// Every function whose Edit may close a record of `endpoint`, one per document the
+    /// `close_rule` switch follows, the one it follows now first.
+    pub fn close_functions<'a>(&'a self, endpoint: &'a Endpoint) -> Vec<&'a FunctionName> {
+        let mut functions: Vec<&FunctionName> = self.close_function(endpoint).into_iter().collect();
+        if let Some(rule) = &endpoint.close {
+            for function in [&rule.function, &endpoint.function] {
+                if !functions.contains(&function) {
+                    functions.push(function);
+                }
+            }
+        }
+        functions
+    }
+
+    /// Every requirement ConnectWise may check for a request, one per documented
+    /// behaviour of the switches that bear on it (setup-table reads), the one the mock
+    /// follows now first. An integration that cannot know which one a site follows names
+    /// them all when ConnectWise refuses.
+    pub fn possible_requirements(&self, method: &str, path: &str) -> Vec<Requirement> {
+        let mut possible: Vec<Requirement> = self.requirement(method, path).into_iter().collect();
+        if let Some(Route::Collection { endpoint, .. }) = self.route(path, method)
+            && operation_for_method(method) == Some(Operation::Inquire)
+        {
+            for reads in [SetupTableReads::TableSetup, SetupTableReads::ServiceDesk] {
+                if let Some(function) = self.inquire_function_under(endpoint, reads) {
+                    let requirement = Requirement {
+                        function: function.clone(),
+                        operation: Operation::Inquire,
+                    };
+                    if !possible.contains(&requirement) {
+                        possible.push(requirement);
+                    }
+                }
+            }
+        }
+        possible
+    }
+
+    /// The function whose Edit closes a record of `endpoint`, under the `close_rule`
+    /// switch: the close rule's own function (older table) or the endpoint's (newer
+    /// document). `None` when the endpoint has no close rule.
+    pub fn close_function<'a>(&'a self, endpoint: &'a Endpoint) -> Option<&'a FunctionName> {
+        let rule = endpoint.close.as_ref()?;
+        Some(match self.settings.close_rule {
+            CloseRuleSource::OlderTable => &rule.function,
+            CloseRuleSource::NewerDocument => &endpoint.function,
+        })
+    }
+}
+
+impl PermissionMap {
+    /// The function whose Inquire reading `endpoint` needs: its own, or for a setup table
+    /// what the `setup_table_reads` switch says (`None`: any API member may read it).
+    pub fn inquire_function<'a>(&'a self, endpoint: &'a Endpoint) -> Option<&'a FunctionName> {
+        self.inquire_function_under(endpoint, self.settings.setup_table_reads)
+    }
+
+    fn inquire_function_under<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        reads: SetupTableReads,
+    ) -> Option<&'a FunctionName> {
+        if !endpoint.setup_table {
+            return Some(&endpoint.function);
+        }
+        match reads {
+            SetupTableReads::Open => None,
+            SetupTableReads::TableSetup => Some(&endpoint.function),
+            SetupTableReads::ServiceDesk => endpoint
+                .path
+                .starts_with("/service/")
+                .then_some(&self.settings.service_desk_function),
+        }
+    }
 }
 
 /// Which record of an endpoint a path addresses.
@@ -472,10 +637,17 @@ impl PermissionMap {
     /// The requirement ConnectWise checks for a method on an endpoint's path.
     pub fn requirement(&self, method: &str, path: &str) -> Option<Requirement> {
         match self.route(path, method)? {
-            Route::Collection { endpoint, .. } => Some(Requirement {
-                function: endpoint.function.clone(),
-                operation: operation_for_method(method)?,
-            }),
+            Route::Collection { endpoint, .. } => {
+                let operation = operation_for_method(method)?;
+                let function = match operation {
+                    Operation::Inquire => self.inquire_function(endpoint)?,
+                    _ => &endpoint.function,
+                };
+                Some(Requirement {
+                    function: function.clone(),
+                    operation,
+                })
+            }
             Route::Special { special, .. } => Some(Requirement {
                 function: special.function.clone()?,
                 operation: special.operation.map(|o| o.0)?,

@@ -105,7 +105,7 @@ fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>) {
 }
 
 /// The MCP integration of the current run, if it tests one.
-fn mcp_integration() -> Option<Arc<IntegrationConfig>> {
+pub(crate) fn mcp_integration() -> Option<Arc<IntegrationConfig>> {
     MCP_INTEGRATION
         .read()
         .unwrap_or_else(PoisonError::into_inner)

@@ -5,6 +5,7 @@ use crate::harness::{mistake, not_judged};
 use std::sync::{Arc, PoisonError};
 
 use super::sandbox::{self, SandboxRun};
+use crate::connectwise::security::Settings;
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
@@ -192,6 +193,29 @@ impl ConformanceWorld {
         self.mock().await.add_member(member);
         self.role = Some(role);
         self.reset_integration().await;
+    }
+
+    /// Changes how this scenario's ConnectWise behaves where the documents disagree or are
+    /// uncertain (a switch of `permissions.toml`'s `[settings]`). The mock starts again
+    /// with the switch, holding the seed data, and the API member keeps its role; so the
+    /// switch must come before the scenario's first action.
+    pub(crate) async fn switch(&mut self, change: impl FnOnce(&mut Settings)) {
+        if self.sandbox.is_some() {
+            mistake!("a sandbox cannot be switched; tag the scenario @mock-only");
+        }
+        if self.result.is_some() || self.mock.as_ref().is_some_and(|m| !m.journal().is_empty()) {
+            mistake!("choose how ConnectWise behaves before the scenario's first action");
+        }
+        let mut fixtures = (*self.fixtures).clone();
+        change(&mut fixtures.permissions.settings);
+        self.fixtures = Arc::new(fixtures);
+        if let Some(mock) = self.mock.take() {
+            mock.shutdown();
+        }
+        self.integration = None;
+        if let Some(role) = self.role.clone() {
+            self.set_role(role).await;
+        }
     }
 
     /// The credentials the integration uses, with any change a step asked for.

@@ -388,10 +388,10 @@ impl ReferenceIntegration {
     async fn read_for_lookup(&self, path: &str, purpose: &str) -> Result<Value, Box<ToolResult>> {
         match self.client.get(path, &[]).await {
             Ok(response) if response.ok() => Ok(response.body),
-            Ok(response) if response.status == 403 => {
+            Ok(response) if response.status == 403 && !sign_in_refused(path, &response) => {
                 Err(Box::new(self.lookup_denied(path, purpose)))
             }
-            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
+            Ok(response) => Err(Box::new(self.answer_without_action(path, &response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
                 error.to_string(),
@@ -402,19 +402,8 @@ impl ReferenceIntegration {
     /// A lookup before a write was refused (403): the write is not sent, and the AI is told
     /// which read permission is missing.
     fn lookup_denied(&self, path: &str, purpose: &str) -> ToolResult {
-        let needed = self
-            .fixtures
-            .permissions
-            .requirement("GET", path)
-            .map_or_else(
-                || "read access to it".to_owned(),
-                |r| {
-                    format!(
-                        "{} / {} permission Inquire",
-                        r.function.module, r.function.function
-                    )
-                },
-            );
+        let needed = named(&self.fixtures.permissions.possible_requirements("GET", path))
+            .unwrap_or_else(|| "read access to it".to_owned());
         let mut result = ToolResult::new(
             Outcome::Denied,
             format!(
@@ -484,10 +473,10 @@ impl ReferenceIntegration {
                     lookup.noun, lookup.noun
                 ))),
             },
-            Ok(response) if response.status == 403 => Err(Box::new(
-                self.lookup_denied(&path, &format!("the {} \"{name}\"", lookup.noun)),
-            )),
-            Ok(response) => Err(Box::new(self.answer_without_action(&response))),
+            Ok(response) if response.status == 403 && !sign_in_refused(&path, &response) => Err(
+                Box::new(self.lookup_denied(&path, &format!("the {} \"{name}\"", lookup.noun))),
+            ),
+            Ok(response) => Err(Box::new(self.answer_without_action(&path, &response))),
             Err(error) => Err(Box::new(ToolResult::new(
                 Outcome::Failed,
                 error.to_string(),
@@ -574,6 +563,9 @@ impl ReferenceIntegration {
         path: &str,
         response: Response,
     ) -> ToolResult {
+        if sign_in_refused(path, &response) {
+            return self.answer_without_action(path, &response);
+        }
         match response.status {
             200..=299 => {
                 let mut result =
@@ -589,20 +581,14 @@ impl ReferenceIntegration {
                     format!(
                         "No access: ConnectWise refused to {} (403). The API member is valid, but its security role does not allow this. It needs {} at level All or My; check that module and permission level in the role.",
                         action.phrase,
-                        needed.map_or_else(
-                            || "the matching permission".to_owned(),
-                            |r| format!(
-                                "{} / {} permission {}",
-                                r.function.module, r.function.function, r.operation
-                            )
-                        ),
+                        named(&needed).unwrap_or_else(|| "the matching permission".to_owned()),
                     ),
                 );
                 result.status = Some(403);
                 result
             }
             _ => {
-                let mut result = self.answer_without_action(&response);
+                let mut result = self.answer_without_action(path, &response);
                 if result.outcome == Outcome::Failed {
                     result.message = format!("Could not {}: {}", action.phrase, result.message);
                 }
@@ -611,10 +597,30 @@ impl ReferenceIntegration {
         }
     }
 
-    fn answer_without_action(&self, response: &Response) -> ToolResult {
+    fn answer_without_action(&self, path: &str, response: &Response) -> ToolResult {
         let status = response.status;
-        let mut result = if status == 401 {
-            let mut message = "Authentication failed (401): ConnectWise refused the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.".to_owned();
+        let mut result = if ssl_required(response) {
+            ToolResult::new(
+                Outcome::Unauthenticated,
+                format!(
+                    "Authentication failed ({status}): ConnectWise answered \"SSL is required\". Re-check the ConnectWise URL: it must start with https:// and, for a cloud site, name the API host (api-na, api-eu or api-au.myconnectwise.net)."
+                ),
+            )
+        } else if sign_in_refused(path, response) {
+            let mut message = if status == 404 {
+                format!(
+                    "Authentication failed (404): ConnectWise answered \"not found\" for {path}, which always exists; a cloud site answers so when it refuses the credentials. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL."
+                )
+            } else {
+                format!(
+                    "Authentication failed ({status}): ConnectWise refused the credentials{}. Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL.",
+                    response
+                        .error_message()
+                        .filter(|m| !m.is_empty())
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                )
+            };
             if self.client.credentials().company_id_looks_numeric() {
                 message.push_str(" The Company ID must be the sign-in company code, not a numeric company record ID.");
             }
@@ -644,19 +650,25 @@ impl ReferenceIntegration {
         result
     }
 
-    fn requirement(&self, action: &Action, method: &Method, path: &str) -> Option<Requirement> {
+    /// What ConnectWise may check for the request, each documented alternative once
+    /// (closing: Close Service Tickets Edit or Service Tickets Edit, as the documents
+    /// disagree), the one the integration's model follows first.
+    fn requirement(&self, action: &Action, method: &Method, path: &str) -> Vec<Requirement> {
         let permissions = &self.fixtures.permissions;
         if action.kind == ActionKind::Close
-            && let Some(rule) = permissions
-                .endpoint_for(&action.resource)
-                .and_then(|e| e.close.as_ref())
+            && let Some(endpoint) = permissions.endpoint_for(&action.resource)
+            && endpoint.close.is_some()
         {
-            return Some(Requirement {
-                function: rule.function.clone(),
-                operation: crate::model::Operation::Edit,
-            });
+            return permissions
+                .close_functions(endpoint)
+                .into_iter()
+                .map(|function| Requirement {
+                    function: function.clone(),
+                    operation: crate::model::Operation::Edit,
+                })
+                .collect();
         }
-        permissions.requirement(method.as_str(), path)
+        permissions.possible_requirements(method.as_str(), path)
     }
 }
 
@@ -791,6 +803,49 @@ fn patch_body(payload: &Map<String, Value>) -> Value {
             .map(|(field, value)| json!({"op": "replace", "path": field, "value": value}))
             .collect(),
     )
+}
+
+/// Whether ConnectWise refused the sign-in rather than the request (TS-01), in any of
+/// the shapes it uses: a 401 (`Unauthorized` or `UserNotAuthenticated`), "SSL is
+/// required" over http, or, as a cloud site may answer bad credentials, a 404 to a
+/// request that names no record (a list, a count or `/system/info` always exists).
+fn sign_in_refused(path: &str, response: &Response) -> bool {
+    response.status == 401
+        || ssl_required(response)
+        || (response.status == 404 && names_no_record(path))
+}
+
+/// The permissions a refusal may be for, as the AI is told them: `Module / Function
+/// permission Operation`, alternatives joined by "or".
+fn named(requirements: &[Requirement]) -> Option<String> {
+    (!requirements.is_empty()).then(|| {
+        requirements
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} / {} permission {}",
+                    r.function.module, r.function.function, r.operation
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    })
+}
+
+/// Whether ConnectWise refused the request because it came over plain http.
+fn ssl_required(response: &Response) -> bool {
+    response
+        .body
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.to_ascii_lowercase().contains("ssl is required"))
+}
+
+/// Whether a path names no record: a list, a count or `/system/info`, never an id.
+fn names_no_record(path: &str) -> bool {
+    !path
+        .split(['/', '?'])
+        .any(|segment| segment.parse::<i64>().is_ok())
 }
 
 #[cfg(test)]

@@ -1,12 +1,17 @@
 //! Where the mock once was not ConnectWise (issue 10): merge needs a status, ids are never
 //! reused and children go with their parent, unique identifiers, `lastUpdated` and unknown
 //! fields in conditions, child collections of a missing parent, a new ticket's board
-//! defaults, and the routes ConnectWise has (and has not).
+//! defaults, and the routes ConnectWise has (and has not); and the switches for what the
+//! documents leave open: who reads setup tables, the shapes of a refused sign-in, and the
+//! close rule.
 
+use cw_conform::connectwise::API_PREFIX;
+use cw_conform::connectwise::security::{BadCredentials, CloseRuleSource, SetupTableReads};
+use cw_conform::model::{Level, Levels};
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Wire, cw_error, role};
+use crate::support::{AI, Wire, cw_error, role, role_granting};
 
 async fn administrator() -> Wire {
     Wire::with_role(role("full-access")).await
@@ -550,5 +555,186 @@ async fn a_tickets_children_can_be_read_under_it(#[case] path: &str, #[case] exp
         405,
         &cw_error("MethodNotAllowed", "The method POST is not allowed here."),
     );
+    wire.shutdown();
+}
+
+// ------------------------------------------------------------------ issue 10, fidelity item 2:
+// setup tables are readable at inquiry level without Table Setup (the developer guide)
+
+#[rstest]
+#[case::the_developer_guide(SetupTableReads::Open, &[200, 200, 200, 200, 200, 200, 200])]
+#[case::table_setup_only(SetupTableReads::TableSetup, &[403, 403, 403, 403, 403, 403, 403])]
+#[case::service_desk_rights_only(SetupTableReads::ServiceDesk, &[403, 403, 403, 403, 403, 200, 200])]
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_tables_are_read_as_the_switch_says(
+    #[case] reads: SetupTableReads,
+    #[case] statuses: &[u16],
+) {
+    let wire = Wire::with_settings(role("no-access"), |s| s.setup_table_reads = reads).await;
+    let tables = [
+        "/service/boards",
+        "/service/boards/1/statuses",
+        "/service/boards/1/types",
+        "/service/boards/1/subtypes",
+        "/service/priorities",
+        "/time/workTypes",
+        "/time/workRoles",
+    ];
+
+    let mut answered = Vec::new();
+    for table in tables {
+        answered.push(wire.get(table).send().await.status);
+    }
+
+    assert_eq!(answered, statuses, "{tables:?}");
+    // Other collections keep their function, and writes still need Table Setup.
+    wire.get("/company/companies")
+        .send()
+        .await
+        .assert_status(403);
+    wire.post("/service/boards")
+        .json(&json!({"name": "After Hours"}))
+        .send()
+        .await
+        .assert_status(403);
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_service_desk_rights_only_service_tickets_inquire_reads_the_board_statuses() {
+    let tickets = role_granting(
+        "Service Desk / Service Tickets",
+        Levels {
+            inquire: Level::All,
+            ..Levels::default()
+        },
+    );
+    let wire = Wire::with_settings(tickets, |s| {
+        s.setup_table_reads = SetupTableReads::ServiceDesk;
+    })
+    .await;
+
+    let reply = wire.get("/service/boards/1/statuses").send().await;
+
+    reply.assert_status(200);
+    assert!(
+        reply.json().as_array().is_some_and(|s| !s.is_empty()),
+        "{reply}"
+    );
+    wire.shutdown();
+}
+
+// ------------------------------------------------------------------ issue 10, fidelity item 3:
+// every shape in which ConnectWise refuses credentials
+
+#[rstest]
+#[case::unauthorized(
+    BadCredentials::Unauthorized,
+    401,
+    cw_error("Unauthorized", "Unauthorized")
+)]
+#[case::user_not_authenticated(
+    BadCredentials::UserNotAuthenticated,
+    401,
+    cw_error("ConnectWiseApi", "UserNotAuthenticated")
+)]
+#[case::cloud_not_found(
+    BadCredentials::NotFound,
+    404,
+    cw_error("NotFound", "The requested resource /system/info was not found.")
+)]
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_credentials_are_answered_in_the_shape_the_switch_says(
+    #[case] shape: BadCredentials,
+    #[case] status: u16,
+    #[case] body: Value,
+) {
+    let wire = Wire::with_settings(role("least-privilege"), |s| s.bad_credentials = shape).await;
+    let mut credentials = wire.credentials(AI);
+    credentials.private_key = cw_conform::connectwise::Secret::new("not-the-key");
+
+    let reply = wire
+        .bare(reqwest::Method::GET, &format!("{API_PREFIX}/system/info"))
+        .header("clientId", "any")
+        .header("Authorization", credentials.authorization().expose())
+        .send()
+        .await;
+
+    reply.assert_status(status);
+    assert_eq!(reply.json(), body);
+    // The right keys still sign in.
+    wire.get("/system/info").send().await.assert_status(200);
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_requiring_ssl_refuses_every_request_over_http_whatever_the_credentials() {
+    let wire = Wire::with_settings(role("full-access"), |s| s.require_ssl = true).await;
+
+    for path in [
+        "/system/info",
+        "/company/companies",
+        "/service/tickets/1004",
+    ] {
+        let reply = wire.get(path).send().await;
+        reply.assert_status(403);
+        assert_eq!(
+            reply.json(),
+            cw_error("Security", "SSL is required."),
+            "{path}"
+        );
+    }
+    assert!(
+        wire.mock().journal().iter().all(|e| e.member.is_none()),
+        "no request was authenticated"
+    );
+    wire.shutdown();
+}
+
+// ------------------------------------------------------------------ issue 10, fidelity item 7:
+// SD-02's close rule: the older table (Close Service Tickets) or the newer document
+// (Service Tickets Edit)
+
+fn granting_edit(function: &str) -> cw_conform::model::SecurityRole {
+    role_granting(
+        function,
+        Levels {
+            edit: Level::All,
+            inquire: Level::All,
+            ..Levels::default()
+        },
+    )
+}
+
+#[rstest]
+#[case::older_table_close_function(
+    CloseRuleSource::OlderTable,
+    "Service Desk / Close Service Tickets",
+    200
+)]
+#[case::older_table_edit_only(CloseRuleSource::OlderTable, "Service Desk / Service Tickets", 403)]
+#[case::newer_document_close_function(
+    CloseRuleSource::NewerDocument,
+    "Service Desk / Close Service Tickets",
+    403
+)]
+#[case::newer_document_edit(CloseRuleSource::NewerDocument, "Service Desk / Service Tickets", 200)]
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_a_ticket_needs_the_function_the_close_rule_names(
+    #[case] source: CloseRuleSource,
+    #[case] granted: &str,
+    #[case] status: u16,
+) {
+    let wire = Wire::with_settings(granting_edit(granted), |s| s.close_rule = source).await;
+
+    let reply = wire
+        .patch("/service/tickets/1004")
+        .json(&json!([{"op": "replace", "path": "status", "value": {"id": 4}}]))
+        .send()
+        .await;
+
+    reply.assert_status(status);
+    let closed = wire.mock().record("tickets", 1004).unwrap()["closedFlag"].clone();
+    assert_eq!(closed, json!(status == 200), "{reply}");
     wire.shutdown();
 }

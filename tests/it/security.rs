@@ -1,13 +1,17 @@
 //! Security roles on the wire: the 403 body, which operation each HTTP method needs, the
 //! `My` level, several members on one server, and `/system/mySecurity`.
 
-use cw_conform::mock::ApiMember;
+use std::sync::Arc;
+
+use cw_conform::cells::{self, Effect, Observed, ReferenceStage};
+use cw_conform::fixtures::Fixtures;
+use cw_conform::mock::{ApiMember, MockConfig};
 use cw_conform::model::{Level, Levels, Operation};
 use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{AI, SYNC, Wire, role, role_granting, security_denial};
+use crate::support::{self, AI, SYNC, Wire, function_named, role, role_granting, security_denial};
 
 const TICKETS: &str = "Service Desk / Service Tickets";
 
@@ -292,5 +296,259 @@ async fn my_security_differs_per_member() {
             .iter()
             .all(|s| s["member"] == json!({"identifier": SYNC}))
     );
+    wire.shutdown();
+}
+
+/// LP-02 by behaviour, without cucumber: every cell an action exercises decides it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_exercised_cell_of_the_least_privilege_role_decides_its_action() {
+    let fixtures = support::fixtures();
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+    let role = role("least-privilege");
+    let mut mismatches = Vec::new();
+    for (function, _) in role.grants() {
+        mismatches.extend(
+            cells::check_function(&stage, &fixtures.exercises, &role, function)
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+    let exercised: Vec<String> = fixtures
+        .exercises
+        .iter()
+        .map(|e| e.cell.to_string())
+        .collect();
+    for cell in [
+        "Finance / Billing View Time Inquire",
+        "Time & Expense / Time Entry Billable Option Edit",
+        "System / Member Maintenance - Finance Inquire",
+        "Service Desk / Close Service Tickets Edit",
+        "Service Desk / Merge Tickets Add",
+    ] {
+        assert!(
+            exercised.iter().any(|c| c == cell),
+            "{cell} is not exercised"
+        );
+    }
+}
+
+/// A map that governs contacts by the wrong function is caught, with a typed mismatch.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endpoint_governed_by_the_wrong_function_is_a_mismatch() {
+    let mut mutated = Fixtures::builtin().unwrap().clone();
+    for endpoint in &mut mutated.permissions.endpoints {
+        if endpoint.collection == "contacts" {
+            endpoint.function = function_named("Companies / Configurations");
+        }
+    }
+    let fixtures = Arc::new(mutated);
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+    let role = role("least-privilege");
+
+    let mismatches = cells::check_function(
+        &stage,
+        &fixtures.exercises,
+        &role,
+        &function_named("Companies / Contacts"),
+    )
+    .await
+    .unwrap();
+
+    let delete = mismatches
+        .iter()
+        .find(|m| m.cell.operation == Operation::Delete)
+        .expect("Contacts Delete no longer decides the delete");
+    assert_eq!(delete.level, Level::All);
+    assert_eq!(delete.expected, Effect::Allowed);
+    assert_eq!(delete.observed, Observed::Effect(Effect::Denied));
+    assert!(
+        delete.evidence.contains("DELETE /company/contacts/108"),
+        "{}",
+        delete.evidence
+    );
+}
+
+/// A field guard that is lost is caught: the fields show whatever the cell says.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_field_guard_is_a_mismatch() {
+    let mut mutated = Fixtures::builtin().unwrap().clone();
+    mutated
+        .permissions
+        .field_guards
+        .retain(|g| g.function != function_named("Finance / Billing View Time"));
+    let fixtures = Arc::new(mutated);
+    let stage = ReferenceStage::new(Arc::clone(&fixtures), MockConfig::default());
+
+    let mismatches = cells::check_function(
+        &stage,
+        &fixtures.exercises,
+        &role("least-privilege"),
+        &function_named("Finance / Billing View Time"),
+    )
+    .await
+    .unwrap();
+
+    let cells: Vec<(Operation, Level, Effect)> = mismatches
+        .iter()
+        .map(|m| (m.cell.operation, m.level, m.expected))
+        .collect();
+    assert!(
+        cells.contains(&(Operation::Inquire, Level::None, Effect::FieldsHidden)),
+        "{mismatches:#?}"
+    );
+    assert!(
+        cells.contains(&(Operation::Add, Level::None, Effect::Denied)),
+        "{mismatches:#?}"
+    );
+}
+
+// ------------------------------------------------------------------ issue 10, fidelity item 6:
+// security roles are records of their own, shared by members
+
+fn setting<'a>(settings: &'a Value, function: &str) -> &'a Value {
+    settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            format!(
+                "{} / {}",
+                s["moduleName"].as_str().unwrap(),
+                s["moduleFunctionName"].as_str().unwrap()
+            ) == function
+        })
+        .unwrap_or_else(|| panic!("no setting for {function}: {settings}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_shared_by_members_is_one_record() {
+    let wire = Wire::with_members(vec![
+        ApiMember::with_role(AI, role("full-access")),
+        ApiMember::with_role("ai-backup", role("least-privilege")),
+        ApiMember::with_role(SYNC, role("least-privilege")),
+    ])
+    .await;
+
+    let reply = wire.get("/system/securityroles").send().await;
+
+    reply.assert_status(200);
+    let roles: Vec<(i64, String)> = reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_i64().unwrap(),
+                r["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (1, "full-access".to_owned()),
+            (2, "least-privilege".to_owned())
+        ],
+        "{reply}"
+    );
+    let one = wire.get("/system/securityroles/2").send().await;
+    one.assert_status(200);
+    assert_eq!(one.json()["name"], "least-privilege");
+    wire.get("/system/securityroles/3")
+        .send()
+        .await
+        .assert_status(404);
+    // The least-privilege role has no Security Inquire: the roles are refused to it.
+    wire.as_member(SYNC)
+        .get("/system/securityroles")
+        .send()
+        .await
+        .assert_status(403);
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_are_read_by_role_id_with_their_own_ids_and_flags() {
+    let wire = Wire::with_members(vec![
+        ApiMember::with_role(AI, role("full-access")),
+        ApiMember::with_role(SYNC, role("no-access")),
+    ])
+    .await;
+
+    let full = wire.get("/system/securityRoles/1/settings").send().await;
+    let none = wire.get("/system/securityroles/2/settings").send().await;
+
+    full.assert_status(200);
+    none.assert_status(200);
+    let full = full.json();
+    let none = none.json();
+    assert_eq!(setting(&full, TICKETS)["inquireLevel"], "All");
+    assert_eq!(setting(&none, TICKETS)["inquireLevel"], "None");
+    let ids = |settings: &Value| -> Vec<i64> {
+        settings
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert!(
+        ids(&full).iter().all(|id| !ids(&none).contains(id)),
+        "a setting id belongs to one role"
+    );
+    // My is offered where records have an owner, not on setup tables.
+    assert_eq!(
+        setting(&full, "Time & Expense / Time Entry")["myAllFlag"],
+        true
+    );
+    assert_eq!(setting(&full, "System / My Account")["myAllFlag"], true);
+    assert_eq!(setting(&full, "System / Table Setup")["myAllFlag"], false);
+    // The older table's "(customize)" functions have allow-lists.
+    assert_eq!(setting(&full, "System / Table Setup")["customFlag"], true);
+    assert_eq!(setting(&full, TICKETS)["customFlag"], false);
+    assert_eq!(
+        setting(&full, TICKETS)["moduleFunctionIdentifier"],
+        "ServiceTickets"
+    );
+    wire.get("/system/securityRoles/3/settings")
+        .send()
+        .await
+        .assert_status(404);
+    wire.shutdown();
+}
+
+#[rstest]
+#[case::least_privilege("least-privilege", &["Service / Service Board", "Managed Server"], &[])]
+#[case::no_access("no-access", &[], &["Service / Service Board"])]
+#[case::read_only_discovery("read-only-discovery", &["Company / Company Type"], &["Managed Server"])]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customize_items_are_those_of_the_functions_the_role_grants(
+    #[case] profile: &str,
+    #[case] present: &[&str],
+    #[case] absent: &[&str],
+) {
+    let wire = Wire::with_role(role(profile)).await;
+
+    let reply = wire.get("/system/mySecurity/customizeItems").send().await;
+
+    reply.assert_status(200);
+    let items: Vec<String> = reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect();
+    for item in present {
+        assert!(items.iter().any(|i| i == item), "{item} missing: {items:?}");
+    }
+    for item in absent {
+        assert!(
+            !items.iter().any(|i| i == item),
+            "{item} present: {items:?}"
+        );
+    }
     wire.shutdown();
 }

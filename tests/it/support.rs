@@ -10,6 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use cw_conform::connectwise::security::Settings;
 use cw_conform::connectwise::{API_PREFIX, Credentials};
 use cw_conform::fixtures::Fixtures;
 use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
@@ -71,13 +72,25 @@ impl Wire {
         Self::with_members(vec![ApiMember::with_role(AI, role)]).await
     }
 
+    /// A mock whose only API member is [`AI`] with the given role, with one of the
+    /// switches of `permissions.toml`'s `[settings]` changed.
+    pub async fn with_settings(role: SecurityRole, change: impl FnOnce(&mut Settings)) -> Self {
+        let mut fixtures = Fixtures::builtin().unwrap().clone();
+        change(&mut fixtures.permissions.settings);
+        Self::start(Arc::new(fixtures), vec![ApiMember::with_role(AI, role)]).await
+    }
+
     /// A mock with several API members on one server.
     pub async fn with_members(members: Vec<ApiMember>) -> Self {
+        Self::start(fixtures(), members).await
+    }
+
+    async fn start(fixtures: Arc<Fixtures>, members: Vec<ApiMember>) -> Self {
         let config = MockConfig {
             members,
             ..MockConfig::default()
         };
-        let mock = MockConnectWise::start(fixtures(), config).await;
+        let mock = MockConnectWise::start(fixtures, config).await;
         Wire {
             mock,
             http: reqwest::Client::new(),

@@ -240,10 +240,10 @@ fn least_privilege_misses(fixtures: &Fixtures, checks: &[Checked]) -> Vec<String
             Some((check, step)) => {
                 let reported = format!("ConnectWise reports \"{function}\" as {cells}");
                 let enforced =
-                    format!("each request ConnectWise governs by \"{function}\" gets {cells}");
+                    format!("the integration's actions find \"{function}\" to be {cells}");
                 if **step != reported || !check.has(&enforced) {
                     misses.push(format!(
-                        "least-privilege grants \"{function}\" {cells}, but {} states \"{step}\" (and must check both what ConnectWise reports and what it enforces)",
+                        "least-privilege grants \"{function}\" {cells}, but {} states \"{step}\" (and must check both what ConnectWise reports and what the integration's actions find)",
                         check.place
                     ));
                 }

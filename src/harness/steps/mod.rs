@@ -16,6 +16,7 @@ mod paging;
 pub(crate) mod roles;
 mod safety;
 mod security;
+mod switches;
 mod workflows;
 
 use std::fmt;
@@ -117,6 +118,7 @@ pub fn vocabulary() -> Vec<&'static StepDoc> {
         journal::STEPS,
         paging::STEPS,
         security::STEPS,
+        switches::STEPS,
     ]
     .into_iter()
     .flatten()

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `allowed` | a write reached ConnectWise and succeeded (for a read: the reads succeeded), and the result reports success |
 //! | `denied` | ConnectWise answered 403 and the result tells the AI (an error, or it says it has no access) |
-//! | `unauthenticated` | ConnectWise answered 401 and the result reports it |
+//! | `unauthenticated` | ConnectWise refused the sign-in (401; or, unauthenticated, "SSL is required" or a 404 for no record, as a cloud site answers bad credentials) and the result reports it |
 //! | `partial` | the first read succeeded, later lookups got 403, and the result is not an error and names the missing fields |
 //! | `blocked` | nothing reached ConnectWise and the result refuses |
 //! | `rejected` | only successful reads reached ConnectWise (lookups), no write, and the result refuses; or nothing did and the result refuses the input (invalid, missing, unknown) |
@@ -412,7 +412,7 @@ fn judge_own(evidence: Evidence<'_>, rules: &RuleCatalog) -> ToolResult {
             ));
         }
         Outcome::Allowed
-    } else if let Some(refused) = first(401) {
+    } else if let Some(refused) = answered.iter().copied().find(|e| e.refused_sign_in()) {
         if refuses || mentions(&message, &AUTHENTICATION) {
             Outcome::Unauthenticated
         } else {
@@ -546,6 +546,14 @@ mod tests {
         }
     }
 
+    /// A request ConnectWise answered without authenticating the caller.
+    fn unauthenticated(method: &str, path: &str, status: u16) -> JournalEntry {
+        JournalEntry {
+            member: None,
+            ..entry(method, path, status)
+        }
+    }
+
     fn reply(is_error: bool, text: &str) -> ToolReply {
         ToolReply {
             is_error,
@@ -586,6 +594,10 @@ mod tests {
     #[case::a_refusal_after_lookups("ticket.create", vec![entry("GET", "/service/boards", 200)], reply(true, "There is no board"), Outcome::Rejected)]
     #[case::a_write_claimed_but_not_sent("ticket.create", vec![entry("GET", "/service/boards", 200)], reply(false, "Created."), Outcome::Failed)]
     #[case::a_404("ticket.get", vec![entry("GET", "/service/tickets/9", 404)], reply(true, "Not found"), Outcome::Failed)]
+    #[case::a_cloud_404_for_bad_credentials("integration.connect", vec![unauthenticated("GET", "/system/info", 404)], reply(true, "Authentication failed (404)"), Outcome::Unauthenticated)]
+    #[case::a_404_for_a_record_is_no_sign_in_refusal("ticket.get", vec![unauthenticated("GET", "/service/tickets/9", 404)], reply(true, "Authentication failed"), Outcome::Failed)]
+    #[case::a_404_to_a_signed_in_member_is_no_sign_in_refusal("contact.search", vec![entry("GET", "/company/contacts", 404)], reply(true, "Authentication failed"), Outcome::Failed)]
+    #[case::ssl_required_over_http("integration.connect", vec![unauthenticated("GET", "/system/info", 403)], reply(true, "SSL is required: use https"), Outcome::Unauthenticated)]
     #[case::records_with_refusal_words("contact.search", vec![entry("GET", "/company/contacts", 200)], reply(false, "[{\"notes\": \"access denied, cannot print\"}]"), Outcome::Allowed)]
     #[case::the_reference_blocking("member.update", vec![], reply(true, "Refused to update member: the integration never changes ConnectWise members. Nothing was sent to ConnectWise."), Outcome::Blocked)]
     #[case::arguments_refused_before_sending("ticket.create", vec![], reply(true, "2 validation errors for call[create_ticket]: company_id Missing required argument"), Outcome::Rejected)]

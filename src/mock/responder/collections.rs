@@ -53,7 +53,16 @@ impl Call<'_> {
                 ),
             );
         };
-        let level = self.level(&endpoint.function, operation);
+        let level = match operation {
+            // A setup table may be readable without its function (`setup_table_reads`).
+            Operation::Inquire => self
+                .shared
+                .fixtures
+                .permissions
+                .inquire_function(endpoint)
+                .map_or(Level::All, |function| self.level(function, operation)),
+            _ => self.level(&endpoint.function, operation),
+        };
         // A child collection of a record that does not exist is not found, whatever the
         // request (ConnectWise: "Ticket 99999 not found").
         if level.grants_any()
@@ -557,15 +566,16 @@ impl Call<'_> {
             changed.iter().any(|f| f == &rule.status_field)
                 && status_is_closed(inner, endpoint, &updated, rule)
         });
-        let allowed = match closing {
-            Some(rule) => {
-                let close_ok = permits(self.level(&rule.function, Operation::Edit), owned);
+        let close_function = self.shared.fixtures.permissions.close_function(endpoint);
+        let allowed = match (closing, close_function) {
+            (Some(rule), Some(close_function)) => {
+                let close_ok = permits(self.level(close_function, Operation::Edit), owned);
                 let only_status = changed
                     .iter()
                     .all(|f| f == &rule.status_field || f == "closedFlag");
                 close_ok && (only_status || permits(level, owned))
             }
-            None => permits(level, owned),
+            _ => permits(level, owned),
         };
         if !allowed || self.guard_write(endpoint, &changed, Operation::Edit) {
             return self.forbidden();

@@ -26,7 +26,7 @@ use super::server::DEFAULT_MAX_URL_BYTES;
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::ErrorBody;
 use crate::connectwise::journal::JournalEntry;
-use crate::connectwise::security::Route;
+use crate::connectwise::security::{BadCredentials, Route};
 use crate::model::{FunctionName, Level, Operation};
 
 pub(crate) use answer::{Answer, CONTENT_TYPE};
@@ -264,11 +264,29 @@ fn authenticate(
     request: &Request<'_>,
 ) -> Result<Arc<ApiMember>, Answer> {
     let settings = &shared.fixtures.permissions.settings;
-    let refuse = || {
-        Answer::error(
+    if settings.require_ssl {
+        return Err(Answer::error(
+            403,
+            &ErrorBody::new("Security", "SSL is required."),
+        ));
+    }
+    let refuse = || match settings.bad_credentials {
+        BadCredentials::Unauthorized => Answer::error(
             401,
             &ErrorBody::new(&settings.unauthorized_code, &settings.unauthorized_message),
-        )
+        ),
+        BadCredentials::UserNotAuthenticated => Answer::error(
+            401,
+            &ErrorBody::new("ConnectWiseApi", "UserNotAuthenticated"),
+        ),
+        // The body of a resource that does not exist: nothing says it was the credentials.
+        BadCredentials::NotFound => {
+            let path = request.url.path();
+            Answer::not_found(format!(
+                "The requested resource {} was not found.",
+                api_path(path).unwrap_or(path)
+            ))
+        }
     };
     let header = request
         .headers

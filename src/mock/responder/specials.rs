@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::super::{ApiMember, Inner};
+use super::super::Inner;
 use crate::connectwise::error::{ErrorBody, ValidationError};
 use crate::connectwise::security::{Route, Special, SpecialHandler, Target};
-use crate::model::Level;
+use crate::model::{FunctionName, Level, Operation, SecurityRole};
 
 use super::answer::Answer;
 use super::records::{apply_patch, resolve_references, set_path, stamp};
@@ -23,21 +23,29 @@ impl Call<'_> {
         }
         match special.handler {
             SpecialHandler::SystemInfo => Answer::json(200, &self.shared.fixtures.system_info),
-            SpecialHandler::MySecurity => Answer::json(200, &self.my_security()),
+            SpecialHandler::MySecurity => Answer::json(200, &self.my_security(inner)),
             SpecialHandler::MyAccount => self.my_account(inner),
-            SpecialHandler::SecurityRoles => {
-                Answer::json(200, &Value::Array(security_roles(inner)))
+            SpecialHandler::MySecurityCustomizeItems => {
+                Answer::json(200, &self.customize_items(&self.member.role))
             }
-            SpecialHandler::SecurityRoleSettings => {
-                let position = id
-                    .and_then(|id| usize::try_from(id).ok())
-                    .and_then(|id| id.checked_sub(1));
-                match position.and_then(|p| inner.members.get(p)) {
-                    Some(member) => Answer::json(200, &self.settings_of(member, None)),
-                    None => Answer::not_found(format!(
-                        "Security Role {} not found",
-                        id.unwrap_or_default()
-                    )),
+            SpecialHandler::SecurityRoles => Answer::json(
+                200,
+                &Value::Array(
+                    security_roles(inner)
+                        .iter()
+                        .map(|(id, role)| role_record(*id, role))
+                        .collect(),
+                ),
+            ),
+            SpecialHandler::SecurityRole | SpecialHandler::SecurityRoleSettings => {
+                let id = id.unwrap_or_default();
+                let roles = security_roles(inner);
+                match roles.iter().find(|(role_id, _)| *role_id == id) {
+                    Some((id, role)) if special.handler == SpecialHandler::SecurityRole => {
+                        Answer::json(200, &role_record(*id, role))
+                    }
+                    Some((id, role)) => Answer::json(200, &self.settings_of(*id, role, None)),
+                    None => Answer::not_found(format!("Security Role {id} not found")),
                 }
             }
             SpecialHandler::MergeTickets => self.merge(inner, id.unwrap_or_default()),
@@ -46,26 +54,39 @@ impl Call<'_> {
         }
     }
 
-    pub(super) fn settings_of(&self, member: &ApiMember, with_member: Option<&Value>) -> Value {
-        let functions = &self.shared.fixtures.permissions.functions;
+    /// A role's settings, one per function the mock knows: each setting has an id of its
+    /// own within the role (UNCERTAIN: ConnectWise's numbering is not known; the mock
+    /// keeps them apart across roles), `myAllFlag` where the function offers `My`, and
+    /// `customFlag` where it has a Customize allow-list.
+    pub(super) fn settings_of(
+        &self,
+        role_id: i64,
+        role: &SecurityRole,
+        with_member: Option<&Value>,
+    ) -> Value {
+        let permissions = &self.shared.fixtures.permissions;
         Value::Array(
-            functions
+            permissions
+                .functions
                 .iter()
-                .enumerate()
-                .map(|(index, function)| {
-                    let levels = member.role.levels(function);
+                .zip(1_i64..)
+                .map(|(function, position)| {
+                    let levels = role.levels(function);
                     let mut setting = json!({
-                        "id": index + 1,
+                        "id": role_id * 1000 + position,
                         "addLevel": levels.add.as_str(),
                         "editLevel": levels.edit.as_str(),
                         "deleteLevel": levels.delete.as_str(),
                         "inquireLevel": levels.inquire.as_str(),
                         "moduleFunctionName": function.function,
-                        "moduleFunctionIdentifier": function.function.replace([' ', '-', '/', '&'], ""),
+                        "moduleFunctionIdentifier": function_identifier(function),
                         "moduleName": function.module,
                         "moduleIdentifier": function.module.replace([' ', '&'], ""),
-                        "myAllFlag": true,
-                        "sortOrder": index + 1,
+                        "myAllFlag": permissions.offers_my(function),
+                        "customFlag": permissions.customize.contains_key(function),
+                        "reportFlag": false,
+                        "restrictFlag": false,
+                        "sortOrder": position,
                     });
                     if let (Some(reference), Value::Object(map)) = (with_member, &mut setting) {
                         map.insert("member".into(), reference.clone());
@@ -76,11 +97,42 @@ impl Call<'_> {
         )
     }
 
-    pub(super) fn my_security(&self) -> Value {
+    pub(super) fn my_security(&self, inner: &Inner) -> Value {
+        let role_id = security_roles(inner)
+            .iter()
+            .find(|(_, role)| *role == &self.member.role)
+            .map_or(0, |(id, _)| *id);
         self.settings_of(
-            self.member,
+            role_id,
+            &self.member.role,
             Some(&json!({"identifier": self.member.identifier})),
         )
+    }
+
+    /// The Customize allow-lists of a role: for each function with one that the role
+    /// grants at any level, the items it allows.
+    fn customize_items(&self, role: &SecurityRole) -> Value {
+        let permissions = &self.shared.fixtures.permissions;
+        let items = permissions
+            .customize
+            .iter()
+            .filter(|(function, _)| {
+                let levels = role.levels(function);
+                Operation::ALL
+                    .into_iter()
+                    .any(|operation| levels.get(operation).grants_any())
+            })
+            .flat_map(|(function, items)| {
+                items
+                    .iter()
+                    .map(move |item| (function_identifier(function), item))
+            })
+            .zip(1_i64..)
+            .map(|((customize, item), id)| {
+                json!({"id": id, "customizeIdentifier": customize, "itemIdentifier": item})
+            })
+            .collect();
+        Value::Array(items)
     }
 
     pub(super) fn my_account(&self, inner: &mut Inner) -> Answer {
@@ -395,20 +447,35 @@ pub(super) fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
         .collect()
 }
 
-pub(super) fn security_roles(inner: &Inner) -> Vec<Value> {
-    inner
-        .members
-        .iter()
-        .enumerate()
-        .map(|(index, member)| {
-            json!({
-                "id": index + 1,
-                "name": member.role.name,
-                "roleType": "Corporate",
-                "adminFlag": false,
-                "inactiveFlag": false,
-            })
-        })
+/// The roles of the API members, each once however many members share it, numbered in
+/// the order their first member was added.
+pub(super) fn security_roles(inner: &Inner) -> Vec<(i64, &SecurityRole)> {
+    let mut roles: Vec<&SecurityRole> = Vec::new();
+    for member in &inner.members {
+        if !roles.contains(&&member.role) {
+            roles.push(&member.role);
+        }
+    }
+    (1_i64..).zip(roles).collect()
+}
+
+fn role_record(id: i64, role: &SecurityRole) -> Value {
+    json!({
+        "id": id,
+        "name": role.name,
+        "roleType": "Corporate",
+        "adminFlag": false,
+        "inactiveFlag": false,
+    })
+}
+
+/// `moduleFunctionIdentifier`. UNCERTAIN: no source shows ConnectWise's identifiers; the
+/// mock joins the function's words (`Service Tickets` → `ServiceTickets`).
+fn function_identifier(function: &FunctionName) -> String {
+    function
+        .function
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
         .collect()
 }
 
