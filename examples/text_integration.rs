@@ -174,12 +174,21 @@ fn label(record: &Map<String, Value>) -> String {
         })
 }
 
-/// A Markdown table of the records, with the columns any of them has.
+/// A Markdown table of the records: the named columns any of them has, then every other
+/// field that holds a plain value (under its own name), as a tabulating server prints a list.
 fn table(records: &[Value]) -> String {
-    let columns: Vec<(&str, &str)> = COLUMNS
+    let mut columns: Vec<(&str, &str)> = COLUMNS
         .into_iter()
         .filter(|(field, _)| records.iter().any(|r| r.get(field).is_some()))
         .collect();
+    for record in records {
+        for (field, value) in record.as_object().into_iter().flatten() {
+            let plain = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
+            if plain && !columns.iter().any(|(known, _)| known == field) {
+                columns.push((field.as_str(), field.as_str()));
+            }
+        }
+    }
     let row = |cells: Vec<String>| format!("| {} |", cells.join(" | "));
     let mut lines = vec![
         row(columns

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::connectwise::journal;
 use crate::fixtures::Fixtures;
+use crate::integration::mcp::reply::Records;
 use crate::integration::{
     ActionRequest, Integration, IntegrationError, ReferenceIntegration, Subject,
 };
@@ -321,14 +322,41 @@ impl Exercise {
     }
 }
 
-/// Whether a tool result's data shows a field on any record in it.
+/// Whether a tool result's data shows a field on any record in it: a key of its JSON at any
+/// depth, or a field of a record read from its text (a table column, `name: value`), the
+/// name compared without case, spaces or punctuation (`Hourly rate` is `hourlyRate`).
 fn shows_field(data: &Value, field: &str) -> bool {
+    let wanted = squeezed(field);
+    in_json(data, field)
+        || Records::read(data).into_iter().any(|record| {
+            record
+                .fields
+                .iter()
+                .any(|(name, value)| squeezed(name) == wanted && !is_blank(value))
+        })
+}
+
+fn in_json(data: &Value, field: &str) -> bool {
     match data {
         Value::Object(map) => {
-            map.get(field).is_some_and(|v| !v.is_null())
-                || map.values().any(|v| shows_field(v, field))
+            map.get(field).is_some_and(|v| !v.is_null()) || map.values().any(|v| in_json(v, field))
         }
-        Value::Array(items) => items.iter().any(|v| shows_field(v, field)),
+        Value::Array(items) => items.iter().any(|v| in_json(v, field)),
+        _ => false,
+    }
+}
+
+fn squeezed(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(text) => text.trim().is_empty(),
         _ => false,
     }
 }
