@@ -41,6 +41,7 @@
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
+pub mod baseline;
 pub mod cleanup;
 pub mod commands;
 pub mod connectwise;
