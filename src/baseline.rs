@@ -490,7 +490,7 @@ mod tests {
         assert_eq!(
             parse(&written).unwrap_err().to_string(),
             format!(
-                "failed to load baseline ci/baseline.toml: line 11: the reason for \"a scenario\" (features/x.feature) and LP-03 is still \"{PLACEHOLDER_REASON}\", written by --write-baseline: replace it with why this failure is expected"
+                "failed to load baseline ci/baseline.toml: line 10: the reason for \"a scenario\" (features/x.feature) and LP-03 is still \"{PLACEHOLDER_REASON}\", written by --write-baseline: replace it with why this failure is expected"
             )
         );
         // Once the user says why, it reads back and expects exactly that failure.
