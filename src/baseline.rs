@@ -20,7 +20,7 @@
 //! failures; the verdicts stay the reports' ([`crate::report::verdict`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -218,27 +218,26 @@ impl Baseline {
             let raw = spanned.into_inner();
             let scenario_at = raw.scenario.span().start;
             let scenario_text = raw.scenario.into_inner();
-            let scenario = match raw.feature {
-                Some(feature) => ScenarioRef::Named {
+            let scenario = if let Some(feature) = raw.feature {
+                ScenarioRef::Named {
                     feature: feature.into_inner(),
                     name: scenario_text,
-                },
-                None => {
-                    let place = scenario_text.rsplit_once(':').and_then(|(feature, line)| {
-                        line.parse::<usize>()
-                            .ok()
-                            .map(|line| (feature.to_owned(), line))
-                    });
-                    let Some((feature, line)) = place else {
-                        return Err(invalid(
-                            scenario_at,
-                            format!(
-                                "scenario \"{scenario_text}\" is not file:line (give `feature = \"…\"` to name a scenario by its name)"
-                            ),
-                        ));
-                    };
-                    ScenarioRef::At { feature, line }
                 }
+            } else {
+                let place = scenario_text.rsplit_once(':').and_then(|(feature, line)| {
+                    line.parse::<usize>()
+                        .ok()
+                        .map(|line| (feature.to_owned(), line))
+                });
+                let Some((feature, line)) = place else {
+                    return Err(invalid(
+                        scenario_at,
+                        format!(
+                            "scenario \"{scenario_text}\" is not file:line (give `feature = \"…\"` to name a scenario by its name)"
+                        ),
+                    ));
+                };
+                ScenarioRef::At { feature, line }
             };
             let rule_at = raw.rule.span().start;
             let rule_text = raw.rule.into_inner();
@@ -415,17 +414,13 @@ pub fn record(summary: &RunSummary, kept: Option<&Baseline>) -> String {
             out.push_str("\n[[expected]]\n");
             if shared {
                 let place = format!("{}:{}", scenario.feature, scenario.line);
-                out.push_str(&format!(
-                    "scenario = {}  # {}\n",
-                    quoted(&place),
-                    scenario.name
-                ));
+                let _ = writeln!(out, "scenario = {}  # {}", quoted(&place), scenario.name);
             } else {
-                out.push_str(&format!("feature = {}\n", quoted(&scenario.feature)));
-                out.push_str(&format!("scenario = {}\n", quoted(&scenario.name)));
+                let _ = writeln!(out, "feature = {}", quoted(&scenario.feature));
+                let _ = writeln!(out, "scenario = {}", quoted(&scenario.name));
             }
-            out.push_str(&format!("rule = {}\n", quoted(rule.as_str())));
-            out.push_str(&format!("reason = {}\n", quoted(reason)));
+            let _ = writeln!(out, "rule = {}", quoted(rule.as_str()));
+            let _ = writeln!(out, "reason = {}", quoted(reason));
         }
     }
     out

@@ -2,6 +2,7 @@
 //! one report, judged as the unpartitioned run would be (verdicts, coverage gate, baseline),
 //! with the exit code `run` would give.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::run::{Format, exit_code};
@@ -44,10 +45,11 @@ pub fn merge(args: &MergeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> 
             .iter()
             .map(|k| format!("{k}/{}", merged.total))
             .collect();
-        text.push_str(&format!(
-            "\nMissing shards: {} (the merged run does not cover the whole suite: their scenarios' rules are not checked)\n",
+        let _ = writeln!(
+            text,
+            "\nMissing shards: {} (the merged run does not cover the whole suite: their scenarios' rules are not checked)",
             shards.join(", ")
-        ));
+        );
     }
     let rendered = match args.format {
         Format::Pretty => text.clone(),

@@ -117,23 +117,20 @@ pub fn merge(paths: &[impl AsRef<Path>]) -> Result<Merged, MergeError> {
             )));
         }
         seen.push((partition.shard, shown.clone()));
-        match &first_integration {
-            Some((integration, whole, first)) => {
-                if *integration != report.integration || *whole != report.whole_suite {
-                    return Err(invalid(format!(
-                        "its run differs from {first}'s (another integration, or another selection of scenarios): shards of one run must be run with the same options"
-                    )));
-                }
+        if let Some((integration, whole, first)) = &first_integration {
+            if *integration != report.integration || *whole != report.whole_suite {
+                return Err(invalid(format!(
+                    "its run differs from {first}'s (another integration, or another selection of scenarios): shards of one run must be run with the same options"
+                )));
             }
-            None => {
-                summary.whole_suite = report.whole_suite;
-                summary.integration = report
-                    .integration
-                    .as_ref()
-                    .filter(|i| i.kind == "mcp")
-                    .map(|i| i.name.clone());
-                first_integration = Some((report.integration, report.whole_suite, shown.clone()));
-            }
+        } else {
+            summary.whole_suite = report.whole_suite;
+            summary.integration = report
+                .integration
+                .as_ref()
+                .filter(|i| i.kind == "mcp")
+                .map(|i| i.name.clone());
+            first_integration = Some((report.integration, report.whole_suite, shown.clone()));
         }
         for scenario in &report.scenarios {
             if summary
