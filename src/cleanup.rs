@@ -24,7 +24,7 @@ const PAGE_SIZE: usize = 1000;
 const MAX_PAGES: usize = 1000;
 
 /// Something a run created (or may have created) that is still on the sandbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct LeftBehind {
     /// Collection path under `/apis/3.0`.
     pub path: String,

@@ -42,6 +42,7 @@
 //! - [`commands`]: the binary's commands as library functions, with the exit codes.
 
 pub mod audit;
+pub mod baseline;
 pub mod cells;
 pub mod cleanup;
 pub mod commands;

@@ -13,6 +13,7 @@ use cw_conform::commands::serve::ServeArgs;
 use cw_conform::commands::terminal::ColorChoice;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
+use cw_conform::harness::Partition;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +73,20 @@ enum Command {
         /// its scenarios ask for (some were left out); `ran` (default) only says so.
         #[arg(long, value_enum, default_value_t = RequireRules::Ran)]
         require_rules: RequireRules,
+        /// Run only shard K of N (`2/4`) of the selected scenarios, for a CI matrix: sorted
+        /// by feature path then line, the i-th scenario goes to shard i mod N + 1. The
+        /// coverage gate waits for `cw-conform report merge`.
+        #[arg(long, value_name = "K/N")]
+        partition: Option<Partition>,
+        /// Known failures (a TOML file of scenario, rule and reason): the violations it
+        /// lists are expected; the run fails on new ones, and on entries that no longer
+        /// fail or name no scenario.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record the run's violations in this file, as a baseline to edit (each reason is
+        /// a placeholder to replace; --baseline keeps the reasons it has).
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
     },
@@ -190,6 +205,9 @@ enum Command {
     /// The built-in features.
     #[command(subcommand)]
     Features(FeaturesCommand),
+    /// Work on run reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Write the living documentation (a static site, HTML and Markdown) into a folder.
     ///
     /// Every rule with its source document and section, the scenarios that check it, the
@@ -216,6 +234,27 @@ enum Command {
         /// report names, if any).
         #[arg(long, value_name = "NAME")]
         integration: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Join the JSON reports of a partitioned run's shards (`run --partition K/N --format
+    /// json --output F`) into one report: verdicts, the coverage gate and the baseline are
+    /// judged on the whole, and the exit code is the one the unpartitioned run would give.
+    Merge {
+        /// The shards' JSON reports, one per shard.
+        #[arg(required = true, value_name = "SHARD.json")]
+        shards: Vec<PathBuf>,
+        /// Report format: pretty (the summary by rule), junit or json.
+        #[arg(long, value_enum, default_value_t = Format::Pretty)]
+        format: Format,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Known failures, applied to the merged run (as `run --baseline`).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
     },
 }
 
@@ -301,10 +340,16 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             integration,
             integration_config,
             require_rules,
+            partition,
+            baseline,
+            write_baseline,
             paths,
         } => {
             let args = RunArgs {
                 require_rules,
+                partition,
+                baseline,
+                write_baseline,
                 tags,
                 concurrency,
                 quiet,
@@ -374,6 +419,20 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Roles { name, format } => {
             commands::describe::roles(fixtures, name.as_deref(), format)
         }
+        Command::Report(ReportCommand::Merge {
+            shards,
+            format,
+            output,
+            baseline,
+        }) => commands::report::merge(
+            &commands::report::MergeArgs {
+                shards,
+                format,
+                output,
+                baseline,
+            },
+            fixtures,
+        ),
         Command::Features(FeaturesCommand::Export { dir, force }) => {
             commands::export::export(&dir, force)
         }

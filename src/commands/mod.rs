@@ -7,6 +7,7 @@ pub mod docs;
 pub mod export;
 pub mod inspect;
 pub mod mcp;
+pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod serve;
@@ -64,6 +65,12 @@ pub enum CommandError {
     /// An MCP server misbehaved.
     #[error(transparent)]
     Server(#[from] ServerFailure),
+    /// A baseline of known failures is malformed.
+    #[error(transparent)]
+    Baseline(#[from] crate::baseline::BaselineError),
+    /// Shard reports could not be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::report::merge::MergeError),
     /// The living documentation could not be made.
     #[error(transparent)]
     Docs(#[from] crate::docs::DocsError),

@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{CommandError, exit};
+use crate::baseline::{Baseline, Scope};
 use crate::cleanup::LeftBehind;
 use crate::fixtures::Fixtures;
 use crate::harness::sandbox::{SandboxRun, estimate, preflight};
-use crate::harness::{self, IntegrationUnderTest, RunOptions};
+use crate::harness::{self, IntegrationUnderTest, Partition, RunOptions};
 use crate::integration::mcp::IntegrationConfig;
 use crate::model::RuleId;
 use crate::report;
@@ -101,6 +102,13 @@ pub struct RunArgs {
     pub paths: Vec<PathBuf>,
     /// Whether checking fewer rules than asked fails a sandbox run.
     pub require_rules: RequireRules,
+    /// Only this shard of the selected scenarios; the coverage gate waits for
+    /// `report merge`.
+    pub partition: Option<Partition>,
+    /// Known failures: the violations it lists are expected.
+    pub baseline: Option<PathBuf>,
+    /// Record the run's violations here, as a baseline to edit.
+    pub write_baseline: Option<PathBuf>,
 }
 
 fn integration_config(
@@ -318,6 +326,12 @@ async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBeh
 /// Runs the features and prints (or writes) the report; returns the exit code.
 pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     let config = integration_config(&args, fixtures)?;
+    // A bad baseline is refused before anything runs.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| Baseline::load(path, &fixtures.rules))
+        .transpose()?;
     let environment = Environment::load()?;
     if config.is_some() && environment.sandbox_requested() {
         return Err(CommandError::Usage(
@@ -330,7 +344,9 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     let sandbox = sandbox_run(&args, &environment, fixtures).await?;
     // A whole-suite run must check every rule; a sandbox run cannot (some scenarios need
     // the mock), nor can a filtered one.
-    let whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
+    let selected_whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
+    // One shard checks only its share of the rules: the gate is the merge's to apply.
+    let whole_suite = selected_whole_suite && args.partition.is_none();
     // A machine-readable report on standard output leaves no room for progress.
     let progress = !args.quiet && (args.format == Format::Pretty || args.output.is_some());
     let options = RunOptions {
@@ -345,6 +361,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         integration: config
             .clone()
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
+        partition: args.partition,
     };
     let progress = match &sandbox {
         Some(run) => announce(&options, run, fixtures, args.quiet)?,
@@ -359,6 +376,17 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     }
     if let Some(run) = &sandbox {
         summary.left_behind = clean_up(run, &args.ledger_dir).await;
+    }
+    if let Some(baseline) = &baseline {
+        let scope = if args.partition.is_some() {
+            Scope::Shard
+        } else {
+            Scope::Whole
+        };
+        baseline.apply(&mut summary, scope);
+    }
+    if let Some(path) = &args.write_baseline {
+        write_baseline(path, &summary, baseline.as_ref())?;
     }
     // Rules whose scenarios ask only for actions an MCP integration does not offer are not
     // applicable: its own report judges coverage.
@@ -405,39 +433,86 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         }
         None => print!("{rendered}"),
     }
+    if args.partition.is_some() && summary.scenarios.is_empty() && summary.conforms() {
+        eprintln!(
+            "note: no scenario fell to this shard (there are fewer selected scenarios than shards)"
+        );
+        return Ok(exit::CONFORMS);
+    }
+    let extra = args.require_rules == RequireRules::Ran || unchecked.is_empty();
+    Ok(exit_code(&summary, fixtures, gate, whole_suite, extra))
+}
+
+/// Writes the run's violations as a baseline, keeping the reasons `kept` gives.
+fn write_baseline(
+    path: &std::path::Path,
+    summary: &harness::RunSummary,
+    kept: Option<&Baseline>,
+) -> Result<(), CommandError> {
+    let violations: usize = summary
+        .scenarios
+        .iter()
+        .filter(|s| s.violated())
+        .map(|s| s.rules().len())
+        .sum();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(CommandError::io(format!("create {}", parent.display())))?;
+    }
+    std::fs::write(path, crate::baseline::record(summary, kept))
+        .map_err(CommandError::io(format!("write {}", path.display())))?;
+    eprintln!(
+        "wrote {} to the baseline {}: replace each \"{}\" with why the failure is expected",
+        report::count(violations, "expected failure", "expected failures"),
+        path.display(),
+        crate::baseline::PLACEHOLDER_REASON
+    );
+    Ok(())
+}
+
+/// The exit code of a run (or of merged shards): interrupted, feature mistakes, nothing
+/// run, nothing judged, then whether it conforms (`gate`: the coverage gate applies;
+/// `extra`: what the caller checks besides holds).
+pub fn exit_code(
+    summary: &harness::RunSummary,
+    fixtures: &Fixtures,
+    gate: bool,
+    whole_suite: bool,
+    extra: bool,
+) -> u8 {
     if summary.interrupted {
-        return Ok(exit::INTERRUPTED);
+        return exit::INTERRUPTED;
     }
     if !summary.parse_errors.is_empty() || summary.feature_errors().next().is_some() {
         eprintln!(
             "error: the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios"
         );
-        return Ok(exit::USAGE);
+        return exit::USAGE;
     }
     if summary.scenarios.is_empty() {
         eprintln!("error: no scenario matched");
-        return Ok(exit::USAGE);
+        return exit::USAGE;
     }
     let not_judged = summary.not_judged().count();
     if not_judged > 0 && summary.failed().next().is_none() {
-        let causes = report::verdict::not_judged_causes(&summary);
+        let causes = report::verdict::not_judged_causes(summary);
         let first = causes.first().map_or("", |(cause, _)| *cause);
         eprintln!(
             "error: {} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
             report::count(not_judged, "scenario", "scenarios"),
             report::count(causes.len(), "cause", "causes"),
         );
-        return Ok(exit::USAGE);
+        return exit::USAGE;
     }
-    let conforms = report::conforms(&summary, &fixtures.rules, gate)
-        && (args.require_rules == RequireRules::Ran || unchecked.is_empty())
-        && (config.is_none()
-            || report::integration::conforms(&summary, &fixtures.rules, whole_suite));
-    Ok(if conforms {
+    let conforms = report::conforms(summary, &fixtures.rules, gate)
+        && extra
+        && (summary.integration.is_none()
+            || report::integration::conforms(summary, &fixtures.rules, whole_suite));
+    if conforms {
         exit::CONFORMS
     } else {
         exit::FAILED
-    })
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,25 @@ impl serde::Serialize for FeatureError {
     }
 }
 
+/// Read back from a report (`report merge`): `file:line: problem` or `file: problem`.
+impl<'de> serde::Deserialize<'de> for FeatureError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let shown = String::deserialize(deserializer)?;
+        let (place, problem) = shown.split_once(": ").unwrap_or(("", shown.as_str()));
+        let (feature, line) = match place.rsplit_once(':') {
+            Some((feature, line)) if line.parse::<usize>().is_ok() => {
+                (feature, line.parse::<usize>().ok())
+            }
+            _ => (place, None),
+        };
+        Ok(FeatureError {
+            feature: feature.to_owned(),
+            line,
+            problem: problem.to_owned(),
+        })
+    }
+}
+
 impl FeatureError {
     /// A feature that cucumber could not read or expand (after [`load`] checked it, this
     /// does not happen; kept so that nothing cucumber reports is lost).

@@ -2,6 +2,7 @@
 //! runner. It only connects the features to the mock, the integration and the reports.
 
 mod features;
+pub mod partition;
 mod runner;
 pub mod sandbox;
 mod steps;
@@ -14,6 +15,7 @@ use crate::integration::mcp::IntegrationConfig;
 use crate::integration::{IntegrationError, ServerFailure};
 
 pub use features::FeatureError;
+pub use partition::{Partition, PartitionError};
 pub use runner::{
     IntegrationUnderTest, LeftOut, NotOffered, RunError, RunOptions, RunSummary, ScenarioResult,
     StepRecord, run, run_until,

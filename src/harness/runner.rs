@@ -31,6 +31,7 @@ use futures::stream;
 use include_dir::{Dir, include_dir};
 
 use super::features::{FeatureError, FeatureText};
+use super::partition::Partition;
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
@@ -58,6 +59,8 @@ pub struct RunOptions {
     pub sandbox: Option<Arc<SandboxRun>>,
     /// The integration the scenarios drive.
     pub integration: IntegrationUnderTest,
+    /// Only this shard of the selected scenarios (see [`Partition`]).
+    pub partition: Option<Partition>,
 }
 
 /// The integration a run tests.
@@ -81,6 +84,7 @@ impl Default for RunOptions {
             progress: true,
             sandbox: None,
             integration: IntegrationUnderTest::Reference,
+            partition: None,
         }
     }
 }
@@ -107,7 +111,7 @@ pub enum RunError {
 }
 
 /// One scenario's result.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScenarioResult {
     /// The feature file.
     pub feature: String,
@@ -142,6 +146,10 @@ pub struct ScenarioResult {
     /// What the integration under test was found doing beyond the outcomes the steps
     /// checked: a failing one (a rule's, or an integrity check's) fails the scenario.
     pub findings: Vec<Finding>,
+    /// Why its failure is expected: the reasons of the baseline entries that list every
+    /// rule it violated (`run --baseline`). It still violates them; it fails no run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failure: Option<String>,
 }
 
 /// One step of a scenario and how it went.
@@ -151,6 +159,33 @@ pub struct StepRecord {
     pub text: String,
     /// `passed`, `failed` or `skipped`.
     pub status: &'static str,
+}
+
+/// A step as a report holds it.
+#[derive(serde::Deserialize)]
+struct ReadStep {
+    text: String,
+    status: String,
+}
+
+/// Read back from a report (`report merge`).
+impl<'de> serde::Deserialize<'de> for StepRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let step = ReadStep::deserialize(deserializer)?;
+        let status = ["passed", "failed", "skipped"]
+            .into_iter()
+            .find(|s| *s == step.status)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown step status \"{}\" (expected passed, failed or skipped)",
+                    step.status
+                ))
+            })?;
+        Ok(StepRecord {
+            text: step.text,
+            status,
+        })
+    }
 }
 
 impl ScenarioResult {
@@ -172,6 +207,7 @@ impl ScenarioResult {
             outcome: None,
             requests: Vec::new(),
             findings: Vec::new(),
+            expected_failure: None,
         }
     }
 
@@ -232,11 +268,21 @@ pub struct RunSummary {
     /// Scenarios left out because they ask for actions the integration does not offer
     /// (also listed in `left_out`).
     pub not_offered: Vec<NotOffered>,
+    /// The shard this run was, if it was one (`--partition`).
+    pub partition: Option<Partition>,
+    /// Whether the run selected the whole built-in suite (no tag filter, no features of
+    /// the user's own, against the mock), before any partition: all shards of such a run,
+    /// merged, must check every rule.
+    pub whole_suite: bool,
+    /// The name of the MCP integration tested, if one was (else the reference).
+    pub integration: Option<String>,
+    /// What the baseline of known failures found, when one was applied.
+    pub baseline: Option<crate::baseline::BaselineCheck>,
 }
 
 /// A scenario left out because the integration under test does not offer an action it
 /// asks for.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NotOffered {
     /// The feature file.
     pub feature: String,
@@ -254,7 +300,7 @@ pub struct NotOffered {
 }
 
 /// A scenario left out of a run, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeftOut {
     /// The feature file.
     pub feature: String,
@@ -270,9 +316,19 @@ pub struct LeftOut {
 }
 
 impl RunSummary {
-    /// Scenarios that failed (the integration did not behave as the feature says).
+    /// Scenarios that failed (the integration did not behave as the feature says), but
+    /// not those the baseline expects.
     pub fn failed(&self) -> impl Iterator<Item = &ScenarioResult> {
-        self.scenarios.iter().filter(|s| s.violated())
+        self.scenarios
+            .iter()
+            .filter(|s| s.violated() && s.expected_failure.is_none())
+    }
+
+    /// Scenarios that failed as the baseline expects (`run --baseline`).
+    pub fn expected_failures(&self) -> impl Iterator<Item = &ScenarioResult> {
+        self.scenarios
+            .iter()
+            .filter(|s| s.violated() && s.expected_failure.is_some())
     }
 
     /// Scenarios that could not be judged (see [`ScenarioResult::not_judged`]).
@@ -287,9 +343,14 @@ impl RunSummary {
         self.scenarios.iter().filter(|s| s.feature_error.is_some())
     }
 
-    /// Whether everything conforms: no failure, no parse error, nothing left behind on a
-    /// sandbox, and not interrupted.
+    /// Whether everything conforms: no failure (but those the baseline expects), no parse
+    /// error, no baseline entry stale or naming nothing, nothing left behind on a sandbox,
+    /// and not interrupted.
     pub fn conforms(&self) -> bool {
+        self.baseline.as_ref().is_none_or(|b| b.problems.is_empty()) && self.conforms_but_baseline()
+    }
+
+    fn conforms_but_baseline(&self) -> bool {
         self.feature_errors().next().is_none()
             && self.parse_errors.is_empty()
             && self.failed().next().is_none()
@@ -464,6 +525,7 @@ impl Ledger {
                         outcome: None,
                         requests: Vec::new(),
                         findings: Vec::new(),
+                        expected_failure: None,
                     },
                 ));
             }
@@ -774,11 +836,29 @@ pub async fn run_until(
     let not_offered_sink = Arc::clone(&not_offered);
     let sandbox = options.sandbox.clone();
     let filter_fixtures = super::fixtures();
+    // A shard is chosen among the scenarios the tags select, before the integration or the
+    // sandbox leaves any out: each shard reports what it left out of its own share.
+    let shard = options.partition.map(|partition| {
+        partition.select(
+            selected(&loaded.features)
+                .filter(|(feature, rule, scenario)| {
+                    tags.as_ref()
+                        .is_none_or(|t| t.eval(super::tags_of(feature, *rule, scenario)))
+                })
+                .map(|(feature, _, scenario)| (path_of(feature), scenario.position.line)),
+        )
+    });
     let filter = move |feature: &gherkin::Feature,
                        rule: Option<&gherkin::Rule>,
                        scenario: &gherkin::Scenario| {
         let all_tags = super::tags_of(feature, rule, scenario);
         if tags.as_ref().is_some_and(|t| !t.eval(all_tags)) {
+            return false;
+        }
+        if shard
+            .as_ref()
+            .is_some_and(|s| !s.contains(&(path_of(feature), scenario.position.line)))
+        {
             return false;
         }
         if let Some(left) = mcp
@@ -938,6 +1018,47 @@ pub async fn run_until(
             .unwrap_or_default(),
         interrupted,
         not_offered,
+        partition: options.partition,
+        whole_suite: options.tags.is_none()
+            && options.paths.is_empty()
+            && options.sandbox.is_none(),
+        integration: match &options.integration {
+            IntegrationUnderTest::Reference => None,
+            IntegrationUnderTest::Mcp(config) => Some(config.name.clone()),
+        },
+        baseline: None,
+    })
+}
+
+/// A feature's path as results name it.
+fn path_of(feature: &gherkin::Feature) -> String {
+    feature
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Every scenario of the features (outlines expanded), with its feature and rule.
+fn selected(
+    features: &[gherkin::Feature],
+) -> impl Iterator<
+    Item = (
+        &gherkin::Feature,
+        Option<&gherkin::Rule>,
+        &gherkin::Scenario,
+    ),
+> {
+    features.iter().flat_map(|feature| {
+        feature
+            .scenarios
+            .iter()
+            .map(move |scenario| (feature, None, scenario))
+            .chain(feature.rules.iter().flat_map(move |rule| {
+                rule.scenarios
+                    .iter()
+                    .map(move |scenario| (feature, Some(rule), scenario))
+            }))
     })
 }
 

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{Integrity, RuleId};
 
@@ -121,6 +121,34 @@ impl Serialize for Finding {
             evidence: &self.evidence,
         }
         .serialize(serializer)
+    }
+}
+
+/// Read back from a report (`report merge`): the check from its ID.
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Shown {
+            id: String,
+            evidence: String,
+        }
+        let shown = Shown::deserialize(deserializer)?;
+        let check = match shown.id.as_str() {
+            "extra-read" => Check::ExtraRead,
+            "over-reach" => Check::OverReach,
+            id => match Integrity::ALL.into_iter().find(|c| c.id() == id) {
+                Some(check) => Check::Integrity(check),
+                None => Check::Rule(id.parse().map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "unknown finding \"{id}\" (expected a rule ID, an integrity check, extra-read or over-reach)"
+                    ))
+                })?),
+            },
+        };
+        Ok(Finding {
+            check,
+            evidence: shown.evidence,
+        })
     }
 }
 

@@ -21,9 +21,8 @@ pub fn conforms(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) 
             .all(|v| match v.verdict {
                 Verdict::Met { .. } | Verdict::NotOffered { .. } => true,
                 Verdict::NotChecked => !whole_suite,
-                Verdict::Violated { .. }
-                | Verdict::NotJudged { .. }
-                | Verdict::NotExercised { .. } => false,
+                Verdict::Violated { .. } => v.verdict.expected(),
+                Verdict::NotJudged { .. } | Verdict::NotExercised { .. } => false,
             })
 }
 

@@ -16,6 +16,9 @@ struct RuleEntry<'a> {
     source: &'a str,
     section: &'a str,
     verdict: &'static str,
+    /// Violated only by failures the baseline expects.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    expected: bool,
     /// For a rule not offered: the actions; for one not judged: the causes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     not_offered: Vec<String>,
@@ -49,6 +52,7 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
                 source: &rule.source,
                 section: &rule.section,
                 verdict: verdict.name(),
+                expected: verdict.expected(),
                 not_offered: match &verdict {
                     Verdict::NotOffered { actions, .. } => actions.clone(),
                     _ => Vec::new(),
@@ -85,8 +89,13 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         "elapsed_seconds": summary.elapsed.as_secs_f64(),
         "totals": {
             "scenarios": summary.scenarios.len(),
-            "passed": summary.scenarios.len() - failed - not_judged - errors,
+            "passed": summary.scenarios.len()
+                - failed
+                - summary.expected_failures().count()
+                - not_judged
+                - errors,
             "failed": failed,
+            "expected_failures": summary.expected_failures().count(),
             "not_judged": not_judged,
             "feature_errors": errors,
             "steps_passed": summary.steps_passed(),
@@ -103,6 +112,15 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         "left_behind": summary.left_behind,
         "earlier_leftovers": summary.earlier_leftovers,
         "interrupted": summary.interrupted,
+        // What `report merge` needs to join shards and judge them as one run.
+        "not_offered": summary.not_offered,
+        "partition": summary.partition,
+        "whole_suite": summary.whole_suite,
+        "integration": {
+            "kind": if summary.integration.is_some() { "mcp" } else { "reference" },
+            "name": summary.integration.as_deref().unwrap_or("the reference integration"),
+        },
+        "baseline": summary.baseline,
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

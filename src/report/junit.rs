@@ -72,7 +72,19 @@ fn testcase(out: &mut String, scenario: &ScenarioResult) {
             escape(cause)
         );
     }
-    if let Some(failure) = scenario.failure.as_ref().filter(|_| scenario.violated()) {
+    if let Some(reason) = scenario
+        .expected_failure
+        .as_ref()
+        .filter(|_| scenario.violated())
+    {
+        // Expected by the baseline: skipped, the failure kept as its text.
+        let _ = writeln!(
+            out,
+            r#"      <skipped message="expected failure: {}">{}</skipped>"#,
+            escape(reason),
+            escape(scenario.failure.as_deref().unwrap_or_default())
+        );
+    } else if let Some(failure) = scenario.failure.as_ref().filter(|_| scenario.violated()) {
         let first = failure.lines().next().unwrap_or_default();
         let _ = writeln!(
             out,
@@ -102,6 +114,11 @@ fn rules_suite(
         let shown = escape(&super::shown(verdict));
         let body = match verdict {
             Verdict::Met { .. } | Verdict::NotChecked => String::new(),
+            Verdict::Violated { .. } if verdict.expected() => {
+                format!(
+                    r#"<skipped message="{shown}: every failure is expected by the baseline"/>"#
+                )
+            }
             Verdict::Violated { .. } => {
                 format!(r#"<failure message="{shown}" type="nonconformance"/>"#)
             }
@@ -137,7 +154,7 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         .collect();
     let rules_failed = verdicts
         .iter()
-        .filter(|v| matches!(v.verdict, Verdict::Violated { .. }))
+        .filter(|v| matches!(v.verdict, Verdict::Violated { .. }) && !v.verdict.expected())
         .count();
     let rules_not_judged = verdicts
         .iter()
@@ -149,11 +166,19 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             matches!(
                 v.verdict,
                 Verdict::NotOffered { .. } | Verdict::NotExercised { .. }
-            )
+            ) || v.verdict.expected()
         })
         .count();
-    let failures =
-        summary.failed().count() + problems.len() + summary.left_behind.len() + rules_failed;
+    let baseline_problems: &[crate::baseline::EntryProblem] = summary
+        .baseline
+        .as_ref()
+        .map_or(&[], |b| b.problems.as_slice());
+    let expected = summary.expected_failures().count();
+    let failures = summary.failed().count()
+        + problems.len()
+        + summary.left_behind.len()
+        + rules_failed
+        + baseline_problems.len();
     // Testcases of their own: the interrupted run, and each feature file that did not run.
     let feature_errors = summary.parse_errors.len();
     let own_errors = usize::from(summary.interrupted) + feature_errors;
@@ -168,12 +193,13 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         + summary.left_out.len()
         + summary.left_behind.len()
         + own_errors
-        + verdicts.len();
+        + verdicts.len()
+        + baseline_problems.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{}" time="{:.3}">"#,
-        summary.left_out.len() + rules_skipped,
+        summary.left_out.len() + rules_skipped + expected,
         summary.elapsed.as_secs_f64()
     );
     if summary.interrupted {
@@ -185,7 +211,14 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         );
     }
     for (feature, scenarios) in &features {
-        let failed = scenarios.iter().filter(|s| s.violated()).count();
+        let failed = scenarios
+            .iter()
+            .filter(|s| s.violated() && s.expected_failure.is_none())
+            .count();
+        let skipped = scenarios
+            .iter()
+            .filter(|s| s.violated() && s.expected_failure.is_some())
+            .count();
         let feature_errors = scenarios
             .iter()
             .filter(|s| !s.passed() && !s.violated())
@@ -195,7 +228,7 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             .map_or(*feature, |s| s.feature_name.as_str());
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="{feature_errors}" skipped="0">"#,
+            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="{feature_errors}" skipped="{skipped}">"#,
             escape(name),
             escape(feature),
             scenarios.len()
@@ -218,6 +251,22 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
                 escape(&error.feature),
                 error.line.unwrap_or_default(),
                 escape(&error.problem)
+            );
+        }
+        let _ = writeln!(out, "  </testsuite>");
+    }
+    if !baseline_problems.is_empty() {
+        let _ = writeln!(
+            out,
+            r#"  <testsuite name="baseline" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            baseline_problems.len()
+        );
+        for problem in baseline_problems {
+            let _ = writeln!(
+                out,
+                r#"    <testcase name="{}" classname="baseline"><failure message="{}" type="baseline"/></testcase>"#,
+                escape(&problem.entry),
+                escape(&problem.to_string())
             );
         }
         let _ = writeln!(out, "  </testsuite>");

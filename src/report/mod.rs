@@ -5,6 +5,7 @@ pub mod integration;
 pub mod json;
 pub mod junit;
 pub mod matrix;
+pub mod merge;
 pub mod verdict;
 
 use std::fmt::Write as _;
@@ -139,6 +140,13 @@ pub fn shown(verdict: &Verdict<'_>) -> String {
         Verdict::Met { scenarios } => {
             format!("met ({})", count(*scenarios, "scenario", "scenarios"))
         }
+        Verdict::Violated { failed, passed } if verdict.expected() => {
+            format!(
+                "expected ({} of {} failed)",
+                failed.len(),
+                failed.len() + passed
+            )
+        }
         Verdict::Violated { failed, passed } => {
             format!(
                 "VIOLATED ({} of {} failed)",
@@ -175,6 +183,44 @@ pub fn integrity_breaches(
         .flat_map(|s| s.findings.iter().map(move |f| (s, f)))
         .filter(|(_, f)| f.integrity_check() == Some(check))
         .collect()
+}
+
+/// The failures the baseline expects, apart from the others, and the baseline entries
+/// that fail the run (stale, or naming no scenario of it).
+fn render_baseline(out: &mut String, summary: &RunSummary) {
+    let Some(check) = &summary.baseline else {
+        return;
+    };
+    let expected: Vec<&ScenarioResult> = summary.expected_failures().collect();
+    if !expected.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nExpected failures ({}, listed in the baseline {}; they still violate their rules):",
+            count(expected.len(), "scenario", "scenarios"),
+            check.file
+        );
+        for scenario in expected {
+            let rules: Vec<String> = scenario.rules().iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "  {} ({}) [{}]\n    expected because: {}",
+                scenario.name,
+                where_is(scenario),
+                rules.join(", "),
+                scenario.expected_failure.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    if !check.problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBaseline entries that fail the run ({}):",
+            check.problems.len()
+        );
+        for problem in &check.problems {
+            let _ = writeln!(out, "  {problem}");
+        }
+    }
 }
 
 /// The "Integrity" section (checks of their own, not rules of the documents; a breach
@@ -271,6 +317,7 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             }
         }
     }
+    render_baseline(&mut out, summary);
     render_integrity(&mut out, summary);
     let causes = verdict::not_judged_causes(summary);
     if !causes.is_empty() {
@@ -405,11 +452,17 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     }
     let errors = summary.feature_errors().count();
     let not_judged = summary.not_judged().count();
-    let passed = summary.scenarios.len() - failed.len() - errors - not_judged;
+    let expected = summary.expected_failures().count();
+    let passed = summary.scenarios.len() - failed.len() - expected - errors - not_judged;
     let with_errors = if errors == 0 {
         String::new()
     } else {
         format!(", {}", count(errors, "feature error", "feature errors"))
+    };
+    let with_expected = if expected == 0 {
+        String::new()
+    } else {
+        format!(", {expected} expected by the baseline")
     };
     let with_not_judged = if not_judged == 0 {
         String::new()
@@ -418,7 +471,7 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     };
     let _ = writeln!(
         out,
-        "\n{} ({passed} passed, {} failed{with_not_judged}{with_errors}), {} passed, {} of {} checked, in {:.2} s",
+        "\n{} ({passed} passed, {} failed{with_expected}{with_not_judged}{with_errors}), {} passed, {} of {} checked, in {:.2} s",
         count(summary.scenarios.len(), "scenario", "scenarios"),
         failed.len(),
         count(summary.steps_passed(), "step", "steps"),

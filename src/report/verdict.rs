@@ -73,6 +73,14 @@ impl Verdict<'_> {
     }
 }
 
+impl Verdict<'_> {
+    /// Whether the rule is violated only by failures the baseline expects.
+    pub fn expected(&self) -> bool {
+        matches!(self, Verdict::Violated { failed, .. }
+            if failed.iter().all(|s| s.expected_failure.is_some()))
+    }
+}
+
 /// A rule and its verdict.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleVerdict<'a> {

@@ -1,0 +1,86 @@
+//! `cw-conform report merge`: the JSON reports of a partitioned run's shards joined into
+//! one report, judged as the unpartitioned run would be (verdicts, coverage gate, baseline),
+//! with the exit code `run` would give.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::run::{Format, exit_code};
+use super::{CommandError, exit};
+use crate::baseline::{Baseline, Scope};
+use crate::fixtures::Fixtures;
+use crate::report;
+
+/// What `report merge` was asked to do.
+#[derive(Debug, Clone)]
+pub struct MergeArgs {
+    /// The shards' JSON reports (`run --partition K/N --format json --output F`).
+    pub shards: Vec<PathBuf>,
+    /// The merged report's format.
+    pub format: Format,
+    /// Where the merged report goes (standard output when `None`).
+    pub output: Option<PathBuf>,
+    /// Known failures, applied to the merged run.
+    pub baseline: Option<PathBuf>,
+}
+
+/// Merges the shards, prints (or writes) the report, and returns the exit code.
+pub fn merge(args: &MergeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| Baseline::load(path, &fixtures.rules))
+        .transpose()?;
+    let merged = report::merge::merge(&args.shards)?;
+    let mut summary = merged.summary;
+    if let Some(baseline) = &baseline {
+        baseline.apply(&mut summary, Scope::Whole);
+    }
+    let whole_suite = summary.whole_suite;
+    let gate = whole_suite && summary.not_offered.is_empty();
+    let mut text = report::render_text(&summary, &fixtures.rules, gate);
+    if !merged.missing.is_empty() {
+        let shards: Vec<String> = merged
+            .missing
+            .iter()
+            .map(|k| format!("{k}/{}", merged.total))
+            .collect();
+        let _ = writeln!(
+            text,
+            "\nMissing shards: {} (the merged run does not cover the whole suite: their scenarios' rules are not checked)",
+            shards.join(", ")
+        );
+    }
+    let rendered = match args.format {
+        Format::Pretty => text.clone(),
+        Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
+        Format::Json => report::json::render(&summary, &fixtures.rules, gate),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(CommandError::io(format!("create {}", parent.display())))?;
+            }
+            std::fs::write(path, &rendered)
+                .map_err(CommandError::io(format!("write {}", path.display())))?;
+            print!("{text}");
+        }
+        None => print!("{rendered}"),
+    }
+    if !merged.missing.is_empty() {
+        eprintln!(
+            "error: {} of {} shards missing ({}): the merged run does not cover the whole suite",
+            merged.missing.len(),
+            merged.total,
+            merged
+                .missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(exit::FAILED);
+    }
+    Ok(exit_code(&summary, fixtures, gate, whole_suite, true))
+}
