@@ -140,6 +140,24 @@ pub(crate) fn features_as_written(
     Ok((loaded.features, loaded.errors))
 }
 
+/// A feature's scenarios, each with the rule it belongs to (none for a scenario outside
+/// any rule), in the feature's order: its own scenarios, then each rule's.
+pub(crate) fn scenarios_of(
+    feature: &cucumber::gherkin::Feature,
+) -> impl Iterator<
+    Item = (
+        Option<&cucumber::gherkin::Rule>,
+        &cucumber::gherkin::Scenario,
+    ),
+> {
+    feature.scenarios.iter().map(|s| (None, s)).chain(
+        feature
+            .rules
+            .iter()
+            .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
+    )
+}
+
 /// Every tag that applies to a scenario: its feature's, its rule's and its own, in that
 /// order (the order cucumber evaluates tag expressions in).
 pub(crate) fn tags_of<'a>(

@@ -1178,6 +1178,7 @@ mod tests {
     use cucumber::feature::Ext as _;
 
     use super::*;
+    use crate::harness::scenarios_of;
 
     /// Every built-in feature, with its examples expanded.
     pub(super) fn builtin_parsed() -> Vec<(FeatureText, gherkin::Feature)> {
@@ -1191,18 +1192,6 @@ mod tests {
                 (file, feature)
             })
             .collect()
-    }
-
-    /// A feature's scenarios with the rule each belongs to.
-    pub(super) fn scenarios_of(
-        feature: &gherkin::Feature,
-    ) -> impl Iterator<Item = (Option<&gherkin::Rule>, &gherkin::Scenario)> {
-        feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        )
     }
 
     /// The `@mock-only` tag is what tells a sandbox run to leave a scenario out: every

@@ -420,13 +420,7 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
     let mut profiles: Vec<SecurityRole> = Vec::new();
     let mut own: Vec<SecurityRole> = Vec::new();
     for feature in &loaded.features {
-        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        );
-        for (rule, scenario) in scenarios {
+        for (rule, scenario) in super::scenarios_of(feature) {
             if super::tags_of(feature, rule, scenario).any(|t| t == "mock-only") {
                 continue;
             }
@@ -458,13 +452,7 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
 pub fn scenario_role(fixtures: &Fixtures, name: &str) -> Option<SecurityRole> {
     let loaded = super::features::load(super::runner::builtin_features());
     for feature in &loaded.features {
-        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        );
-        for (rule, scenario) in scenarios {
+        for (rule, scenario) in super::scenarios_of(feature) {
             let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
             if let Some(mut role) = roles_needed(fixtures, &steps)
                 .into_iter()
@@ -552,13 +540,7 @@ pub fn estimate(
         requests: 0,
     };
     for feature in &super::features::load(files).features {
-        let scenarios = feature.scenarios.iter().map(|s| (None, s)).chain(
-            feature
-                .rules
-                .iter()
-                .flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))),
-        );
-        for (rule, scenario) in scenarios {
+        for (rule, scenario) in super::scenarios_of(feature) {
             use cucumber::tag::Ext as _;
             if tags
                 .as_ref()

@@ -19,8 +19,9 @@
 use std::collections::BTreeSet;
 
 use super::actions_asked;
-use super::tests::{builtin_parsed, scenarios_of};
+use super::tests::builtin_parsed;
 use crate::fixtures::Fixtures;
+use crate::harness::scenarios_of;
 use crate::model::Action;
 use crate::policy::Decision;
 
