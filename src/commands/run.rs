@@ -23,8 +23,120 @@ pub enum Format {
     Pretty,
     /// JUnit XML.
     Junit,
-    /// JSON.
+    /// The project's own JSON (`schemas/report.schema.json`).
     Json,
+    /// Cucumber's standard JSON, as cucumber-html-reporter, Allure and ReportPortal read it.
+    Cucumber,
+}
+
+impl Format {
+    /// Whether a person reads it (progress may share standard output with it).
+    fn readable(self) -> bool {
+        self == Format::Pretty
+    }
+}
+
+/// One report a run writes: a format and where it goes (standard output when `None`).
+/// Given as `--format junit=reports/conformance.xml`, or `--format pretty`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportOutput {
+    /// The format.
+    pub format: Format,
+    /// The file it is written to; standard output when `None`.
+    pub path: Option<PathBuf>,
+}
+
+impl std::str::FromStr for ReportOutput {
+    type Err = String;
+
+    /// `FORMAT` or `FORMAT=PATH`.
+    fn from_str(text: &str) -> Result<ReportOutput, String> {
+        let (name, path) = match text.split_once('=') {
+            Some((name, path)) if path.is_empty() => {
+                return Err(format!(
+                    "\"{text}\" names no file after \"{name}=\" (write {name}=PATH, or {name} alone for standard output)"
+                ));
+            }
+            Some((name, path)) => (name, Some(PathBuf::from(path))),
+            None => (text, None),
+        };
+        let format = <Format as clap::ValueEnum>::from_str(name, true).map_err(|_| {
+            format!(
+                "unknown report format \"{name}\" in \"{text}\" (expected pretty, junit, json or cucumber, each optionally =PATH)"
+            )
+        })?;
+        Ok(ReportOutput { format, path })
+    }
+}
+
+/// The reports a run writes, from the repeated `--format` and the one `--output`: every
+/// format with `=PATH` goes to its file, at most one goes to standard output (or to
+/// `--output`, which keeps `--format X --output F` meaning what it always did). No
+/// format at all is `pretty`.
+pub fn report_outputs(
+    formats: Vec<ReportOutput>,
+    output: Option<PathBuf>,
+) -> Result<Vec<ReportOutput>, CommandError> {
+    let mut outputs = if formats.is_empty() {
+        vec![ReportOutput {
+            format: Format::Pretty,
+            path: None,
+        }]
+    } else {
+        formats
+    };
+    let on_stdout: Vec<&ReportOutput> = outputs.iter().filter(|o| o.path.is_none()).collect();
+    if on_stdout.len() > 1 {
+        return Err(CommandError::Usage(format!(
+            "--format: only one report can go to standard output, and {} would; give the others a file (--format {}=PATH)",
+            on_stdout.len(),
+            format_name(on_stdout[1].format)
+        )));
+    }
+    if let Some(path) = output {
+        match outputs.iter_mut().find(|o| o.path.is_none()) {
+            Some(stdout) => stdout.path = Some(path),
+            None => {
+                return Err(CommandError::Usage(format!(
+                    "--output {} names no report: every --format has its own file (drop --output, or give one --format without =PATH)",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let mut paths: Vec<&PathBuf> = outputs.iter().filter_map(|o| o.path.as_ref()).collect();
+    paths.sort();
+    if let Some(twice) = paths.windows(2).find(|w| w[0] == w[1]) {
+        return Err(CommandError::Usage(format!(
+            "--format: two reports would be written to {}",
+            twice[0].display()
+        )));
+    }
+    Ok(outputs)
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Pretty => "pretty",
+        Format::Junit => "junit",
+        Format::Json => "json",
+        Format::Cucumber => "cucumber",
+    }
+}
+
+/// Creates the folders the reports go in, before the run, so a missing folder fails in a
+/// moment, not after the whole suite.
+fn prepare_folders(outputs: &[ReportOutput]) -> Result<(), CommandError> {
+    for path in outputs.iter().filter_map(|o| o.path.as_ref()) {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(CommandError::io(format!(
+                "create the folder {} for the report {}",
+                folder.display(),
+                path.display()
+            )))?;
+        }
+    }
+    Ok(())
 }
 
 /// The integrations `run` can drive.
@@ -85,10 +197,8 @@ pub struct RunArgs {
     pub quiet: bool,
     /// Colour the progress display.
     pub color: bool,
-    /// The report format.
-    pub format: Format,
-    /// Where the report goes (standard output when `None`).
-    pub output: Option<PathBuf>,
+    /// The reports, each with where it goes ([`report_outputs`]).
+    pub outputs: Vec<ReportOutput>,
     /// Against a sandbox: what scenarios may write.
     pub writes: SandboxWrites,
     /// Where the run's ledger of created records is kept.
@@ -331,8 +441,13 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // A whole-suite run must check every rule; a sandbox run cannot (some scenarios need
     // the mock), nor can a filtered one.
     let whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
+    prepare_folders(&args.outputs)?;
     // A machine-readable report on standard output leaves no room for progress.
-    let progress = !args.quiet && (args.format == Format::Pretty || args.output.is_some());
+    let progress = !args.quiet
+        && args
+            .outputs
+            .iter()
+            .all(|o| o.path.is_some() || o.format.readable());
     let options = RunOptions {
         tags: args.tags,
         paths: args.paths,
@@ -341,6 +456,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             .unwrap_or_else(|| default_concurrency(args.integration)),
         color: args.color,
         progress,
+        cucumber_json: args.outputs.iter().any(|o| o.format == Format::Cucumber),
         sandbox: sandbox.clone(),
         integration: config
             .clone()
@@ -363,12 +479,23 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // Rules whose scenarios ask only for actions an MCP integration does not offer are not
     // applicable: its own report judges coverage.
     let gate = whole_suite && summary.not_offered.is_empty();
-    let mut text = report::render_text(&summary, &fixtures.rules, gate);
     let unchecked = if sandbox.is_some() {
         rules_left_unchecked(&summary)
     } else {
         Vec::new()
     };
+    let judging = report::Judging {
+        catalog: &fixtures.rules,
+        whole_suite: gate,
+        integration: config.as_ref().map(|c| c.name.clone()),
+        whole_suite_for_integration: whole_suite,
+        required_unchecked: if args.require_rules == RequireRules::All {
+            unchecked.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    let mut text = report::render_text(&summary, &judging);
     if !unchecked.is_empty() {
         let ids: Vec<&str> = unchecked.iter().map(RuleId::as_str).collect();
         let _ = writeln!(
@@ -392,18 +519,36 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             whole_suite,
         ));
     }
-    let rendered = match args.format {
-        Format::Pretty => text.clone(),
-        Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
-        Format::Json => report::json::render(&summary, &fixtures.rules, gate),
-    };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &rendered)
-                .map_err(CommandError::io(format!("write {}", path.display())))?;
-            print!("{text}");
+    let mut on_stdout = false;
+    for output in &args.outputs {
+        let rendered = match output.format {
+            Format::Pretty => text.clone(),
+            Format::Junit => report::junit::render(&summary, &judging),
+            Format::Json => report::json::render(&summary, &judging),
+            Format::Cucumber => match &summary.cucumber_json {
+                Some(json) => json.clone(),
+                None => {
+                    eprintln!(
+                        "error: no Cucumber JSON report: the run was interrupted before cucumber finished it"
+                    );
+                    continue;
+                }
+            },
+        };
+        match &output.path {
+            Some(path) => std::fs::write(path, &rendered).map_err(CommandError::io(format!(
+                "write the report {}",
+                path.display()
+            )))?,
+            None => {
+                on_stdout = true;
+                print!("{rendered}");
+            }
         }
-        None => print!("{rendered}"),
+    }
+    // Every report went to a file: the summary still goes to standard output.
+    if !on_stdout {
+        print!("{text}");
     }
     if summary.interrupted {
         return Ok(exit::INTERRUPTED);
@@ -429,10 +574,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         );
         return Ok(exit::USAGE);
     }
-    let conforms = report::conforms(&summary, &fixtures.rules, gate)
-        && (args.require_rules == RequireRules::Ran || unchecked.is_empty())
-        && (config.is_none()
-            || report::integration::conforms(&summary, &fixtures.rules, whole_suite));
+    let conforms = judging.conforms(&summary);
     Ok(if conforms {
         exit::CONFORMS
     } else {

@@ -10,23 +10,6 @@ use crate::harness::RunSummary;
 use crate::integration::mcp::IntegrationConfig;
 use crate::model::{ActionCatalog, RuleCatalog};
 
-/// Whether the integration conforms: every feature parsed, every scenario passed (none
-/// failed, none could not be judged), something ran, and (for a run of the whole suite)
-/// every rule is met or not offered.
-pub fn conforms(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> bool {
-    summary.conforms()
-        && !summary.scenarios.is_empty()
-        && verdict::verdicts(summary, catalog)
-            .iter()
-            .all(|v| match v.verdict {
-                Verdict::Met { .. } | Verdict::NotOffered { .. } => true,
-                Verdict::NotChecked => !whole_suite,
-                Verdict::Violated { .. }
-                | Verdict::NotJudged { .. }
-                | Verdict::NotExercised { .. } => false,
-            })
-}
-
 fn plural(count: usize, one: &str, many: &str) -> String {
     format!("{count} {}", if count == 1 { one } else { many })
 }
