@@ -526,7 +526,12 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             Format::Junit => report::junit::render(&summary, &judging),
             Format::Json => report::json::render(&summary, &judging),
             Format::Cucumber => match &summary.cucumber_json {
-                Some(json) => json.clone(),
+                Some(written) => {
+                    report::cucumber::render(written).map_err(|e| CommandError::Io {
+                        what: "read cucumber's JSON report of the run".into(),
+                        source: std::io::Error::other(e),
+                    })?
+                }
                 None => {
                     eprintln!(
                         "error: no Cucumber JSON report: the run was interrupted before cucumber finished it"

@@ -1,6 +1,7 @@
 //! Reports: the summary by rule ID printed after a run, JSON and JUnit reports, and the
 //! expected-outcome matrix.
 
+pub mod cucumber;
 pub mod integration;
 pub mod json;
 pub mod junit;
