@@ -555,41 +555,255 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     if !on_stdout {
         print!("{text}");
     }
+    let (code, message) = exit_code(&summary, &judging);
+    if let Some(message) = message {
+        eprintln!("error: {message}");
+    }
+    Ok(code)
+}
+
+/// The exit code of a finished run, and what to say about it on standard error. It agrees
+/// with every report: 0 exactly when they show no failure and no error (the same
+/// [`report::Judging`] decides both); 1 for a verdict against the integration; 2 when the
+/// features or the harness, not the integration, are at fault; 130 when interrupted.
+fn exit_code(summary: &harness::RunSummary, judging: &report::Judging<'_>) -> (u8, Option<String>) {
     if summary.interrupted {
-        return Ok(exit::INTERRUPTED);
+        return (exit::INTERRUPTED, None);
     }
     if !summary.parse_errors.is_empty() || summary.feature_errors().next().is_some() {
-        eprintln!(
-            "error: the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios"
+        return (
+            exit::USAGE,
+            Some("the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios".into()),
         );
-        return Ok(exit::USAGE);
     }
     if summary.scenarios.is_empty() {
-        eprintln!("error: no scenario matched");
-        return Ok(exit::USAGE);
+        return (exit::USAGE, Some("no scenario matched".into()));
     }
     let not_judged = summary.not_judged().count();
     if not_judged > 0 && summary.failed().next().is_none() {
-        let causes = report::verdict::not_judged_causes(&summary);
+        let causes = report::verdict::not_judged_causes(summary);
         let first = causes.first().map_or("", |(cause, _)| *cause);
-        eprintln!(
-            "error: {} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
-            report::count(not_judged, "scenario", "scenarios"),
-            report::count(causes.len(), "cause", "causes"),
+        return (
+            exit::USAGE,
+            Some(format!(
+                "{} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
+                report::count(not_judged, "scenario", "scenarios"),
+                report::count(causes.len(), "cause", "causes"),
+            )),
         );
-        return Ok(exit::USAGE);
     }
-    let conforms = judging.conforms(&summary);
-    Ok(if conforms {
-        exit::CONFORMS
+    if judging.conforms(summary) {
+        (exit::CONFORMS, None)
     } else {
-        exit::FAILED
-    })
+        (exit::FAILED, None)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::{FeatureError, RunSummary, ScenarioResult};
+    use crate::model::RuleCatalog;
+
+    /// Runs of every kind that decides an exit code.
+    fn runs() -> Vec<(&'static str, RunSummary)> {
+        let passed = || ScenarioResult::sample(&["SD-01"], None);
+        let mut not_judged = passed();
+        not_judged.not_judged = Some("the integration timed out".into());
+        let mut mistaken = passed();
+        mistaken.feature_error = Some("x.feature:9: step not implemented".into());
+        let mut audit = ScenarioResult::sample(&["LP-02"], None);
+        audit.exercised = false;
+        let run = |scenarios: Vec<ScenarioResult>| RunSummary {
+            scenarios,
+            ..RunSummary::default()
+        };
+        vec![
+            ("passed", run(vec![passed()])),
+            (
+                "failed",
+                run(vec![ScenarioResult::sample(
+                    &["SD-01"],
+                    Some("observed allowed"),
+                )]),
+            ),
+            ("not judged", run(vec![not_judged])),
+            ("feature mistake", run(vec![passed(), mistaken])),
+            (
+                "malformed feature",
+                RunSummary {
+                    parse_errors: vec![FeatureError {
+                        feature: "broken.feature".into(),
+                        line: Some(3),
+                        problem: "the Scenario \"s\" has no steps".into(),
+                    }],
+                    ..run(vec![passed()])
+                },
+            ),
+            (
+                "sandbox record left behind",
+                RunSummary {
+                    left_behind: vec![crate::cleanup::LeftBehind {
+                        path: "/company/contacts".into(),
+                        id: Some(7),
+                        mark: "[cw-conform 0123456789abcdef.1]".into(),
+                        profile: "least-privilege".into(),
+                        reason: "the delete was refused".into(),
+                    }],
+                    ..run(vec![passed()])
+                },
+            ),
+            (
+                "interrupted",
+                RunSummary {
+                    interrupted: true,
+                    ..run(vec![passed()])
+                },
+            ),
+            ("nothing ran", run(Vec::new())),
+            ("rule not exercised", run(vec![audit])),
+        ]
+    }
+
+    fn judgings(catalog: &RuleCatalog) -> Vec<report::Judging<'_>> {
+        let mcp = report::Judging {
+            integration: Some("acme".into()),
+            ..report::Judging::new(catalog, false)
+        };
+        let required = report::Judging {
+            required_unchecked: vec!["SD-02".parse().unwrap()],
+            ..report::Judging::new(catalog, false)
+        };
+        vec![
+            report::Judging::new(catalog, false),
+            report::Judging::new(catalog, true),
+            mcp,
+            required,
+        ]
+    }
+
+    /// JUnit's failures and errors, from its root element.
+    fn junit_counts(xml: &str) -> (usize, usize) {
+        let root = xml.lines().nth(1).unwrap();
+        let number = |key: &str| -> usize {
+            let start = root.find(&format!(" {key}=\"")).unwrap() + key.len() + 3;
+            root[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        (number("failures"), number("errors"))
+    }
+
+    /// The exit code is 0 exactly when the JUnit report has no failure and no error, and
+    /// the JSON report says the run conforms; never a clean report with exit 1, never a
+    /// report with failures and exit 0.
+    #[test]
+    fn the_exit_code_agrees_with_every_report() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        for (kind, summary) in runs() {
+            for judging in judgings(catalog) {
+                let (code, _) = exit_code(&summary, &judging);
+                let (failures, errors) = junit_counts(&report::junit::render(&summary, &judging));
+                let json: serde_json::Value =
+                    serde_json::from_str(&report::json::render(&summary, &judging)).unwrap();
+                let clean = failures == 0 && errors == 0;
+                assert_eq!(
+                    code == exit::CONFORMS,
+                    clean,
+                    "{kind} (whole suite: {}, integration: {:?}, required unchecked: {:?}): exit {code} with JUnit failures={failures} errors={errors}",
+                    judging.whole_suite,
+                    judging.integration,
+                    judging.required_unchecked
+                );
+                assert_eq!(json["conforms"], clean, "{kind}: {json:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_left_on_the_sandbox_or_a_feature_error_never_exits_0() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let judging = report::Judging::new(catalog, false);
+        let codes: Vec<(&str, u8)> = runs()
+            .iter()
+            .map(|(kind, summary)| (*kind, exit_code(summary, &judging).0))
+            .collect();
+        assert!(
+            codes.contains(&("sandbox record left behind", exit::FAILED)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("malformed feature", exit::USAGE)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("feature mistake", exit::USAGE)),
+            "{codes:?}"
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::one_to_stdout(&["pretty"], None, &[("pretty", None)])]
+    #[case::none_is_pretty(&[], None, &[("pretty", None)])]
+    #[case::files_and_stdout(
+        &["junit=reports/c.xml", "json=r.json", "pretty"],
+        None,
+        &[("junit", Some("reports/c.xml")), ("json", Some("r.json")), ("pretty", None)]
+    )]
+    #[case::output_takes_the_stdout_one(&["junit"], Some("c.xml"), &[("junit", Some("c.xml"))])]
+    #[case::output_alone_is_pretty(&[], Some("s.txt"), &[("pretty", Some("s.txt"))])]
+    fn formats_and_output_make_the_reports(
+        #[case] formats: &[&str],
+        #[case] output: Option<&str>,
+        #[case] expected: &[(&str, Option<&str>)],
+    ) {
+        let formats = formats.iter().map(|f| f.parse().unwrap()).collect();
+        let outputs = report_outputs(formats, output.map(PathBuf::from)).unwrap();
+        let shown: Vec<(&str, Option<PathBuf>)> = outputs
+            .into_iter()
+            .map(|o| (format_name(o.format), o.path))
+            .collect();
+        let expected: Vec<(&str, Option<PathBuf>)> = expected
+            .iter()
+            .map(|(f, p)| (*f, p.map(PathBuf::from)))
+            .collect();
+        assert_eq!(shown, expected);
+    }
+
+    #[rstest::rstest]
+    #[case::two_on_stdout(&["json", "junit"], None, "only one report can go to standard output")]
+    #[case::output_with_no_stdout_report(&["json=r.json"], Some("x"), "--output x names no report")]
+    #[case::one_file_twice(&["json=r", "junit=r"], None, "two reports would be written to r")]
+    fn formats_that_do_not_fit_together_are_refused(
+        #[case] formats: &[&str],
+        #[case] output: Option<&str>,
+        #[case] expected: &str,
+    ) {
+        let formats = formats.iter().map(|f| f.parse().unwrap()).collect();
+        let error = report_outputs(formats, output.map(PathBuf::from)).unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+
+    #[test]
+    fn a_format_names_a_known_format_and_a_file() {
+        assert!(
+            "html"
+                .parse::<ReportOutput>()
+                .unwrap_err()
+                .contains("unknown report format \"html\"")
+        );
+        assert!(
+            "junit="
+                .parse::<ReportOutput>()
+                .unwrap_err()
+                .contains("names no file")
+        );
+        assert_eq!(
+            "cucumber=out/c.json".parse::<ReportOutput>().unwrap(),
+            ReportOutput {
+                format: Format::Cucumber,
+                path: Some("out/c.json".into())
+            }
+        );
+    }
 
     #[test]
     fn mcp_servers_run_no_more_at_once_than_there_are_cores() {
