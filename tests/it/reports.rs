@@ -41,6 +41,8 @@ fn filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r#"time="[0-9.]+""#, r#"time="[time]""#),
         (r"in [0-9]+\.[0-9]+ s", "in [elapsed] s"),
+        // The catalog grows as rules are added; the run checks one of them.
+        (r"of [0-9]+ rules checked", "of [catalog] rules checked"),
     ]
 }
 
@@ -80,7 +82,13 @@ fn one_run_writes_every_report_into_folders_it_creates_and_exits_as_they_say() {
         insta::assert_snapshot!("text", run.stdout);
         insta::assert_snapshot!("junit", xml);
     });
+    // The rules the run did not check are left out of the snapshot (they are the whole
+    // catalog, and change as it grows); the schema still checked them above.
+    let mut json = json;
+    let rules = json["rules"].as_array_mut().expect("a rules list");
+    rules.retain(|rule| rule["verdict"] != "not checked");
     insta::assert_json_snapshot!("json", json, {
+        ".totals.rules" => "[catalog]",
         ".date" => "[date]",
         ".cw_conform_version" => "[version]",
         ".elapsed_seconds" => "[elapsed]",
