@@ -52,7 +52,7 @@ impl std::str::FromStr for ReportOutput {
     /// `FORMAT` or `FORMAT=PATH`.
     fn from_str(text: &str) -> Result<ReportOutput, String> {
         let (name, path) = match text.split_once('=') {
-            Some((name, path)) if path.is_empty() => {
+            Some((name, "")) => {
                 return Err(format!(
                     "\"{text}\" names no file after \"{name}=\" (write {name}=PATH, or {name} alone for standard output)"
                 ));
@@ -525,30 +525,27 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             Format::Pretty => text.clone(),
             Format::Junit => report::junit::render(&summary, &judging),
             Format::Json => report::json::render(&summary, &judging),
-            Format::Cucumber => match &summary.cucumber_json {
-                Some(written) => {
-                    report::cucumber::render(written).map_err(|e| CommandError::Io {
-                        what: "read cucumber's JSON report of the run".into(),
-                        source: std::io::Error::other(e),
-                    })?
-                }
-                None => {
+            Format::Cucumber => {
+                let Some(written) = &summary.cucumber_json else {
                     eprintln!(
                         "error: no Cucumber JSON report: the run was interrupted before cucumber finished it"
                     );
                     continue;
-                }
-            },
+                };
+                report::cucumber::render(written).map_err(|e| CommandError::Io {
+                    what: "read cucumber's JSON report of the run".into(),
+                    source: std::io::Error::other(e),
+                })?
+            }
         };
-        match &output.path {
-            Some(path) => std::fs::write(path, &rendered).map_err(CommandError::io(format!(
+        if let Some(path) = &output.path {
+            std::fs::write(path, &rendered).map_err(CommandError::io(format!(
                 "write the report {}",
                 path.display()
-            )))?,
-            None => {
-                on_stdout = true;
-                print!("{rendered}");
-            }
+            )))?;
+        } else {
+            on_stdout = true;
+            print!("{rendered}");
         }
     }
     // Every report went to a file: the summary still goes to standard output.

@@ -587,12 +587,16 @@ impl Ledger {
                         .get_or_insert_with(|| panic_text(&info));
                 }
             }
+            // The harness could not set the scenario up: nothing was judged (an `<error>`
+            // in JUnit, exit 2), never a verdict against the integration.
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 if let Some(index) = position {
-                    self.current[index]
-                        .2
-                        .failure
-                        .get_or_insert_with(|| format!("hook failed: {}", panic_text(&info)));
+                    self.current[index].2.not_judged.get_or_insert_with(|| {
+                        format!(
+                            "the harness could not set the scenario up: {}",
+                            panic_text(&info)
+                        )
+                    });
                 }
             }
             Scenario::Finished => {

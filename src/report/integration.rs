@@ -158,17 +158,6 @@ mod tests {
         }
     }
 
-    fn config() -> IntegrationConfig {
-        let fixtures = Fixtures::builtin().unwrap();
-        IntegrationConfig::parse(
-            "acme.toml",
-            "name = \"acme\"\n[server]\ncommand = \"acme\"\n[actions]\n\"ticket.get\" = { tool = \"get\" }\n",
-            std::path::Path::new("."),
-            &fixtures.actions,
-        )
-        .unwrap()
-    }
-
     #[test]
     fn the_report_lists_what_is_not_offered_and_the_evidence_of_violations() {
         let fixtures = Fixtures::builtin().unwrap();
@@ -196,7 +185,7 @@ mod tests {
         let mut offered =
             String::from("name = \"acme\"\n[server]\ncommand = \"acme\"\n[actions]\n");
         for action in fixtures.actions.iter().filter(|a| a.name != "ticket.merge") {
-            offered.push_str(&format!("\"{}\" = {{ tool = \"t\" }}\n", action.name));
+            let _ = writeln!(offered, "\"{}\" = {{ tool = \"t\" }}", action.name);
         }
         let config = IntegrationConfig::parse(
             "acme.toml",
