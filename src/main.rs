@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use cw_conform::commands::describe::ListFormat;
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
-use cw_conform::commands::run::{Format, IntegrationKind, RequireRules, RunArgs, SandboxWrites};
+use cw_conform::commands::run::{
+    Format, IntegrationKind, ReportOutput, RequireRules, RunArgs, SandboxWrites,
+};
 use cw_conform::commands::sandbox::PlanFormat;
 use cw_conform::commands::serve::ServeArgs;
 use cw_conform::commands::terminal::ColorChoice;
@@ -44,10 +46,15 @@ enum Command {
         /// NO_COLOR is not set), always or never.
         #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
-        /// Report format: pretty (the summary by rule), junit or json.
-        #[arg(long, value_enum, default_value_t = Format::Pretty)]
-        format: Format,
-        /// Write the report to this file instead of standard output.
+        /// A report: pretty (the summary by rule), junit, json (the project's own,
+        /// schemas/report.schema.json) or cucumber (Cucumber's standard JSON), each to
+        /// standard output or, as FORMAT=PATH, to a file (its folders are created).
+        /// Repeatable: --format junit=reports/conformance.xml --format json=reports/run.json.
+        /// At most one goes to standard output; when none does, the summary does.
+        #[arg(long = "format", value_name = "FORMAT[=PATH]")]
+        formats: Vec<ReportOutput>,
+        /// Write the one report without =PATH (pretty by default) to this file instead of
+        /// standard output.
         #[arg(long)]
         output: Option<PathBuf>,
         /// Against a sandbox: let scenarios that write run (everything created is marked
@@ -332,7 +339,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             concurrency,
             quiet,
             color,
-            format,
+            formats,
             output,
             allow_writes,
             allow_existing_record_writes,
@@ -354,8 +361,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 concurrency,
                 quiet,
                 color: color.enabled(),
-                format,
-                output,
+                outputs: commands::run::report_outputs(formats, output)?,
                 writes: SandboxWrites::from_flags(allow_writes, allow_existing_record_writes)?,
                 ledger_dir,
                 integration,

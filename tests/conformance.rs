@@ -82,7 +82,10 @@ async fn run() -> ExitCode {
             }
             print!(
                 "{}",
-                report::render_text(&summary, &fixtures.rules, whole_suite)
+                report::render_text(
+                    &summary,
+                    &report::Judging::new(&fixtures.rules, whole_suite)
+                )
             );
             if report::conforms(&summary, &fixtures.rules, whole_suite)
                 && !summary.scenarios.is_empty()

@@ -38,7 +38,14 @@ pub fn merge(args: &MergeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> 
     }
     let whole_suite = summary.whole_suite;
     let gate = whole_suite && summary.not_offered.is_empty();
-    let mut text = report::render_text(&summary, &fixtures.rules, gate);
+    let judging = report::Judging {
+        catalog: &fixtures.rules,
+        whole_suite: gate,
+        integration: summary.integration.clone(),
+        whole_suite_for_integration: whole_suite,
+        required_unchecked: Vec::new(),
+    };
+    let mut text = report::render_text(&summary, &judging);
     if !merged.missing.is_empty() {
         let shards: Vec<String> = merged
             .missing
@@ -53,8 +60,15 @@ pub fn merge(args: &MergeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> 
     }
     let rendered = match args.format {
         Format::Pretty => text.clone(),
-        Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
-        Format::Json => report::json::render(&summary, &fixtures.rules, gate),
+        Format::Junit => report::junit::render(&summary, &judging),
+        Format::Json => report::json::render(&summary, &judging),
+        Format::Cucumber => {
+            return Err(CommandError::Usage(
+                "report merge writes pretty, junit or json: Cucumber's JSON of each shard is \
+                 complete on its own (`run --format cucumber=PATH`)"
+                    .into(),
+            ));
+        }
     };
     match &args.output {
         Some(path) => {
@@ -82,5 +96,9 @@ pub fn merge(args: &MergeArgs, fixtures: &Fixtures) -> Result<u8, CommandError> 
         );
         return Ok(exit::FAILED);
     }
-    Ok(exit_code(&summary, fixtures, gate, whole_suite, true))
+    let (code, message) = exit_code(&summary, &judging);
+    if let Some(message) = message {
+        eprintln!("error: {message}");
+    }
+    Ok(code)
 }

@@ -24,8 +24,120 @@ pub enum Format {
     Pretty,
     /// JUnit XML.
     Junit,
-    /// JSON.
+    /// The project's own JSON (`schemas/report.schema.json`).
     Json,
+    /// Cucumber's standard JSON, as cucumber-html-reporter, Allure and ReportPortal read it.
+    Cucumber,
+}
+
+impl Format {
+    /// Whether a person reads it (progress may share standard output with it).
+    fn readable(self) -> bool {
+        self == Format::Pretty
+    }
+}
+
+/// One report a run writes: a format and where it goes (standard output when `None`).
+/// Given as `--format junit=reports/conformance.xml`, or `--format pretty`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportOutput {
+    /// The format.
+    pub format: Format,
+    /// The file it is written to; standard output when `None`.
+    pub path: Option<PathBuf>,
+}
+
+impl std::str::FromStr for ReportOutput {
+    type Err = String;
+
+    /// `FORMAT` or `FORMAT=PATH`.
+    fn from_str(text: &str) -> Result<ReportOutput, String> {
+        let (name, path) = match text.split_once('=') {
+            Some((name, "")) => {
+                return Err(format!(
+                    "\"{text}\" names no file after \"{name}=\" (write {name}=PATH, or {name} alone for standard output)"
+                ));
+            }
+            Some((name, path)) => (name, Some(PathBuf::from(path))),
+            None => (text, None),
+        };
+        let format = <Format as clap::ValueEnum>::from_str(name, true).map_err(|_| {
+            format!(
+                "unknown report format \"{name}\" in \"{text}\" (expected pretty, junit, json or cucumber, each optionally =PATH)"
+            )
+        })?;
+        Ok(ReportOutput { format, path })
+    }
+}
+
+/// The reports a run writes, from the repeated `--format` and the one `--output`: every
+/// format with `=PATH` goes to its file, at most one goes to standard output (or to
+/// `--output`, which keeps `--format X --output F` meaning what it always did). No
+/// format at all is `pretty`.
+pub fn report_outputs(
+    formats: Vec<ReportOutput>,
+    output: Option<PathBuf>,
+) -> Result<Vec<ReportOutput>, CommandError> {
+    let mut outputs = if formats.is_empty() {
+        vec![ReportOutput {
+            format: Format::Pretty,
+            path: None,
+        }]
+    } else {
+        formats
+    };
+    let on_stdout: Vec<&ReportOutput> = outputs.iter().filter(|o| o.path.is_none()).collect();
+    if on_stdout.len() > 1 {
+        return Err(CommandError::Usage(format!(
+            "--format: only one report can go to standard output, and {} would; give the others a file (--format {}=PATH)",
+            on_stdout.len(),
+            format_name(on_stdout[1].format)
+        )));
+    }
+    if let Some(path) = output {
+        match outputs.iter_mut().find(|o| o.path.is_none()) {
+            Some(stdout) => stdout.path = Some(path),
+            None => {
+                return Err(CommandError::Usage(format!(
+                    "--output {} names no report: every --format has its own file (drop --output, or give one --format without =PATH)",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let mut paths: Vec<&PathBuf> = outputs.iter().filter_map(|o| o.path.as_ref()).collect();
+    paths.sort();
+    if let Some(twice) = paths.windows(2).find(|w| w[0] == w[1]) {
+        return Err(CommandError::Usage(format!(
+            "--format: two reports would be written to {}",
+            twice[0].display()
+        )));
+    }
+    Ok(outputs)
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Pretty => "pretty",
+        Format::Junit => "junit",
+        Format::Json => "json",
+        Format::Cucumber => "cucumber",
+    }
+}
+
+/// Creates the folders the reports go in, before the run, so a missing folder fails in a
+/// moment, not after the whole suite.
+fn prepare_folders(outputs: &[ReportOutput]) -> Result<(), CommandError> {
+    for path in outputs.iter().filter_map(|o| o.path.as_ref()) {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(CommandError::io(format!(
+                "create the folder {} for the report {}",
+                folder.display(),
+                path.display()
+            )))?;
+        }
+    }
+    Ok(())
 }
 
 /// The integrations `run` can drive.
@@ -86,10 +198,8 @@ pub struct RunArgs {
     pub quiet: bool,
     /// Colour the progress display.
     pub color: bool,
-    /// The report format.
-    pub format: Format,
-    /// Where the report goes (standard output when `None`).
-    pub output: Option<PathBuf>,
+    /// The reports, each with where it goes ([`report_outputs`]).
+    pub outputs: Vec<ReportOutput>,
     /// Against a sandbox: what scenarios may write.
     pub writes: SandboxWrites,
     /// Where the run's ledger of created records is kept.
@@ -347,8 +457,13 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     let selected_whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
     // One shard checks only its share of the rules: the gate is the merge's to apply.
     let whole_suite = selected_whole_suite && args.partition.is_none();
+    prepare_folders(&args.outputs)?;
     // A machine-readable report on standard output leaves no room for progress.
-    let progress = !args.quiet && (args.format == Format::Pretty || args.output.is_some());
+    let progress = !args.quiet
+        && args
+            .outputs
+            .iter()
+            .all(|o| o.path.is_some() || o.format.readable());
     let options = RunOptions {
         tags: args.tags,
         paths: args.paths,
@@ -357,6 +472,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             .unwrap_or_else(|| default_concurrency(args.integration)),
         color: args.color,
         progress,
+        cucumber_json: args.outputs.iter().any(|o| o.format == Format::Cucumber),
         sandbox: sandbox.clone(),
         integration: config
             .clone()
@@ -391,12 +507,23 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // Rules whose scenarios ask only for actions an MCP integration does not offer are not
     // applicable: its own report judges coverage.
     let gate = whole_suite && summary.not_offered.is_empty();
-    let mut text = report::render_text(&summary, &fixtures.rules, gate);
     let unchecked = if sandbox.is_some() {
         rules_left_unchecked(&summary)
     } else {
         Vec::new()
     };
+    let judging = report::Judging {
+        catalog: &fixtures.rules,
+        whole_suite: gate,
+        integration: config.as_ref().map(|c| c.name.clone()),
+        whole_suite_for_integration: whole_suite,
+        required_unchecked: if args.require_rules == RequireRules::All {
+            unchecked.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    let mut text = report::render_text(&summary, &judging);
     if !unchecked.is_empty() {
         let ids: Vec<&str> = unchecked.iter().map(RuleId::as_str).collect();
         let _ = writeln!(
@@ -420,18 +547,38 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             whole_suite,
         ));
     }
-    let rendered = match args.format {
-        Format::Pretty => text.clone(),
-        Format::Junit => report::junit::render(&summary, &fixtures.rules, gate),
-        Format::Json => report::json::render(&summary, &fixtures.rules, gate),
-    };
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, &rendered)
-                .map_err(CommandError::io(format!("write {}", path.display())))?;
-            print!("{text}");
+    let mut on_stdout = false;
+    for output in &args.outputs {
+        let rendered = match output.format {
+            Format::Pretty => text.clone(),
+            Format::Junit => report::junit::render(&summary, &judging),
+            Format::Json => report::json::render(&summary, &judging),
+            Format::Cucumber => {
+                let Some(written) = &summary.cucumber_json else {
+                    eprintln!(
+                        "error: no Cucumber JSON report: the run was interrupted before cucumber finished it"
+                    );
+                    continue;
+                };
+                report::cucumber::render(written).map_err(|e| CommandError::Io {
+                    what: "read cucumber's JSON report of the run".into(),
+                    source: std::io::Error::other(e),
+                })?
+            }
+        };
+        if let Some(path) = &output.path {
+            std::fs::write(path, &rendered).map_err(CommandError::io(format!(
+                "write the report {}",
+                path.display()
+            )))?;
+        } else {
+            on_stdout = true;
+            print!("{rendered}");
         }
-        None => print!("{rendered}"),
+    }
+    // Every report went to a file: the summary still goes to standard output.
+    if !on_stdout {
+        print!("{text}");
     }
     if args.partition.is_some() && summary.scenarios.is_empty() && summary.conforms() {
         eprintln!(
@@ -439,8 +586,11 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         );
         return Ok(exit::CONFORMS);
     }
-    let extra = args.require_rules == RequireRules::Ran || unchecked.is_empty();
-    Ok(exit_code(&summary, fixtures, gate, whole_suite, extra))
+    let (code, message) = exit_code(&summary, &judging);
+    if let Some(message) = message {
+        eprintln!("error: {message}");
+    }
+    Ok(code)
 }
 
 /// Writes the run's violations as a baseline, keeping the reasons `kept` gives.
@@ -470,54 +620,251 @@ fn write_baseline(
     Ok(())
 }
 
-/// The exit code of a run (or of merged shards): interrupted, feature mistakes, nothing
-/// run, nothing judged, then whether it conforms (`gate`: the coverage gate applies;
-/// `extra`: what the caller checks besides holds).
+/// The exit code of a finished run, and what to say about it on standard error. It agrees
+/// with every report: 0 exactly when they show no failure and no error (the same
+/// [`report::Judging`] decides both); 1 for a verdict against the integration; 2 when the
+/// features or the harness, not the integration, are at fault; 130 when interrupted.
 pub fn exit_code(
     summary: &harness::RunSummary,
-    fixtures: &Fixtures,
-    gate: bool,
-    whole_suite: bool,
-    extra: bool,
-) -> u8 {
+    judging: &report::Judging<'_>,
+) -> (u8, Option<String>) {
     if summary.interrupted {
-        return exit::INTERRUPTED;
+        return (exit::INTERRUPTED, None);
     }
     if !summary.parse_errors.is_empty() || summary.feature_errors().next().is_some() {
-        eprintln!(
-            "error: the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios"
+        return (
+            exit::USAGE,
+            Some("the features have mistakes (listed under \"Feature errors\"); no rule was judged by those scenarios".into()),
         );
-        return exit::USAGE;
     }
     if summary.scenarios.is_empty() {
-        eprintln!("error: no scenario matched");
-        return exit::USAGE;
+        return (exit::USAGE, Some("no scenario matched".into()));
     }
     let not_judged = summary.not_judged().count();
     if not_judged > 0 && summary.failed().next().is_none() {
         let causes = report::verdict::not_judged_causes(summary);
         let first = causes.first().map_or("", |(cause, _)| *cause);
-        eprintln!(
-            "error: {} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
-            report::count(not_judged, "scenario", "scenarios"),
-            report::count(causes.len(), "cause", "causes"),
+        return (
+            exit::USAGE,
+            Some(format!(
+                "{} could not be judged ({}), and nothing else failed: this is a harness or configuration error, not a verdict on the integration; the first cause:\n{first}",
+                report::count(not_judged, "scenario", "scenarios"),
+                report::count(causes.len(), "cause", "causes"),
+            )),
         );
-        return exit::USAGE;
     }
-    let conforms = report::conforms(summary, &fixtures.rules, gate)
-        && extra
-        && (summary.integration.is_none()
-            || report::integration::conforms(summary, &fixtures.rules, whole_suite));
-    if conforms {
-        exit::CONFORMS
+    if judging.conforms(summary) {
+        (exit::CONFORMS, None)
     } else {
-        exit::FAILED
+        (exit::FAILED, None)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::{FeatureError, RunSummary, ScenarioResult};
+    use crate::model::RuleCatalog;
+
+    /// Runs of every kind that decides an exit code.
+    fn runs() -> Vec<(&'static str, RunSummary)> {
+        let passed = || ScenarioResult::sample(&["SD-01"], None);
+        let mut not_judged = passed();
+        not_judged.not_judged = Some("the integration timed out".into());
+        let mut mistaken = passed();
+        mistaken.feature_error = Some("x.feature:9: step not implemented".into());
+        let mut audit = ScenarioResult::sample(&["LP-02"], None);
+        audit.exercised = false;
+        let run = |scenarios: Vec<ScenarioResult>| RunSummary {
+            scenarios,
+            ..RunSummary::default()
+        };
+        vec![
+            ("passed", run(vec![passed()])),
+            (
+                "failed",
+                run(vec![ScenarioResult::sample(
+                    &["SD-01"],
+                    Some("observed allowed"),
+                )]),
+            ),
+            ("not judged", run(vec![not_judged])),
+            ("feature mistake", run(vec![passed(), mistaken])),
+            (
+                "malformed feature",
+                RunSummary {
+                    parse_errors: vec![FeatureError {
+                        feature: "broken.feature".into(),
+                        line: Some(3),
+                        problem: "the Scenario \"s\" has no steps".into(),
+                    }],
+                    ..run(vec![passed()])
+                },
+            ),
+            (
+                "sandbox record left behind",
+                RunSummary {
+                    left_behind: vec![crate::cleanup::LeftBehind {
+                        path: "/company/contacts".into(),
+                        id: Some(7),
+                        mark: "[cw-conform 0123456789abcdef.1]".into(),
+                        profile: "least-privilege".into(),
+                        reason: "the delete was refused".into(),
+                    }],
+                    ..run(vec![passed()])
+                },
+            ),
+            (
+                "interrupted",
+                RunSummary {
+                    interrupted: true,
+                    ..run(vec![passed()])
+                },
+            ),
+            ("nothing ran", run(Vec::new())),
+            ("rule not exercised", run(vec![audit])),
+        ]
+    }
+
+    fn judgings(catalog: &RuleCatalog) -> Vec<report::Judging<'_>> {
+        let mcp = report::Judging {
+            integration: Some("acme".into()),
+            ..report::Judging::new(catalog, false)
+        };
+        let required = report::Judging {
+            required_unchecked: vec!["SD-02".parse().unwrap()],
+            ..report::Judging::new(catalog, false)
+        };
+        vec![
+            report::Judging::new(catalog, false),
+            report::Judging::new(catalog, true),
+            mcp,
+            required,
+        ]
+    }
+
+    /// JUnit's failures and errors, from its root element.
+    fn junit_counts(xml: &str) -> (usize, usize) {
+        let root = xml.lines().nth(1).unwrap();
+        let number = |key: &str| -> usize {
+            let start = root.find(&format!(" {key}=\"")).unwrap() + key.len() + 3;
+            root[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        (number("failures"), number("errors"))
+    }
+
+    /// The exit code is 0 exactly when the JUnit report has no failure and no error, and
+    /// the JSON report says the run conforms; never a clean report with exit 1, never a
+    /// report with failures and exit 0.
+    #[test]
+    fn the_exit_code_agrees_with_every_report() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        for (kind, summary) in runs() {
+            for judging in judgings(catalog) {
+                let (code, _) = exit_code(&summary, &judging);
+                let (failures, errors) = junit_counts(&report::junit::render(&summary, &judging));
+                let json: serde_json::Value =
+                    serde_json::from_str(&report::json::render(&summary, &judging)).unwrap();
+                let clean = failures == 0 && errors == 0;
+                assert_eq!(
+                    code == exit::CONFORMS,
+                    clean,
+                    "{kind} (whole suite: {}, integration: {:?}, required unchecked: {:?}): exit {code} with JUnit failures={failures} errors={errors}",
+                    judging.whole_suite,
+                    judging.integration,
+                    judging.required_unchecked
+                );
+                assert_eq!(json["conforms"], clean, "{kind}: {json:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_left_on_the_sandbox_or_a_feature_error_never_exits_0() {
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let judging = report::Judging::new(catalog, false);
+        let codes: Vec<(&str, u8)> = runs()
+            .iter()
+            .map(|(kind, summary)| (*kind, exit_code(summary, &judging).0))
+            .collect();
+        assert!(
+            codes.contains(&("sandbox record left behind", exit::FAILED)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("malformed feature", exit::USAGE)),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("feature mistake", exit::USAGE)),
+            "{codes:?}"
+        );
+    }
+
+    #[rstest::rstest]
+    #[case::one_to_stdout(&["pretty"], None, &[("pretty", None)])]
+    #[case::none_is_pretty(&[], None, &[("pretty", None)])]
+    #[case::files_and_stdout(
+        &["junit=reports/c.xml", "json=r.json", "pretty"],
+        None,
+        &[("junit", Some("reports/c.xml")), ("json", Some("r.json")), ("pretty", None)]
+    )]
+    #[case::output_takes_the_stdout_one(&["junit"], Some("c.xml"), &[("junit", Some("c.xml"))])]
+    #[case::output_alone_is_pretty(&[], Some("s.txt"), &[("pretty", Some("s.txt"))])]
+    fn formats_and_output_make_the_reports(
+        #[case] formats: &[&str],
+        #[case] output: Option<&str>,
+        #[case] expected: &[(&str, Option<&str>)],
+    ) {
+        let formats = formats.iter().map(|f| f.parse().unwrap()).collect();
+        let outputs = report_outputs(formats, output.map(PathBuf::from)).unwrap();
+        let shown: Vec<(&str, Option<PathBuf>)> = outputs
+            .into_iter()
+            .map(|o| (format_name(o.format), o.path))
+            .collect();
+        let expected: Vec<(&str, Option<PathBuf>)> = expected
+            .iter()
+            .map(|(f, p)| (*f, p.map(PathBuf::from)))
+            .collect();
+        assert_eq!(shown, expected);
+    }
+
+    #[rstest::rstest]
+    #[case::two_on_stdout(&["json", "junit"], None, "only one report can go to standard output")]
+    #[case::output_with_no_stdout_report(&["json=r.json"], Some("x"), "--output x names no report")]
+    #[case::one_file_twice(&["json=r", "junit=r"], None, "two reports would be written to r")]
+    fn formats_that_do_not_fit_together_are_refused(
+        #[case] formats: &[&str],
+        #[case] output: Option<&str>,
+        #[case] expected: &str,
+    ) {
+        let formats = formats.iter().map(|f| f.parse().unwrap()).collect();
+        let error = report_outputs(formats, output.map(PathBuf::from)).unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+
+    #[test]
+    fn a_format_names_a_known_format_and_a_file() {
+        assert!(
+            "html"
+                .parse::<ReportOutput>()
+                .unwrap_err()
+                .contains("unknown report format \"html\"")
+        );
+        assert!(
+            "junit="
+                .parse::<ReportOutput>()
+                .unwrap_err()
+                .contains("names no file")
+        );
+        assert_eq!(
+            "cucumber=out/c.json".parse::<ReportOutput>().unwrap(),
+            ReportOutput {
+                format: Format::Cucumber,
+                path: Some("out/c.json".into())
+            }
+        );
+    }
 
     #[test]
     fn mcp_servers_run_no_more_at_once_than_there_are_cores() {

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub color: bool,
     /// Print the progress display at all.
     pub progress: bool,
+    /// Keep Cucumber's standard JSON report of the run ([`RunSummary::cucumber_json`]).
+    pub cucumber_json: bool,
     /// Run against this sandbox instead of the mock.
     pub sandbox: Option<Arc<SandboxRun>>,
     /// The integration the scenarios drive.
@@ -82,6 +84,7 @@ impl Default for RunOptions {
             concurrency: 16,
             color: false,
             progress: true,
+            cucumber_json: false,
             sandbox: None,
             integration: IntegrationUnderTest::Reference,
             partition: None,
@@ -117,10 +120,16 @@ pub struct ScenarioResult {
     pub feature: String,
     /// The feature's name.
     pub feature_name: String,
-    /// The scenario's name (with the Examples row for outlines).
+    /// The scenario's name.
     pub name: String,
-    /// Line in the feature file.
+    /// For a row of a Scenario Outline's Examples: its values, `column = value, …`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
+    /// Line in the feature file (an Examples row's line for an outline).
     pub line: usize,
+    /// How long it took, from its start to its end as cucumber reported them.
+    #[serde(rename = "duration_seconds", serialize_with = "seconds")]
+    pub duration: Duration,
     /// Every tag that applies (feature, rule and scenario), without `@`.
     pub tags: Vec<String>,
     /// Steps that passed.
@@ -150,6 +159,11 @@ pub struct ScenarioResult {
     /// rule it violated (`run --baseline`). It still violates them; it fails no run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
+}
+
+/// A duration as seconds, the way reports give it.
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
 }
 
 /// One step of a scenario and how it went.
@@ -196,7 +210,9 @@ impl ScenarioResult {
             feature: "features/x.feature".into(),
             feature_name: "X".into(),
             name: "a scenario".into(),
+            example: None,
             line: 7,
+            duration: Duration::from_millis(250),
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             steps_passed: 1,
             steps: Vec::new(),
@@ -256,6 +272,8 @@ pub struct RunSummary {
     pub parse_errors: Vec<FeatureError>,
     /// Wall time.
     pub elapsed: Duration,
+    /// When the run started (`None` for a summary not made by a run).
+    pub started: Option<std::time::SystemTime>,
     /// Scenarios left out of a sandbox run, with the reason.
     pub left_out: Vec<LeftOut>,
     /// What the run created on a sandbox and could not remove (filled in by the run's
@@ -278,6 +296,9 @@ pub struct RunSummary {
     pub integration: Option<String>,
     /// What the baseline of known failures found, when one was applied.
     pub baseline: Option<crate::baseline::BaselineCheck>,
+    /// Cucumber's standard JSON report of the run, when [`RunOptions::cucumber_json`]
+    /// asked for it and the run finished.
+    pub cucumber_json: Option<String>,
 }
 
 /// A scenario left out because the integration under test does not offer an action it
@@ -369,9 +390,30 @@ impl RunSummary {
 type Opts = cucumber::cli::Opts<
     cucumber::cli::Empty,
     cucumber::runner::basic::Cli,
-    cucumber::cli::Compose<writer::basic::Cli, cucumber::cli::Empty>,
+    cucumber::cli::Compose<
+        cucumber::cli::Compose<writer::basic::Cli, cucumber::cli::Empty>,
+        cucumber::cli::Empty,
+    >,
     cucumber::cli::Empty,
 >;
+
+/// Where cucumber's JSON writer puts its report, to be read when the run is over.
+#[derive(Debug, Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 pub(super) fn builtin_features() -> Vec<FeatureText> {
     let mut files: Vec<FeatureText> = Vec::new();
@@ -487,7 +529,22 @@ fn failing(findings: &[Finding]) -> Option<String> {
 struct Ledger {
     results: Shared,
     parse_errors: Arc<Mutex<Vec<FeatureError>>>,
-    current: Vec<((String, usize), ScenarioResult)>,
+    /// The scenarios started and not yet finished, with when they started.
+    current: Vec<((String, usize), std::time::SystemTime, ScenarioResult)>,
+}
+
+/// An Examples row's values, `column = value, …`, for a scenario expanded from an outline.
+fn example_row(scenario: &gherkin::Scenario) -> Option<String> {
+    let table = scenario.examples.first()?.table.as_ref()?;
+    let (header, row) = (table.rows.first()?, table.rows.get(1)?);
+    Some(
+        header
+            .iter()
+            .zip(row)
+            .map(|(column, value)| format!("{column} = {value}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 impl Ledger {
@@ -497,6 +554,7 @@ impl Ledger {
         rule: Option<&gherkin::Rule>,
         scenario: &gherkin::Scenario,
         event: Scenario<ConformanceWorld>,
+        at: std::time::SystemTime,
     ) {
         let path = feature
             .path
@@ -504,17 +562,20 @@ impl Ledger {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         let key = (path.clone(), scenario.position.line);
-        let position = self.current.iter().position(|(k, _)| *k == key);
+        let position = self.current.iter().position(|(k, _, _)| *k == key);
         match event {
             Scenario::Started => {
                 let tags = super::tags_of(feature, rule, scenario).cloned().collect();
                 self.current.push((
                     key,
+                    at,
                     ScenarioResult {
                         feature: path,
                         feature_name: feature.name.clone(),
                         name: scenario.name.clone(),
+                        example: example_row(scenario),
                         line: scenario.position.line,
+                        duration: Duration::ZERO,
                         tags,
                         steps_passed: 0,
                         steps: Vec::new(),
@@ -531,7 +592,7 @@ impl Ledger {
             }
             Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
                 let Some(index) = position else { return };
-                let result = &mut self.current[index].1;
+                let result = &mut self.current[index].2;
                 let text = format!("{} {}", step.keyword.trim(), step.value);
                 let status = match &ev {
                     Step::Started => None,
@@ -583,22 +644,27 @@ impl Ledger {
             Scenario::Hook(event::HookType::After, event::Hook::Failed(_, info)) => {
                 if let Some(index) = position {
                     self.current[index]
-                        .1
+                        .2
                         .failure
                         .get_or_insert_with(|| panic_text(&info));
                 }
             }
+            // The harness could not set the scenario up: nothing was judged (an `<error>`
+            // in JUnit, exit 2), never a verdict against the integration.
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 if let Some(index) = position {
-                    self.current[index]
-                        .1
-                        .failure
-                        .get_or_insert_with(|| format!("hook failed: {}", panic_text(&info)));
+                    self.current[index].2.not_judged.get_or_insert_with(|| {
+                        format!(
+                            "the harness could not set the scenario up: {}",
+                            panic_text(&info)
+                        )
+                    });
                 }
             }
             Scenario::Finished => {
                 if let Some(index) = position {
-                    let (_, result) = self.current.remove(index);
+                    let (_, started, mut result) = self.current.remove(index);
+                    result.duration = at.duration_since(started).unwrap_or_default();
                     self.results
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
@@ -753,23 +819,29 @@ impl cucumber::Writer<ConformanceWorld> for Ledger {
         event: parser::Result<Event<Cucumber<ConformanceWorld>>>,
         _: &Self::Cli,
     ) {
-        match event.map(Event::into_inner) {
+        match event.map(Event::split) {
             Err(error) => self
                 .parse_errors
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(FeatureError::from_cucumber(&error)),
-            Ok(Cucumber::Feature(
-                feature,
-                Feature::Scenario(scenario, RetryableScenario { event, .. }),
+            Ok((
+                Cucumber::Feature(
+                    feature,
+                    Feature::Scenario(scenario, RetryableScenario { event, .. }),
+                ),
+                meta,
             )) => {
-                self.scenario_event(&feature, None, &scenario, event);
+                self.scenario_event(&feature, None, &scenario, event, meta.at);
             }
-            Ok(Cucumber::Feature(
-                feature,
-                Feature::Rule(rule, Rule::Scenario(scenario, RetryableScenario { event, .. })),
+            Ok((
+                Cucumber::Feature(
+                    feature,
+                    Feature::Rule(rule, Rule::Scenario(scenario, RetryableScenario { event, .. })),
+                ),
+                meta,
             )) => {
-                self.scenario_event(&feature, Some(&rule), &scenario, event);
+                self.scenario_event(&feature, Some(&rule), &scenario, event, meta.at);
             }
             Ok(_) => {}
         }
@@ -795,6 +867,7 @@ pub async fn run_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let loaded = super::features::load(if options.paths.is_empty() {
         builtin_features()
     } else {
@@ -925,8 +998,10 @@ pub async fn run_until(
     } else {
         Box::new(io::sink())
     };
+    let cucumber_json = SharedBuffer::default();
     let writer = writer::Basic::raw(progress, color, verbosity)
         .tee::<ConformanceWorld, _>(ledger)
+        .tee::<ConformanceWorld, _>(writer::Json::for_tee(cucumber_json.clone()))
         .normalized();
     let cucumber =
         cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
@@ -1009,6 +1084,16 @@ pub async fn run_until(
         scenarios,
         parse_errors: feature_errors,
         elapsed: started.elapsed(),
+        started: Some(started_at),
+        cucumber_json: (options.cucumber_json && !interrupted).then(|| {
+            String::from_utf8_lossy(
+                &cucumber_json
+                    .0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            )
+            .into_owned()
+        }),
         left_out,
         left_behind: Vec::new(),
         earlier_leftovers: options

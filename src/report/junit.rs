@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::Coverage;
+use super::Judging;
 use super::verdict::{self, RuleVerdict, Verdict};
 use crate::harness::{RunSummary, ScenarioResult};
 use crate::model::RuleCatalog;
@@ -28,14 +28,49 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn testcase(out: &mut String, scenario: &ScenarioResult) {
+/// The testcase names of one feature's scenarios, unique within it: a scenario's name;
+/// when another scenario has the same name (the rows of an outline whose name has no
+/// placeholder), its Examples row's values too (`name [role = x, action = y]`); and when
+/// even that repeats, `(example N)`, numbered in feature order.
+pub fn testcase_names(scenarios: &[&ScenarioResult]) -> Vec<String> {
+    let with_rows: Vec<String> = scenarios
+        .iter()
+        .map(|scenario| {
+            let repeated = scenarios.iter().filter(|s| s.name == scenario.name).count() > 1;
+            match (&scenario.example, repeated) {
+                (Some(row), true) => format!("{} [{row}]", scenario.name),
+                _ => scenario.name.clone(),
+            }
+        })
+        .collect();
+    let mut nth: BTreeMap<&str, usize> = BTreeMap::new();
+    with_rows
+        .iter()
+        .map(|name| {
+            if with_rows.iter().filter(|n| *n == name).count() == 1 {
+                return name.clone();
+            }
+            let n = nth.entry(name).or_default();
+            *n += 1;
+            format!("{name} (example {n})")
+        })
+        .collect()
+}
+
+/// Seconds, as JUnit's `time` attribute gives them.
+fn seconds(duration: std::time::Duration) -> String {
+    format!("{:.3}", duration.as_secs_f64())
+}
+
+fn testcase(out: &mut String, scenario: &ScenarioResult, name: &str) {
     let _ = writeln!(
         out,
-        r#"    <testcase name="{}" classname="{}" file="{}" line="{}">"#,
-        escape(&scenario.name),
+        r#"    <testcase name="{}" classname="{}" file="{}" line="{}" time="{}">"#,
+        escape(name),
         escape(&scenario.feature_name),
         escape(&scenario.feature),
-        scenario.line
+        scenario.line,
+        seconds(scenario.duration)
     );
     let _ = writeln!(out, "      <properties>");
     for rule in scenario.rules() {
@@ -139,7 +174,8 @@ fn rules_suite(
 }
 
 /// Renders the report as JUnit XML.
-pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
+pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
+    let catalog: &RuleCatalog = judging.catalog;
     let mut features: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
     for scenario in &summary.scenarios {
         features
@@ -147,7 +183,8 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
             .or_default()
             .push(scenario);
     }
-    let problems = Coverage::of(summary, catalog).problems(whole_suite);
+    // The gate beyond the scenarios: coverage, an integration's rules, nothing run.
+    let problems = judging.problems(summary);
     let verdicts: Vec<RuleVerdict<'_>> = verdict::verdicts(summary, catalog)
         .into_iter()
         .filter(|v| v.verdict != Verdict::NotChecked)
@@ -198,9 +235,9 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{}" time="{:.3}">"#,
+        r#"<testsuites name="cw-conform" tests="{tests}" failures="{failures}" errors="{errors}" skipped="{}" time="{}">"#,
         summary.left_out.len() + rules_skipped + expected,
-        summary.elapsed.as_secs_f64()
+        seconds(summary.elapsed)
     );
     if summary.interrupted {
         let _ = writeln!(
@@ -226,15 +263,17 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         let name = scenarios
             .first()
             .map_or(*feature, |s| s.feature_name.as_str());
+        let time: std::time::Duration = scenarios.iter().map(|s| s.duration).sum();
         let _ = writeln!(
             out,
-            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="{feature_errors}" skipped="{skipped}">"#,
+            r#"  <testsuite name="{}" file="{}" tests="{}" failures="{failed}" errors="{feature_errors}" skipped="{skipped}" time="{}">"#,
             escape(name),
             escape(feature),
-            scenarios.len()
+            scenarios.len(),
+            seconds(time)
         );
-        for scenario in scenarios {
-            testcase(&mut out, scenario);
+        for (scenario, name) in scenarios.iter().zip(testcase_names(scenarios)) {
+            testcase(&mut out, scenario, &name);
         }
         let _ = writeln!(out, "  </testsuite>");
     }
@@ -316,13 +355,13 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
     if !problems.is_empty() {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="rule coverage" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="conformance gate" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
             problems.len()
         );
         for problem in &problems {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{0}" classname="rule coverage"><failure message="{0}" type="coverage"/></testcase>"#,
+                r#"    <testcase name="{0}" classname="conformance gate"><failure message="{0}" type="gate"/></testcase>"#,
                 escape(problem)
             );
         }
@@ -350,12 +389,9 @@ mod tests {
             }],
             ..RunSummary::default()
         };
-        let xml = render(&summary, catalog, false);
-        assert!(xml.contains(r#"failures="1" errors="1""#), "{xml}");
-        assert!(
-            xml.contains("/company/contacts/7 marked [cw-conform 0123456789abcdef.1]"),
-            "{xml}"
-        );
+        let xml = render(&summary, &Judging::new(catalog, false));
+        // One error (the run), one failure (the record, named with its mark).
+        insta::assert_snapshot!(xml);
         assert!(!summary.conforms());
     }
 
@@ -376,17 +412,11 @@ mod tests {
             ..RunSummary::default()
         };
 
-        let xml = render(&summary, catalog, false);
+        let xml = render(&summary, &Judging::new(catalog, false));
 
-        // Two scenarios, the feature file that did not run, and the rule SD-02 (met).
-        let testcases = xml.matches("<testcase ").count();
-        assert_eq!(testcases, 4, "{xml}");
-        assert!(
-            xml.contains(r#"<testsuites name="cw-conform" tests="4" failures="0" errors="2""#),
-            "{xml}"
-        );
-        assert!(xml.contains(r#"<testcase name="SD-02 "#), "{xml}");
-        assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
+        // Four testcases: two scenarios, the feature file that did not run, and the rule
+        // SD-02 (met); two of them `<error>`s.
+        insta::assert_snapshot!(xml);
     }
 
     /// A scenario that could not be judged is an `<error>`, not a `<failure>`, and so is
@@ -400,13 +430,45 @@ mod tests {
             scenarios: vec![stopped],
             ..RunSummary::default()
         };
-        let xml = render(&summary, catalog, false);
+        let xml = render(&summary, &Judging::new(catalog, false));
         assert!(
             xml.contains(r#"tests="2" failures="0" errors="2""#),
             "{xml}"
         );
         assert!(!xml.contains("<failure"), "{xml}");
         assert!(xml.contains(r#"type="not-judged""#), "{xml}");
+    }
+
+    /// The rows of an outline whose name has no placeholder are told apart by their
+    /// values, and identical rows by their number; a name used once is left alone.
+    #[test]
+    fn every_testcase_of_a_feature_has_a_name_of_its_own() {
+        let row = |name: &str, example: Option<&str>| {
+            let mut scenario = ScenarioResult::sample(&["SD-01"], None);
+            scenario.name = name.into();
+            scenario.example = example.map(str::to_owned);
+            scenario
+        };
+        let scenarios = [
+            row("denied", Some("role = no-access")),
+            row("denied", Some("role = read-only")),
+            row("same", Some("role = x")),
+            row("same", Some("role = x")),
+            row("alone", Some("role = y")),
+            row("plain", None),
+        ];
+        let refs: Vec<&ScenarioResult> = scenarios.iter().collect();
+        assert_eq!(
+            testcase_names(&refs),
+            [
+                "denied [role = no-access]",
+                "denied [role = read-only]",
+                "same [role = x] (example 1)",
+                "same [role = x] (example 2)",
+                "alone",
+                "plain",
+            ]
+        );
     }
 
     #[test]

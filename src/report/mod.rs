@@ -1,6 +1,7 @@
 //! Reports: the summary by rule ID printed after a run, JSON and JUnit reports, and the
 //! expected-outcome matrix.
 
+pub mod cucumber;
 pub mod integration;
 pub mod json;
 pub mod junit;
@@ -103,10 +104,89 @@ impl Coverage {
 /// Whether a run conforms: every scenario passed, every feature parsed, and the rule
 /// catalog is covered (a whole-suite run must check every rule).
 pub fn conforms(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> bool {
-    summary.conforms()
-        && Coverage::of(summary, catalog)
-            .problems(whole_suite)
-            .is_empty()
+    Judging::new(catalog, whole_suite).conforms(summary)
+}
+
+/// How a run is judged, beyond its scenarios: the one gate that every report shows and
+/// the exit code follows, so a report and the exit code never disagree.
+#[derive(Debug, Clone)]
+pub struct Judging<'a> {
+    /// The rules.
+    pub catalog: &'a RuleCatalog,
+    /// The coverage gate applies: the run was meant to check every rule.
+    pub whole_suite: bool,
+    /// The MCP integration under test, by name: it conforms only when every rule it was
+    /// checked on is met or not offered (never "not exercised"), and, for a run of the
+    /// whole suite, every rule was checked.
+    pub integration: Option<String>,
+    /// The run of the whole suite, for an integration (whose not-offered actions keep the
+    /// coverage gate off).
+    pub whole_suite_for_integration: bool,
+    /// Rules a sandbox run was required (`--require-rules all`) to check and did not.
+    pub required_unchecked: Vec<RuleId>,
+}
+
+impl<'a> Judging<'a> {
+    /// Judged by its scenarios and, when `whole_suite`, by the coverage gate.
+    pub fn new(catalog: &'a RuleCatalog, whole_suite: bool) -> Judging<'a> {
+        Judging {
+            catalog,
+            whole_suite,
+            integration: None,
+            whole_suite_for_integration: false,
+            required_unchecked: Vec::new(),
+        }
+    }
+
+    /// Why the run fails beyond its scenarios (the coverage gate, an integration's rules
+    /// not exercised or not checked, rules a sandbox run had to check, nothing run). Empty
+    /// when nothing but the scenarios decides.
+    pub fn problems(&self, summary: &RunSummary) -> Vec<String> {
+        let coverage = Coverage::of(summary, self.catalog);
+        let mut problems = coverage.problems(self.whole_suite);
+        if self.integration.is_some() {
+            let verdicts = verdict::verdicts(summary, self.catalog);
+            let named = |pick: &dyn Fn(&Verdict<'_>) -> bool| -> Vec<&str> {
+                verdicts
+                    .iter()
+                    .filter(|v| pick(&v.verdict))
+                    .map(|v| v.rule.id.as_str())
+                    .collect()
+            };
+            // The coverage gate already names them for a run of the whole suite.
+            let unexercised = named(&|v| matches!(v, Verdict::NotExercised { .. }));
+            if !self.whole_suite && !unexercised.is_empty() {
+                problems.push(format!(
+                    "the integration was not exercised on the rules {} (their scenarios never called it)",
+                    unexercised.join(", ")
+                ));
+            }
+            let unchecked = named(&|v| *v == Verdict::NotChecked);
+            if self.whole_suite_for_integration && !self.whole_suite && !unchecked.is_empty() {
+                problems.push(format!(
+                    "no scenario checks the rules {}",
+                    unchecked.join(", ")
+                ));
+            }
+        }
+        if !self.required_unchecked.is_empty() {
+            let ids: Vec<&str> = self.required_unchecked.iter().map(RuleId::as_str).collect();
+            problems.push(format!(
+                "--require-rules all: the rules {} were left unchecked (their scenarios were left out)",
+                ids.join(", ")
+            ));
+        }
+        if summary.scenarios.is_empty() && summary.parse_errors.is_empty() && !summary.interrupted {
+            problems.push("no scenario ran".to_owned());
+        }
+        problems
+    }
+
+    /// Whether the run conforms: every scenario passed, every feature parsed, nothing was
+    /// left behind on a sandbox, and [`Judging::problems`] found nothing.
+    pub fn conforms(&self, summary: &RunSummary) -> bool {
+        summary.conforms() && self.problems(summary).is_empty()
+    }
 }
 
 /// `1 scenario`, `2 scenarios`; `plural` is the word for any count but one.
@@ -289,7 +369,8 @@ fn render_integrity(out: &mut String, summary: &RunSummary) {
 /// The plain-text summary printed after a run: failures with their evidence, the result
 /// per rule ID, coverage problems, and the totals. `whole_suite`: the run was meant to
 /// check every rule (no tag filter, the built-in features).
-pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) -> String {
+pub fn render_text(summary: &RunSummary, judging: &Judging<'_>) -> String {
+    let (catalog, whole_suite) = (judging.catalog, judging.whole_suite);
     let coverage = Coverage::of(summary, catalog);
     let mut out = String::new();
     let failed: Vec<&ScenarioResult> = summary.failed().collect();
@@ -447,7 +528,7 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             let _ = writeln!(out, "  (`cw-conform rules` prints every rule in full)");
         }
     }
-    for problem in coverage.problems(whole_suite) {
+    for problem in judging.problems(summary) {
         let _ = writeln!(out, "\nCoverage gate: {problem}");
     }
     let errors = summary.feature_errors().count();
@@ -534,7 +615,7 @@ mod tests {
         let catalog = &Fixtures::builtin().unwrap().rules;
         let run = summary(vec![scenario(&["SD-01"], Some("boom"))]);
         assert!(!conforms(&run, catalog, false));
-        let text = render_text(&run, catalog, false);
+        let text = render_text(&run, &Judging::new(catalog, false));
         assert!(text.contains("SD-01    VIOLATED (1 of 1 failed)"), "{text}");
     }
 
@@ -546,7 +627,7 @@ mod tests {
         let mut audit = scenario(&["LP-02"], None);
         audit.exercised = false;
         let run = summary(vec![audit]);
-        let text = render_text(&run, catalog, false);
+        let text = render_text(&run, &Judging::new(catalog, false));
         assert!(text.contains("LP-02    NOT EXERCISED "), "{text}");
         assert!(conforms(&run, catalog, false));
         let problems = Coverage::of(&run, catalog).problems(true);
@@ -568,7 +649,7 @@ mod tests {
         let mut second = scenario(&["SD-02"], None);
         second.not_judged = Some(cause.into());
         let run = summary(vec![first, second]);
-        let text = render_text(&run, catalog, false);
+        let text = render_text(&run, &Judging::new(catalog, false));
         assert_eq!(text.matches(cause).count(), 1, "{text}");
         assert!(text.contains("Could not be judged (2 scenarios)"), "{text}");
         assert!(text.contains("SD-01    NOT JUDGED (1 scenario)"), "{text}");
@@ -610,7 +691,7 @@ mod tests {
             matches!(&on_safe.verdict, Verdict::Violated { failed, .. } if failed.len() == 1),
             "{on_safe:?}"
         );
-        let text = render_text(&run, catalog, false);
+        let text = render_text(&run, &Judging::new(catalog, false));
         assert!(
             text.contains("    SAFE-01: PATCH /system/members/2 -> 200"),
             "{text}"
@@ -627,7 +708,7 @@ mod tests {
             "{text}"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&json::render(&run, catalog, false)).unwrap();
+            serde_json::from_str(&json::render(&run, &Judging::new(catalog, false))).unwrap();
         assert_eq!(json["integrity"][0]["id"], "INT-01");
         assert_eq!(json["integrity"][0]["verdict"], "broken");
         assert_eq!(json["integrity"][1]["verdict"], "kept");
@@ -644,7 +725,10 @@ mod tests {
     #[test]
     fn one_scenario_is_not_counted_as_scenarios() {
         let catalog = &Fixtures::builtin().unwrap().rules;
-        let text = render_text(&summary(vec![scenario(&["SD-01"], None)]), catalog, false);
+        let text = render_text(
+            &summary(vec![scenario(&["SD-01"], None)]),
+            &Judging::new(catalog, false),
+        );
         assert!(text.contains("\n1 scenario (1 passed, 0 failed)"), "{text}");
         assert!(text.contains("met (1 scenario) "), "{text}");
         assert!(!text.contains("1 scenarios"), "{text}");
@@ -654,9 +738,15 @@ mod tests {
     #[test]
     fn no_rule_header_when_no_rule_was_checked() {
         let catalog = &Fixtures::builtin().unwrap().rules;
-        let text = render_text(&summary(vec![scenario(&["smoke"], None)]), catalog, false);
+        let text = render_text(
+            &summary(vec![scenario(&["smoke"], None)]),
+            &Judging::new(catalog, false),
+        );
         assert!(!text.contains("Conformance by rule:"), "{text}");
-        let text = render_text(&summary(vec![scenario(&["SD-01"], None)]), catalog, false);
+        let text = render_text(
+            &summary(vec![scenario(&["SD-01"], None)]),
+            &Judging::new(catalog, false),
+        );
         assert!(text.contains("Conformance by rule:\n  SD-01"), "{text}");
     }
 
@@ -665,7 +755,10 @@ mod tests {
         let catalog = &Fixtures::builtin().unwrap().rules;
         let tags: Vec<String> = catalog.iter().map(|r| r.id.to_string()).collect();
         let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-        let text = render_text(&summary(vec![scenario(&tags, None)]), catalog, true);
+        let text = render_text(
+            &summary(vec![scenario(&tags, None)]),
+            &Judging::new(catalog, true),
+        );
         let long: Vec<&str> = text.lines().filter(|l| l.chars().count() > WIDTH).collect();
         assert!(long.is_empty(), "{long:#?}");
         assert!(

@@ -796,8 +796,7 @@ fn the_json_report_lists_feature_errors_and_the_run_does_not_conform() {
     );
 
     run.assert_code(2);
-    let report: Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("the report is not JSON ({e}): {run}"));
+    let report: Value = crate::support::run_report(&run.stdout);
     assert_eq!(report["conforms"], false, "{report:#}");
     assert_eq!(
         report["parse_errors"],
@@ -1030,8 +1029,7 @@ fn the_json_report_lists_the_scenarios_behind_every_rule() {
     );
 
     run.assert_code(1);
-    let report: Value = serde_json::from_str(&scratch.read("report.json"))
-        .unwrap_or_else(|e| panic!("the report is not JSON: {e}"));
+    let report: Value = crate::support::run_report(&scratch.read("report.json"));
     let scenarios = report["scenarios"].as_array().expect("a scenarios list");
     assert_eq!(report["totals"]["scenarios"], json!(scenarios.len()));
     assert_eq!(report["totals"]["failed"], json!(1));

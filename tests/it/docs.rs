@@ -197,7 +197,7 @@ fn the_docs_site_renders_in_a_real_browser_with_every_rule_a_legend_and_no_overf
         ],
     );
     run.assert_code(0);
-    let mut report: Value = serde_json::from_str(&scratch.read("run.json")).expect("JSON report");
+    let mut report: Value = crate::support::run_report(&scratch.read("run.json"));
     report["scenarios"][0]["failure"] = Value::String(HOSTILE_FAILURE.to_owned());
     let failed_name = report["scenarios"][0]["name"]
         .as_str()

@@ -269,7 +269,7 @@ fn run(dir: &Path, fault: &Fault) -> Run {
     Run {
         code: output.status.code().unwrap_or(-1),
         summary: String::from_utf8_lossy(&output.stdout).into_owned(),
-        report: serde_json::from_str(&report_text).unwrap(),
+        report: crate::support::run_report(&report_text),
         report_text,
     }
 }

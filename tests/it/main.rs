@@ -17,6 +17,7 @@ mod journal;
 mod listing;
 mod mcp;
 mod records;
+mod reports;
 mod routing;
 mod sandbox;
 mod security;

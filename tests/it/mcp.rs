@@ -170,7 +170,7 @@ fn run_planted(scratch: &Scratch, args: &[&str], planted: &[(&str, &str)]) -> Ru
         code: output.status.code().unwrap_or(-1),
         summary: stdout(&output),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        report: serde_json::from_str(&json).unwrap(),
+        report: crate::support::run_report(&json),
         report_text: json,
         elapsed,
         pid,

@@ -85,8 +85,7 @@ impl LoopbackSandbox {
     /// A file the run wrote, as JSON.
     fn report(&self, name: &str) -> (String, Value) {
         let text = self.scratch.read(name);
-        let report = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name} is not JSON ({e}):\n{text}"));
+        let report = crate::support::run_report(&text);
         (text, report)
     }
 
@@ -818,7 +817,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
             );
         }
         if let Ok(text) = std::fs::read_to_string(sandbox.scratch.path().join(&output)) {
-            let report: Value = serde_json::from_str(&text).unwrap();
+            let report: Value = crate::support::run_report(&text);
             assert_eq!(
                 report["interrupted"],
                 finished.code == Some(130),
@@ -1109,7 +1108,7 @@ fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verifi
             "the banner does not name {role}'s member: {everyone}"
         );
     }
-    let report: Value = serde_json::from_str(&sandbox.scratch.read("report.json")).unwrap();
+    let report: Value = crate::support::run_report(&sandbox.scratch.read("report.json"));
     let ran = report["scenarios"].as_array().unwrap();
     assert!(
         everyone
@@ -1137,7 +1136,7 @@ fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verifi
     default_only.assert_code(0);
     let (_, alone) = {
         let text = sandbox.scratch.read("default-only.json");
-        let value: Value = serde_json::from_str(&text).unwrap();
+        let value: Value = crate::support::run_report(&text);
         (text, value)
     };
     let alone_ran = alone["scenarios"].as_array().unwrap().len();

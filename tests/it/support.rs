@@ -315,3 +315,33 @@ impl fmt::Display for Reply {
         write!(f, "HTTP {} {}", self.status, self.text)
     }
 }
+
+/// Where every JSON report `cw-conform run` writes must fit: `schemas/report.schema.json`.
+pub fn report_schema() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(include_str!("../../schemas/report.schema.json"))
+        .expect("schemas/report.schema.json is JSON");
+    jsonschema::draft202012::new(&schema).expect("schemas/report.schema.json is a valid schema")
+}
+
+/// How `report` departs from the report schema, one line per place; empty when it fits.
+pub fn schema_departures(report: &Value) -> Vec<String> {
+    report_schema()
+        .iter_errors(report)
+        .map(|e| format!("at {}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// A run's JSON report, parsed and checked against `schemas/report.schema.json`: fails the
+/// test, naming every departure, when it is not JSON or does not fit the schema.
+#[track_caller]
+pub fn run_report(text: &str) -> Value {
+    let report: Value = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{text}"));
+    let departures = schema_departures(&report);
+    assert!(
+        departures.is_empty(),
+        "the report does not fit schemas/report.schema.json:\n{}\n{text}",
+        departures.join("\n")
+    );
+    report
+}
