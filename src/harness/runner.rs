@@ -128,7 +128,12 @@ pub struct ScenarioResult {
     /// Line in the feature file (an Examples row's line for an outline).
     pub line: usize,
     /// How long it took, from its start to its end as cucumber reported them.
-    #[serde(rename = "duration_seconds", serialize_with = "seconds")]
+    #[serde(
+        rename = "duration_seconds",
+        serialize_with = "seconds",
+        deserialize_with = "from_seconds",
+        default
+    )]
     pub duration: Duration,
     /// Every tag that applies (feature, rule and scenario), without `@`.
     pub tags: Vec<String>,
@@ -164,6 +169,15 @@ pub struct ScenarioResult {
 /// A duration as seconds, the way reports give it.
 fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_f64(duration.as_secs_f64())
+}
+
+/// A duration read back from a report's seconds (`report merge`); a negative, infinite or
+/// absurd value is refused.
+fn from_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let seconds = <f64 as serde::Deserialize>::deserialize(deserializer)?;
+    Duration::try_from_secs_f64(seconds).map_err(|e| {
+        serde::de::Error::custom(format!("duration_seconds {seconds} is not a duration: {e}"))
+    })
 }
 
 /// One step of a scenario and how it went.
