@@ -72,6 +72,12 @@ enum Command {
         /// its scenarios ask for (some were left out); `ran` (default) only says so.
         #[arg(long, value_enum, default_value_t = RequireRules::Ran)]
         require_rules: RequireRules,
+        /// With --integration mcp: start one server per API member and role (per set of
+        /// credentials) and keep it across scenarios, instead of one per scenario. Each
+        /// scenario still has its own mock ConnectWise; the server's own caches do not
+        /// start afresh, and the report says so.
+        #[arg(long)]
+        reuse_servers: bool,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
     },
@@ -301,6 +307,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             integration,
             integration_config,
             require_rules,
+            reuse_servers,
             paths,
         } => {
             let args = RunArgs {
@@ -316,6 +323,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 integration,
                 integration_config,
                 paths,
+                reuse_servers,
             };
             commands::run::run(args, fixtures).await
         }

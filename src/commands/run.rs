@@ -101,6 +101,8 @@ pub struct RunArgs {
     pub paths: Vec<PathBuf>,
     /// Whether checking fewer rules than asked fails a sandbox run.
     pub require_rules: RequireRules,
+    /// An MCP integration: keep one server per credential set across scenarios.
+    pub reuse_servers: bool,
 }
 
 fn integration_config(
@@ -318,6 +320,11 @@ async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBeh
 /// Runs the features and prints (or writes) the report; returns the exit code.
 pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     let config = integration_config(&args, fixtures)?;
+    if args.reuse_servers && config.is_none() {
+        return Err(CommandError::Usage(
+            "--reuse-servers is for --integration mcp: the reference integration runs in process and starts no server".into(),
+        ));
+    }
     let environment = Environment::load()?;
     if config.is_some() && environment.sandbox_requested() {
         return Err(CommandError::Usage(
@@ -345,6 +352,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         integration: config
             .clone()
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
+        reuse_servers: args.reuse_servers,
     };
     let progress = match &sandbox {
         Some(run) => announce(&options, run, fixtures, args.quiet)?,

@@ -36,6 +36,7 @@ use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
 use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
+use crate::integration::mcp::shared::ServerReuse;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
 
@@ -58,6 +59,9 @@ pub struct RunOptions {
     pub sandbox: Option<Arc<SandboxRun>>,
     /// The integration the scenarios drive.
     pub integration: IntegrationUnderTest,
+    /// An MCP integration: keep one server per credential set across scenarios instead of
+    /// starting one for each scenario (see [`crate::integration::mcp::shared`]).
+    pub reuse_servers: bool,
 }
 
 /// The integration a run tests.
@@ -81,6 +85,7 @@ impl Default for RunOptions {
             progress: true,
             sandbox: None,
             integration: IntegrationUnderTest::Reference,
+            reuse_servers: false,
         }
     }
 }
@@ -232,6 +237,9 @@ pub struct RunSummary {
     /// Scenarios left out because they ask for actions the integration does not offer
     /// (also listed in `left_out`).
     pub not_offered: Vec<NotOffered>,
+    /// When the run kept MCP servers across scenarios (`--reuse-servers`): how many it
+    /// started, and what they did after the last scenario each served.
+    pub server_reuse: Option<ServerReuse>,
 }
 
 /// A scenario left out because the integration under test does not offer an action it
@@ -296,6 +304,10 @@ impl RunSummary {
             && self.not_judged().next().is_none()
             && self.left_behind.is_empty()
             && !self.interrupted
+            && !self
+                .server_reuse
+                .as_ref()
+                .is_some_and(|reuse| reuse.findings.iter().any(Finding::fails))
     }
 
     /// Steps that passed in the whole run.
@@ -767,7 +779,7 @@ pub async fn run_until(
         IntegrationUnderTest::Reference => None,
         IntegrationUnderTest::Mcp(config) => Some(Arc::clone(config)),
     };
-    super::install_mcp_integration(mcp.clone());
+    super::install_mcp_integration(mcp.clone(), options.reuse_servers);
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
     let left_out_sink = Arc::clone(&left_out);
     let not_offered: Arc<Mutex<Vec<NotOffered>>> = Arc::default();
@@ -894,6 +906,11 @@ pub async fn run_until(
         _ = cucumber => false,
         () = stop => true,
     };
+    // Kept servers are stopped after the last scenario, and on an interrupt.
+    let server_reuse = match super::shared_servers() {
+        Some(kept) => Some(kept.stop().await),
+        None => None,
+    };
     let mut scenarios = results
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -938,6 +955,7 @@ pub async fn run_until(
             .unwrap_or_default(),
         interrupted,
         not_offered,
+        server_reuse,
     })
 }
 

@@ -103,6 +103,11 @@ pub fn render(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: bool) ->
         "left_behind": summary.left_behind,
         "earlier_leftovers": summary.earlier_leftovers,
         "interrupted": summary.interrupted,
+        // `--reuse-servers`: MCP servers kept across scenarios (their caches too).
+        "server_reuse": summary.server_reuse.as_ref().map(|reuse| json!({
+            "servers_started": reuse.servers_started,
+            "findings": reuse.findings,
+        })),
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

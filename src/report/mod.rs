@@ -314,6 +314,16 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
             }
         }
     }
+    if let Some(reuse) = &summary.server_reuse {
+        let _ = writeln!(
+            out,
+            "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials; a server's own caches lived from one scenario into the next.",
+            count(reuse.servers_started, "server started", "servers started")
+        );
+        for finding in &reuse.findings {
+            let _ = writeln!(out, "  after the last scenario it served: {finding}");
+        }
+    }
     if summary.interrupted {
         let _ = writeln!(
             out,

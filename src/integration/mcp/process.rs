@@ -440,6 +440,15 @@ impl ServerProcess {
         )
     }
 
+    /// [`Self::secrets_shown`], forgotten once returned: the next call finds only what the
+    /// server shows from now on.
+    pub fn take_secrets_shown(&self) -> (Vec<String>, usize) {
+        let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        let lines = std::mem::take(&mut output.secrets);
+        let count = std::mem::take(&mut output.secret_count);
+        (lines.iter().map(|l| self.shown(l)).collect(), count)
+    }
+
     /// A line as shown: redacted first, then clipped (so no part of a secret is left).
     fn shown(&self, line: &str) -> String {
         clip(&self.redactor.redact(line))
