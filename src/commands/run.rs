@@ -101,7 +101,7 @@ pub struct RunArgs {
     pub paths: Vec<PathBuf>,
     /// Whether checking fewer rules than asked fails a sandbox run.
     pub require_rules: RequireRules,
-    /// An MCP integration: keep one server per credential set across scenarios.
+    /// An MCP integration: keep one server per credential set and role across scenarios.
     pub reuse_servers: bool,
 }
 

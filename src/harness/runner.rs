@@ -59,7 +59,7 @@ pub struct RunOptions {
     pub sandbox: Option<Arc<SandboxRun>>,
     /// The integration the scenarios drive.
     pub integration: IntegrationUnderTest,
-    /// An MCP integration: keep one server per credential set across scenarios instead of
+    /// An MCP integration: keep one server per credential set and role across scenarios instead of
     /// starting one for each scenario (see [`crate::integration::mcp::shared`]).
     pub reuse_servers: bool,
 }

@@ -367,7 +367,7 @@ impl ConformanceWorld {
             let credentials = self.credentials().await;
             let started = match super::shared_servers() {
                 Some(kept) => kept
-                    .lease(&credentials, self.journal_readers())
+                    .lease(&credentials, &self.profile(), self.journal_readers())
                     .await
                     .map(ScenarioServer::Kept),
                 None => McpIntegration::start(

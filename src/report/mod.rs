@@ -317,7 +317,7 @@ pub fn render_text(summary: &RunSummary, catalog: &RuleCatalog, whole_suite: boo
     if let Some(reuse) = &summary.server_reuse {
         let _ = writeln!(
             out,
-            "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials; a server's own caches lived from one scenario into the next.",
+            "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials and role; a server's own caches lived from one scenario into the next.",
             count(reuse.servers_started, "server started", "servers started")
         );
         for finding in &reuse.findings {

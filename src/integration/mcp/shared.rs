@@ -1,5 +1,5 @@
 //! Servers kept across scenarios (`run --reuse-servers`): one server process per credential
-//! set, started on first use, instead of one per scenario.
+//! set and role, started on first use, instead of one per scenario.
 //!
 //! Each scenario still has its own mock ConnectWise. A kept server is given, as its
 //! ConnectWise site, the address of a [`Relay`] the harness controls (127.0.0.1, a port of
@@ -263,9 +263,12 @@ async fn forward(route: &Route, request: hyper::Request<Incoming>) -> Response<F
 }
 
 /// What identifies a kept server: the credentials it was started with, apart from the site
-/// (it is given the relay's).
+/// (it is given the relay's), and the role its API member holds. Members of different
+/// roles may sign in with the same keys on the mock; a server may cache what its member
+/// may do, so each role gets a server of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CredentialSet {
+    role: String,
     company_id: String,
     public_key: String,
     private_key: String,
@@ -273,8 +276,9 @@ struct CredentialSet {
 }
 
 impl CredentialSet {
-    fn of(credentials: &Credentials) -> Self {
+    fn of(credentials: &Credentials, role: &str) -> Self {
         CredentialSet {
+            role: role.to_owned(),
             company_id: credentials.company_id.clone(),
             public_key: credentials.public_key.clone(),
             private_key: credentials.private_key.expose().to_owned(),
@@ -349,9 +353,10 @@ impl SharedServers {
         }
     }
 
-    fn kept(&self, credentials: &Credentials) -> Result<Arc<Kept>, ServerFailure> {
+    fn kept(&self, credentials: &Credentials, role: &str) -> Result<Arc<Kept>, ServerFailure> {
+        let set = CredentialSet::of(credentials, role);
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = kept.get(&CredentialSet::of(credentials)) {
+        if let Some(found) = kept.get(&set) {
             return Ok(Arc::clone(found));
         }
         let relay = Relay::start().map_err(|error| ServerFailure {
@@ -368,18 +373,20 @@ impl SharedServers {
             redactor: Redactor::for_member(credentials),
             server: Arc::default(),
         });
-        kept.insert(CredentialSet::of(credentials), Arc::clone(&new));
+        kept.insert(set, Arc::clone(&new));
         Ok(new)
     }
 
-    /// A turn on the server of these credentials for a scenario whose sites are
-    /// `journals`, once no other scenario holds it; the server is started on first use.
+    /// A turn on the server of these credentials and this role (its name) for a scenario
+    /// whose sites are `journals`, once no other scenario holds it; the server is started
+    /// on first use.
     pub async fn lease(
         &self,
         credentials: &Credentials,
+        role: &str,
         journals: Vec<JournalReader>,
     ) -> Result<Lease, ServerFailure> {
-        let kept = self.kept(credentials)?;
+        let kept = self.kept(credentials, role)?;
         let mut slot = Arc::clone(&kept.server).lock_owned().await;
         kept.relay.route_to(&credentials.site);
         let between = kept.relay.take_unrouted();
