@@ -16,6 +16,7 @@ mod journal;
 mod listing;
 mod mcp;
 mod records;
+mod reuse;
 mod routing;
 mod sandbox;
 mod security;
