@@ -728,6 +728,13 @@ mod tests {
         }
         assert_eq!(tail[1], "signing in with [redacted]");
         assert_eq!(process.garbage(), (vec!["not json at all".to_owned()], 1));
+        // A kept server's secrets belong to the scenario it served when it showed them:
+        // taken once, they are not found again.
+        assert_eq!(
+            process.take_secrets_shown(),
+            (vec!["standard error: signing in with [redacted]".to_owned()], 1)
+        );
+        assert_eq!(process.take_secrets_shown(), (Vec::new(), 0));
         let child: u32 = tail[0].trim_start_matches("child ").parse().unwrap();
         let server = process.id().unwrap();
         assert!(running(child) && running(server));
