@@ -353,9 +353,7 @@ fn options(args: &[String]) -> Result<Options, String> {
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--fault" => {
                 options.fault = FAULTS
@@ -394,7 +392,7 @@ fn log_start(credentials: &cw_conform::connectwise::Credentials) -> Result<(), S
         credentials.public_key,
         credentials.client_id.as_deref().unwrap_or("-")
     )
-        .map_err(|e| format!("failed to write the start log {}: {e}", path.display()))
+    .map_err(|e| format!("failed to write the start log {}: {e}", path.display()))
 }
 
 #[tokio::main]

@@ -17,7 +17,8 @@ const MCP_SERVE: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.to
 
 /// A large subset of the suite: role boundaries, escalations and their answers, wrong
 /// credentials of every kind (each a credential set of its own), records read and written.
-const SUBSET: &str = "@SAFE-08 or @SAFE-09 or @CL-02 or @TS-01 or @TS-02 or @TS-03 or @TS-04 or @RD-01";
+const SUBSET: &str =
+    "@SAFE-08 or @SAFE-09 or @CL-02 or @TS-01 or @TS-02 or @TS-03 or @TS-04 or @RD-01";
 
 /// The faulty integration, built by `cargo test` with the other examples.
 fn faulty_integration() -> PathBuf {
@@ -86,7 +87,13 @@ fn run(dir: &Path, name: &str, args: &[&str], tags: &str, reuse: bool) -> Run {
     command
         .args(["run", "--concurrency", "4", "--format", "json", "--output"])
         .arg(&report_path)
-        .args(["--tags", tags, "--integration", "mcp", "--integration-config"])
+        .args([
+            "--tags",
+            tags,
+            "--integration",
+            "mcp",
+            "--integration-config",
+        ])
         .arg(&config_path);
     if reuse {
         command.arg("--reuse-servers");
@@ -119,32 +126,39 @@ fn run(dir: &Path, name: &str, args: &[&str], tags: &str, reuse: bool) -> Run {
     }
 }
 
-/// Each scenario's verdict, by place: passed or not, could not be judged or not, the
-/// outcome observed, and the IDs of its findings.
-fn verdicts(report: &Value) -> BTreeMap<(String, u64), (bool, bool, Value, Vec<String>)> {
+/// A scenario's verdict: passed or not, could not be judged or not, the outcome observed,
+/// and the IDs of its findings (with whether each fails).
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    passed: bool,
+    judged: bool,
+    outcome: Value,
+    findings: Vec<String>,
+}
+
+/// Each scenario's verdict, by its place (feature file and line).
+fn verdicts(report: &Value) -> BTreeMap<(String, u64), Verdict> {
     report["scenarios"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| {
-            let findings = s["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| format!("{} {}", f["id"], f["fails"]))
-                .collect();
-            (
-                (
-                    s["feature"].as_str().unwrap().to_owned(),
-                    s["line"].as_u64().unwrap(),
-                ),
-                (
-                    s["failure"].is_null(),
-                    s["not_judged"].is_null(),
-                    s["outcome"].clone(),
-                    findings,
-                ),
-            )
+            let place = (
+                s["feature"].as_str().unwrap().to_owned(),
+                s["line"].as_u64().unwrap(),
+            );
+            let verdict = Verdict {
+                passed: s["failure"].is_null(),
+                judged: s["not_judged"].is_null(),
+                outcome: s["outcome"].clone(),
+                findings: s["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| format!("{} {}", f["id"], f["fails"]))
+                    .collect(),
+            };
+            (place, verdict)
         })
         .collect()
 }

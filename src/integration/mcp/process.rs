@@ -732,7 +732,10 @@ mod tests {
         // taken once, they are not found again.
         assert_eq!(
             process.take_secrets_shown(),
-            (vec!["standard error: signing in with [redacted]".to_owned()], 1)
+            (
+                vec!["standard error: signing in with [redacted]".to_owned()],
+                1
+            )
         );
         assert_eq!(process.take_secrets_shown(), (Vec::new(), 0));
         let child: u32 = tail[0].trim_start_matches("child ").parse().unwrap();

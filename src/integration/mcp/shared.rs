@@ -121,12 +121,20 @@ impl Relay {
     /// Routes every request from now on to `site` (a scenario's mock, or the other site of
     /// a wrong-URL scenario).
     pub fn route_to(&self, site: &str) {
-        *self.route.site.lock().unwrap_or_else(PoisonError::into_inner) = Some(site.to_owned());
+        *self
+            .route
+            .site
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(site.to_owned());
     }
 
     /// Routes nowhere from now on, once the requests being forwarded are answered.
     pub async fn release(&self) {
-        *self.route.site.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *self
+            .route
+            .site
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         let mut in_flight = self.route.in_flight.subscribe();
         let _ = in_flight.wait_for(|n| *n == 0).await;
     }
@@ -474,14 +482,26 @@ mod tests {
         let second = site(404).await;
         let relay = Relay::start().expect("the relay starts on 127.0.0.1");
         let client = reqwest::Client::new();
-        let get = |path: &str| client.get(format!("{}{API_PREFIX}{path}", relay.url())).send();
+        let get = |path: &str| {
+            client
+                .get(format!("{}{API_PREFIX}{path}", relay.url()))
+                .send()
+        };
 
         relay.route_to(&first.uri());
-        assert_eq!(get("/service/tickets").await.expect("answered").status(), 200);
+        assert_eq!(
+            get("/service/tickets").await.expect("answered").status(),
+            200
+        );
         relay.route_to(&second.uri());
-        assert_eq!(get("/service/tickets").await.expect("answered").status(), 404);
+        assert_eq!(
+            get("/service/tickets").await.expect("answered").status(),
+            404
+        );
         relay.release().await;
-        let unrouted = get("/company/companies?pageSize=1").await.expect("answered");
+        let unrouted = get("/company/companies?pageSize=1")
+            .await
+            .expect("answered");
         assert_eq!(unrouted.status(), 503);
 
         let first_received = first.received_requests().await.expect("recorded");
@@ -504,7 +524,9 @@ mod tests {
         let site = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::method("POST"))
             .and(wiremock::matchers::header("clientId", "abc"))
-            .and(wiremock::matchers::body_json(serde_json::json!({"summary": "x"})))
+            .and(wiremock::matchers::body_json(
+                serde_json::json!({"summary": "x"}),
+            ))
             .respond_with(wiremock::ResponseTemplate::new(201))
             .expect(1)
             .mount(&site)
