@@ -2,8 +2,13 @@
 //! proves the harness catches each class of fault with the right rule or integrity ID
 //! (`tests/it/faulty.rs`).
 //!
-//! `faulty_integration --fault NAME`, configured like `cw-conform mcp-serve` (the
-//! `CONNECTWISE_*` variables), where NAME is one of:
+//! `faulty_integration [--fault NAME] [--start-delay-ms N]`, configured like
+//! `cw-conform mcp-serve` (the `CONNECTWISE_*` variables). Without a fault it is the
+//! reference integration. `--start-delay-ms N` waits N ms before it reads its settings and
+//! answers `initialize`: a slow-starting server, for `run --reuse-servers`
+//! (`tests/it/reuse.rs`, `scripts/bench.sh reuse`). When `FAULTY_INTEGRATION_START_LOG`
+//! names a file, each start appends a line to it (its process id, then the company ID,
+//! public key and client ID it signs in with), so a test can count the starts. NAME is one of:
 //!
 //! | fault | what changes |
 //! |---|---|
@@ -333,20 +338,77 @@ impl ServerHandler for Faulty {
     }
 }
 
+/// What the command line asks for: the fault (none: the reference integration) and how
+/// long to wait before starting.
+struct Options {
+    fault: &'static str,
+    start_delay: std::time::Duration,
+}
+
+/// Reads `[--fault NAME] [--start-delay-ms N]`; the error says which argument is wrong.
+fn options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        fault: "",
+        start_delay: std::time::Duration::ZERO,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--fault" => {
+                options.fault = FAULTS
+                    .iter()
+                    .find(|f| **f == value.as_str())
+                    .ok_or_else(|| format!("unknown fault \"{value}\""))?;
+            }
+            "--start-delay-ms" => {
+                let ms: u64 = value.parse().map_err(|_| {
+                    format!("--start-delay-ms: \"{value}\" is not a whole number of milliseconds")
+                })?;
+                options.start_delay = std::time::Duration::from_millis(ms);
+            }
+            other => return Err(format!("unknown argument \"{other}\"")),
+        }
+    }
+    Ok(options)
+}
+
+/// Appends a line for this start to the file `FAULTY_INTEGRATION_START_LOG` names, if any.
+fn log_start(credentials: &cw_conform::connectwise::Credentials) -> Result<(), String> {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("FAULTY_INTEGRATION_START_LOG") else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("failed to open the start log {}: {e}", path.display()))?;
+    writeln!(
+        file,
+        "{} {} {} {}",
+        std::process::id(),
+        credentials.company_id,
+        credentials.public_key,
+        credentials.client_id.as_deref().unwrap_or("-")
+    )
+    .map_err(|e| format!("failed to write the start log {}: {e}", path.display()))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let fault = match args.as_slice() {
-        [flag, name] if flag == "--fault" => FAULTS.iter().find(|f| **f == name.as_str()),
-        _ => None,
+    let Options { fault, start_delay } = match options(&args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!(
+                "faulty_integration: {error}\nusage: faulty_integration [--fault NAME] [--start-delay-ms N] (NAME one of {})",
+                FAULTS.join(", ")
+            );
+            return std::process::ExitCode::from(2);
+        }
     };
-    let Some(&fault) = fault else {
-        eprintln!(
-            "usage: faulty_integration --fault NAME (one of {})",
-            FAULTS.join(", ")
-        );
-        return std::process::ExitCode::from(2);
-    };
+    tokio::time::sleep(start_delay).await;
     let settings = match ServeSettings::from_vars(&|name| std::env::var(name).ok()) {
         Ok(settings) => settings,
         Err(error) => {
@@ -361,6 +423,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Err(error) = log_start(&settings.credentials) {
+        eprintln!("faulty_integration: {error}");
+        return std::process::ExitCode::from(2);
+    }
     let private_key = settings.credentials.private_key.expose().to_owned();
     let client = match Client::new(settings.credentials) {
         Ok(client) => client,

@@ -2,7 +2,7 @@
 # Benchmarks (not tests). Each figure is printed as a ratio against its floor, measured
 # in the same run, because absolute times on a shared machine do not carry.
 #
-#   scripts/bench.sh [serve|suite|linear|scaling|all] [RUNS]
+#   scripts/bench.sh [serve|suite|linear|scaling|reuse|all] [RUNS]
 #
 # - serve:   wrk (1 thread, 16 connections, SECONDS, default 10) against `cw-conform serve`
 #            answering an authenticated `GET /company/companies?pageSize=10`, and against
@@ -13,6 +13,11 @@
 #            and their ratio. Goal: 20k within 1.5x of 1k per scenario.
 # - scaling: the whole suite at --concurrency 1, 2, and the CPU count (and 8 when the
 #            machine has 8 or more cores). Goal: never slower with more; 3x at 8 vs 1.
+# - reuse:   a subset of the suite (REUSE_TAGS) through a slow-starting MCP server
+#            (examples/faulty_integration.rs --start-delay-ms 1000, the reference
+#            integration) with and without --reuse-servers, and the reference integration in
+#            process. Goal: with reuse, under 3x the in-process time plus one start (1 s) per
+#            server the run started (one per credential set and role).
 #
 # The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
 # target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
@@ -158,11 +163,38 @@ bench_scaling() {
   done
 }
 
+bench_reuse() {
+  local tags="${REUSE_TAGS:-@SAFE-08 or @SAFE-09 or @CL-02 or @TS-01 or @TS-02 or @TS-03 or @TS-04 or @RD-01}"
+  local delay_ms=1000 concurrency="$cpus"
+  cargo build --release --quiet --examples
+  sed -e "s#command = \"{cw_conform}\"#command = \"$PWD/target/release/examples/faulty_integration\"#" \
+      -e "s#args = \[\"mcp-serve\"\]#args = [\"--start-delay-ms\", \"$delay_ms\"]#" \
+      -e "s#startup_timeout_seconds = 10#startup_timeout_seconds = 60#" \
+      fixtures/mcp/cw-conform-mcp-serve.toml > "$scratch/slow.toml"
+  grep -q "start-delay-ms" "$scratch/slow.toml" || { echo "reuse: the mcp-serve config changed shape" >&2; return 1; }
+  echo "reuse: $tags, a server that takes $delay_ms ms to start, --concurrency $concurrency"
+  for i in $(seq 1 "$runs"); do
+    local inproc own kept count servers goal
+    inproc="$(timed "$cw" run --quiet --concurrency "$concurrency" --tags "$tags")"
+    count="$(scenarios_in)"
+    own="$(timed "$cw" run --quiet --concurrency "$concurrency" --tags "$tags" \
+      --integration mcp --integration-config "$scratch/slow.toml")"
+    kept="$(timed "$cw" run --quiet --concurrency "$concurrency" --tags "$tags" \
+      --integration mcp --integration-config "$scratch/slow.toml" --reuse-servers \
+      --format json --output "$scratch/kept.json")"
+    servers="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["server_reuse"]["servers_started"])' "$scratch/kept.json")"
+    goal=$(( 3 * inproc + servers * delay_ms ))
+    printf '  run %d: %s scenarios; in process %d ms; a server per scenario %d ms; reused (%s servers) %d ms = x%s of the goal %d ms (3 x in process + %s starts; goal < 1); reuse %sx faster\n' \
+      "$i" "$count" "$inproc" "$own" "$servers" "$kept" "$(ratio "$kept" "$goal")" "$goal" "$servers" "$(ratio "$own" "$kept")"
+  done
+}
+
 case "$what" in
   serve) bench_serve ;;
   suite) bench_suite ;;
   linear) bench_linear ;;
   scaling) bench_scaling ;;
-  all) bench_serve; bench_suite; bench_linear; bench_scaling ;;
-  *) echo "usage: scripts/bench.sh [serve|suite|linear|scaling|all] [RUNS]" >&2; exit 2 ;;
+  reuse) bench_reuse ;;
+  all) bench_serve; bench_suite; bench_linear; bench_scaling; bench_reuse ;;
+  *) echo "usage: scripts/bench.sh [serve|suite|linear|scaling|reuse|all] [RUNS]" >&2; exit 2 ;;
 esac

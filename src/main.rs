@@ -94,6 +94,12 @@ enum Command {
         /// a placeholder to replace; --baseline keeps the reasons it has).
         #[arg(long, value_name = "FILE")]
         write_baseline: Option<PathBuf>,
+        /// With --integration mcp: start one server per API member and role (per set of
+        /// credentials) and keep it across scenarios, instead of one per scenario. Each
+        /// scenario still has its own mock ConnectWise; the server's own caches do not
+        /// start afresh, and the report says so.
+        #[arg(long)]
+        reuse_servers: bool,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
     },
@@ -350,6 +356,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             partition,
             baseline,
             write_baseline,
+            reuse_servers,
             paths,
         } => {
             let args = RunArgs {
@@ -367,6 +374,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 integration,
                 integration_config,
                 paths,
+                reuse_servers,
             };
             commands::run::run(args, fixtures).await
         }

@@ -219,6 +219,8 @@ pub struct RunArgs {
     pub baseline: Option<PathBuf>,
     /// Record the run's violations here, as a baseline to edit.
     pub write_baseline: Option<PathBuf>,
+    /// An MCP integration: keep one server per credential set and role across scenarios.
+    pub reuse_servers: bool,
 }
 
 fn integration_config(
@@ -442,6 +444,11 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         .as_deref()
         .map(|path| Baseline::load(path, &fixtures.rules))
         .transpose()?;
+    if args.reuse_servers && config.is_none() {
+        return Err(CommandError::Usage(
+            "--reuse-servers is for --integration mcp: the reference integration runs in process and starts no server".into(),
+        ));
+    }
     let environment = Environment::load()?;
     if config.is_some() && environment.sandbox_requested() {
         return Err(CommandError::Usage(
@@ -478,6 +485,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             .clone()
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
         partition: args.partition,
+        reuse_servers: args.reuse_servers,
     };
     let progress = match &sandbox {
         Some(run) => announce(&options, run, fixtures, args.quiet)?,

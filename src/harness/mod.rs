@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::IntegrationConfig;
+use crate::integration::mcp::shared::SharedServers;
 use crate::integration::{IntegrationError, ServerFailure};
 
 pub use features::FeatureError;
@@ -94,16 +95,33 @@ static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();
 
 static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(None);
 
+/// The servers kept across scenarios, when the run reuses them.
+static SHARED_SERVERS: RwLock<Option<Arc<SharedServers>>> = RwLock::new(None);
+
 /// Installs (or clears) the MCP integration the run about to start tests instead of the
-/// reference integration.
-fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>) {
+/// reference integration, and whether its servers are kept across scenarios.
+fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>, reuse_servers: bool) {
     START_FAILURES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clear();
+    *SHARED_SERVERS
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = config
+        .as_ref()
+        .filter(|_| reuse_servers)
+        .map(|config| Arc::new(SharedServers::new(Arc::clone(config), fixtures())));
     *MCP_INTEGRATION
         .write()
         .unwrap_or_else(PoisonError::into_inner) = config;
+}
+
+/// The servers kept across scenarios, when the current run reuses them.
+fn shared_servers() -> Option<Arc<SharedServers>> {
+    SHARED_SERVERS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// The MCP integration of the current run, if it tests one.

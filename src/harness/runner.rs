@@ -37,6 +37,7 @@ use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
 use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
+use crate::integration::mcp::shared::ServerReuse;
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
 
@@ -44,6 +45,10 @@ static BUILTIN_FEATURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/featur
 
 /// What to run and how.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of `run` (colour, progress, Cucumber JSON, server reuse), not states of one thing"
+)]
 pub struct RunOptions {
     /// A cucumber tag expression (`@SD-01 and not @writes`).
     pub tags: Option<String>,
@@ -63,6 +68,9 @@ pub struct RunOptions {
     pub integration: IntegrationUnderTest,
     /// Only this shard of the selected scenarios (see [`Partition`]).
     pub partition: Option<Partition>,
+    /// An MCP integration: keep one server per credential set and role across scenarios instead of
+    /// starting one for each scenario (see [`crate::integration::mcp::shared`]).
+    pub reuse_servers: bool,
 }
 
 /// The integration a run tests.
@@ -88,6 +96,7 @@ impl Default for RunOptions {
             sandbox: None,
             integration: IntegrationUnderTest::Reference,
             partition: None,
+            reuse_servers: false,
         }
     }
 }
@@ -313,6 +322,9 @@ pub struct RunSummary {
     /// Cucumber's standard JSON report of the run, when [`RunOptions::cucumber_json`]
     /// asked for it and the run finished.
     pub cucumber_json: Option<String>,
+    /// When the run kept MCP servers across scenarios (`--reuse-servers`): how many it
+    /// started, and what they did after the last scenario each served.
+    pub server_reuse: Option<ServerReuse>,
 }
 
 /// A scenario left out because the integration under test does not offer an action it
@@ -392,6 +404,10 @@ impl RunSummary {
             && self.not_judged().next().is_none()
             && self.left_behind.is_empty()
             && !self.interrupted
+            && !self
+                .server_reuse
+                .as_ref()
+                .is_some_and(|reuse| reuse.findings.iter().any(Finding::fails))
     }
 
     /// Steps that passed in the whole run.
@@ -916,7 +932,7 @@ pub async fn run_until(
         IntegrationUnderTest::Reference => None,
         IntegrationUnderTest::Mcp(config) => Some(Arc::clone(config)),
     };
-    super::install_mcp_integration(mcp.clone());
+    super::install_mcp_integration(mcp.clone(), options.reuse_servers);
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
     let left_out_sink = Arc::clone(&left_out);
     let not_offered: Arc<Mutex<Vec<NotOffered>>> = Arc::default();
@@ -1063,6 +1079,11 @@ pub async fn run_until(
         _ = cucumber => false,
         () = stop => true,
     };
+    // Kept servers are stopped after the last scenario, and on an interrupt.
+    let server_reuse = match super::shared_servers() {
+        Some(kept) => Some(kept.stop().await),
+        None => None,
+    };
     let mut scenarios = results
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -1126,6 +1147,7 @@ pub async fn run_until(
             IntegrationUnderTest::Mcp(config) => Some(config.name.clone()),
         },
         baseline: None,
+        server_reuse,
     })
 }
 

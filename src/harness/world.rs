@@ -10,6 +10,7 @@ use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::McpIntegration;
 use crate::integration::mcp::redact::REDACTED;
+use crate::integration::mcp::shared::Lease;
 use crate::integration::{
     ActionRequest, Confirmation, Finding, Integration, IntegrationError, ReferenceIntegration,
     ToolResult,
@@ -82,9 +83,9 @@ pub struct ConformanceWorld {
     /// Changes to the credentials the integration uses (for authentication scenarios).
     pub(crate) credential_change: Option<CredentialChange>,
     pub(crate) integration: Option<Arc<dyn Integration>>,
-    /// Every MCP server started for the scenario, the current one last: each is stopped
-    /// and judged when it is replaced and at the end.
-    servers: Vec<Arc<McpIntegration>>,
+    /// Every MCP server used in the scenario, the current one last: each is stopped (or,
+    /// kept across scenarios, left) and judged when it is replaced and at the end.
+    servers: Vec<ScenarioServer>,
     /// What the servers already stopped were found doing.
     found: Vec<Finding>,
     /// The last tool result the AI received.
@@ -104,6 +105,30 @@ pub struct ConformanceWorld {
     /// Actions the integration performed (or answered held) in this scenario: a rule is met
     /// only by scenarios that exercised the integration.
     pub(crate) performed: usize,
+}
+
+/// An MCP server a scenario uses: started for it, or kept across scenarios
+/// (`run --reuse-servers`) and held for its turn.
+enum ScenarioServer {
+    Own(Arc<McpIntegration>),
+    Kept(Lease),
+}
+
+impl ScenarioServer {
+    fn server(&self) -> &Arc<McpIntegration> {
+        match self {
+            ScenarioServer::Own(server) => server,
+            ScenarioServer::Kept(lease) => lease.server(),
+        }
+    }
+
+    /// Stops the server, or ends the scenario's turn on a kept one: what it was found doing.
+    async fn finish(self) -> Vec<Finding> {
+        match self {
+            ScenarioServer::Own(server) => server.stop().await,
+            ScenarioServer::Kept(lease) => lease.release().await,
+        }
+    }
 }
 
 /// A record an action created: the collection it was created in and its id. A step that
@@ -253,7 +278,7 @@ impl ConformanceWorld {
     pub(crate) async fn client(&mut self) -> Client {
         let credentials = self.credentials().await;
         for server in &self.servers {
-            server.harness_requests_follow();
+            server.server().harness_requests_follow();
         }
         match self.sandbox.clone() {
             Some(run) => {
@@ -364,18 +389,25 @@ impl ConformanceWorld {
                 not_judged(&IntegrationError::NotStarted(failure));
             }
             let credentials = self.credentials().await;
-            let started = McpIntegration::start(
-                config,
-                Arc::clone(&self.fixtures),
-                &credentials,
-                self.journal_readers(),
-            )
-            .await;
+            let started = match super::shared_servers() {
+                Some(kept) => kept
+                    .lease(&credentials, &self.profile(), self.journal_readers())
+                    .await
+                    .map(ScenarioServer::Kept),
+                None => McpIntegration::start(
+                    config,
+                    Arc::clone(&self.fixtures),
+                    &credentials,
+                    self.journal_readers(),
+                )
+                .await
+                .map(|server| ScenarioServer::Own(Arc::new(server))),
+            };
             match started {
-                Ok(integration) => {
-                    let server = Arc::new(integration);
-                    self.servers.push(Arc::clone(&server));
-                    server
+                Ok(server) => {
+                    let integration = Arc::clone(server.server());
+                    self.servers.push(server);
+                    integration
                 }
                 Err(failure) => {
                     super::start_failed(&failure);
@@ -399,7 +431,7 @@ impl ConformanceWorld {
     pub(crate) async fn reset_integration(&mut self) {
         self.integration = None;
         for server in std::mem::take(&mut self.servers) {
-            let found = server.stop().await;
+            let found = server.finish().await;
             self.found.extend(found);
         }
     }

@@ -134,6 +134,11 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
         "partition": summary.partition,
         "whole_suite": summary.whole_suite,
         "baseline": summary.baseline,
+        // `--reuse-servers`: MCP servers kept across scenarios (their caches too).
+        "server_reuse": summary.server_reuse.as_ref().map(|reuse| json!({
+            "servers_started": reuse.servers_started,
+            "findings": reuse.findings,
+        })),
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }

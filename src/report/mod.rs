@@ -442,6 +442,16 @@ pub fn render_text(summary: &RunSummary, judging: &Judging<'_>) -> String {
             }
         }
     }
+    if let Some(reuse) = &summary.server_reuse {
+        let _ = writeln!(
+            out,
+            "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials and role; a server's own caches lived from one scenario into the next.",
+            count(reuse.servers_started, "server started", "servers started")
+        );
+        for finding in &reuse.findings {
+            let _ = writeln!(out, "  after the last scenario it served: {finding}");
+        }
+    }
     if summary.interrupted {
         let _ = writeln!(
             out,

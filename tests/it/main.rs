@@ -18,6 +18,7 @@ mod listing;
 mod mcp;
 mod records;
 mod reports;
+mod reuse;
 mod routing;
 mod sandbox;
 mod security;

@@ -295,14 +295,16 @@ impl Windows {
 pub struct McpIntegration {
     config: Arc<IntegrationConfig>,
     fixtures: Arc<Fixtures>,
-    journals: Vec<JournalReader>,
+    /// The scenario's ConnectWise sites: the mock, and any other site.
+    journals: Mutex<Vec<JournalReader>>,
     service: RunningService<RoleClient, HarnessClient>,
     elicitations: tokio::sync::Mutex<mpsc::UnboundedReceiver<Elicitation>>,
     held: Mutex<HashMap<u64, Held>>,
     next_token: AtomicU64,
     process: ServerProcess,
-    /// The journal lengths when the server was started.
-    started: Vec<usize>,
+    /// The journal lengths when the server was started, or when it began to serve the
+    /// current scenario (see [`Self::serve`]).
+    started: Mutex<Vec<usize>>,
     /// What the judgement has accounted for.
     windows: Mutex<Windows>,
     /// The annotations of each tool, by name.
@@ -473,13 +475,13 @@ impl McpIntegration {
         Ok(McpIntegration {
             config,
             fixtures,
-            journals,
+            journals: Mutex::new(journals),
             service,
             elicitations: tokio::sync::Mutex::new(receiver),
             held: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             process,
-            started,
+            started: Mutex::new(started),
             windows: Mutex::new(Windows::default()),
             hints,
             found: Mutex::new(Vec::new()),
@@ -516,33 +518,39 @@ impl McpIntegration {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        self.harness_requests_end();
-        if self
-            .windows
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .stopped
-            .is_some()
-        {
-            return Vec::new();
-        }
         self.process.kill();
         // The last of its output, and of its requests still being answered.
         self.process.settle().await;
-        let stopped = self.marks();
+        self.leave()
+    }
+
+    /// Ends the current scenario's use of a server that keeps running for the next one
+    /// (`run --reuse-servers`): dismisses anything held and returns what was found while it
+    /// served this scenario, judged as [`Self::stop`] judges a whole life. Whatever the
+    /// server shows or sends from now on belongs to the next scenario it serves.
+    pub fn leave(&self) -> Vec<Finding> {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.harness_requests_end();
         let mut outside = Vec::new();
         {
             let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-            windows.stopped = Some(stopped.clone());
-            for (site, journal) in self.journals.iter().enumerate() {
-                let start = self.started.get(site).copied().unwrap_or_default();
-                let end = stopped.get(site).copied().unwrap_or_default();
-                for (index, entry) in journal.entries().into_iter().enumerate() {
-                    if !(start..end).contains(&index) {
-                        continue;
-                    }
-                    if let Some(moment) = windows.outside(site, index) {
-                        outside.push((moment, entry));
+            if windows.stopped.is_none() {
+                let stopped = self.marks();
+                windows.stopped = Some(stopped.clone());
+                let started = self.started.lock().unwrap_or_else(PoisonError::into_inner);
+                for (site, journal) in self.journals().iter().enumerate() {
+                    let start = started.get(site).copied().unwrap_or_default();
+                    let end = stopped.get(site).copied().unwrap_or_default();
+                    for (index, entry) in journal.entries().into_iter().enumerate() {
+                        if !(start..end).contains(&index) {
+                            continue;
+                        }
+                        if let Some(moment) = windows.outside(site, index) {
+                            outside.push((moment, entry));
+                        }
                     }
                 }
             }
@@ -553,7 +561,7 @@ impl McpIntegration {
         for finding in &mut findings {
             finding.evidence = self.process.redact(&finding.evidence);
         }
-        let (lines, count) = self.process.secrets_shown();
+        let (lines, count) = self.process.take_secrets_shown();
         if count > 0 {
             findings.push(Finding::integrity(
                 Integrity::SecretShown,
@@ -567,12 +575,43 @@ impl McpIntegration {
         findings
     }
 
+    /// Begins serving another scenario (`run --reuse-servers`), after [`Self::leave`]:
+    /// what its sites receive from now on is judged, from a fresh start.
+    pub fn serve(&self, journals: Vec<JournalReader>) {
+        let marks: Vec<usize> = journals.iter().map(JournalReader::len).collect();
+        *self.journals.lock().unwrap_or_else(PoisonError::into_inner) = journals;
+        *self.started.lock().unwrap_or_else(PoisonError::into_inner) = marks;
+        *self.windows.lock().unwrap_or_else(PoisonError::into_inner) = Windows::default();
+    }
+
+    /// Judges, with the current scenario, what the server sent while no scenario held it
+    /// (`run --reuse-servers`): requests outside any call.
+    pub fn sent_between_scenarios(&self, requests: &[JournalEntry]) {
+        let outside: Vec<(judge::Moment, JournalEntry)> = requests
+            .iter()
+            .map(|entry| (judge::Moment::BetweenScenarios, entry.clone()))
+            .collect();
+        let mut findings = judge::judge_outside(&self.fixtures, &outside);
+        for finding in &mut findings {
+            finding.evidence = self.process.redact(&finding.evidence);
+        }
+        self.found
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(findings);
+    }
+
+    /// Whether the server's process has ended (it crashed, or was stopped).
+    pub fn ended(&self) -> bool {
+        self.process.exit_status().is_some()
+    }
+
     /// What ConnectWise received since `marks`, every site in turn; those requests are
     /// accounted for as a tool call's.
     fn window(&self, marks: &[usize]) -> Vec<JournalEntry> {
         let mut entries = Vec::new();
         let mut ends = Vec::new();
-        for (journal, &mark) in self.journals.iter().zip(marks) {
+        for (journal, &mark) in self.journals().iter().zip(marks) {
             let all = journal.entries();
             ends.push(all.len().max(mark));
             entries.extend(all.into_iter().skip(mark));
@@ -602,7 +641,15 @@ impl McpIntegration {
 
     /// Journal lengths now, one per site.
     fn marks(&self) -> Vec<usize> {
-        self.journals.iter().map(JournalReader::len).collect()
+        self.journals().iter().map(JournalReader::len).collect()
+    }
+
+    /// The current scenario's journal readers (cheap clones).
+    fn journals(&self) -> Vec<JournalReader> {
+        self.journals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn timeout(&self) -> Duration {

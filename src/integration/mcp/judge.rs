@@ -274,6 +274,8 @@ pub enum Moment {
     BetweenCalls,
     /// After the last tool call, before the server was stopped.
     AfterLastCall,
+    /// While no scenario held a server kept across scenarios (`run --reuse-servers`).
+    BetweenScenarios,
 }
 
 impl std::fmt::Display for Moment {
@@ -282,6 +284,9 @@ impl std::fmt::Display for Moment {
             Moment::StartUp => "while the server started, before any tool call",
             Moment::BetweenCalls => "between tool calls",
             Moment::AfterLastCall => "after the last tool call, before the server was stopped",
+            Moment::BetweenScenarios => {
+                "while no scenario held the server (it is kept across scenarios)"
+            }
         })
     }
 }

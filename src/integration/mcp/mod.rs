@@ -13,6 +13,8 @@
 //! - [`probe`]: `cw-conform mcp-probe`, which lists a server's tools and writes a starting
 //!   config.
 //! - [`server`]: `cw-conform mcp-serve`, the reference integration as an MCP server.
+//! - [`shared`]: servers kept across scenarios (`run --reuse-servers`), one per credential
+//!   set, each reaching the scenario that holds it through a relay the harness controls.
 //! - [`redact`]: the [`Redactor`] that hides every form of the API member's secrets in what
 //!   a server controls.
 //!
@@ -27,6 +29,7 @@ pub mod process;
 pub mod redact;
 pub mod reply;
 pub mod server;
+pub mod shared;
 
 pub use client::{McpIntegration, ServerFailure};
 pub use config::{ConfigError, IntegrationConfig};

@@ -440,6 +440,15 @@ impl ServerProcess {
         )
     }
 
+    /// [`Self::secrets_shown`], forgotten once returned: the next call finds only what the
+    /// server shows from now on.
+    pub fn take_secrets_shown(&self) -> (Vec<String>, usize) {
+        let mut output = self.output.lock().unwrap_or_else(PoisonError::into_inner);
+        let lines = std::mem::take(&mut output.secrets);
+        let count = std::mem::take(&mut output.secret_count);
+        (lines.iter().map(|l| self.shown(l)).collect(), count)
+    }
+
     /// A line as shown: redacted first, then clipped (so no part of a secret is left).
     fn shown(&self, line: &str) -> String {
         clip(&self.redactor.redact(line))
@@ -719,6 +728,16 @@ mod tests {
         }
         assert_eq!(tail[1], "signing in with [redacted]");
         assert_eq!(process.garbage(), (vec!["not json at all".to_owned()], 1));
+        // A kept server's secrets belong to the scenario it served when it showed them:
+        // taken once, they are not found again.
+        assert_eq!(
+            process.take_secrets_shown(),
+            (
+                vec!["standard error: signing in with [redacted]".to_owned()],
+                1
+            )
+        );
+        assert_eq!(process.take_secrets_shown(), (Vec::new(), 0));
         let child: u32 = tail[0].trim_start_matches("child ").parse().unwrap();
         let server = process.id().unwrap();
         assert!(running(child) && running(server));
