@@ -881,6 +881,71 @@ impl cucumber::Writer<ConformanceWorld> for Ledger {
 impl writer::Normalized for Ledger {}
 impl writer::NonTransforming for Ledger {}
 
+/// A writer present only when asked for. Cucumber's JSON writer looks up each event's
+/// feature element by a linear search, so a run of N scenarios in one feature costs it
+/// N² steps: it is part of the chain only when `--format cucumber` wants its output.
+#[derive(Debug)]
+struct Optional<Wr>(Option<Wr>);
+
+impl<W: cucumber::World, Wr: cucumber::Writer<W>> cucumber::Writer<W> for Optional<Wr> {
+    type Cli = Wr::Cli;
+
+    async fn handle_event(
+        &mut self,
+        event: parser::Result<Event<cucumber::event::Cucumber<W>>>,
+        cli: &Self::Cli,
+    ) {
+        if let Some(inner) = &mut self.0 {
+            inner.handle_event(event, cli).await;
+        }
+    }
+}
+
+impl<W, Wr, Val> writer::Arbitrary<W, Val> for Optional<Wr>
+where
+    W: cucumber::World,
+    Wr: writer::Arbitrary<W, Val>,
+{
+    async fn write(&mut self, val: Val) {
+        if let Some(inner) = &mut self.0 {
+            inner.write(val).await;
+        }
+    }
+}
+
+impl<W, Wr> writer::Stats<W> for Optional<Wr>
+where
+    W: cucumber::World,
+    Wr: writer::Stats<W>,
+{
+    fn passed_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::passed_steps)
+    }
+
+    fn skipped_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::skipped_steps)
+    }
+
+    fn failed_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::failed_steps)
+    }
+
+    fn retried_steps(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::retried_steps)
+    }
+
+    fn parsing_errors(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::parsing_errors)
+    }
+
+    fn hook_errors(&self) -> usize {
+        self.0.as_ref().map_or(0, writer::Stats::hook_errors)
+    }
+}
+
+impl<Wr: writer::Normalized> writer::Normalized for Optional<Wr> {}
+impl<Wr: writer::NonTransforming> writer::NonTransforming for Optional<Wr> {}
+
 /// Runs the features and returns one result per scenario. Progress goes to `out`.
 pub async fn run(
     options: &RunOptions,
@@ -1031,7 +1096,11 @@ pub async fn run_until(
     let cucumber_json = SharedBuffer::default();
     let writer = writer::Basic::raw(progress, color, verbosity)
         .tee::<ConformanceWorld, _>(ledger)
-        .tee::<ConformanceWorld, _>(writer::Json::for_tee(cucumber_json.clone()))
+        .tee::<ConformanceWorld, _>(Optional(
+            options
+                .cucumber_json
+                .then(|| writer::Json::for_tee(cucumber_json.clone())),
+        ))
         .normalized();
     let cucumber =
         cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
