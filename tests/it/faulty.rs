@@ -4,17 +4,15 @@
 //! rule or integrity ID, under evidence that names the fault (the request it sent, or the
 //! text it gave the AI). Only the tags each fault needs run, a few faults at a time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::support::faulty_integration_config;
+
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
-
-/// The config of `cw-conform mcp-serve`, which the faulty integrations serve with one
-/// change each.
-const MCP_SERVE: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
 
 /// The private key of the scenarios' API member (the mock derives it from the member).
 const PRIVATE_KEY: &str = "ai-integration-private";
@@ -168,51 +166,9 @@ const FAULTS: [Fault; 12] = [
     },
 ];
 
-/// The faulty integration, built by `cargo test` with the other examples.
-fn faulty_integration() -> PathBuf {
-    let path = Path::new(BIN)
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("faulty_integration");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds it (or run `cargo build --examples`)",
-        path.display()
-    );
-    path
-}
-
-/// `mcp-serve`'s config, serving the faulty integration with `fault` instead (bounds
-/// widened: a loaded machine must not turn a fault into a timeout).
+/// `mcp-serve`'s config, serving the faulty integration with `fault` instead.
 fn config(fault: &str) -> String {
-    let replacements = [
-        (
-            "command = \"{cw_conform}\"".to_owned(),
-            format!("command = \"{}\"", faulty_integration().display()),
-        ),
-        (
-            "args = [\"mcp-serve\"]".to_owned(),
-            format!("args = [\"--fault\", \"{fault}\"]"),
-        ),
-        (
-            "startup_timeout_seconds = 10".to_owned(),
-            "startup_timeout_seconds = 60".to_owned(),
-        ),
-        (
-            "call_timeout_seconds = 30".to_owned(),
-            "call_timeout_seconds = 60".to_owned(),
-        ),
-    ];
-    let mut text = MCP_SERVE.to_owned();
-    for (from, to) in replacements {
-        assert!(
-            text.contains(&from),
-            "the mcp-serve config no longer has {from}"
-        );
-        text = text.replace(&from, &to);
-    }
-    text.replace(
+    faulty_integration_config(&format!("args = [\"--fault\", \"{fault}\"]")).replace(
         "name = \"cw-conform mcp-serve (reference integration)\"",
         &format!("name = \"faulty ({fault})\""),
     )

@@ -4,71 +4,29 @@
 //! line to `FAULTY_INTEGRATION_START_LOG` for each start, which the config passes on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::support::faulty_integration_config;
+
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
-
-/// The config of `cw-conform mcp-serve`, which the slow server serves with its own command.
-const MCP_SERVE: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
 
 /// A large subset of the suite: role boundaries, escalations and their answers, wrong
 /// credentials of every kind (each a credential set of its own), records read and written.
 const SUBSET: &str =
     "@SAFE-08 or @SAFE-09 or @CL-02 or @TS-01 or @TS-02 or @TS-03 or @TS-04 or @RD-01";
 
-/// The faulty integration, built by `cargo test` with the other examples.
-fn faulty_integration() -> PathBuf {
-    let path = Path::new(BIN)
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("faulty_integration");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds it (or run `cargo build --examples`)",
-        path.display()
-    );
-    path
-}
-
-/// `mcp-serve`'s config, serving the faulty integration (with `args`) instead, which
-/// starts only after a delay and logs each start.
+/// `mcp-serve`'s config serving the faulty integration with `args`, passing on the
+/// variable that names its start log.
 fn config(args: &[&str]) -> String {
     let quoted: Vec<String> = args.iter().map(|a| format!("\"{a}\"")).collect();
-    let replacements = [
-        (
-            "command = \"{cw_conform}\"".to_owned(),
-            format!("command = \"{}\"", faulty_integration().display()),
-        ),
-        (
-            "args = [\"mcp-serve\"]".to_owned(),
-            format!(
-                "args = [{}]\npass_env = [\"FAULTY_INTEGRATION_START_LOG\"]",
-                quoted.join(", ")
-            ),
-        ),
-        (
-            "startup_timeout_seconds = 10".to_owned(),
-            "startup_timeout_seconds = 60".to_owned(),
-        ),
-        (
-            "call_timeout_seconds = 30".to_owned(),
-            "call_timeout_seconds = 60".to_owned(),
-        ),
-    ];
-    let mut text = MCP_SERVE.to_owned();
-    for (from, to) in replacements {
-        assert!(
-            text.contains(&from),
-            "the mcp-serve config no longer has {from}"
-        );
-        text = text.replace(&from, &to);
-    }
-    text
+    faulty_integration_config(&format!(
+        "args = [{}]\npass_env = [\"FAULTY_INTEGRATION_START_LOG\"]",
+        quoted.join(", ")
+    ))
 }
 
 /// One run: the JSON report, the readable summary and the starts the server logged.

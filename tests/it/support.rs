@@ -345,3 +345,51 @@ pub fn run_report(text: &str) -> Value {
     );
     report
 }
+
+/// The shipped config of `cw-conform mcp-serve`.
+const MCP_SERVE_CONFIG: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
+
+/// `examples/faulty_integration`, built by `cargo test` with the other examples.
+pub fn faulty_integration() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_cw-conform"))
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("faulty_integration");
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds it (or run `cargo build --examples`)",
+        path.display()
+    );
+    path
+}
+
+/// `mcp-serve`'s shipped config serving the faulty integration instead, with `args` in
+/// place of its `args = ["mcp-serve"]` line (the line and anything to add after it), and
+/// its bounds widened: a loaded machine must not turn a fault into a timeout.
+pub fn faulty_integration_config(args: &str) -> String {
+    let replacements = [
+        (
+            "command = \"{cw_conform}\"".to_owned(),
+            format!("command = \"{}\"", faulty_integration().display()),
+        ),
+        ("args = [\"mcp-serve\"]".to_owned(), args.to_owned()),
+        (
+            "startup_timeout_seconds = 10".to_owned(),
+            "startup_timeout_seconds = 60".to_owned(),
+        ),
+        (
+            "call_timeout_seconds = 30".to_owned(),
+            "call_timeout_seconds = 60".to_owned(),
+        ),
+    ];
+    let mut text = MCP_SERVE_CONFIG.to_owned();
+    for (from, to) in replacements {
+        assert!(
+            text.contains(&from),
+            "the mcp-serve config no longer has {from}"
+        );
+        text = text.replace(&from, &to);
+    }
+    text
+}
