@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::Scratch;
 use cw_conform::connectwise::JournalEntry;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration};
@@ -56,35 +57,6 @@ fn faulty_server() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A scratch directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "cw-conform-mcp-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `cw-conform ARGS` from an empty environment in `dir`.
@@ -271,7 +243,7 @@ FAULTY_PIDS = "{pids}"
 /// result it gives in process, and every rule is met.
 #[test]
 fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let (code, _, in_process, in_process_time) = run(&scratch, &[]);
     assert_eq!(code, 0, "the in-process suite must pass first");
     let (code, summary, through_mcp, mcp_time) = run(
@@ -318,7 +290,7 @@ fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
 /// through the config's confirmation tool: the confirmation scenarios still pass.
 #[test]
 fn confirmations_through_a_confirmation_tool_pass() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let (code, summary, report, _) = run(
         &scratch,
         &[
@@ -483,7 +455,7 @@ const FAULTY_FEATURE: &str = r#"Feature: A faulty MCP server
 
 #[test]
 fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_goes_on() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let config = faulty_config(&scratch, "serve");
     let feature = scratch.write("faulty.feature", FAULTY_FEATURE);
     let (code, summary, report, elapsed) = run(
@@ -594,7 +566,7 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
     #[case] mode: &str,
     #[case] expected: &[&str],
 ) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let config = faulty_config(&scratch, mode);
     let feature = scratch.write(
         "start.feature",
@@ -680,7 +652,7 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
 /// the tool, the action and the config; no rule is violated and the run exits 2.
 #[test]
 fn arguments_the_server_refuses_or_the_config_drops_are_not_judged() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let pids = scratch.0.join("pids");
     let config = scratch.write(
         "arguments.toml",
@@ -761,7 +733,7 @@ FAULTY_PIDS = "{pids}"
 
 #[test]
 fn a_config_error_names_the_file_and_line() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let config = scratch.write(
         "bad.toml",
         "[server]\ncommand = \"x\"\n\n[actions]\n\"ticket.craete\" = { tool = \"t\" }\n",
@@ -789,7 +761,7 @@ fn a_config_error_names_the_file_and_line() {
 
 #[test]
 fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let written = scratch.0.join("probed.toml");
     let (output, _) = cw_conform(
         &scratch.0,
@@ -849,7 +821,7 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
 
 #[test]
 fn mcp_probe_of_a_server_that_crashes_shows_its_stderr() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let server = faulty_server().display().to_string();
     let (output, elapsed) = cw_conform(
         &scratch.0,
@@ -983,7 +955,7 @@ fn member_key_forms() -> Vec<String> {
 
 #[test]
 fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_process() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let tag = format!(
         "run-{}-{}",
         std::process::id(),
@@ -1136,7 +1108,7 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
 /// refused or answered, but only that scenario is at stake.
 #[test]
 fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("mcp");
     let config = hostile_config(&scratch);
     let feature = scratch.write(
         "deep.feature",

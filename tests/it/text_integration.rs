@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::Scratch;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::integration::mcp::reply::Records;
 use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration};
@@ -60,32 +60,9 @@ fn config_text() -> String {
     )
 }
 
-/// A scratch folder for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "cw-conform-text-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn the_whole_suite_through_a_server_answering_in_text_meets_every_rule_it_exercises() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("text");
     let config = scratch.0.join("text-integration.toml");
     std::fs::write(&config, config_text()).unwrap();
     let report = scratch.0.join("report.json");
@@ -147,7 +124,7 @@ async fn adapter(role: SecurityRole) -> (MockConnectWise, McpIntegration) {
         },
     )
     .await;
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("text");
     let path = scratch.0.join("text-integration.toml");
     std::fs::write(&path, config_text()).unwrap();
     let config = IntegrationConfig::load(&path, &fixtures.actions).unwrap();
