@@ -55,6 +55,7 @@ pub mod ledger;
 pub mod mock;
 pub mod model;
 pub mod oracle;
+pub mod parity;
 pub mod plan;
 pub mod policy;
 pub mod report;

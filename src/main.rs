@@ -7,11 +7,12 @@ use clap::{Parser, Subcommand};
 use cw_conform::commands::describe::ListFormat;
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
+use cw_conform::commands::parity::{ParityArgs, ParityFormat};
 use cw_conform::commands::run::{
     Format, IntegrationKind, ReportOutput, RequireRules, RunArgs, SandboxWrites,
 };
 use cw_conform::commands::sandbox::PlanFormat;
-use cw_conform::commands::serve::ServeArgs;
+use cw_conform::commands::serve::{Drift, ServeArgs};
 use cw_conform::commands::terminal::ColorChoice;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
@@ -187,6 +188,35 @@ enum Command {
         /// sandbox has them (instead of --role, --public-key and --private-key).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["public_key", "private_key"])]
         members: Option<PathBuf>,
+        /// A testing aid for `cw-conform parity`: answer one thing differently from the
+        /// mock on purpose (security-code: a 403 body's code is Forbidden; default-page-size:
+        /// 10 records a page without pageSize). Repeatable.
+        #[arg(long = "drift", value_enum, value_name = "NAME")]
+        drifts: Vec<Drift>,
+    },
+    /// Run the scenarios that can run on both on the mock and on the sandbox the
+    /// CONNECTWISE_* variables name, and list every difference between what they answered
+    /// (exit 1 when they differ).
+    Parity {
+        /// Only scenarios matching this tag expression.
+        #[arg(long, short)]
+        tags: Option<String>,
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = ParityFormat::Text)]
+        format: ParityFormat,
+        /// Write the report to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Let scenarios that write run on the sandbox (everything created is marked and
+        /// removed afterwards).
+        #[arg(long)]
+        allow_writes: bool,
+        /// The folder of the run ledgers (what the sandbox run created, kept until it is
+        /// removed).
+        #[arg(long, value_name = "DIR", default_value = cw_conform::ledger::DEFAULT_DIR)]
+        ledger_dir: PathBuf,
+        /// Your own feature files or folders (default: the built-in features).
+        paths: Vec<PathBuf>,
     },
     /// Every step a scenario can use, with its parameters and an example.
     Steps {
@@ -378,6 +408,24 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             };
             commands::run::run(args, fixtures).await
         }
+        Command::Parity {
+            tags,
+            format,
+            output,
+            allow_writes,
+            ledger_dir,
+            paths,
+        } => {
+            let args = ParityArgs {
+                tags,
+                paths,
+                format,
+                output,
+                writes: SandboxWrites::from_flags(allow_writes, false)?,
+                ledger_dir,
+            };
+            commands::parity::parity(args, fixtures).await
+        }
         Command::McpServe => commands::mcp::serve(fixtures).await,
         Command::McpProbe {
             output,
@@ -477,9 +525,11 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             delay_ms,
             max_body_bytes,
             members,
+            drifts,
         } => {
             let args = ServeArgs {
                 members,
+                drifts,
                 port,
                 role,
                 company_id,

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod export;
 pub mod inspect;
 pub mod mcp;
+pub mod parity;
 pub mod report;
 pub mod run;
 pub mod sandbox;

@@ -254,7 +254,7 @@ pub fn default_concurrency(integration: IntegrationKind) -> usize {
 }
 
 /// Completes at the first Ctrl-C (SIGINT); listening starts at once.
-fn interrupt_listener() -> Result<impl std::future::Future<Output = ()>, CommandError> {
+pub(super) fn interrupt_listener() -> Result<impl std::future::Future<Output = ()>, CommandError> {
     #[cfg(unix)]
     {
         let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -271,11 +271,21 @@ fn interrupt_listener() -> Result<impl std::future::Future<Output = ()>, Command
     }
 }
 
+/// What starting a sandbox run needs of a command's arguments.
+pub(super) struct SandboxArgs<'a> {
+    /// Print nothing about the mock target.
+    pub(super) quiet: bool,
+    /// What scenarios may write.
+    pub(super) writes: SandboxWrites,
+    /// Where the run's ledger goes.
+    pub(super) ledger_dir: &'a std::path::Path,
+}
+
 /// Starts a sandbox run, when the environment asks for one: the settings are read (every
 /// problem at once), then the preflight checks the site, the company, and every profile's
 /// keys and role (every problem at once) before the run's ledger is made.
-async fn sandbox_run(
-    args: &RunArgs,
+pub(super) async fn sandbox_run(
+    args: &SandboxArgs<'_>,
     environment: &Environment<'_>,
     fixtures: &Fixtures,
 ) -> Result<Option<Arc<SandboxRun>>, CommandError> {
@@ -318,7 +328,7 @@ async fn sandbox_run(
         sandbox,
         args.writes != SandboxWrites::None,
         args.writes == SandboxWrites::AlsoExisting,
-        &args.ledger_dir,
+        args.ledger_dir,
     )
     .map_err(CommandError::io(format!(
         "start the run's ledger in {}",
@@ -417,7 +427,7 @@ fn rules_left_unchecked(summary: &harness::RunSummary) -> Vec<RuleId> {
 /// returns what is still there. A second Ctrl-C stops the cleanup; the ledger keeps what is
 /// left for `cw-conform sandbox cleanup`. "Nothing was left behind" is said only when the
 /// ledger proves it.
-async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBehind> {
+pub(super) async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBehind> {
     let left = tokio::select! {
         left = run.clean_up() => left,
         _ = tokio::signal::ctrl_c() => run.settle(Vec::new()),
@@ -458,7 +468,16 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     // Listen for Ctrl-C before anything is created, so no interrupt can end the process
     // without its cleanup.
     let interrupt = interrupt_listener()?;
-    let sandbox = sandbox_run(&args, &environment, fixtures).await?;
+    let sandbox = sandbox_run(
+        &SandboxArgs {
+            quiet: args.quiet,
+            writes: args.writes,
+            ledger_dir: &args.ledger_dir,
+        },
+        &environment,
+        fixtures,
+    )
+    .await?;
     // A whole-suite run must check every rule; a sandbox run cannot (some scenarios need
     // the mock), nor can a filtered one.
     let selected_whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();

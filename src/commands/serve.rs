@@ -17,6 +17,10 @@ use crate::connectwise::Secret;
 use crate::fixtures::Fixtures;
 use crate::mock::{ApiMember, Fault, Limits, MockConfig, MockConnectWise, Retention};
 
+/// The seed's API member: the member `serve` signs in without a members file, and the model
+/// of the records it adds for a members file's others.
+const SEED_API_MEMBER: &str = "ai-integration";
+
 /// What `serve` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ServeArgs {
@@ -41,6 +45,40 @@ pub struct ServeArgs {
     /// A members file: several API members with their own roles and keys (instead of
     /// `role`, `public_key` and `private_key`).
     pub members: Option<PathBuf>,
+    /// Behaviours changed on purpose (a testing aid for `cw-conform parity`).
+    pub drifts: Vec<Drift>,
+}
+
+/// A wire behaviour `serve --drift` changes on purpose, so that the served mock is no
+/// longer the mock: a testing aid for `cw-conform parity`, which must then report exactly
+/// that difference. Never a model of ConnectWise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Drift {
+    /// A 403 body's `code` is `Forbidden` instead of `Security`.
+    SecurityCode,
+    /// A list without `pageSize` holds 10 records a page instead of 25.
+    DefaultPageSize,
+}
+
+impl Drift {
+    /// Changes the behaviour in `fixtures`' settings.
+    pub fn apply(self, fixtures: &mut Fixtures) {
+        let settings = &mut fixtures.permissions.settings;
+        match self {
+            Drift::SecurityCode => settings.security_code = "Forbidden".to_owned(),
+            Drift::DefaultPageSize => settings.default_page_size = 10,
+        }
+    }
+
+    /// What it changes, as `serve` announces it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Drift::SecurityCode => "a 403 body's code is Forbidden instead of Security",
+            Drift::DefaultPageSize => {
+                "a list without pageSize holds 10 records a page instead of 25"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,7 +173,7 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
     let public_shown = shown(&args.public_key, "ai-integration-public");
     let private_shown = shown(&args.private_key, "ai-integration-private");
     let member = ApiMember {
-        identifier: "ai-integration".to_owned(),
+        identifier: SEED_API_MEMBER.to_owned(),
         public_key: args
             .public_key
             .unwrap_or_else(|| "ai-integration-public".to_owned()),
@@ -158,7 +196,11 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
         max_body_bytes: args.max_body_bytes,
         ..Limits::default()
     };
-    let mock = MockConnectWise::serve(listener, Arc::new(fixtures.clone()), config, limits)
+    let mut served = fixtures.clone();
+    for drift in &args.drifts {
+        drift.apply(&mut served);
+    }
+    let mock = MockConnectWise::serve(listener, Arc::new(served), config, limits)
         .map_err(CommandError::io("serve on 127.0.0.1"))?;
     if args.rate_limit_first > 0 {
         mock.inject_fault(Fault {
@@ -168,7 +210,7 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
         });
     }
     for member in &members {
-        mock.ensure_member_record(&member.identifier);
+        mock.ensure_member_record(&member.identifier, SEED_API_MEMBER);
     }
     println!("Mock ConnectWise serving at {}", mock.site());
     println!("  REST base URL: {}", mock.api_url());
@@ -193,6 +235,12 @@ pub async fn serve(args: ServeArgs, fixtures: &Fixtures) -> Result<u8, CommandEr
                 );
             }
         }
+    }
+    for drift in &args.drifts {
+        println!(
+            "  drift:         {} (a testing aid: this is not the mock's behaviour)",
+            drift.describe()
+        );
     }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()

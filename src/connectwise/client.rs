@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::credentials::{Credentials, redacted_url};
-use super::journal::JournalEntry;
+use super::journal::{Answered, JournalEntry};
 
 /// The API version the client asks for.
 pub const API_VERSION: &str = "2025.16";
@@ -400,7 +400,16 @@ impl Client {
                 None => request,
             }
         };
-        let record = |status| self.record(method.as_str(), path, query, body.cloned(), status);
+        let record = |raw: &Raw| {
+            self.record(
+                method.as_str(),
+                path,
+                query,
+                body.cloned(),
+                raw.status,
+                Answered::of(raw.status, &raw.body),
+            );
+        };
         let result = self
             .until_not_throttled(method.as_str(), path, build, record)
             .await
@@ -416,18 +425,18 @@ impl Client {
     }
 
     /// Sends the request `build` makes until the answer is not `429`, waiting before each
-    /// retry as the module documentation says; `answered` hears every status.
+    /// retry as the module documentation says; `answered` hears every answer.
     async fn until_not_throttled(
         &self,
         method: &str,
         path: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
-        answered: impl Fn(u16),
+        answered: impl Fn(&Raw),
     ) -> Result<Raw, ClientError> {
         let mut backoff = Backoff::default();
         loop {
             let raw = self.execute(build()).await?;
-            answered(raw.status);
+            answered(&raw);
             if raw.status != 429 {
                 return Ok(raw);
             }
@@ -458,7 +467,14 @@ impl Client {
         let ticket = self.guard_write("POST", path, Some(fields))?;
         let request = self.request(reqwest::Method::POST, &url).multipart(form);
         let result = self.execute(request).await.map(|response| {
-            self.record("POST", path, &[], None, response.status);
+            self.record(
+                "POST",
+                path,
+                &[],
+                None,
+                response.status,
+                Answered::of(response.status, &response.body),
+            );
             response.into_response()
         });
         self.settle(ticket, &result);
@@ -493,13 +509,13 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Value>,
         status: u16,
+        answer: Answered,
     ) {
         if let Some(recorder) = &self.recorder {
-            let query = query
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&");
+            // Encoded as it went on the wire, as the mock journals it.
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish();
             recorder
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -510,6 +526,7 @@ impl Client {
                     status,
                     member: None,
                     body,
+                    answer: Some(answer),
                 });
         }
     }

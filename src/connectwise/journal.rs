@@ -22,6 +22,93 @@ pub struct JournalEntry {
     pub member: Option<String>,
     /// The JSON body sent, if any.
     pub body: Option<Value>,
+    /// What ConnectWise answered, reduced to what a comparison of two targets reads
+    /// (`cw-conform parity`). Kept in memory only: reports never show the records a site
+    /// holds.
+    #[serde(skip)]
+    pub answer: Option<Answered>,
+}
+
+/// An answer reduced to its shape: an error body's keys and codes, how many records a list
+/// held and their field names, or the one record answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answered {
+    /// No body (a `204`), or one that is not JSON.
+    Nothing,
+    /// An error body (any status from 400).
+    Error {
+        /// Its keys, sorted (`code`, `errors`, `message`).
+        keys: Vec<String>,
+        /// Its `code`.
+        code: Option<String>,
+        /// Each field-level error, as `code at field`.
+        field_errors: Vec<String>,
+    },
+    /// A list of records.
+    Records {
+        /// How many.
+        count: usize,
+        /// The field names any of them carries, sorted.
+        fields: Vec<String>,
+    },
+    /// One record (a read by id, a write's answer, `/system/info`), or another JSON value.
+    Record(Value),
+}
+
+impl Answered {
+    /// The shape of an answer with `status` and JSON `body` (`Null` for none).
+    pub fn of(status: u16, body: &Value) -> Answered {
+        if status >= 400 {
+            let keys = body
+                .as_object()
+                .map(|map| map.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default();
+            let text = |value: &Value, key: &str| {
+                value.get(key).and_then(Value::as_str).map(str::to_owned)
+            };
+            let field_errors = body
+                .get("errors")
+                .and_then(Value::as_array)
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{} at {}",
+                                text(e, "code").unwrap_or_default(),
+                                text(e, "field").unwrap_or_default()
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Answered::Error {
+                keys: sorted(keys),
+                code: text(body, "code"),
+                field_errors,
+            };
+        }
+        match body {
+            Value::Null => Answered::Nothing,
+            Value::Array(records) => {
+                let fields: std::collections::BTreeSet<&String> = records
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .flat_map(serde_json::Map::keys)
+                    .collect();
+                Answered::Records {
+                    count: records.len(),
+                    fields: fields.into_iter().cloned().collect(),
+                }
+            }
+            other => Answered::Record(other.clone()),
+        }
+    }
+}
+
+fn sorted(mut keys: Vec<String>) -> Vec<String> {
+    keys.sort();
+    keys
 }
 
 impl JournalEntry {

@@ -300,6 +300,8 @@ pub struct Settings {
     pub unauthorized_code: String,
     /// The `message` of a 401 body.
     pub unauthorized_message: String,
+    /// The `code` of a 403 body.
+    pub security_code: String,
     /// The `message` of a 403 body.
     pub security_message: String,
     /// The API version reported in `api-current-version`.

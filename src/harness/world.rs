@@ -276,6 +276,13 @@ impl ConformanceWorld {
     /// A raw ConnectWise client with the integration's credentials. What it sends is the
     /// harness's own, not the MCP server's (see [`McpIntegration::harness_requests_follow`]).
     pub(crate) async fn client(&mut self) -> Client {
+        self.connect(true).await
+    }
+
+    /// A ConnectWise client with the integration's credentials; against a sandbox, its
+    /// requests join the scenario's journal when `recorded`. (A check of what a sandbox
+    /// holds is the harness's look, as reading the mock's store is: not recorded.)
+    async fn connect(&mut self, recorded: bool) -> Client {
         let credentials = self.credentials().await;
         for server in &self.servers {
             server.server().harness_requests_follow();
@@ -288,13 +295,18 @@ impl ConformanceWorld {
                     self.scope,
                     run.allow_existing && self.existing_records,
                 );
-                run.sandbox
+                let client = run
+                    .sandbox
                     .client(credentials)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
-                    .with_recorder(Arc::clone(&self.recorder))
                     .read_only(!run.allow_writes)
-                    .with_gate(Arc::new(gate))
+                    .with_gate(Arc::new(gate));
+                if recorded {
+                    client.with_recorder(Arc::clone(&self.recorder))
+                } else {
+                    client
+                }
             }
             None => Client::new(credentials).unwrap_or_else(|e| panic!("{e}")),
         }
@@ -312,7 +324,7 @@ impl ConformanceWorld {
             endpoint.parent.is_none(),
             "{collection} records can be checked only on the mock; tag the scenario @mock-only"
         );
-        let client = self.client().await;
+        let client = self.connect(false).await;
         let response = client
             .get(&format!("{}/{id}", endpoint.path), &[])
             .await

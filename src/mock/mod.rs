@@ -276,26 +276,43 @@ impl MockConnectWise {
     }
 
     /// Adds a member record (an API member, licence class A) for an identifier the seed
-    /// does not have, so `My` ownership and `/system/myAccount` work for it.
-    pub fn ensure_member_record(&self, identifier: &str) {
+    /// does not have, so `My` ownership and `/system/myAccount` work for it. The record is
+    /// shaped like the seeded member `like` (the same fields, its own identifier, names and
+    /// email), so a member added here reads as the seed's API member does.
+    pub fn ensure_member_record(&self, identifier: &str, like: &str) {
         let mut inner = self.shared.lock();
         if inner
             .store
             .find_by("members", "identifier", identifier)
-            .is_none()
+            .is_some()
         {
-            inner.store.insert(
-                "members",
-                serde_json::json!({
-                    "identifier": identifier,
-                    "firstName": "API",
-                    "lastName": identifier,
-                    "licenseClass": "A",
-                    "inactiveFlag": false,
-                    "adminFlag": false,
-                }),
-            );
+            return;
         }
+        let mut record = inner
+            .store
+            .find_by("members", "identifier", like)
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({"licenseClass": "A"}));
+        if let Some(fields) = record.as_object_mut() {
+            fields.remove("id");
+            let domain = fields
+                .get("officeEmail")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|email| email.split_once('@'))
+                .map(|(_, domain)| domain.to_owned());
+            if let Some(domain) = domain {
+                fields.insert(
+                    "officeEmail".into(),
+                    format!("{identifier}@{domain}").into(),
+                );
+            }
+            fields.insert("identifier".into(), identifier.into());
+            fields.insert("firstName".into(), "API".into());
+            fields.insert("lastName".into(), identifier.into());
+            fields.insert("inactiveFlag".into(), false.into());
+            fields.insert("adminFlag".into(), false.into());
+        }
+        inner.store.insert("members", record);
     }
 
     /// Adds an API member, or replaces the one with the same identifier.

@@ -92,6 +92,7 @@ mod tests {
             status: 200,
             member: None,
             body: None,
+            answer: None,
         }
     }
 

@@ -174,6 +174,7 @@ mod tests {
             status: 403,
             member: None,
             body: None,
+            answer: None,
         }];
         let summary = RunSummary {
             scenarios: vec![failed],

@@ -355,6 +355,7 @@ mod tests {
             status: 200,
             member: None,
             body: None,
+            answer: None,
         };
         PageAsked::of(&entry, 25)
     }

@@ -1428,6 +1428,7 @@ mod tests {
             status,
             member: Some("ai-integration".into()),
             body: None,
+            answer: None,
         }
     }
 

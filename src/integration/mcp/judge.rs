@@ -548,6 +548,7 @@ mod tests {
             status,
             member: Some("ai-integration".into()),
             body: None,
+            answer: None,
         }
     }
 

@@ -225,6 +225,7 @@ async fn forward(route: &Route, request: hyper::Request<Incoming>) -> Response<F
                 status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
                 member: None,
                 body: serde_json::from_slice(&body).ok(),
+                answer: None,
             });
         return own_answer(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::connectwise::error::ErrorBody;
+use crate::connectwise::journal::Answered;
 
 /// The `Content-Type` of every answer with a body.
 pub(crate) const CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -13,6 +14,8 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: Option<String>,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// Its shape, for the journal.
+    pub(crate) answered: Answered,
 }
 
 impl Answer {
@@ -21,6 +24,7 @@ impl Answer {
             status,
             body: Some(value.to_string()),
             headers: Vec::new(),
+            answered: Answered::of(status, value),
         }
     }
 
@@ -29,6 +33,7 @@ impl Answer {
             status,
             body: Some(body.to_wire()),
             headers: Vec::new(),
+            answered: Answered::of(status, &serde_json::to_value(body).unwrap_or(Value::Null)),
         }
     }
 
@@ -37,6 +42,7 @@ impl Answer {
             status,
             body: None,
             headers: Vec::new(),
+            answered: Answered::Nothing,
         }
     }
 

@@ -150,6 +150,7 @@ fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Op
             status: answer.status,
             member: member.map(|m| m.identifier.clone()),
             body,
+            answer: Some(answer.answered.clone()),
         },
         if with_body { request.body.len() } else { 0 },
     );
@@ -381,7 +382,7 @@ impl Call<'_> {
         Answer::error(
             403,
             &ErrorBody::new(
-                "Security",
+                &self.shared.fixtures.permissions.settings.security_code,
                 &self.shared.fixtures.permissions.settings.security_message,
             ),
         )
