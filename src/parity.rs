@@ -452,3 +452,242 @@ pub fn render_json(report: &ParityReport) -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+    use serde_json::json;
+
+    use super::*;
+    use crate::harness::LeftOut;
+    use crate::model::Outcome;
+
+    fn entry(method: &str, path: &str, query: &str, status: u16, body: &Value) -> JournalEntry {
+        JournalEntry {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            status,
+            member: None,
+            body: None,
+            answer: Some(Answered::of(status, body)),
+        }
+    }
+
+    fn forbidden(code: &str) -> JournalEntry {
+        entry(
+            "GET",
+            "/system/myAccount",
+            "",
+            403,
+            &json!({"code": code, "message": "You may not.", "errors": null}),
+        )
+    }
+
+    fn scenario(line: usize, requests: Vec<JournalEntry>) -> ScenarioResult {
+        let mut result = ScenarioResult::sample(&["SC-01"], None);
+        result.line = line;
+        result.outcome = Some(Outcome::Allowed);
+        result.requests = requests;
+        result
+    }
+
+    fn summary(scenarios: Vec<ScenarioResult>) -> RunSummary {
+        RunSummary {
+            scenarios,
+            ..RunSummary::default()
+        }
+    }
+
+    fn differences(mock: Vec<JournalEntry>, sandbox: Vec<JournalEntry>) -> Vec<Difference> {
+        let report = compare(
+            &summary(vec![scenario(7, mock)]),
+            &summary(vec![scenario(7, sandbox)]),
+        );
+        report.scenarios[0].differences.clone()
+    }
+
+    #[test]
+    fn the_same_observations_on_both_sides_differ_in_nothing() {
+        let requests = vec![
+            forbidden("Security"),
+            entry(
+                "GET",
+                "/company/companies",
+                "pageSize=5",
+                200,
+                &json!([{"id": 1, "name": "Acme"}]),
+            ),
+        ];
+        let report = compare(
+            &summary(vec![scenario(7, requests.clone())]),
+            &summary(vec![scenario(7, requests)]),
+        );
+        assert!(!report.differs(), "{report:#?}");
+        assert_eq!(report.scenarios.len(), 1);
+    }
+
+    #[test]
+    fn an_error_code_that_differs_is_the_one_difference_listed() {
+        assert_eq!(
+            differences(vec![forbidden("Security")], vec![forbidden("Forbidden")]),
+            [Difference {
+                aspect: "error body",
+                request: Some(RequestRef {
+                    number: 1,
+                    request: "GET /system/myAccount".into()
+                }),
+                mock: "keys [code, errors, message], code Security".into(),
+                sandbox: "keys [code, errors, message], code Forbidden".into(),
+            }]
+        );
+    }
+
+    /// What each site owns (ids, `_info`, member identifiers, the run's mark, the order of
+    /// fields and query parameters, URL encoding) is not a difference; what the answer says
+    /// about the wire is.
+    #[rstest]
+    #[case::ids_and_marks_aside(
+        entry("POST", "/company/contacts", "", 201, &json!({"id": 109, "lastName": "Test", "_info": {"a": 1}})),
+        entry("POST", "/company/contacts", "", 201, &json!({"lastName": "[cw-conform 7cdd.1] Test", "id": 4, "_info": {"b": 2}})),
+        None
+    )]
+    #[case::paths_by_template(
+        entry("GET", "/system/members/ai-integration", "", 200, &json!({"id": 1})),
+        entry("GET", "/system/members/cw-conform-lp", "", 200, &json!({"id": 2})),
+        None
+    )]
+    #[case::query_encoding_and_order(
+        entry("GET", "/company/companies", "pageSize=1000&conditions=name+like+%22*Acme*%22", 200, &json!([])),
+        entry("GET", "/company/companies", "conditions=name%20like%20%22*Acme*%22&pagesize=1000", 200, &json!([])),
+        None
+    )]
+    #[case::list_counts_aside(
+        entry("GET", "/company/companies", "", 200, &json!([{"id": 1, "name": "A"}, {"id": 2, "name": "B"}])),
+        entry("GET", "/company/companies", "", 200, &json!([{"id": 9, "name": "C"}])),
+        None
+    )]
+    #[case::status(
+        entry("GET", "/service/tickets", "", 200, &json!([])),
+        entry("GET", "/service/tickets", "", 403, &json!({"code": "Security"})),
+        Some(("status", "200", "403"))
+    )]
+    #[case::query(
+        entry("GET", "/service/tickets", "pageSize=25", 200, &json!([])),
+        entry("GET", "/service/tickets", "pageSize=10", 200, &json!([])),
+        Some(("request", "GET /service/tickets?pagesize=25", "GET /service/tickets?pagesize=10"))
+    )]
+    #[case::field_names(
+        entry("GET", "/system/info", "", 200, &json!({"version": "v1", "isCloud": true})),
+        entry("GET", "/system/info", "", 200, &json!({"version": "v1"})),
+        Some(("records", "a record with fields isCloud, version", "a record with fields version"))
+    )]
+    #[case::an_empty_list(
+        entry("GET", "/company/contacts", "", 200, &json!([{"lastName": "Doe"}])),
+        entry("GET", "/company/contacts", "", 200, &json!([])),
+        Some(("records", "a list of records with fields lastName", "an empty list"))
+    )]
+    fn what_is_compared_and_what_is_not(
+        #[case] mock: JournalEntry,
+        #[case] sandbox: JournalEntry,
+        #[case] expected: Option<(&str, &str, &str)>,
+    ) {
+        let found = differences(vec![mock], vec![sandbox]);
+        let found: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|d| (d.aspect, d.mock.as_str(), d.sandbox.as_str()))
+            .collect();
+        assert_eq!(found, expected.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_write_is_compared_by_the_values_it_sent_as_answered() {
+        let sent = json!({"lastName": "Test", "company": {"id": 19}});
+        let mut mock = entry(
+            "POST",
+            "/company/contacts",
+            "",
+            201,
+            &json!({"id": 1, "lastName": "Test", "company": {"id": 19, "name": "Acme"}}),
+        );
+        mock.body = Some(sent.clone());
+        let mut sandbox = entry(
+            "POST",
+            "/company/contacts",
+            "",
+            201,
+            &json!({"id": 2, "lastName": "TEST", "company": {"id": 3, "name": "Acme"}}),
+        );
+        sandbox.body = Some(sent);
+
+        let found = differences(vec![mock], vec![sandbox]);
+
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].mock,
+            "a record with fields company, id, lastName; as written: {\"company\":{\"name\":\"Acme\"},\"lastName\":\"Test\"}"
+        );
+        assert!(
+            found[0].sandbox.ends_with("\"lastName\":\"TEST\"}"),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn a_request_only_one_side_made_is_listed_and_the_outcome_compared() {
+        let mut sandbox = scenario(7, vec![forbidden("Security")]);
+        sandbox.outcome = Some(Outcome::Denied);
+        let report = compare(
+            &summary(vec![scenario(7, Vec::new())]),
+            &summary(vec![sandbox]),
+        );
+        let found: Vec<(&str, &str, &str)> = report.scenarios[0]
+            .differences
+            .iter()
+            .map(|d| (d.aspect, d.mock.as_str(), d.sandbox.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("outcome", "allowed", "denied"),
+                ("request", "(no request)", "GET /system/myAccount"),
+            ]
+        );
+    }
+
+    #[test]
+    fn scenarios_that_ran_on_one_side_are_listed_apart_with_the_reason() {
+        let mut sandbox = summary(vec![scenario(7, Vec::new())]);
+        sandbox.left_out.push(LeftOut {
+            feature: "features/x.feature".into(),
+            line: 9,
+            name: "a scenario".into(),
+            reason: "needs the mock: refers to a record seeded in the mock".into(),
+            tags: Vec::new(),
+        });
+        let mock = summary(vec![scenario(7, Vec::new()), scenario(9, Vec::new())]);
+
+        let report = compare(&mock, &sandbox);
+
+        assert!(!report.differs());
+        assert_eq!(
+            report.one_sided,
+            [OneSided {
+                feature: "features/x.feature".into(),
+                line: 9,
+                name: "a scenario".into(),
+                ran_on: "mock",
+                reason: "needs the mock: refers to a record seeded in the mock".into(),
+            }]
+        );
+        let text = render_text(&report);
+        assert!(
+            text.contains("only on the mock: needs the mock: refers to a record seeded in the mock (1)\n    features/x.feature:9 a scenario"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("No difference between the mock and the sandbox.\n"),
+            "{text}"
+        );
+    }
+}
