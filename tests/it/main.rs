@@ -16,6 +16,7 @@ mod hostile;
 mod journal;
 mod listing;
 mod mcp;
+mod parity;
 mod records;
 mod reports;
 mod reuse;

@@ -923,7 +923,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
 }
 
 /// The example members file: one API member for each role `sandbox plan` lists.
-fn example_members() -> String {
+pub(crate) fn example_members() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/sandbox-members.example.toml")
         .display()
@@ -941,9 +941,9 @@ fn profiles_from_plan(plan: &str) -> String {
 
 /// `cw-conform serve --members` playing a sandbox whose roles and members were made from
 /// `sandbox plan`, and runs pointed at it with the plan's profiles file.
-struct PlannedSandbox {
-    served: Served,
-    scratch: Scratch,
+pub(crate) struct PlannedSandbox {
+    pub(crate) served: Served,
+    pub(crate) scratch: Scratch,
     /// The plan's profiles file, in the scratch directory.
     profiles: String,
     /// The role profiles the plan lists.
@@ -952,6 +952,11 @@ struct PlannedSandbox {
 
 impl PlannedSandbox {
     fn start(members: &str) -> Self {
+        Self::serving(members, &[])
+    }
+
+    /// As [`Self::start`], with `extra` options for `serve`.
+    pub(crate) fn serving(members: &str, extra: &[&str]) -> Self {
         let scratch = Scratch::new();
         let plan = crate::cli::cw_conform_finished(&scratch, &["sandbox", "plan"]);
         plan.assert_code(0);
@@ -965,7 +970,9 @@ impl PlannedSandbox {
             .write("sandbox-profiles.toml", &profiles_from_plan(&plan.stdout))
             .display()
             .to_string();
-        let served = Served::start(&scratch, &["--members", members, "--client-id", CLIENT]);
+        let mut args = vec!["--members", members, "--client-id", CLIENT];
+        args.extend_from_slice(extra);
+        let served = Served::start(&scratch, &args);
         PlannedSandbox {
             served,
             scratch,
@@ -976,7 +983,7 @@ impl PlannedSandbox {
 
     /// `cw-conform ARGS` with the default member's keys, the plan's profiles file and each
     /// profile's keys (the example members file's: `ROLE-public`, `ROLE-private`).
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = cw_conform(&self.scratch, args);
         command
             .env("CONNECTWISE_SITE", &self.served.site)

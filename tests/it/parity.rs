@@ -1,0 +1,98 @@
+//! `cw-conform parity` against `cw-conform serve` standing in for a sandbox with the members
+//! `sandbox plan` lists: unchanged, it reports no difference; with one behaviour changed on
+//! purpose (`serve --drift security-code`), it reports exactly that difference.
+
+use serde_json::Value;
+
+use crate::cli::Running;
+use crate::sandbox::{PlannedSandbox, example_members};
+
+/// `cw-conform parity --allow-writes --format json` against the planned sandbox: its exit
+/// code, its report and its standard error.
+fn parity(sandbox: &PlannedSandbox) -> (i32, Value, String) {
+    let finished = Running::start(sandbox.command(&[
+        "parity",
+        "--allow-writes",
+        "--format",
+        "json",
+        "--output",
+        "parity.json",
+    ]))
+    .finish();
+    let report: Value = serde_json::from_str(&sandbox.scratch.read("parity.json"))
+        .unwrap_or_else(|e| panic!("the parity report is not JSON ({e}): {finished}"));
+    (finished.code.unwrap_or(-1), report, finished.stderr.clone())
+}
+
+/// `(scenario line, aspect, request, mock, sandbox)` of every difference listed.
+fn differences(report: &Value) -> Vec<(String, String, String, String, String)> {
+    report["scenarios"]
+        .as_array()
+        .expect("a scenarios list")
+        .iter()
+        .flat_map(|s| {
+            let place = format!("{}:{}", s["feature"].as_str().unwrap(), s["line"]);
+            s["differences"].as_array().unwrap().iter().map(move |d| {
+                (
+                    place.clone(),
+                    d["aspect"].as_str().unwrap().to_owned(),
+                    d["request"]["request"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    d["mock"].as_str().unwrap().to_owned(),
+                    d["sandbox"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn against_serve_unchanged_parity_reports_no_difference() {
+    let sandbox = PlannedSandbox::serving(&example_members(), &[]);
+
+    let (code, report, stderr) = parity(&sandbox);
+
+    assert_eq!(differences(&report), [], "{report:#}");
+    assert_eq!(report["differs"], false);
+    assert_eq!(code, 0, "{stderr}");
+    let compared = report["scenarios"].as_array().unwrap().len();
+    assert!(compared > 0, "nothing ran on both: {report:#}");
+    let one_sided = report["one_sided"].as_array().unwrap();
+    assert!(
+        one_sided
+            .iter()
+            .all(|s| s["ran_on"] == "mock" && !s["reason"].as_str().unwrap().is_empty()),
+        "{one_sided:#?}"
+    );
+    eprintln!(
+        "parity against serve: {compared} scenarios compared, {} ran on the mock only",
+        one_sided.len()
+    );
+    let _ = sandbox.served.stop();
+}
+
+#[test]
+fn against_serve_with_a_drifted_403_code_parity_reports_exactly_that() {
+    let sandbox = PlannedSandbox::serving(&example_members(), &["--drift", "security-code"]);
+
+    let (code, report, stderr) = parity(&sandbox);
+
+    let found = differences(&report);
+    assert!(!found.is_empty(), "the drift was not found: {report:#}");
+    for (place, aspect, request, mock, drifted) in &found {
+        assert_eq!(
+            (aspect.as_str(), mock.as_str(), drifted.as_str()),
+            (
+                "error body",
+                "keys [code, errors, message], code Security",
+                "keys [code, errors, message], code Forbidden"
+            ),
+            "{place}: request {request}"
+        );
+    }
+    assert_eq!(report["differs"], true);
+    assert_eq!(code, 1, "{stderr}");
+    let _ = sandbox.served.stop();
+}
