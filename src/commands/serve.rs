@@ -65,7 +65,7 @@ impl Drift {
     pub fn apply(self, fixtures: &mut Fixtures) {
         let settings = &mut fixtures.permissions.settings;
         match self {
-            Drift::SecurityCode => settings.security_code = "Forbidden".to_owned(),
+            Drift::SecurityCode => "Forbidden".clone_into(&mut settings.security_code),
             Drift::DefaultPageSize => settings.default_page_size = 10,
         }
     }

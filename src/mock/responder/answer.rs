@@ -14,8 +14,9 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: Option<String>,
     pub(crate) headers: Vec<(&'static str, String)>,
-    /// Its shape, for the journal.
-    pub(crate) answered: Answered,
+    /// Its shape, for the journal (boxed: an answer travels in every `Err` of the
+    /// responder).
+    pub(crate) answered: Box<Answered>,
 }
 
 impl Answer {
@@ -24,7 +25,7 @@ impl Answer {
             status,
             body: Some(value.to_string()),
             headers: Vec::new(),
-            answered: Answered::of(status, value),
+            answered: Box::new(Answered::of(status, value)),
         }
     }
 
@@ -33,7 +34,10 @@ impl Answer {
             status,
             body: Some(body.to_wire()),
             headers: Vec::new(),
-            answered: Answered::of(status, &serde_json::to_value(body).unwrap_or(Value::Null)),
+            answered: Box::new(Answered::of(
+                status,
+                &serde_json::to_value(body).unwrap_or(Value::Null),
+            )),
         }
     }
 
@@ -42,7 +46,7 @@ impl Answer {
             status,
             body: None,
             headers: Vec::new(),
-            answered: Answered::Nothing,
+            answered: Box::new(Answered::Nothing),
         }
     }
 

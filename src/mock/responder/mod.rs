@@ -150,7 +150,7 @@ fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Op
             status: answer.status,
             member: member.map(|m| m.identifier.clone()),
             body,
-            answer: Some(answer.answered.clone()),
+            answer: Some((*answer.answered).clone()),
         },
         if with_body { request.body.len() } else { 0 },
     );
