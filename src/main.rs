@@ -338,7 +338,8 @@ fn main() -> ExitCode {
 }
 
 async fn execute(command: Command) -> Result<u8, CommandError> {
-    let fixtures = Fixtures::builtin()?;
+    let shared = Fixtures::shared_builtin()?;
+    let fixtures: &Fixtures = &shared;
     match command {
         Command::Run {
             tags,
@@ -376,7 +377,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 paths,
                 reuse_servers,
             };
-            commands::run::run(args, fixtures).await
+            commands::run::run(args, std::sync::Arc::clone(&shared)).await
         }
         Command::McpServe => commands::mcp::serve(fixtures).await,
         Command::McpProbe {

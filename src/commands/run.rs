@@ -435,8 +435,10 @@ async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> Vec<LeftBeh
     left
 }
 
-/// Runs the features and prints (or writes) the report; returns the exit code.
-pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+/// Runs the features on `shared` (the fixtures the report is built from too) and prints
+/// (or writes) the report; returns the exit code.
+pub async fn run(args: RunArgs, shared: Arc<Fixtures>) -> Result<u8, CommandError> {
+    let fixtures: &Fixtures = &shared;
     let config = integration_config(&args, fixtures)?;
     // A bad baseline is refused before anything runs.
     let baseline = args
@@ -472,6 +474,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
             .iter()
             .all(|o| o.path.is_some() || o.format.readable());
     let options = RunOptions {
+        fixtures: Arc::clone(&shared),
         tags: args.tags,
         paths: args.paths,
         concurrency: args

@@ -4,7 +4,8 @@
 use crate::harness::{mistake, not_judged};
 use std::sync::{Arc, PoisonError};
 
-use super::sandbox::{self, SandboxRun};
+use super::context::RunContext;
+use super::sandbox::SandboxRun;
 use crate::connectwise::security::Settings;
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
@@ -61,13 +62,15 @@ async fn on_worker<T: Send + 'static>(
     }
 }
 
-static NEXT_SCOPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
 /// One scenario's state. Each scenario has its own mock, so scenarios run concurrently
 /// without sharing anything.
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct ConformanceWorld {
+    /// The run this scenario belongs to (handed over by the runner's before-hook).
+    run: Arc<RunContext>,
+    /// The run's fixtures, or the scenario's own once a step switched how ConnectWise
+    /// behaves.
     pub(crate) fixtures: Arc<Fixtures>,
     pub(crate) mock: Option<MockConnectWise>,
     /// Another ConnectWise site, for scenarios about a wrong URL.
@@ -152,9 +155,18 @@ impl std::fmt::Debug for ConformanceWorld {
 }
 
 impl ConformanceWorld {
+    /// A World on its own: the built-in fixtures, the mock and the reference integration.
+    /// Cucumber builds every World this way; the runner's before-hook then hands it its
+    /// run ([`Self::begin`]).
     fn new() -> Self {
+        let fixtures = Fixtures::shared_builtin().unwrap_or_else(|e| panic!("{e}"));
+        ConformanceWorld::on(Arc::new(RunContext::new(fixtures, None, None, false)))
+    }
+
+    /// A scenario of `run`, not yet started.
+    fn on(run: Arc<RunContext>) -> Self {
         ConformanceWorld {
-            fixtures: super::fixtures(),
+            fixtures: Arc::clone(&run.fixtures),
             mock: None,
             other_site: None,
             member: API_MEMBER.to_owned(),
@@ -168,12 +180,27 @@ impl ConformanceWorld {
             result: None,
             held: None,
             mark: 0,
-            sandbox: sandbox::current(),
+            sandbox: run.sandbox.clone(),
             recorder: Recorder::default(),
-            scope: NEXT_SCOPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            scope: run.next_scope(),
             existing_records: false,
             performed: 0,
+            run,
         }
+    }
+
+    /// Makes this World a scenario of `run` (the runner's before-hook, before the first
+    /// step); `existing_records`: the scenario is tagged `@existing-records`.
+    pub(crate) fn begin(&mut self, run: Arc<RunContext>, existing_records: bool) {
+        *self = ConformanceWorld {
+            existing_records,
+            ..ConformanceWorld::on(run)
+        };
+    }
+
+    /// The run this scenario belongs to.
+    pub(crate) fn run(&self) -> &Arc<RunContext> {
+        &self.run
     }
 
     /// The sandbox profile whose member holds the API member's role (the role's name when
@@ -380,25 +407,27 @@ impl ConformanceWorld {
         if let Some(integration) = &self.integration {
             return Arc::clone(integration);
         }
-        let integration: Arc<dyn Integration> = if let Some(config) = super::mcp_integration() {
+        let run = Arc::clone(&self.run);
+        let integration: Arc<dyn Integration> = if let Some(mcp) = &run.mcp {
             assert!(
                 self.sandbox.is_none(),
                 "an MCP integration is judged by the mock's journal; it cannot run against a sandbox"
             );
-            if let Some(failure) = super::repeated_start_failure() {
+            if let Some(failure) = mcp.repeated_start_failure() {
                 not_judged(&IntegrationError::NotStarted(failure));
             }
             let credentials = self.credentials().await;
-            let started = match super::shared_servers() {
+            let started = match &mcp.kept {
                 Some(kept) => kept
                     .lease(&credentials, &self.profile(), self.journal_readers())
                     .await
                     .map(ScenarioServer::Kept),
                 None => McpIntegration::start(
-                    config,
+                    Arc::clone(&mcp.config),
                     Arc::clone(&self.fixtures),
                     &credentials,
                     self.journal_readers(),
+                    &mcp.slots,
                 )
                 .await
                 .map(|server| ScenarioServer::Own(Arc::new(server))),
@@ -410,7 +439,7 @@ impl ConformanceWorld {
                     integration
                 }
                 Err(failure) => {
-                    super::start_failed(&failure);
+                    mcp.start_failed(&failure);
                     not_judged(&IntegrationError::NotStarted(failure))
                 }
             }
