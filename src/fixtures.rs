@@ -577,9 +577,19 @@ pub struct Fixtures {
 impl Fixtures {
     /// The fixtures built into the binary, loaded once.
     pub fn builtin() -> Result<&'static Fixtures, FixtureError> {
-        static LOADED: OnceLock<Result<Fixtures, FixtureError>> = OnceLock::new();
+        Fixtures::loaded_builtin().map(|fixtures| &**fixtures)
+    }
+
+    /// The fixtures built into the binary, loaded once, to share with a run
+    /// ([`crate::harness::RunOptions::fixtures`]) without copying them.
+    pub fn shared_builtin() -> Result<Arc<Fixtures>, FixtureError> {
+        Fixtures::loaded_builtin().map(Arc::clone)
+    }
+
+    fn loaded_builtin() -> Result<&'static Arc<Fixtures>, FixtureError> {
+        static LOADED: OnceLock<Result<Arc<Fixtures>, FixtureError>> = OnceLock::new();
         LOADED
-            .get_or_init(|| Fixtures::load(&Source::Builtin))
+            .get_or_init(|| Fixtures::load(&Source::Builtin).map(Arc::new))
             .as_ref()
             .map_err(Clone::clone)
     }

@@ -7,18 +7,27 @@ use crate::docs::{self, Documentation, Sources};
 use crate::fixtures::Fixtures;
 use crate::model::SecurityRole;
 
-/// What `docs` is asked to write.
-#[derive(Debug, Clone, Default)]
+/// What `docs` is asked to write: the command line of `cw-conform docs`.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct DocsArgs {
     /// The folder to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
-    /// Run reports (`run --format json`).
+    /// A run report, from `cw-conform run --format json --output FILE` (repeatable:
+    /// each scenario shows its result in the latest run).
+    #[arg(long, value_name = "FILE")]
     pub results: Vec<PathBuf>,
-    /// Feature files or folders (default: the built-in features).
+    /// Your own feature files or folders, as `run` takes them (default: the built-in
+    /// features; repeatable).
+    #[arg(long, value_name = "PATH")]
     pub features: Vec<PathBuf>,
-    /// Role profiles or role files for the matrix (default: every shipped profile).
+    /// Role profiles or role files for the matrix, comma-separated (default: every
+    /// shipped profile).
+    #[arg(long, value_delimiter = ',')]
     pub roles: Vec<String>,
-    /// The integration's name.
+    /// The integration's name, shown on every page (default: the one the latest run
+    /// report names, if any).
+    #[arg(long, value_name = "NAME")]
     pub integration: Option<String>,
 }
 

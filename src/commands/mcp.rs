@@ -22,16 +22,21 @@ pub async fn serve(fixtures: &Fixtures) -> Result<u8, CommandError> {
     Ok(exit::CONFORMS)
 }
 
-/// What `mcp-probe` was asked to do.
-#[derive(Debug, Clone)]
+/// What `mcp-probe` was asked to do: the command line of `cw-conform mcp-probe`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ProbeArgs {
-    /// Where the starting config goes (standard output when `None`).
+    /// Write the config to this file (the tool listing then goes to standard output;
+    /// otherwise the config goes to standard output and the listing to standard error).
+    #[arg(long)]
     pub output: Option<PathBuf>,
-    /// `KEY=VALUE` variables to start the server with.
+    /// A variable to start the server with, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Seconds the server may take to start and answer.
+    /// Seconds the server may take to start and to answer.
+    #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// The server's command and arguments.
+    /// The server's command and arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

@@ -26,20 +26,27 @@ pub enum ParityFormat {
 }
 
 /// What `parity` was asked to do.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ParityArgs {
-    /// A tag expression.
+    /// Only scenarios matching this tag expression.
+    #[arg(long, short)]
     pub tags: Option<String>,
-    /// The user's own features (the built-in ones when empty).
-    pub paths: Vec<PathBuf>,
-    /// The report's format.
+    /// text or json.
+    #[arg(long, value_enum, default_value_t = ParityFormat::Text)]
     pub format: ParityFormat,
-    /// Where the report goes (standard output when `None`).
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
     pub output: Option<PathBuf>,
-    /// What scenarios may write on the sandbox.
-    pub writes: SandboxWrites,
-    /// Where the sandbox run's ledger is kept.
+    /// Let scenarios that write run on the sandbox (everything created is marked and
+    /// removed afterwards).
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// The folder of the run ledgers (what the sandbox run created, kept until it is
+    /// removed).
+    #[arg(long, value_name = "DIR", default_value = crate::ledger::DEFAULT_DIR)]
     pub ledger_dir: PathBuf,
+    /// Your own feature files or folders (default: the built-in features).
+    pub paths: Vec<PathBuf>,
 }
 
 /// Runs the scenarios on the mock and on the sandbox, and prints (or writes) every
@@ -56,7 +63,7 @@ pub async fn parity(args: ParityArgs, fixtures: &Fixtures) -> Result<u8, Command
     let Some(run) = sandbox_run(
         &SandboxArgs {
             quiet: true,
-            writes: args.writes,
+            writes: SandboxWrites::from_flags(args.allow_writes, false)?,
             ledger_dir: &args.ledger_dir,
         },
         &environment,

@@ -11,16 +11,20 @@ use crate::baseline::{Baseline, Scope};
 use crate::fixtures::Fixtures;
 use crate::report;
 
-/// What `report merge` was asked to do.
-#[derive(Debug, Clone)]
+/// What `report merge` was asked to do: the command line of `cw-conform report merge`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct MergeArgs {
-    /// The shards' JSON reports (`run --partition K/N --format json --output F`).
+    /// The shards' JSON reports, one per shard.
+    #[arg(required = true, value_name = "SHARD.json")]
     pub shards: Vec<PathBuf>,
-    /// The merged report's format.
+    /// Report format: pretty (the summary by rule), junit or json.
+    #[arg(long, value_enum, default_value_t = Format::Pretty)]
     pub format: Format,
-    /// Where the merged report goes (standard output when `None`).
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Known failures, applied to the merged run.
+    /// Known failures, applied to the merged run (as `run --baseline`).
+    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 }
 

@@ -6,6 +6,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::terminal::ColorChoice;
 use super::{CommandError, exit};
 use crate::baseline::{Baseline, Scope};
 use crate::cleanup::LeftBehind;
@@ -187,40 +188,95 @@ pub enum RequireRules {
     All,
 }
 
-/// What `run` was asked to do.
-#[derive(Debug, Clone)]
+/// What `run` was asked to do: the command line of `cw-conform run`.
+#[derive(Debug, Clone, clap::Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags of `run` (quiet, writes, existing-record writes, server reuse)"
+)]
 pub struct RunArgs {
-    /// A tag expression.
+    /// Only scenarios matching this tag expression, e.g. "@SD-01 or @SD-02".
+    #[arg(long, short)]
     pub tags: Option<String>,
-    /// Scenarios run at once; `None` picks [`default_concurrency`].
+    /// Scenarios run at once (default: 16 for the reference integration; one per CPU
+    /// for an MCP integration, whose servers start a process each).
+    #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Only the report, no progress.
+    /// Do not print the step-by-step progress, only the report.
+    #[arg(long)]
     pub quiet: bool,
-    /// Colour the progress display.
-    pub color: bool,
-    /// The reports, each with where it goes ([`report_outputs`]).
-    pub outputs: Vec<ReportOutput>,
-    /// Against a sandbox: what scenarios may write.
-    pub writes: SandboxWrites,
-    /// Where the run's ledger of created records is kept.
+    /// Colour the progress display: auto (when standard output is a terminal and
+    /// NO_COLOR is not set), always or never.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// A report: pretty (the summary by rule), junit, json (the project's own,
+    /// schemas/report.schema.json) or cucumber (Cucumber's standard JSON), each to
+    /// standard output or, as FORMAT=PATH, to a file (its folders are created).
+    /// Repeatable: --format junit=reports/conformance.xml --format json=reports/run.json.
+    /// At most one goes to standard output; when none does, the summary does.
+    #[arg(long = "format", value_name = "FORMAT[=PATH]")]
+    pub formats: Vec<ReportOutput>,
+    /// Write the one report without =PATH (pretty by default) to this file instead of
+    /// standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Against a sandbox: let scenarios that write run (everything created is marked
+    /// and removed afterwards).
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Against a sandbox: let scenarios tagged @existing-records change records the run
+    /// did not create (none of the built-in scenarios needs it).
+    #[arg(long)]
+    pub allow_existing_record_writes: bool,
+    /// Against a sandbox: the folder of the run ledgers (what each run created, kept
+    /// until it is removed).
+    #[arg(long, value_name = "DIR", default_value = crate::ledger::DEFAULT_DIR)]
     pub ledger_dir: PathBuf,
-    /// The integration to drive.
+    /// The integration the scenarios drive: the built-in reference integration, or an
+    /// MCP server described by --integration-config.
+    #[arg(long, value_enum, default_value_t = IntegrationKind::Reference)]
     pub integration: IntegrationKind,
-    /// Its config, for MCP.
+    /// The integration config of an MCP server (`cw-conform mcp-probe` writes one).
+    #[arg(long, value_name = "FILE")]
     pub integration_config: Option<PathBuf>,
-    /// The user's own features (the built-in ones when empty).
-    pub paths: Vec<PathBuf>,
-    /// Whether checking fewer rules than asked fails a sandbox run.
+    /// Against a sandbox: `all` fails the run (exit 1) when it checked fewer rules than
+    /// its scenarios ask for (some were left out); `ran` (default) only says so.
+    #[arg(long, value_enum, default_value_t = RequireRules::Ran)]
     pub require_rules: RequireRules,
-    /// Only this shard of the selected scenarios; the coverage gate waits for
-    /// `report merge`.
+    /// Run only shard K of N (`2/4`) of the selected scenarios, for a CI matrix: sorted
+    /// by feature path then line, the i-th scenario goes to shard i mod N + 1. The
+    /// coverage gate waits for `cw-conform report merge`.
+    #[arg(long, value_name = "K/N")]
     pub partition: Option<Partition>,
-    /// Known failures: the violations it lists are expected.
+    /// Known failures (a TOML file of scenario, rule and reason): the violations it
+    /// lists are expected; the run fails on new ones, and on entries that no longer
+    /// fail or name no scenario.
+    #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Record the run's violations here, as a baseline to edit.
+    /// Record the run's violations in this file, as a baseline to edit (each reason is
+    /// a placeholder to replace; --baseline keeps the reasons it has).
+    #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
-    /// An MCP integration: keep one server per credential set and role across scenarios.
+    /// With --integration mcp: start one server per API member and role (per set of
+    /// credentials) and keep it across scenarios, instead of one per scenario. Each
+    /// scenario still has its own mock ConnectWise; the server's own caches do not
+    /// start afresh, and the report says so.
+    #[arg(long)]
     pub reuse_servers: bool,
+    /// Your own feature files or folders (default: the built-in features).
+    pub paths: Vec<PathBuf>,
+}
+
+impl RunArgs {
+    /// The reports the run writes, each with where it goes ([`report_outputs`]).
+    pub fn outputs(&self) -> Result<Vec<ReportOutput>, CommandError> {
+        report_outputs(self.formats.clone(), self.output.clone())
+    }
+
+    /// Against a sandbox: what scenarios may write.
+    pub fn writes(&self) -> Result<SandboxWrites, CommandError> {
+        SandboxWrites::from_flags(self.allow_writes, self.allow_existing_record_writes)
+    }
 }
 
 fn integration_config(
@@ -445,8 +501,12 @@ pub(super) async fn clean_up(run: &SandboxRun, ledger_dir: &std::path::Path) -> 
     left
 }
 
-/// Runs the features and prints (or writes) the report; returns the exit code.
-pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
+/// Runs the features on `shared` (the fixtures the report is built from too) and prints
+/// (or writes) the report; returns the exit code.
+pub async fn run(args: RunArgs, shared: Arc<Fixtures>) -> Result<u8, CommandError> {
+    let fixtures: &Fixtures = &shared;
+    let outputs = args.outputs()?;
+    let writes = args.writes()?;
     let config = integration_config(&args, fixtures)?;
     // A bad baseline is refused before anything runs.
     let baseline = args
@@ -471,7 +531,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     let sandbox = sandbox_run(
         &SandboxArgs {
             quiet: args.quiet,
-            writes: args.writes,
+            writes,
             ledger_dir: &args.ledger_dir,
         },
         &environment,
@@ -483,22 +543,22 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
     let selected_whole_suite = args.tags.is_none() && args.paths.is_empty() && sandbox.is_none();
     // One shard checks only its share of the rules: the gate is the merge's to apply.
     let whole_suite = selected_whole_suite && args.partition.is_none();
-    prepare_folders(&args.outputs)?;
+    prepare_folders(&outputs)?;
     // A machine-readable report on standard output leaves no room for progress.
     let progress = !args.quiet
-        && args
-            .outputs
+        && outputs
             .iter()
             .all(|o| o.path.is_some() || o.format.readable());
     let options = RunOptions {
+        fixtures: Arc::clone(&shared),
         tags: args.tags,
         paths: args.paths,
         concurrency: args
             .concurrency
             .unwrap_or_else(|| default_concurrency(args.integration)),
-        color: args.color,
+        color: args.color.enabled(),
         progress,
-        cucumber_json: args.outputs.iter().any(|o| o.format == Format::Cucumber),
+        cucumber_json: outputs.iter().any(|o| o.format == Format::Cucumber),
         sandbox: sandbox.clone(),
         integration: config
             .clone()
@@ -575,7 +635,7 @@ pub async fn run(args: RunArgs, fixtures: &Fixtures) -> Result<u8, CommandError>
         ));
     }
     let mut on_stdout = false;
-    for output in &args.outputs {
+    for output in &outputs {
         let rendered = match output.format {
             Format::Pretty => text.clone(),
             Format::Junit => report::junit::render(&summary, &judging),

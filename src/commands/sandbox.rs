@@ -26,15 +26,19 @@ pub enum PlanFormat {
     Html,
 }
 
-/// What `sandbox plan` was asked to do.
-#[derive(Debug, Clone)]
+/// What `sandbox plan` was asked to do: the command line of `cw-conform sandbox plan`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct PlanArgs {
-    /// Role profiles, role files or scenario roles (`scenario-1a2b3c4d`); empty: the roles
-    /// the built-in scenarios need.
+    /// Role profiles, role files or scenario roles (`scenario-1a2b3c4d`, as a left-out
+    /// scenario names it), comma-separated (default: the roles the built-in scenarios
+    /// need).
+    #[arg(long, value_delimiter = ',')]
     pub roles: Vec<String>,
-    /// The format.
+    /// markdown, or html for a person.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
     pub format: PlanFormat,
-    /// Write the plan here instead of standard output.
+    /// Write the plan to this file instead of standard output.
+    #[arg(long)]
     pub output: Option<PathBuf>,
 }
 
@@ -64,14 +68,18 @@ pub fn plan(args: &PlanArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     Ok(exit::CONFORMS)
 }
 
-/// What `sandbox cleanup` was asked to do.
-#[derive(Debug, Clone)]
+/// What `sandbox cleanup` was asked to do: the command line of `cw-conform sandbox
+/// cleanup`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct CleanupArgs {
     /// The folder of the run ledgers.
+    #[arg(long, value_name = "DIR", default_value = crate::ledger::DEFAULT_DIR)]
     pub ledger_dir: PathBuf,
     /// Delete without asking.
+    #[arg(long)]
     pub yes: bool,
-    /// Only the run with this token.
+    /// Only the run with this token (the 16 hexadecimal digits of its mark).
+    #[arg(long)]
     pub token: Option<String>,
 }
 

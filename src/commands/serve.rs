@@ -21,31 +21,45 @@ use crate::mock::{ApiMember, Fault, Limits, MockConfig, MockConnectWise, Retenti
 /// of the records it adds for a members file's others.
 const SEED_API_MEMBER: &str = "ai-integration";
 
-/// What `serve` was asked to do.
-#[derive(Debug, Clone)]
+/// What `serve` was asked to do: the command line of `cw-conform serve`.
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Role profile name or role file.
+    /// Role profile name (least-privilege, read-only-discovery, …) or a role .toml file.
+    #[arg(long, default_value = "least-privilege")]
     pub role: String,
-    /// The sign-in company code.
+    /// The sign-in company code clients must send.
+    #[arg(long, default_value = "northwind")]
     pub company_id: String,
-    /// The public key (a mock-only default when `None`).
+    /// The API member's public key (default: a mock-only key, printed at start).
+    #[arg(long)]
     pub public_key: Option<String>,
-    /// The private key (a mock-only default when `None`).
+    /// The API member's private key (default: a mock-only key, printed at start).
+    #[arg(long)]
     pub private_key: Option<String>,
-    /// A client ID to require (any when `None`).
+    /// A client ID to require (default: any).
+    #[arg(long)]
     pub client_id: Option<String>,
-    /// Answer the first N API requests with 429.
+    /// Answer the first N API requests with 429 and `Retry-After: 1` (rate-limit drill).
+    #[arg(long, default_value_t = 0)]
     pub rate_limit_first: usize,
-    /// Wait this long before every answer.
+    /// Wait this many milliseconds before every answer.
+    #[arg(long, default_value_t = 0)]
     pub delay_ms: u64,
-    /// The largest request body accepted, in bytes (larger ones get 413).
+    /// The largest request body accepted, in bytes; a larger one is answered 413
+    /// without being read into memory.
+    #[arg(long, default_value_t = crate::mock::server::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
-    /// A members file: several API members with their own roles and keys (instead of
-    /// `role`, `public_key` and `private_key`).
+    /// A members file: several API members, each with its own role and keys, as a
+    /// sandbox has them (instead of --role, --public-key and --private-key).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["public_key", "private_key"])]
     pub members: Option<PathBuf>,
-    /// Behaviours changed on purpose (a testing aid for `cw-conform parity`).
+    /// A testing aid for `cw-conform parity`: answer one thing differently from the
+    /// mock on purpose (security-code: a 403 body's code is Forbidden; default-page-size:
+    /// 10 records a page without pageSize). Repeatable.
+    #[arg(long = "drift", value_enum, value_name = "NAME")]
     pub drifts: Vec<Drift>,
 }
 

@@ -1,6 +1,7 @@
 //! Gherkin glue: the cucumber World, the steps (one module per domain concept) and the
 //! runner. It only connects the features to the mock, the integration and the reports.
 
+mod context;
 mod features;
 pub mod partition;
 mod runner;
@@ -8,12 +9,7 @@ pub mod sandbox;
 mod steps;
 pub mod world;
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
-
-use crate::fixtures::Fixtures;
-use crate::integration::mcp::IntegrationConfig;
-use crate::integration::mcp::shared::SharedServers;
-use crate::integration::{IntegrationError, ServerFailure};
+use crate::integration::IntegrationError;
 
 pub use features::FeatureError;
 pub use partition::{Partition, PartitionError};
@@ -54,93 +50,6 @@ pub(crate) const NOT_JUDGED_PREFIX: &str = "could not be judged: ";
 /// Stops the step: the integration gave no answer that can be judged.
 pub(crate) fn not_judged(error: &IntegrationError) -> ! {
     panic!("{NOT_JUDGED_PREFIX}{error}")
-}
-
-/// How often each start-up failure has happened in this run, by its message.
-static START_FAILURES: Mutex<Vec<(ServerFailure, usize)>> = Mutex::new(Vec::new());
-
-/// Times the same start-up failure may happen before the run stops starting the server:
-/// a wrong command or an environment that makes it exit fails the same way every time, and
-/// starting it once for each scenario only repeats the cause. (A start-up that timed out is
-/// always tried again: the start-up slots keep queueing out of its bound.)
-const START_ATTEMPTS: usize = 2;
-
-/// Records that the server failed to start (only failures that recur on every start count:
-/// a server that was merely slow to answer is started again).
-fn start_failed(failure: &ServerFailure) {
-    if !failure.ends_every_start() {
-        return;
-    }
-    let mut failures = START_FAILURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    match failures.iter_mut().find(|(f, _)| f == failure) {
-        Some((_, count)) => *count += 1,
-        None => failures.push((failure.clone(), 1)),
-    }
-}
-
-/// A start-up failure that has already repeated in this run: the server is not started
-/// again, and the scenario is not judged for the same cause.
-fn repeated_start_failure() -> Option<ServerFailure> {
-    START_FAILURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .find(|(_, count)| *count >= START_ATTEMPTS)
-        .map(|(failure, _)| failure.clone())
-}
-
-static FIXTURES: OnceLock<Arc<Fixtures>> = OnceLock::new();
-
-static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(None);
-
-/// The servers kept across scenarios, when the run reuses them.
-static SHARED_SERVERS: RwLock<Option<Arc<SharedServers>>> = RwLock::new(None);
-
-/// Installs (or clears) the MCP integration the run about to start tests instead of the
-/// reference integration, and whether its servers are kept across scenarios.
-fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>, reuse_servers: bool) {
-    START_FAILURES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clear();
-    *SHARED_SERVERS
-        .write()
-        .unwrap_or_else(PoisonError::into_inner) = config
-        .as_ref()
-        .filter(|_| reuse_servers)
-        .map(|config| Arc::new(SharedServers::new(Arc::clone(config), fixtures())));
-    *MCP_INTEGRATION
-        .write()
-        .unwrap_or_else(PoisonError::into_inner) = config;
-}
-
-/// The servers kept across scenarios, when the current run reuses them.
-fn shared_servers() -> Option<Arc<SharedServers>> {
-    SHARED_SERVERS
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-}
-
-/// The MCP integration of the current run, if it tests one.
-pub(crate) fn mcp_integration() -> Option<Arc<IntegrationConfig>> {
-    MCP_INTEGRATION
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-}
-
-/// The fixtures scenarios use: the built-in ones unless the runner installed others.
-fn fixtures() -> Arc<Fixtures> {
-    Arc::clone(FIXTURES.get_or_init(|| {
-        Arc::new(
-            Fixtures::builtin()
-                .unwrap_or_else(|e| panic!("{e}"))
-                .clone(),
-        )
-    }))
 }
 
 /// The features as written (Scenario Outlines not expanded), checked as a run checks them:

@@ -30,6 +30,7 @@ use cucumber::{Event, World as _, WriterExt as _};
 use futures::stream;
 use include_dir::{Dir, include_dir};
 
+use super::context::RunContext;
 use super::features::{FeatureError, FeatureText};
 use super::partition::Partition;
 use super::sandbox::SandboxRun;
@@ -50,6 +51,9 @@ static BUILTIN_FEATURES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/featur
     reason = "independent switches of `run` (colour, progress, Cucumber JSON, server reuse), not states of one thing"
 )]
 pub struct RunOptions {
+    /// The fixtures the scenarios run on (the roles, actions, policy, rules and seed), and
+    /// the report is built from.
+    pub fixtures: Arc<Fixtures>,
     /// A cucumber tag expression (`@SD-01 and not @writes`).
     pub tags: Option<String>,
     /// Feature files or folders; empty runs the built-in features.
@@ -87,6 +91,7 @@ pub enum IntegrationUnderTest {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
+            fixtures: Fixtures::shared_builtin().unwrap_or_else(|e| panic!("{e}")),
             tags: None,
             paths: Vec::new(),
             concurrency: 16,
@@ -992,18 +997,22 @@ pub async fn run_until(
         expression: options.tags.clone().unwrap_or_default(),
         reason: e.kind().to_string(),
     })?;
-    super::sandbox::install(options.sandbox.clone());
     let mcp = match &options.integration {
         IntegrationUnderTest::Reference => None,
         IntegrationUnderTest::Mcp(config) => Some(Arc::clone(config)),
     };
-    super::install_mcp_integration(mcp.clone(), options.reuse_servers);
+    let context = Arc::new(RunContext::new(
+        Arc::clone(&options.fixtures),
+        options.sandbox.clone(),
+        mcp.clone(),
+        options.reuse_servers,
+    ));
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
     let left_out_sink = Arc::clone(&left_out);
     let not_offered: Arc<Mutex<Vec<NotOffered>>> = Arc::default();
     let not_offered_sink = Arc::clone(&not_offered);
     let sandbox = options.sandbox.clone();
-    let filter_fixtures = super::fixtures();
+    let filter_fixtures = Arc::clone(&options.fixtures);
     // A shard is chosen among the scenarios the tags select, before the integration or the
     // sandbox leaves any out: each shard reports what it left out of its own share.
     let shard = options.partition.map(|partition| {
@@ -1111,10 +1120,14 @@ pub async fn run_until(
         .steps(ConformanceWorld::collection())
         .with_cli(cli)
         .fail_on_skipped()
-        .before(|feature, rule, scenario, world| {
-            world.existing_records =
-                super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
-            Box::pin(async {})
+        .before({
+            let context = Arc::clone(&context);
+            move |feature, rule, scenario, world| {
+                let existing_records =
+                    super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
+                world.begin(Arc::clone(&context), existing_records);
+                Box::pin(async {})
+            }
         })
         .after(move |feature, _, scenario, _, world| {
             let evidence = Arc::clone(&evidence_sink);
@@ -1149,7 +1162,7 @@ pub async fn run_until(
         () = stop => true,
     };
     // Kept servers are stopped after the last scenario, and on an interrupt.
-    let server_reuse = match super::shared_servers() {
+    let server_reuse = match context.mcp.as_ref().and_then(|mcp| mcp.kept.as_ref()) {
         Some(kept) => Some(kept.stop().await),
         None => None,
     };
@@ -1417,7 +1430,7 @@ mod tests {
     /// `the AI asks to …` step of the built-in features must be read as its action.
     #[test]
     fn every_request_of_the_builtin_features_names_its_action() {
-        let fixtures = super::super::fixtures();
+        let fixtures = Fixtures::shared_builtin().unwrap();
         let mut unread = Vec::new();
         for (file, feature) in builtin_parsed() {
             for (rule, scenario) in scenarios_of(&feature) {
@@ -1459,7 +1472,7 @@ mod tests {
     /// expects it blocked; a companion that reads is not blocking.
     #[test]
     fn the_blocking_scenarios_are_found_from_their_expected_outcomes() {
-        let fixtures = super::super::fixtures();
+        let fixtures = Fixtures::shared_builtin().unwrap();
         let feature = gherkin::Feature::parse(
             "Feature: f\n  Scenario: s\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n    When the AI asks to delete ticket #1009\n    Then the outcome is escalated\n",
             gherkin::GherkinEnv::default(),

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use cucumber::gherkin;
 
@@ -225,21 +225,6 @@ impl SandboxRun {
             reported
         }
     }
-}
-
-static CURRENT: RwLock<Option<Arc<SandboxRun>>> = RwLock::new(None);
-
-/// Installs (or clears) the sandbox of the run about to start.
-pub(crate) fn install(run: Option<Arc<SandboxRun>>) {
-    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = run;
-}
-
-/// The sandbox of the current run, if it is one.
-pub(crate) fn current() -> Option<Arc<SandboxRun>> {
-    CURRENT
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
 }
 
 /// Why a step can only run against the mock: it names a seeded record, sets up its own

@@ -4,7 +4,8 @@
 use crate::harness::{mistake, not_judged};
 use std::sync::{Arc, PoisonError};
 
-use super::sandbox::{self, SandboxRun};
+use super::context::RunContext;
+use super::sandbox::SandboxRun;
 use crate::connectwise::security::Settings;
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
@@ -61,17 +62,18 @@ async fn on_worker<T: Send + 'static>(
     }
 }
 
-static NEXT_SCOPE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
 /// One scenario's state. Each scenario has its own mock, so scenarios run concurrently
 /// without sharing anything.
 #[derive(cucumber::World)]
 #[world(init = Self::new)]
 pub struct ConformanceWorld {
+    /// The run this scenario belongs to (handed over by the runner's before-hook).
+    run: Arc<RunContext>,
+    /// The run's fixtures, or the scenario's own once a step switched how ConnectWise
+    /// behaves.
     pub(crate) fixtures: Arc<Fixtures>,
-    pub(crate) mock: Option<MockConnectWise>,
-    /// Another ConnectWise site, for scenarios about a wrong URL.
-    pub(crate) other_site: Option<MockConnectWise>,
+    /// What the scenario runs against: its own mock, or the run's sandbox.
+    pub(crate) target: Target,
     /// The member identifier the integration signs in as.
     pub(crate) member: String,
     /// The last record an action created.
@@ -94,8 +96,6 @@ pub struct ConformanceWorld {
     pub(crate) held: Option<Confirmation>,
     /// The journal length before the last action, to look at what it sent.
     pub(crate) mark: usize,
-    /// The sandbox, when the run targets one instead of the mock.
-    pub(crate) sandbox: Option<Arc<SandboxRun>>,
     /// Against a sandbox: the requests the scenario's clients sent.
     pub(crate) recorder: Recorder,
     /// This scenario's number within the run (the ledger's scope of what it created).
@@ -105,6 +105,39 @@ pub struct ConformanceWorld {
     /// Actions the integration performed (or answered held) in this scenario: a rule is met
     /// only by scenarios that exercised the integration.
     pub(crate) performed: usize,
+}
+
+/// What a scenario runs against.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per scenario, held in its World and never moved in bulk"
+)]
+pub(crate) enum Target {
+    /// The scenario's own mock ConnectWise (started on first use), and another site for a
+    /// scenario about a wrong URL (started by its step).
+    Mock {
+        /// The mock, once started.
+        mock: Option<MockConnectWise>,
+        /// Another ConnectWise site, which does not know the company.
+        other_site: Option<MockConnectWise>,
+    },
+    /// A real ConnectWise sandbox, with the run's state (its members and ledger).
+    Sandbox(Arc<SandboxRun>),
+}
+
+/// The message of a step that needs the mock, run against a sandbox.
+const NEEDS_MOCK: &str = "this step needs the mock ConnectWise; tag the scenario @mock-only";
+
+impl Target {
+    /// The scenario's ConnectWise sites as far as they are mocks: the mock, then the other
+    /// site (none against a sandbox).
+    fn mocks(&self) -> impl Iterator<Item = &MockConnectWise> {
+        let (mock, other_site) = match self {
+            Target::Mock { mock, other_site } => (mock.as_ref(), other_site.as_ref()),
+            Target::Sandbox(_) => (None, None),
+        };
+        mock.into_iter().chain(other_site)
+    }
 }
 
 /// An MCP server a scenario uses: started for it, or kept across scenarios
@@ -152,11 +185,25 @@ impl std::fmt::Debug for ConformanceWorld {
 }
 
 impl ConformanceWorld {
+    /// A World on its own: the built-in fixtures, the mock and the reference integration.
+    /// Cucumber builds every World this way; the runner's before-hook then hands it its
+    /// run ([`Self::begin`]).
     fn new() -> Self {
+        let fixtures = Fixtures::shared_builtin().unwrap_or_else(|e| panic!("{e}"));
+        ConformanceWorld::on(Arc::new(RunContext::new(fixtures, None, None, false)))
+    }
+
+    /// A scenario of `run`, not yet started.
+    fn on(run: Arc<RunContext>) -> Self {
         ConformanceWorld {
-            fixtures: super::fixtures(),
-            mock: None,
-            other_site: None,
+            fixtures: Arc::clone(&run.fixtures),
+            target: match &run.sandbox {
+                Some(sandbox) => Target::Sandbox(Arc::clone(sandbox)),
+                None => Target::Mock {
+                    mock: None,
+                    other_site: None,
+                },
+            },
             member: API_MEMBER.to_owned(),
             findings: None,
             created: None,
@@ -168,12 +215,26 @@ impl ConformanceWorld {
             result: None,
             held: None,
             mark: 0,
-            sandbox: sandbox::current(),
             recorder: Recorder::default(),
-            scope: NEXT_SCOPE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            scope: run.next_scope(),
             existing_records: false,
             performed: 0,
+            run,
         }
+    }
+
+    /// Makes this World a scenario of `run` (the runner's before-hook, before the first
+    /// step); `existing_records`: the scenario is tagged `@existing-records`.
+    pub(crate) fn begin(&mut self, run: Arc<RunContext>, existing_records: bool) {
+        *self = ConformanceWorld {
+            existing_records,
+            ..ConformanceWorld::on(run)
+        };
+    }
+
+    /// The run this scenario belongs to.
+    pub(crate) fn run(&self) -> &Arc<RunContext> {
+        &self.run
     }
 
     /// The sandbox profile whose member holds the API member's role (the role's name when
@@ -183,32 +244,40 @@ impl ConformanceWorld {
             || crate::target::DEFAULT_ROLE.to_owned(),
             |r| r.name.clone(),
         );
-        match (&self.sandbox, &self.role) {
-            (Some(run), Some(role)) => run.profile_for(role).unwrap_or(name),
+        match (&self.target, &self.role) {
+            (Target::Sandbox(run), Some(role)) => run.profile_for(role).unwrap_or(name),
             _ => name,
         }
     }
 
     /// The scenario's mock, started on first use.
     pub(crate) async fn mock(&mut self) -> &MockConnectWise {
-        assert!(
-            self.sandbox.is_none(),
-            "this step needs the mock ConnectWise; tag the scenario @mock-only"
-        );
-        if self.mock.is_none() {
+        let Target::Mock { mock, .. } = &mut self.target else {
+            panic!("{NEEDS_MOCK}");
+        };
+        if mock.is_none() {
             let config = MockConfig {
                 client_ids: vec![CLIENT_ID.to_owned()],
                 ..MockConfig::default()
             };
-            let mock = MockConnectWise::start(Arc::clone(&self.fixtures), config).await;
-            self.mock = Some(mock);
+            *mock = Some(MockConnectWise::start(Arc::clone(&self.fixtures), config).await);
         }
-        self.mock.as_ref().expect("the mock was started above")
+        mock.as_ref().expect("the mock was started above")
+    }
+
+    /// Starts another ConnectWise site (a mock, as `config` describes it) for a scenario
+    /// about a wrong URL, and returns its URL; its requests join the scenario's journal.
+    pub(crate) async fn start_other_site(&mut self, config: MockConfig) -> String {
+        let Target::Mock { other_site, .. } = &mut self.target else {
+            panic!("{NEEDS_MOCK}");
+        };
+        let site = MockConnectWise::start(Arc::clone(&self.fixtures), config).await;
+        other_site.insert(site).site()
     }
 
     /// Gives the API member a role (replacing any earlier one) and resets the integration.
     pub(crate) async fn set_role(&mut self, role: SecurityRole) {
-        if self.sandbox.is_some() {
+        if let Target::Sandbox(_) = self.target {
             // On a sandbox the role is the one the profile's API member has there.
             self.role = Some(role);
             self.reset_integration().await;
@@ -225,18 +294,18 @@ impl ConformanceWorld {
     /// with the switch, holding the seed data, and the API member keeps its role; so the
     /// switch must come before the scenario's first action.
     pub(crate) async fn switch(&mut self, change: impl FnOnce(&mut Settings)) {
-        if self.sandbox.is_some() {
+        let Target::Mock { mock, .. } = &mut self.target else {
             mistake!("a sandbox cannot be switched; tag the scenario @mock-only");
-        }
-        if self.result.is_some() || self.mock.as_ref().is_some_and(|m| !m.journal().is_empty()) {
+        };
+        if self.result.is_some() || mock.as_ref().is_some_and(|m| !m.journal().is_empty()) {
             mistake!("choose how ConnectWise behaves before the scenario's first action");
+        }
+        if let Some(mock) = mock.take() {
+            mock.shutdown();
         }
         let mut fixtures = (*self.fixtures).clone();
         change(&mut fixtures.permissions.settings);
         self.fixtures = Arc::new(fixtures);
-        if let Some(mock) = self.mock.take() {
-            mock.shutdown();
-        }
         self.integration = None;
         if let Some(role) = self.role.clone() {
             self.set_role(role).await;
@@ -252,7 +321,7 @@ impl ConformanceWorld {
                 .unwrap_or_else(|e| panic!("{e}"));
             self.set_role(role).await;
         }
-        let mut credentials = if let Some(run) = &self.sandbox {
+        let mut credentials = if let Target::Sandbox(run) = &self.target {
             let role = self.role.as_ref().expect("a role was given above");
             run.credentials_for(role).unwrap_or_else(|| {
                 panic!(
@@ -287,8 +356,8 @@ impl ConformanceWorld {
         for server in &self.servers {
             server.server().harness_requests_follow();
         }
-        match self.sandbox.clone() {
-            Some(run) => {
+        match &self.target {
+            Target::Sandbox(run) => {
                 let gate = crate::ledger::LedgerGate::new(
                     Arc::clone(&run.ledger),
                     &self.profile(),
@@ -308,17 +377,17 @@ impl ConformanceWorld {
                     client
                 }
             }
-            None => Client::new(credentials).unwrap_or_else(|e| panic!("{e}")),
+            Target::Mock { .. } => Client::new(credentials).unwrap_or_else(|e| panic!("{e}")),
         }
     }
 
     /// A record as ConnectWise holds it now: from the mock's store, or read from the sandbox
     /// (which needs Inquire on it).
     pub(crate) async fn record(&mut self, collection: &str, id: i64) -> Option<serde_json::Value> {
-        if let Some(mock) = &self.mock {
-            return mock.record(collection, id);
+        match &self.target {
+            Target::Mock { mock, .. } => return mock.as_ref()?.record(collection, id),
+            Target::Sandbox(_) => {}
         }
-        self.sandbox.as_ref()?;
         let endpoint = self.fixtures.permissions.endpoint_for(collection)?.clone();
         assert!(
             endpoint.parent.is_none(),
@@ -392,25 +461,27 @@ impl ConformanceWorld {
         if let Some(integration) = &self.integration {
             return Arc::clone(integration);
         }
-        let integration: Arc<dyn Integration> = if let Some(config) = super::mcp_integration() {
+        let run = Arc::clone(&self.run);
+        let integration: Arc<dyn Integration> = if let Some(mcp) = &run.mcp {
             assert!(
-                self.sandbox.is_none(),
+                matches!(self.target, Target::Mock { .. }),
                 "an MCP integration is judged by the mock's journal; it cannot run against a sandbox"
             );
-            if let Some(failure) = super::repeated_start_failure() {
+            if let Some(failure) = mcp.repeated_start_failure() {
                 not_judged(&IntegrationError::NotStarted(failure));
             }
             let credentials = self.credentials().await;
-            let started = match super::shared_servers() {
+            let started = match &mcp.kept {
                 Some(kept) => kept
                     .lease(&credentials, &self.profile(), self.journal_readers())
                     .await
                     .map(ScenarioServer::Kept),
                 None => McpIntegration::start(
-                    config,
+                    Arc::clone(&mcp.config),
                     Arc::clone(&self.fixtures),
                     &credentials,
                     self.journal_readers(),
+                    &mcp.slots,
                 )
                 .await
                 .map(|server| ScenarioServer::Own(Arc::new(server))),
@@ -422,7 +493,7 @@ impl ConformanceWorld {
                     integration
                 }
                 Err(failure) => {
-                    super::start_failed(&failure);
+                    mcp.start_failed(&failure);
                     not_judged(&IntegrationError::NotStarted(failure))
                 }
             }
@@ -458,24 +529,21 @@ impl ConformanceWorld {
     /// Readers of what the scenario's ConnectWise sites receive: the mock, then the other
     /// site of a wrong-URL scenario.
     fn journal_readers(&self) -> Vec<JournalReader> {
-        [&self.mock, &self.other_site]
-            .into_iter()
-            .flatten()
+        self.target
+            .mocks()
             .map(MockConnectWise::journal_reader)
             .collect()
     }
 
     /// How many requests ConnectWise has received, without copying them.
     pub(crate) fn journal_len(&self) -> usize {
-        match &self.mock {
-            Some(mock) => {
-                mock.journal_reader().len()
-                    + self
-                        .other_site
-                        .as_ref()
-                        .map_or(0, |other| other.journal_reader().len())
-            }
-            None => self
+        match &self.target {
+            Target::Mock { mock: Some(_), .. } => self
+                .target
+                .mocks()
+                .map(|mock| mock.journal_reader().len())
+                .sum(),
+            _ => self
                 .recorder
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -487,15 +555,13 @@ impl ConformanceWorld {
     /// (a wrong-URL scenario sends everything there), or against a sandbox what the
     /// scenario's clients sent.
     pub(crate) fn journal(&self) -> Vec<JournalEntry> {
-        match &self.mock {
-            Some(mock) => {
-                let mut entries = mock.journal();
-                if let Some(other) = &self.other_site {
-                    entries.extend(other.journal());
-                }
-                entries
-            }
-            None => self
+        match &self.target {
+            Target::Mock { mock: Some(_), .. } => self
+                .target
+                .mocks()
+                .flat_map(MockConnectWise::journal)
+                .collect(),
+            _ => self
                 .recorder
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -571,16 +637,17 @@ impl ConformanceWorld {
     /// Stops the mock without blocking (see [`MockConnectWise::shutdown`]); against a
     /// sandbox, removes what the scenario created.
     pub(crate) async fn finish(&mut self) {
-        for mock in [self.mock.take(), self.other_site.take()]
-            .into_iter()
-            .flatten()
-        {
-            mock.shutdown();
-        }
-        if let Some(run) = &self.sandbox {
-            // What cannot be removed now stays in the ledger; the run's final cleanup tries
-            // again and reports it.
-            crate::cleanup::clean(&run.sandbox, &run.ledger, Some(self.scope)).await;
+        match &mut self.target {
+            Target::Mock { mock, other_site } => {
+                for mock in [mock.take(), other_site.take()].into_iter().flatten() {
+                    mock.shutdown();
+                }
+            }
+            Target::Sandbox(run) => {
+                // What cannot be removed now stays in the ledger; the run's final cleanup
+                // tries again and reports it.
+                crate::cleanup::clean(&run.sandbox, &run.ledger, Some(self.scope)).await;
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ mod records;
 mod reports;
 mod reuse;
 mod routing;
+mod runs;
 mod sandbox;
 mod security;
 mod sign_in;

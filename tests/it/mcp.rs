@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::support::Scratch;
 use cw_conform::connectwise::JournalEntry;
 use cw_conform::fixtures::Fixtures;
-use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration};
+use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration, StartupSlots};
 use cw_conform::integration::{ActionRequest, Subject};
 use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
 use cw_conform::model::Outcome;
@@ -328,6 +328,7 @@ async fn adapter(config: &str, profile: &str) -> (MockConnectWise, McpIntegratio
         fixtures,
         &credentials,
         vec![mock.journal_reader()],
+        &StartupSlots::per_cpu(),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

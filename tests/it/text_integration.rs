@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::support::Scratch;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::integration::mcp::reply::Records;
-use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration};
+use cw_conform::integration::mcp::{IntegrationConfig, McpIntegration, StartupSlots};
 use cw_conform::integration::{ActionRequest, Subject, ToolResult};
 use cw_conform::mock::{ApiMember, MockConfig, MockConnectWise};
 use cw_conform::model::{Level, Levels, Outcome, SecurityRole};
@@ -134,6 +134,7 @@ async fn adapter(role: SecurityRole) -> (MockConnectWise, McpIntegration) {
         fixtures,
         &credentials,
         vec![mock.journal_reader()],
+        &StartupSlots::per_cpu(),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

@@ -303,7 +303,7 @@ fn assert_none(misses: &[String], what: &str) {
 
 #[test]
 fn every_resource_a_rule_blocks_is_refused_for_each_write_the_catalog_offers() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(
         &blocked_resource_misses(&fixtures, &checks),
@@ -313,28 +313,28 @@ fn every_resource_a_rule_blocks_is_refused_for_each_write_the_catalog_offers() {
 
 #[test]
 fn every_field_a_rule_blocks_is_refused_by_name_and_as_a_path() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(&blocked_field_misses(&fixtures, &checks), "blocked fields");
 }
 
 #[test]
 fn every_write_the_policy_holds_is_shown_held() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(&escalated_action_misses(&fixtures, &checks), "held writes");
 }
 
 #[test]
 fn every_write_of_the_catalog_is_asked_for_with_its_outcome_checked() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(&catalog_write_misses(&fixtures, &checks), "catalog writes");
 }
 
 #[test]
 fn every_row_of_the_least_privilege_role_is_stated_and_checked() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(
         &least_privilege_misses(&fixtures, &checks),
@@ -344,7 +344,7 @@ fn every_row_of_the_least_privilege_role_is_stated_and_checked() {
 
 #[test]
 fn no_scenario_checks_a_change_to_the_value_the_record_already_has() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     assert_none(&unchanged_change_misses(&checks), "record changes");
 }
@@ -352,7 +352,7 @@ fn no_scenario_checks_a_change_to_the_value_the_record_already_has() {
 /// The gate fails, naming what is missing, when the fixtures gain data no scenario checks.
 #[test]
 fn the_gate_names_fixture_data_no_scenario_checks() {
-    let fixtures = super::super::fixtures();
+    let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
     let mut changed = (*fixtures).clone();
     changed.policy.blocks[0]

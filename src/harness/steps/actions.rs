@@ -7,7 +7,7 @@ use cucumber::when;
 use serde_json::{Map, Value};
 
 use crate::harness::sandbox::MARK_FIELDS;
-use crate::harness::world::{ConformanceWorld, Created};
+use crate::harness::world::{ConformanceWorld, Created, Target};
 use crate::integration::mcp::reply::Records;
 use crate::integration::{ActionRequest, Subject};
 use crate::model::{ActionCatalog, ActionKind, Outcome, spelling};
@@ -95,7 +95,7 @@ async fn ai_asks(
         Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
         _ => action.path.clone(),
     };
-    if let Some(run) = &world.sandbox {
+    if let Target::Sandbox(run) = &world.target {
         if makes_records {
             mark(&mut fields, &run.ledger.next_mark());
         } else if let Some(Subject::Id(id)) = &subject {

@@ -1,12 +1,9 @@
 //! Steps that change the credentials the integration is configured with.
 
-use cucumber::given;
-
-use std::sync::Arc;
-
 use crate::connectwise::Secret;
 use crate::harness::world::ConformanceWorld;
-use crate::mock::{MockConfig, MockConnectWise};
+use crate::mock::MockConfig;
+use cucumber::given;
 
 use super::{Keyword, Pattern, StepDoc, param};
 
@@ -58,17 +55,12 @@ async fn wrong_credential(world: &mut ConformanceWorld, which: String) {
     // A wrong URL reaches another ConnectWise site (another region or another MSP),
     // which does not know this company: played by a second mock.
     let other_site = if which == "ConnectWise URL" {
-        let other = MockConnectWise::start(
-            Arc::clone(&world.fixtures),
-            MockConfig {
+        world
+            .start_other_site(MockConfig {
                 company_id: "othermsp".into(),
                 ..MockConfig::default()
-            },
-        )
-        .await;
-        let site = other.site();
-        world.other_site = Some(other);
-        site
+            })
+            .await
     } else {
         String::new()
     };

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::roles::known_function;
 use crate::cells::{self, Cell, Stage, Staged};
 use crate::fixtures::Fixtures;
+use crate::harness::context::RunContext;
 use crate::harness::world::{API_MEMBER, CLIENT_ID, ConformanceWorld};
 use crate::integration::mcp::McpIntegration;
 use crate::integration::{Integration, ReferenceIntegration};
@@ -137,6 +138,7 @@ async fn reports_levels(
 /// integration, or the run's MCP server started for the run's API member.
 struct ScenarioStage {
     fixtures: Arc<Fixtures>,
+    run: Arc<RunContext>,
 }
 
 impl Stage for ScenarioStage {
@@ -151,13 +153,14 @@ impl Stage for ScenarioStage {
             let credentials = mock
                 .credentials_for(API_MEMBER)
                 .expect("the API member was just added");
-            let integration: Arc<dyn Integration> = match crate::harness::mcp_integration() {
-                Some(config) => Arc::new(
+            let integration: Arc<dyn Integration> = match &self.run.mcp {
+                Some(mcp) => Arc::new(
                     McpIntegration::start(
-                        config,
+                        Arc::clone(&mcp.config),
                         Arc::clone(&self.fixtures),
                         &credentials,
                         vec![mock.journal_reader()],
+                        &mcp.slots,
                     )
                     .await
                     .unwrap_or_else(|failure| panic!("{failure}")),
@@ -199,6 +202,7 @@ async fn actions_find_levels(
     );
     let stage = ScenarioStage {
         fixtures: Arc::clone(&world.fixtures),
+        run: Arc::clone(world.run()),
     };
     let mismatches = cells::check_function(&stage, &world.fixtures.exercises, &role, &function)
         .await

@@ -399,12 +399,14 @@ fn answer(params: &ElicitRequestParams, accept: bool) -> ElicitResult {
 
 impl McpIntegration {
     /// Starts the server for one API member and checks that it offers the tools the
-    /// config maps. `journals`: the mock (and any other site) whose requests judge calls.
+    /// config maps. `journals`: the mock (and any other site) whose requests judge calls;
+    /// `slots`: the run's start-up slots, one of which the start-up waits for.
     pub async fn start(
         config: Arc<IntegrationConfig>,
         fixtures: Arc<Fixtures>,
         credentials: &Credentials,
         journals: Vec<JournalReader>,
+        slots: &StartupSlots,
     ) -> Result<McpIntegration, ServerFailure> {
         let server = &config.server;
         let value = |name: &str| credential_value(credentials, name);
@@ -441,7 +443,7 @@ impl McpIntegration {
             elicitations: sender,
         };
         let (process, service, tools) =
-            start(&launch, client, &shown, server.startup_timeout).await?;
+            start(&launch, client, &shown, server.startup_timeout, slots).await?;
         let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         let confirmation_tool = match &config.confirmation {
             Some(ConfirmationStyle::Tool { tool, .. }) => Some(("the confirmation", tool)),
@@ -1169,22 +1171,33 @@ fn refuses_arguments(reply: &ToolReply) -> bool {
 }
 
 /// Server start-ups at once: one per CPU. A server waiting for a CPU is not slow; its
-/// start-up bound starts when it has a slot ([`startup_slot`]), so the bound measures the
-/// server, not the queue of `--concurrency` others starting beside it.
-fn startup_slots() -> &'static Arc<tokio::sync::Semaphore> {
-    static SLOTS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
+/// start-up bound starts when it has a slot ([`StartupSlots::take`]), so the bound measures
+/// the server, not the queue of `--concurrency` others starting beside it. A run holds one
+/// set for all its servers.
+#[derive(Debug, Clone)]
+pub struct StartupSlots(Arc<tokio::sync::Semaphore>);
+
+impl StartupSlots {
+    /// One slot per CPU.
+    #[must_use]
+    pub fn per_cpu() -> StartupSlots {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        Arc::new(tokio::sync::Semaphore::new(cpus))
-    })
+        StartupSlots(Arc::new(tokio::sync::Semaphore::new(cpus)))
+    }
+
+    /// Waits for a start-up slot (held until the handshake and the tool listing are done).
+    async fn take(&self) -> tokio::sync::OwnedSemaphorePermit {
+        Arc::clone(&self.0)
+            .acquire_owned()
+            .await
+            .unwrap_or_else(|_| unreachable!("the start-up slots are never closed"))
+    }
 }
 
-/// Waits for a start-up slot (held until the handshake and the tool listing are done).
-async fn startup_slot() -> tokio::sync::OwnedSemaphorePermit {
-    Arc::clone(startup_slots())
-        .acquire_owned()
-        .await
-        .unwrap_or_else(|_| unreachable!("the start-up slots are never closed"))
+impl Default for StartupSlots {
+    fn default() -> Self {
+        StartupSlots::per_cpu()
+    }
 }
 
 /// The part of a redacted text around its first redaction (at most about 200
@@ -1240,14 +1253,15 @@ pub(super) fn handshake_failure(
 
 /// Starts a server, completes the MCP handshake and lists its tools, each step bounded by
 /// `timeout`; a failure carries the tail of the server's standard error. The process is
-/// started, and the clock started, only once a start-up slot is free ([`startup_slots`]).
+/// started, and the clock started, only once one of `slots` is free.
 pub(super) async fn start<H: ClientHandler>(
     launch: &Launch,
     client: H,
     shown: &str,
     timeout: Duration,
+    slots: &StartupSlots,
 ) -> Result<(ServerProcess, RunningService<RoleClient, H>, Vec<Tool>), ServerFailure> {
-    let _slot = startup_slot().await;
+    let _slot = slots.take().await;
     let (process, from_server, to_server) =
         ServerProcess::spawn(launch).map_err(|e| ServerFailure {
             what: format!("{SPAWN_FAILED} `{shown}`: {e}"),
@@ -1403,21 +1417,35 @@ mod tests {
     /// (and its clock has not started); a freed slot lets the next one start.
     #[tokio::test]
     async fn start_ups_beyond_the_cpu_count_wait_for_a_slot() {
-        let slots = startup_slots();
+        let slots = StartupSlots::per_cpu();
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         let mut taken = Vec::new();
-        while let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+        while let Ok(permit) = Arc::clone(&slots.0).try_acquire_owned() {
             taken.push(permit);
         }
-        // Other tests may hold slots at the same moment; none may be free now.
-        assert!(taken.len() <= cpus, "{} slots for {cpus} CPUs", taken.len());
-        assert!(Arc::clone(slots).try_acquire_owned().is_err());
-        let waiting = tokio::spawn(startup_slot());
+        assert_eq!(taken.len(), cpus, "{} slots for {cpus} CPUs", taken.len());
+        let waiting = tokio::spawn({
+            let slots = slots.clone();
+            async move { slots.take().await }
+        });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "a start-up began with no slot free");
         drop(taken);
         let slot = waiting.await.unwrap();
         drop(slot);
+    }
+
+    /// Each run has slots of its own: one run holding every slot does not hold up another.
+    #[tokio::test]
+    async fn the_slots_of_one_run_do_not_hold_up_another() {
+        let first = StartupSlots::per_cpu();
+        let mut taken = Vec::new();
+        while let Ok(permit) = Arc::clone(&first.0).try_acquire_owned() {
+            taken.push(permit);
+        }
+        let second = StartupSlots::per_cpu();
+        assert!(Arc::clone(&second.0).try_acquire_owned().is_ok());
+        drop(taken);
     }
 
     fn entry(method: &str, path: &str, status: u16) -> JournalEntry {

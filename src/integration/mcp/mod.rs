@@ -31,6 +31,6 @@ pub mod reply;
 pub mod server;
 pub mod shared;
 
-pub use client::{McpIntegration, ServerFailure};
+pub use client::{McpIntegration, ServerFailure, StartupSlots};
 pub use config::{ConfigError, IntegrationConfig};
 pub use redact::Redactor;

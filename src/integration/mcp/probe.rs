@@ -11,7 +11,7 @@ use std::time::Duration;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation, ProtocolVersion, Tool};
 use serde_json::{Map, Value};
 
-use super::client::{ServerFailure, start};
+use super::client::{ServerFailure, StartupSlots, start};
 use super::process::Launch;
 use super::redact::Redactor;
 use crate::model::{Action, ActionCatalog, ActionKind};
@@ -84,7 +84,9 @@ pub async fn probe(request: &ProbeRequest) -> Result<Probed, ServerFailure> {
         Implementation::new("cw-conform-probe", env!("CARGO_PKG_VERSION")),
     )
     .with_protocol_version(ProtocolVersion::V_2025_11_25);
-    let (_process, service, tools) = start(&launch, client, &shown, request.timeout).await?;
+    let slots = StartupSlots::per_cpu();
+    let (_process, service, tools) =
+        start(&launch, client, &shown, request.timeout, &slots).await?;
     let info = service.peer().peer_info();
     Ok(Probed {
         server: info.as_ref().and_then(|i| i.server_info.clone()),

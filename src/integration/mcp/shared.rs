@@ -30,7 +30,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{OwnedMutexGuard, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::client::{McpIntegration, ServerFailure};
+use super::client::{McpIntegration, ServerFailure, StartupSlots};
 use super::config::IntegrationConfig;
 use super::judge;
 use super::redact::Redactor;
@@ -310,6 +310,8 @@ struct Kept {
 pub struct SharedServers {
     config: Arc<IntegrationConfig>,
     fixtures: Arc<Fixtures>,
+    /// The run's start-up slots.
+    slots: StartupSlots,
     kept: Mutex<HashMap<CredentialSet, Arc<Kept>>>,
     started: AtomicUsize,
 }
@@ -353,10 +355,15 @@ impl Lease {
 
 impl SharedServers {
     /// No server started yet.
-    pub fn new(config: Arc<IntegrationConfig>, fixtures: Arc<Fixtures>) -> Self {
+    pub fn new(
+        config: Arc<IntegrationConfig>,
+        fixtures: Arc<Fixtures>,
+        slots: StartupSlots,
+    ) -> Self {
         SharedServers {
             config,
             fixtures,
+            slots,
             kept: Mutex::new(HashMap::new()),
             started: AtomicUsize::new(0),
         }
@@ -410,6 +417,7 @@ impl SharedServers {
                 Arc::clone(&self.fixtures),
                 &relayed,
                 journals,
+                &self.slots,
             )
             .await;
             self.started.fetch_add(1, Ordering::Relaxed);
