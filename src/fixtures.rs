@@ -940,7 +940,11 @@ mod tests {
             .get_file("rules.toml")
             .and_then(|f| f.contents_utf8())
             .unwrap()
-            .replacen("section = \"Service desk actions\"", "section = \"Service desk action\"", 1);
+            .replacen(
+                "section = \"Service desk actions\"",
+                "section = \"Service desk action\"",
+                1,
+            );
         let rules = parse_rules("fixtures/rules.toml", &text).unwrap();
         let error = check_citations("fixtures/rules.toml", &text, &rules, &fixtures.sources)
             .unwrap_err()
@@ -970,7 +974,10 @@ mod tests {
         let error = check_citations("fixtures/rules.toml", &elsewhere, &rules, &fixtures.sources)
             .unwrap_err()
             .to_string();
-        assert!(error.contains("cites the source \"overview.pdf\""), "{error}");
+        assert!(
+            error.contains("cites the source \"overview.pdf\""),
+            "{error}"
+        );
     }
 
     #[test]

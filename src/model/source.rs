@@ -144,7 +144,10 @@ pub fn parse_summary(file: &str, text: &str) -> Result<SourceDocument, SummaryEr
     }
     Ok(SourceDocument {
         file: file.to_owned(),
-        name: file.rsplit_once('.').map_or(file, |(name, _)| name).to_owned(),
+        name: file
+            .rsplit_once('.')
+            .map_or(file, |(name, _)| name)
+            .to_owned(),
         title,
         about: about.trim().to_owned(),
         sections: sections
@@ -179,11 +182,23 @@ mod tests {
     #[test]
     fn a_malformed_summary_names_its_line_and_value() {
         let cases = [
-            ("# T\n## A\nx\n## A\ny\n", 4, "duplicate section \"A\" (first at line 2)"),
-            ("# T\n## A\n\n## B\ny\n", 2, "the section \"A\" has no summary"),
+            (
+                "# T\n## A\nx\n## A\ny\n",
+                4,
+                "duplicate section \"A\" (first at line 2)",
+            ),
+            (
+                "# T\n## A\n\n## B\ny\n",
+                2,
+                "the section \"A\" has no summary",
+            ),
             ("text\n# T\n", 1, "\"text\" comes before the `# title` line"),
             ("# T\nabout\n", 2, "no `## heading` section"),
-            ("# T\n## A\nx\n# U\n", 4, "a second title \"U\" (sections are `## heading`)"),
+            (
+                "# T\n## A\nx\n# U\n",
+                4,
+                "a second title \"U\" (sections are `## heading`)",
+            ),
         ];
         for (text, line, message) in cases {
             assert_eq!(

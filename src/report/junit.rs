@@ -561,7 +561,10 @@ mod tests {
             "rules",
             "conformance gate",
         ] {
-            assert!(suites.iter().any(|s| s == suite), "no suite {suite}: {suites:?}");
+            assert!(
+                suites.iter().any(|s| s == suite),
+                "no suite {suite}: {suites:?}"
+            );
         }
     }
 
