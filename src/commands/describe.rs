@@ -519,7 +519,15 @@ pub fn render_sources(
         Some(name) => {
             let Some(document) = fixtures.sources.document(name) else {
                 let names: Vec<&str> = fixtures.sources.iter().map(|d| d.name.as_str()).collect();
-                let suggestion = crate::model::spelling::did_you_mean(name, names.iter().copied());
+                // A misspelling, or the start of one name (`least-privilege`).
+                let mut suggestion =
+                    crate::model::spelling::did_you_mean(name, names.iter().copied());
+                let starting: Vec<&&str> = names.iter().filter(|n| n.starts_with(name)).collect();
+                if let [only] = starting.as_slice()
+                    && suggestion.is_empty()
+                {
+                    suggestion = format!(" (did you mean \"{only}\"?)");
+                }
                 let known = if suggestion.is_empty() {
                     format!(" (expected one of {})", names.join(", "))
                 } else {
