@@ -279,7 +279,7 @@ pub fn summary_html(summary: &str) -> String {
     let inline = |text: &str| -> String {
         // Backticks pair up into code spans; an odd one out stays as it is.
         let parts: Vec<&str> = text.split('`').collect();
-        if parts.len() % 2 == 0 {
+        if parts.len().is_multiple_of(2) {
             return esc(text);
         }
         parts
@@ -315,11 +315,11 @@ pub fn summary_html(summary: &str) -> String {
                     continue;
                 }
                 let tag = if index == 0 { "th" } else { "td" };
-                let row: String = cells(line)
-                    .iter()
-                    .map(|c| format!("<{tag}>{c}</{tag}>"))
-                    .collect();
-                let _ = writeln!(out, "<tr>{row}</tr>");
+                out.push_str("<tr>");
+                for cell in cells(line) {
+                    let _ = write!(out, "<{tag}>{cell}</{tag}>");
+                }
+                out.push_str("</tr>\n");
             }
             out.push_str("</table>\n");
         } else {

@@ -228,9 +228,11 @@ fn the_readme_audit_example_tells_the_truth() {
                 );
             }
         } else {
-            role.push_str(&format!("\n[[grant]]\n{header}"));
+            role.push_str("\n[[grant]]\n");
+            role.push_str(&header);
             for operation in operations {
-                role.push_str(&format!("{operation} = \"All\"\n"));
+                role.push_str(operation);
+                role.push_str(" = \"All\"\n");
             }
         }
     }
