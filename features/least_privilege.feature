@@ -47,8 +47,8 @@ Feature: The recommended least-privilege role
 
     @LP-02 @mock-only
     Scenario: The cells no action of the catalog can exercise are known
-      Some cells govern nothing an integration does: no action creates or deletes a
-      company, edits or deletes a document, or reads a company's team; merging is one
+      Some cells govern nothing an integration does: no action creates a company, edits
+      or deletes a document, or reads a company's team; merging is one
       request (Merge Tickets Add); closing is an edit (Close Service Tickets Edit); the
       field guards have no Delete; member writes and setup-table writes are blocked by the
       integration whatever the role grants, and setup tables are readable without Table
@@ -57,7 +57,6 @@ Feature: The recommended least-privilege role
       Then no action can exercise these cells of the role:
         | function                                    | operation |
         | Companies / Company Maintenance             | Add       |
-        | Companies / Company Maintenance             | Delete    |
         | Companies / Configurations                  | Delete    |
         | Companies / Manage Attachments              | Edit      |
         | Companies / Manage Attachments              | Delete    |

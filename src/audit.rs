@@ -26,7 +26,7 @@ pub enum FindingKind {
     DeleteGrant,
     /// A grant for writes the integration's policy blocks anyway.
     BlockedAnyway,
-    /// A grant no documented workflow uses.
+    /// A grant no action of the integration uses (the catalog: `cw-conform actions`).
     Unused,
     /// A grant a wanted workflow needs and the role lacks.
     Missing,
@@ -191,7 +191,7 @@ pub fn audit_role(fixtures: &Fixtures, role: &SecurityRole, workflows: &[String]
                     FindingKind::Unused,
                     function,
                     operation,
-                    format!("{function} {operation} is {level}, but no documented workflow of the integration uses it: set it to None"),
+                    format!("{function} {operation} is {level}, but no action of the integration uses it: set it to None"),
                 ));
             }
         }

@@ -19,7 +19,7 @@ use crate::connectwise::security::{
 use crate::model::action::Lookup;
 use crate::model::{
     Action, ActionCatalog, FunctionName, Level, Levels, Operation, Rule, RuleCatalog, RuleId,
-    SecurityRole,
+    SecurityRole, SourceCatalog, SourceDocument,
 };
 use crate::policy::Policy;
 
@@ -526,6 +526,57 @@ pub fn parse_rules(path: &str, text: &str) -> Result<RuleCatalog, FixtureError> 
     Ok(RuleCatalog::new(rules))
 }
 
+/// Parses the summary of one source document (`fixtures/sources/x.md` summarises `x.txt`).
+pub fn parse_source_summary(path: &str, text: &str) -> Result<SourceDocument, FixtureError> {
+    let stem = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(path);
+    crate::model::source::parse_summary(&format!("{stem}.txt"), text)
+        .map_err(|e| FixtureError::invalid(path, Some(e.line), e.message))
+}
+
+/// Holds every rule's `source` and `section` to the summaries: each rule must cite a
+/// summarised document and one of its section headings.
+pub fn check_citations(
+    path: &str,
+    text: &str,
+    rules: &RuleCatalog,
+    sources: &SourceCatalog,
+) -> Result<(), FixtureError> {
+    for rule in rules.iter() {
+        let line = find_nth_line(text, &format!("id = \"{}\"", rule.id), 0);
+        let Some(document) = sources.document(&rule.source) else {
+            let known: Vec<&str> = sources.iter().map(|d| d.file.as_str()).collect();
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!(
+                    "rule {} cites the source \"{}\", which has no summary in fixtures/sources/ (expected one of {})",
+                    rule.id,
+                    rule.source,
+                    known.join(", ")
+                ),
+            ));
+        };
+        if document.section(&rule.section).is_none() {
+            let suggestion = crate::model::spelling::did_you_mean(
+                &rule.section,
+                document.sections.iter().map(|s| s.heading.as_str()),
+            );
+            return Err(FixtureError::invalid(
+                path,
+                line,
+                format!(
+                    "rule {} cites the section \"{}\" of {}, which its summary has no heading for{suggestion}",
+                    rule.id, rule.section, rule.source
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parses one seed-data collection: a JSON array of objects, each with an integer `id`.
 pub fn parse_collection(path: &str, text: &str) -> Result<Vec<serde_json::Value>, FixtureError> {
     let records: Vec<serde_json::Value> = serde_json::from_str(text)
@@ -566,6 +617,8 @@ pub struct Fixtures {
     pub policy: Policy,
     /// The rule catalog.
     pub rules: RuleCatalog,
+    /// The source documents the rules cite, summarised section by section.
+    pub sources: SourceCatalog,
     /// Seed records by collection.
     pub seed: crate::mock::store::Collections,
     /// The `/system/info` record.
@@ -622,7 +675,18 @@ impl Fixtures {
             &permissions.functions,
             &actions,
         )?;
-        let rule_catalog = parse_rules("fixtures/rules.toml", &source.read("rules.toml")?)?;
+        let rules_text = source.read("rules.toml")?;
+        let rule_catalog = parse_rules("fixtures/rules.toml", &rules_text)?;
+        let mut documents = Vec::new();
+        for file in source.list("sources", ".md") {
+            let relative = format!("sources/{file}");
+            documents.push(parse_source_summary(
+                &format!("fixtures/{relative}"),
+                &source.read(&relative)?,
+            )?);
+        }
+        let sources = SourceCatalog::new(documents);
+        check_citations("fixtures/rules.toml", &rules_text, &rule_catalog, &sources)?;
         let policy = parse_policy(
             "fixtures/policy.toml",
             &source.read("policy.toml")?,
@@ -656,6 +720,7 @@ impl Fixtures {
             actions,
             policy,
             rules: rule_catalog,
+            sources,
             seed,
             system_info,
             exercises,
@@ -860,6 +925,79 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "failed to load data/x.json: line 3: duplicate id 1"
+        );
+    }
+
+    /// Every rule cites a source document that has a summary, and a section of it that
+    /// the summary has a heading for, with something under it.
+    #[test]
+    fn every_rule_cites_a_summarised_section() {
+        let fixtures = Fixtures::builtin().unwrap();
+        assert_eq!(fixtures.sources.iter().count(), 2);
+        for rule in fixtures.rules.iter() {
+            let section = fixtures
+                .sources
+                .section(&rule.source, &rule.section)
+                .unwrap_or_else(|| panic!("{}: {} / {}", rule.id, rule.source, rule.section));
+            assert!(!section.summary.is_empty(), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn a_rule_citing_a_section_no_summary_has_names_the_rule_and_its_line() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let text = BUILTIN
+            .get_file("rules.toml")
+            .and_then(|f| f.contents_utf8())
+            .unwrap()
+            .replacen(
+                "section = \"Service desk actions\"",
+                "section = \"Service desk action\"",
+                1,
+            );
+        let rules = parse_rules("fixtures/rules.toml", &text).unwrap();
+        let error = check_citations("fixtures/rules.toml", &text, &rules, &fixtures.sources)
+            .unwrap_err()
+            .to_string();
+        let cited = rules
+            .iter()
+            .find(|r| r.section == "Service desk action")
+            .unwrap();
+        let line = text
+            .lines()
+            .position(|l| l == format!("id = \"{}\"", cited.id))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            error,
+            format!(
+                "failed to load fixtures/rules.toml: line {line}: rule {} cites the section \"Service desk action\" of connectwise-permissions-overview.txt, which its summary has no heading for (did you mean \"Service desk actions\"?)",
+                cited.id
+            )
+        );
+        let elsewhere = text.replacen(
+            "source = \"connectwise-permissions-overview.txt\"",
+            "source = \"overview.pdf\"",
+            1,
+        );
+        let rules = parse_rules("fixtures/rules.toml", &elsewhere).unwrap();
+        let error = check_citations("fixtures/rules.toml", &elsewhere, &rules, &fixtures.sources)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("cites the source \"overview.pdf\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_summary_names_its_file_and_line() {
+        let error = parse_source_summary("fixtures/sources/x.md", "# T\n## A\n\n## B\ny\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "failed to load fixtures/sources/x.md: line 2: the section \"A\" has no summary"
         );
     }
 

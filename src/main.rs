@@ -86,8 +86,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
-    /// Every rule: its ID, statement, source document and section.
+    /// Every rule: its ID, statement, source document and section, and what that section
+    /// says (summarised).
     Rules {
+        /// text, markdown or json.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// What the two source documents the rules cite say, section by section, in this
+    /// project's words.
+    Sources {
+        /// One document: its file name or short name (connectwise-permissions-overview,
+        /// least-privilege-access-settings).
+        name: Option<String>,
         /// text, markdown or json.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
@@ -187,6 +198,9 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
         Command::Steps { format } => commands::describe::steps(format),
         Command::Actions { format } => commands::describe::actions(fixtures, format),
         Command::Rules { format } => commands::describe::rules(fixtures, format),
+        Command::Sources { name, format } => {
+            commands::describe::sources(fixtures, name.as_deref(), format)
+        }
         Command::Roles { name, format } => {
             commands::describe::roles(fixtures, name.as_deref(), format)
         }

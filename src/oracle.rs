@@ -40,7 +40,9 @@ pub fn requirement(fixtures: &Fixtures, action: &Action) -> Option<Requirement> 
     }
 }
 
-/// The write permissions a workflow needs: one requirement per write action, each once.
+/// The permissions a workflow needs for its writes: one requirement per write action, and
+/// the `Inquire` of each lookup its writes make to find the records they name (a device
+/// linked to a ticket is found by name in Configurations), each once.
 pub fn workflow_grants(fixtures: &Fixtures, workflow: &str) -> Vec<Requirement> {
     let mut grants: Vec<Requirement> = Vec::new();
     for action in fixtures
@@ -48,10 +50,15 @@ pub fn workflow_grants(fixtures: &Fixtures, workflow: &str) -> Vec<Requirement> 
         .iter()
         .filter(|a| a.workflow == workflow && a.writes())
     {
-        if let Some(needed) = requirement(fixtures, action)
-            && !grants.contains(&needed)
+        let mut named = action.fields.clone();
+        named.extend(action.example.fields.clone());
+        for needed in requirement(fixtures, action)
+            .into_iter()
+            .chain(lookup_requirements(fixtures, action, &named))
         {
-            grants.push(needed);
+            if !grants.contains(&needed) {
+                grants.push(needed);
+            }
         }
     }
     grants

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{CommandError, exit};
 use crate::fixtures::Fixtures;
 use crate::harness::{StepDoc, vocabulary};
-use crate::model::{Action, ActionKind, SecurityRole};
+use crate::model::{Action, ActionKind, SecurityRole, SourceDocument};
 use crate::oracle;
 use crate::policy::Decision;
 
@@ -367,11 +367,20 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
                 "{} rules. Tag a scenario with the IDs it checks (@SD-01).\n",
                 fixtures.rules.len()
             );
+            // A section several rules cite is summarised under the first of them.
+            let mut summarised: Vec<(&str, &str, &str)> = Vec::new();
             for rule in fixtures.rules.iter() {
                 let first = format!("{:<8}", rule.id.as_str());
                 let _ = writeln!(out, "\n{}", wrap(&first, &rule.summary, "        "));
                 let source = format!("source: {}, {}", rule.source, rule.section);
                 let _ = writeln!(out, "{}", wrap("        ", &source, "          "));
+                let cited = (rule.source.as_str(), rule.section.as_str());
+                if let Some((.., under)) = summarised.iter().find(|(d, s, _)| (*d, *s) == cited) {
+                    let _ = writeln!(out, "        (the section is summarised under {under})");
+                } else if let Some(section) = fixtures.sources.section(cited.0, cited.1) {
+                    out.push_str(&indented_summary(&section.summary, "        > "));
+                    summarised.push((cited.0, cited.1, rule.id.as_str()));
+                }
             }
             let _ = writeln!(
                 out,
@@ -388,13 +397,20 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
             let mut out =
                 String::from("| rule | statement | source | section |\n|---|---|---|---|\n");
             for rule in fixtures.rules.iter() {
+                let section = match fixtures.sources.document(&rule.source) {
+                    Some(document) => format!(
+                        "[{}](#{})",
+                        cell(&rule.section),
+                        section_anchor(&document.name, &rule.section)
+                    ),
+                    None => cell(&rule.section),
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} |",
+                    "| {} | {} | {} | {section} |",
                     rule.id.as_str(),
                     cell(&rule.summary),
                     cell(&rule.source),
-                    cell(&rule.section)
                 );
             }
             out.push_str(
@@ -404,6 +420,11 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
             );
             for check in crate::model::Integrity::ALL {
                 let _ = writeln!(out, "| {} | {} |", check.id(), cell(check.summary()));
+            }
+            out.push_str("\n## What the source documents say\n");
+            for document in fixtures.sources.iter() {
+                out.push('\n');
+                out.push_str(&document_markdown(document, "###"));
             }
             out
         }
@@ -417,6 +438,10 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
                         "statement": rule.summary,
                         "source": rule.source,
                         "section": rule.section,
+                        "section_summary": fixtures
+                            .sources
+                            .section(&rule.source, &rule.section)
+                            .map(|section| section.summary.as_str()),
                     })
                 })
                 .collect();
@@ -431,6 +456,134 @@ pub fn render_rules(fixtures: &Fixtures, format: ListFormat) -> String {
 /// `cw-conform rules`.
 pub fn rules(fixtures: &Fixtures, format: ListFormat) -> Result<u8, CommandError> {
     print!("{}", render_rules(fixtures, format));
+    Ok(exit::CONFORMS)
+}
+
+/// A section summary for the terminal: each line behind `prefix`, paragraphs wrapped, table
+/// lines kept as they are.
+fn indented_summary(summary: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for block in summary.split("\n\n") {
+        if block.lines().all(|l| l.starts_with('|')) {
+            for line in block.lines() {
+                let _ = writeln!(out, "{prefix}{line}");
+            }
+        } else {
+            let _ = writeln!(out, "{}", wrap(prefix, block, prefix));
+        }
+    }
+    out
+}
+
+/// The anchor GitHub and most Markdown renderers give the heading `### name: section`.
+fn section_anchor(document: &str, section: &str) -> String {
+    format!("{document}: {section}")
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One summary as Markdown, its sections under `level` headings that name the document.
+fn document_markdown(document: &SourceDocument, level: &str) -> String {
+    let mut out = format!(
+        "{} {}: `{}`\n\n{}\n",
+        &level[1..],
+        document.title,
+        document.file,
+        document.about
+    );
+    for section in &document.sections {
+        let _ = write!(
+            out,
+            "\n{level} {}: {}\n\n{}\n",
+            document.name, section.heading, section.summary
+        );
+    }
+    out
+}
+
+/// Renders the summaries of the source documents, or of the one named (by file name or
+/// short name).
+pub fn render_sources(
+    fixtures: &Fixtures,
+    name: Option<&str>,
+    format: ListFormat,
+) -> Result<String, CommandError> {
+    let documents: Vec<&SourceDocument> = match name {
+        None => fixtures.sources.iter().collect(),
+        Some(name) => {
+            let Some(document) = fixtures.sources.document(name) else {
+                let names: Vec<&str> = fixtures.sources.iter().map(|d| d.name.as_str()).collect();
+                // A misspelling, or the start of one name (`least-privilege`).
+                let mut suggestion =
+                    crate::model::spelling::did_you_mean(name, names.iter().copied());
+                let starting: Vec<&&str> = names.iter().filter(|n| n.starts_with(name)).collect();
+                if let [only] = starting.as_slice()
+                    && suggestion.is_empty()
+                {
+                    suggestion = format!(" (did you mean \"{only}\"?)");
+                }
+                let known = if suggestion.is_empty() {
+                    format!(" (expected one of {})", names.join(", "))
+                } else {
+                    suggestion
+                };
+                return Err(CommandError::Usage(format!(
+                    "unknown source document \"{name}\"{known}; run `cw-conform sources` for both"
+                )));
+            };
+            vec![document]
+        }
+    };
+    Ok(match format {
+        ListFormat::Text => {
+            let mut out = wrap(
+                "",
+                "The source documents the rules cite, summarised in this project's words (the \
+                 documents carry no licence, so their text is not reproduced).",
+                "",
+            );
+            out.push('\n');
+            for document in documents {
+                let _ = writeln!(out, "\n{}: {}", document.title, document.file);
+                out.push_str(&indented_summary(&document.about, "  "));
+                for section in &document.sections {
+                    let _ = writeln!(out, "\n  {}", section.heading);
+                    out.push_str(&indented_summary(&section.summary, "    "));
+                }
+            }
+            out
+        }
+        ListFormat::Markdown => documents
+            .into_iter()
+            .map(|d| document_markdown(d, "##"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ListFormat::Json => {
+            let documents: Vec<Value> = documents
+                .into_iter()
+                .map(|d| serde_json::to_value(d).unwrap_or_default())
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&documents).unwrap_or_default()
+            )
+        }
+    })
+}
+
+/// `cw-conform sources [NAME]`.
+pub fn sources(
+    fixtures: &Fixtures,
+    name: Option<&str>,
+    format: ListFormat,
+) -> Result<u8, CommandError> {
+    print!("{}", render_sources(fixtures, name, format)?);
     Ok(exit::CONFORMS)
 }
 
@@ -671,6 +824,90 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
     }
 
+    /// Every rule is shown with what its section says: under the rule in text, behind a
+    /// link to the section in Markdown, as a field in JSON.
+    #[test]
+    fn the_rules_listing_shows_what_each_cited_section_says() {
+        let fixtures = fixtures();
+        let text = render_rules(fixtures, ListFormat::Text);
+        let markdown = render_rules(fixtures, ListFormat::Markdown);
+        let json: Vec<Value> =
+            serde_json::from_str(&render_rules(fixtures, ListFormat::Json)).unwrap();
+        for rule in fixtures.rules.iter() {
+            let section = fixtures
+                .sources
+                .section(&rule.source, &rule.section)
+                .unwrap();
+            let first_words: String = section
+                .summary
+                .split_whitespace()
+                .take(4)
+                .collect::<Vec<_>>()
+                .join(" ");
+            // The rule's block: from its ID to the next blank line.
+            let block = text
+                .split("\n\n")
+                .find(|b| b.starts_with(&format!("{:<8}", rule.id.as_str())))
+                .unwrap();
+            let quoted: String = block
+                .lines()
+                .filter_map(|l| l.trim_start().strip_prefix("> "))
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                quoted.starts_with(&first_words)
+                    || block.contains("(the section is summarised under "),
+                "{}: {block}",
+                rule.id
+            );
+            let document = fixtures.sources.document(&rule.source).unwrap();
+            let anchor = section_anchor(&document.name, &rule.section);
+            assert!(markdown.contains(&format!("](#{anchor})")), "{}", rule.id);
+            assert!(
+                markdown.contains(&format!("### {}: {}\n", document.name, rule.section)),
+                "{anchor}"
+            );
+            let listed = json.iter().find(|r| r["id"] == rule.id.as_str()).unwrap();
+            assert_eq!(listed["section_summary"], section.summary.as_str());
+        }
+    }
+
+    #[test]
+    fn the_sources_listing_has_every_section_and_refuses_an_unknown_name() {
+        let fixtures = fixtures();
+        let text = render_sources(fixtures, None, ListFormat::Text).unwrap();
+        for document in fixtures.sources.iter() {
+            assert!(text.contains(&document.file), "{}", document.file);
+            for section in &document.sections {
+                assert!(
+                    text.contains(&format!("\n  {}\n", section.heading)),
+                    "{}",
+                    section.heading
+                );
+            }
+        }
+        let one = render_sources(
+            fixtures,
+            Some("connectwise-permissions-overview.txt"),
+            ListFormat::Json,
+        )
+        .unwrap();
+        let json: Vec<Value> = serde_json::from_str(&one).unwrap();
+        assert_eq!(json.len(), 1);
+        assert_eq!(json[0]["name"], "connectwise-permissions-overview");
+        let error = render_sources(
+            fixtures,
+            Some("connectwise-permisions-overview"),
+            ListFormat::Text,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "unknown source document \"connectwise-permisions-overview\" (did you mean \"connectwise-permissions-overview\"?); run `cw-conform sources` for both"
+        );
+    }
+
     #[test]
     fn text_listings_fit_in_100_columns() {
         let fixtures = fixtures();
@@ -679,6 +916,10 @@ mod tests {
             ("actions", render_actions(fixtures, ListFormat::Text)),
             ("rules", render_rules(fixtures, ListFormat::Text)),
             ("roles", render_roles(fixtures, ListFormat::Text)),
+            (
+                "sources",
+                render_sources(fixtures, None, ListFormat::Text).unwrap(),
+            ),
         ] {
             // A step is written on one line, so a step's own line may be longer.
             let long: Vec<&str> = text

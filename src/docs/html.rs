@@ -273,6 +273,62 @@ fn legend(docs: &Documentation) -> String {
     out
 }
 
+/// A source section's summary as HTML: its paragraphs, and its tables (`| a | b |` lines,
+/// the first a header, the `|---|` line skipped), every text escaped; `code` spans kept.
+pub fn summary_html(summary: &str) -> String {
+    let inline = |text: &str| -> String {
+        // Backticks pair up into code spans; an odd one out stays as it is.
+        let parts: Vec<&str> = text.split('`').collect();
+        if parts.len().is_multiple_of(2) {
+            return esc(text);
+        }
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                if i % 2 == 1 {
+                    format!("<code>{}</code>", esc(part))
+                } else {
+                    esc(part)
+                }
+            })
+            .collect()
+    };
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| inline(c.trim()))
+            .collect()
+    };
+    let mut out = String::new();
+    for block in summary
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        let lines: Vec<&str> = block.lines().collect();
+        if lines.iter().all(|l| l.trim_start().starts_with('|')) {
+            out.push_str("<table class=\"data\">\n");
+            for (index, line) in lines.iter().enumerate() {
+                if line.replace(['|', '-', ' ', ':'], "").is_empty() {
+                    continue;
+                }
+                let tag = if index == 0 { "th" } else { "td" };
+                out.push_str("<tr>");
+                for cell in cells(line) {
+                    let _ = write!(out, "<{tag}>{cell}</{tag}>");
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        } else {
+            let _ = writeln!(out, "<p>{}</p>", inline(&lines.join(" ")));
+        }
+    }
+    out
+}
+
 fn rule_section(docs: &Documentation, doc: &RuleDoc) -> String {
     let id = &doc.rule.id;
     let mut out = format!(
@@ -297,6 +353,13 @@ fn rule_section(docs: &Documentation, doc: &RuleDoc) -> String {
         esc(&doc.rule.section),
         crate::report::count(doc.scenarios.len(), "scenario", "scenarios")
     );
+    if let Some(summary) = &doc.source_summary {
+        let _ = writeln!(
+            out,
+            "<details class=\"source-text\"><summary>What the section says</summary>\n{}</details>",
+            summary_html(summary)
+        );
+    }
     if doc.scenarios.is_empty() {
         out.push_str("<p class=\"none\">No scenario of these features checks this rule.</p>\n");
     }

@@ -156,6 +156,13 @@ fn rules(docs: &Documentation) -> String {
                 )
             }
         );
+        if let Some(summary) = &doc.source_summary {
+            out.push_str("What the section says (in this project's words):\n\n");
+            for line in summary.lines() {
+                let _ = writeln!(out, "> {line}");
+            }
+            out.push('\n');
+        }
         if doc.scenarios.is_empty() {
             out.push_str("No scenario of these features checks this rule.\n\n");
         }

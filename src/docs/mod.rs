@@ -105,6 +105,9 @@ pub struct RuleDoc {
     pub scenarios: Vec<usize>,
     /// The rule's verdict in the latest report that checked it (`conforms`, `fails`).
     pub verdict: Option<String>,
+    /// What the section of the source document the rule cites says, in the project's
+    /// words (Markdown: paragraphs and tables).
+    pub source_summary: Option<String>,
 }
 
 /// The whole site's content.
@@ -153,6 +156,10 @@ impl Documentation {
                     .map(|(index, _)| index)
                     .collect(),
                 verdict: results::rule_verdict(&reports, &rule.id),
+                source_summary: fixtures
+                    .sources
+                    .section(&rule.source, &rule.section)
+                    .map(|section| section.summary.clone()),
             })
             .collect();
         let known: BTreeSet<&RuleId> = fixtures.rules.iter().map(|rule| &rule.id).collect();
@@ -329,6 +336,51 @@ mod tests {
         assert_eq!(
             families,
             ["LP", "OV", "RD", "SD", "ST", "PS", "SAFE", "TS", "CL"]
+        );
+    }
+
+    /// Every rule's page shows what the section it cites says, its table as a table, in
+    /// HTML and in Markdown.
+    #[test]
+    fn every_rule_shows_what_its_source_section_says() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let docs = Documentation::gather(fixtures, Sources::default(), UNIX_EPOCH).unwrap();
+        let html = &html::pages(&docs, fixtures)[1].1;
+        let markdown = &markdown::pages(&docs, fixtures)[1].1;
+        for doc in &docs.rules {
+            let summary = doc.source_summary.as_deref().unwrap();
+            let start = html
+                .find(&format!(
+                    "id=\"{}\"",
+                    doc.rule.id.as_str().to_ascii_lowercase()
+                ))
+                .unwrap();
+            let section = &html[start..start + html[start..].find("</section>").unwrap()];
+            assert!(
+                section.contains("<summary>What the section says</summary>"),
+                "{}",
+                doc.rule.id
+            );
+            let first_words: String = summary
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(
+                section.contains(&first_words),
+                "{}: {first_words}",
+                doc.rule.id
+            );
+            assert!(
+                markdown.contains(&format!("> {}", summary.lines().next().unwrap())),
+                "{}",
+                doc.rule.id
+            );
+        }
+        let table = html::summary_html("Levels:\n\n| a | `b` |\n|---|---|\n| <x> | All |");
+        assert_eq!(
+            table,
+            "<p>Levels:</p>\n<table class=\"data\">\n<tr><th>a</th><th><code>b</code></th></tr>\n<tr><td>&lt;x&gt;</td><td>All</td></tr>\n</table>\n"
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod outcome;
 pub mod permission;
 pub mod role;
 pub mod rule;
+pub mod source;
 pub mod spelling;
 
 pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
@@ -16,3 +17,4 @@ pub use outcome::Outcome;
 pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
 pub use role::{CellDifference, SecurityRole};
 pub use rule::{Rule, RuleCatalog, RuleId};
+pub use source::{SourceCatalog, SourceDocument, SourceSection};

@@ -57,6 +57,12 @@ pub fn testcase_names(scenarios: &[&ScenarioResult]) -> Vec<String> {
         .collect()
 }
 
+/// The `time` of a suite or testcase that ran nothing of its own: the rules, the gate, the
+/// baseline and the cleanup are judged from the scenarios' results after they ran, a
+/// scenario left out or a feature that could not be read never ran, and an interrupted run
+/// is timed by `<testsuites>`. Readers of JUnit that want a `time` on every element get one.
+const NO_TIME: &str = "0.000";
+
 /// Seconds, as JUnit's `time` attribute gives them.
 fn seconds(duration: std::time::Duration) -> String {
     format!("{:.3}", duration.as_secs_f64())
@@ -142,7 +148,7 @@ fn rules_suite(
 ) {
     let _ = writeln!(
         out,
-        r#"  <testsuite name="rules" tests="{}" failures="{failed}" errors="{not_judged}" skipped="{skipped}">"#,
+        r#"  <testsuite name="rules" tests="{}" failures="{failed}" errors="{not_judged}" skipped="{skipped}" time="{NO_TIME}">"#,
         verdicts.len()
     );
     for RuleVerdict { rule, verdict } in verdicts {
@@ -164,7 +170,7 @@ fn rules_suite(
         };
         let _ = writeln!(
             out,
-            r#"    <testcase name="{0} {1}" classname="rules"><properties><property name="rule" value="{0}"/><property name="verdict" value="{2}"/></properties>{body}</testcase>"#,
+            r#"    <testcase name="{0} {1}" classname="rules" time="{NO_TIME}"><properties><property name="rule" value="{0}"/><property name="verdict" value="{2}"/></properties>{body}</testcase>"#,
             escape(rule.id.as_str()),
             escape(&rule.summary),
             verdict.name()
@@ -242,8 +248,8 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if summary.interrupted {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="run" tests="1" failures="0" errors="1" skipped="0">
-    <testcase name="the whole run" classname="run"><error message="interrupted: only the scenarios listed here finished" type="interrupted"/></testcase>
+            r#"  <testsuite name="run" tests="1" failures="0" errors="1" skipped="0" time="{NO_TIME}">
+    <testcase name="the whole run" classname="run" time="{NO_TIME}"><error message="interrupted: only the scenarios listed here finished" type="interrupted"/></testcase>
   </testsuite>"#
         );
     }
@@ -280,12 +286,12 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if feature_errors > 0 {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="feature errors" tests="{feature_errors}" failures="0" errors="{feature_errors}" skipped="0">"#
+            r#"  <testsuite name="feature errors" tests="{feature_errors}" failures="0" errors="{feature_errors}" skipped="0" time="{NO_TIME}">"#
         );
         for error in &summary.parse_errors {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{}" classname="feature errors" file="{}" line="{}"><error message="{}" type="feature"/></testcase>"#,
+                r#"    <testcase name="{}" classname="feature errors" file="{}" line="{}" time="{NO_TIME}"><error message="{}" type="feature"/></testcase>"#,
                 escape(&error.to_string()),
                 escape(&error.feature),
                 error.line.unwrap_or_default(),
@@ -297,13 +303,13 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if !baseline_problems.is_empty() {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="baseline" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="baseline" tests="{0}" failures="{0}" errors="0" skipped="0" time="{NO_TIME}">"#,
             baseline_problems.len()
         );
         for problem in baseline_problems {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{}" classname="baseline"><failure message="{}" type="baseline"/></testcase>"#,
+                r#"    <testcase name="{}" classname="baseline" time="{NO_TIME}"><failure message="{}" type="baseline"/></testcase>"#,
                 escape(&problem.entry),
                 escape(&problem.to_string())
             );
@@ -313,13 +319,13 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if !summary.left_out.is_empty() {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="left out of this run" tests="{0}" failures="0" errors="0" skipped="{0}">"#,
+            r#"  <testsuite name="left out of this run" tests="{0}" failures="0" errors="0" skipped="{0}" time="{NO_TIME}">"#,
             summary.left_out.len()
         );
         for left in &summary.left_out {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{}" classname="left out" file="{}" line="{}"><skipped message="{}"/></testcase>"#,
+                r#"    <testcase name="{}" classname="left out" file="{}" line="{}" time="{NO_TIME}"><skipped message="{}"/></testcase>"#,
                 escape(&left.name),
                 escape(&left.feature),
                 left.line,
@@ -331,13 +337,13 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if !summary.left_behind.is_empty() {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="sandbox cleanup" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="sandbox cleanup" tests="{0}" failures="{0}" errors="0" skipped="0" time="{NO_TIME}">"#,
             summary.left_behind.len()
         );
         for record in &summary.left_behind {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{}" classname="sandbox cleanup"><failure message="created on the sandbox and not removed" type="cleanup"/></testcase>"#,
+                r#"    <testcase name="{}" classname="sandbox cleanup" time="{NO_TIME}"><failure message="created on the sandbox and not removed" type="cleanup"/></testcase>"#,
                 escape(&record.to_string())
             );
         }
@@ -355,13 +361,13 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     if !problems.is_empty() {
         let _ = writeln!(
             out,
-            r#"  <testsuite name="conformance gate" tests="{0}" failures="{0}" errors="0" skipped="0">"#,
+            r#"  <testsuite name="conformance gate" tests="{0}" failures="{0}" errors="0" skipped="0" time="{NO_TIME}">"#,
             problems.len()
         );
         for problem in &problems {
             let _ = writeln!(
                 out,
-                r#"    <testcase name="{0}" classname="conformance gate"><failure message="{0}" type="gate"/></testcase>"#,
+                r#"    <testcase name="{0}" classname="conformance gate" time="{NO_TIME}"><failure message="{0}" type="gate"/></testcase>"#,
                 escape(problem)
             );
         }
@@ -469,6 +475,97 @@ mod tests {
                 "plain",
             ]
         );
+    }
+
+    /// Every `<testsuite>` and `<testcase>` has a `time`, the extra suites (the run, feature
+    /// errors, the baseline, scenarios left out, the cleanup, the rules, the gate) as well
+    /// as the features'.
+    #[test]
+    fn every_suite_and_testcase_has_a_time() {
+        use quick_xml::events::Event;
+
+        let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
+        let summary = RunSummary {
+            scenarios: vec![ScenarioResult::sample(&["SD-02"], None)],
+            interrupted: true,
+            parse_errors: vec![crate::harness::FeatureError {
+                feature: "broken.feature".into(),
+                line: Some(3),
+                problem: "the Scenario \"s\" has no steps".into(),
+            }],
+            left_out: vec![crate::harness::LeftOut {
+                feature: "x.feature".into(),
+                line: 4,
+                name: "needs a seeded company".into(),
+                reason: "names a seeded record".into(),
+                tags: vec!["RD-01".into()],
+            }],
+            left_behind: vec![crate::cleanup::LeftBehind {
+                path: "/company/contacts".into(),
+                id: Some(7),
+                mark: "[cw-conform 0123456789abcdef.1]".into(),
+                profile: "least-privilege".into(),
+                reason: "not removed yet".into(),
+            }],
+            baseline: Some(crate::baseline::BaselineCheck {
+                file: "baseline.toml".into(),
+                expected: 0,
+                problems: vec![crate::baseline::EntryProblem {
+                    entry: "baseline.toml:3".into(),
+                    scenario: "gone".into(),
+                    rule: "SD-01".into(),
+                    problem: "names no scenario of the run".into(),
+                }],
+            }),
+            ..RunSummary::default()
+        };
+        // The whole suite, so the coverage gate has its own suite too.
+        let xml = render(&summary, &Judging::new(catalog, true));
+
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let mut suites = Vec::new();
+        let mut untimed = Vec::new();
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Eof => break,
+                Event::Start(element) | Event::Empty(element) => {
+                    let tag = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+                    if !matches!(tag.as_str(), "testsuites" | "testsuite" | "testcase") {
+                        continue;
+                    }
+                    let attribute = |key: &[u8]| {
+                        element
+                            .try_get_attribute(key)
+                            .unwrap()
+                            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                    };
+                    let name = attribute(b"name").unwrap_or_default();
+                    if tag == "testsuite" {
+                        suites.push(name.clone());
+                    }
+                    match attribute(b"time") {
+                        Some(time) if time.parse::<f64>().is_ok_and(|t| t >= 0.0) => {}
+                        time => untimed.push(format!("<{tag} name=\"{name}\"> time {time:?}")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(untimed.is_empty(), "{untimed:#?}\n{xml}");
+        for suite in [
+            "run",
+            "feature errors",
+            "baseline",
+            "left out of this run",
+            "sandbox cleanup",
+            "rules",
+            "conformance gate",
+        ] {
+            assert!(
+                suites.iter().any(|s| s == suite),
+                "no suite {suite}: {suites:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! First contact with an installed `cw-conform`: the commands that describe the harness
-//! (`steps`, `actions`, `rules`, `roles`), `features export` and a run of what it wrote,
+//! (`steps`, `actions`, `rules`, `sources`, `roles`), `features export` and a run of what it wrote,
 //! the did-you-mean errors, and `--color` with `NO_COLOR`.
 
 use serde_json::Value;
@@ -118,6 +118,140 @@ fn rules_lists_every_rule_with_its_source() {
     assert!(
         text.stdout.lines().all(|l| l.chars().count() <= 100),
         "{text}"
+    );
+}
+
+#[test]
+fn sources_prints_what_every_cited_section_says() {
+    let scratch = Scratch::new();
+
+    let listed = cw_conform_finished(&scratch, &["sources", "--format", "json"]);
+    let rules = cw_conform_finished(&scratch, &["rules", "--format", "json"]);
+    let wrong = cw_conform_finished(&scratch, &["sources", "least-privilege"]);
+
+    listed.assert_code(0);
+    let documents = json(&listed.stdout);
+    assert_eq!(documents.len(), 2, "{listed}");
+    for rule in json(&rules.stdout) {
+        let document = documents
+            .iter()
+            .find(|d| d["file"] == rule["source"])
+            .unwrap_or_else(|| panic!("no summary of {}", rule["source"]));
+        let section = document["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["heading"] == rule["section"])
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} cites {} / {}",
+                    rule["id"], rule["source"], rule["section"]
+                )
+            });
+        assert_eq!(
+            section["summary"], rule["section_summary"],
+            "{}",
+            rule["id"]
+        );
+    }
+    wrong.assert_code(2);
+    assert!(
+        wrong
+            .stderr
+            .contains("(did you mean \"least-privilege-access-settings\"?)"),
+        "{wrong}"
+    );
+}
+
+/// The README's headline audit is the real output of the command, and a role made for the
+/// two workflows alone, as the README says, audits clean.
+#[test]
+fn the_readme_audit_example_tells_the_truth() {
+    let scratch = Scratch::new();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let command = "$ cw-conform audit least-privilege --workflows service-tickets,time\n";
+    let start = readme.find(command).expect("the README shows the audit") + command.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+
+    let audit = cw_conform_finished(
+        &scratch,
+        &[
+            "audit",
+            "least-privilege",
+            "--workflows",
+            "service-tickets,time",
+        ],
+    );
+
+    audit.assert_code(1);
+    assert_eq!(audit.stdout, shown);
+    // read-only-discovery with the grants the audit of it says are missing.
+    let base = cw_conform_finished(&scratch, &["roles", "read-only-discovery"]).stdout;
+    let missing = cw_conform_finished(
+        &scratch,
+        &[
+            "audit",
+            "read-only-discovery",
+            "--workflows",
+            "service-tickets,time",
+        ],
+    );
+    missing.assert_code(1);
+    let mut role = base.replace(
+        "name = \"read-only-discovery\"",
+        "name = \"service-desk-and-time\"",
+    );
+    let mut grants: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for line in missing.stdout.lines().skip(1) {
+        let (_, needs) = line
+            .split_once(" needs ")
+            .unwrap_or_else(|| panic!("{line}"));
+        let (grant, _) = needs.split_once(", which").unwrap();
+        let (function, operation) = grant.rsplit_once(' ').unwrap();
+        grants
+            .entry(function.to_owned())
+            .or_default()
+            .push(operation.to_lowercase());
+    }
+    assert!(!grants.is_empty(), "{missing}");
+    for (function, operations) in &grants {
+        let header = format!("function = \"{function}\"\n");
+        if let Some(at) = role.find(&header) {
+            for operation in operations {
+                let from = format!("{operation} = \"None\"");
+                let offset = at + role[at..].find(&from).unwrap();
+                role.replace_range(
+                    offset..offset + from.len(),
+                    &format!("{operation} = \"All\""),
+                );
+            }
+        } else {
+            role.push_str("\n[[grant]]\n");
+            role.push_str(&header);
+            for operation in operations {
+                role.push_str(operation);
+                role.push_str(" = \"All\"\n");
+            }
+        }
+    }
+    let path = scratch.write("service-desk-and-time.toml", &role);
+
+    let clean = cw_conform_finished(
+        &scratch,
+        &[
+            "audit",
+            path.to_str().unwrap(),
+            "--workflows",
+            "service-tickets,time",
+        ],
+    );
+
+    clean.assert_code(0);
+    assert_eq!(
+        clean.stdout, "service-desk-and-time: no findings\n",
+        "{role}"
     );
 }
 

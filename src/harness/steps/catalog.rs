@@ -142,8 +142,8 @@ async fn refuse_all(world: &mut ConformanceWorld, actions: &[Action], what: &str
     );
 }
 
-/// CL-03: the role gets exactly the write permissions one workflow needs, on top of the
-/// role it has.
+/// CL-03: the role gets exactly the permissions one workflow's writes need (their own, and
+/// the lookups of the records they name), on top of the role it has.
 #[given(expr = "the write permissions of the workflow {string} are added to the role")]
 async fn add_workflow_grants(world: &mut ConformanceWorld, workflow: String) {
     let grants = oracle::workflow_grants(&world.fixtures, &workflow);
