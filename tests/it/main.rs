@@ -16,6 +16,7 @@ mod hostile;
 mod journal;
 mod listing;
 mod mcp;
+mod metamorphic;
 mod records;
 mod reports;
 mod reuse;
