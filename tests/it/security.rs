@@ -310,7 +310,8 @@ async fn every_exercised_cell_of_the_least_privilege_role_decides_its_action() {
         mismatches.extend(
             cells::check_function(&stage, &fixtures.exercises, &role, function)
                 .await
-                .unwrap(),
+                .unwrap()
+                .mismatches,
         );
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
@@ -353,7 +354,8 @@ async fn an_endpoint_governed_by_the_wrong_function_is_a_mismatch() {
         &function_named("Companies / Contacts"),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .mismatches;
 
     let delete = mismatches
         .iter()
@@ -387,7 +389,8 @@ async fn a_lost_field_guard_is_a_mismatch() {
         &function_named("Finance / Billing View Time"),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .mismatches;
 
     let cells: Vec<(Operation, Level, Effect)> = mismatches
         .iter()

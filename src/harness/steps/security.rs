@@ -200,11 +200,14 @@ async fn actions_find_levels(
     let stage = ScenarioStage {
         fixtures: Arc::clone(&world.fixtures),
     };
-    let mismatches = cells::check_function(&stage, &world.fixtures.exercises, &role, &function)
+    let checked = cells::check_function(&stage, &world.fixtures.exercises, &role, &function)
         .await
         .unwrap_or_else(|error| crate::harness::not_judged(&error));
     // The cell was exercised through the integration's own actions.
     world.performed += 1;
+    // The stage servers are judged as the scenario's own: their findings fail it at its end.
+    world.keep_findings(checked.findings);
+    let mismatches = checked.mismatches;
     assert!(
         mismatches.is_empty(),
         "{function} ({expected}) does not decide what the integration's actions do:\n\n{}",
