@@ -8,6 +8,7 @@
 mod ci;
 mod cleanup;
 mod cli;
+mod clients;
 mod docs;
 mod faulty;
 mod fidelity;

@@ -16,6 +16,7 @@
 //! deterministic generator (no randomness between runs: a failure is reproducible).
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use cw_conform::cells::{Cell, ReferenceStage, Stage};
@@ -75,10 +76,11 @@ async fn by_mock(
     let confirmed = match result.confirmation.as_ref() {
         Some(held) if result.outcome == Outcome::Escalated => {
             let after = staged.integration.confirm(held.token, true).await.unwrap();
-            told.push_str(&format!(
+            let _ = write!(
+                told,
                 "\n    confirmed, then {}: {}",
                 after.outcome, after.message
-            ));
+            );
             Some(after.outcome)
         }
         _ => None,
@@ -178,10 +180,12 @@ impl<'a> Bench<'a> {
         let confirmed = match result.confirmation.as_ref() {
             Some(held) if result.outcome == Outcome::Escalated => {
                 let after = self.integration.confirm(held.token, true).await.unwrap();
-                told.push_str(&format!(
-                    "\n    confirmed, then {}: {}",
+                let _ = write!(
+                    told,
+                    "
+    confirmed, then {}: {}",
                     after.outcome, after.message
-                ));
+                );
                 Some(after.outcome)
             }
             _ => None,
