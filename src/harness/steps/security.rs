@@ -68,6 +68,23 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "no action can exercise these cells of the role:",
         table: Some("| function | operation |"),
     },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^ConnectWise reports the Customize items of "([^"]+)" as ((?:"[^"]+"(?:, )?)+)$"#,
+        ),
+        form: "ConnectWise reports the Customize items of \"<function>\" as \"<item>\"[, \
+               \"<item>\"…]",
+        description: "What /system/mySecurity/customizeItems lists for the member's role and \
+                      the function, in any order.",
+        parameters: &[
+            param("<function>", "a function with a Customize allow-list"),
+            param("<item>", "an item the role allows"),
+        ],
+        example: "ConnectWise reports the Customize items of \"Companies / Configurations\" \
+                  as \"Firewall\"",
+        table: None,
+    },
 ];
 
 fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
@@ -130,6 +147,51 @@ async fn reports_levels(
     assert_eq!(
         reported, expected,
         "ConnectWise reports {function} as {reported}, the table says {expected}"
+    );
+}
+
+#[then(
+    regex = r#"^ConnectWise reports the Customize items of "([^"]+)" as ((?:"[^"]+"(?:, )?)+)$"#
+)]
+async fn reports_customize_items(world: &mut ConformanceWorld, function: String, items: String) {
+    let function = known_function(world, &function);
+    let expected: BTreeSet<String> = items
+        .split('"')
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty() && *piece != ",")
+        .map(str::to_owned)
+        .collect();
+    // ConnectWise's customizeIdentifier: the function's words joined (see the mock).
+    let identifier: String = function
+        .function
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let client = world.client().await;
+    let response = client
+        .get("/system/mySecurity/customizeItems", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response.status, 200,
+        "GET /system/mySecurity/customizeItems answered {}",
+        response.status
+    );
+    let reported: BTreeSet<String> = response
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| {
+            item["customizeIdentifier"]
+                .as_str()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&identifier))
+        })
+        .filter_map(|item| item["itemIdentifier"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        reported, expected,
+        "ConnectWise reports the Customize items of {function} as {reported:?}, expected {expected:?}"
     );
 }
 
