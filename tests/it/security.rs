@@ -523,9 +523,9 @@ async fn settings_are_read_by_role_id_with_their_own_ids_and_flags() {
 }
 
 #[rstest]
-#[case::least_privilege("least-privilege", &["Service / Service Board", "Managed Server"], &[])]
+#[case::least_privilege("least-privilege", &["Service / Service Board", "Server"], &[])]
 #[case::no_access("no-access", &[], &["Service / Service Board"])]
-#[case::read_only_discovery("read-only-discovery", &["Company / Company Type"], &["Managed Server"])]
+#[case::read_only_discovery("read-only-discovery", &["Company / Company Type"], &["Server"])]
 #[tokio::test(flavor = "multi_thread")]
 async fn the_customize_items_are_those_of_the_functions_the_role_grants(
     #[case] profile: &str,
