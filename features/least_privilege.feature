@@ -120,3 +120,44 @@ Feature: The recommended least-privilege role
       When the person confirms
       Then the outcome is denied
       And time entry #503 still exists
+
+  Rule: LP-02 the rows marked "(customize)" can be limited to some items
+
+    The older document's table marks Configurations, Agreements, My Account and Table Setup
+    "(customize)": a role can tick only some items of the function's Customize list
+    (configuration types, agreement types, setup tables). ConnectWise's own documents do
+    not say how a limit is enforced; the mock follows what vendors describe (see
+    fixtures/connectwise/permissions.toml [customize]): records of other items are not
+    returned, and may not be written.
+
+    @LP-02 @mock-only
+    Scenario: A role limited to firewalls sees only the firewalls among the configurations
+      Given an API member with the role "least-privilege"
+      And the role limits "Companies / Configurations" to "Firewall"
+      Then ConnectWise reports the Customize items of "Companies / Configurations" as "Firewall"
+      When the AI asks to search configurations
+      Then the outcome is allowed
+      And the result lists 1 records
+      And the result includes the configuration "GLBX-FW01"
+      And the result does not include the configuration "ACME-FS01"
+
+    @LP-02 @writes @mock-only
+    Scenario: A role limited to firewalls cannot change a workstation, and can change a firewall
+      Given an API member with the role "least-privilege"
+      And the role limits "Companies / Configurations" to "Firewall"
+      When the AI asks to update configuration #401 with:
+        | ipAddress | 10.19.1.115 |
+      Then the outcome is denied
+      When the AI asks to update configuration #403 with:
+        | ipAddress | 10.20.1.1 |
+      Then the outcome is allowed
+      And configuration #403 now has the ipAddress "10.20.1.1"
+
+    @LP-02 @mock-only
+    Scenario: Without a limit every item of the list is allowed
+      Given an API member with the role "least-privilege"
+      Then ConnectWise reports the Customize items of "Companies / Configurations" as "Workstation", "Server", "Firewall"
+      When the AI asks to search configurations
+      Then the outcome is allowed
+      And the result lists 4 records
+

@@ -87,11 +87,16 @@ fn uses(fixtures: &Fixtures) -> (Grants, Grants) {
     let mut used = BTreeSet::new();
     let mut blocked = BTreeSet::new();
     for action in fixtures.actions.iter() {
-        let Some(Requirement {
-            function,
-            operation,
-        }) = oracle::requirement(fixtures, action)
-        else {
+        // A read may need another function on another site (setup tables: the
+        // `setup_table_reads` switch), so a grant for any of them is used.
+        let needed: Vec<Requirement> = if action.writes() {
+            oracle::requirement(fixtures, action).into_iter().collect()
+        } else {
+            fixtures
+                .permissions
+                .possible_requirements("GET", &sample_path(&action.path))
+        };
+        let Some(Requirement { operation, .. }) = needed.first().cloned() else {
             continue;
         };
         let mut payload = action.fields.clone();
@@ -101,10 +106,14 @@ fn uses(fixtures: &Fixtures) -> (Grants, Grants) {
             Decision::Block { .. }
         );
         if is_blocked {
-            blocked.insert((function.clone(), operation));
+            for requirement in needed {
+                blocked.insert((requirement.function, requirement.operation));
+            }
             continue;
         }
-        used.insert((function.clone(), operation));
+        for requirement in needed {
+            used.insert((requirement.function, requirement.operation));
+        }
         for guard in fixtures
             .permissions
             .field_guards

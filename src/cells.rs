@@ -10,6 +10,9 @@
 //!
 //! This module owns the judging; it does not know Gherkin (the LP-02 steps call it) and it
 //! does not start MCP servers itself: a [`Stage`] gives it an integration for each run.
+//! Each run ends with [`Integration::finish`], so an MCP server started for a run is judged
+//! for what it did beyond its outcome (INT-01/02/03 and the rules its stray requests
+//! break) as a scenario's server is: the findings come back in [`Checked`].
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -22,7 +25,7 @@ use crate::connectwise::journal;
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::reply::Records;
 use crate::integration::{
-    ActionRequest, Integration, IntegrationError, ReferenceIntegration, Subject,
+    ActionRequest, Finding, Integration, IntegrationError, ReferenceIntegration, Subject,
 };
 use crate::mock::{ApiMember, MockConfig, MockConnectWise};
 use crate::model::{FunctionName, Level, Levels, Operation, Outcome, SecurityRole};
@@ -131,6 +134,25 @@ impl fmt::Display for Mismatch {
             self.observed,
             self.evidence.trim_end()
         )
+    }
+}
+
+/// What exercising cells found: the exercises whose outcome did not follow their cell, and
+/// what the integration under test was found doing in the runs (the findings of each run's
+/// server, judged as a scenario's are: a secret shown, a request outside any call, a write
+/// that was not the action's own…).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The exercises whose outcome did not follow their cell.
+    pub mismatches: Vec<Mismatch>,
+    /// Every finding of every run, its evidence naming the run.
+    pub findings: Vec<Finding>,
+}
+
+impl Checked {
+    fn extend(&mut self, other: Checked) {
+        self.mismatches.extend(other.mismatches);
+        self.findings.extend(other.findings);
     }
 }
 
@@ -245,7 +267,8 @@ impl Exercise {
         role
     }
 
-    /// Runs the exercise once under `role` and judges it against the cell's level there.
+    /// Runs the exercise once under `role` and judges it against the cell's level there,
+    /// then ends the integration's use and judges what it was found doing.
     ///
     /// # Errors
     /// The integration's own failure (it did not start, timed out …): nothing to judge.
@@ -253,7 +276,7 @@ impl Exercise {
         &self,
         stage: &dyn Stage,
         role: SecurityRole,
-    ) -> Result<Option<Mismatch>, IntegrationError> {
+    ) -> Result<Checked, IntegrationError> {
         let role = self.in_context(&role);
         let level = role.level(&self.cell.function, self.cell.operation);
         let expected = self.expected(level);
@@ -295,9 +318,27 @@ impl Exercise {
                 journal::render(&staged.mock.journal())
             )),
         });
+        let findings = staged
+            .integration
+            .finish()
+            .await
+            .into_iter()
+            .map(|mut finding| {
+                finding.evidence = format!(
+                    "while {} was exercised at {level} ({}): {}",
+                    self.cell,
+                    self.label(),
+                    finding.evidence
+                );
+                finding
+            })
+            .collect();
         drop(staged.integration);
         staged.mock.shutdown();
-        Ok(mismatch)
+        Ok(Checked {
+            mismatches: mismatch.into_iter().collect(),
+            findings,
+        })
     }
 
     /// Runs the exercise with the role as it is, then with only its cell flipped.
@@ -308,17 +349,16 @@ impl Exercise {
         &self,
         stage: &dyn Stage,
         role: &SecurityRole,
-    ) -> Result<Vec<Mismatch>, IntegrationError> {
+    ) -> Result<Checked, IntegrationError> {
         let as_granted = self.in_context(role);
         let level = as_granted.level(&self.cell.function, self.cell.operation);
         let mut other = as_granted.clone();
         let mut levels = other.levels(&self.cell.function);
         levels.set(self.cell.operation, flipped(level, self.own));
         other.grant(self.cell.function.clone(), levels);
-        let mut mismatches = Vec::new();
-        mismatches.extend(self.run(stage, role.clone()).await?);
-        mismatches.extend(self.run(stage, other).await?);
-        Ok(mismatches)
+        let mut checked = self.run(stage, role.clone()).await?;
+        checked.extend(self.run(stage, other).await?);
+        Ok(checked)
     }
 }
 
@@ -388,12 +428,12 @@ pub async fn check_function(
     exercises: &[Exercise],
     role: &SecurityRole,
     function: &FunctionName,
-) -> Result<Vec<Mismatch>, IntegrationError> {
-    let mut mismatches = Vec::new();
+) -> Result<Checked, IntegrationError> {
+    let mut checked = Checked::default();
     for exercise in exercises.iter().filter(|e| &e.cell.function == function) {
-        mismatches.extend(exercise.check(stage, role).await?);
+        checked.extend(exercise.check(stage, role).await?);
     }
-    Ok(mismatches)
+    Ok(checked)
 }
 
 /// The request an exercise makes: the action's example with the exercise's subject and

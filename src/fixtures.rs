@@ -156,6 +156,8 @@ struct PermissionFile {
     field_guards: Vec<FieldGuard>,
     #[serde(default)]
     customize: BTreeMap<FunctionName, Vec<String>>,
+    #[serde(default)]
+    customize_field: BTreeMap<FunctionName, String>,
 }
 
 /// Loads the endpoint-to-function map, checking every function it names.
@@ -188,6 +190,33 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
             ));
         }
     }
+    for function in file.customize_field.keys() {
+        if !file.customize.contains_key(function) {
+            let shown = function.to_string();
+            return Err(FixtureError::invalid(
+                path,
+                find_nth_line(text, &shown, 1),
+                format!("[customize_field] names \"{shown}\", which has no [customize] items"),
+            ));
+        }
+    }
+    for endpoint in &file.endpoints {
+        if let Some(item) = &endpoint.customize_item
+            && !file
+                .customize
+                .get(&endpoint.function)
+                .is_some_and(|items| items.contains(item))
+        {
+            return Err(FixtureError::invalid(
+                path,
+                find_line(text, &format!("customize_item = \"{item}\"")),
+                format!(
+                    "customize_item \"{item}\" of {} is not an item of the [customize] list of \"{}\"",
+                    endpoint.path, endpoint.function
+                ),
+            ));
+        }
+    }
     Ok(PermissionMap {
         functions,
         settings: file.settings,
@@ -195,6 +224,7 @@ pub fn parse_permissions(path: &str, text: &str) -> Result<PermissionMap, Fixtur
         specials: file.specials,
         field_guards: file.field_guards,
         customize: file.customize,
+        customize_fields: file.customize_field,
     })
 }
 
@@ -234,6 +264,10 @@ struct GrantFile {
     delete: Level,
     #[serde(default)]
     inquire: Level,
+    /// The items of the function's Customize allow-list the role is limited to; absent:
+    /// every item.
+    #[serde(default)]
+    customize: Option<toml::Spanned<Vec<String>>>,
 }
 
 /// The known function a fixture names at `written`, or an error naming its line.
@@ -362,6 +396,9 @@ pub fn parse_role(
     }
     for grant in file.grants {
         let known = known_function(path, text, &grant.function, functions)?;
+        if let Some(items) = grant.customize {
+            role.limit_items(known.clone(), items.into_inner());
+        }
         role.grant(
             known.clone(),
             Levels {
@@ -371,6 +408,48 @@ pub fn parse_role(
                 inquire: grant.inquire,
             },
         );
+    }
+    Ok(role)
+}
+
+/// Parses a role file and checks its Customize allow-lists against the permission map:
+/// only a function with an allow-list may be limited, and only to items it has.
+pub fn parse_role_checked(
+    path: &str,
+    text: &str,
+    permissions: &PermissionMap,
+) -> Result<SecurityRole, FixtureError> {
+    let role = parse_role(path, text, &permissions.functions)?;
+    for (function, items) in role.limited() {
+        let Some(known) = permissions.customize.get(function) else {
+            return Err(FixtureError::invalid(
+                path,
+                find_line(text, "customize"),
+                format!(
+                    "\"{function}\" has no Customize allow-list (functions with one: {})",
+                    permissions
+                        .customize
+                        .keys()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        if let Some(unknown) = items
+            .iter()
+            .find(|item| !known.iter().any(|k| k.eq_ignore_ascii_case(item)))
+        {
+            return Err(FixtureError::invalid(
+                path,
+                find_line(text, &format!("\"{unknown}\"")),
+                format!(
+                    "unknown item \"{unknown}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
+                    known.join(", "),
+                    crate::model::spelling::did_you_mean(unknown, known.iter().map(String::as_str))
+                ),
+            ));
+        }
     }
     Ok(role)
 }
@@ -657,10 +736,10 @@ impl Fixtures {
         let mut roles = BTreeMap::new();
         for file in source.list("roles", ".toml") {
             let relative = format!("roles/{file}");
-            let role = parse_role(
+            let role = parse_role_checked(
                 &format!("fixtures/{relative}"),
                 &source.read(&relative)?,
-                &permissions.functions,
+                &permissions,
             )?;
             roles.insert(role.name.clone(), role);
         }
@@ -735,7 +814,7 @@ impl Fixtures {
         let path = Path::new(name_or_path);
         if path.extension().is_some_and(|e| e == "toml") || path.exists() {
             let text = std::fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
-            return parse_role(name_or_path, &text, &self.permissions.functions);
+            return parse_role_checked(name_or_path, &text, &self.permissions);
         }
         let suggestion = crate::model::spelling::did_you_mean(
             name_or_path,
@@ -837,6 +916,35 @@ mod tests {
         "Time & Expense / Time Entry Billable Option",
     ];
 
+    #[rstest::rstest]
+    #[case::an_unknown_item(
+        "\"Companies / Configurations\"",
+        "[\"Firewal\"]",
+        "line 5: unknown item \"Firewal\" in the Customize allow-list of \"Companies / Configurations\""
+    )]
+    #[case::a_function_without_a_list(
+        "\"Companies / Contacts\"",
+        "[\"Firewall\"]",
+        "line 5: \"Companies / Contacts\" has no Customize allow-list"
+    )]
+    fn a_bad_customize_allow_list_names_the_file_line_and_value(
+        #[case] function: &str,
+        #[case] items: &str,
+        #[case] expected: &str,
+    ) {
+        let fixtures = Fixtures::builtin().unwrap();
+        let text = format!(
+            "name = \"limited\"\n\n[[grant]]\nfunction = {function}\ncustomize = {items}\ninquire = \"All\"\n"
+        );
+
+        let error = parse_role_checked("roles/limited.toml", &text, &fixtures.permissions)
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("roles/limited.toml"), "{error}");
+        assert!(error.contains(expected), "{error}");
+    }
+
     #[test]
     fn every_function_is_one_connectwise_names() {
         let fixtures = Fixtures::builtin().unwrap();
@@ -900,7 +1008,7 @@ mod tests {
     )]
     #[case::unknown_key(
         "name = \"x\"\n[[grant]]\nfunction = \"Service Desk / Service Tickets\"\nremove = \"All\"\n",
-        "failed to load roles/x.toml: line 4: unknown field `remove`, expected one of `function`, `add`, `edit`, `delete`, `inquire`"
+        "failed to load roles/x.toml: line 4: unknown field `remove`, expected one of `function`, `add`, `edit`, `delete`, `inquire`, `customize`"
     )]
     fn a_malformed_role_names_file_line_and_value(#[case] text: &str, #[case] expected: &str) {
         let error = parse_role("roles/x.toml", text, &functions()).unwrap_err();

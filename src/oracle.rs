@@ -4,7 +4,7 @@
 //! Scenarios state their expected outcomes explicitly in Gherkin instead of asking the
 //! oracle, so a scenario can catch the oracle being wrong.
 
-use crate::connectwise::security::{Requirement, Route};
+use crate::connectwise::security::Requirement;
 use crate::fixtures::Fixtures;
 use crate::model::{Action, ActionKind, Level, Operation, Outcome, RuleId, SecurityRole};
 use crate::policy::Decision;
@@ -28,16 +28,8 @@ pub fn requirement(fixtures: &Fixtures, action: &Action) -> Option<Requirement> 
         ActionKind::Merge => ("POST", format!("{sample}/1/merge")),
         ActionKind::Delete => ("DELETE", format!("{sample}/1")),
     };
-    match permissions.route(&path, method)? {
-        Route::Collection { endpoint, .. } => Some(Requirement {
-            function: endpoint.function.clone(),
-            operation: action.kind.operation(),
-        }),
-        Route::Special { special, .. } => Some(Requirement {
-            function: special.function.clone()?,
-            operation: special.operation.map(|o| o.0)?,
-        }),
-    }
+    // The same check the mock makes for the request, setup-table reads included.
+    permissions.requirement(method, &path)
 }
 
 /// The permissions a workflow needs for its writes: one requirement per write action, and
@@ -81,6 +73,13 @@ pub struct Expectation {
     /// example names), each with the level the role grants for it: a lookup refused makes
     /// the action `denied` even when the action's own permission is granted.
     pub lookups: Vec<(Requirement, Level)>,
+    /// The guarded fields the write sends (billing amounts, the billable option), each
+    /// with the level the role grants for the function that guards them: ConnectWise
+    /// refuses the write when it is `None`.
+    pub guards: Vec<(Requirement, Level)>,
+    /// The related records a read fetches after the record itself (rule TS-04), each with
+    /// the level the role grants for it: one refused makes the read `partial`.
+    pub related: Vec<(Requirement, Level)>,
 }
 
 impl Expectation {
@@ -99,7 +98,9 @@ impl Expectation {
 }
 
 /// The security checks of the lookups the integration makes before a write: one `Inquire`
-/// per referenced record named (not given by id) in the payload.
+/// per referenced record named (not given by id) in the payload, and the record's own
+/// `Inquire` when the integration reads it first (see `reads_current`). A setup table any
+/// member may read (`setup_table_reads`) needs none.
 pub fn lookup_requirements(
     fixtures: &Fixtures,
     action: &Action,
@@ -118,30 +119,113 @@ pub fn lookup_requirements(
         let Some(lookup) = fixtures.actions.lookup(field).filter(|_| named) else {
             continue;
         };
-        let sample: String = lookup
-            .path
-            .split('/')
-            .map(|segment| {
-                if segment.starts_with('{') {
-                    "1"
-                } else {
-                    segment
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("/");
-        if let Some(Route::Collection { endpoint, .. }) = fixtures.permissions.route(&sample, "GET")
+        let sample = sample_path(&lookup.path);
+        // A setup table any member may read needs no grant.
+        if let Some(requirement) = fixtures.permissions.requirement("GET", &sample)
+            && !needed.contains(&requirement)
         {
-            let requirement = Requirement {
-                function: endpoint.function.clone(),
-                operation: Operation::Inquire,
-            };
-            if !needed.contains(&requirement) {
-                needed.push(requirement);
-            }
+            needed.push(requirement);
+        }
+    }
+    if reads_current(fixtures, action, payload)
+        && let Some(requirement) = fixtures.permissions.requirement(
+            "GET",
+            &format!("{}/1", action.path.replace("{parentId}", "1")),
+        )
+        && !needed.contains(&requirement)
+    {
+        needed.push(requirement);
+    }
+    needed
+}
+
+/// The security checks of the guarded fields a write sends: the guarding function at the
+/// write's own operation (Add for a create, Edit for an update).
+pub fn guard_requirements(
+    fixtures: &Fixtures,
+    action: &Action,
+    payload: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<Requirement> {
+    if !matches!(action.kind, ActionKind::Create | ActionKind::Update) {
+        return Vec::new();
+    }
+    let mut needed: Vec<Requirement> = Vec::new();
+    for guard in fixtures
+        .permissions
+        .field_guards
+        .iter()
+        .filter(|g| g.collection == action.resource)
+    {
+        let requirement = Requirement {
+            function: guard.function.clone(),
+            operation: action.kind.operation(),
+        };
+        if guard.fields.iter().any(|f| payload.contains_key(f)) && !needed.contains(&requirement) {
+            needed.push(requirement);
         }
     }
     needed
+}
+
+/// The security checks of the related records a read fetches after the record itself
+/// (its company, owner, board, status: rule TS-04), for a record that names them.
+pub fn related_requirements(fixtures: &Fixtures, action: &Action) -> Vec<Requirement> {
+    if action.kind != ActionKind::Get {
+        return Vec::new();
+    }
+    let mut needed: Vec<Requirement> = Vec::new();
+    for field in &action.related {
+        let Some(lookup) = fixtures.actions.lookup(field) else {
+            continue;
+        };
+        if let Some(requirement) = fixtures
+            .permissions
+            .requirement("GET", &format!("{}/1", sample_path(&lookup.path)))
+            && !needed.contains(&requirement)
+        {
+            needed.push(requirement);
+        }
+    }
+    needed
+}
+
+/// A path template with `1` for each placeholder.
+fn sample_path(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether the integration reads the record itself before writing: an update naming a
+/// status or type without its board (the board is the record's own), or a merge that names
+/// no status (the merged tickets take the parent's).
+fn reads_current(
+    fixtures: &Fixtures,
+    action: &Action,
+    payload: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    match action.kind {
+        ActionKind::Update => action.validate.iter().any(|field| {
+            payload.contains_key(field)
+                && fixtures.actions.lookup(field).is_some_and(|lookup| {
+                    lookup
+                        .path
+                        .split('/')
+                        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                        .any(|placeholder| !payload.contains_key(placeholder))
+                })
+        }),
+        ActionKind::Merge => payload.get("status").is_none_or(serde_json::Value::is_null),
+        _ => false,
+    }
 }
 
 /// The expected outcome of an action (with its catalog example) under a role.
@@ -159,10 +243,23 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             (r, granted)
         })
         .collect();
-    let refused_lookup = lookups.iter().any(|(_, granted)| *granted == Level::None);
+    let granted = |requirements: Vec<Requirement>| -> Vec<(Requirement, Level)> {
+        requirements
+            .into_iter()
+            .map(|r| {
+                let level = role.level(&r.function, r.operation);
+                (r, level)
+            })
+            .collect()
+    };
+    let guards = granted(guard_requirements(fixtures, action, &payload));
+    let related = granted(related_requirements(fixtures, action));
+    let refused = |checks: &[(Requirement, Level)]| checks.iter().any(|(_, l)| *l == Level::None);
+    let refused_lookup = refused(&lookups);
     let security = match level {
         Some(Level::None) => Outcome::Denied,
-        _ if refused_lookup => Outcome::Denied,
+        _ if refused_lookup || refused(&guards) => Outcome::Denied,
+        _ if refused(&related) => Outcome::Partial,
         _ => Outcome::Allowed,
     };
     match fixtures.policy.decide(action, &payload) {
@@ -173,6 +270,20 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             requirement,
             level,
             lookups,
+            guards,
+            related,
+        },
+        // The integration checks the records a write names before holding it: a refused
+        // lookup is denied at once, with nothing held.
+        Decision::Escalate { rule, .. } if refused_lookup => Expectation {
+            outcome: Outcome::Denied,
+            after_confirmation: None,
+            rule: Some(rule),
+            requirement,
+            level,
+            lookups,
+            guards,
+            related,
         },
         Decision::Escalate { rule, .. } => Expectation {
             outcome: Outcome::Escalated,
@@ -181,6 +292,8 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             requirement,
             level,
             lookups,
+            guards,
+            related,
         },
         Decision::Pass => Expectation {
             outcome: security,
@@ -189,6 +302,8 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
             requirement,
             level,
             lookups,
+            guards,
+            related,
         },
     }
 }
@@ -227,6 +342,32 @@ pub fn explain(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Str
             lookup.operation,
             if *granted == Level::None {
                 " (so the write is denied: grant it to allow the action)"
+            } else {
+                ""
+            }
+        );
+    }
+    for (guard, granted) in &expectation.guards {
+        let _ = writeln!(
+            out,
+            "  it writes fields guarded by {} {}: the role grants {granted}{}",
+            guard.function,
+            guard.operation,
+            if *granted == Level::None {
+                " (so ConnectWise refuses the write: grant it, or leave those fields out)"
+            } else {
+                ""
+            }
+        );
+    }
+    for (related, granted) in &expectation.related {
+        let _ = writeln!(
+            out,
+            "  after the read, it fetches related records: {} {}: the role grants {granted}{}",
+            related.function,
+            related.operation,
+            if *granted == Level::None {
+                " (so the read is partial: those details are missing)"
             } else {
                 ""
             }

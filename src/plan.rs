@@ -92,6 +92,23 @@ fn cells<'a>(
     })
 }
 
+/// What to set in the Customize allow-list of each function the role limits: a line per
+/// function, naming the items to tick (the others left unticked).
+fn customize_lines(role: &SecurityRole) -> Vec<String> {
+    role.limited()
+        .map(|(function, items)| {
+            format!(
+                "{function}: Customize, allow only {}",
+                items
+                    .iter()
+                    .map(|i| format!("\"{i}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect()
+}
+
 const INTRODUCTION: &str = "ConnectWise's API cannot write security-role settings: create each role below in \
 ConnectWise (System > Security Roles), setting every cell as listed (a function not granted \
 is None in all four columns), then an API member with that role (System > Members > API \
@@ -112,6 +129,12 @@ pub fn markdown(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
             let _ = writeln!(out, "| {module} | {function} | {} |", levels.join(" | "));
         }
         out.push('\n');
+        for line in customize_lines(role) {
+            let _ = writeln!(out, "- {line}");
+        }
+        if role.limited().next().is_some() {
+            out.push('\n');
+        }
     }
     let _ = writeln!(out, "## API members\n");
     let _ = writeln!(
@@ -174,6 +197,14 @@ pub fn html(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
             out.push_str("</tr>\n");
         }
         out.push_str("</table>\n");
+        let lines = customize_lines(role);
+        if !lines.is_empty() {
+            out.push_str("<ul>\n");
+            for line in lines {
+                let _ = writeln!(out, "<li>{}</li>", escape(&line));
+            }
+            out.push_str("</ul>\n");
+        }
     }
     out.push_str("<h2>API members</h2>\n<table>\n<tr><th>API member</th><th>Security role</th><th>Public key variable</th><th>Private key variable</th></tr>\n");
     for planned in plan {
@@ -206,6 +237,32 @@ mod tests {
             .iter()
             .map(|n| PlannedRole::new(fixtures.role(n).unwrap()))
             .collect()
+    }
+
+    #[test]
+    fn a_customize_allow_list_is_listed_under_its_role() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let mut role = fixtures.role("least-privilege").unwrap();
+        role.limit_items(
+            "Companies / Configurations".parse().unwrap(),
+            vec!["Firewall".into(), "Server".into()],
+        );
+        let plan = [PlannedRole::new(role)];
+        let line = "Companies / Configurations: Customize, allow only \"Firewall\", \"Server\"";
+
+        let text = markdown(&fixtures.permissions.functions, &plan);
+        let page = html(&fixtures.permissions.functions, &plan);
+
+        assert!(text.contains(&format!("- {line}")), "{text}");
+        assert!(
+            page.contains(&format!("<li>{}</li>", escape(line))),
+            "{page}"
+        );
+        let unlimited = markdown(
+            &fixtures.permissions.functions,
+            &self::plan(&["least-privilege"]),
+        );
+        assert!(!unlimited.contains("Customize, allow only"), "{unlimited}");
     }
 
     #[test]

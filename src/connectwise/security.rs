@@ -130,6 +130,11 @@ pub struct Endpoint {
     /// read it is the `setup_table_reads` switch, not only the endpoint's function.
     #[serde(default)]
     pub setup_table: bool,
+    /// The item of the function's Customize allow-list this endpoint is (a setup table:
+    /// "Service / Service Board"): a role limited to other items may not use the function
+    /// here.
+    #[serde(default)]
+    pub customize_item: Option<String>,
 }
 
 /// The field and value that mark a child record's parent kind (`recordType = "Ticket"`).
@@ -417,6 +422,9 @@ pub struct PermissionMap {
     /// The functions with a Customize allow-list, and the items a role that grants the
     /// function allows by default (`/system/mySecurity/customizeItems`).
     pub customize: BTreeMap<FunctionName, Vec<String>>,
+    /// For a function whose Customize items are kinds of record (configuration types,
+    /// agreement types): the record field naming its item (`type/name`).
+    pub customize_fields: BTreeMap<FunctionName, String>,
 }
 
 impl PermissionMap {

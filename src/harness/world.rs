@@ -519,6 +519,12 @@ impl ConformanceWorld {
         }
     }
 
+    /// Keeps what servers the scenario started elsewhere (LP-02's stage servers) were found
+    /// doing, judged with the scenario's own at its end.
+    pub(crate) fn keep_findings(&mut self, findings: Vec<Finding>) {
+        self.found.extend(findings);
+    }
+
     /// Stops the scenario's MCP servers and returns everything they were found doing (see
     /// [`Finding`]): what fails among them fails the scenario.
     pub(crate) async fn stop_integrations(&mut self) -> Vec<Finding> {

@@ -204,6 +204,14 @@ pub trait Integration: Send + Sync {
         true
     }
 
+    /// Ends the integration's use and returns what it was found doing beyond the outcomes
+    /// of its tool results (an MCP server: every finding of its life, the requests made
+    /// outside any call and the secrets it showed; see [`Finding`]). The reference
+    /// integration is trusted and finds nothing.
+    fn finish(&self) -> BoxFuture<'_, Vec<Finding>> {
+        Box::pin(async { Vec::new() })
+    }
+
     /// `text` as it may be shown: an integration under test that controls what ConnectWise
     /// receives (the query strings in the journal) has its API member's secrets redacted.
     fn shown(&self, text: String) -> String {

@@ -16,6 +16,10 @@ pub struct SecurityRole {
     /// One line saying what the role is for.
     pub summary: String,
     grants: BTreeMap<FunctionName, Levels>,
+    /// Customize allow-lists: for a function that has one, the items the role is limited
+    /// to (configuration types, agreement types, setup tables). A function not listed
+    /// here allows every item.
+    customize: BTreeMap<FunctionName, Vec<String>>,
 }
 
 impl SecurityRole {
@@ -25,6 +29,7 @@ impl SecurityRole {
             name: name.into(),
             summary: summary.into(),
             grants: BTreeMap::new(),
+            customize: BTreeMap::new(),
         }
     }
 
@@ -53,6 +58,29 @@ impl SecurityRole {
     /// Every function the role lists, in a stable order.
     pub fn grants(&self) -> impl Iterator<Item = (&FunctionName, &Levels)> {
         self.grants.iter()
+    }
+
+    /// Limits a function to the listed items of its Customize allow-list.
+    pub fn limit_items(&mut self, function: FunctionName, items: Vec<String>) {
+        self.customize.insert(function, items);
+    }
+
+    /// The items a function is limited to, or `None` when the role allows every item.
+    pub fn allowed_items(&self, function: &FunctionName) -> Option<&[String]> {
+        self.customize.get(function).map(Vec::as_slice)
+    }
+
+    /// Whether the role allows an item of a function's Customize allow-list.
+    pub fn allows_item(&self, function: &FunctionName, item: &str) -> bool {
+        self.allowed_items(function)
+            .is_none_or(|items| items.iter().any(|i| i.eq_ignore_ascii_case(item)))
+    }
+
+    /// Every function the role limits to some items, with the items.
+    pub fn limited(&self) -> impl Iterator<Item = (&FunctionName, &[String])> {
+        self.customize
+            .iter()
+            .map(|(f, items)| (f, items.as_slice()))
     }
 
     /// Every cell where `actual` grants another level than this role, function by function
@@ -111,6 +139,17 @@ impl std::fmt::Display for CellDifference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_function_without_an_allow_list_allows_every_item_and_one_with_it_only_those() {
+        let configurations = FunctionName::new("Companies", "Configurations");
+        let mut role = SecurityRole::new("x", "test");
+        assert!(role.allows_item(&configurations, "Server"));
+        role.limit_items(configurations.clone(), vec!["Firewall".into()]);
+        assert!(role.allows_item(&configurations, "firewall"));
+        assert!(!role.allows_item(&configurations, "Server"));
+        assert_eq!(role.limited().count(), 1);
+    }
 
     #[test]
     fn unlisted_functions_are_none_for_every_operation() {

@@ -166,9 +166,17 @@ const FAULTS: [Fault; 12] = [
     },
 ];
 
+/// The name of no fault: the faulty integration without `--fault` is the reference one.
+const NO_FAULT: &str = "none";
+
 /// `mcp-serve`'s config, serving the faulty integration with `fault` instead.
 fn config(fault: &str) -> String {
-    faulty_integration_config(&format!("args = [\"--fault\", \"{fault}\"]")).replace(
+    let args = if fault == NO_FAULT {
+        "args = []".to_owned()
+    } else {
+        format!("args = [\"--fault\", \"{fault}\"]")
+    };
+    faulty_integration_config(&args).replace(
         "name = \"cw-conform mcp-serve (reference integration)\"",
         &format!("name = \"faulty ({fault})\""),
     )
@@ -184,6 +192,12 @@ struct Run {
 
 /// Runs the fault's tags through the faulty integration, from an empty environment.
 fn run(dir: &Path, fault: &Fault) -> Run {
+    run_features(dir, fault, &[])
+}
+
+/// Runs the fault's tags of `features` (the built-in features when empty) through the
+/// faulty integration, from an empty environment.
+fn run_features(dir: &Path, fault: &Fault, features: &[&Path]) -> Run {
     let config_path = dir.join(format!("{}.toml", fault.name));
     std::fs::write(&config_path, config(fault.name)).unwrap();
     let report_path = dir.join(format!("{}.json", fault.name));
@@ -206,6 +220,7 @@ fn run(dir: &Path, fault: &Fault) -> Run {
             "--integration-config",
         ])
         .arg(&config_path)
+        .args(features)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -345,4 +360,51 @@ fn an_integrity_breach_is_reported_in_a_section_of_its_own() {
         "{section}"
     );
     assert_eq!(run.code, 1, "{}", run.summary);
+}
+
+/// One LP-02 scenario: the company lookup's row, exercised through the integration.
+const LP_02_FEATURE: &str = "\
+Feature: One row of the least-privilege role
+  Rule: LP-02 each row gives the documented result for each operation
+    @LP-02 @mock-only
+    Scenario: The company lookup: Inquire All and nothing else
+      Given an API member with the role \"least-privilege\"
+      Then the integration's actions find \"Companies / Company Maintenance\" to be Add None, Edit None, Delete None and Inquire All
+";
+
+/// LP-02 starts a server of its own for each run of each exercise; each is judged as a
+/// scenario's server is, and what it did fails the scenario. With no fault the same row
+/// passes, so the failure is the fault's.
+#[test]
+fn lp_02s_own_servers_are_judged_like_a_scenarios() {
+    let scratch = crate::support::Scratch::new("faulty-lp02");
+    let feature = scratch.write("row.feature", LP_02_FEATURE);
+    let leaking = Fault {
+        name: "leak-private-key",
+        tags: "@LP-02",
+        caught: &[Caught {
+            id: "INT-01",
+            evidence: &[
+                "while Companies / Company Maintenance Inquire was exercised at None (company.search",
+                "(signed in with [redacted])",
+            ],
+        }],
+    };
+    let run = run_features(&scratch.0, &leaking, &[&feature]);
+    assert_eq!(run.code, 1, "{}", run.summary);
+    for caught in leaking.caught {
+        assert!(is_caught(&run.report, caught), "{}", run.summary);
+    }
+    assert!(
+        !run.summary.contains(PRIVATE_KEY) && !run.report_text.contains(PRIVATE_KEY),
+        "the private key shows in the report"
+    );
+
+    let sound = Fault {
+        name: NO_FAULT,
+        tags: "@LP-02",
+        caught: &[],
+    };
+    let run = run_features(&scratch.0, &sound, &[&feature]);
+    assert_eq!(run.code, 0, "{}", run.summary);
 }

@@ -738,3 +738,143 @@ async fn closing_a_ticket_needs_the_function_the_close_rule_names(
     assert_eq!(closed, json!(status == 200), "{reply}");
     wire.shutdown();
 }
+
+// ------------------------------------------------------------------ issue 10, fidelity item 6:
+// Customize allow-lists: a role limited to some items of a function
+
+/// `role` with one function limited to some items of its Customize allow-list.
+fn limited(
+    mut role: cw_conform::model::SecurityRole,
+    function: &str,
+    items: &[&str],
+) -> cw_conform::model::SecurityRole {
+    role.limit_items(
+        crate::support::function_named(function),
+        items.iter().map(|i| (*i).to_owned()).collect(),
+    );
+    role
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_of_items_the_role_is_not_limited_to_are_not_there_for_it() {
+    let role = limited(
+        role("full-access"),
+        "Finance / Agreements",
+        &["Managed Services", "Block Time"],
+    );
+    let wire = Wire::with_role(role).await;
+
+    let listed = wire.get("/finance/agreements").send().await;
+    let counted = wire.get("/finance/agreements/count").send().await;
+    let outside = wire.get("/finance/agreements/303").send().await;
+    let inside = wire.get("/finance/agreements/301").send().await;
+    let written = wire
+        .patch("/finance/agreements/303")
+        .json(&json!([{"op": "replace", "path": "name", "value": "Renamed"}]))
+        .send()
+        .await;
+    let created = wire
+        .post("/finance/agreements")
+        .json(&json!({
+            "name": "Initech - Incidents 2027",
+            "type": {"id": 3, "name": "Incident Based"},
+            "company": {"id": 20},
+            "contact": {"id": 104},
+        }))
+        .send()
+        .await;
+
+    assert_eq!(listed.ids(), vec![301, 302], "{listed}");
+    assert_eq!(counted.json(), json!({"count": 2}), "{counted}");
+    outside.assert(404, &cw_error("NotFound", "Agreement 303 not found"));
+    inside.assert_status(200);
+    written.assert_status(403);
+    created.assert_status(403);
+    assert_eq!(
+        wire.mock().record("agreements", 303).unwrap()["name"],
+        "Initech - Incident Pack"
+    );
+    wire.shutdown();
+}
+
+#[rstest]
+#[case::limited_to_the_boards(&["Service / Service Board"], 201, 200)]
+#[case::limited_to_priorities(&["Service / Priority"], 403, 403)]
+#[tokio::test(flavor = "multi_thread")]
+async fn table_setup_limited_to_some_tables_maintains_only_those(
+    #[case] items: &[&str],
+    #[case] add_board: u16,
+    #[case] read_boards: u16,
+) {
+    let table_setup = limited(
+        role_granting("System / Table Setup", Levels::uniform(Level::All)),
+        "System / Table Setup",
+        items,
+    );
+    let wire = Wire::with_settings(table_setup, |s| {
+        s.setup_table_reads = SetupTableReads::TableSetup;
+    })
+    .await;
+
+    let added = wire
+        .post("/service/boards")
+        .json(&json!({"name": "Projects"}))
+        .send()
+        .await;
+    let read = wire.get("/service/boards").send().await;
+    let priorities = wire.get("/service/priorities").send().await;
+
+    added.assert_status(add_board);
+    read.assert_status(read_boards);
+    let priorities_allowed = items.contains(&"Service / Priority");
+    priorities.assert_status(if priorities_allowed { 200 } else { 403 });
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn table_setup_limits_do_not_close_the_tables_anyone_may_read() {
+    let table_setup = limited(
+        role_granting("System / Table Setup", Levels::uniform(Level::All)),
+        "System / Table Setup",
+        &["Service / Priority"],
+    );
+    let wire = Wire::with_role(table_setup).await;
+
+    wire.get("/service/boards").send().await.assert_status(200);
+    wire.post("/service/boards")
+        .json(&json!({"name": "Projects"}))
+        .send()
+        .await
+        .assert_status(403);
+    wire.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn my_security_lists_the_items_the_role_allows() {
+    let role = limited(
+        role("least-privilege"),
+        "Companies / Configurations",
+        &["Firewall"],
+    );
+    let wire = Wire::with_role(role).await;
+
+    let items = wire.get("/system/mySecurity/customizeItems").send().await;
+
+    let of = |customize: &str| -> Vec<String> {
+        items
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["customizeIdentifier"] == customize)
+            .map(|i| i["itemIdentifier"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(of("Configurations"), vec!["Firewall"], "{items}");
+    assert_eq!(
+        of("Agreements"),
+        vec!["Managed Services", "Block Time", "Incident Based"],
+        "{items}"
+    );
+    wire.shutdown();
+}

@@ -71,9 +71,16 @@ fn actions_lists_what_each_action_needs_in_three_formats() {
     assert_eq!(update["checks"]["operation"], "Edit");
     assert_eq!(update["policy"]["decision"], "escalate");
     assert_eq!(update["policy"]["rule"], "SAFE-09");
+    // Its lookups are of work types and roles, setup tables any member may read (the
+    // developer guide, `setup_table_reads = "open"`): they need no grant.
+    assert_eq!(update["lookups"], serde_json::json!([]), "{update}");
+    let create = actions
+        .iter()
+        .find(|a| a["name"] == "ticket.create")
+        .unwrap_or_else(|| panic!("no ticket.create: {listed}"));
     assert_eq!(
-        update["lookups"][0]["function"], "System / Table Setup",
-        "{update}"
+        create["lookups"][0]["function"], "Companies / Company Maintenance",
+        "{create}"
     );
     assert!(
         markdown.stdout.starts_with(

@@ -8,6 +8,7 @@
 mod ci;
 mod cleanup;
 mod cli;
+mod clients;
 mod docs;
 mod faulty;
 mod fidelity;
@@ -16,6 +17,7 @@ mod hostile;
 mod journal;
 mod listing;
 mod mcp;
+mod metamorphic;
 mod parity;
 mod records;
 mod reports;

@@ -310,7 +310,8 @@ async fn every_exercised_cell_of_the_least_privilege_role_decides_its_action() {
         mismatches.extend(
             cells::check_function(&stage, &fixtures.exercises, &role, function)
                 .await
-                .unwrap(),
+                .unwrap()
+                .mismatches,
         );
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
@@ -353,7 +354,8 @@ async fn an_endpoint_governed_by_the_wrong_function_is_a_mismatch() {
         &function_named("Companies / Contacts"),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .mismatches;
 
     let delete = mismatches
         .iter()
@@ -387,7 +389,8 @@ async fn a_lost_field_guard_is_a_mismatch() {
         &function_named("Finance / Billing View Time"),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .mismatches;
 
     let cells: Vec<(Operation, Level, Effect)> = mismatches
         .iter()
@@ -520,9 +523,9 @@ async fn settings_are_read_by_role_id_with_their_own_ids_and_flags() {
 }
 
 #[rstest]
-#[case::least_privilege("least-privilege", &["Service / Service Board", "Managed Server"], &[])]
+#[case::least_privilege("least-privilege", &["Service / Service Board", "Server"], &[])]
 #[case::no_access("no-access", &[], &["Service / Service Board"])]
-#[case::read_only_discovery("read-only-discovery", &["Company / Company Type"], &["Managed Server"])]
+#[case::read_only_discovery("read-only-discovery", &["Company / Company Type"], &["Server"])]
 #[tokio::test(flavor = "multi_thread")]
 async fn the_customize_items_are_those_of_the_functions_the_role_grants(
     #[case] profile: &str,

@@ -55,6 +55,23 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "the role also grants \"Service Desk / Service Tickets\" Add All",
         table: None,
     },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(r#"^the role limits "([^"]+)" to ((?:"[^"]+"(?:, )?)+)$"#),
+        form: "the role limits \"<function>\" to \"<item>\"[, \"<item>\"…]",
+        description: "Ticks only these items in the Customize allow-list of a function that \
+                      has one (configuration types, agreement types, setup tables): records \
+                      of other items are not returned and may not be written.",
+        parameters: &[
+            param(
+                "<function>",
+                "a function with a Customize allow-list (permissions.toml [customize])",
+            ),
+            param("<item>", "one of its items"),
+        ],
+        example: "the role limits \"Companies / Configurations\" to \"Firewall\", \"Server\"",
+        table: None,
+    },
 ];
 
 #[given(expr = "an API member with the role {string}")]
@@ -167,6 +184,51 @@ async fn role_also_grants(
     // A profile with one more grant is a role of the scenario's own.
     let grants: Vec<(FunctionName, Levels)> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
     role.name = scenario_role_name(&grants);
+    world.set_role(role).await;
+}
+
+/// `Given the role limits "Companies / Configurations" to "Firewall", "Server"`.
+#[given(regex = r#"^the role limits "([^"]+)" to ((?:"[^"]+"(?:, )?)+)$"#)]
+async fn role_limits_items(world: &mut ConformanceWorld, function: String, items: String) {
+    let function = known_function(world, &function);
+    let Some(known) = world.fixtures.permissions.customize.get(&function) else {
+        let with: Vec<String> = world
+            .fixtures
+            .permissions
+            .customize
+            .keys()
+            .map(ToString::to_string)
+            .collect();
+        mistake!(
+            "\"{function}\" has no Customize allow-list (functions with one: {})",
+            with.join(", ")
+        );
+    };
+    let items: Vec<String> = items
+        .split('"')
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty() && *piece != ",")
+        .map(str::to_owned)
+        .collect();
+    for item in &items {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(item)) {
+            mistake!(
+                "unknown item \"{item}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
+                known.join(", "),
+                crate::model::spelling::did_you_mean(item, known.iter().map(String::as_str))
+            );
+        }
+    }
+    let mut role = world
+        .role
+        .clone()
+        .unwrap_or_else(|| mistake!("give the member a role before limiting it"));
+    role.limit_items(function.clone(), items.clone());
+    role.name = format!(
+        "{} limited to {} of {function}",
+        role.name,
+        items.join(", ")
+    );
     world.set_role(role).await;
 }
 

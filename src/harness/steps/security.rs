@@ -69,6 +69,23 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "no action can exercise these cells of the role:",
         table: Some("| function | operation |"),
     },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r#"^ConnectWise reports the Customize items of "([^"]+)" as ((?:"[^"]+"(?:, )?)+)$"#,
+        ),
+        form: "ConnectWise reports the Customize items of \"<function>\" as \"<item>\"[, \
+               \"<item>\"…]",
+        description: "What /system/mySecurity/customizeItems lists for the member's role and \
+                      the function, in any order.",
+        parameters: &[
+            param("<function>", "a function with a Customize allow-list"),
+            param("<item>", "an item the role allows"),
+        ],
+        example: "ConnectWise reports the Customize items of \"Companies / Configurations\" \
+                  as \"Firewall\"",
+        table: None,
+    },
 ];
 
 fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
@@ -131,6 +148,51 @@ async fn reports_levels(
     assert_eq!(
         reported, expected,
         "ConnectWise reports {function} as {reported}, the table says {expected}"
+    );
+}
+
+#[then(
+    regex = r#"^ConnectWise reports the Customize items of "([^"]+)" as ((?:"[^"]+"(?:, )?)+)$"#
+)]
+async fn reports_customize_items(world: &mut ConformanceWorld, function: String, items: String) {
+    let function = known_function(world, &function);
+    let expected: BTreeSet<String> = items
+        .split('"')
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty() && *piece != ",")
+        .map(str::to_owned)
+        .collect();
+    // ConnectWise's customizeIdentifier: the function's words joined (see the mock).
+    let identifier: String = function
+        .function
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let client = world.client().await;
+    let response = client
+        .get("/system/mySecurity/customizeItems", &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response.status, 200,
+        "GET /system/mySecurity/customizeItems answered {}",
+        response.status
+    );
+    let reported: BTreeSet<String> = response
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| {
+            item["customizeIdentifier"]
+                .as_str()
+                .is_some_and(|c| c.eq_ignore_ascii_case(&identifier))
+        })
+        .filter_map(|item| item["itemIdentifier"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        reported, expected,
+        "ConnectWise reports the Customize items of {function} as {reported:?}, expected {expected:?}"
     );
 }
 
@@ -204,11 +266,14 @@ async fn actions_find_levels(
         fixtures: Arc::clone(&world.fixtures),
         run: Arc::clone(world.run()),
     };
-    let mismatches = cells::check_function(&stage, &world.fixtures.exercises, &role, &function)
+    let checked = cells::check_function(&stage, &world.fixtures.exercises, &role, &function)
         .await
         .unwrap_or_else(|error| crate::harness::not_judged(&error));
     // The cell was exercised through the integration's own actions.
     world.performed += 1;
+    // The stage servers are judged as the scenario's own: their findings fail it at its end.
+    world.keep_findings(checked.findings);
+    let mismatches = checked.mismatches;
     assert!(
         mismatches.is_empty(),
         "{function} ({expected}) does not decide what the integration's actions do:\n\n{}",

@@ -1344,6 +1344,10 @@ impl Integration for McpIntegration {
         self.config.tool_for(action).is_some()
     }
 
+    fn finish(&self) -> BoxFuture<'_, Vec<Finding>> {
+        Box::pin(self.stop())
+    }
+
     fn shown(&self, text: String) -> String {
         if self.process.redactor().reveals(&text) {
             self.process.redact(&text)

@@ -63,6 +63,21 @@ impl Call<'_> {
                 .map_or(Level::All, |function| self.level(function, operation)),
             _ => self.level(&endpoint.function, operation),
         };
+        // An endpoint that is one item of its function's Customize allow-list (a setup
+        // table) is refused to a role limited to other items, where the function decides.
+        let decided_by_function = operation != Operation::Inquire
+            || self
+                .shared
+                .fixtures
+                .permissions
+                .inquire_function(endpoint)
+                .is_some_and(|f| f == &endpoint.function);
+        if decided_by_function
+            && endpoint.customize_item.is_some()
+            && self.outside_allow_list(endpoint, None)
+        {
+            return self.forbidden();
+        }
         // A child collection of a record that does not exist is not found, whatever the
         // request (ConnectWise: "Ticket 99999 not found").
         if level.grants_any()
@@ -126,6 +141,18 @@ impl Call<'_> {
                         capitalise(&endpoint.noun)
                     ));
                 };
+                // A record outside the role's Customize allow-list is not there for it,
+                // and may not be written.
+                if self.outside_allow_list(endpoint, Some(&record)) {
+                    if operation == Operation::Inquire {
+                        return Answer::not_found(format!(
+                            "{} {} not found",
+                            capitalise(&endpoint.noun),
+                            record_id(&record).unwrap_or_default()
+                        ));
+                    }
+                    return self.forbidden();
+                }
                 let owned = endpoint.is_owned_by(&record, &self.member.identifier);
                 match operation {
                     Operation::Inquire => {
@@ -228,6 +255,35 @@ impl Call<'_> {
         }
     }
 
+    /// Whether the member's role is limited to other items of the Customize allow-list of
+    /// the endpoint's function than the endpoint's own item (a setup table) or, given a
+    /// record, than the item its [`customize_fields`] field names (a configuration type).
+    /// A role without a limit for the function allows every item.
+    ///
+    /// [`customize_fields`]: crate::connectwise::security::PermissionMap::customize_fields
+    pub(super) fn outside_allow_list(&self, endpoint: &Endpoint, record: Option<&Value>) -> bool {
+        let role = &self.member.role;
+        let function = &endpoint.function;
+        if role.allowed_items(function).is_none() {
+            return false;
+        }
+        if let Some(item) = &endpoint.customize_item {
+            return !role.allows_item(function, item);
+        }
+        let field = self
+            .shared
+            .fixtures
+            .permissions
+            .customize_fields
+            .get(function);
+        match (field, record) {
+            (Some(field), Some(record)) => !at_path(record, field)
+                .and_then(Value::as_str)
+                .is_some_and(|item| role.allows_item(function, item)),
+            _ => false,
+        }
+    }
+
     /// Hides the fields guarded by a function the member cannot inquire on.
     pub(super) fn guard_read(&self, endpoint: &Endpoint, mut record: Value) -> Value {
         for guard in self
@@ -287,6 +343,7 @@ impl Call<'_> {
             .iter()
             .filter(|r| parent_matches(endpoint, r, parent_id))
             .filter(|r| level == Level::All || endpoint.is_owned_by(r, &self.member.identifier))
+            .filter(|r| !self.outside_allow_list(endpoint, Some(r)))
             .filter(|r| conditions.iter().all(|c| c.matches(r)))
             .collect();
         if count {
@@ -480,6 +537,9 @@ impl Call<'_> {
             default_references(inner, endpoint, &mut record);
         }
         if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
+            return self.forbidden();
+        }
+        if self.outside_allow_list(endpoint, Some(&record)) {
             return self.forbidden();
         }
         let keys: Vec<String> = record

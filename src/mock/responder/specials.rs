@@ -110,7 +110,8 @@ impl Call<'_> {
     }
 
     /// The Customize allow-lists of a role: for each function with one that the role
-    /// grants at any level, the items it allows.
+    /// grants at any level, the items it allows (those its role file limits it to, else
+    /// every item of the function).
     fn customize_items(&self, role: &SecurityRole) -> Value {
         let permissions = &self.shared.fixtures.permissions;
         let items = permissions
@@ -123,7 +124,9 @@ impl Call<'_> {
                     .any(|operation| levels.get(operation).grants_any())
             })
             .flat_map(|(function, items)| {
-                items
+                // A role limited to some items allows those; else every item.
+                let allowed = role.allowed_items(function).unwrap_or(items);
+                allowed
                     .iter()
                     .map(move |item| (function_identifier(function), item))
             })
