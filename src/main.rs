@@ -105,7 +105,12 @@ enum Command {
     },
     /// Serve the reference integration as an MCP server over stdio, for the API member the
     /// CONNECTWISE_* variables name.
-    McpServe,
+    McpServe {
+        /// Serve Streamable HTTP at http://ADDR/mcp instead of stdio (127.0.0.1:0 picks a
+        /// free port; the address is written to standard error once it listens).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+    },
     /// Start an MCP server, list its tools, and write a starting integration config.
     McpProbe {
         /// Write the config to this file (the tool listing then goes to standard output;
@@ -378,7 +383,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             };
             commands::run::run(args, fixtures).await
         }
-        Command::McpServe => commands::mcp::serve(fixtures).await,
+        Command::McpServe { http } => commands::mcp::serve(fixtures, http).await,
         Command::McpProbe {
             output,
             env,

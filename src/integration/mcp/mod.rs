@@ -30,6 +30,7 @@ pub mod redact;
 pub mod reply;
 pub mod server;
 pub mod shared;
+pub mod transport;
 
 pub use client::{McpIntegration, ServerFailure};
 pub use config::{ConfigError, IntegrationConfig};

@@ -375,6 +375,7 @@ impl SharedServers {
             garbage: Vec::new(),
             garbage_count: 0,
             stderr: Vec::new(),
+            watched: false,
         })?;
         let new = Arc::new(Kept {
             relay,
