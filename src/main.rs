@@ -100,6 +100,12 @@ enum Command {
         /// start afresh, and the report says so.
         #[arg(long)]
         reuse_servers: bool,
+        /// With an MCP server already running (its config has `url` and no `command`): the
+        /// address of the mock ConnectWise the server is configured with (default
+        /// 127.0.0.1:8787). The run prints what to configure, then runs the scenarios one at
+        /// a time against it.
+        #[arg(long, value_name = "ADDR")]
+        mock_addr: Option<std::net::SocketAddr>,
         /// Your own feature files or folders (default: the built-in features).
         paths: Vec<PathBuf>,
     },
@@ -362,6 +368,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
             baseline,
             write_baseline,
             reuse_servers,
+            mock_addr,
             paths,
         } => {
             let args = RunArgs {
@@ -380,6 +387,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
                 integration_config,
                 paths,
                 reuse_servers,
+                mock_addr,
             };
             commands::run::run(args, fixtures).await
         }

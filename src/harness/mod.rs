@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use crate::fixtures::Fixtures;
 use crate::integration::mcp::IntegrationConfig;
-use crate::integration::mcp::shared::SharedServers;
+use crate::integration::mcp::shared::{FixedSite, SharedServers};
 use crate::integration::{IntegrationError, ServerFailure};
 
 pub use features::FeatureError;
@@ -99,18 +99,30 @@ static MCP_INTEGRATION: RwLock<Option<Arc<IntegrationConfig>>> = RwLock::new(Non
 static SHARED_SERVERS: RwLock<Option<Arc<SharedServers>>> = RwLock::new(None);
 
 /// Installs (or clears) the MCP integration the run about to start tests instead of the
-/// reference integration, and whether its servers are kept across scenarios.
-fn install_mcp_integration(config: Option<Arc<IntegrationConfig>>, reuse_servers: bool) {
+/// reference integration, and whether its servers are kept across scenarios (or, already
+/// running, reached through a fixed site).
+fn install_mcp_integration(
+    config: Option<Arc<IntegrationConfig>>,
+    reuse_servers: bool,
+    fixed_site: Option<Arc<FixedSite>>,
+) {
     START_FAILURES
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clear();
     *SHARED_SERVERS
         .write()
-        .unwrap_or_else(PoisonError::into_inner) = config
-        .as_ref()
-        .filter(|_| reuse_servers)
-        .map(|config| Arc::new(SharedServers::new(Arc::clone(config), fixtures())));
+        .unwrap_or_else(PoisonError::into_inner) = config.as_ref().and_then(|config| {
+        match &fixed_site {
+            Some(site) => Some(SharedServers::running(
+                Arc::clone(config),
+                fixtures(),
+                Arc::clone(site),
+            )),
+            None => reuse_servers.then(|| SharedServers::new(Arc::clone(config), fixtures())),
+        }
+        .map(Arc::new)
+    });
     *MCP_INTEGRATION
         .write()
         .unwrap_or_else(PoisonError::into_inner) = config;
