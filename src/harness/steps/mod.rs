@@ -168,6 +168,28 @@ mod tests {
     use super::*;
     use crate::harness::world::ConformanceWorld;
 
+    #[test]
+    fn steps_that_configure_the_integration_otherwise_need_a_server_of_their_own() {
+        for step in [
+            "the integration is configured with a wrong private key",
+            "the integration is configured with a wrong company ID",
+            "the integration sends no client ID",
+            "the integration is configured with the company record ID 19 as its company ID",
+            r#"the integration signs in as the member "jsmith" with the role "full-access""#,
+        ] {
+            let reason = needs_own_server(step).unwrap_or_else(|| panic!("{step}"));
+            assert!(reason.contains(step), "{reason}");
+        }
+        for step in [
+            r#"the integration signs in as the member "ai-integration" with the role "full-access""#,
+            "the integration is configured with a wrong ConnectWise URL",
+            r#"an API member with the role "full-access""#,
+            "the AI asks to delete contact #5",
+        ] {
+            assert_eq!(needs_own_server(step), None, "{step}");
+        }
+    }
+
     type Given = <ConformanceWorld as WorldInventory>::Given;
     type When = <ConformanceWorld as WorldInventory>::When;
     type Then = <ConformanceWorld as WorldInventory>::Then;

@@ -1178,6 +1178,7 @@ mod tests {
         for file in [
             "cw-conform-mcp-serve.toml",
             "cw-conform-mcp-serve-confirm-tool.toml",
+            "cw-conform-mcp-serve-http.toml",
         ] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("fixtures/mcp")
@@ -1288,6 +1289,71 @@ mod tests {
         5,
         "token \"confirmation.token\" is not a JSON pointer"
     )]
+    #[case::transport_unknown(
+        "[server]\ntransport = \"websocket\"\ncommand = \"x\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "unknown transport \"websocket\" (expected \"stdio\", the default, or \"http\""
+    )]
+    #[case::http_without_url_or_command(
+        "[server]\ntransport = \"http\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "transport = \"http\" needs url = \"…\": either with command"
+    )]
+    #[case::http_command_without_url(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "transport = \"http\" needs url = \"http://127.0.0.1:{port}/mcp\""
+    )]
+    #[case::url_not_http(
+        "[server]\ntransport = \"http\"\nurl = \"ftp://mcp.acme.example/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "url = \"ftp://mcp.acme.example/mcp\" is not http(s)"
+    )]
+    #[case::url_not_a_url(
+        "[server]\ntransport = \"http\"\nurl = \"mcp.acme.example\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "url = \"mcp.acme.example\" is not a URL"
+    )]
+    #[case::url_without_transport(
+        "[server]\ncommand = \"x\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "is for a server speaking Streamable HTTP: add transport = \"http\""
+    )]
+    #[case::started_url_without_port(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"--port\", \"{port}\"]\nurl = \"http://127.0.0.1:8000/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "url = \"http://127.0.0.1:8000/mcp\" has no {port}"
+    )]
+    #[case::started_port_not_passed_on(
+        "[server]\ntransport = \"http\"\ncommand = \"acme-mcp\"\nargs = [\"serve\"]\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "neither its args nor [server.env] pass \"{port}\" on to it"
+    )]
+    #[case::started_elsewhere(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"{port}\"]\nurl = \"http://mcp.acme.example:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "is not on this machine"
+    )]
+    #[case::running_with_port(
+        "[server]\ntransport = \"http\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "has {port}, but no command"
+    )]
+    #[case::running_with_env(
+        "[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\n[server.env]\nCW_KEY = \"{private_key}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "[server.env] is for a server the harness starts, but this one has no command"
+    )]
+    #[case::port_over_stdio(
+        "[server]\ncommand = \"x\"\nargs = [\"--port\", \"{port}\"]\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "unknown placeholder \"{port}\" in the server arguments"
+    )]
+    #[case::other_url_placeholder(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"{port}\"]\nurl = \"http://127.0.0.1:{port}/{site}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "unknown placeholder \"{site}\" in url (expected {port})"
+    )]
     fn an_invalid_config_names_the_file_the_line_and_the_value(
         #[case] text: &str,
         #[case] line: usize,
@@ -1302,6 +1368,55 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains(message), "{shown}");
+    }
+
+    #[test]
+    fn a_server_without_command_or_url_is_refused_saying_what_each_form_needs() {
+        let error = parse("[actions]\n\"ticket.get\" = { tool = \"t\" }\n[server]\nname = 1\n")
+            .unwrap_err();
+        assert!(error.to_string().contains("unknown field `name`"), "{error}");
+        let error = parse("[server]\ncall_timeout_seconds = 5\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n")
+            .unwrap_err();
+        let shown = error.to_string();
+        assert!(shown.contains("[server] needs command = \"…\""), "{shown}");
+        assert!(shown.contains("transport = \"http\" with url"), "{shown}");
+    }
+
+    #[test]
+    fn the_two_http_forms_load_with_their_url_and_say_how_they_are_reached() {
+        let started = parse(
+            "[server]\ntransport = \"http\"\ncommand = \"acme-mcp\"\nurl = \"http://localhost:{port}/mcp\"\ncall_timeout_seconds = 7\n[server.env]\nPORT = \"{port}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            started.server.transport,
+            Transport::Http {
+                url: "http://localhost:{port}/mcp".into()
+            }
+        );
+        assert!(!started.server.is_running_already());
+        assert_eq!(started.server.call_timeout, Duration::from_secs(7));
+        assert_eq!(started.server.env, [("PORT".to_owned(), "{port}".to_owned())]);
+        assert_eq!(
+            started.server.transport_shown(),
+            "Streamable HTTP at http://localhost:{port}/mcp, started by the harness"
+        );
+        let running = parse(
+            "name = \"Acme hosted\"\n[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\ncall_timeout_seconds = 9\nelicitation = false\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap();
+        assert!(running.server.is_running_already());
+        assert!(running.server.command.is_empty());
+        assert_eq!(running.server.call_timeout, Duration::from_secs(9));
+        assert!(!running.server.elicitation);
+        assert_eq!(running.server.shown(), "https://mcp.acme.example/mcp");
+        assert_eq!(
+            running.server.transport_shown(),
+            "Streamable HTTP, already running at https://mcp.acme.example/mcp"
+        );
+        let stdio = parse(MINIMAL).unwrap();
+        assert_eq!(stdio.server.transport, Transport::Stdio);
+        assert_eq!(stdio.server.transport_shown(), "stdio");
     }
 
     #[test]

@@ -491,45 +491,58 @@ pub async fn serve_http(
     settings: ServeSettings,
     address: std::net::SocketAddr,
 ) -> Result<(), ServeError> {
-    use rmcp::transport::StreamableHttpService;
-    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-
     let mut client = Client::new(settings.credentials)?;
     if let Some(rate) = settings.requests_per_minute {
         client = client.with_rate_limit(Arc::new(RateLimit::per_minute(rate)));
     }
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| ServeError::Listen {
-            address: address.to_string(),
-            reason: e.to_string(),
-        })?;
-    let bound = listener.local_addr().map_err(|e| ServeError::Listen {
+    let listen_failed = |e: std::io::Error| ServeError::Listen {
         address: address.to_string(),
         reason: e.to_string(),
-    })?;
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(listen_failed)?;
+    let bound = listener.local_addr().map_err(listen_failed)?;
+    eprintln!("cw-conform mcp-serve: listening on http://{bound}{HTTP_PATH}");
+    serve_streamable_http(listener, move || {
+        Ok(ReferenceServer::new(client.clone(), Arc::clone(&fixtures)))
+    })
+    .await;
+    Ok(())
+}
+
+/// Serves MCP over Streamable HTTP at [`HTTP_PATH`] on `listener`, forever: `server` makes
+/// the handler of each new session. (Also how the tests serve a server that misbehaves.)
+pub async fn serve_streamable_http<S, F>(listener: tokio::net::TcpListener, server: F)
+where
+    S: ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
+    use rmcp::transport::StreamableHttpService;
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
     let service = Arc::new(StreamableHttpService::new(
-        move || Ok(ReferenceServer::new(client.clone(), Arc::clone(&fixtures))),
+        server,
         Arc::new(LocalSessionManager::default()),
         rmcp::transport::StreamableHttpServerConfig::default(),
     ));
-    eprintln!("cw-conform mcp-serve: listening on http://{bound}{HTTP_PATH}");
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let service = Arc::clone(&service);
         tokio::spawn(async move {
-            let answer = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let service = Arc::clone(&service);
-                async move {
-                    if request.uri().path() == HTTP_PATH {
-                        Ok::<_, std::convert::Infallible>(service.handle(request).await)
-                    } else {
-                        Ok(not_found())
+            let answer =
+                hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let service = Arc::clone(&service);
+                    async move {
+                        if request.uri().path() == HTTP_PATH {
+                            Ok::<_, std::convert::Infallible>(service.handle(request).await)
+                        } else {
+                            Ok(not_found())
+                        }
                     }
-                }
-            });
+                });
             // A client that goes away ends only its own connection.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), answer)
