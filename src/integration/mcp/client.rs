@@ -1316,6 +1316,7 @@ pub(super) async fn start<H: ClientHandler>(
         &launch.redactor,
         shown,
         timeout,
+        false,
     )
     .await?;
     Ok((process, service, tools))
@@ -1376,6 +1377,7 @@ async fn connect_http<H: ClientHandler>(
         redactor,
         shown,
         timeout,
+        true,
     )
     .await;
     drop(slot);
@@ -1392,6 +1394,7 @@ async fn handshake<H, T, E, A>(
     redactor: &Redactor,
     shown: &str,
     timeout: Duration,
+    over_http: bool,
 ) -> Result<(RunningService<RoleClient, H>, Vec<Tool>), ServerFailure>
 where
     H: ClientHandler,
@@ -1401,10 +1404,12 @@ where
     let service = match tokio::time::timeout(timeout, client.serve(transport)).await {
         Ok(Ok(service)) => service,
         Ok(Err(error)) => {
-            let what = match process {
-                Some(_) => handshake_failure(shown, &error),
+            let what = match (process, over_http) {
+                (Some(_), false) => handshake_failure(shown, &error),
+                // What the HTTP connection said (a refusal, a status, a body that is not MCP).
+                (Some(_), true) => format!("{}: {error}", handshake_failure(shown, &error)),
                 // Nothing to show of a server running elsewhere but what the connection said.
-                None => format!("{UNREACHABLE} at {shown}: {error}"),
+                (None, _) => format!("{UNREACHABLE} at {shown}: {error}"),
             };
             return Err(failure(process, redactor, what, true).await);
         }

@@ -42,10 +42,37 @@ pub enum Reach<'a> {
 /// How long to wait between attempts to connect to a started server's port.
 const LISTEN_POLL: Duration = Duration::from_millis(20);
 
-/// A port of 127.0.0.1 free now, for a server the harness starts. (Another process could
-/// take it before the server does; the server then fails to listen, and says so on its
-/// standard error, which the failure shows.)
+/// Ports below the range the system hands out for port 0 (the mocks' and every client's
+/// own ports): one chosen here is not taken by a socket of the run in the moment between
+/// the choice and the server's listening on it. Linux's range, else the common default.
+fn unhanded_ports() -> std::ops::Range<u16> {
+    let first_handed = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    first_handed.saturating_sub(12_000).max(1024)..first_handed
+}
+
+/// A port of 127.0.0.1 free now, for a server the harness starts: a random one below the
+/// range handed out for port 0 ([`unhanded_ports`]), so no mock or client of the run takes
+/// it first. (Another program could; the server then fails to listen, says so on its
+/// standard error, and the failure shows it.)
 pub fn free_port() -> std::io::Result<u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let ports = unhanded_ports();
+    let span = u64::from(ports.end - ports.start);
+    for attempt in 0..64u64 {
+        if span == 0 {
+            break;
+        }
+        let mut random = std::collections::hash_map::RandomState::new().build_hasher();
+        random.write_u64(attempt);
+        let offset = u16::try_from(random.finish() % span).unwrap_or_default();
+        let port = ports.start + offset;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
@@ -66,6 +93,7 @@ pub async fn until_listening(url: &str, process: &ServerProcess) -> Result<(), S
         if tokio::net::TcpStream::connect((address.0.as_str(), address.1))
             .await
             .is_ok()
+            && process.exit_status().is_none()
         {
             return Ok(());
         }
@@ -84,4 +112,19 @@ pub fn http_client(url: &str) -> StreamableHttpClientTransport<impl StreamableHt
         .max_sse_event_size(MAX_MESSAGE_BYTES)
         .reinit_on_expired_session(false);
     StreamableHttpClientTransport::from_config(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chosen_port_is_free_and_outside_the_range_handed_out_for_port_0() {
+        let ports = unhanded_ports();
+        assert!(ports.start >= 1024 && ports.start < ports.end, "{ports:?}");
+        let port = free_port().unwrap();
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let handed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(!ports.contains(&handed.local_addr().unwrap().port()));
+    }
 }
