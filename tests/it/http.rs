@@ -193,11 +193,13 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
 }
 
 /// The reference integration, answering the first `answers` tool calls of its whole life
-/// and then none: it stops answering mid-run, as a hosted server whose backend hangs.
+/// and then none: it stops answering mid-run, as a hosted server whose backend hangs. With
+/// `flood`, it answers each call with a text of that many bytes instead.
 struct Tiring {
     inner: ReferenceServer,
     calls: Arc<AtomicUsize>,
     answers: usize,
+    flood: Option<usize>,
 }
 
 impl ServerHandler for Tiring {
@@ -221,6 +223,11 @@ impl ServerHandler for Tiring {
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.answers {
             std::future::pending::<()>().await;
         }
+        if let Some(bytes) = self.flood {
+            return Ok(CallToolResponse::from(rmcp::model::CallToolResult::success(vec![
+                rmcp::model::ContentBlock::text("x".repeat(bytes)),
+            ])));
+        }
         self.inner.call_tool(request, context).await
     }
 }
@@ -236,8 +243,8 @@ fn free_port() -> u16 {
 
 /// Serves the reference integration over Streamable HTTP from this test, configured as the
 /// run will print (its ConnectWise at `127.0.0.1:mock_port`), answering `answers` tool
-/// calls (`usize::MAX`: all). Returns its URL.
-async fn serve_reference(mock_port: u16, answers: usize) -> String {
+/// calls (`usize::MAX`: all), each with a text of `flood` bytes if given. Returns its URL.
+async fn serve_reference(mock_port: u16, answers: usize, flood: Option<usize>) -> String {
     let credentials = api_member_credentials(&format!("http://127.0.0.1:{mock_port}"));
     let client = Client::new(credentials).unwrap();
     let fixtures = Arc::new(Fixtures::builtin().unwrap().clone());
@@ -249,6 +256,7 @@ async fn serve_reference(mock_port: u16, answers: usize) -> String {
             inner: ReferenceServer::new(client.clone(), Arc::clone(&fixtures)),
             calls: Arc::clone(&calls),
             answers,
+            flood,
         })
     }));
     url
@@ -273,7 +281,7 @@ fn running_config(scratch: &Scratch, url: &str, call_timeout: u64) -> String {
 async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fresh_mock() {
     let scratch = Scratch::new("http");
     let mock_port = free_port();
-    let url = serve_reference(mock_port, usize::MAX).await;
+    let url = serve_reference(mock_port, usize::MAX, None).await;
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (in_process, hosted) = tokio::task::spawn_blocking(move || {
@@ -362,7 +370,7 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
     let scratch = Scratch::new("http");
     let mock_port = free_port();
     // Enough answers for the first scenarios, then none.
-    let url = serve_reference(mock_port, 3).await;
+    let url = serve_reference(mock_port, 3, None).await;
     let config = running_config(&scratch, &url, 1);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
@@ -407,6 +415,40 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
         scenarios.len()
     );
     // Not a verdict against the integration: a configuration or harness error.
+    assert_eq!(hosted.code, 2, "{}\n{}", hosted.stdout, hosted.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_beyond_the_bound_on_one_message_is_not_judged() {
+    let scratch = Scratch::new("http");
+    let mock_port = free_port();
+    // 20 MiB: beyond the 16 MiB one JSON-RPC message may take, over stdio or HTTP.
+    let url = serve_reference(mock_port, usize::MAX, Some(20 * 1024 * 1024)).await;
+    let config = running_config(&scratch, &url, 30);
+    let mock_addr = format!("127.0.0.1:{mock_port}");
+    let hosted = tokio::task::spawn_blocking(move || {
+        run(
+            &scratch,
+            &[
+                "--tags",
+                "@SD-01",
+                "--integration",
+                "mcp",
+                "--integration-config",
+                &config,
+                "--mock-addr",
+                &mock_addr,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let scenarios = hosted.report["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty());
+    for scenario in scenarios {
+        let cause = scenario["not_judged"].as_str().unwrap_or_else(|| panic!("{scenario}"));
+        assert!(cause.contains("16 MiB"), "{cause}");
+    }
     assert_eq!(hosted.code, 2, "{}\n{}", hosted.stdout, hosted.stderr);
 }
 

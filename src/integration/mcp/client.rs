@@ -49,7 +49,7 @@ use super::config::{
     Transport, credential_value, fill_json, fill_text,
 };
 use super::judge::{self, Evidence, ToolReply};
-use super::process::{Launch, ServerProcess};
+use super::process::{Launch, MAX_MESSAGE_BYTES, ServerProcess};
 use super::transport;
 use super::redact::{REDACTED, Redactor};
 use crate::connectwise::{Credentials, JournalEntry};
@@ -717,6 +717,11 @@ impl McpIntegration {
         self.config.server.call_timeout
     }
 
+    /// Whether the server is reached over Streamable HTTP.
+    fn over_http(&self) -> bool {
+        matches!(self.config.server.transport, Transport::Http { .. })
+    }
+
     async fn failure(&self, what: String, ended: bool) -> ServerFailure {
         failure(self.process.as_ref(), &self.redactor, what, ended).await
     }
@@ -746,7 +751,7 @@ impl McpIntegration {
                 Ok(Err(ServiceError::McpError(data))) if data.code == ErrorCode::INVALID_PARAMS => {
                     Ok(Called::Invalid(self.redact(&data.message)))
                 }
-                Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error, self.over_http()), true).await)),
                 Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
             },
             Some(elicitation) = elicitations.recv() => Ok(Called::AskedFirst(elicitation, call)),
@@ -790,7 +795,7 @@ impl McpIntegration {
             tokio::select! {
                 joined = &mut call.0 => return match joined {
                     Ok(Ok(result)) => Ok(result),
-                    Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                    Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error, self.over_http()), true).await)),
                     Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
                 },
                 Some(again) = elicitations.recv() => {
@@ -1265,9 +1270,14 @@ fn around_redaction(text: &str) -> String {
     shown
 }
 
-/// Describes a failed call.
-fn describe(shown: &str, tool: &str, error: &ServiceError) -> String {
+/// Describes a failed call. Over HTTP the connection also ends when a reply goes beyond
+/// the bound on one message (the client drops it unread, and cannot tell which it was).
+fn describe(shown: &str, tool: &str, error: &ServiceError, over_http: bool) -> String {
     match error {
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) if over_http => format!(
+            "the connection to the MCP server `{shown}` ended during tools/call \"{tool}\": the server went away, or its reply went beyond the {} MiB one JSON-RPC message may take",
+            MAX_MESSAGE_BYTES / (1024 * 1024)
+        ),
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
             format!("the MCP server `{shown}` closed the connection during tools/call \"{tool}\"")
         }
