@@ -104,7 +104,7 @@ static SHARED_SERVERS: RwLock<Option<Arc<SharedServers>>> = RwLock::new(None);
 fn install_mcp_integration(
     config: Option<Arc<IntegrationConfig>>,
     reuse_servers: bool,
-    fixed_site: Option<Arc<FixedSite>>,
+    fixed_site: Option<&Arc<FixedSite>>,
 ) {
     START_FAILURES
         .lock()
@@ -113,7 +113,7 @@ fn install_mcp_integration(
     *SHARED_SERVERS
         .write()
         .unwrap_or_else(PoisonError::into_inner) = config.as_ref().and_then(|config| {
-        match &fixed_site {
+        match fixed_site {
             Some(site) => Some(SharedServers::running(
                 Arc::clone(config),
                 fixtures(),

@@ -1006,7 +1006,7 @@ pub async fn run_until(
     super::install_mcp_integration(
         mcp.clone(),
         options.reuse_servers,
-        options.fixed_site.clone(),
+        options.fixed_site.as_ref(),
     );
     let running_already = options.fixed_site.is_some();
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
@@ -1074,7 +1074,9 @@ pub async fn run_until(
                     feature: path_of(feature),
                     line: scenario.position.line,
                     name: scenario.name.clone(),
-                    reason: format!("needs a server started for it, not one already running: {reason}"),
+                    reason: format!(
+                        "needs a server started for it, not one already running: {reason}"
+                    ),
                     tags: super::tags_of(feature, rule, scenario).cloned().collect(),
                 });
             return false;

@@ -23,8 +23,7 @@ use cw_conform::fixtures::Fixtures;
 use cw_conform::harness::world::api_member_credentials;
 use cw_conform::integration::mcp::server::{ReferenceServer, serve_streamable_http};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
@@ -70,9 +69,10 @@ struct Run {
 /// `cw-conform run --quiet --format json=FILE ARGS`.
 fn run(scratch: &Scratch, args: &[&str]) -> Run {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let report = scratch
-        .0
-        .join(format!("report-{}.json", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let report = scratch.0.join(format!(
+        "report-{}.json",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let format = format!("json={}", report.display());
     let mut all = vec!["run", "--quiet", "--format", &format];
     all.extend_from_slice(args);
@@ -109,11 +109,7 @@ fn verdicts(report: &Value) -> BTreeMap<(String, u64), (bool, Value, bool)> {
                     s["feature"].as_str().unwrap().to_owned(),
                     s["line"].as_u64().unwrap(),
                 ),
-                (
-                    passed(s),
-                    s["outcome"].clone(),
-                    !s["not_judged"].is_null(),
-                ),
+                (passed(s), s["outcome"].clone(), !s["not_judged"].is_null()),
             )
         })
         .collect()
@@ -164,7 +160,11 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
     );
     assert_eq!(observed.len(), expected.len(), "{}", over_http.stdout);
     assert!(observed.len() > 40, "{} scenarios", observed.len());
-    assert_eq!(over_http.code, 0, "{}\n{}", over_http.stdout, over_http.stderr);
+    assert_eq!(
+        over_http.code, 0,
+        "{}\n{}",
+        over_http.stdout, over_http.stderr
+    );
     // Held writes were confirmed and refused through elicitation over HTTP.
     let escalations = over_http.report["scenarios"]
         .as_array()
@@ -184,9 +184,9 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
         "Streamable HTTP at http://127.0.0.1:{port}/mcp, started by the harness"
     );
     assert!(
-        over_http
-            .stdout
-            .contains("Reached over Streamable HTTP at http://127.0.0.1:{port}/mcp, started by the harness."),
+        over_http.stdout.contains(
+            "Reached over Streamable HTTP at http://127.0.0.1:{port}/mcp, started by the harness."
+        ),
         "{}",
         over_http.stdout
     );
@@ -224,9 +224,11 @@ impl ServerHandler for Tiring {
             std::future::pending::<()>().await;
         }
         if let Some(bytes) = self.flood {
-            return Ok(CallToolResponse::from(rmcp::model::CallToolResult::success(vec![
-                rmcp::model::ContentBlock::text("x".repeat(bytes)),
-            ])));
+            return Ok(CallToolResponse::from(
+                rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(
+                    "x".repeat(bytes),
+                )]),
+            ));
         }
         self.inner.call_tool(request, context).await
     }
@@ -331,7 +333,10 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
         .iter()
         .flat_map(|s| s["steps"].as_array().into_iter().flatten())
         .filter_map(|step| step["text"].as_str())
-        .filter_map(|text| text.split_once("an API member with the role \"").map(|(_, r)| r))
+        .filter_map(|text| {
+            text.split_once("an API member with the role \"")
+                .map(|(_, r)| r)
+        })
         .collect();
     assert!(roles.len() > 2, "{roles:?}");
     // Those that give the integration other settings are left out, each with the reason.
@@ -353,9 +358,10 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
         );
     }
     assert!(
-        left_out
-            .iter()
-            .any(|l| l["reason"].as_str().unwrap().contains("a wrong private key")),
+        left_out.iter().any(|l| l["reason"]
+            .as_str()
+            .unwrap()
+            .contains("a wrong private key")),
         "{left_out:?}"
     );
     assert_eq!(hosted.code, 0, "{}\n{}", hosted.stdout, hosted.stderr);
@@ -395,23 +401,18 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
         .iter()
         .filter_map(|s| s["not_judged"].as_str())
         .collect();
-    assert!(
-        scenarios.iter().any(passed),
-        "{}",
-        hosted.stdout
-    );
+    assert!(scenarios.iter().any(passed), "{}", hosted.stdout);
     assert!(!not_judged.is_empty(), "{}", hosted.stdout);
     for cause in &not_judged {
         assert!(
-            cause.contains(&format!(
-                "the MCP server `{url}` did not answer tools/call"
-            )) && cause.contains("within 1 s"),
+            cause.contains(&format!("the MCP server `{url}` did not answer tools/call"))
+                && cause.contains("within 1 s"),
             "{cause}"
         );
     }
     assert_eq!(hosted.report["totals"]["failed"], 0, "{}", hosted.stdout);
     assert_eq!(
-        hosted.report["totals"]["scenarios"].as_u64().unwrap() as usize,
+        usize::try_from(hosted.report["totals"]["scenarios"].as_u64().unwrap()).unwrap(),
         scenarios.len()
     );
     // Not a verdict against the integration: a configuration or harness error.
@@ -446,7 +447,9 @@ async fn a_reply_beyond_the_bound_on_one_message_is_not_judged() {
     let scenarios = hosted.report["scenarios"].as_array().unwrap();
     assert!(!scenarios.is_empty());
     for scenario in scenarios {
-        let cause = scenario["not_judged"].as_str().unwrap_or_else(|| panic!("{scenario}"));
+        let cause = scenario["not_judged"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{scenario}"));
         assert!(cause.contains("16 MiB"), "{cause}");
     }
     assert_eq!(hosted.code, 2, "{}\n{}", hosted.stdout, hosted.stderr);

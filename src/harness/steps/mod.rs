@@ -152,9 +152,8 @@ pub(crate) fn needs_own_server(step: &str) -> Option<String> {
         .and_then(|signs_in| signs_in.captures(step))
         .and_then(|c| c.get(1))
         .is_some_and(|member| member.as_str() != crate::harness::world::API_MEMBER);
-    (other_member || OTHER_SETTINGS.iter().any(|pattern| pattern.is_match(step))).then(|| {
-        format!("\"{step}\" configures the integration otherwise than the running server")
-    })
+    (other_member || OTHER_SETTINGS.iter().any(|pattern| pattern.is_match(step)))
+        .then(|| format!("\"{step}\" configures the integration otherwise than the running server"))
 }
 
 #[cfg(test)]

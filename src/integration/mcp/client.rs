@@ -45,13 +45,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::config::{
-    ConfirmationStyle, IntegrationConfig, PORT_PLACEHOLDER, ServerCommand, ToolMapping,
-    Transport, credential_value, fill_json, fill_text,
+    ConfirmationStyle, IntegrationConfig, PORT_PLACEHOLDER, ServerCommand, ToolMapping, Transport,
+    credential_value, fill_json, fill_text,
 };
 use super::judge::{self, Evidence, ToolReply};
 use super::process::{Launch, MAX_MESSAGE_BYTES, ServerProcess};
-use super::transport;
 use super::redact::{REDACTED, Redactor};
+use super::transport;
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
 use crate::integration::{
@@ -332,7 +332,10 @@ impl fmt::Debug for McpIntegration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpIntegration")
             .field("integration", &self.config.name)
-            .field("process", &self.process.as_ref().and_then(ServerProcess::id))
+            .field(
+                "process",
+                &self.process.as_ref().and_then(ServerProcess::id),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -1354,7 +1357,14 @@ async fn connect_http<H: ClientHandler>(
     server: &ServerCommand,
     client: H,
     shown: &str,
-) -> Result<(Option<ServerProcess>, RunningService<RoleClient, H>, Vec<Tool>), ServerFailure> {
+) -> Result<
+    (
+        Option<ServerProcess>,
+        RunningService<RoleClient, H>,
+        Vec<Tool>,
+    ),
+    ServerFailure,
+> {
     let timeout = server.startup_timeout;
     let redactor = &launch.redactor;
     let mut slot = None;
@@ -1362,8 +1372,7 @@ async fn connect_http<H: ClientHandler>(
         None
     } else {
         slot = Some(startup_slot().await);
-        let process =
-            ServerProcess::spawn_listening(launch).map_err(|e| not_spawned(shown, &e))?;
+        let process = ServerProcess::spawn_listening(launch).map_err(|e| not_spawned(shown, &e))?;
         match tokio::time::timeout(timeout, transport::until_listening(url, &process)).await {
             Ok(Ok(())) => {}
             Ok(Err(ended)) => {

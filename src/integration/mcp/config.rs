@@ -697,7 +697,7 @@ impl IntegrationConfig {
                     "[server] needs command = \"…\" (the program that serves MCP over stdio), or transport = \"http\" with url = \"…\" (a server speaking Streamable HTTP)",
                 ));
             }
-            return Self::running_server(loader, raw.args, raw.env, raw.pass_env)
+            return Self::running_server(loader, &raw.args, &raw.env, &raw.pass_env)
                 .map(|()| ServerCommand {
                     transport: http.map_or(Transport::Stdio, |(url, _)| Transport::Http { url }),
                     command: String::new(),
@@ -845,7 +845,11 @@ impl IntegrationConfig {
                 DEFAULT_STARTUP_TIMEOUT,
                 "startup_timeout_seconds",
             )?,
-            call_timeout: loader.timeout(call_timeout, DEFAULT_CALL_TIMEOUT, "call_timeout_seconds")?,
+            call_timeout: loader.timeout(
+                call_timeout,
+                DEFAULT_CALL_TIMEOUT,
+                "call_timeout_seconds",
+            )?,
             elicitation: elicitation.unwrap_or(true),
             protocol_version,
             ..server
@@ -916,12 +920,16 @@ impl IntegrationConfig {
                 ),
             ));
         }
-        let parsed = fill_text(text, &|name| (name == PORT_PLACEHOLDER).then(|| "1".to_owned()))
-            .and_then(|filled| url::Url::parse(&filled).ok());
+        let parsed = fill_text(text, &|name| {
+            (name == PORT_PLACEHOLDER).then(|| "1".to_owned())
+        })
+        .and_then(|filled| url::Url::parse(&filled).ok());
         let Some(parsed) = parsed.filter(|u| u.host_str().is_some_and(|h| !h.is_empty())) else {
             return Err(loader.error(
                 Some(url.span()),
-                format!("url = \"{text}\" is not a URL (expected http://HOST:PORT/PATH or https://…)"),
+                format!(
+                    "url = \"{text}\" is not a URL (expected http://HOST:PORT/PATH or https://…)"
+                ),
             ));
         };
         if !["http", "https"].contains(&parsed.scheme()) {
@@ -953,9 +961,9 @@ impl IntegrationConfig {
     /// A server already running takes nothing the harness would start it with.
     fn running_server(
         loader: &Loader<'_>,
-        args: Vec<Spanned<String>>,
-        env: BTreeMap<Spanned<String>, Spanned<String>>,
-        pass_env: Vec<Spanned<String>>,
+        args: &[Spanned<String>],
+        env: &BTreeMap<Spanned<String>, Spanned<String>>,
+        pass_env: &[Spanned<String>],
     ) -> Result<(), ConfigError> {
         let given = args
             .first()
@@ -1374,9 +1382,14 @@ mod tests {
     fn a_server_without_command_or_url_is_refused_saying_what_each_form_needs() {
         let error = parse("[actions]\n\"ticket.get\" = { tool = \"t\" }\n[server]\nname = 1\n")
             .unwrap_err();
-        assert!(error.to_string().contains("unknown field `name`"), "{error}");
-        let error = parse("[server]\ncall_timeout_seconds = 5\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n")
-            .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `name`"),
+            "{error}"
+        );
+        let error = parse(
+            "[server]\ncall_timeout_seconds = 5\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap_err();
         let shown = error.to_string();
         assert!(shown.contains("[server] needs command = \"…\""), "{shown}");
         assert!(shown.contains("transport = \"http\" with url"), "{shown}");
@@ -1396,7 +1409,10 @@ mod tests {
         );
         assert!(!started.server.is_running_already());
         assert_eq!(started.server.call_timeout, Duration::from_secs(7));
-        assert_eq!(started.server.env, [("PORT".to_owned(), "{port}".to_owned())]);
+        assert_eq!(
+            started.server.env,
+            [("PORT".to_owned(), "{port}".to_owned())]
+        );
         assert_eq!(
             started.server.transport_shown(),
             "Streamable HTTP at http://localhost:{port}/mcp, started by the harness"

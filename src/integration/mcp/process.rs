@@ -302,7 +302,7 @@ impl ServerProcess {
         let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
         let stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
         let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
-        let (process, output) = Self::watched(child, marker, launch);
+        let (process, output) = Self::watched(child, &marker, launch);
         let (client_end, server_end) = tokio::io::duplex(1 << 16);
         tokio::spawn(forward_stdout(
             stdout,
@@ -331,7 +331,7 @@ impl ServerProcess {
             |what: &str| std::io::Error::other(format!("the server's {what} is not piped"));
         let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
         let stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
-        let (process, output) = Self::watched(child, marker, launch);
+        let (process, output) = Self::watched(child, &marker, launch);
         tokio::spawn(keep_output(
             stdout,
             Arc::clone(&output),
@@ -378,7 +378,7 @@ impl ServerProcess {
     }
 
     /// The process, and the output its readers fill.
-    fn watched(child: Child, marker: String, launch: &Launch) -> (ServerProcess, Arc<Mutex<Output>>) {
+    fn watched(child: Child, marker: &str, launch: &Launch) -> (ServerProcess, Arc<Mutex<Output>>) {
         let tree = Arc::new(Tree {
             group: child.id(),
             child: Mutex::new(child),

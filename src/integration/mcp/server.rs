@@ -532,8 +532,8 @@ where
         };
         let service = Arc::clone(&service);
         tokio::spawn(async move {
-            let answer =
-                hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let answer = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
                     let service = Arc::clone(&service);
                     async move {
                         if request.uri().path() == HTTP_PATH {
@@ -542,7 +542,8 @@ where
                             Ok(not_found())
                         }
                     }
-                });
+                },
+            );
             // A client that goes away ends only its own connection.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), answer)

@@ -81,14 +81,19 @@ pub fn free_port() -> std::io::Result<u16> {
 /// process ends (`Err` with how). Unbounded: the caller bounds it.
 pub async fn until_listening(url: &str, process: &ServerProcess) -> Result<(), String> {
     let Some(address) = url::Url::parse(url).ok().and_then(|u| {
-        let host = u.host_str()?.trim_matches(|c| c == '[' || c == ']').to_owned();
+        let host = u
+            .host_str()?
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_owned();
         Some((host, u.port_or_known_default()?))
     }) else {
         return Err(format!("\"{url}\" is not a URL with a host and a port"));
     };
     loop {
         if let Some(status) = process.exit_status() {
-            return Err(format!("the server process ended before it listened: {status}"));
+            return Err(format!(
+                "the server process ended before it listened: {status}"
+            ));
         }
         if tokio::net::TcpStream::connect((address.0.as_str(), address.1))
             .await
