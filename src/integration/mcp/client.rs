@@ -566,12 +566,15 @@ impl McpIntegration {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        // A server the harness did not start is only left: its session closed.
-        self.service.cancellation_token().cancel();
-        if let Some(process) = &self.process {
-            process.kill();
-            // The last of its output, and of its requests still being answered.
-            process.settle().await;
+        match &self.process {
+            // Killed first: its descendants are found while their parent links lead to it.
+            Some(process) => {
+                process.kill();
+                // The last of its output, and of its requests still being answered.
+                process.settle().await;
+            }
+            // A server the harness did not start is only left: its session closed.
+            None => self.service.cancellation_token().cancel(),
         }
         self.leave()
     }
