@@ -8,11 +8,11 @@ use cw_conform::commands::describe::ListFormat;
 use cw_conform::commands::docs::DocsArgs;
 use cw_conform::commands::inspect::MatrixFormat;
 use cw_conform::commands::mcp::ProbeArgs;
+use cw_conform::commands::parity::ParityArgs;
 use cw_conform::commands::report::MergeArgs;
 use cw_conform::commands::run::RunArgs;
 use cw_conform::commands::sandbox::{CleanupArgs, PlanArgs};
 use cw_conform::commands::serve::ServeArgs;
-use cw_conform::commands::parity::ParityArgs;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
 
@@ -33,7 +33,12 @@ enum Command {
     Run(RunArgs),
     /// Serve the reference integration as an MCP server over stdio, for the API member the
     /// CONNECTWISE_* variables name.
-    McpServe,
+    McpServe {
+        /// Serve Streamable HTTP at http://ADDR/mcp instead of stdio (127.0.0.1:0 picks a
+        /// free port; the address is written to standard error once it listens).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+    },
     /// Start an MCP server, list its tools, and write a starting integration config.
     McpProbe(ProbeArgs),
     /// Print the expected outcome of every action under every role profile.
@@ -184,7 +189,7 @@ async fn execute(command: Command) -> Result<u8, CommandError> {
     match command {
         Command::Parity(args) => commands::parity::parity(args, fixtures).await,
         Command::Run(args) => commands::run::run(args, std::sync::Arc::clone(&shared)).await,
-        Command::McpServe => commands::mcp::serve(fixtures).await,
+        Command::McpServe { http } => commands::mcp::serve(fixtures, http).await,
         Command::McpProbe(args) => commands::mcp::probe(args, fixtures).await,
         Command::Matrix { roles, format } => commands::inspect::matrix(&roles, format, fixtures),
         Command::Explain { action, role } => commands::inspect::explain(&action, &role, fixtures),

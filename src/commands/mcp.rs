@@ -8,17 +8,26 @@ use super::{CommandError, exit};
 use crate::fixtures::Fixtures;
 use crate::integration::mcp;
 
-/// Serves the reference integration as an MCP server over stdio, for the API member the
-/// `CONNECTWISE_*` variables name.
-pub async fn serve(fixtures: &Fixtures) -> Result<u8, CommandError> {
+/// Serves the reference integration as an MCP server, for the API member the
+/// `CONNECTWISE_*` variables name: over stdio, or over Streamable HTTP at
+/// `http://ADDRESS/mcp` when `http` gives an address.
+pub async fn serve(
+    fixtures: &Fixtures,
+    http: Option<std::net::SocketAddr>,
+) -> Result<u8, CommandError> {
     let settings =
         mcp::server::ServeSettings::from_environment(&crate::target::Environment::load()?)?;
     eprintln!(
-        "cw-conform mcp-serve: the reference integration for {} (company {}) on stdio",
+        "cw-conform mcp-serve: the reference integration for {} (company {}) on {}",
         crate::connectwise::redacted_url(&settings.credentials.site),
-        settings.credentials.company_id
+        settings.credentials.company_id,
+        http.map_or_else(|| "stdio".to_owned(), |a| format!("Streamable HTTP ({a})"))
     );
-    mcp::server::serve_stdio(Arc::new(fixtures.clone()), settings).await?;
+    let fixtures = Arc::new(fixtures.clone());
+    match http {
+        Some(address) => mcp::server::serve_http(fixtures, settings, address).await?,
+        None => mcp::server::serve_stdio(fixtures, settings).await?,
+    }
     Ok(exit::CONFORMS)
 }
 

@@ -14,6 +14,7 @@ use crate::fixtures::Fixtures;
 use crate::harness::sandbox::{SandboxRun, estimate, preflight};
 use crate::harness::{self, IntegrationUnderTest, Partition, RunOptions};
 use crate::integration::mcp::IntegrationConfig;
+use crate::integration::mcp::shared::FixedSite;
 use crate::model::RuleId;
 use crate::report;
 use crate::target::{Environment, Sandbox};
@@ -263,6 +264,12 @@ pub struct RunArgs {
     /// start afresh, and the report says so.
     #[arg(long)]
     pub reuse_servers: bool,
+    /// With an MCP server already running (its config has `url` and no `command`): the
+    /// address of the mock ConnectWise the server is configured with (default
+    /// 127.0.0.1:8787). The run prints what to configure, then runs the scenarios one at
+    /// a time against it.
+    #[arg(long, value_name = "ADDR")]
+    pub mock_addr: Option<std::net::SocketAddr>,
     /// Your own feature files or folders (default: the built-in features).
     pub paths: Vec<PathBuf>,
 }
@@ -277,6 +284,59 @@ impl RunArgs {
     pub fn writes(&self) -> Result<SandboxWrites, CommandError> {
         SandboxWrites::from_flags(self.allow_writes, self.allow_existing_record_writes)
     }
+}
+
+/// Where the mock ConnectWise for an MCP server already running is served, unless
+/// `--mock-addr` says.
+pub const DEFAULT_MOCK_ADDRESS: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8787);
+
+/// For an MCP server already running: serves the mock ConnectWise it is configured with at
+/// the fixed address, and says what to configure. `None` for any other integration.
+fn fixed_site(
+    args: &RunArgs,
+    config: Option<&IntegrationConfig>,
+) -> Result<Option<Arc<FixedSite>>, CommandError> {
+    let Some(config) = config.filter(|c| c.server.is_running_already()) else {
+        return match args.mock_addr {
+            Some(address) => Err(CommandError::Usage(format!(
+                "--mock-addr {address} is for an MCP server already running (an integration config with url and no command); the harness gives a server it starts a mock of each scenario's own"
+            ))),
+            None => Ok(None),
+        };
+    };
+    if args.reuse_servers {
+        return Err(CommandError::Usage(format!(
+            "--reuse-servers is for servers the harness starts; the MCP server at {} is already running and is used as it is",
+            config.server.shown()
+        )));
+    }
+    let address = args.mock_addr.unwrap_or(DEFAULT_MOCK_ADDRESS);
+    let site = FixedSite::start(address, &harness::world::api_member_credentials(""))
+        .map_err(CommandError::io(format!(
+            "serve the mock ConnectWise on {address} for the MCP server already running at {} (choose another address with --mock-addr)",
+            config.server.shown()
+        )))?;
+    let settings = site.credentials();
+    eprintln!(
+        "The MCP server at {url} is already running, so the harness cannot give it each scenario's own mock ConnectWise. \
+It serves one at {site} and runs the scenarios one at a time, giving each a fresh ConnectWise there \
+(its records, its requests, its API member's role).\n\
+Configure the server with (these are the mock's own made-up settings, not a secret of yours):\n  \
+ConnectWise site  {site}\n  \
+company ID        {company}\n  \
+public key        {public}\n  \
+private key       {private}\n  \
+client ID         {client}\n\
+Scenarios that give the integration other settings (a wrong key, another member) are left out and listed.",
+        url = config.server.shown(),
+        site = settings.site,
+        company = settings.company_id,
+        public = settings.public_key,
+        private = settings.private_key.expose(),
+        client = settings.client_id.as_deref().unwrap_or_default(),
+    );
+    Ok(Some(Arc::new(site)))
 }
 
 fn integration_config(
@@ -549,13 +609,18 @@ pub async fn run(args: RunArgs, shared: Arc<Fixtures>) -> Result<u8, CommandErro
         && outputs
             .iter()
             .all(|o| o.path.is_some() || o.format.readable());
+    let fixed_site = fixed_site(&args, config.as_deref())?;
     let options = RunOptions {
         fixtures: Arc::clone(&shared),
         tags: args.tags,
         paths: args.paths,
-        concurrency: args
-            .concurrency
-            .unwrap_or_else(|| default_concurrency(args.integration)),
+        // A server already running serves one scenario at a time.
+        concurrency: if fixed_site.is_some() {
+            1
+        } else {
+            args.concurrency
+                .unwrap_or_else(|| default_concurrency(args.integration))
+        },
         color: args.color.enabled(),
         progress,
         cucumber_json: outputs.iter().any(|o| o.format == Format::Cucumber),
@@ -565,6 +630,7 @@ pub async fn run(args: RunArgs, shared: Arc<Fixtures>) -> Result<u8, CommandErro
             .map_or(IntegrationUnderTest::Reference, IntegrationUnderTest::Mcp),
         partition: args.partition,
         reuse_servers: args.reuse_servers,
+        fixed_site,
     };
     let progress = match &sandbox {
         Some(run) => announce(&options, run, fixtures, args.quiet)?,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::sandbox::SandboxRun;
 use crate::fixtures::Fixtures;
 use crate::integration::ServerFailure;
-use crate::integration::mcp::shared::SharedServers;
+use crate::integration::mcp::shared::{FixedSite, SharedServers};
 use crate::integration::mcp::{IntegrationConfig, StartupSlots};
 
 /// Times the same start-up failure may happen before the run stops starting the server:
@@ -48,22 +48,28 @@ pub(crate) struct McpRun {
 impl RunContext {
     /// A run on `fixtures` against `sandbox` (the mock when `None`), testing `mcp` (the
     /// reference integration when `None`), keeping its servers across scenarios when
-    /// `reuse_servers`.
+    /// `reuse_servers`, or reaching a server already running through `fixed_site`.
     pub(crate) fn new(
         fixtures: Arc<Fixtures>,
         sandbox: Option<Arc<SandboxRun>>,
         mcp: Option<Arc<IntegrationConfig>>,
         reuse_servers: bool,
+        fixed_site: Option<&Arc<FixedSite>>,
     ) -> RunContext {
         let mcp = mcp.map(|config| {
             let slots = StartupSlots::per_cpu();
-            let kept = reuse_servers.then(|| {
-                Arc::new(SharedServers::new(
+            let kept = match fixed_site {
+                Some(site) => Some(SharedServers::running(
                     Arc::clone(&config),
                     Arc::clone(&fixtures),
                     slots.clone(),
-                ))
-            });
+                    Arc::clone(site),
+                )),
+                None => reuse_servers.then(|| {
+                    SharedServers::new(Arc::clone(&config), Arc::clone(&fixtures), slots.clone())
+                }),
+            }
+            .map(Arc::new);
             McpRun {
                 config,
                 slots,

@@ -38,7 +38,7 @@ use super::world::ConformanceWorld;
 use crate::fixtures::Fixtures;
 use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
-use crate::integration::mcp::shared::ServerReuse;
+use crate::integration::mcp::shared::{FixedSite, ServerReuse};
 use crate::mock::JournalEntry;
 use crate::model::{Outcome, RuleId};
 
@@ -75,6 +75,9 @@ pub struct RunOptions {
     /// An MCP integration: keep one server per credential set and role across scenarios instead of
     /// starting one for each scenario (see [`crate::integration::mcp::shared`]).
     pub reuse_servers: bool,
+    /// An MCP server already running: the site it was configured with. Scenarios that
+    /// configure the integration otherwise (other keys, another member) are left out.
+    pub fixed_site: Option<Arc<FixedSite>>,
 }
 
 /// The integration a run tests.
@@ -102,6 +105,7 @@ impl Default for RunOptions {
             integration: IntegrationUnderTest::Reference,
             partition: None,
             reuse_servers: false,
+            fixed_site: None,
         }
     }
 }
@@ -322,6 +326,8 @@ pub struct RunSummary {
     pub whole_suite: bool,
     /// The name of the MCP integration tested, if one was (else the reference).
     pub integration: Option<String>,
+    /// How the MCP integration tested was reached (`stdio`, `Streamable HTTP at …`).
+    pub integration_transport: Option<String>,
     /// What the baseline of known failures found, when one was applied.
     pub baseline: Option<crate::baseline::BaselineCheck>,
     /// Cucumber's standard JSON report of the run, when [`RunOptions::cucumber_json`]
@@ -1006,7 +1012,9 @@ pub async fn run_until(
         options.sandbox.clone(),
         mcp.clone(),
         options.reuse_servers,
+        options.fixed_site.as_ref(),
     ));
+    let running_already = options.fixed_site.is_some();
     let left_out: Arc<Mutex<Vec<LeftOut>>> = Arc::default();
     let left_out_sink = Arc::clone(&left_out);
     let not_offered: Arc<Mutex<Vec<NotOffered>>> = Arc::default();
@@ -1059,6 +1067,24 @@ pub async fn run_until(
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push(left);
+            return false;
+        }
+        if running_already
+            && let Some(reason) = super::steps_of(feature, rule, scenario)
+                .find_map(|step| super::steps::needs_own_server(&step.value))
+        {
+            left_out_sink
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(LeftOut {
+                    feature: path_of(feature),
+                    line: scenario.position.line,
+                    name: scenario.name.clone(),
+                    reason: format!(
+                        "needs a server started for it, not one already running: {reason}"
+                    ),
+                    tags: super::tags_of(feature, rule, scenario).cloned().collect(),
+                });
             return false;
         }
         let Some(run) = &sandbox else { return true };
@@ -1162,8 +1188,12 @@ pub async fn run_until(
         () = stop => true,
     };
     // Kept servers are stopped after the last scenario, and on an interrupt.
+    // A server already running reports only what it sent after the last scenario.
     let server_reuse = match context.mcp.as_ref().and_then(|mcp| mcp.kept.as_ref()) {
-        Some(kept) => Some(kept.stop().await),
+        Some(kept) => {
+            let reuse = kept.stop().await;
+            (!kept.is_running_already() || !reuse.findings.is_empty()).then_some(reuse)
+        }
         None => None,
     };
     let mut scenarios = results
@@ -1227,6 +1257,10 @@ pub async fn run_until(
         integration: match &options.integration {
             IntegrationUnderTest::Reference => None,
             IntegrationUnderTest::Mcp(config) => Some(config.name.clone()),
+        },
+        integration_transport: match &options.integration {
+            IntegrationUnderTest::Reference => None,
+            IntegrationUnderTest::Mcp(config) => Some(config.server.transport_shown()),
         },
         baseline: None,
         server_reuse,

@@ -26,6 +26,20 @@ pub const API_MEMBER: &str = "ai-integration";
 /// The client ID registered for the integration: the mock refuses any other.
 pub const CLIENT_ID: &str = "5c9f3d2e-8a41-4b6f-9e07-1d2c3b4a5f60";
 
+/// The settings the API member of every scenario signs in with on its mock, at `site`: the
+/// company, its keys (which follow from its identifier, whatever its role) and the client
+/// ID the mock accepts. A server already running is configured with them once.
+pub fn api_member_credentials(site: &str) -> Credentials {
+    let (public_key, private_key) = ApiMember::keys_of(API_MEMBER);
+    Credentials {
+        site: site.to_owned(),
+        company_id: MockConfig::default().company_id,
+        public_key,
+        private_key,
+        client_id: Some(CLIENT_ID.to_owned()),
+    }
+}
+
 /// A change a step makes to the credentials the integration uses.
 pub(crate) type CredentialChange = Box<dyn Fn(&mut Credentials) + Send + Sync>;
 
@@ -190,7 +204,7 @@ impl ConformanceWorld {
     /// run ([`Self::begin`]).
     fn new() -> Self {
         let fixtures = Fixtures::shared_builtin().unwrap_or_else(|e| panic!("{e}"));
-        ConformanceWorld::on(Arc::new(RunContext::new(fixtures, None, None, false)))
+        ConformanceWorld::on(Arc::new(RunContext::new(fixtures, None, None, false, None)))
     }
 
     /// A scenario of `run`, not yet started.

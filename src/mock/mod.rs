@@ -54,12 +54,22 @@ pub struct ApiMember {
 impl ApiMember {
     /// A member with keys derived from its identifier (for tests and scenarios).
     pub fn with_role(identifier: &str, role: SecurityRole) -> Self {
+        let (public_key, private_key) = ApiMember::keys_of(identifier);
         ApiMember {
             identifier: identifier.to_owned(),
-            public_key: format!("{identifier}-public"),
-            private_key: Secret::new(format!("{identifier}-private")),
+            public_key,
+            private_key,
             role,
         }
+    }
+
+    /// The public and private key of a member made by [`Self::with_role`]: they follow from
+    /// its identifier alone, so its role can change behind the same keys.
+    pub fn keys_of(identifier: &str) -> (String, Secret) {
+        (
+            format!("{identifier}-public"),
+            Secret::new(format!("{identifier}-private")),
+        )
     }
 }
 

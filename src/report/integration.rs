@@ -28,6 +28,7 @@ pub fn render(
         "\nConformance of the integration \"{}\" ({})",
         config.name, config.path
     );
+    let _ = writeln!(out, "Reached over {}.", config.server.transport_shown());
     let not_offered = config.not_offered(actions);
     if not_offered.is_empty() {
         let _ = writeln!(out, "\nEvery action of the catalog is offered.");

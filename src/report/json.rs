@@ -98,9 +98,12 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
         "version": VERSION,
         "date": humantime::format_rfc3339_seconds(date).to_string(),
         "cw_conform_version": env!("CARGO_PKG_VERSION"),
-        "integration": match &judging.integration {
-            Some(name) => json!({"name": name, "kind": "mcp"}),
-            None => json!({"name": "reference", "kind": "reference"}),
+        "integration": match (&judging.integration, &summary.integration_transport) {
+            (Some(name), Some(transport)) => {
+                json!({"name": name, "kind": "mcp", "transport": transport})
+            }
+            (Some(name), None) => json!({"name": name, "kind": "mcp"}),
+            (None, _) => json!({"name": "reference", "kind": "reference"}),
         },
         "conforms": judging.conforms(summary),
         "elapsed_seconds": summary.elapsed.as_secs_f64(),

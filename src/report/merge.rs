@@ -56,6 +56,8 @@ struct ShardReport {
 struct IntegrationShown {
     kind: String,
     name: String,
+    #[serde(default)]
+    transport: Option<String>,
 }
 
 /// The shards joined, and what keeps them from being the whole partition.
@@ -130,6 +132,10 @@ pub fn merge(paths: &[impl AsRef<Path>]) -> Result<Merged, MergeError> {
                 .as_ref()
                 .filter(|i| i.kind == "mcp")
                 .map(|i| i.name.clone());
+            summary.integration_transport = report
+                .integration
+                .as_ref()
+                .and_then(|i| i.transport.clone());
             first_integration = Some((report.integration, report.whole_suite, shown.clone()));
         }
         for scenario in &report.scenarios {

@@ -443,11 +443,16 @@ pub fn render_text(summary: &RunSummary, judging: &Judging<'_>) -> String {
         }
     }
     if let Some(reuse) = &summary.server_reuse {
-        let _ = writeln!(
-            out,
-            "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials and role; a server's own caches lived from one scenario into the next.",
-            count(reuse.servers_started, "server started", "servers started")
-        );
+        let _ = if reuse.servers_started == 0 {
+            // A server already running: only what it sent after the last scenario.
+            writeln!(out, "\nThe MCP server already running:")
+        } else {
+            writeln!(
+                out,
+                "\nServers reused (--reuse-servers): {} for the whole run, each kept across the scenarios of one API member's credentials and role; a server's own caches lived from one scenario into the next.",
+                count(reuse.servers_started, "server started", "servers started")
+            )
+        };
         for finding in &reuse.findings {
             let _ = writeln!(out, "  after the last scenario it served: {finding}");
         }

@@ -14,6 +14,7 @@ mod faulty;
 mod fidelity;
 mod first_contact;
 mod hostile;
+mod http;
 mod journal;
 mod listing;
 mod mcp;

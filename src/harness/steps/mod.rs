@@ -125,6 +125,37 @@ pub fn vocabulary() -> Vec<&'static StepDoc> {
     .collect()
 }
 
+/// The steps that configure the integration with other settings than the API member's
+/// own: a wrong company ID, key or client ID, no client ID ([`credentials::STEPS`]).
+static OTHER_SETTINGS: std::sync::LazyLock<Vec<regex::Regex>> = std::sync::LazyLock::new(|| {
+    credentials::STEPS
+        .iter()
+        .filter_map(|step| regex::Regex::new(&step.pattern.regex()).ok())
+        .collect()
+});
+
+/// `the integration signs in as the member "…"` ([`audit`]), and the member.
+static SIGNS_IN_AS: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"^the integration signs in as the member "([^"]*)""#).ok()
+});
+
+/// Why a step needs an MCP server started for its scenario rather than one already running
+/// (which was configured once, with the API member's settings): it gives the integration
+/// other settings, or another member's keys. `None` for any other step. A wrong
+/// ConnectWise URL needs no other server: the fixed site routes it to the other site.
+pub(crate) fn needs_own_server(step: &str) -> Option<String> {
+    if step.ends_with("a wrong ConnectWise URL") {
+        return None;
+    }
+    let other_member = SIGNS_IN_AS
+        .as_ref()
+        .and_then(|signs_in| signs_in.captures(step))
+        .and_then(|c| c.get(1))
+        .is_some_and(|member| member.as_str() != crate::harness::world::API_MEMBER);
+    (other_member || OTHER_SETTINGS.iter().any(|pattern| pattern.is_match(step)))
+        .then(|| format!("\"{step}\" configures the integration otherwise than the running server"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -135,6 +166,28 @@ mod tests {
 
     use super::*;
     use crate::harness::world::ConformanceWorld;
+
+    #[test]
+    fn steps_that_configure_the_integration_otherwise_need_a_server_of_their_own() {
+        for step in [
+            "the integration is configured with a wrong private key",
+            "the integration is configured with a wrong company ID",
+            "the integration sends no client ID",
+            "the integration is configured with the company record ID 19 as its company ID",
+            r#"the integration signs in as the member "jsmith" with the role "full-access""#,
+        ] {
+            let reason = needs_own_server(step).unwrap_or_else(|| panic!("{step}"));
+            assert!(reason.contains(step), "{reason}");
+        }
+        for step in [
+            r#"the integration signs in as the member "ai-integration" with the role "full-access""#,
+            "the integration is configured with a wrong ConnectWise URL",
+            r#"an API member with the role "full-access""#,
+            "the AI asks to delete contact #5",
+        ] {
+            assert_eq!(needs_own_server(step), None, "{step}");
+        }
+    }
 
     type Given = <ConformanceWorld as WorldInventory>::Given;
     type When = <ConformanceWorld as WorldInventory>::When;

@@ -45,11 +45,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::config::{
-    ConfirmationStyle, IntegrationConfig, ToolMapping, credential_value, fill_json, fill_text,
+    ConfirmationStyle, IntegrationConfig, PORT_PLACEHOLDER, ServerCommand, ToolMapping, Transport,
+    credential_value, fill_json, fill_text,
 };
 use super::judge::{self, Evidence, ToolReply};
-use super::process::{Launch, ServerProcess};
+use super::process::{Launch, MAX_MESSAGE_BYTES, ServerProcess};
 use super::redact::{REDACTED, Redactor};
+use super::transport;
 use crate::connectwise::{Credentials, JournalEntry};
 use crate::fixtures::Fixtures;
 use crate::integration::{
@@ -72,6 +74,9 @@ pub struct ServerFailure {
     pub garbage_count: usize,
     /// The last lines of standard error, secrets redacted.
     pub stderr: Vec<String>,
+    /// Whether the harness started the server's process and watched its output (not so a
+    /// server already running elsewhere: it has no exit or output to show).
+    pub watched: bool,
 }
 
 impl ServerFailure {
@@ -79,12 +84,17 @@ impl ServerFailure {
     /// or its process ended (a wrong command, a missing setting). A server that did not
     /// answer in time may only have been slow.
     pub fn ends_every_start(&self) -> bool {
-        self.exit.is_some() || self.what.starts_with(SPAWN_FAILED)
+        self.exit.is_some()
+            || self.what.starts_with(SPAWN_FAILED)
+            || self.what.starts_with(UNREACHABLE)
     }
 }
 
 /// How the message of a server that could not be started at all begins.
 const SPAWN_FAILED: &str = "failed to start the MCP server";
+
+/// How the message of a server already running that takes no connection begins.
+const UNREACHABLE: &str = "failed to reach the MCP server";
 
 impl fmt::Display for ServerFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +112,9 @@ impl fmt::Display for ServerFailure {
                 write!(f, "\n    {line}")?;
             }
         }
-        if self.stderr.is_empty() {
+        if !self.watched {
+            // A server running elsewhere: its output is its operator's to look at.
+        } else if self.stderr.is_empty() {
             write!(f, "\n  the server wrote nothing to standard error")?;
         } else {
             write!(
@@ -301,7 +313,10 @@ pub struct McpIntegration {
     elicitations: tokio::sync::Mutex<mpsc::UnboundedReceiver<Elicitation>>,
     held: Mutex<HashMap<u64, Held>>,
     next_token: AtomicU64,
-    process: ServerProcess,
+    /// The server's process, when the harness started it (not a server already running).
+    process: Option<ServerProcess>,
+    /// Hides every form of the API member's secrets in what the server controls.
+    redactor: Redactor,
     /// The journal lengths when the server was started, or when it began to serve the
     /// current scenario (see [`Self::serve`]).
     started: Mutex<Vec<usize>>,
@@ -317,7 +332,10 @@ impl fmt::Debug for McpIntegration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpIntegration")
             .field("integration", &self.config.name)
-            .field("process", &self.process.id())
+            .field(
+                "process",
+                &self.process.as_ref().and_then(ServerProcess::id),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -409,7 +427,25 @@ impl McpIntegration {
         slots: &StartupSlots,
     ) -> Result<McpIntegration, ServerFailure> {
         let server = &config.server;
-        let value = |name: &str| credential_value(credentials, name);
+        // A server the harness starts on HTTP is given a free port through `{port}`.
+        let port = match &server.transport {
+            Transport::Http { .. } if !server.is_running_already() => {
+                Some(transport::free_port().map_err(|e| {
+                    not_spawned(
+                        &server.shown(),
+                        &std::io::Error::other(format!("no free port on 127.0.0.1: {e}")),
+                    )
+                })?)
+            }
+            _ => None,
+        };
+        let value = |name: &str| {
+            if name == PORT_PLACEHOLDER {
+                port.map(|p| p.to_string())
+            } else {
+                credential_value(credentials, name)
+            }
+        };
         let launch = Launch {
             program: server.program(),
             args: server
@@ -442,8 +478,18 @@ impl McpIntegration {
             .with_protocol_version(protocol_version(&server.protocol_version)),
             elicitations: sender,
         };
-        let (process, service, tools) =
-            start(&launch, client, &shown, server.startup_timeout, slots).await?;
+        let redactor = launch.redactor.clone();
+        let (process, service, tools) = match &server.transport {
+            Transport::Stdio => {
+                let (process, service, tools) =
+                    start(&launch, client, &shown, server.startup_timeout, slots).await?;
+                (Some(process), service, tools)
+            }
+            Transport::Http { url } => {
+                let url = fill_text(url, &value).unwrap_or_else(|| url.clone());
+                connect_http(&launch, &url, server, client, &shown, slots).await?
+            }
+        };
         let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
         let confirmation_tool = match &config.confirmation {
             Some(ConfirmationStyle::Tool { tool, .. }) => Some(("the confirmation", tool)),
@@ -456,7 +502,8 @@ impl McpIntegration {
             .find(|(_, tool)| !offered.contains(&tool.as_str()));
         if let Some((action, tool)) = unknown {
             return Err(failure(
-                &process,
+                process.as_ref(),
+                &redactor,
                 format!(
                     "{}: {action} is mapped to the tool \"{tool}\", which the MCP server `{shown}` does not offer (it offers {})",
                     config.path,
@@ -483,6 +530,7 @@ impl McpIntegration {
             held: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
             process,
+            redactor,
             started: Mutex::new(started),
             windows: Mutex::new(Windows::default()),
             hints,
@@ -520,9 +568,16 @@ impl McpIntegration {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        self.process.kill();
-        // The last of its output, and of its requests still being answered.
-        self.process.settle().await;
+        match &self.process {
+            // Killed first: its descendants are found while their parent links lead to it.
+            Some(process) => {
+                process.kill();
+                // The last of its output, and of its requests still being answered.
+                process.settle().await;
+            }
+            // A server the harness did not start is only left: its session closed.
+            None => self.service.cancellation_token().cancel(),
+        }
         self.leave()
     }
 
@@ -561,9 +616,13 @@ impl McpIntegration {
             std::mem::take(&mut *self.found.lock().unwrap_or_else(PoisonError::into_inner));
         findings.extend(judge::judge_outside(&self.fixtures, &outside));
         for finding in &mut findings {
-            finding.evidence = self.process.redact(&finding.evidence);
+            finding.evidence = self.redact(&finding.evidence);
         }
-        let (lines, count) = self.process.take_secrets_shown();
+        let (lines, count) = self
+            .process
+            .as_ref()
+            .map(ServerProcess::take_secrets_shown)
+            .unwrap_or_default();
         if count > 0 {
             findings.push(Finding::integrity(
                 Integrity::SecretShown,
@@ -595,7 +654,7 @@ impl McpIntegration {
             .collect();
         let mut findings = judge::judge_outside(&self.fixtures, &outside);
         for finding in &mut findings {
-            finding.evidence = self.process.redact(&finding.evidence);
+            finding.evidence = self.redact(&finding.evidence);
         }
         self.found
             .lock()
@@ -603,9 +662,17 @@ impl McpIntegration {
             .extend(findings);
     }
 
-    /// Whether the server's process has ended (it crashed, or was stopped).
+    /// Whether the server's process has ended (it crashed, or was stopped); never for a
+    /// server already running elsewhere.
     pub fn ended(&self) -> bool {
-        self.process.exit_status().is_some()
+        self.process
+            .as_ref()
+            .is_some_and(|p| p.exit_status().is_some())
+    }
+
+    /// `text` with every form of every secret replaced by `[redacted]`.
+    fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text).into_owned()
     }
 
     /// What ConnectWise received since `marks`, every site in turn; those requests are
@@ -658,8 +725,13 @@ impl McpIntegration {
         self.config.server.call_timeout
     }
 
+    /// Whether the server is reached over Streamable HTTP.
+    fn over_http(&self) -> bool {
+        matches!(self.config.server.transport, Transport::Http { .. })
+    }
+
     async fn failure(&self, what: String, ended: bool) -> ServerFailure {
-        failure(&self.process, what, ended).await
+        failure(self.process.as_ref(), &self.redactor, what, ended).await
     }
 
     /// Calls a tool, within the call timeout. A server that breaks or does not answer is
@@ -685,9 +757,9 @@ impl McpIntegration {
             joined = &mut call.0 => match joined {
                 Ok(Ok(result)) => Ok(Called::Answered(result)),
                 Ok(Err(ServiceError::McpError(data))) if data.code == ErrorCode::INVALID_PARAMS => {
-                    Ok(Called::Invalid(self.process.redact(&data.message)))
+                    Ok(Called::Invalid(self.redact(&data.message)))
                 }
-                Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error, self.over_http()), true).await)),
                 Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
             },
             Some(elicitation) = elicitations.recv() => Ok(Called::AskedFirst(elicitation, call)),
@@ -710,10 +782,8 @@ impl McpIntegration {
             config: self.config.path.clone(),
             action: action.name.clone(),
             tool: tool.to_owned(),
-            arguments: self
-                .process
-                .redact(&Value::Object(arguments.clone()).to_string()),
-            message: self.process.redact(message),
+            arguments: self.redact(&Value::Object(arguments.clone()).to_string()),
+            message: self.redact(message),
         }
     }
 
@@ -733,7 +803,7 @@ impl McpIntegration {
             tokio::select! {
                 joined = &mut call.0 => return match joined {
                     Ok(Ok(result)) => Ok(result),
-                    Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error), true).await)),
+                    Ok(Err(error)) => Err(IntegrationError::Broken(self.failure(describe(&shown, tool, &error, self.over_http()), true).await)),
                     Err(error) => Err(IntegrationError::Broken(self.failure(format!("the call of the tool \"{tool}\" of `{shown}` failed: {error}"), true).await)),
                 },
                 Some(again) = elicitations.recv() => {
@@ -817,7 +887,7 @@ impl McpIntegration {
     /// words went (message, data, the reason and fields of a held action, observations);
     /// showing one is a finding.
     fn screened(&self, mut result: ToolResult) -> ToolResult {
-        let redactor = self.process.redactor();
+        let redactor = &self.redactor;
         let mut leaked = false;
         let mut screen = |text: &mut String| {
             if redactor.reveals(text) {
@@ -1219,9 +1289,14 @@ fn around_redaction(text: &str) -> String {
     shown
 }
 
-/// Describes a failed call.
-fn describe(shown: &str, tool: &str, error: &ServiceError) -> String {
+/// Describes a failed call. Over HTTP the connection also ends when a reply goes beyond
+/// the bound on one message (the client drops it unread, and cannot tell which it was).
+fn describe(shown: &str, tool: &str, error: &ServiceError, over_http: bool) -> String {
     match error {
+        ServiceError::TransportClosed | ServiceError::TransportSend(_) if over_http => format!(
+            "the connection to the MCP server `{shown}` ended during tools/call \"{tool}\": the server went away, or its reply went beyond the {} MiB one JSON-RPC message may take",
+            MAX_MESSAGE_BYTES / (1024 * 1024)
+        ),
         ServiceError::TransportClosed | ServiceError::TransportSend(_) => {
             format!("the MCP server `{shown}` closed the connection during tools/call \"{tool}\"")
         }
@@ -1263,48 +1338,162 @@ pub(super) async fn start<H: ClientHandler>(
 ) -> Result<(ServerProcess, RunningService<RoleClient, H>, Vec<Tool>), ServerFailure> {
     let _slot = slots.take().await;
     let (process, from_server, to_server) =
-        ServerProcess::spawn(launch).map_err(|e| ServerFailure {
-            what: format!("{SPAWN_FAILED} `{shown}`: {e}"),
-            exit: None,
-            garbage: Vec::new(),
-            garbage_count: 0,
-            stderr: Vec::new(),
-        })?;
-    let service = match tokio::time::timeout(timeout, client.serve((from_server, to_server))).await
-    {
+        ServerProcess::spawn(launch).map_err(|e| not_spawned(shown, &e))?;
+    let (service, tools) = handshake(
+        (from_server, to_server),
+        client,
+        Some(&process),
+        &launch.redactor,
+        shown,
+        timeout,
+        false,
+    )
+    .await?;
+    Ok((process, service, tools))
+}
+
+/// A server whose process could not be started.
+fn not_spawned(shown: &str, error: &std::io::Error) -> ServerFailure {
+    ServerFailure {
+        what: format!("{SPAWN_FAILED} `{shown}`: {error}"),
+        exit: None,
+        garbage: Vec::new(),
+        garbage_count: 0,
+        stderr: Vec::new(),
+        watched: true,
+    }
+}
+
+/// Connects over Streamable HTTP, each step bounded by the start-up timeout: to a server
+/// already running at `url`, or to one the harness starts from `launch` (`url` holding the
+/// port it was given) once it listens. A started server waits for one of the run's
+/// start-up `slots` like a stdio one.
+async fn connect_http<H: ClientHandler>(
+    launch: &Launch,
+    url: &str,
+    server: &ServerCommand,
+    client: H,
+    shown: &str,
+    slots: &StartupSlots,
+) -> Result<
+    (
+        Option<ServerProcess>,
+        RunningService<RoleClient, H>,
+        Vec<Tool>,
+    ),
+    ServerFailure,
+> {
+    let timeout = server.startup_timeout;
+    let redactor = &launch.redactor;
+    let mut slot = None;
+    let process = if server.is_running_already() {
+        None
+    } else {
+        slot = Some(slots.take().await);
+        let process = ServerProcess::spawn_listening(launch).map_err(|e| not_spawned(shown, &e))?;
+        match tokio::time::timeout(timeout, transport::until_listening(url, &process)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(ended)) => {
+                let what = format!("the MCP server `{shown}` never listened at {url}: {ended}");
+                return Err(failure(Some(&process), redactor, what, true).await);
+            }
+            Err(_) => {
+                let what = format!(
+                    "the MCP server `{shown}` did not listen at {url} within {} s",
+                    timeout.as_secs()
+                );
+                return Err(failure(Some(&process), redactor, what, false).await);
+            }
+        }
+        Some(process)
+    };
+    let handshaken = handshake(
+        transport::http_client(url),
+        client,
+        process.as_ref(),
+        redactor,
+        shown,
+        timeout,
+        true,
+    )
+    .await;
+    drop(slot);
+    let (service, tools) = handshaken?;
+    Ok((process, service, tools))
+}
+
+/// Completes the MCP handshake over `transport` and lists the server's tools, each step
+/// bounded by `timeout`.
+async fn handshake<H, T, E, A>(
+    transport: T,
+    client: H,
+    process: Option<&ServerProcess>,
+    redactor: &Redactor,
+    shown: &str,
+    timeout: Duration,
+    over_http: bool,
+) -> Result<(RunningService<RoleClient, H>, Vec<Tool>), ServerFailure>
+where
+    H: ClientHandler,
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let service = match tokio::time::timeout(timeout, client.serve(transport)).await {
         Ok(Ok(service)) => service,
         Ok(Err(error)) => {
-            return Err(failure(&process, handshake_failure(shown, &error), true).await);
+            let what = match (process, over_http) {
+                (Some(_), false) => handshake_failure(shown, &error),
+                // What the HTTP connection said (a refusal, a status, a body that is not MCP).
+                (Some(_), true) => format!("{}: {error}", handshake_failure(shown, &error)),
+                // Nothing to show of a server running elsewhere but what the connection said.
+                (None, _) => format!("{UNREACHABLE} at {shown}: {error}"),
+            };
+            return Err(failure(process, redactor, what, true).await);
         }
         Err(_) => {
             let what = format!(
                 "the MCP server `{shown}` did not answer initialize within {} s",
                 timeout.as_secs()
             );
-            return Err(failure(&process, what, false).await);
+            return Err(failure(process, redactor, what, false).await);
         }
     };
     let tools = match tokio::time::timeout(timeout, service.peer().list_all_tools()).await {
         Ok(Ok(tools)) => tools,
         Ok(Err(error)) => {
             let what = format!("the MCP server `{shown}` failed to list its tools: {error}");
-            return Err(failure(&process, what, true).await);
+            return Err(failure(process, redactor, what, true).await);
         }
         Err(_) => {
             let what = format!(
                 "the MCP server `{shown}` did not answer tools/list within {} s",
                 timeout.as_secs()
             );
-            return Err(failure(&process, what, false).await);
+            return Err(failure(process, redactor, what, false).await);
         }
     };
-    Ok((process, service, tools))
+    Ok((service, tools))
 }
 
 /// A failure with what the process left behind. `ended`: the server closed the
 /// connection, so wait a moment for it to exit (after a timeout the harness is the one
 /// closing it, and an exit would say nothing).
-pub(super) async fn failure(process: &ServerProcess, what: String, ended: bool) -> ServerFailure {
+pub(super) async fn failure(
+    process: Option<&ServerProcess>,
+    redactor: &Redactor,
+    what: String,
+    ended: bool,
+) -> ServerFailure {
+    let Some(process) = process else {
+        return ServerFailure {
+            what: redactor.redact(&what).into_owned(),
+            exit: None,
+            garbage: Vec::new(),
+            garbage_count: 0,
+            stderr: Vec::new(),
+            watched: false,
+        };
+    };
     let exit = if ended {
         process.settle().await
     } else {
@@ -1321,6 +1510,7 @@ pub(super) async fn failure(process: &ServerProcess, what: String, ended: bool) 
         garbage,
         garbage_count,
         stderr: process.stderr_tail(),
+        watched: true,
     }
 }
 
@@ -1349,8 +1539,8 @@ impl Integration for McpIntegration {
     }
 
     fn shown(&self, text: String) -> String {
-        if self.process.redactor().reveals(&text) {
-            self.process.redact(&text)
+        if self.redactor.reveals(&text) {
+            self.redact(&text)
         } else {
             text
         }
@@ -1364,7 +1554,9 @@ impl Drop for McpIntegration {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        self.process.kill();
+        if let Some(process) = &self.process {
+            process.kill();
+        }
     }
 }
 
@@ -1559,6 +1751,7 @@ mod tests {
             garbage: vec!["hello".into()],
             garbage_count: 2,
             stderr: vec!["boom".into()],
+            watched: true,
         };
         let shown = failure.to_string();
         assert!(shown.starts_with("the MCP server `x` did not answer initialize"));

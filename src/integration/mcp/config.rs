@@ -31,6 +31,24 @@
 //! other variable of its environment stay out; `pass_env` may not name a `CONNECTWISE_*`
 //! variable, nor one `[server.env]` sets.
 //!
+//! A server that speaks Streamable HTTP instead of stdio says `transport = "http"` and its
+//! `url`, in one of two forms:
+//!
+//! ```toml
+//! [server]                             # the harness starts it on a port it chose
+//! transport = "http"
+//! command = "acme-mcp"
+//! args = ["--listen", "127.0.0.1:{port}"]
+//! url = "http://127.0.0.1:{port}/mcp"
+//!
+//! [server]                             # it is already running (hosted, or started by hand)
+//! transport = "http"
+//! url = "https://mcp.acme.example/mcp"
+//! ```
+//!
+//! A server already running cannot be given each scenario's mock ConnectWise: the run
+//! serves one at a fixed address for it ([`super::shared::RunningServer`]).
+//!
 //! An action with no entry under `[actions]` is *not offered by this integration*: its
 //! scenarios are left out of the run and listed in the report, and the rules they check are
 //! *not offered* (unless other scenarios of theirs judge them).
@@ -74,6 +92,10 @@ pub const SERVER_PLACEHOLDERS: [&str; 7] = [
     "cw_conform",
 ];
 
+/// The placeholder of a started HTTP server's arguments, environment and URL: the port the
+/// harness chose for it.
+pub const PORT_PLACEHOLDER: &str = "port";
+
 /// Placeholders of a tool's argument template, filled from the AI's request.
 pub const ARGUMENT_PLACEHOLDERS: [&str; 4] = ["id", "query", "fields", "action"];
 
@@ -103,10 +125,27 @@ pub enum ConfigError {
     },
 }
 
-/// How to start the server.
+/// How the harness speaks MCP with the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// JSON-RPC over the standard input and output of a process the harness starts.
+    Stdio,
+    /// Streamable HTTP at `url`. With a command, the harness starts the server and `{port}`
+    /// (in the URL, and in its arguments or environment) is the free port the harness chose;
+    /// without one, the server is already running at `url`.
+    Http {
+        /// The MCP endpoint (`http://127.0.0.1:{port}/mcp`).
+        url: String,
+    },
+}
+
+/// How to start the server (or where it already runs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerCommand {
-    /// The program: a name looked up on `PATH`, a path, or `{cw_conform}`.
+    /// How MCP is spoken with it.
+    pub transport: Transport,
+    /// The program: a name looked up on `PATH`, a path, or `{cw_conform}`. Empty for a
+    /// server already running ([`Self::is_running_already`]).
     pub command: String,
     /// Its arguments (templates).
     pub args: Vec<String>,
@@ -183,7 +222,9 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawServer {
-    command: Spanned<String>,
+    transport: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    command: Option<Spanned<String>>,
     #[serde(default)]
     args: Vec<Spanned<String>>,
     #[serde(default)]
@@ -409,6 +450,24 @@ impl ToolMapping {
 }
 
 impl ServerCommand {
+    /// Whether the server is already running at its URL: the harness starts nothing.
+    pub fn is_running_already(&self) -> bool {
+        matches!(self.transport, Transport::Http { .. }) && self.command.is_empty()
+    }
+
+    /// How the server is reached, for the report: `stdio`, or Streamable HTTP and where.
+    pub fn transport_shown(&self) -> String {
+        match &self.transport {
+            Transport::Stdio => "stdio".to_owned(),
+            Transport::Http { url } if self.command.is_empty() => {
+                format!("Streamable HTTP, already running at {url}")
+            }
+            Transport::Http { url } => {
+                format!("Streamable HTTP at {url}, started by the harness")
+            }
+        }
+    }
+
     /// The program to start, with `{cw_conform}` filled in.
     pub fn program(&self) -> String {
         fill_text(&self.command, &|name| {
@@ -423,8 +482,12 @@ impl ServerCommand {
         .unwrap_or_else(|| self.command.clone())
     }
 
-    /// The command line as shown in messages (no secrets: arguments are shown as templates).
+    /// The command line as shown in messages (no secrets: arguments are shown as templates);
+    /// the URL of a server already running.
     pub fn shown(&self) -> String {
+        if let (Transport::Http { url }, true) = (&self.transport, self.command.is_empty()) {
+            return url.clone();
+        }
         std::iter::once(self.command.as_str())
             .chain(self.args.iter().map(String::as_str))
             .collect::<Vec<_>>()
@@ -626,16 +689,48 @@ impl IntegrationConfig {
         raw: RawServer,
         base: &Path,
     ) -> Result<ServerCommand, ConfigError> {
-        if !non_empty(&raw.command) {
-            return Err(loader.error(Some(raw.command.span()), "the server command is empty"));
+        let http = Self::http(loader, &raw)?;
+        let Some(raw_command) = raw.command else {
+            if http.is_none() {
+                return Err(loader.error(
+                    None,
+                    "[server] needs command = \"…\" (the program that serves MCP over stdio), or transport = \"http\" with url = \"…\" (a server speaking Streamable HTTP)",
+                ));
+            }
+            return Self::running_server(loader, &raw.args, &raw.env, &raw.pass_env)
+                .map(|()| ServerCommand {
+                    transport: http.map_or(Transport::Stdio, |(url, _)| Transport::Http { url }),
+                    command: String::new(),
+                    args: Vec::new(),
+                    env: Vec::new(),
+                    pass_env: Vec::new(),
+                    startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+                    call_timeout: DEFAULT_CALL_TIMEOUT,
+                    elicitation: true,
+                    protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
+                })
+                .and_then(|running| {
+                    Self::bounds(
+                        loader,
+                        running,
+                        raw.startup_timeout_seconds,
+                        raw.call_timeout_seconds,
+                        raw.elicitation,
+                        raw.protocol_version,
+                    )
+                });
+        };
+        if !non_empty(&raw_command) {
+            return Err(loader.error(Some(raw_command.span()), "the server command is empty"));
         }
         loader.check_placeholders(
-            raw.command.span(),
-            raw.command.get_ref(),
+            raw_command.span(),
+            raw_command.get_ref(),
             &["cw_conform"],
             "the server command",
         )?;
-        let command = raw.command.into_inner();
+        let command_span = raw_command.span();
+        let command = raw_command.into_inner();
         // A relative path is taken from the config's folder; a bare name is found on PATH.
         let command = if command.contains('/')
             && Path::new(&command).is_relative()
@@ -645,14 +740,22 @@ impl IntegrationConfig {
         } else {
             command
         };
+        // A server the harness starts on HTTP learns its port from `{port}`.
+        let allowed: Vec<&str> = SERVER_PLACEHOLDERS
+            .iter()
+            .copied()
+            .chain(http.is_some().then_some(PORT_PLACEHOLDER))
+            .collect();
+        let mut port_given = false;
         let mut args = Vec::new();
         for arg in raw.args {
             loader.check_placeholders(
                 arg.span(),
                 arg.get_ref(),
-                &SERVER_PLACEHOLDERS,
+                &allowed,
                 "the server arguments",
             )?;
+            port_given |= placeholders(arg.get_ref()).contains(&PORT_PLACEHOLDER);
             args.push(arg.into_inner());
         }
         let mut env = Vec::new();
@@ -675,13 +778,54 @@ impl IntegrationConfig {
             loader.check_placeholders(
                 value.span(),
                 value.get_ref(),
-                &SERVER_PLACEHOLDERS,
+                &allowed,
                 &format!("the value of {name}"),
             )?;
+            port_given |= placeholders(value.get_ref()).contains(&PORT_PLACEHOLDER);
             env.push((key.into_inner(), value.into_inner()));
         }
+        if let Some((url, _)) = &http
+            && !port_given
+        {
+            return Err(loader.error(
+                Some(command_span),
+                format!(
+                    "the harness starts this server and chooses its port, but neither its args nor [server.env] pass \"{{port}}\" on to it (for example args = [\"--port\", \"{{port}}\"], to match url = \"{url}\")"
+                ),
+            ));
+        }
         let pass_env = Self::pass_env(loader, raw.pass_env, &env)?;
-        let protocol_version = match raw.protocol_version {
+        let started = ServerCommand {
+            transport: http.map_or(Transport::Stdio, |(url, _)| Transport::Http { url }),
+            command,
+            args,
+            env,
+            pass_env,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            elicitation: true,
+            protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
+        };
+        Self::bounds(
+            loader,
+            started,
+            raw.startup_timeout_seconds,
+            raw.call_timeout_seconds,
+            raw.elicitation,
+            raw.protocol_version,
+        )
+    }
+
+    /// The timeouts, elicitation and protocol revision of a server, given or defaulted.
+    fn bounds(
+        loader: &Loader<'_>,
+        server: ServerCommand,
+        startup_timeout: Option<Spanned<i64>>,
+        call_timeout: Option<Spanned<i64>>,
+        elicitation: Option<bool>,
+        protocol_version: Option<Spanned<String>>,
+    ) -> Result<ServerCommand, ConfigError> {
+        let protocol_version = match protocol_version {
             Some(version) if !PROTOCOL_VERSIONS.contains(&version.get_ref().as_str()) => {
                 return Err(loader.error(
                     Some(version.span()),
@@ -696,23 +840,145 @@ impl IntegrationConfig {
             None => DEFAULT_PROTOCOL_VERSION.to_owned(),
         };
         Ok(ServerCommand {
-            command,
-            args,
-            env,
-            pass_env,
             startup_timeout: loader.timeout(
-                raw.startup_timeout_seconds,
+                startup_timeout,
                 DEFAULT_STARTUP_TIMEOUT,
                 "startup_timeout_seconds",
             )?,
             call_timeout: loader.timeout(
-                raw.call_timeout_seconds,
+                call_timeout,
                 DEFAULT_CALL_TIMEOUT,
                 "call_timeout_seconds",
             )?,
-            elicitation: raw.elicitation.unwrap_or(true),
+            elicitation: elicitation.unwrap_or(true),
             protocol_version,
+            ..server
         })
+    }
+
+    /// `transport` and `url`: `None` for stdio, else the URL (a template with `{port}`
+    /// when the harness starts the server) and its span.
+    fn http(
+        loader: &Loader<'_>,
+        raw: &RawServer,
+    ) -> Result<Option<(String, std::ops::Range<usize>)>, ConfigError> {
+        let is_http = match &raw.transport {
+            None => false,
+            Some(transport) => match transport.get_ref().as_str() {
+                "stdio" => false,
+                "http" => true,
+                other => {
+                    return Err(loader.error(
+                        Some(transport.span()),
+                        format!(
+                            "unknown transport \"{other}\" (expected \"stdio\", the default, or \"http\" for Streamable HTTP)"
+                        ),
+                    ));
+                }
+            },
+        };
+        let Some(url) = &raw.url else {
+            return if is_http {
+                Err(loader.error(
+                    raw.transport.as_ref().map(Spanned::span),
+                    if raw.command.is_some() {
+                        "transport = \"http\" needs url = \"http://127.0.0.1:{port}/mcp\": where the server the harness starts answers MCP ({port} is the port the harness chooses)"
+                    } else {
+                        "transport = \"http\" needs url = \"…\": either with command (the harness starts the server; url = \"http://127.0.0.1:{port}/mcp\"), or alone (the server is already running there)"
+                    },
+                ))
+            } else {
+                Ok(None)
+            };
+        };
+        if !is_http {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{}\" is for a server speaking Streamable HTTP: add transport = \"http\" (over stdio the harness starts the command and needs no URL)",
+                    url.get_ref()
+                ),
+            ));
+        }
+        let text = url.get_ref();
+        let starts = raw.command.is_some();
+        let has_port = placeholders(text).contains(&PORT_PLACEHOLDER);
+        if !starts && has_port {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{text}\" has {{port}}, but no command: the harness chooses the port only of a server it starts (a server already running takes its own URL)"
+                ),
+            ));
+        }
+        loader.check_placeholders(url.span(), text, &[PORT_PLACEHOLDER], "url")?;
+        if starts && !has_port {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{text}\" has no {{port}}: the harness starts this server on a port it chooses (for example url = \"http://127.0.0.1:{{port}}/mcp\")"
+                ),
+            ));
+        }
+        let parsed = fill_text(text, &|name| {
+            (name == PORT_PLACEHOLDER).then(|| "1".to_owned())
+        })
+        .and_then(|filled| url::Url::parse(&filled).ok());
+        let Some(parsed) = parsed.filter(|u| u.host_str().is_some_and(|h| !h.is_empty())) else {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{text}\" is not a URL (expected http://HOST:PORT/PATH or https://…)"
+                ),
+            ));
+        };
+        if !["http", "https"].contains(&parsed.scheme()) {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{text}\" is not http(s) (Streamable HTTP is served at an http:// or https:// URL)"
+                ),
+            ));
+        }
+        let loopback = parsed.host_str().is_some_and(|host| {
+            host == "localhost"
+                || host
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if starts && !loopback {
+            return Err(loader.error(
+                Some(url.span()),
+                format!(
+                    "url = \"{text}\" is not on this machine: the harness starts this server here, so its URL is on 127.0.0.1 (or localhost); a server running elsewhere takes url alone, without command"
+                ),
+            ));
+        }
+        Ok(Some((text.clone(), url.span())))
+    }
+
+    /// A server already running takes nothing the harness would start it with.
+    fn running_server(
+        loader: &Loader<'_>,
+        args: &[Spanned<String>],
+        env: &BTreeMap<Spanned<String>, Spanned<String>>,
+        pass_env: &[Spanned<String>],
+    ) -> Result<(), ConfigError> {
+        let given = args
+            .first()
+            .map(|a| ("args", a.span()))
+            .or_else(|| env.keys().next().map(|k| ("[server.env]", k.span())))
+            .or_else(|| pass_env.first().map(|p| ("pass_env", p.span())));
+        match given {
+            Some((what, span)) => Err(loader.error(
+                Some(span),
+                format!(
+                    "{what} is for a server the harness starts, but this one has no command: it is already running at its url (configure it yourself with the mock ConnectWise `cw-conform run` prints)"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The names of `pass_env`: variable names, each once, none of the harness's
@@ -920,6 +1186,7 @@ mod tests {
         for file in [
             "cw-conform-mcp-serve.toml",
             "cw-conform-mcp-serve-confirm-tool.toml",
+            "cw-conform-mcp-serve-http.toml",
         ] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("fixtures/mcp")
@@ -1030,6 +1297,71 @@ mod tests {
         5,
         "token \"confirmation.token\" is not a JSON pointer"
     )]
+    #[case::transport_unknown(
+        "[server]\ntransport = \"websocket\"\ncommand = \"x\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "unknown transport \"websocket\" (expected \"stdio\", the default, or \"http\""
+    )]
+    #[case::http_without_url_or_command(
+        "[server]\ntransport = \"http\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "transport = \"http\" needs url = \"…\": either with command"
+    )]
+    #[case::http_command_without_url(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        2,
+        "transport = \"http\" needs url = \"http://127.0.0.1:{port}/mcp\""
+    )]
+    #[case::url_not_http(
+        "[server]\ntransport = \"http\"\nurl = \"ftp://mcp.acme.example/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "url = \"ftp://mcp.acme.example/mcp\" is not http(s)"
+    )]
+    #[case::url_not_a_url(
+        "[server]\ntransport = \"http\"\nurl = \"mcp.acme.example\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "url = \"mcp.acme.example\" is not a URL"
+    )]
+    #[case::url_without_transport(
+        "[server]\ncommand = \"x\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "is for a server speaking Streamable HTTP: add transport = \"http\""
+    )]
+    #[case::started_url_without_port(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"--port\", \"{port}\"]\nurl = \"http://127.0.0.1:8000/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "url = \"http://127.0.0.1:8000/mcp\" has no {port}"
+    )]
+    #[case::started_port_not_passed_on(
+        "[server]\ntransport = \"http\"\ncommand = \"acme-mcp\"\nargs = [\"serve\"]\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "neither its args nor [server.env] pass \"{port}\" on to it"
+    )]
+    #[case::started_elsewhere(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"{port}\"]\nurl = \"http://mcp.acme.example:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "is not on this machine"
+    )]
+    #[case::running_with_port(
+        "[server]\ntransport = \"http\"\nurl = \"http://127.0.0.1:{port}/mcp\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "has {port}, but no command"
+    )]
+    #[case::running_with_env(
+        "[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\n[server.env]\nCW_KEY = \"{private_key}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "[server.env] is for a server the harness starts, but this one has no command"
+    )]
+    #[case::port_over_stdio(
+        "[server]\ncommand = \"x\"\nargs = [\"--port\", \"{port}\"]\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        3,
+        "unknown placeholder \"{port}\" in the server arguments"
+    )]
+    #[case::other_url_placeholder(
+        "[server]\ntransport = \"http\"\ncommand = \"x\"\nargs = [\"{port}\"]\nurl = \"http://127.0.0.1:{port}/{site}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        5,
+        "unknown placeholder \"{site}\" in url (expected {port})"
+    )]
     fn an_invalid_config_names_the_file_the_line_and_the_value(
         #[case] text: &str,
         #[case] line: usize,
@@ -1044,6 +1376,63 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains(message), "{shown}");
+    }
+
+    #[test]
+    fn a_server_without_command_or_url_is_refused_saying_what_each_form_needs() {
+        let error = parse("[actions]\n\"ticket.get\" = { tool = \"t\" }\n[server]\nname = 1\n")
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `name`"),
+            "{error}"
+        );
+        let error = parse(
+            "[server]\ncall_timeout_seconds = 5\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap_err();
+        let shown = error.to_string();
+        assert!(shown.contains("[server] needs command = \"…\""), "{shown}");
+        assert!(shown.contains("transport = \"http\" with url"), "{shown}");
+    }
+
+    #[test]
+    fn the_two_http_forms_load_with_their_url_and_say_how_they_are_reached() {
+        let started = parse(
+            "[server]\ntransport = \"http\"\ncommand = \"acme-mcp\"\nurl = \"http://localhost:{port}/mcp\"\ncall_timeout_seconds = 7\n[server.env]\nPORT = \"{port}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            started.server.transport,
+            Transport::Http {
+                url: "http://localhost:{port}/mcp".into()
+            }
+        );
+        assert!(!started.server.is_running_already());
+        assert_eq!(started.server.call_timeout, Duration::from_secs(7));
+        assert_eq!(
+            started.server.env,
+            [("PORT".to_owned(), "{port}".to_owned())]
+        );
+        assert_eq!(
+            started.server.transport_shown(),
+            "Streamable HTTP at http://localhost:{port}/mcp, started by the harness"
+        );
+        let running = parse(
+            "name = \"Acme hosted\"\n[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\ncall_timeout_seconds = 9\nelicitation = false\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        )
+        .unwrap();
+        assert!(running.server.is_running_already());
+        assert!(running.server.command.is_empty());
+        assert_eq!(running.server.call_timeout, Duration::from_secs(9));
+        assert!(!running.server.elicitation);
+        assert_eq!(running.server.shown(), "https://mcp.acme.example/mcp");
+        assert_eq!(
+            running.server.transport_shown(),
+            "Streamable HTTP, already running at https://mcp.acme.example/mcp"
+        );
+        let stdio = parse(MINIMAL).unwrap();
+        assert_eq!(stdio.server.transport, Transport::Stdio);
+        assert_eq!(stdio.server.transport_shown(), "stdio");
     }
 
     #[test]

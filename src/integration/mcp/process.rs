@@ -294,10 +294,64 @@ impl ServerProcess {
     /// Starts the process; returns it with the ends the MCP client speaks through (what
     /// the server writes, filtered, and its standard input).
     pub fn spawn(launch: &Launch) -> std::io::Result<(ServerProcess, DuplexStream, ChildStdin)> {
+        let mut command = Self::command(launch);
+        command.stdin(Stdio::piped());
+        let (mut child, marker) = Self::start(command)?;
+        let missing =
+            |what: &str| std::io::Error::other(format!("the server's {what} is not piped"));
+        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+        let stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+        let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+        let (process, output) = Self::watched(child, &marker, launch);
+        let (client_end, server_end) = tokio::io::duplex(1 << 16);
+        tokio::spawn(forward_stdout(
+            stdout,
+            server_end,
+            Arc::clone(&output),
+            Arc::downgrade(&process.tree),
+            launch.redactor.clone(),
+        ));
+        tokio::spawn(keep_output(
+            stderr,
+            output,
+            launch.redactor.clone(),
+            Stream::Stderr,
+        ));
+        Ok((process, client_end, stdin))
+    }
+
+    /// Starts a server that speaks MCP elsewhere (Streamable HTTP on a port): no standard
+    /// input, and its standard output kept like its standard error (each line marked
+    /// `[stdout]`), bounded and searched for secrets the same way.
+    pub fn spawn_listening(launch: &Launch) -> std::io::Result<ServerProcess> {
+        let mut command = Self::command(launch);
+        command.stdin(Stdio::null());
+        let (mut child, marker) = Self::start(command)?;
+        let missing =
+            |what: &str| std::io::Error::other(format!("the server's {what} is not piped"));
+        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+        let stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+        let (process, output) = Self::watched(child, &marker, launch);
+        tokio::spawn(keep_output(
+            stdout,
+            Arc::clone(&output),
+            launch.redactor.clone(),
+            Stream::Stdout,
+        ));
+        tokio::spawn(keep_output(
+            stderr,
+            output,
+            launch.redactor.clone(),
+            Stream::Stderr,
+        ));
+        Ok(process)
+    }
+
+    /// The command of a launch: its environment, its marker's place, its own process group.
+    fn command(launch: &Launch) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(&launch.program);
         command
             .args(&launch.args)
-            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -311,41 +365,32 @@ impl ServerProcess {
             }
         }
         command.envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let marker = marker_value();
-        command.env(MARKER_VARIABLE, &marker);
         #[cfg(unix)]
         command.process_group(0);
-        let mut child = command.spawn()?;
-        let missing =
-            |what: &str| std::io::Error::other(format!("the server's {what} is not piped"));
-        let stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
-        let stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
-        let stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+        command
+    }
+
+    /// Starts the command with a marker of its own; returns the child and the marker.
+    fn start(mut command: tokio::process::Command) -> std::io::Result<(Child, String)> {
+        let marker = marker_value();
+        command.env(MARKER_VARIABLE, &marker);
+        Ok((command.spawn()?, marker))
+    }
+
+    /// The process, and the output its readers fill.
+    fn watched(child: Child, marker: &str, launch: &Launch) -> (ServerProcess, Arc<Mutex<Output>>) {
         let tree = Arc::new(Tree {
             group: child.id(),
             child: Mutex::new(child),
             marker: format!("{MARKER_VARIABLE}={marker}"),
         });
         let output: Arc<Mutex<Output>> = Arc::default();
-        let (client_end, server_end) = tokio::io::duplex(1 << 16);
-        tokio::spawn(forward_stdout(
-            stdout,
-            server_end,
-            Arc::clone(&output),
-            Arc::downgrade(&tree),
-            launch.redactor.clone(),
-        ));
-        tokio::spawn(keep_stderr(
-            stderr,
-            Arc::clone(&output),
-            launch.redactor.clone(),
-        ));
         let process = ServerProcess {
             tree,
-            output,
+            output: Arc::clone(&output),
             redactor: launch.redactor.clone(),
         };
-        Ok((process, client_end, stdin))
+        (process, output)
     }
 
     /// The process id (and process group id).
@@ -524,13 +569,33 @@ fn bounded(line: &[u8]) -> String {
     String::from_utf8_lossy(&line[..line.len().min(STDERR_LINE_BYTES)]).into_owned()
 }
 
-/// Keeps the tail of the server's standard error.
-async fn keep_stderr(
-    stderr: tokio::process::ChildStderr,
+/// Which of the server's streams a reader keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    /// Standard output of a server that speaks MCP elsewhere (its lines marked `[stdout]`).
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "standard output",
+            Stream::Stderr => "standard error",
+        }
+    }
+}
+
+/// Keeps the tail of one of the server's streams (standard error, or the standard output
+/// of a server that speaks MCP elsewhere) with the other's, each line bounded.
+async fn keep_output<R: tokio::io::AsyncRead + Unpin>(
+    stream: R,
     sink: Arc<Mutex<Output>>,
     redactor: Redactor,
+    which: Stream,
 ) {
-    let mut reader = BufReader::new(stderr);
+    let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
         let read = read_line(&mut reader, &mut line, STDERR_LINE_BYTES).await;
@@ -540,8 +605,11 @@ async fn keep_stderr(
         {
             let mut output = sink.lock().unwrap_or_else(PoisonError::into_inner);
             let text = bounded(&line);
-            output.note_secret(&redactor, "standard error", &text);
-            output.stderr.push_back(text);
+            output.note_secret(&redactor, which.name(), &text);
+            output.stderr.push_back(match which {
+                Stream::Stdout => format!("[stdout] {text}"),
+                Stream::Stderr => text,
+            });
             if output.stderr.len() > STDERR_LINES {
                 output.stderr.pop_front();
             }
@@ -551,16 +619,18 @@ async fn keep_stderr(
             if revealed {
                 sink.lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .note_secret_beyond(&redactor, "standard error", &bounded(&line));
+                    .note_secret_beyond(&redactor, which.name(), &bounded(&line));
             }
             if !more {
                 break;
             }
         }
     }
-    sink.lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .stderr_closed = true;
+    let mut output = sink.lock().unwrap_or_else(PoisonError::into_inner);
+    match which {
+        Stream::Stdout => output.stdout_closed = true,
+        Stream::Stderr => output.stderr_closed = true,
+    }
 }
 
 impl Tree {

@@ -1,6 +1,6 @@
-//! `cw-conform mcp-serve`: the reference integration served as an MCP server over stdio,
-//! for one API member configured from the environment (the same variables as a sandbox
-//! run).
+//! `cw-conform mcp-serve`: the reference integration served as an MCP server over stdio
+//! (or, with `--http ADDR`, over Streamable HTTP at `http://ADDR/mcp`), for one API member
+//! configured from the environment (the same variables as a sandbox run).
 //!
 //! - One tool per catalog action: the action's name with `.` replaced by `_`
 //!   (`ticket_create`), its phrase as the description, and the input `id` (the record
@@ -64,6 +64,14 @@ pub enum ServeError {
     /// The MCP connection failed.
     #[error("failed to serve MCP over stdio: {0}")]
     Transport(String),
+    /// The HTTP address could not be listened on.
+    #[error("failed to listen for Streamable HTTP on {address}: {reason}")]
+    Listen {
+        /// The address asked for.
+        address: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// What `mcp-serve` is configured with.
@@ -469,6 +477,93 @@ pub async fn serve_stdio_presenting(
         .await
         .map_err(|e| ServeError::Transport(e.to_string()))?;
     Ok(())
+}
+
+/// The path `mcp-serve --http` answers MCP at.
+pub const HTTP_PATH: &str = "/mcp";
+
+/// Serves the reference integration over Streamable HTTP at `http://ADDRESS/mcp` until the
+/// process ends: a session of its own (and a server with its own held actions) for each
+/// client that initializes one. Writes `listening on http://ADDRESS/mcp` to standard error
+/// once it takes connections. Any other path is answered 404.
+pub async fn serve_http(
+    fixtures: Arc<Fixtures>,
+    settings: ServeSettings,
+    address: std::net::SocketAddr,
+) -> Result<(), ServeError> {
+    let mut client = Client::new(settings.credentials)?;
+    if let Some(rate) = settings.requests_per_minute {
+        client = client.with_rate_limit(Arc::new(RateLimit::per_minute(rate)));
+    }
+    let listen_failed = |e: std::io::Error| ServeError::Listen {
+        address: address.to_string(),
+        reason: e.to_string(),
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(listen_failed)?;
+    let bound = listener.local_addr().map_err(listen_failed)?;
+    eprintln!("cw-conform mcp-serve: listening on http://{bound}{HTTP_PATH}");
+    serve_streamable_http(listener, move || {
+        Ok(ReferenceServer::new(client.clone(), Arc::clone(&fixtures)))
+    })
+    .await;
+    Ok(())
+}
+
+/// Serves MCP over Streamable HTTP at [`HTTP_PATH`] on `listener`, forever: `server` makes
+/// the handler of each new session. (Also how the tests serve a server that misbehaves.)
+pub async fn serve_streamable_http<S, F>(listener: tokio::net::TcpListener, server: F)
+where
+    S: ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
+    use rmcp::transport::StreamableHttpService;
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
+    let service = Arc::new(StreamableHttpService::new(
+        server,
+        Arc::new(LocalSessionManager::default()),
+        rmcp::transport::StreamableHttpServerConfig::default(),
+    ));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let service = Arc::clone(&service);
+        tokio::spawn(async move {
+            let answer = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let service = Arc::clone(&service);
+                    async move {
+                        if request.uri().path() == HTTP_PATH {
+                            Ok::<_, std::convert::Infallible>(service.handle(request).await)
+                        } else {
+                            Ok(not_found())
+                        }
+                    }
+                },
+            );
+            // A client that goes away ends only its own connection.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), answer)
+                .await;
+        });
+    }
+}
+
+/// The answer to a path other than [`HTTP_PATH`].
+fn not_found() -> hyper::Response<
+    http_body_util::combinators::BoxBody<hyper::body::Bytes, std::convert::Infallible>,
+> {
+    use http_body_util::BodyExt as _;
+    let body = http_body_util::Full::new(hyper::body::Bytes::from_static(
+        b"cw-conform mcp-serve answers MCP at /mcp only\n",
+    ))
+    .boxed();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+    response
 }
 
 #[cfg(test)]

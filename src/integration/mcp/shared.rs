@@ -14,6 +14,13 @@
 //!
 //! What reuse gives up: a server's own caches (a token, a record it read, a member it
 //! looked up) live from one scenario into the next, so the run's report says reuse was on.
+//!
+//! A server already running (`transport = "http"`, `url` alone) is served the same way
+//! through a [`FixedSite`]: one relay at an address the user chose and configured the
+//! server with, routing to each scenario's own mock in turn. So every scenario finds a
+//! fresh ConnectWise (store, journal, faults, its role behind the same keys: the API
+//! member's keys follow from its identifier, not its role), scenarios take turns, and each
+//! turn is an MCP session of its own, closed when the scenario ends.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -92,7 +99,12 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay on 127.0.0.1, on a port of its own, routing nowhere yet.
     pub fn start() -> std::io::Result<Relay> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        Relay::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Starts a relay on `address`, routing nowhere yet.
+    pub fn start_on(address: SocketAddr) -> std::io::Result<Relay> {
+        let listener = std::net::TcpListener::bind(address)?;
         listener.set_nonblocking(true)?;
         let address = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
@@ -299,13 +311,15 @@ impl CredentialSet {
 /// One kept server, its relay, and the lock scenarios take turns on.
 #[derive(Debug)]
 struct Kept {
-    relay: Relay,
+    relay: Arc<Relay>,
+    /// A server already running: each turn is an MCP session of its own, closed at its end.
+    session_per_turn: bool,
     redactor: Redactor,
     /// The server, once started (again `None` after it ended).
     server: Arc<tokio::sync::Mutex<Option<Arc<McpIntegration>>>>,
 }
 
-/// The servers of a run with `--reuse-servers`.
+/// The servers of a run with `--reuse-servers`, or the one server already running.
 #[derive(Debug)]
 pub struct SharedServers {
     config: Arc<IntegrationConfig>,
@@ -314,6 +328,55 @@ pub struct SharedServers {
     slots: StartupSlots,
     kept: Mutex<HashMap<CredentialSet, Arc<Kept>>>,
     started: AtomicUsize,
+    /// A server already running, reached through the fixed site it was configured with.
+    running: Option<(Arc<FixedSite>, Arc<Kept>)>,
+}
+
+/// The mock ConnectWise address a server already running is configured with: a relay on
+/// an address of the user's choosing (`run --mock-addr`), routing to the mock of the
+/// scenario whose turn it is, and the settings the server must be given.
+#[derive(Debug)]
+pub struct FixedSite {
+    relay: Arc<Relay>,
+    credentials: Credentials,
+}
+
+impl FixedSite {
+    /// Listens on `address`; `member` gives the API member's settings (its site is
+    /// replaced by this address).
+    pub fn start(address: SocketAddr, member: &Credentials) -> std::io::Result<FixedSite> {
+        let relay = Relay::start_on(address)?;
+        let mut credentials = member.clone();
+        credentials.site = relay.url();
+        Ok(FixedSite {
+            relay: Arc::new(relay),
+            credentials,
+        })
+    }
+
+    /// What the server must be configured with: this site, the company, the API member's
+    /// keys and the client ID.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// Which of a scenario's settings differ from the server's, if any (the site aside:
+    /// the relay routes to the scenario's own).
+    fn differences(&self, credentials: &Credentials) -> Vec<&'static str> {
+        let mine = &self.credentials;
+        [
+            (mine.company_id != credentials.company_id, "the company ID"),
+            (mine.public_key != credentials.public_key, "the public key"),
+            (
+                mine.private_key.expose() != credentials.private_key.expose(),
+                "the private key",
+            ),
+            (mine.client_id != credentials.client_id, "the client ID"),
+        ]
+        .into_iter()
+        .filter_map(|(differs, what)| differs.then_some(what))
+        .collect()
+    }
 }
 
 /// What a run with kept servers reports about them.
@@ -342,9 +405,14 @@ impl Lease {
 
     /// Ends the scenario's turn: once the requests being forwarded are answered, returns
     /// what was found while the server served it. A server whose process ended is started
-    /// again for the next scenario.
+    /// again for the next scenario; the session with a server already running is closed.
     pub async fn release(mut self) -> Vec<Finding> {
         self.kept.relay.release().await;
+        if self.kept.session_per_turn {
+            let findings = self.server.stop().await;
+            *self.slot = None;
+            return findings;
+        }
         let findings = self.server.leave();
         if self.server.ended() {
             *self.slot = None;
@@ -366,7 +434,32 @@ impl SharedServers {
             slots,
             kept: Mutex::new(HashMap::new()),
             started: AtomicUsize::new(0),
+            running: None,
         }
+    }
+
+    /// The server already running that `config` names, reached through `site`.
+    pub fn running(
+        config: Arc<IntegrationConfig>,
+        fixtures: Arc<Fixtures>,
+        slots: StartupSlots,
+        site: Arc<FixedSite>,
+    ) -> Self {
+        let kept = Arc::new(Kept {
+            relay: Arc::clone(&site.relay),
+            session_per_turn: true,
+            redactor: Redactor::for_member(&site.credentials),
+            server: Arc::default(),
+        });
+        SharedServers {
+            running: Some((site, kept)),
+            ..SharedServers::new(config, fixtures, slots)
+        }
+    }
+
+    /// Whether this is a server already running (no process started, nothing reused).
+    pub fn is_running_already(&self) -> bool {
+        self.running.is_some()
     }
 
     fn kept(&self, credentials: &Credentials, role: &str) -> Result<Arc<Kept>, ServerFailure> {
@@ -383,9 +476,11 @@ impl SharedServers {
             garbage: Vec::new(),
             garbage_count: 0,
             stderr: Vec::new(),
+            watched: false,
         })?;
         let new = Arc::new(Kept {
-            relay,
+            relay: Arc::new(relay),
+            session_per_turn: false,
             redactor: Redactor::for_member(credentials),
             server: Arc::default(),
         });
@@ -402,7 +497,27 @@ impl SharedServers {
         role: &str,
         journals: Vec<JournalReader>,
     ) -> Result<Lease, ServerFailure> {
-        let kept = self.kept(credentials, role)?;
+        let kept = match &self.running {
+            Some((site, kept)) => {
+                let differences = site.differences(credentials);
+                if !differences.is_empty() {
+                    return Err(ServerFailure {
+                        what: format!(
+                            "this scenario gives the integration other settings ({}) than the MCP server already running at {} was configured with; it needs a server the harness starts for it",
+                            differences.join(", "),
+                            self.config.server.shown()
+                        ),
+                        exit: None,
+                        garbage: Vec::new(),
+                        garbage_count: 0,
+                        stderr: Vec::new(),
+                        watched: false,
+                    });
+                }
+                Arc::clone(kept)
+            }
+            None => self.kept(credentials, role)?,
+        };
         let mut slot = Arc::clone(&kept.server).lock_owned().await;
         kept.relay.route_to(&credentials.site);
         let between = kept.relay.take_unrouted();
@@ -420,7 +535,9 @@ impl SharedServers {
                 &self.slots,
             )
             .await;
-            self.started.fetch_add(1, Ordering::Relaxed);
+            if !kept.session_per_turn {
+                self.started.fetch_add(1, Ordering::Relaxed);
+            }
             match started {
                 Ok(server) => {
                     let server = Arc::new(server);
@@ -446,6 +563,7 @@ impl SharedServers {
             .unwrap_or_else(PoisonError::into_inner)
             .drain()
             .map(|(_, kept)| kept)
+            .chain(self.running.iter().map(|(_, kept)| Arc::clone(kept)))
             .collect();
         let mut findings = Vec::new();
         for kept in kept {
