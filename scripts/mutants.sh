@@ -18,11 +18,14 @@
 # - judge:     src/integration/mcp/judge.rs, judging an MCP tool call by the requests the
 #              mock received.
 #
-# The test command: the Gherkin suite (`--test conformance`, the suite CI runs) and the
-# library's unit tests (`--lib`: the policy's and the judge's own tests, and the STEPS
-# table). The judge only runs for an integration behind MCP, so its shard runs the suite
-# through `cw-conform mcp-serve` instead (`--test it`, the `mcp::` tests) with the library's
-# `mcp::` tests; the examples those tests start are built once, before the mutants.
+# The test command is the Gherkin suite (`--test conformance`, the suite CI runs), with the
+# library's unit tests (`--lib`) where a file has its own: the policy's and the reference
+# integration's. The mock's authorisation has none (what it allows is specified by the
+# scenarios), so its shard builds and runs the suite alone: half the build per mutant.
+# The judge only runs for an integration behind MCP, so its shard runs the suite through
+# `cw-conform mcp-serve` instead (`--test it`, the `mcp::` tests) with the library's
+# `mcp::` tests (the judge's own); the examples those tests start are built once, before
+# the mutants.
 #
 # Arguments after `--` go to cargo-mutants, e.g. `-- --shard 0/4`, `-- --list`, or
 # `-- --re 'permits'`.
@@ -86,6 +89,7 @@ for shard in "${shards[@]}"; do
     mock-auth)
       files=(--file src/mock/responder/mod.rs --file src/mock/responder/collections.rs
         --re '\b(permits|Call<[^>]*>::(level|forbidden|collection|guard_read|guard_write|create|edit))\b')
+      targets=(--cargo-arg=--test=conformance)
       ;;
     reference) files=(--file src/integration/reference.rs) ;;
     judge)
