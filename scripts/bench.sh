@@ -22,7 +22,8 @@
 # The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
 # target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
 # cw-conform is built where CARGO_TARGET_DIR says (target by default), so a profiling build
-# (with symbols, in a target directory of its own) can be measured as it is.
+# (with symbols, in a target directory of its own) can be measured as it is; CW_CONFORM=PATH
+# measures that binary instead, unbuilt (an older build, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -30,10 +31,10 @@ runs="${2:-3}"
 seconds="${SECONDS_PER_WRK:-10}"
 cpus="$(nproc)"
 
-cargo build --release --quiet
+[ -n "${CW_CONFORM:-}" ] || cargo build --release --quiet
 cargo build --release --quiet --manifest-path scripts/floor/Cargo.toml --target-dir target/floor
 release="${CARGO_TARGET_DIR:-target}/release"
-cw="$release/cw-conform"
+cw="${CW_CONFORM:-$release/cw-conform}"
 floor=./target/floor/release/floor
 
 scratch="$(mktemp -d)"
