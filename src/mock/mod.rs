@@ -314,6 +314,22 @@ impl MockConnectWise {
         self.shared.lock().store.all(collection).to_vec()
     }
 
+    /// How many records a collection holds now.
+    pub fn count(&self, collection: &str) -> usize {
+        self.shared.lock().store.all(collection).len()
+    }
+
+    /// The ids of a collection's records, as stored now (without copying the records).
+    pub fn ids(&self, collection: &str) -> Vec<i64> {
+        self.shared
+            .lock()
+            .store
+            .all(collection)
+            .iter()
+            .filter_map(store::record_id)
+            .collect()
+    }
+
     /// Adds records to a collection, as if ConnectWise had held them all along (the data a
     /// scenario arranges); each gets the collection's next free id, and the ids are returned.
     pub fn insert(
