@@ -21,6 +21,9 @@
 #
 # The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
 # target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
+# cw-conform is built where CARGO_TARGET_DIR says (target by default), so a profiling build
+# (with symbols, in a target directory of its own) can be measured as it is; CW_CONFORM=PATH
+# measures that binary instead, unbuilt (an older build, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -28,9 +31,10 @@ runs="${2:-3}"
 seconds="${SECONDS_PER_WRK:-10}"
 cpus="$(nproc)"
 
-cargo build --release --quiet
+[ -n "${CW_CONFORM:-}" ] || cargo build --release --quiet
 cargo build --release --quiet --manifest-path scripts/floor/Cargo.toml --target-dir target/floor
-cw=./target/release/cw-conform
+release="${CARGO_TARGET_DIR:-target}/release"
+cw="${CW_CONFORM:-$release/cw-conform}"
 floor=./target/floor/release/floor
 
 scratch="$(mktemp -d)"
@@ -167,7 +171,7 @@ bench_reuse() {
   local tags="${REUSE_TAGS:-@SAFE-08 or @SAFE-09 or @CL-02 or @TS-01 or @TS-02 or @TS-03 or @TS-04 or @RD-01}"
   local delay_ms=1000 concurrency="$cpus"
   cargo build --release --quiet --examples
-  sed -e "s#command = \"{cw_conform}\"#command = \"$PWD/target/release/examples/faulty_integration\"#" \
+  sed -e "s#command = \"{cw_conform}\"#command = \"$(realpath "$release")/examples/faulty_integration\"#" \
       -e "s#args = \[\"mcp-serve\"\]#args = [\"--start-delay-ms\", \"$delay_ms\"]#" \
       -e "s#startup_timeout_seconds = 10#startup_timeout_seconds = 60#" \
       fixtures/mcp/cw-conform-mcp-serve.toml > "$scratch/slow.toml"

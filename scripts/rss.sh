@@ -21,7 +21,7 @@ if ! command -v wrk > /dev/null; then
 fi
 if [ -z "$binary" ]; then
   cargo build --release --quiet
-  binary=./target/release/cw-conform
+  binary="${CARGO_TARGET_DIR:-target}/release/cw-conform"
 fi
 
 scratch="$(mktemp -d)"

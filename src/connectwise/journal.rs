@@ -90,18 +90,24 @@ impl Answered {
         }
         match body {
             Value::Null => Answered::Nothing,
-            Value::Array(records) => {
-                let fields: std::collections::BTreeSet<&String> = records
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .flat_map(serde_json::Map::keys)
-                    .collect();
-                Answered::Records {
-                    count: records.len(),
-                    fields: fields.into_iter().cloned().collect(),
-                }
-            }
+            Value::Array(records) => Answered::of_records(records.iter()),
             other => Answered::Record(other.clone()),
+        }
+    }
+
+    /// The shape of a successful answer listing `records`: how many, and their field names.
+    pub fn of_records<'a>(records: impl Iterator<Item = &'a Value>) -> Answered {
+        let mut count = 0;
+        let mut fields = std::collections::BTreeSet::new();
+        for record in records {
+            count += 1;
+            if let Some(map) = record.as_object() {
+                fields.extend(map.keys());
+            }
+        }
+        Answered::Records {
+            count,
+            fields: fields.into_iter().cloned().collect(),
         }
     }
 }

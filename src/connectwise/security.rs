@@ -569,20 +569,22 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
+/// Whether `path` starts with `template`'s segments: the id captured, if the template has
+/// one, and how many segments of the path it used. Allocates nothing: every request tries
+/// every template.
 fn match_template(template: &str, path: &[&str]) -> Option<(Option<i64>, usize)> {
-    let template = segments(template);
-    if path.len() < template.len() {
-        return None;
-    }
     let mut captured = None;
-    for (t, p) in template.iter().zip(path) {
-        if *t == "{parentId}" || *t == "{id}" {
+    let mut used = 0;
+    for t in template.split('/').filter(|s| !s.is_empty()) {
+        let p = path.get(used)?;
+        if t == "{parentId}" || t == "{id}" {
             captured = Some(p.parse().ok()?);
         } else if !t.eq_ignore_ascii_case(p) {
             return None;
         }
+        used += 1;
     }
-    Some((captured, template.len()))
+    Some((captured, used))
 }
 
 impl PermissionMap {

@@ -122,10 +122,6 @@ pub struct ConformanceWorld {
 }
 
 /// What a scenario runs against.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per scenario, held in its World and never moved in bulk"
-)]
 pub(crate) enum Target {
     /// The scenario's own mock ConnectWise (started on first use), and another site for a
     /// scenario about a wrong URL (started by its step).

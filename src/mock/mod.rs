@@ -1,8 +1,8 @@
 //! The mock ConnectWise: one responder that behaves like ConnectWise on the wire
 //! (authentication, security-role enforcement with `None`, `My` and `All`, JSON and error
-//! shapes, paging and conditions) over an in-memory store, served by wiremock for the
-//! scenarios ([`MockConnectWise::start`]) or by the mock's own bounded HTTP server for
-//! `cw-conform serve` ([`MockConnectWise::serve`], see [`server`]).
+//! shapes, paging and conditions) over an in-memory store, served by the mock's own
+//! bounded HTTP server ([`server`]) on a port of its own: one per scenario
+//! ([`MockConnectWise::start`]), or one for `cw-conform serve` ([`MockConnectWise::serve`]).
 //!
 //! It knows nothing of Gherkin or of the integration under test. Several API members,
 //! each with its own keys and security role, can use one server at once. Every request is
@@ -12,8 +12,7 @@
 //!
 //! Hostile input is bounded: the query language limits nesting and path length
 //! ([`query`]), paging numbers must be whole numbers from 1 to 2,147,483,647, and the
-//! served mock limits URL, header and body sizes ([`Limits`]); the scenario mock holds
-//! URLs to the same 16 KiB.
+//! server limits URL, header and body sizes ([`Limits`]).
 
 pub mod query;
 mod responder;
@@ -23,8 +22,6 @@ pub mod store;
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-use wiremock::{Mock, MockServer};
 
 use crate::connectwise::{API_PREFIX, Credentials, Secret};
 use crate::fixtures::Fixtures;
@@ -170,16 +167,8 @@ impl std::fmt::Debug for JournalReader {
 
 /// A running mock ConnectWise.
 pub struct MockConnectWise {
-    server: Option<Backend>,
+    server: Option<server::Server>,
     shared: Arc<Shared>,
-}
-
-/// The HTTP server a mock answers on.
-enum Backend {
-    /// wiremock, for the scenarios.
-    Wiremock(MockServer),
-    /// The bounded server of [`server`], for `cw-conform serve`.
-    Served(server::Server),
 }
 
 impl std::fmt::Debug for MockConnectWise {
@@ -191,25 +180,18 @@ impl std::fmt::Debug for MockConnectWise {
 }
 
 impl MockConnectWise {
-    /// Starts a mock on `127.0.0.1` with an OS-chosen port, served by wiremock.
+    /// Starts a scenario's mock on `127.0.0.1` with an OS-chosen port, on the mock's own
+    /// HTTP server with the default [`Limits`], as a task of the caller's runtime.
+    ///
+    /// Not on wiremock: a wiremock server of its own starts an OS thread and a Tokio
+    /// runtime, and answers through a second copy of each request; that was most of what
+    /// a scenario cost. It binds a port of its own, so no other scenario's requests (a
+    /// server stopped late, say) can reach it.
     pub async fn start(fixtures: Arc<Fixtures>, config: MockConfig) -> Self {
-        let shared = Self::shared(fixtures, config);
-        // The journal is the mock's own record; wiremock's copy would only cost memory.
-        // (wiremock still keeps every request its mock matched, body included, and buffers
-        // bodies whole; see `server`. A scenario's mock lives for one scenario, so that is
-        // bounded; `serve` does not use wiremock.)
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(responder::ConnectWise::new(Arc::clone(&shared)))
-            .mount(&server)
-            .await;
-        MockConnectWise {
-            server: Some(Backend::Wiremock(server)),
-            shared,
-        }
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .unwrap_or_else(|e| panic!("failed to bind 127.0.0.1 for a mock ConnectWise: {e}"));
+        Self::serve(listener, fixtures, config, Limits::default())
+            .unwrap_or_else(|e| panic!("failed to serve a mock ConnectWise on 127.0.0.1: {e}"))
     }
 
     /// Serves a mock on a listener of the caller's choosing (`cw-conform serve --port`)
@@ -226,7 +208,7 @@ impl MockConnectWise {
         let responder = responder::ConnectWise::new(Arc::clone(&shared));
         let server = server::Server::start(listener, responder, limits)?;
         Ok(MockConnectWise {
-            server: Some(Backend::Served(server)),
+            server: Some(server),
             shared,
         })
     }
@@ -249,11 +231,10 @@ impl MockConnectWise {
 
     /// The site URL (`http://127.0.0.1:PORT`), what a client calls `site`.
     pub fn site(&self) -> String {
-        match &self.server {
-            Some(Backend::Wiremock(server)) => server.uri(),
-            Some(Backend::Served(server)) => format!("http://{}", server.address()),
-            None => String::new(),
-        }
+        self.server
+            .as_ref()
+            .map(|server| format!("http://{}", server.address()))
+            .unwrap_or_default()
     }
 
     /// The REST base URL (`http://127.0.0.1:PORT/v4_6_release/apis/3.0`).
@@ -360,6 +341,22 @@ impl MockConnectWise {
         self.shared.lock().store.all(collection).to_vec()
     }
 
+    /// How many records a collection holds now.
+    pub fn count(&self, collection: &str) -> usize {
+        self.shared.lock().store.all(collection).len()
+    }
+
+    /// The ids of a collection's records, as stored now (without copying the records).
+    pub fn ids(&self, collection: &str) -> Vec<i64> {
+        self.shared
+            .lock()
+            .store
+            .all(collection)
+            .iter()
+            .filter_map(store::record_id)
+            .collect()
+    }
+
     /// Adds records to a collection, as if ConnectWise had held them all along (the data a
     /// scenario arranges); each gets the collection's next free id, and the ids are returned.
     pub fn insert(
@@ -370,17 +367,10 @@ impl MockConnectWise {
         self.shared.lock().store.insert_all(collection, records)
     }
 
-    /// Stops the server without blocking the caller's task.
-    ///
-    /// Dropping a wiremock `MockServer` inside a busy cucumber run can block on a Tokio
-    /// lock and hang the whole run, so the drop happens on a task of its own.
+    /// Stops the server: it accepts no more connections and closes the open ones.
     pub fn shutdown(mut self) {
-        match self.server.take() {
-            Some(Backend::Wiremock(server)) => {
-                tokio::spawn(async move { drop(server) });
-            }
-            Some(Backend::Served(server)) => server.stop(),
-            None => {}
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
     }
 }

@@ -1,8 +1,9 @@
-//! The HTTP/1.1 server `cw-conform serve` runs the mock on: a small hyper server that holds
-//! every request to [`Limits`] before the responder sees it, then calls the same responder
-//! as the per-scenario mock.
+//! The HTTP/1.1 server the mock runs on, for each scenario and for `cw-conform serve`: a
+//! small hyper server, a task of the caller's runtime, that holds every request to
+//! [`Limits`] before the responder sees it.
 //!
-//! Why not wiremock, as the scenarios use: wiremock 0.6 collects every request body whole
+//! Why not wiremock: a wiremock server starts an OS thread and a runtime of its own, and
+//! wiremock 0.6 collects every request body whole
 //! before matching (`Request::from_hyper` calls `body.collect()`, with no size limit), and
 //! each `MountedMock` keeps a clone of every request it matched, headers and body, in
 //! `matched_requests` for `received_requests` and verification, even when request recording
@@ -247,7 +248,12 @@ async fn accept(listener: TcpListener, site: Arc<Site>, mut stopped: watch::Rece
         };
         match accepted {
             Ok((stream, permit)) => {
-                tokio::spawn(serve_connection(stream, Arc::clone(&site), permit));
+                tokio::spawn(serve_connection(
+                    stream,
+                    Arc::clone(&site),
+                    permit,
+                    stopped.clone(),
+                ));
             }
             // Out of file descriptors, say: let connections close before trying again.
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -255,20 +261,30 @@ async fn accept(listener: TcpListener, site: Arc<Site>, mut stopped: watch::Rece
     }
 }
 
-async fn serve_connection(stream: TcpStream, site: Arc<Site>, _permit: OwnedSemaphorePermit) {
+/// Serves one connection until the client closes it or the server stops: a stopped
+/// mock answers nothing more, even on a connection kept alive.
+async fn serve_connection(
+    stream: TcpStream,
+    site: Arc<Site>,
+    _permit: OwnedSemaphorePermit,
+    mut stopped: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |request| {
         let site = Arc::clone(&site);
         async move { Ok::<_, Infallible>(exchange(&site, request).await) }
     });
-    // A broken or refused connection ends here; the client has had its answer or hung up.
-    let _ = http1::Builder::new()
+    let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_READ_TIME)
         .max_buf_size(HEAD_BUFFER_BYTES)
         .max_headers(HEAD_FIELDS)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+        .serve_connection(TokioIo::new(stream), service);
+    // A broken or refused connection ends here; the client has had its answer or hung up.
+    tokio::select! {
+        _ = connection => {}
+        _ = stopped.wait_for(|stop| *stop) => {}
+    }
 }
 
 /// One request and its answer.

@@ -98,7 +98,7 @@ async fn holds(world: &mut ConformanceWorld, count: String, noun: String, claim:
         mistake!("the seed data has no {noun} to copy");
     }
     let mock = world.mock().await;
-    let held = mock.records(&collection).len();
+    let held = mock.count(&collection);
     if count < held {
         mistake!("ConnectWise already holds {held} {noun}, more than {count}");
     }
@@ -148,13 +148,7 @@ fn copy_of(template: &Value, serial: usize) -> Value {
 
 /// The ids of the records of a collection ConnectWise (the mock) holds now.
 async fn held_ids(world: &mut ConformanceWorld, collection: &str) -> Vec<i64> {
-    world
-        .mock()
-        .await
-        .records(collection)
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .collect()
+    world.mock().await.ids(collection)
 }
 
 /// `Then the result includes every contact ConnectWise holds`: each record ConnectWise

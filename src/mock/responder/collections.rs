@@ -8,6 +8,8 @@
 //! `unique` field may not repeat another record's value; a `conditions` field unknown to
 //! the collection is a 400 (the `unknown_condition_field` setting).
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 use url::Url;
 
@@ -305,6 +307,18 @@ impl Call<'_> {
         record
     }
 
+    /// Whether [`guard_read`](Self::guard_read) may hide fields of this endpoint's records
+    /// from the member.
+    fn hides_fields(&self, endpoint: &Endpoint) -> bool {
+        self.shared
+            .fixtures
+            .permissions
+            .field_guards
+            .iter()
+            .filter(|g| g.collection == endpoint.collection)
+            .any(|guard| !self.level(&guard.function, Operation::Inquire).grants_any())
+    }
+
     /// Whether writing these fields needs a guard function the member lacks.
     pub(super) fn guard_write(
         &self,
@@ -418,12 +432,18 @@ impl Call<'_> {
                 Some(self.navigable_links(page, last, page_size)),
             )
         };
-        let shown: Vec<Value> = page_records
+        // A record is copied only when it is projected or may lose guarded fields; the
+        // others are written out from the store as they are.
+        let hides = self.hides_fields(endpoint);
+        let shown: Vec<Cow<'_, Value>> = page_records
             .into_iter()
-            .map(|r| fields.as_ref().map_or_else(|| r.clone(), |f| f.project(r)))
-            .map(|r| self.guard_read(endpoint, r))
+            .map(|r| match (&fields, hides) {
+                (None, false) => Cow::Borrowed(r),
+                (None, true) => Cow::Owned(self.guard_read(endpoint, r.clone())),
+                (Some(fields), _) => Cow::Owned(self.guard_read(endpoint, fields.project(r))),
+            })
             .collect();
-        let mut answer = Answer::json(200, &Value::Array(shown));
+        let mut answer = Answer::records(200, &shown);
         if let Some(link) = link {
             answer.headers.push(("link", link));
         }
@@ -449,6 +469,12 @@ impl Call<'_> {
     }
 
     pub(super) fn page_url(&self, paging: &[(&str, String)]) -> String {
+        self.page_urls().with(paging)
+    }
+
+    /// The request's URL as `Link` addresses start: on the address the client used, with
+    /// its query less the paging parameters.
+    fn page_urls(&self) -> PageUrls {
         let mut url = self.request.url.clone();
         // The address the client used (wiremock's request URL says `localhost` without the
         // port), so a client that follows `Link` literally reaches this mock again.
@@ -471,25 +497,16 @@ impl Call<'_> {
             })
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        {
-            let mut pairs = url.query_pairs_mut();
-            pairs.clear();
-            for (k, v) in &kept {
-                pairs.append_pair(k, v);
-            }
-            // ConnectWise puts the page last; some clients rely on it.
-            for (k, v) in paging {
-                pairs.append_pair(k, v);
-            }
-        }
-        url.to_string()
+        url.query_pairs_mut().clear().extend_pairs(&kept);
+        PageUrls { base: url }
     }
 
     pub(super) fn navigable_links(&self, page: usize, last: usize, page_size: usize) -> String {
+        let urls = self.page_urls();
         let link = |rel: &str, p: usize| {
             format!(
                 "<{}>; rel=\"{rel}\"",
-                self.page_url(&[("pageSize", page_size.to_string()), ("page", p.to_string())])
+                urls.with(&[("pageSize", page_size.to_string()), ("page", p.to_string())])
             )
         };
         let mut links = Vec::new();
@@ -712,4 +729,19 @@ fn repeated_unique_fields(
             })
         })
         .collect()
+}
+
+/// The start of a list's `Link` addresses, made once per answer.
+struct PageUrls {
+    base: Url,
+}
+
+impl PageUrls {
+    /// The address of one page: the base with the paging parameters last, as ConnectWise
+    /// puts them (some clients rely on it).
+    fn with(&self, paging: &[(&str, String)]) -> String {
+        let mut url = self.base.clone();
+        url.query_pairs_mut().extend_pairs(paging);
+        url.into()
+    }
 }

@@ -5,8 +5,7 @@
 //! decides from the head alone (sign-in lookups, unknown paths, injected faults and failed
 //! authentication are answered there, and their bodies are never read, parsed or
 //! journalled); [`ConnectWise::answer`] then answers an authenticated request from its
-//! body. Both the wiremock responder (the per-scenario mock) and the served HTTP server
-//! (`cw-conform serve`) call these same two functions.
+//! body. The mock's HTTP server ([`super::server`]) calls these two functions.
 
 mod answer;
 mod collections;
@@ -20,9 +19,7 @@ use base64::Engine as _;
 use hyper::HeaderMap;
 use serde_json::{Value, json};
 use url::Url;
-use wiremock::{Respond, ResponseTemplate};
 
-use super::server::DEFAULT_MAX_URL_BYTES;
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::ErrorBody;
 use crate::connectwise::journal::JournalEntry;
@@ -84,14 +81,6 @@ impl ConnectWise {
         answer
     }
 
-    /// Admits and answers a request whose body is already in hand.
-    pub(crate) fn respond_to(&self, request: &Request<'_>) -> Answer {
-        match self.admit(request) {
-            Admission::Answered(answer) => answer,
-            Admission::Admitted(member) => self.answer(request, &member),
-        }
-    }
-
     /// The API version every answer reports in `api-current-version`.
     pub(crate) fn api_version(&self) -> &str {
         &self.shared.fixtures.permissions.settings.api_version
@@ -100,36 +89,6 @@ impl ConnectWise {
     /// The delay before every answer, if one was asked for.
     pub(crate) fn delay(&self) -> Option<Duration> {
         self.shared.delay
-    }
-}
-
-impl Respond for ConnectWise {
-    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-        // The scenario mock holds URLs to the served mock's limit too: a longer one would
-        // come back in `Link` headers four times over, too long for most clients to read.
-        let target = request.url.path().len() + request.url.query().map_or(0, |q| q.len() + 1);
-        let answer = if target > DEFAULT_MAX_URL_BYTES {
-            Answer::uri_too_long(target, DEFAULT_MAX_URL_BYTES)
-        } else {
-            self.respond_to(&Request {
-                method: request.method.as_str(),
-                url: &request.url,
-                headers: &request.headers,
-                body: &request.body,
-            })
-        };
-        let mut template = ResponseTemplate::new(answer.status)
-            .insert_header("api-current-version", self.api_version());
-        if let Some(delay) = self.delay() {
-            template = template.set_delay(delay);
-        }
-        for (name, value) in answer.headers {
-            template = template.insert_header(name, value.as_str());
-        }
-        match answer.body {
-            Some(body) => template.set_body_raw(body, CONTENT_TYPE),
-            None => template,
-        }
     }
 }
 
