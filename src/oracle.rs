@@ -334,44 +334,38 @@ pub fn explain(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Str
             );
         }
     }
-    for (lookup, granted) in &expectation.lookups {
-        let _ = writeln!(
-            out,
-            "  before writing, the integration looks up the records the request names: {} {}: the role grants {granted}{}",
-            lookup.function,
-            lookup.operation,
-            if *granted == Level::None {
-                " (so the write is denied: grant it to allow the action)"
+    // What else the action needs, each with what its refusal does.
+    let needs = [
+        (
+            "before writing, the integration looks up the records the request names",
+            &expectation.lookups,
+            "so the write is denied: grant it to allow the action",
+        ),
+        (
+            "it writes fields guarded by",
+            &expectation.guards,
+            "so ConnectWise refuses the write: grant it, or leave those fields out",
+        ),
+        (
+            "after the read, it fetches related records",
+            &expectation.related,
+            "so the read is partial: those details are missing",
+        ),
+    ];
+    for (what, requirements, refused) in needs {
+        for (requirement, granted) in requirements {
+            let consequence = if *granted == Level::None {
+                format!(" ({refused})")
             } else {
-                ""
-            }
-        );
-    }
-    for (guard, granted) in &expectation.guards {
-        let _ = writeln!(
-            out,
-            "  it writes fields guarded by {} {}: the role grants {granted}{}",
-            guard.function,
-            guard.operation,
-            if *granted == Level::None {
-                " (so ConnectWise refuses the write: grant it, or leave those fields out)"
-            } else {
-                ""
-            }
-        );
-    }
-    for (related, granted) in &expectation.related {
-        let _ = writeln!(
-            out,
-            "  after the read, it fetches related records: {} {}: the role grants {granted}{}",
-            related.function,
-            related.operation,
-            if *granted == Level::None {
-                " (so the read is partial: those details are missing)"
-            } else {
-                ""
-            }
-        );
+                String::new()
+            };
+            let separator = if what.ends_with(" by") { " " } else { ": " };
+            let _ = writeln!(
+                out,
+                "  {what}{separator}{} {}: the role grants {granted}{consequence}",
+                requirement.function, requirement.operation,
+            );
+        }
     }
     let mut payload = action.fields.clone();
     payload.extend(action.example.fields.clone());

@@ -286,16 +286,22 @@ impl Call<'_> {
         }
     }
 
-    /// Hides the fields guarded by a function the member cannot inquire on.
-    pub(super) fn guard_read(&self, endpoint: &Endpoint, mut record: Value) -> Value {
-        for guard in self
-            .shared
+    /// The field guards of this endpoint's collection.
+    fn field_guards<'e>(
+        &self,
+        endpoint: &'e Endpoint,
+    ) -> impl Iterator<Item = &crate::connectwise::security::FieldGuard> + use<'_, 'e> {
+        self.shared
             .fixtures
             .permissions
             .field_guards
             .iter()
             .filter(|g| g.collection == endpoint.collection)
-        {
+    }
+
+    /// Hides the fields guarded by a function the member cannot inquire on.
+    pub(super) fn guard_read(&self, endpoint: &Endpoint, mut record: Value) -> Value {
+        for guard in self.field_guards(endpoint) {
             if !self.level(&guard.function, Operation::Inquire).grants_any()
                 && let Value::Object(map) = &mut record
             {
@@ -310,12 +316,7 @@ impl Call<'_> {
     /// Whether [`guard_read`](Self::guard_read) may hide fields of this endpoint's records
     /// from the member.
     fn hides_fields(&self, endpoint: &Endpoint) -> bool {
-        self.shared
-            .fixtures
-            .permissions
-            .field_guards
-            .iter()
-            .filter(|g| g.collection == endpoint.collection)
+        self.field_guards(endpoint)
             .any(|guard| !self.level(&guard.function, Operation::Inquire).grants_any())
     }
 
@@ -326,16 +327,10 @@ impl Call<'_> {
         fields: &[String],
         operation: Operation,
     ) -> bool {
-        self.shared
-            .fixtures
-            .permissions
-            .field_guards
-            .iter()
-            .filter(|g| g.collection == endpoint.collection)
-            .any(|guard| {
-                fields.iter().any(|f| guard.fields.contains(f))
-                    && !self.level(&guard.function, operation).grants_any()
-            })
+        self.field_guards(endpoint).any(|guard| {
+            fields.iter().any(|f| guard.fields.contains(f))
+                && !self.level(&guard.function, operation).grants_any()
+        })
     }
 
     pub(super) fn list(
