@@ -459,7 +459,7 @@ impl McpIntegration {
                 .map(|(k, v)| (k.clone(), fill_text(v, &value).unwrap_or_default()))
                 .collect(),
             pass_env: server.pass_env.clone(),
-            redactor: Redactor::for_member(credentials),
+            redactor: Redactor::for_member_and(credentials, server.header_secrets(credentials)),
             inherit_env: false,
         };
         let shown = server.shown();
@@ -487,7 +487,8 @@ impl McpIntegration {
             }
             Transport::Http { url } => {
                 let url = fill_text(url, &value).unwrap_or_else(|| url.clone());
-                connect_http(&launch, &url, server, client, &shown, slots).await?
+                let headers = server.headers_for(credentials);
+                connect_http(&launch, &url, &headers, server, client, &shown, slots).await?
             }
         };
         let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
@@ -1371,6 +1372,7 @@ fn not_spawned(shown: &str, error: &std::io::Error) -> ServerFailure {
 async fn connect_http<H: ClientHandler>(
     launch: &Launch,
     url: &str,
+    headers: &[(String, String)],
     server: &ServerCommand,
     client: H,
     shown: &str,
@@ -1407,8 +1409,15 @@ async fn connect_http<H: ClientHandler>(
         }
         Some(process)
     };
+    let transport = match transport::http_client(url, headers) {
+        Ok(transport) => transport,
+        Err(refused) => {
+            let what = format!("the MCP server `{shown}` cannot be sent {refused}");
+            return Err(failure(process.as_ref(), redactor, what, false).await);
+        }
+    };
     let handshaken = handshake(
-        transport::http_client(url),
+        transport,
         client,
         process.as_ref(),
         redactor,
