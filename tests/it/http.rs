@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cw_conform::connectwise::Client;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::harness::world::api_member_credentials;
-use cw_conform::integration::mcp::server::{ReferenceServer, serve_streamable_http};
+use cw_conform::integration::mcp::server::{
+    ReferenceServer, RequiredHeader, serve_streamable_http_requiring,
+};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
 };
@@ -48,12 +50,18 @@ const REPRESENTATIVE: &str = "@SAFE-09 or @TS-01 or @LP-01 or @SD-01 or @RD-04";
 
 /// `cw-conform ARGS` from an empty environment in `dir`.
 fn cw_conform(dir: &Path, args: &[&str]) -> Output {
+    cw_conform_in(dir, args, &[])
+}
+
+/// `cw-conform ARGS` in `dir`, from an environment of `variables` alone.
+fn cw_conform_in(dir: &Path, args: &[&str], variables: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
+        .envs(variables.iter().copied())
         .output()
         .unwrap()
 }
@@ -68,6 +76,11 @@ struct Run {
 
 /// `cw-conform run --quiet --format json=FILE ARGS`.
 fn run(scratch: &Scratch, args: &[&str]) -> Run {
+    run_in(scratch, args, &[])
+}
+
+/// `cw-conform run --quiet --format json=FILE ARGS` with these environment `variables`.
+fn run_in(scratch: &Scratch, args: &[&str], variables: &[(&str, &str)]) -> Run {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let report = scratch.0.join(format!(
         "report-{}.json",
@@ -76,7 +89,7 @@ fn run(scratch: &Scratch, args: &[&str]) -> Run {
     let format = format!("json={}", report.display());
     let mut all = vec!["run", "--quiet", "--format", &format];
     all.extend_from_slice(args);
-    let output = cw_conform(&scratch.0, &all);
+    let output = cw_conform_in(&scratch.0, &all, variables);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let text = std::fs::read_to_string(&report)
@@ -247,20 +260,34 @@ fn free_port() -> u16 {
 /// run will print (its ConnectWise at `127.0.0.1:mock_port`), answering `answers` tool
 /// calls (`usize::MAX`: all), each with a text of `flood` bytes if given. Returns its URL.
 async fn serve_reference(mock_port: u16, answers: usize, flood: Option<usize>) -> String {
+    serve_reference_requiring(mock_port, answers, flood, None).await
+}
+
+/// [`serve_reference`], refusing (401) every request without the `required` header.
+async fn serve_reference_requiring(
+    mock_port: u16,
+    answers: usize,
+    flood: Option<usize>,
+    required: Option<RequiredHeader>,
+) -> String {
     let credentials = api_member_credentials(&format!("http://127.0.0.1:{mock_port}"));
     let client = Client::new(credentials).unwrap();
     let fixtures = Arc::new(Fixtures::builtin().unwrap().clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let calls = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(serve_streamable_http(listener, move || {
-        Ok(Tiring {
-            inner: ReferenceServer::new(client.clone(), Arc::clone(&fixtures)),
-            calls: Arc::clone(&calls),
-            answers,
-            flood,
-        })
-    }));
+    tokio::spawn(serve_streamable_http_requiring(
+        listener,
+        move || {
+            Ok(Tiring {
+                inner: ReferenceServer::new(client.clone(), Arc::clone(&fixtures)),
+                calls: Arc::clone(&calls),
+                answers,
+                flood,
+            })
+        },
+        required,
+    ));
     url
 }
 
@@ -369,6 +396,89 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
         hosted.report["integration"]["transport"],
         format!("Streamable HTTP, already running at {url}")
     );
+}
+
+/// The token the hosted server of [`a_hosted_server_gets_its_credential_header_and_never_sees_it_shown`]
+/// requires; never in its config file.
+const TOKEN: &str = "acme-mcp-token-5f1c9e";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
+    let scratch = Scratch::new("http");
+    let mock_port = free_port();
+    let required = RequiredHeader {
+        name: hyper::header::AUTHORIZATION,
+        value: hyper::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+    };
+    let url = serve_reference_requiring(mock_port, usize::MAX, None, Some(required)).await;
+    let bare = running_config(&scratch, &url, 30);
+    let text = std::fs::read_to_string(&bare).unwrap().replacen(
+        "[actions]",
+        "[server.headers]\nAuthorization = \"Bearer {env:ACME_MCP_TOKEN}\"\n[actions]",
+        1,
+    );
+    let with_header = scratch
+        .write("hosted-auth.toml", &text)
+        .display()
+        .to_string();
+    assert!(!text.contains(TOKEN));
+    let mock_addr = format!("127.0.0.1:{mock_port}");
+    let (with, without) = tokio::task::spawn_blocking(move || {
+        let args = |config: &str| {
+            [
+                "--tags",
+                "@SD-01",
+                "--integration",
+                "mcp",
+                "--integration-config",
+                config,
+                "--mock-addr",
+                &mock_addr,
+            ]
+            .map(str::to_owned)
+        };
+        let token = [("ACME_MCP_TOKEN", TOKEN)];
+        let with_args = args(&with_header);
+        let with = run_in(
+            &scratch,
+            &with_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &token,
+        );
+        let without_args = args(&bare);
+        let without = run_in(
+            &scratch,
+            &without_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &token,
+        );
+        (with, without)
+    })
+    .await
+    .unwrap();
+    // With its credential, the server serves the scenarios.
+    let scenarios = with.report["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty(), "{}", with.stdout);
+    assert!(scenarios.iter().all(passed), "{}", with.stdout);
+    assert_eq!(with.code, 0, "{}\n{}", with.stdout, with.stderr);
+    // Without it, the server refuses the connection and nothing is judged.
+    let scenarios = without.report["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty(), "{}", without.stdout);
+    assert!(!scenarios.iter().any(passed), "{}", without.stdout);
+    for scenario in scenarios {
+        let cause = scenario["not_judged"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{scenario}"));
+        assert!(
+            cause.contains("refused the connection: 401 Unauthorized"),
+            "{cause}"
+        );
+    }
+    assert_eq!(without.code, 2, "{}\n{}", without.stdout, without.stderr);
+    // The token shows nowhere: neither in what the runs print nor in their reports.
+    for run in [&with, &without] {
+        for shown in [&run.stdout, &run.stderr, &run.report.to_string()] {
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

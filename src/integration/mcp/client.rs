@@ -1347,7 +1347,7 @@ pub(super) async fn start<H: ClientHandler>(
         &launch.redactor,
         shown,
         timeout,
-        false,
+        None,
     )
     .await?;
     Ok((process, service, tools))
@@ -1416,6 +1416,7 @@ async fn connect_http<H: ClientHandler>(
             return Err(failure(process.as_ref(), redactor, what, false).await);
         }
     };
+    let refusal = transport::refusal(&transport);
     let handshaken = handshake(
         transport,
         client,
@@ -1423,7 +1424,7 @@ async fn connect_http<H: ClientHandler>(
         redactor,
         shown,
         timeout,
-        true,
+        Some(refusal),
     )
     .await;
     drop(slot);
@@ -1440,7 +1441,7 @@ async fn handshake<H, T, E, A>(
     redactor: &Redactor,
     shown: &str,
     timeout: Duration,
-    over_http: bool,
+    over_http: Option<transport::Refusal>,
 ) -> Result<(RunningService<RoleClient, H>, Vec<Tool>), ServerFailure>
 where
     H: ClientHandler,
@@ -1450,10 +1451,16 @@ where
     let service = match tokio::time::timeout(timeout, client.serve(transport)).await {
         Ok(Ok(service)) => service,
         Ok(Err(error)) => {
+            let refused = over_http.and_then(|refusal| refusal(&error));
             let what = match (process, over_http) {
-                (Some(_), false) => handshake_failure(shown, &error),
+                // A server wanting a credential it was not given, or refusing the one it was.
+                _ if refused.is_some() => format!(
+                    "{UNREACHABLE} at {shown}: it refused the connection: {} (a credential the server wants goes in the config's [server.headers], e.g. Authorization = \"Bearer {{env:NAME}}\")",
+                    refused.unwrap_or_default()
+                ),
+                (Some(_), None) => handshake_failure(shown, &error),
                 // What the HTTP connection said (a refusal, a status, a body that is not MCP).
-                (Some(_), true) => format!("{}: {error}", handshake_failure(shown, &error)),
+                (Some(_), Some(_)) => format!("{}: {error}", handshake_failure(shown, &error)),
                 // Nothing to show of a server running elsewhere but what the connection said.
                 (None, _) => format!("{UNREACHABLE} at {shown}: {error}"),
             };

@@ -826,7 +826,9 @@ impl Header {
     /// credential by its name.
     pub fn secrets_for(&self, credentials: &Credentials) -> Vec<String> {
         let named = placeholders(&self.value);
-        let holds_key = named.iter().any(|p| ["public_key", "private_key"].contains(p));
+        let holds_key = named
+            .iter()
+            .any(|p| ["public_key", "private_key"].contains(p));
         let mut secrets: Vec<String> = self
             .environment
             .values()
