@@ -779,7 +779,7 @@ impl Loader<'_> {
                 return Err(self.error(
                     Some(span),
                     format!(
-                        "{what}, \"{}\", is not a valid header value (visible ASCII, spaces and tabs only)",
+                        "{what}, {:?}, is not a valid header value (a line break or another control character)",
                         header.value
                     ),
                 ));
@@ -1693,6 +1693,96 @@ mod tests {
         let stdio = parse(MINIMAL).unwrap();
         assert_eq!(stdio.server.transport, Transport::Stdio);
         assert_eq!(stdio.server.transport_shown(), "stdio");
+    }
+
+    /// A hosted server's config with these `[server.headers]` lines.
+    fn hosted(headers: &str) -> String {
+        format!(
+            "[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\n[server.headers]\n{headers}\n[actions]\n\"ticket.get\" = {{ tool = \"t\" }}\n"
+        )
+    }
+
+    fn parse_with_token(text: &str) -> Result<IntegrationConfig, ConfigError> {
+        let fixtures = Fixtures::builtin().unwrap();
+        IntegrationConfig::parse_in(
+            "acme.toml",
+            text,
+            Path::new("/etc/acme"),
+            &fixtures.actions,
+            &|name| match name {
+                "ACME_TOKEN" => Some("tok-9f2c41".to_owned()),
+                "BROKEN" => Some("line\nbreak".to_owned()),
+                _ => None,
+            },
+        )
+    }
+
+    #[test]
+    fn headers_take_the_token_from_the_environment_and_the_members_settings() {
+        let config = parse_with_token(&hosted(
+            "Authorization = \"Bearer {env:ACME_TOKEN}\"\nX-CW-Company = \"{company_id}\"\nX-CW-Key = \"{private_key}\"\nX-Client = \"cw-conform\"",
+        ))
+        .unwrap();
+        let credentials = Credentials {
+            site: "http://127.0.0.1:9".into(),
+            company_id: "northwind".into(),
+            public_key: "pub".into(),
+            private_key: Secret::new("priv-7d1e"),
+            client_id: None,
+        };
+        assert_eq!(
+            config.server.headers_for(&credentials),
+            [
+                ("Authorization".to_owned(), "Bearer tok-9f2c41".to_owned()),
+                ("X-CW-Company".to_owned(), "northwind".to_owned()),
+                ("X-CW-Key".to_owned(), "priv-7d1e".to_owned()),
+                ("X-Client".to_owned(), "cw-conform".to_owned()),
+            ]
+        );
+        // The token and the credential headers are secrets; the company and a literal are not.
+        assert_eq!(
+            config.server.header_secrets(&credentials),
+            ["tok-9f2c41", "Bearer tok-9f2c41", "priv-7d1e"]
+        );
+        // The config itself never shows the token.
+        assert!(!format!("{config:?}").contains("tok-9f2c41"));
+    }
+
+    #[rstest]
+    #[case::on_stdio(
+        "[server]\ncommand = \"x\"\n[server.headers]\nAuthorization = \"Bearer {env:ACME_TOKEN}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "header Authorization in [server.headers] is for a server speaking Streamable HTTP"
+    )]
+    #[case::not_a_header_name(&hosted("\"X Token\" = \"{env:ACME_TOKEN}\""), 5, "\"X Token\" in [server.headers] is not an HTTP header name")]
+    #[case::set_by_the_transport(&hosted("Accept = \"text/plain\""), 5, "header Accept is set by the harness's MCP transport")]
+    #[case::given_twice(&hosted("Authorization = \"Bearer {env:ACME_TOKEN}\"\nauthorization = \"x\""), 6, "header authorization is given twice in [server.headers] (as Authorization too")]
+    #[case::variable_unset(&hosted("Authorization = \"Bearer {env:ACME_TOKN}\""), 5, "{env:ACME_TOKN} in the value of header Authorization: ACME_TOKN is not set in the environment of cw-conform")]
+    #[case::unknown_placeholder(&hosted("X-Port = \"{port}\""), 5, "unknown placeholder \"{port}\" in the value of header X-Port (expected {env:NAME}, {site}")]
+    #[case::invalid_written_value(&hosted("X-Note = \"ring\\u0007\""), 5, "the value of header X-Note, \"ring\\u{7}\", is not a valid header value")]
+    #[case::invalid_variable_value(&hosted("X-Key = \"{env:BROKEN}\""), 5, "{env:BROKEN} in the value of header X-Key: the value of BROKEN is not a valid header value")]
+    #[case::env_outside_headers(
+        "[server]\ncommand = \"x\"\n[server.env]\nKEY = \"{env:ACME_TOKEN}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "unknown placeholder \"{env:ACME_TOKEN}\" in the value of KEY"
+    )]
+    fn an_invalid_header_names_the_file_the_line_and_the_value_but_never_a_secret(
+        #[case] text: &str,
+        #[case] line: usize,
+        #[case] message: &str,
+    ) {
+        let shown = parse_with_token(text).unwrap_err().to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "failed to load integration config acme.toml: line {line}: "
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains(message), "{shown}");
+        assert!(
+            !shown.contains("tok-9f2c41") && !shown.contains("line\nbreak"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -282,6 +282,22 @@ mod tests {
     }
 
     #[test]
+    fn an_integrations_own_credential_is_redacted_in_every_form_beside_the_members() {
+        let redactor = Redactor::for_member_and(&member(), ["hosted-token-3e9a"]);
+        for form in [
+            "hosted-token-3e9a".to_owned(),
+            STANDARD.encode("hosted-token-3e9a"),
+            percent_encoded("Bearer hosted-token-3e9a", false),
+            PRIVATE.to_owned(),
+        ] {
+            let text = leaked(&form);
+            assert!(redactor.reveals(&text), "{text}");
+            assert!(!redactor.reveals(&redactor.redact(&text)), "{text}");
+        }
+        assert!(!Redactor::for_member(&member()).reveals("hosted-token-3e9a"));
+    }
+
+    #[test]
     fn secrets_too_short_to_tell_from_words_are_left_alone() {
         let redactor = Redactor::new(["abc"]);
         assert_eq!(redactor.redact("abc abcd"), "abc abcd");
