@@ -736,36 +736,28 @@ impl Loader<'_> {
             let what = format!("the value of header {name}");
             let mut environment = BTreeMap::new();
             for placeholder in placeholders(&template) {
-                match placeholder.strip_prefix(ENV_PREFIX) {
-                    Some(variable) => match (self.environment)(variable) {
-                        Some(value) => {
-                            environment.insert(variable.to_owned(), Secret::new(value));
-                        }
-                        None => {
-                            return Err(self.error(
-                                Some(span),
-                                format!(
-                                    "{{{placeholder}}} in {what}: {variable} is not set in the environment of cw-conform (set it where the run starts; the config names it so that the value never sits in the file)"
-                                ),
-                            ));
-                        }
-                    },
-                    None => {
-                        let expected: Vec<&str> = HEADER_PLACEHOLDERS.to_vec();
-                        if !expected.contains(&placeholder) {
-                            return Err(self.error(
-                                Some(span),
-                                format!(
-                                    "unknown placeholder \"{{{placeholder}}}\" in {what} (expected {{env:NAME}}, {})",
-                                    expected
-                                        .iter()
-                                        .map(|p| format!("{{{p}}}"))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            ));
-                        }
-                    }
+                if let Some(variable) = placeholder.strip_prefix(ENV_PREFIX) {
+                    let Some(value) = (self.environment)(variable) else {
+                        return Err(self.error(
+                            Some(span),
+                            format!(
+                                "{{{placeholder}}} in {what}: {variable} is not set in the environment of cw-conform (set it where the run starts; the config names it so that the value never sits in the file)"
+                            ),
+                        ));
+                    };
+                    environment.insert(variable.to_owned(), Secret::new(value));
+                } else if !HEADER_PLACEHOLDERS.contains(&placeholder) {
+                    return Err(self.error(
+                        Some(span),
+                        format!(
+                            "unknown placeholder \"{{{placeholder}}}\" in {what} (expected {{env:NAME}}, {})",
+                            HEADER_PLACEHOLDERS
+                                .iter()
+                                .map(|p| format!("{{{p}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
                 }
             }
             let header = Header {
