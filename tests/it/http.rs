@@ -8,6 +8,9 @@
 //!   configured with the mock address the run prints, each scenario finding a fresh
 //!   ConnectWise there; a server that stops answering mid-run leaves its scenarios not
 //!   judged, and the run goes on to its end;
+//! - a hosted server that wants its own credential: given `[server.headers]` with the token
+//!   from the environment it serves the scenarios, without it it refuses (401) and nothing
+//!   passes, showing the token back breaks INT-01, and the token shows nowhere;
 //! - config errors naming the file, the line and the value.
 //!
 //! Everything listens on 127.0.0.1; the command line runs from an empty environment.
@@ -207,12 +210,14 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
 
 /// The reference integration, answering the first `answers` tool calls of its whole life
 /// and then none: it stops answering mid-run, as a hosted server whose backend hangs. With
-/// `flood`, it answers each call with a text of that many bytes instead.
+/// `flood`, it answers each call with a text of that many bytes instead; with `echo`, with
+/// a text that shows the `Authorization` header the call came with.
 struct Tiring {
     inner: ReferenceServer,
     calls: Arc<AtomicUsize>,
     answers: usize,
     flood: Option<usize>,
+    echo: bool,
 }
 
 impl ServerHandler for Tiring {
@@ -235,6 +240,20 @@ impl ServerHandler for Tiring {
     ) -> Result<CallToolResponse, ErrorData> {
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.answers {
             std::future::pending::<()>().await;
+        }
+        if self.echo {
+            let authorization = context
+                .extensions
+                .get::<hyper::http::request::Parts>()
+                .and_then(|parts| parts.headers.get(hyper::header::AUTHORIZATION))
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("none")
+                .to_owned();
+            return Ok(CallToolResponse::from(
+                rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(
+                    format!("Signed in to Acme with {authorization}; 3 tickets found."),
+                )]),
+            ));
         }
         if let Some(bytes) = self.flood {
             return Ok(CallToolResponse::from(
@@ -260,15 +279,17 @@ fn free_port() -> u16 {
 /// run will print (its ConnectWise at `127.0.0.1:mock_port`), answering `answers` tool
 /// calls (`usize::MAX`: all), each with a text of `flood` bytes if given. Returns its URL.
 async fn serve_reference(mock_port: u16, answers: usize, flood: Option<usize>) -> String {
-    serve_reference_requiring(mock_port, answers, flood, None).await
+    serve_reference_requiring(mock_port, answers, flood, None, false).await
 }
 
-/// [`serve_reference`], refusing (401) every request without the `required` header.
+/// [`serve_reference`], refusing (401) every request without the `required` header, and
+/// with `echo` answering each call with the `Authorization` header it came with.
 async fn serve_reference_requiring(
     mock_port: u16,
     answers: usize,
     flood: Option<usize>,
     required: Option<RequiredHeader>,
+    echo: bool,
 ) -> String {
     let credentials = api_member_credentials(&format!("http://127.0.0.1:{mock_port}"));
     let client = Client::new(credentials).unwrap();
@@ -284,6 +305,7 @@ async fn serve_reference_requiring(
                 calls: Arc::clone(&calls),
                 answers,
                 flood,
+                echo,
             })
         },
         required,
@@ -410,18 +432,9 @@ async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
         name: hyper::header::AUTHORIZATION,
         value: hyper::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
     };
-    let url = serve_reference_requiring(mock_port, usize::MAX, None, Some(required)).await;
+    let url = serve_reference_requiring(mock_port, usize::MAX, None, Some(required), false).await;
     let bare = running_config(&scratch, &url, 30);
-    let text = std::fs::read_to_string(&bare).unwrap().replacen(
-        "[actions]",
-        "[server.headers]\nAuthorization = \"Bearer {env:ACME_MCP_TOKEN}\"\n[actions]",
-        1,
-    );
-    let with_header = scratch
-        .write("hosted-auth.toml", &text)
-        .display()
-        .to_string();
-    assert!(!text.contains(TOKEN));
+    let with_header = with_authorization(&scratch, &bare);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (with, without) = tokio::task::spawn_blocking(move || {
         let args = |config: &str| {
@@ -478,6 +491,69 @@ async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
         for shown in [&run.stdout, &run.stderr, &run.report.to_string()] {
             assert!(!shown.contains(TOKEN), "{shown}");
         }
+    }
+}
+
+/// The config at `bare` with the `Authorization` header that takes [`TOKEN`] from
+/// `ACME_MCP_TOKEN`; the token itself is not in the file.
+fn with_authorization(scratch: &Scratch, bare: &str) -> String {
+    let text = std::fs::read_to_string(bare).unwrap().replacen(
+        "[actions]",
+        "[server.headers]\nAuthorization = \"Bearer {env:ACME_MCP_TOKEN}\"\n[actions]",
+        1,
+    );
+    assert!(!text.contains(TOKEN));
+    scratch
+        .write("hosted-auth.toml", &text)
+        .display()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_shows_its_own_credential_in_a_result_breaks_int_01() {
+    let scratch = Scratch::new("http");
+    let mock_port = free_port();
+    let url = serve_reference_requiring(mock_port, usize::MAX, None, None, true).await;
+    let config = with_authorization(&scratch, &running_config(&scratch, &url, 30));
+    let mock_addr = format!("127.0.0.1:{mock_port}");
+    let echoed = tokio::task::spawn_blocking(move || {
+        run_in(
+            &scratch,
+            &[
+                "--tags",
+                "@SD-01",
+                "--integration",
+                "mcp",
+                "--integration-config",
+                &config,
+                "--mock-addr",
+                &mock_addr,
+            ],
+            &[("ACME_MCP_TOKEN", TOKEN)],
+        )
+    })
+    .await
+    .unwrap();
+    let leaks: Vec<&Value> = echoed.report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["findings"].as_array().into_iter().flatten())
+        .filter(|f| f["id"] == "INT-01")
+        .collect();
+    assert!(!leaks.is_empty(), "{}", echoed.stdout);
+    assert!(
+        echoed.report["integrity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "INT-01" && c["verdict"] == "broken"),
+        "{}",
+        echoed.report["integrity"]
+    );
+    assert_eq!(echoed.code, 1, "{}\n{}", echoed.stdout, echoed.stderr);
+    for shown in [&echoed.stdout, &echoed.stderr, &echoed.report.to_string()] {
+        assert!(!shown.contains(TOKEN), "{shown}");
     }
 }
 
