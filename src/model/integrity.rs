@@ -5,7 +5,7 @@
 //!
 //! | ID | the integration … |
 //! |---|---|
-//! | `INT-01` | shows a secret of its API member (the public or private key, the Basic credential, in plain or encoded form) in a tool result, an elicitation message or its own output (stdout, stderr) |
+//! | `INT-01` | shows a secret of its API member (the public or private key, the Basic credential, in plain or encoded form), or its own credential (a `[server.headers]` token), in a tool result, an elicitation message or its own output (stdout, stderr) |
 //! | `INT-02` | says something the requests ConnectWise received contradict: success after a refusal (401, 403, any error), success with nothing of the action sent, or a write attempted before it asked the person |
 //! | `INT-03` | behaves against its tool's annotations: a `readOnlyHint: true` tool sends a write, a `destructiveHint: false` tool sends a delete |
 //!

@@ -8,6 +8,9 @@
 //!   configured with the mock address the run prints, each scenario finding a fresh
 //!   ConnectWise there; a server that stops answering mid-run leaves its scenarios not
 //!   judged, and the run goes on to its end;
+//! - a hosted server that wants its own credential: given `[server.headers]` with the token
+//!   from the environment it serves the scenarios, without it it refuses (401) and nothing
+//!   passes, showing the token back breaks INT-01, and the token shows nowhere;
 //! - config errors naming the file, the line and the value.
 //!
 //! Everything listens on 127.0.0.1; the command line runs from an empty environment.
@@ -21,7 +24,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use cw_conform::connectwise::Client;
 use cw_conform::fixtures::Fixtures;
 use cw_conform::harness::world::api_member_credentials;
-use cw_conform::integration::mcp::server::{ReferenceServer, serve_streamable_http};
+use cw_conform::integration::mcp::server::{
+    ReferenceServer, RequiredHeader, serve_streamable_http_requiring,
+};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
 };
@@ -48,12 +53,18 @@ const REPRESENTATIVE: &str = "@SAFE-09 or @TS-01 or @LP-01 or @SD-01 or @RD-04";
 
 /// `cw-conform ARGS` from an empty environment in `dir`.
 fn cw_conform(dir: &Path, args: &[&str]) -> Output {
+    cw_conform_in(dir, args, &[])
+}
+
+/// `cw-conform ARGS` in `dir`, from an environment of `variables` alone.
+fn cw_conform_in(dir: &Path, args: &[&str], variables: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir)
+        .envs(variables.iter().copied())
         .output()
         .unwrap()
 }
@@ -68,6 +79,11 @@ struct Run {
 
 /// `cw-conform run --quiet --format json=FILE ARGS`.
 fn run(scratch: &Scratch, args: &[&str]) -> Run {
+    run_in(scratch, args, &[])
+}
+
+/// `cw-conform run --quiet --format json=FILE ARGS` with these environment `variables`.
+fn run_in(scratch: &Scratch, args: &[&str], variables: &[(&str, &str)]) -> Run {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let report = scratch.0.join(format!(
         "report-{}.json",
@@ -76,7 +92,7 @@ fn run(scratch: &Scratch, args: &[&str]) -> Run {
     let format = format!("json={}", report.display());
     let mut all = vec!["run", "--quiet", "--format", &format];
     all.extend_from_slice(args);
-    let output = cw_conform(&scratch.0, &all);
+    let output = cw_conform_in(&scratch.0, &all, variables);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let text = std::fs::read_to_string(&report)
@@ -194,12 +210,14 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
 
 /// The reference integration, answering the first `answers` tool calls of its whole life
 /// and then none: it stops answering mid-run, as a hosted server whose backend hangs. With
-/// `flood`, it answers each call with a text of that many bytes instead.
+/// `flood`, it answers each call with a text of that many bytes instead; with `echo`, with
+/// a text that shows the `Authorization` header the call came with.
 struct Tiring {
     inner: ReferenceServer,
     calls: Arc<AtomicUsize>,
     answers: usize,
     flood: Option<usize>,
+    echo: bool,
 }
 
 impl ServerHandler for Tiring {
@@ -222,6 +240,20 @@ impl ServerHandler for Tiring {
     ) -> Result<CallToolResponse, ErrorData> {
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.answers {
             std::future::pending::<()>().await;
+        }
+        if self.echo {
+            let authorization = context
+                .extensions
+                .get::<hyper::http::request::Parts>()
+                .and_then(|parts| parts.headers.get(hyper::header::AUTHORIZATION))
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("none")
+                .to_owned();
+            return Ok(CallToolResponse::from(
+                rmcp::model::CallToolResult::success(vec![rmcp::model::ContentBlock::text(
+                    format!("Signed in to Acme with {authorization}; 3 tickets found."),
+                )]),
+            ));
         }
         if let Some(bytes) = self.flood {
             return Ok(CallToolResponse::from(
@@ -247,20 +279,37 @@ fn free_port() -> u16 {
 /// run will print (its ConnectWise at `127.0.0.1:mock_port`), answering `answers` tool
 /// calls (`usize::MAX`: all), each with a text of `flood` bytes if given. Returns its URL.
 async fn serve_reference(mock_port: u16, answers: usize, flood: Option<usize>) -> String {
+    serve_reference_requiring(mock_port, answers, flood, None, false).await
+}
+
+/// [`serve_reference`], refusing (401) every request without the `required` header, and
+/// with `echo` answering each call with the `Authorization` header it came with.
+async fn serve_reference_requiring(
+    mock_port: u16,
+    answers: usize,
+    flood: Option<usize>,
+    required: Option<RequiredHeader>,
+    echo: bool,
+) -> String {
     let credentials = api_member_credentials(&format!("http://127.0.0.1:{mock_port}"));
     let client = Client::new(credentials).unwrap();
     let fixtures = Arc::new(Fixtures::builtin().unwrap().clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let calls = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(serve_streamable_http(listener, move || {
-        Ok(Tiring {
-            inner: ReferenceServer::new(client.clone(), Arc::clone(&fixtures)),
-            calls: Arc::clone(&calls),
-            answers,
-            flood,
-        })
-    }));
+    tokio::spawn(serve_streamable_http_requiring(
+        listener,
+        move || {
+            Ok(Tiring {
+                inner: ReferenceServer::new(client.clone(), Arc::clone(&fixtures)),
+                calls: Arc::clone(&calls),
+                answers,
+                flood,
+                echo,
+            })
+        },
+        required,
+    ));
     url
 }
 
@@ -369,6 +418,143 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
         hosted.report["integration"]["transport"],
         format!("Streamable HTTP, already running at {url}")
     );
+}
+
+/// The token the hosted server of [`a_hosted_server_gets_its_credential_header_and_never_sees_it_shown`]
+/// requires; never in its config file.
+const TOKEN: &str = "acme-mcp-token-5f1c9e";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
+    let scratch = Scratch::new("http");
+    let mock_port = free_port();
+    let required = RequiredHeader {
+        name: hyper::header::AUTHORIZATION,
+        value: hyper::header::HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap(),
+    };
+    let url = serve_reference_requiring(mock_port, usize::MAX, None, Some(required), false).await;
+    let bare = running_config(&scratch, &url, 30);
+    let with_header = with_authorization(&scratch, &bare);
+    let mock_addr = format!("127.0.0.1:{mock_port}");
+    let (with, without) = tokio::task::spawn_blocking(move || {
+        let args = |config: &str| {
+            [
+                "--tags",
+                "@SD-01",
+                "--integration",
+                "mcp",
+                "--integration-config",
+                config,
+                "--mock-addr",
+                &mock_addr,
+            ]
+            .map(str::to_owned)
+        };
+        let token = [("ACME_MCP_TOKEN", TOKEN)];
+        let with_args = args(&with_header);
+        let with = run_in(
+            &scratch,
+            &with_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &token,
+        );
+        let without_args = args(&bare);
+        let without = run_in(
+            &scratch,
+            &without_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &token,
+        );
+        (with, without)
+    })
+    .await
+    .unwrap();
+    // With its credential, the server serves the scenarios.
+    let scenarios = with.report["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty(), "{}", with.stdout);
+    assert!(scenarios.iter().all(passed), "{}", with.stdout);
+    assert_eq!(with.code, 0, "{}\n{}", with.stdout, with.stderr);
+    // Without it, the server refuses the connection and nothing is judged.
+    let scenarios = without.report["scenarios"].as_array().unwrap();
+    assert!(!scenarios.is_empty(), "{}", without.stdout);
+    assert!(!scenarios.iter().any(passed), "{}", without.stdout);
+    for scenario in scenarios {
+        let cause = scenario["not_judged"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{scenario}"));
+        assert!(
+            cause.contains("refused the connection: 401 Unauthorized"),
+            "{cause}"
+        );
+    }
+    assert_eq!(without.code, 2, "{}\n{}", without.stdout, without.stderr);
+    // The token shows nowhere: neither in what the runs print nor in their reports.
+    for run in [&with, &without] {
+        for shown in [&run.stdout, &run.stderr, &run.report.to_string()] {
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
+    }
+}
+
+/// The config at `bare` with the `Authorization` header that takes [`TOKEN`] from
+/// `ACME_MCP_TOKEN`; the token itself is not in the file.
+fn with_authorization(scratch: &Scratch, bare: &str) -> String {
+    let text = std::fs::read_to_string(bare).unwrap().replacen(
+        "[actions]",
+        "[server.headers]\nAuthorization = \"Bearer {env:ACME_MCP_TOKEN}\"\n[actions]",
+        1,
+    );
+    assert!(!text.contains(TOKEN));
+    scratch
+        .write("hosted-auth.toml", &text)
+        .display()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_shows_its_own_credential_in_a_result_breaks_int_01() {
+    let scratch = Scratch::new("http");
+    let mock_port = free_port();
+    let url = serve_reference_requiring(mock_port, usize::MAX, None, None, true).await;
+    let config = with_authorization(&scratch, &running_config(&scratch, &url, 30));
+    let mock_addr = format!("127.0.0.1:{mock_port}");
+    let echoed = tokio::task::spawn_blocking(move || {
+        run_in(
+            &scratch,
+            &[
+                "--tags",
+                "@SD-01",
+                "--integration",
+                "mcp",
+                "--integration-config",
+                &config,
+                "--mock-addr",
+                &mock_addr,
+            ],
+            &[("ACME_MCP_TOKEN", TOKEN)],
+        )
+    })
+    .await
+    .unwrap();
+    let leaks: Vec<&Value> = echoed.report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["findings"].as_array().into_iter().flatten())
+        .filter(|f| f["id"] == "INT-01")
+        .collect();
+    assert!(!leaks.is_empty(), "{}", echoed.stdout);
+    assert!(
+        echoed.report["integrity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "INT-01" && c["verdict"] == "broken"),
+        "{}",
+        echoed.report["integrity"]
+    );
+    assert_eq!(echoed.code, 1, "{}\n{}", echoed.stdout, echoed.stderr);
+    for shown in [&echoed.stdout, &echoed.stderr, &echoed.report.to_string()] {
+        assert!(!shown.contains(TOKEN), "{shown}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

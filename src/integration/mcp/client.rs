@@ -459,7 +459,7 @@ impl McpIntegration {
                 .map(|(k, v)| (k.clone(), fill_text(v, &value).unwrap_or_default()))
                 .collect(),
             pass_env: server.pass_env.clone(),
-            redactor: Redactor::for_member(credentials),
+            redactor: Redactor::for_member_and(credentials, server.header_secrets(credentials)),
             inherit_env: false,
         };
         let shown = server.shown();
@@ -487,7 +487,8 @@ impl McpIntegration {
             }
             Transport::Http { url } => {
                 let url = fill_text(url, &value).unwrap_or_else(|| url.clone());
-                connect_http(&launch, &url, server, client, &shown, slots).await?
+                let headers = server.headers_for(credentials);
+                connect_http(&launch, &url, &headers, server, client, &shown, slots).await?
             }
         };
         let offered: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
@@ -1346,7 +1347,7 @@ pub(super) async fn start<H: ClientHandler>(
         &launch.redactor,
         shown,
         timeout,
-        false,
+        None,
     )
     .await?;
     Ok((process, service, tools))
@@ -1371,6 +1372,7 @@ fn not_spawned(shown: &str, error: &std::io::Error) -> ServerFailure {
 async fn connect_http<H: ClientHandler>(
     launch: &Launch,
     url: &str,
+    headers: &[(String, String)],
     server: &ServerCommand,
     client: H,
     shown: &str,
@@ -1407,14 +1409,22 @@ async fn connect_http<H: ClientHandler>(
         }
         Some(process)
     };
+    let transport = match transport::http_client(url, headers) {
+        Ok(transport) => transport,
+        Err(refused) => {
+            let what = format!("the MCP server `{shown}` cannot be sent {refused}");
+            return Err(failure(process.as_ref(), redactor, what, false).await);
+        }
+    };
+    let refusal = transport::refusal(&transport);
     let handshaken = handshake(
-        transport::http_client(url),
+        transport,
         client,
         process.as_ref(),
         redactor,
         shown,
         timeout,
-        true,
+        Some(refusal),
     )
     .await;
     drop(slot);
@@ -1431,7 +1441,7 @@ async fn handshake<H, T, E, A>(
     redactor: &Redactor,
     shown: &str,
     timeout: Duration,
-    over_http: bool,
+    over_http: Option<transport::Refusal>,
 ) -> Result<(RunningService<RoleClient, H>, Vec<Tool>), ServerFailure>
 where
     H: ClientHandler,
@@ -1441,10 +1451,16 @@ where
     let service = match tokio::time::timeout(timeout, client.serve(transport)).await {
         Ok(Ok(service)) => service,
         Ok(Err(error)) => {
+            let refused = over_http.and_then(|refusal| refusal(&error));
             let what = match (process, over_http) {
-                (Some(_), false) => handshake_failure(shown, &error),
+                // A server wanting a credential it was not given, or refusing the one it was.
+                _ if refused.is_some() => format!(
+                    "{UNREACHABLE} at {shown}: it refused the connection: {} (a credential the server wants goes in the config's [server.headers], e.g. Authorization = \"Bearer {{env:NAME}}\")",
+                    refused.unwrap_or_default()
+                ),
+                (Some(_), None) => handshake_failure(shown, &error),
                 // What the HTTP connection said (a refusal, a status, a body that is not MCP).
-                (Some(_), true) => format!("{}: {error}", handshake_failure(shown, &error)),
+                (Some(_), Some(_)) => format!("{}: {error}", handshake_failure(shown, &error)),
                 // Nothing to show of a server running elsewhere but what the connection said.
                 (None, _) => format!("{UNREACHABLE} at {shown}: {error}"),
             };

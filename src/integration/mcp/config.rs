@@ -49,6 +49,22 @@
 //! A server already running cannot be given each scenario's mock ConnectWise: the run
 //! serves one at a fixed address for it ([`super::shared::RunningServer`]).
 //!
+//! A server on HTTP, a hosted one above all, usually wants a credential of its own. The
+//! headers of `[server.headers]` go with every request; a value takes the user's token from
+//! the harness's environment as `{env:NAME}` (the file is committed and shared, the token is
+//! not), and may take the API member's settings (`{company_id}`, `{private_key}` …):
+//!
+//! ```toml
+//! [server.headers]
+//! Authorization = "Bearer {env:ACME_MCP_TOKEN}"
+//! X-CW-Company = "{company_id}"
+//! ```
+//!
+//! Each `{env:NAME}` must be set when the config loads. What a header takes from the
+//! environment or the member's keys, and the whole value of a credential header
+//! (`Authorization`, or a name with `key`, `token`, `secret` or `auth` in it), is a secret:
+//! redacted wherever the run shows something, and `INT-01` when the server shows it.
+//!
 //! An action with no entry under `[actions]` is *not offered by this integration*: its
 //! scenarios are left out of the run and listed in the report, and the rules they check are
 //! *not offered* (unless other scenarios of theirs judge them).
@@ -62,7 +78,7 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 
 use super::process::MARKER_VARIABLE;
-use crate::connectwise::Credentials;
+use crate::connectwise::{Credentials, Secret};
 use crate::fixtures::line_of;
 use crate::integration::{ActionRequest, IntegrationError, Subject};
 use crate::model::{Action, ActionCatalog};
@@ -95,6 +111,33 @@ pub const SERVER_PLACEHOLDERS: [&str; 7] = [
 /// The placeholder of a started HTTP server's arguments, environment and URL: the port the
 /// harness chose for it.
 pub const PORT_PLACEHOLDER: &str = "port";
+
+/// Placeholders of a header value besides `{env:NAME}`: the scenario's ConnectWise and API
+/// member (a hosted server may take the member's keys in headers of its own).
+pub const HEADER_PLACEHOLDERS: [&str; 6] = [
+    "site",
+    "api_url",
+    "company_id",
+    "public_key",
+    "private_key",
+    "client_id",
+];
+
+/// The prefix of a placeholder naming a variable of the harness's environment.
+pub const ENV_PREFIX: &str = "env:";
+
+/// Headers the MCP transport sets itself, which `[server.headers]` may not.
+const TRANSPORT_HEADERS: [&str; 9] = [
+    "accept",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "host",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
 
 /// Placeholders of a tool's argument template, filled from the AI's request.
 pub const ARGUMENT_PLACEHOLDERS: [&str; 4] = ["id", "query", "fields", "action"];
@@ -139,6 +182,17 @@ pub enum Transport {
     },
 }
 
+/// An HTTP header sent with every request to a server speaking Streamable HTTP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// Its name, as the config writes it.
+    pub name: String,
+    /// Its value template: text, `{env:NAME}` and [`HEADER_PLACEHOLDERS`].
+    pub value: String,
+    /// The value of each `{env:NAME}` it names, read from the harness's environment on load.
+    environment: BTreeMap<String, Secret>,
+}
+
 /// How to start the server (or where it already runs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerCommand {
@@ -153,6 +207,8 @@ pub struct ServerCommand {
     pub env: Vec<(String, String)>,
     /// Variables of the harness's environment passed on to it, besides the essentials.
     pub pass_env: Vec<String>,
+    /// Headers sent with every request (Streamable HTTP only).
+    pub headers: Vec<Header>,
     /// Bound on start-up and `initialize`.
     pub startup_timeout: Duration,
     /// Bound on each tool call.
@@ -231,6 +287,8 @@ struct RawServer {
     env: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     pass_env: Vec<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<Spanned<String>, Spanned<String>>,
     startup_timeout_seconds: Option<Spanned<i64>>,
     call_timeout_seconds: Option<Spanned<i64>>,
     elicitation: Option<bool>,
@@ -272,10 +330,21 @@ pub fn placeholders(template: &str) -> Vec<&str> {
 }
 
 fn is_placeholder_name(name: &str) -> bool {
+    if let Some(variable) = name.strip_prefix(ENV_PREFIX) {
+        return is_variable_name(variable);
+    }
     !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Whether `name` is an environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+fn is_variable_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Fills `{name}` placeholders with text; `None` when a placeholder has no value.
@@ -450,6 +519,22 @@ impl ToolMapping {
 }
 
 impl ServerCommand {
+    /// The headers of every request, for one scenario's API member.
+    pub fn headers_for(&self, credentials: &Credentials) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|h| (h.name.clone(), h.value_for(credentials)))
+            .collect()
+    }
+
+    /// What the headers hold that is secret ([`Header::secrets_for`]), for the redactor.
+    pub fn header_secrets(&self, credentials: &Credentials) -> Vec<String> {
+        self.headers
+            .iter()
+            .flat_map(|h| h.secrets_for(credentials))
+            .collect()
+    }
+
     /// Whether the server is already running at its URL: the harness starts nothing.
     pub fn is_running_already(&self) -> bool {
         matches!(self.transport, Transport::Http { .. }) && self.command.is_empty()
@@ -498,6 +583,8 @@ impl ServerCommand {
 struct Loader<'a> {
     path: &'a str,
     text: &'a str,
+    /// The harness's environment, for `{env:NAME}`.
+    environment: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Loader<'_> {
@@ -600,6 +687,152 @@ impl Loader<'_> {
     }
 }
 
+impl Loader<'_> {
+    /// `[server.headers]`: each name a header the transport does not set itself, given
+    /// once; each value's placeholders known and each `{env:NAME}` set; the value, filled,
+    /// a valid header value. A value is never shown: only the template the file writes.
+    fn headers(
+        &self,
+        raw: BTreeMap<Spanned<String>, Spanned<String>>,
+        http: bool,
+    ) -> Result<Vec<Header>, ConfigError> {
+        let mut headers: Vec<Header> = Vec::new();
+        for (name, value) in raw {
+            let (name_span, name) = (name.span(), name.into_inner());
+            let (span, template) = (value.span(), value.into_inner());
+            if !http {
+                return Err(self.error(
+                    Some(name_span),
+                    format!(
+                        "header {name} in [server.headers] is for a server speaking Streamable HTTP (transport = \"http\"); a server over stdio takes its settings in [server.env]"
+                    ),
+                ));
+            }
+            if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(self.error(
+                    Some(name_span),
+                    format!(
+                        "\"{name}\" in [server.headers] is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+                    ),
+                ));
+            }
+            if TRANSPORT_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                return Err(self.error(
+                    Some(name_span),
+                    format!(
+                        "header {name} is set by the harness's MCP transport; [server.headers] may not set it"
+                    ),
+                ));
+            }
+            if let Some(first) = headers.iter().find(|h| h.name.eq_ignore_ascii_case(&name)) {
+                return Err(self.error(
+                    Some(name_span),
+                    format!(
+                        "header {name} is given twice in [server.headers] (as {} too; header names ignore case)",
+                        first.name
+                    ),
+                ));
+            }
+            let what = format!("the value of header {name}");
+            let mut environment = BTreeMap::new();
+            for placeholder in placeholders(&template) {
+                if let Some(variable) = placeholder.strip_prefix(ENV_PREFIX) {
+                    let Some(value) = (self.environment)(variable) else {
+                        return Err(self.error(
+                            Some(span),
+                            format!(
+                                "{{{placeholder}}} in {what}: {variable} is not set in the environment of cw-conform (set it where the run starts; the config names it so that the value never sits in the file)"
+                            ),
+                        ));
+                    };
+                    environment.insert(variable.to_owned(), Secret::new(value));
+                } else if !HEADER_PLACEHOLDERS.contains(&placeholder) {
+                    return Err(self.error(
+                        Some(span),
+                        format!(
+                            "unknown placeholder \"{{{placeholder}}}\" in {what} (expected {{env:NAME}}, {})",
+                            HEADER_PLACEHOLDERS
+                                .iter()
+                                .map(|p| format!("{{{p}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+            let header = Header {
+                name,
+                value: template,
+                environment,
+            };
+            // The file's own text first, then what the environment gives it.
+            let written = fill_text(&header.value, &|_| Some(String::new()));
+            if written.is_some_and(|w| hyper::header::HeaderValue::from_str(&w).is_err()) {
+                return Err(self.error(
+                    Some(span),
+                    format!(
+                        "{what}, {:?}, is not a valid header value (a line break or another control character)",
+                        header.value
+                    ),
+                ));
+            }
+            for (variable, value) in &header.environment {
+                if hyper::header::HeaderValue::from_str(value.expose()).is_err() {
+                    return Err(self.error(
+                        Some(span),
+                        format!(
+                            "{{{ENV_PREFIX}{variable}}} in {what}: the value of {variable} is not a valid header value (it holds a line break or another control character)"
+                        ),
+                    ));
+                }
+            }
+            headers.push(header);
+        }
+        Ok(headers)
+    }
+}
+
+/// Whether a header by this name carries a credential whatever its value is made of.
+fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["auth", "key", "token", "secret", "cookie", "password"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+impl Header {
+    /// Its value for one scenario's API member.
+    pub fn value_for(&self, credentials: &Credentials) -> String {
+        fill_text(&self.value, &|name| match name.strip_prefix(ENV_PREFIX) {
+            Some(variable) => self
+                .environment
+                .get(variable)
+                .map(|v| v.expose().to_owned()),
+            None => credential_value(credentials, name),
+        })
+        .unwrap_or_default()
+    }
+
+    /// What of its value for this member is secret: every `{env:NAME}` value, and the
+    /// whole value when it holds one of them or the member's keys, or the header is a
+    /// credential by its name.
+    pub fn secrets_for(&self, credentials: &Credentials) -> Vec<String> {
+        let named = placeholders(&self.value);
+        let holds_key = named
+            .iter()
+            .any(|p| ["public_key", "private_key"].contains(p));
+        let mut secrets: Vec<String> = self
+            .environment
+            .values()
+            .map(|v| v.expose().to_owned())
+            .collect();
+        if !secrets.is_empty() || holds_key || is_credential_header(&self.name) {
+            secrets.push(self.value_for(credentials));
+        }
+        secrets
+    }
+}
+
 fn non_empty(value: &Spanned<String>) -> bool {
     !value.get_ref().trim().is_empty()
 }
@@ -616,14 +849,30 @@ impl IntegrationConfig {
         Self::parse(&shown, &text, &base, catalog)
     }
 
-    /// Parses and validates a config; relative command paths are taken from `base`.
+    /// Parses and validates a config; relative command paths are taken from `base`, and
+    /// `{env:NAME}` from the harness's environment.
     pub fn parse(
         path: &str,
         text: &str,
         base: &Path,
         catalog: &ActionCatalog,
     ) -> Result<IntegrationConfig, ConfigError> {
-        let loader = Loader { path, text };
+        Self::parse_in(path, text, base, catalog, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::parse`], with `{env:NAME}` taken from `environment`.
+    pub fn parse_in(
+        path: &str,
+        text: &str,
+        base: &Path,
+        catalog: &ActionCatalog,
+        environment: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<IntegrationConfig, ConfigError> {
+        let loader = Loader {
+            path,
+            text,
+            environment,
+        };
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
             line: e.span().map(|span| line_of(text, span.start)),
@@ -690,6 +939,7 @@ impl IntegrationConfig {
         base: &Path,
     ) -> Result<ServerCommand, ConfigError> {
         let http = Self::http(loader, &raw)?;
+        let headers = loader.headers(raw.headers, http.is_some())?;
         let Some(raw_command) = raw.command else {
             if http.is_none() {
                 return Err(loader.error(
@@ -704,6 +954,7 @@ impl IntegrationConfig {
                     args: Vec::new(),
                     env: Vec::new(),
                     pass_env: Vec::new(),
+                    headers,
                     startup_timeout: DEFAULT_STARTUP_TIMEOUT,
                     call_timeout: DEFAULT_CALL_TIMEOUT,
                     elicitation: true,
@@ -801,6 +1052,7 @@ impl IntegrationConfig {
             args,
             env,
             pass_env,
+            headers,
             startup_timeout: DEFAULT_STARTUP_TIMEOUT,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             elicitation: true,
@@ -1433,6 +1685,96 @@ mod tests {
         let stdio = parse(MINIMAL).unwrap();
         assert_eq!(stdio.server.transport, Transport::Stdio);
         assert_eq!(stdio.server.transport_shown(), "stdio");
+    }
+
+    /// A hosted server's config with these `[server.headers]` lines.
+    fn hosted(headers: &str) -> String {
+        format!(
+            "[server]\ntransport = \"http\"\nurl = \"https://mcp.acme.example/mcp\"\n[server.headers]\n{headers}\n[actions]\n\"ticket.get\" = {{ tool = \"t\" }}\n"
+        )
+    }
+
+    fn parse_with_token(text: &str) -> Result<IntegrationConfig, ConfigError> {
+        let fixtures = Fixtures::builtin().unwrap();
+        IntegrationConfig::parse_in(
+            "acme.toml",
+            text,
+            Path::new("/etc/acme"),
+            &fixtures.actions,
+            &|name| match name {
+                "ACME_TOKEN" => Some("tok-9f2c41".to_owned()),
+                "BROKEN" => Some("line\nbreak".to_owned()),
+                _ => None,
+            },
+        )
+    }
+
+    #[test]
+    fn headers_take_the_token_from_the_environment_and_the_members_settings() {
+        let config = parse_with_token(&hosted(
+            "Authorization = \"Bearer {env:ACME_TOKEN}\"\nX-CW-Company = \"{company_id}\"\nX-CW-Key = \"{private_key}\"\nX-Client = \"cw-conform\"",
+        ))
+        .unwrap();
+        let credentials = Credentials {
+            site: "http://127.0.0.1:9".into(),
+            company_id: "northwind".into(),
+            public_key: "pub".into(),
+            private_key: Secret::new("priv-7d1e"),
+            client_id: None,
+        };
+        assert_eq!(
+            config.server.headers_for(&credentials),
+            [
+                ("Authorization".to_owned(), "Bearer tok-9f2c41".to_owned()),
+                ("X-CW-Company".to_owned(), "northwind".to_owned()),
+                ("X-CW-Key".to_owned(), "priv-7d1e".to_owned()),
+                ("X-Client".to_owned(), "cw-conform".to_owned()),
+            ]
+        );
+        // The token and the credential headers are secrets; the company and a literal are not.
+        assert_eq!(
+            config.server.header_secrets(&credentials),
+            ["tok-9f2c41", "Bearer tok-9f2c41", "priv-7d1e"]
+        );
+        // The config itself never shows the token.
+        assert!(!format!("{config:?}").contains("tok-9f2c41"));
+    }
+
+    #[rstest]
+    #[case::on_stdio(
+        "[server]\ncommand = \"x\"\n[server.headers]\nAuthorization = \"Bearer {env:ACME_TOKEN}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "header Authorization in [server.headers] is for a server speaking Streamable HTTP"
+    )]
+    #[case::not_a_header_name(&hosted("\"X Token\" = \"{env:ACME_TOKEN}\""), 5, "\"X Token\" in [server.headers] is not an HTTP header name")]
+    #[case::set_by_the_transport(&hosted("Accept = \"text/plain\""), 5, "header Accept is set by the harness's MCP transport")]
+    #[case::given_twice(&hosted("Authorization = \"Bearer {env:ACME_TOKEN}\"\nauthorization = \"x\""), 6, "header authorization is given twice in [server.headers] (as Authorization too")]
+    #[case::variable_unset(&hosted("Authorization = \"Bearer {env:ACME_TOKN}\""), 5, "{env:ACME_TOKN} in the value of header Authorization: ACME_TOKN is not set in the environment of cw-conform")]
+    #[case::unknown_placeholder(&hosted("X-Port = \"{port}\""), 5, "unknown placeholder \"{port}\" in the value of header X-Port (expected {env:NAME}, {site}")]
+    #[case::invalid_written_value(&hosted("X-Note = \"ring\\u0007\""), 5, "the value of header X-Note, \"ring\\u{7}\", is not a valid header value")]
+    #[case::invalid_variable_value(&hosted("X-Key = \"{env:BROKEN}\""), 5, "{env:BROKEN} in the value of header X-Key: the value of BROKEN is not a valid header value")]
+    #[case::env_outside_headers(
+        "[server]\ncommand = \"x\"\n[server.env]\nKEY = \"{env:ACME_TOKEN}\"\n[actions]\n\"ticket.get\" = { tool = \"t\" }\n",
+        4,
+        "unknown placeholder \"{env:ACME_TOKEN}\" in the value of KEY"
+    )]
+    fn an_invalid_header_names_the_file_the_line_and_the_value_but_never_a_secret(
+        #[case] text: &str,
+        #[case] line: usize,
+        #[case] message: &str,
+    ) {
+        let shown = parse_with_token(text).unwrap_err().to_string();
+        assert!(
+            shown.starts_with(&format!(
+                "failed to load integration config acme.toml: line {line}: "
+            )),
+            "{shown}"
+        );
+        assert!(shown.contains(message), "{shown}");
+        assert!(
+            !shown.contains("tok-9f2c41") && !shown.contains("line\nbreak"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! - each of those percent-encoded (upper- or lower-case hex, or form-encoded), JSON-escaped
 //!   (once or twice, `/` escaped or not) and as hex.
 //!
+//! An integration's own credentials (the `Authorization` or API-key header a hosted server
+//! wants) are added to the member's ([`Redactor::for_member_and`]) and take the same forms.
+//!
 //! Secrets shorter than [`SHORTEST_SECRET`] characters are not redacted: they would blank
 //! out ordinary words.
 
@@ -67,16 +70,29 @@ impl Redactor {
     /// A redactor for an API member: its private and public keys, and the credentials the
     /// `Authorization` header carries.
     pub fn for_member(credentials: &Credentials) -> Redactor {
+        Redactor::for_member_and(credentials, std::iter::empty::<String>())
+    }
+
+    /// A redactor for an API member ([`Self::for_member`]) and `more` secrets of the
+    /// integration's own (the credentials of its `[server.headers]`).
+    pub fn for_member_and<S: AsRef<str>>(
+        credentials: &Credentials,
+        more: impl IntoIterator<Item = S>,
+    ) -> Redactor {
         let private = credentials.private_key.expose();
-        Redactor::new([
-            private.to_owned(),
-            credentials.public_key.clone(),
-            format!(
-                "{}+{}:{private}",
-                credentials.company_id, credentials.public_key
-            ),
-            format!("{}:{private}", credentials.public_key),
-        ])
+        Redactor::new(
+            [
+                private.to_owned(),
+                credentials.public_key.clone(),
+                format!(
+                    "{}+{}:{private}",
+                    credentials.company_id, credentials.public_key
+                ),
+                format!("{}:{private}", credentials.public_key),
+            ]
+            .into_iter()
+            .chain(more.into_iter().map(|s| s.as_ref().to_owned())),
+        )
     }
 
     /// `text` with every form of every secret replaced by `[redacted]`.
@@ -263,6 +279,22 @@ mod tests {
             "Signed in as northwind+[redacted]; 3 tickets found."
         );
         assert!(redactor.reveals(text));
+    }
+
+    #[test]
+    fn an_integrations_own_credential_is_redacted_in_every_form_beside_the_members() {
+        let redactor = Redactor::for_member_and(&member(), ["hosted-token-3e9a"]);
+        for form in [
+            "hosted-token-3e9a".to_owned(),
+            STANDARD.encode("hosted-token-3e9a"),
+            percent_encoded("Bearer hosted-token-3e9a", false),
+            PRIVATE.to_owned(),
+        ] {
+            let text = leaked(&form);
+            assert!(redactor.reveals(&text), "{text}");
+            assert!(!redactor.reveals(&redactor.redact(&text)), "{text}");
+        }
+        assert!(!Redactor::for_member(&member()).reveals("hosted-token-3e9a"));
     }
 
     #[test]

@@ -518,6 +518,35 @@ where
     S: ServerHandler + Send + 'static,
     F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
 {
+    serve_streamable_http_requiring(listener, server, None).await;
+}
+
+/// A header a hosted server requires of every request, as its credential.
+#[derive(Clone)]
+pub struct RequiredHeader {
+    /// Its name.
+    pub name: hyper::header::HeaderName,
+    /// The value it must have.
+    pub value: hyper::header::HeaderValue,
+}
+
+impl std::fmt::Debug for RequiredHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RequiredHeader({}: [redacted])", self.name)
+    }
+}
+
+/// [`serve_streamable_http`], answering `401 Unauthorized` (with a `WWW-Authenticate`
+/// challenge) to a request that lacks the `required` header or has another value in it,
+/// as a hosted server does without its credential.
+pub async fn serve_streamable_http_requiring<S, F>(
+    listener: tokio::net::TcpListener,
+    server: F,
+    required: Option<RequiredHeader>,
+) where
+    S: ServerHandler + Send + 'static,
+    F: Fn() -> Result<S, std::io::Error> + Send + Sync + 'static,
+{
     use rmcp::transport::StreamableHttpService;
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
@@ -531,12 +560,18 @@ where
             continue;
         };
         let service = Arc::clone(&service);
+        let required = required.clone();
         tokio::spawn(async move {
             let answer = hyper::service::service_fn(
                 move |request: hyper::Request<hyper::body::Incoming>| {
                     let service = Arc::clone(&service);
+                    let refused = required
+                        .as_ref()
+                        .is_some_and(|r| request.headers().get(&r.name) != Some(&r.value));
                     async move {
-                        if request.uri().path() == HTTP_PATH {
+                        if refused {
+                            Ok(unauthorized())
+                        } else if request.uri().path() == HTTP_PATH {
                             Ok::<_, std::convert::Infallible>(service.handle(request).await)
                         } else {
                             Ok(not_found())
@@ -550,6 +585,24 @@ where
                 .await;
         });
     }
+}
+
+/// The answer to a request without the required header.
+fn unauthorized() -> hyper::Response<
+    http_body_util::combinators::BoxBody<hyper::body::Bytes, std::convert::Infallible>,
+> {
+    use http_body_util::BodyExt as _;
+    let body = http_body_util::Full::new(hyper::body::Bytes::from_static(
+        b"this MCP server requires its credential header\n",
+    ))
+    .boxed();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+    response.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static("Bearer realm=\"cw-conform\""),
+    );
+    response
 }
 
 /// The answer to a path other than [`HTTP_PATH`].

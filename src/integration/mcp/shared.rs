@@ -448,7 +448,10 @@ impl SharedServers {
         let kept = Arc::new(Kept {
             relay: Arc::clone(&site.relay),
             session_per_turn: true,
-            redactor: Redactor::for_member(&site.credentials),
+            redactor: Redactor::for_member_and(
+                &site.credentials,
+                config.server.header_secrets(&site.credentials),
+            ),
             server: Arc::default(),
         });
         SharedServers {
@@ -481,7 +484,10 @@ impl SharedServers {
         let new = Arc::new(Kept {
             relay: Arc::new(relay),
             session_per_turn: false,
-            redactor: Redactor::for_member(credentials),
+            redactor: Redactor::for_member_and(
+                credentials,
+                self.config.server.header_secrets(credentials),
+            ),
             server: Arc::default(),
         });
         kept.insert(set, Arc::clone(&new));

@@ -11,11 +11,14 @@
 //!
 //! This module knows nothing of scenarios or judging.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use hyper::header::{HeaderName, HeaderValue};
+use rmcp::service::ClientInitializeError;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{
-    StreamableHttpClient, StreamableHttpClientTransportConfig,
+    StreamableHttpClient, StreamableHttpClientTransportConfig, StreamableHttpError,
 };
 
 use super::process::{Launch, MAX_MESSAGE_BYTES, ServerProcess};
@@ -106,17 +109,61 @@ pub async fn until_listening(url: &str, process: &ServerProcess) -> Result<(), S
     }
 }
 
-/// rmcp's Streamable HTTP client for `url`: replies and SSE events bounded like a stdio
-/// line, no silent reconnection to a new session (a server that lost its session broke the
-/// scenario's connection, and says so).
-pub fn http_client(url: &str) -> StreamableHttpClientTransport<impl StreamableHttpClient> {
+/// rmcp's Streamable HTTP client for `url`, sending `headers` (the config's
+/// `[server.headers]`, filled in) with every request: replies and SSE events bounded like a
+/// stdio line, no silent reconnection to a new session (a server that lost its session broke
+/// the scenario's connection, and says so). `Err` names a header whose value is not one a
+/// request can carry (never the value: it may be a secret).
+pub fn http_client(
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<StreamableHttpClientTransport<impl StreamableHttpClient>, String> {
     // The client's TLS uses the ring provider; installing it twice is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut custom = HashMap::new();
+    for (name, value) in headers {
+        let name_of = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("the header \"{name}\": not an HTTP header name"))?;
+        let mut value_of = HeaderValue::from_str(value).map_err(|_| {
+            format!("the header {name}: its value holds a line break or another control character")
+        })?;
+        value_of.set_sensitive(true);
+        custom.insert(name_of, value_of);
+    }
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned())
         .max_json_response_size(MAX_MESSAGE_BYTES)
         .max_sse_event_size(MAX_MESSAGE_BYTES)
-        .reinit_on_expired_session(false);
-    StreamableHttpClientTransport::from_config(config)
+        .reinit_on_expired_session(false)
+        .custom_headers(custom);
+    Ok(StreamableHttpClientTransport::from_config(config))
+}
+
+/// How a server refused the harness's connection, if it did: the HTTP status of a refusal
+/// for want of a credential (`401 Unauthorized`), or of one the credential does not allow
+/// (`403 Forbidden`).
+pub type Refusal = fn(&ClientInitializeError) -> Option<&'static str>;
+
+/// The [`Refusal`] of the client of `transport` (whose error type only it names).
+pub fn refusal<C: StreamableHttpClient>(_transport: &StreamableHttpClientTransport<C>) -> Refusal {
+    refusal_of::<C::Error>
+}
+
+fn refusal_of<E: std::error::Error + Send + Sync + 'static>(
+    error: &ClientInitializeError,
+) -> Option<&'static str> {
+    let ClientInitializeError::TransportError { error, .. } = error else {
+        return None;
+    };
+    match error.error.downcast_ref::<StreamableHttpError<E>>()? {
+        StreamableHttpError::AuthRequired(_) => Some("401 Unauthorized"),
+        StreamableHttpError::InsufficientScope(_) => Some("403 Forbidden"),
+        StreamableHttpError::HttpStatus(status) => match status.status {
+            401 => Some("401 Unauthorized"),
+            403 => Some("403 Forbidden"),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]
