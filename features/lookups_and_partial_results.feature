@@ -136,6 +136,16 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And ConnectWise received no write
       And ticket #1004 now has the status "In Progress"
 
+    @RD-04 @mock-only
+    Scenario: A change of status to a ticket that does not exist fails as not found, not as a refusal
+      A status is looked up on the ticket's own board, so the ticket is read first; that it
+      does not exist is what the AI is told, not that a permission is missing.
+      When the AI asks to update ticket #99999 with:
+        | status | Waiting on Client |
+      Then the outcome is failed
+      And the AI is told "Ticket 99999 not found"
+      And ConnectWise received no write
+
   Rule: RD-05 Member Maintenance Inquire lets the AI find technicians, owners and assignees
 
     @RD-05 @mock-only
