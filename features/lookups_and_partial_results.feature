@@ -136,6 +136,49 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And ConnectWise received no write
       And ticket #1004 now has the status "In Progress"
 
+    @RD-04 @mock-only
+    Scenario: A change of status to a ticket that does not exist fails as not found, not as a refusal
+      A status is looked up on the ticket's own board, so the ticket is read first; that it
+      does not exist is what the AI is told, not that a permission is missing.
+      When the AI asks to update ticket #99999 with:
+        | status | Waiting on Client |
+      Then the outcome is failed
+      And the AI is told "Ticket 99999 not found"
+      And ConnectWise received no write
+
+    @RD-04 @mock-only
+    Scenario: A new ticket on a board given by an id that does not exist fails as not found, not as a refusal
+      When the AI asks to create a service ticket with:
+        | summary | Printer jammed on tray 2 |
+        | company | Acme                     |
+        | board   | {"id": 999}              |
+        | status  | New                      |
+      Then the outcome is failed
+      And the AI is told "Board 999 not found"
+      And ConnectWise received no write
+
+    @RD-04 @writes @mock-only
+    Scenario Outline: A status given as <given> is checked, and the ticket takes it
+      When the AI asks to update ticket #1004 with:
+        | status | <status> |
+      Then the outcome is allowed
+      And ticket #1004 now has the status "Waiting on Client"
+
+      Examples:
+        | given            | status                        |
+        | its id           | {"id": 3}                     |
+        | an object naming | {"name": "Waiting on Client"} |
+
+    @RD-04 @mock-only
+    Scenario: A status given as an object naming a status that does not exist is rejected before anything is written
+      When the AI asks to update ticket #1004 with:
+        | status | {"name": "Parked"} |
+      Then the outcome is rejected
+      And the AI is told "There is no service status"
+      And the AI is told "Parked"
+      And ConnectWise received no write
+      And ticket #1004 now has the status "In Progress"
+
   Rule: RD-05 Member Maintenance Inquire lets the AI find technicians, owners and assignees
 
     @RD-05 @mock-only

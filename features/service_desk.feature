@@ -91,6 +91,25 @@ Feature: Service desk actions
       And ticket #1004 now has the status ">Closed"
       And ticket #1004 now has the closedFlag "true"
 
+    @SD-02 @mock-only
+    Scenario: Close Service Tickets Edit does not cover another change made while closing
+      Follows the older document's table (the default): the close function allows the change
+      of status alone; a new summary in the same request is an edit of the ticket, so the
+      whole request is refused and the ticket keeps both.
+      Given an API member whose role grants:
+        | function                             | edit | inquire |
+        | Service Desk / Close Service Tickets | All  | All     |
+        | Service Desk / Service Tickets       | None | All     |
+        | System / Table Setup                 | None | All     |
+      When the AI asks to update ticket #1004 with:
+        | status  | >Closed                        |
+        | summary | VPN fixed by a firmware update |
+      Then the outcome is denied
+      And the AI is told it needs "Service Desk / Service Tickets" Edit
+      And ConnectWise received one PATCH request, answered 403
+      And ticket #1004 now has the status "In Progress"
+      And ticket #1004 now has the summary "VPN drops every 30 minutes"
+
     @SD-02 @writes @mock-only
     Scenario: Under the newer document, Service Tickets Edit closes a ticket
       Follows the newer document, which lists closing among what Service Tickets Edit allows.

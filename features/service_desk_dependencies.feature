@@ -33,6 +33,27 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And ticket #1006 now has the status "New"
       And ticket #1007 now has the hasMergedChildTicketFlag "true"
 
+    @SD-03 @writes @mock-only
+    Scenario Outline: A merge that gives the status as <given> gives the merged ticket the status "<shown>"
+      An AI may name the status, give its id, or send null for a status it leaves out; null
+      is taken as naming no status.
+      Given an API member whose role grants:
+        | function                       | add  | edit | delete | inquire |
+        | Service Desk / Merge Tickets   | All  | None | None   | None    |
+        | Service Desk / Service Tickets | None | None | None   | All     |
+      When the AI asks to merge into ticket #1007 with:
+        | mergeTicketIds | [1006]   |
+        | status         | <status> |
+      Then the outcome is allowed
+      And ticket #1006 now has the status "<shown>"
+      And ticket #1007 now has the hasMergedChildTicketFlag "true"
+
+      Examples:
+        | given  | status            | shown             |
+        | a name | Waiting on Client | Waiting on Client |
+        | an id  | {"id": 3}         | Waiting on Client |
+        | null   | null              | New               |
+
     @SD-03 @mock-only
     Scenario: Without Merge Tickets, merging is denied even with full rights on tickets
       Given an API member whose role grants:
