@@ -536,6 +536,35 @@ fn attachment_target(body: &Value) -> Option<String> {
     Some(format!("{collection}/{id}"))
 }
 
+/// The records a merge request changes besides the one its path names: each id of the
+/// body's `mergeTicketIds`, in the path's collection (`POST /service/tickets/7/merge`
+/// with `{"mergeTicketIds": [9]}` → `/service/tickets/9`). An id that is not a number is
+/// taken as a record no run created, so the gate refuses it.
+fn merged_records(path: &str, body: Option<&Value>) -> Vec<String> {
+    let Some(collection) = path
+        .strip_suffix("/merge")
+        .and_then(|record| record.rsplit_once('/'))
+        .map(|(collection, _)| collection)
+    else {
+        return Vec::new();
+    };
+    let ids = body
+        .and_then(|b| b.get("mergeTicketIds"))
+        .map(|ids| match ids {
+            Value::Array(ids) => ids.clone(),
+            other => vec![other.clone()],
+        })
+        .unwrap_or_default();
+    ids.iter()
+        .map(
+            |id| match id.as_i64().or_else(|| id.as_str()?.parse().ok()) {
+                Some(id) => format!("{collection}/{id}"),
+                None => format!("{collection}/not-a-record-id"),
+            },
+        )
+        .collect()
+}
+
 /// Every record a path names, outermost first: `/service/tickets/7/notes/3` names
 /// `/service/tickets/7` and `/service/tickets/7/notes/3`.
 pub fn records_in(path: &str) -> Vec<String> {
@@ -672,6 +701,11 @@ impl LedgerGate {
                 }
                 if let Some(attached_to) = body.and_then(attachment_target) {
                     self.check_owned(method, &attached_to)?;
+                }
+                // A merge changes the records its body names (ConnectWise closes them into
+                // the target), not only the one its path names.
+                for merged in merged_records(path, body) {
+                    self.check_owned(method, &merged)?;
                 }
                 let found = body.and_then(|b| find_mark(b, &self.ledger.token));
                 let Some((mark, field)) = found else {
@@ -955,6 +989,37 @@ mod tests {
             open.before_write("DELETE", "/company/contacts/5", None)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_merge_of_a_ticket_the_run_did_not_create_into_its_own_is_refused() {
+        let dir = scratch();
+        let ledger = Arc::new(Ledger::create(&dir, "https://x.example", "c").unwrap());
+        let gate = LedgerGate::new(Arc::clone(&ledger), "p", 1, false);
+        for id in [7, 8] {
+            let t = gate
+                .before_write(
+                    "POST",
+                    "/service/tickets",
+                    Some(&json!({"summary": ledger.next_mark()})),
+                )
+                .unwrap();
+            gate.after_write(t, Some(&answer(201, json!({"id": id}))));
+        }
+        let merge = |ids: Value| {
+            gate.before_write(
+                "POST",
+                "/service/tickets/7/merge",
+                Some(&json!({"mergeTicketIds": ids, "status": {"id": 1}})),
+            )
+        };
+        assert!(merge(json!([8])).is_ok(), "both tickets are the run's");
+        for foreign in [json!([8, 1009]), json!([1009]), json!(["x"]), json!(1009)] {
+            assert!(
+                matches!(merge(foreign.clone()), Err(ClientError::Refused { .. })),
+                "{foreign}"
+            );
+        }
     }
 
     #[test]
