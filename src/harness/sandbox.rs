@@ -252,7 +252,23 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
     if seeded_record {
         return Some("refers to a record seeded in the mock");
     }
-    let patterns: [(&str, &'static str); 8] = [
+    let patterns: [(&str, &'static str); 12] = [
+        (
+            "ConnectWise governs closing tickets",
+            "chooses which document ConnectWise follows (a sandbox follows one of them)",
+        ),
+        (
+            "ConnectWise lets setup tables be read",
+            "chooses which document ConnectWise follows (a sandbox follows one of them)",
+        ),
+        (
+            "ConnectWise answers bad credentials with",
+            "chooses how ConnectWise refuses a sign-in (a sandbox answers one way)",
+        ),
+        (
+            "ConnectWise requires SSL",
+            "serves ConnectWise over plain http (a sandbox is https only)",
+        ),
         (
             "are added to the role",
             "adds a workflow's grants to its role",
@@ -278,6 +294,42 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
         .iter()
         .find(|(pattern, _)| step.contains(pattern))
         .map(|(_, reason)| *reason)
+}
+
+/// Why a scenario's steps can only run against the mock (see [`needs_mock`]): a check that
+/// the result includes a record is the seed's only when no step arranged that record.
+pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<&'static str> {
+    let arranged: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| arranged_name(&step.value))
+        .collect();
+    steps.iter().find_map(|step| {
+        let text = step.value.as_str();
+        let names_arranged = text.starts_with("the result ")
+            && text
+                .rsplit('"')
+                .nth(1)
+                .is_some_and(|name| arranged.contains(&name));
+        if names_arranged {
+            None
+        } else {
+            needs_mock(text)
+        }
+    })
+}
+
+/// The name a step arranging a record gives it (`a service ticket "VPN" owned by …`).
+fn arranged_name(step: &str) -> Option<&str> {
+    let rest = step.strip_prefix("a ").or_else(|| step.strip_prefix("an "))?;
+    let (kind, rest) = rest.split_once(" \"")?;
+    super::arrange::kind(kind)?;
+    rest.split_once('"').map(|(name, _)| name)
+}
+
+/// Whether a scenario arranges records of its own (on a sandbox, the setup member creates
+/// them).
+pub(crate) fn arranges(steps: &[&gherkin::Step]) -> bool {
+    steps.iter().any(|step| arranged_name(&step.value).is_some())
 }
 
 /// The roles a scenario signs in with, in order: each role its steps set up (a profile, a
@@ -367,10 +419,7 @@ pub(crate) fn exclusion(
     let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
     let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
-        let why = steps
-            .iter()
-            .find_map(|step| needs_mock(&step.value))
-            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
+        let why = needs_mock_of(&steps).unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
         return Some(format!("needs the mock: {why}"));
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
@@ -379,8 +428,21 @@ pub(crate) fn exclusion(
                 .to_owned(),
         );
     }
-    if let Some(reason) = steps.iter().find_map(|step| needs_mock(&step.value)) {
+    if let Some(reason) = needs_mock_of(&steps) {
         return Some(format!("needs the mock: {reason} (tag it @mock-only)"));
+    }
+    if arranges(&steps) {
+        if !run.allow_writes {
+            return Some(
+                "arranges the records it needs on the sandbox (run with --allow-writes)".to_owned(),
+            );
+        }
+        if !run.sandbox.profiles.contains_key(super::arrange::SETUP_PROFILE) {
+            return Some(format!(
+                "arranges the records it needs, and the profiles file names no setup member (add the profile \"{}\" that `cw-conform sandbox plan` lists)",
+                super::arrange::SETUP_PROFILE
+            ));
+        }
     }
     for role in roles_needed(fixtures, &steps).into_iter().flatten() {
         if run.profile_for(&role).is_some() {
@@ -444,6 +506,15 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
     }
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
     profiles.extend(own);
+    let any_arranges = loaded.features.iter().any(|feature| {
+        super::scenarios_of(feature).any(|(rule, scenario)| {
+            let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
+            arranges(&steps)
+        })
+    });
+    if any_arranges {
+        profiles.push(super::arrange::setup_role(fixtures));
+    }
     profiles
 }
 
@@ -473,6 +544,9 @@ pub fn resolve_role(
     fixtures: &Fixtures,
     name: &str,
 ) -> Result<SecurityRole, crate::fixtures::FixtureError> {
+    if name == super::arrange::SETUP_PROFILE {
+        return Ok(super::arrange::setup_role(fixtures));
+    }
     if name.starts_with("scenario-")
         && let Some(role) = scenario_role(fixtures, name)
     {

@@ -6,7 +6,7 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
-use crate::harness::sandbox::MARK_FIELDS;
+use crate::harness::arrange;
 use crate::harness::world::{ConformanceWorld, Created};
 use crate::integration::mcp::reply::Records;
 use crate::integration::{ActionRequest, Subject};
@@ -21,7 +21,7 @@ pub(super) const STEPS: &[StepDoc] = &[
         pattern: Pattern::Regex(
             r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
         ),
-        form: "the AI asks to <action>[ #<id> | \"<text>\" | the one just created][ with:]",
+        form: "the AI asks to <action>[ #<id> | \"<name>\" | \"<text>\" | the one just created][ with:]",
         description: "The AI asks the integration to perform a catalog action, on a record, \
                       with a search text, or on the record the last action created; `with:` \
                       takes the fields as a | field | value | table (values that parse as JSON \
@@ -29,7 +29,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
             param("<id>", "a record number (for a child record, its parent's)"),
-            param("<text>", "the search text"),
+            param("<name>", "a record the scenario arranged (an action on one record)"),
+            param("<text>", "the search text (a search)"),
         ],
         example: "the AI asks to create a service ticket with:",
         table: Some(
@@ -80,6 +81,8 @@ async fn ai_asks(
             id.parse()
                 .unwrap_or_else(|e| mistake!("bad record number {id}: {e}")),
         ))
+    } else if !text.is_empty() && takes_record(&action) {
+        Some(Subject::Id(arrange::named(&world.arranged, &text).id))
     } else if !text.is_empty() {
         Some(Subject::Text(text))
     } else {
@@ -97,7 +100,7 @@ async fn ai_asks(
     };
     if let Some(run) = &world.sandbox {
         if makes_records {
-            mark(&mut fields, &run.ledger.next_mark());
+            arrange::mark(&mut fields, &run.ledger.next_mark());
         } else if let Some(Subject::Id(id)) = &subject {
             keep_mark(&mut fields, &run.ledger, &format!("{path}/{id}"));
         }
@@ -131,17 +134,14 @@ pub(crate) fn unknown_action(catalog: &ActionCatalog, phrase: &str) -> String {
     )
 }
 
-/// Marks a record created on a sandbox with the run's mark (`[cw-conform TOKEN.SEQ]`), so
-/// that only this run can recognise it as its own: the first name-like text field is
-/// prefixed with it, or `notes` carries it.
-fn mark(fields: &mut Map<String, Value>, mark: &str) {
-    for field in MARK_FIELDS {
-        if let Some(Value::String(text)) = fields.get_mut(field) {
-            *text = format!("{mark} {text}");
-            return;
-        }
-    }
-    fields.insert("notes".into(), Value::from(mark));
+/// Whether the action acts on one record (or a record's children), named by its number or
+/// by the name the scenario arranged it under, rather than on a search text.
+fn takes_record(action: &crate::model::Action) -> bool {
+    action.path.contains("{parentId}")
+        || !matches!(
+            action.kind,
+            ActionKind::Connect | ActionKind::Search | ActionKind::Create
+        )
 }
 
 /// An update of a record the run created keeps the record's mark on the field carrying it
@@ -163,7 +163,7 @@ fn keep_mark(fields: &mut Map<String, Value>, ledger: &crate::ledger::Ledger, re
 }
 
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.
-fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
+pub(super) fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
     rows.iter()
         .map(|row| {
             let [field, value] = row.as_slice() else {
