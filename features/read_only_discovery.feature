@@ -12,7 +12,7 @@ Feature: Read-only discovery and lookup
       Then the outcome is allowed
       And the result includes the company "Acme Corporation"
 
-    @RD-01 @mock-only
+    @RD-01
     Scenario: Without Company Maintenance Inquire company lookup is denied
       Given an API member whose role grants:
         | function             | inquire |
@@ -30,7 +30,7 @@ Feature: Read-only discovery and lookup
       Then the outcome is allowed
       And the result includes the contact "Gibbons"
 
-    @RD-02 @mock-only
+    @RD-02
     Scenario: Without Contacts Inquire contact lookup is denied
       Given an API member whose role grants:
         | function                        | inquire |
@@ -50,12 +50,13 @@ Feature: Read-only discovery and lookup
       Then the outcome is allowed
       And the result lists exactly #1001, #1002 and #1003
 
-    @RD-03 @OV-02 @mock-only
+    @RD-03 @OV-02
     Scenario: With Inquire My a ticket of another member is denied
       Given an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | My      |
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is denied
 
     @RD-03 @OV-02 @mock-only
@@ -118,7 +119,7 @@ Feature: Read-only discovery and lookup
         | update company #19    | name      | Acme Renamed |
         | update contact #101   | title     | CTO          |
 
-    @OV-03 @mock-only
+    @OV-03
     Scenario: With the customer-sync role no write of the catalog goes through, deletes included
       Given an API member with the role "customer-sync"
       Then every write in the catalog is denied or blocked
@@ -126,9 +127,10 @@ Feature: Read-only discovery and lookup
 
   Rule: CL-02 start read-only: every lookup works and every write is denied
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario Outline: The read-only discovery role passes each lookup
       Given an API member with the role "read-only-discovery"
+      And a service ticket "VPN drops every" owned by another member
       When the AI asks to <lookup>
       Then the outcome is allowed
       And ConnectWise received no write
@@ -138,12 +140,13 @@ Feature: Read-only discovery and lookup
         | search companies "Globex" |
         | search contacts "Doe"     |
         | list service tickets      |
-        | get ticket #1004          |
+        | get ticket "VPN drops every"          |
         | search members "jsmith"   |
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario Outline: The read-only discovery role has every write denied
       Given an API member with the role "read-only-discovery"
+      And a service ticket "VPN drops every" owned by another member
       When the AI asks to <write> with:
         | <field> | <value> |
       Then the outcome is denied
@@ -152,12 +155,12 @@ Feature: Read-only discovery and lookup
       Examples:
         | write                                | field     | value            |
         | create a service ticket              | summary   | Cannot print     |
-        | update ticket #1004                  | summary   | VPN fixed        |
-        | close ticket #1004                   | status    | >Closed          |
-        | add an internal note to ticket #1004 | text      | Checked the logs |
+        | update ticket "VPN drops every"                  | summary   | VPN fixed        |
+        | close ticket "VPN drops every"                   | status    | >Closed          |
+        | add an internal note to ticket "VPN drops every" | text      | Checked the logs |
         | create a contact                     | firstName | Sam              |
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario: With the read-only discovery role no write of the catalog goes through, deletes included
       Given an API member with the role "read-only-discovery"
       Then every write in the catalog is denied or blocked

@@ -25,7 +25,7 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
       And member #2 now has the title "Service Technician"
 
-    @SAFE-01 @mock-only
+    @SAFE-01
     Scenario: Adding a member is refused before anything is sent
       When the AI asks to create a member with:
         | identifier | aibot2 |
@@ -148,7 +148,7 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-05 the integration never changes departments
 
-    @SAFE-05 @mock-only
+    @SAFE-05
     Scenario: Creating a department is refused before anything is sent
       When the AI asks to create a department with:
         | identifier | SEC      |
@@ -191,7 +191,7 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-07 the integration never changes system information
 
-    @SAFE-07 @mock-only
+    @SAFE-07
     Scenario: Changing the server time zone is refused before anything is sent
       When the AI asks to update system information with:
         | serverTimeZone | UTC |
@@ -207,9 +207,18 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-08 agreement fields that change billing are never written, not even alongside allowed ones
 
-    @SAFE-08 @mock-only
+    @SAFE-08
     Scenario Outline: An agreement update that touches <field> is refused as a whole
-      When the AI asks to update agreement #301 with:
+      Given an agreement "Acme - Managed" with:
+        | billOneTimeFlag          | false         |
+        | oneTimeFlag              | false         |
+        | applicationUnits         | Hours         |
+        | applicationLimit         | 0.0           |
+        | applicationCycle         | CalendarMonth |
+        | applicationUnlimitedFlag | true          |
+        | invoicingCycle           | CalendarYear  |
+        | prorateFlag              | true          |
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO | PO-2026-17 |
         | <field>    | <value>    |
       Then the outcome is blocked
@@ -217,8 +226,8 @@ Feature: What the integration blocks or holds whatever the role grants
       And the AI is told "<field>"
       And the AI is told "can change billing retroactively"
       And ConnectWise received no request for it
-      And agreement #301 now has the customerPO "ACME-PO-4471"
-      And agreement #301 now has the <field> "<current>"
+      And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
+      And agreement "Acme - Managed" now has the <field> "<current>"
 
       Examples:
         | field                    | value        | current       |
@@ -233,27 +242,37 @@ Feature: What the integration blocks or holds whatever the role grants
         | invoicingCycle           | ContractYear | CalendarYear  |
         | prorateFlag              | false        | true          |
 
-    @SAFE-08 @mock-only
+    @SAFE-08
     Scenario: A billing amount the agreement does not show yet is refused all the same
-      When the AI asks to update agreement #301 with:
+      Given an agreement "Acme - Managed"
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO    | PO-2026-17 |
         | billingAmount | 3000       |
       Then the outcome is blocked
       And the result cites rule SAFE-08
       And the AI is told "billingAmount"
       And ConnectWise received no request for it
-      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
 
-    @SAFE-08 @mock-only
+    @SAFE-08
     Scenario Outline: A billing field written as a path (<path>) is refused all the same
-      When the AI asks to update agreement #301 with:
+      Given an agreement "Acme - Managed" with:
+        | billOneTimeFlag          | false         |
+        | oneTimeFlag              | false         |
+        | applicationUnits         | Hours         |
+        | applicationLimit         | 0.0           |
+        | applicationCycle         | CalendarMonth |
+        | applicationUnlimitedFlag | true          |
+        | invoicingCycle           | CalendarYear  |
+        | prorateFlag              | true          |
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO | PO-2026-17 |
         | <path>     | <value>    |
       Then the outcome is blocked
       And the result cites rule SAFE-08
       And the AI is told "<field>"
       And ConnectWise received no request for it
-      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
 
       Examples:
         | path                      | field                    | value        |
@@ -270,9 +289,10 @@ Feature: What the integration blocks or holds whatever the role grants
         | /prorateFlag              | prorateFlag              | false        |
         | /invoicingCycle           | invoicingCycle           | ContractYear |
 
-    @SAFE-08 @SAFE-09 @mock-only @writes
+    @SAFE-08 @SAFE-09 @writes
     Scenario: The same update without the billing field goes to review and writes only the PO number
-      When the AI asks to update agreement #301 with:
+      Given an agreement "Acme - Managed"
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO | PO-2026-17 |
       Then the outcome is escalated
       And the result cites rule SAFE-09
@@ -282,12 +302,16 @@ Feature: What the integration blocks or holds whatever the role grants
       Then the outcome is allowed
       And ConnectWise received one PATCH request, answered 200
       And the write sent only the fields "customerPO"
-      And agreement #301 now has the customerPO "PO-2026-17"
+      And agreement "Acme - Managed" now has the customerPO "PO-2026-17"
 
   Rule: SAFE-09 time, expenses, agreements and purchase orders are held for review before anything is written
 
-    @SAFE-09 @mock-only @writes
+    @SAFE-09 @writes
     Scenario Outline: A new <record> is held for review and created once confirmed
+      Given an agreement "Acme - Managed" with:
+        | billExpenses  | Billable                                                  |
+        | billProducts  | Billable                                                  |
+        | internalNotes | All-you-can-eat remote support; onsite billed separately. |
       When the AI asks to <request> with:
         | <field 1> | <value 1> |
         | <field 2> | <value 2> |
@@ -304,13 +328,17 @@ Feature: What the integration blocks or holds whatever the role grants
       Examples:
         | record             | request                           | field 1       | value 1                  | field 2  | value 2              | field 3       | value 3                    |
         | agreement          | create an agreement               | name          | Globex - Backup Services | type     | {"id": 1}            | company       | Globex                     |
-        | agreement addition | add an addition to agreement #301 | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
+        | agreement addition | add an addition to agreement "Acme - Managed" | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
         | expense            | create an expense                 | amount        | 18.5                     | date     | 2026-10-05T00:00:00Z | notes         | Courier fee                |
         | time entry         | create a time entry               | timeStart     | 2026-10-05T09:00:00Z     | timeEnd  | 2026-10-05T09:30:00Z | notes         | Checked VPN logs.          |
         | purchase order     | create a purchase order           | vendorCompany | {"id": 23}               | status   | {"id": 1}            | internalNotes | Docking station for Globex |
 
-    @SAFE-09 @mock-only
+    @SAFE-09
     Scenario Outline: Refusing the review of a new <record> creates nothing
+      Given an agreement "Acme - Managed" with:
+        | billExpenses  | Billable                                                  |
+        | billProducts  | Billable                                                  |
+        | internalNotes | All-you-can-eat remote support; onsite billed separately. |
       When the AI asks to <request> with:
         | <field 1> | <value 1> |
         | <field 2> | <value 2> |
@@ -324,7 +352,7 @@ Feature: What the integration blocks or holds whatever the role grants
       Examples:
         | record             | request                           | field 1       | value 1                  | field 2  | value 2              | field 3       | value 3                    |
         | agreement          | create an agreement               | name          | Globex - Backup Services | type     | {"id": 1}            | company       | Globex                     |
-        | agreement addition | add an addition to agreement #301 | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
+        | agreement addition | add an addition to agreement "Acme - Managed" | product       | {"id": 12}               | quantity | 2                    | billCustomer  | Billable                   |
         | expense            | create an expense                 | amount        | 18.5                     | date     | 2026-10-05T00:00:00Z | notes         | Courier fee                |
         | time entry         | create a time entry               | timeStart     | 2026-10-05T09:00:00Z     | timeEnd  | 2026-10-05T09:30:00Z | notes         | Checked VPN logs.          |
         | purchase order     | create a purchase order           | vendorCompany | {"id": 23}               | status   | {"id": 1}            | internalNotes | Docking station for Globex |
@@ -399,8 +427,13 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-10 every delete waits for a person to confirm it
 
-    @SAFE-10 @mock-only
+    @SAFE-10
     Scenario Outline: Asked to <request>, a person refuses and nothing is deleted
+      Given a contact "Olivera"
+      And a service ticket "Wi-Fi slow in" owned by another member with:
+        | contact | {"id": 103, "name": "Hank Scorpio"} |
+      And a time entry "Remote session reviewed" owned by the API member with:
+        | ticket | {"id": 1001, "summary": "Outlook keeps prompting for password"} |
       When the AI asks to <request>
       Then the outcome is escalated
       And the result cites rule SAFE-10
@@ -414,12 +447,17 @@ Feature: What the integration blocks or holds whatever the role grants
 
       Examples:
         | request                | record          |
-        | delete contact #108    | contact #108    |
-        | delete ticket #1009    | ticket #1009    |
-        | delete time entry #501 | time entry #501 |
+        | delete contact "Olivera"    | contact "Olivera"    |
+        | delete ticket "Wi-Fi slow in"    | ticket "Wi-Fi slow in"    |
+        | delete time entry "Remote session reviewed" | time entry "Remote session reviewed" |
 
-    @SAFE-10 @mock-only @writes
+    @SAFE-10 @writes
     Scenario Outline: Asked to <request>, a person confirms and it is deleted
+      Given a contact "Olivera"
+      And a service ticket "Wi-Fi slow in" owned by another member with:
+        | contact | {"id": 103, "name": "Hank Scorpio"} |
+      And a time entry "Remote session reviewed" owned by the API member with:
+        | ticket | {"id": 1001, "summary": "Outlook keeps prompting for password"} |
       When the AI asks to <request>
       Then the outcome is escalated
       And the result cites rule SAFE-10
@@ -431,9 +469,9 @@ Feature: What the integration blocks or holds whatever the role grants
 
       Examples:
         | request                | record          |
-        | delete contact #108    | contact #108    |
-        | delete ticket #1009    | ticket #1009    |
-        | delete time entry #501 | time entry #501 |
+        | delete contact "Olivera"    | contact "Olivera"    |
+        | delete ticket "Wi-Fi slow in"    | ticket "Wi-Fi slow in"    |
+        | delete time entry "Remote session reviewed" | time entry "Remote session reviewed" |
 
     @SAFE-10 @mock-only
     Scenario: Asked to remove a task from a ticket, a person refuses and nothing is deleted

@@ -209,11 +209,31 @@ pub(crate) async fn arrange(
             mistake!("a {} has no owner ConnectWise checks", kind.name);
         }
         for field in &endpoint.owner {
-            let value = match field.split_once('/') {
-                Some((_, "identifier")) => Value::from(owner.clone()),
-                _ => Value::from(owner.clone()),
-            };
-            set_path(&mut record, field, value);
+            set_path(&mut record, field, Value::from(owner.clone()));
+        }
+        if world.sandbox.is_none() {
+            // The mock stores what it is given: the owner reference gets the member's id
+            // and name, as ConnectWise fills them in on a create.
+            let members = world.mock().await.records("members");
+            let found = members
+                .iter()
+                .find(|m| m["identifier"].as_str() == Some(owner.as_str()));
+            for field in &endpoint.owner {
+                if let (Some((head, "identifier")), Some(member)) = (field.split_once('/'), found) {
+                    record.insert(
+                        head.to_owned(),
+                        serde_json::json!({
+                            "id": member["id"],
+                            "identifier": owner,
+                            "name": format!(
+                                "{} {}",
+                                member["firstName"].as_str().unwrap_or_default(),
+                                member["lastName"].as_str().unwrap_or_default()
+                            ),
+                        }),
+                    );
+                }
+            }
         }
     }
     for field in &endpoint.unique {

@@ -252,7 +252,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
     if seeded_record {
         return Some("refers to a record seeded in the mock");
     }
-    let patterns: [(&str, &'static str); 12] = [
+    let patterns: [(&str, &'static str); 11] = [
         (
             "ConnectWise governs closing tickets",
             "chooses which document ConnectWise follows (a sandbox follows one of them)",
@@ -269,14 +269,10 @@ pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
             "ConnectWise requires SSL",
             "serves ConnectWise over plain http (a sandbox is https only)",
         ),
-        (
-            "are added to the role",
-            "adds a workflow's grants to its role",
-        ),
         ("signs in as the member", "signs in as a seeded member"),
         (
-            "the integration is configured with",
-            "changes the credentials",
+            "the integration is configured with a wrong ConnectWise URL",
+            "sends the integration to a second ConnectWise site",
         ),
         (
             "the integration sends no client ID",
@@ -365,6 +361,12 @@ pub(crate) fn roles_needed(
         } else if let Some(rest) = text.strip_prefix("the role also grants \"") {
             let base = current.clone().flatten();
             Some(base.and_then(|role| also_grants(fixtures, role, rest)))
+        } else if let Some(workflow) = text
+            .strip_prefix("the write permissions of the workflow \"")
+            .and_then(|r| r.strip_suffix("\" are added to the role"))
+        {
+            let base = current.clone().flatten();
+            Some(base.and_then(|role| with_workflow(fixtures, role, workflow)))
         } else {
             None
         };
@@ -387,6 +389,29 @@ pub(crate) fn roles_needed(
         needed.push(fixtures.role(crate::target::DEFAULT_ROLE).ok());
     }
     needed
+}
+
+/// `role` with the write permissions of a workflow added, as the step `the write
+/// permissions of the workflow "W" are added to the role` gives them.
+fn with_workflow(fixtures: &Fixtures, mut role: SecurityRole, workflow: &str) -> Option<SecurityRole> {
+    let grants = crate::oracle::workflow_grants(fixtures, workflow);
+    if grants.is_empty() {
+        return None;
+    }
+    for needed in grants {
+        let name: crate::model::FunctionName = needed.function.to_string().parse().ok()?;
+        let function = fixtures
+            .permissions
+            .functions
+            .find(&name.module, &name.function)?
+            .clone();
+        let mut levels = role.levels(&function);
+        levels.set(needed.operation, crate::model::Level::All);
+        role.grant(function, levels);
+    }
+    let grants: Vec<_> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
+    role.name = super::steps::roles::scenario_role_name(&grants);
+    Some(role)
 }
 
 /// `role` with the grant of a `the role also grants "F" Operation Level` step (`rest`: the
