@@ -185,7 +185,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       Then the outcome is allowed
       And ticket "VPN drops every" now has the owner "ldavis"
 
-    @RD-05
+    @RD-05 @mock-only
     Scenario: Without Member Maintenance Inquire the assignee cannot be checked, so the assignment is denied
       Given an API member whose role grants:
         | function                       | add  | edit | inquire |

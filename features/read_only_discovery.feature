@@ -119,7 +119,7 @@ Feature: Read-only discovery and lookup
         | update company #19    | name      | Acme Renamed |
         | update contact #101   | title     | CTO          |
 
-    @OV-03
+    @OV-03 @mock-only
     Scenario: With the customer-sync role no write of the catalog goes through, deletes included
       Given an API member with the role "customer-sync"
       Then every write in the catalog is denied or blocked
@@ -160,7 +160,7 @@ Feature: Read-only discovery and lookup
         | add an internal note to ticket "VPN drops every" | text      | Checked the logs |
         | create a contact                     | firstName | Sam              |
 
-    @CL-02
+    @CL-02 @mock-only
     Scenario: With the read-only discovery role no write of the catalog goes through, deletes included
       Given an API member with the role "read-only-discovery"
       Then every write in the catalog is denied or blocked

@@ -306,7 +306,7 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-09 time, expenses, agreements and purchase orders are held for review before anything is written
 
-    @SAFE-09 @writes
+    @SAFE-09 @writes @mock-only
     Scenario Outline: A new <record> is held for review and created once confirmed
       Given an agreement "Acme - Managed" with:
         | billExpenses  | Billable                                                  |

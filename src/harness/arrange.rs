@@ -63,7 +63,10 @@ pub fn kinds() -> &'static [RecordKind] {
 pub fn kind(name: &str) -> Option<&'static RecordKind> {
     let name = name.trim();
     kinds().iter().find(|k| {
-        k.name == name || k.name.strip_prefix("service ").is_some_and(|short| short == name)
+        k.name == name
+            || k.name
+                .strip_prefix("service ")
+                .is_some_and(|short| short == name)
     })
 }
 
@@ -152,7 +155,10 @@ pub(crate) async fn arrange(
     let kind = kind(kind_name).unwrap_or_else(|| {
         mistake!(
             "no kind of record called \"{kind_name}\"{} (fixtures/records.toml lists them)",
-            crate::model::spelling::did_you_mean(kind_name, kinds().iter().map(|k| k.name.as_str()))
+            crate::model::spelling::did_you_mean(
+                kind_name,
+                kinds().iter().map(|k| k.name.as_str())
+            )
         )
     });
     if world.arranged.contains_key(name) {
@@ -289,7 +295,7 @@ fn set_path(record: &mut Map<String, Value>, field: &str, value: Value) {
 fn api_member(world: &ConformanceWorld) -> String {
     match &world.sandbox {
         None => world.member.clone(),
-        Some(run) => member_of(run, &world.profile())
+        Some(run) => member_of(run, &world.profile()),
     }
 }
 
@@ -299,11 +305,10 @@ fn another_member(world: &ConformanceWorld) -> String {
         None => ANOTHER_MEMBER_ON_THE_MOCK.to_owned(),
         Some(run) => {
             let member = member_of(run, SETUP_PROFILE);
-            if member == api_member(world) {
-                panic!(
-                    "the setup member {member} is also the member this scenario signs in as: give the profile \"{SETUP_PROFILE}\" a member of its own"
-                );
-            }
+            assert!(
+                member != api_member(world),
+                "the setup member {member} is also the member this scenario signs in as: give the profile \"{SETUP_PROFILE}\" a member of its own"
+            );
             member
         }
     }
@@ -324,7 +329,11 @@ fn member_of(run: &crate::harness::sandbox::SandboxRun, profile: &str) -> String
 
 /// Creates the record through the API as the setup member, marked with the run's token
 /// and recorded in the ledger under the scenario's scope: the scenario's cleanup removes it.
-async fn create_on_sandbox(world: &mut ConformanceWorld, path: &str, mut record: Map<String, Value>) -> i64 {
+async fn create_on_sandbox(
+    world: &mut ConformanceWorld,
+    path: &str,
+    mut record: Map<String, Value>,
+) -> i64 {
     let run = Arc::clone(world.sandbox.as_ref().expect("a sandbox run"));
     let credentials = run.sandbox.credentials(SETUP_PROFILE).unwrap_or_else(|| {
         panic!(
@@ -332,7 +341,8 @@ async fn create_on_sandbox(world: &mut ConformanceWorld, path: &str, mut record:
         )
     });
     mark(&mut record, &run.ledger.next_mark());
-    let gate = crate::ledger::LedgerGate::new(Arc::clone(&run.ledger), SETUP_PROFILE, world.scope, false);
+    let gate =
+        crate::ledger::LedgerGate::new(Arc::clone(&run.ledger), SETUP_PROFILE, world.scope, false);
     let client = run
         .sandbox
         .client(credentials)
@@ -344,14 +354,17 @@ async fn create_on_sandbox(world: &mut ConformanceWorld, path: &str, mut record:
         .send(reqwest::Method::POST, path, &[], Some(&body))
         .await
         .unwrap_or_else(|e| panic!("the setup member could not create a record in {path}: {e}"));
-    if response.status != 201 && response.status != 200 {
-        panic!(
-            "the setup member could not create a record in {path}: ConnectWise answered {} {}",
-            response.status, response.body
-        );
-    }
+    assert!(
+        matches!(response.status, 200 | 201),
+        "the setup member could not create a record in {path}: ConnectWise answered {} {}",
+        response.status,
+        response.body
+    );
     response.body["id"].as_i64().unwrap_or_else(|| {
-        panic!("ConnectWise created a record in {path} but named no id: {}", response.body)
+        panic!(
+            "ConnectWise created a record in {path} but named no id: {}",
+            response.body
+        )
     })
 }
 
@@ -397,7 +410,11 @@ mod tests {
                 kind.name
             );
             if let Some(parent) = &kind.parent {
-                assert!(super::kind(parent).is_some(), "{}: unknown parent {parent}", kind.name);
+                assert!(
+                    super::kind(parent).is_some(),
+                    "{}: unknown parent {parent}",
+                    kind.name
+                );
             }
             for required in &endpoint.required {
                 assert!(
@@ -412,7 +429,7 @@ mod tests {
     #[test]
     fn the_setup_role_may_write_every_kind_and_is_no_profile_of_a_scenario() {
         let fixtures = Fixtures::builtin().unwrap();
-        let role = setup_role(&fixtures);
+        let role = setup_role(fixtures);
         for kind in kinds() {
             let endpoint = fixtures.permissions.endpoint_for(&kind.collection).unwrap();
             let function = fixtures
@@ -421,12 +438,26 @@ mod tests {
                 .find(&endpoint.function.module, &endpoint.function.function)
                 .unwrap();
             let levels = role.levels(function);
-            for operation in [Operation::Add, Operation::Edit, Operation::Delete, Operation::Inquire] {
-                assert_eq!(levels.get(operation), Level::All, "{} {operation}", kind.name);
+            for operation in [
+                Operation::Add,
+                Operation::Edit,
+                Operation::Delete,
+                Operation::Inquire,
+            ] {
+                assert_eq!(
+                    levels.get(operation),
+                    Level::All,
+                    "{} {operation}",
+                    kind.name
+                );
             }
         }
         for profile in fixtures.roles.values() {
-            assert!(!role.grants_same_as(profile), "the setup role equals {}", profile.name);
+            assert!(
+                !role.grants_same_as(profile),
+                "the setup role equals {}",
+                profile.name
+            );
         }
     }
 
@@ -437,7 +468,11 @@ mod tests {
             "owner".into(),
             serde_json::json!({"id": 2, "identifier": "jsmith", "name": "John Smith"}),
         );
-        set_path(&mut record, "owner/identifier", Value::from("ai-integration"));
+        set_path(
+            &mut record,
+            "owner/identifier",
+            Value::from("ai-integration"),
+        );
         set_path(&mut record, "resources", Value::from("ai-integration"));
         assert_eq!(
             Value::Object(record),

@@ -316,7 +316,9 @@ pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<&'static str> {
 
 /// The name a step arranging a record gives it (`a service ticket "VPN" owned by …`).
 fn arranged_name(step: &str) -> Option<&str> {
-    let rest = step.strip_prefix("a ").or_else(|| step.strip_prefix("an "))?;
+    let rest = step
+        .strip_prefix("a ")
+        .or_else(|| step.strip_prefix("an "))?;
     let (kind, rest) = rest.split_once(" \"")?;
     super::arrange::kind(kind)?;
     rest.split_once('"').map(|(name, _)| name)
@@ -325,7 +327,9 @@ fn arranged_name(step: &str) -> Option<&str> {
 /// Whether a scenario arranges records of its own (on a sandbox, the setup member creates
 /// them).
 pub(crate) fn arranges(steps: &[&gherkin::Step]) -> bool {
-    steps.iter().any(|step| arranged_name(&step.value).is_some())
+    steps
+        .iter()
+        .any(|step| arranged_name(&step.value).is_some())
 }
 
 /// The roles a scenario signs in with, in order: each role its steps set up (a profile, a
@@ -393,7 +397,11 @@ pub(crate) fn roles_needed(
 
 /// `role` with the write permissions of a workflow added, as the step `the write
 /// permissions of the workflow "W" are added to the role` gives them.
-fn with_workflow(fixtures: &Fixtures, mut role: SecurityRole, workflow: &str) -> Option<SecurityRole> {
+fn with_workflow(
+    fixtures: &Fixtures,
+    mut role: SecurityRole,
+    workflow: &str,
+) -> Option<SecurityRole> {
     let grants = crate::oracle::workflow_grants(fixtures, workflow);
     if grants.is_empty() {
         return None;
@@ -444,7 +452,8 @@ pub(crate) fn exclusion(
     let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
     let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
-        let why = needs_mock_of(&steps).unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
+        let why = needs_mock_of(&steps)
+            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
         return Some(format!("needs the mock: {why}"));
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
@@ -462,7 +471,11 @@ pub(crate) fn exclusion(
                 "arranges the records it needs on the sandbox (run with --allow-writes)".to_owned(),
             );
         }
-        if !run.sandbox.profiles.contains_key(super::arrange::SETUP_PROFILE) {
+        if !run
+            .sandbox
+            .profiles
+            .contains_key(super::arrange::SETUP_PROFILE)
+        {
             return Some(format!(
                 "arranges the records it needs, and the profiles file names no setup member (add the profile \"{}\" that `cw-conform sandbox plan` lists)",
                 super::arrange::SETUP_PROFILE

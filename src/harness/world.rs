@@ -331,7 +331,12 @@ impl ConformanceWorld {
     }
 
     /// A record read from the sandbox at `path/id`.
-    async fn record_at(&mut self, collection: &str, path: &str, id: i64) -> Option<serde_json::Value> {
+    async fn record_at(
+        &mut self,
+        collection: &str,
+        path: &str,
+        id: i64,
+    ) -> Option<serde_json::Value> {
         let client = self.reading_client().await;
         let response = client
             .get(&format!("{path}/{id}"), &[])

@@ -29,7 +29,10 @@ pub(super) const STEPS: &[StepDoc] = &[
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
             param("<id>", "a record number (for a child record, its parent's)"),
-            param("<name>", "a record the scenario arranged (an action on one record)"),
+            param(
+                "<name>",
+                "a record the scenario arranged (an action on one record)",
+            ),
             param("<text>", "the search text (a search)"),
         ],
         example: "the AI asks to create a service ticket with:",

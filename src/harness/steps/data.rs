@@ -23,9 +23,15 @@ pub(super) const STEPS: &[StepDoc] = &[StepDoc {
                   by` sets its owner (for `My` levels) to the member the scenario signs in as, \
                   or to another one; `with:` sets fields (| field | value |).",
     parameters: &[
-        param("<kind>", "a kind of record: service ticket (or ticket), time entry, agreement, …"),
+        param(
+            "<kind>",
+            "a kind of record: service ticket (or ticket), time entry, agreement, …",
+        ),
         param("<name>", "the name later steps use for it"),
-        param("<parent kind>", "for a child record (a task, an addition): its parent's kind"),
+        param(
+            "<parent kind>",
+            "for a child record (a task, an addition): its parent's kind",
+        ),
         param("<parent>", "the name of the arranged parent"),
     ],
     example: "a service ticket \"VPN\" owned by the API member",
@@ -51,10 +57,7 @@ async fn a_record(
             .unwrap_or_else(|| mistake!("no kind of record called \"{parent_kind}\""));
         let arranged = arrange::named(&world.arranged, &parent);
         if arranged.kind != said.name {
-            mistake!(
-                "\"{parent}\" is a {}, not a {parent_kind}",
-                arranged.kind
-            );
+            mistake!("\"{parent}\" is a {}, not a {parent_kind}", arranged.kind);
         }
     }
     let fields = step

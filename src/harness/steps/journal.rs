@@ -100,7 +100,9 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#),
+        pattern: Pattern::Regex(
+            r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#,
+        ),
         form: "<noun> #<id>|\"<name>\" now has the <field> \"<value>\"",
         description: "The record as ConnectWise now holds it (a reference field matches its \
                       name or identifier).",
@@ -302,7 +304,9 @@ async fn named_record(
 ) -> (String, Option<Value>) {
     let collection = collection_for(world, noun);
     if name.is_empty() {
-        let id: i64 = id.parse().unwrap_or_else(|e| mistake!("bad record number {id}: {e}"));
+        let id: i64 = id
+            .parse()
+            .unwrap_or_else(|e| mistake!("bad record number {id}: {e}"));
         let record = world.record(&collection, id).await;
         return (format!("{noun} #{id}"), record);
     }
@@ -356,7 +360,9 @@ async fn assert_record_field(
     let value = record.get(field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let unmarked = |t: String| match t.strip_prefix("[cw-conform ") {
-        Some(rest) => rest.split_once("] ").map_or(t.clone(), |(_, after)| after.to_owned()),
+        Some(rest) => rest
+            .split_once("] ")
+            .map_or(t.clone(), |(_, after)| after.to_owned()),
         None => t,
     };
     let matches = [value.get("name"), value.get("identifier"), Some(value)]
@@ -372,7 +378,9 @@ async fn assert_record_field(
 
 /// `time entry #501 still exists`, `time entry "Lunch" no longer exists`, `the contact just
 /// created no longer exists`
-#[then(regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#)]
+#[then(
+    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#
+)]
 async fn record_exists(
     world: &mut ConformanceWorld,
     noun: String,
@@ -388,7 +396,10 @@ async fn record_exists(
             .endpoint_for(&collection)
             .map_or_else(|| collection.clone(), |e| e.path.clone());
         let id = world.just_created(&path);
-        (format!("{noun} #{id}"), world.record(&collection, id).await.is_some())
+        (
+            format!("{noun} #{id}"),
+            world.record(&collection, id).await.is_some(),
+        )
     } else {
         let (shown, record) = named_record(world, &noun, &id, &name).await;
         (shown, record.is_some())
