@@ -242,59 +242,111 @@ pub(crate) fn current() -> Option<Arc<SandboxRun>> {
         .clone()
 }
 
-/// Why a step can only run against the mock: it names a seeded record, sets up its own
-/// role or account, or checks content only the seed data has.
-pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
+/// Why a scenario can only run against the mock, by kind. Only the first three are
+/// beyond any sandbox: a sandbox cannot be told to fail, holds one site, and follows one of
+/// ConnectWise's documented behaviours (which one is `cw-conform parity`'s question). The
+/// last is work left: a scenario that names the seed instead of arranging what it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MockOnly {
+    /// The scenario makes ConnectWise fail in a way a sandbox cannot be made to.
+    Fault(&'static str),
+    /// The scenario chooses which of ConnectWise's documented behaviours the mock models.
+    Alternative(&'static str),
+    /// The scenario needs a second ConnectWise site.
+    SecondSite(&'static str),
+    /// The scenario names records or members seeded in the mock.
+    Seed(&'static str),
+}
+
+impl MockOnly {
+    /// Whether a sandbox can never run the scenario, however it is set up.
+    pub fn beyond_any_sandbox(self) -> bool {
+        !matches!(self, MockOnly::Seed(_))
+    }
+}
+
+impl std::fmt::Display for MockOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MockOnly::Fault(why) => write!(f, "{FAULT}: {why}"),
+            MockOnly::Alternative(why) => write!(
+                f,
+                "{ALTERNATIVE}: {why} (on a sandbox ConnectWise's own behaviour decides; `cw-conform parity` compares it with the mock)"
+            ),
+            MockOnly::SecondSite(why) => write!(f, "{SECOND_SITE}: {why}"),
+            MockOnly::Seed(why) => write!(f, "needs the mock: {why}"),
+        }
+    }
+}
+
+/// How a left-out reason begins when the scenario injects a fault a sandbox cannot produce.
+pub const FAULT: &str = "injects a fault a sandbox cannot produce";
+/// How a left-out reason begins when the scenario selects a modelled alternative.
+pub const ALTERNATIVE: &str = "selects one of ConnectWise's documented behaviours";
+/// How a left-out reason begins when the scenario needs a second site.
+pub const SECOND_SITE: &str = "needs a second ConnectWise site";
+
+/// Why a step can only run against the mock: it names a seeded record, chooses a modelled
+/// behaviour, injects a fault, or checks content only the seed data has.
+pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     let seeded_record = step
         .split('#')
         .skip(1)
         .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
     if seeded_record {
-        return Some("refers to a record seeded in the mock");
+        return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, &'static str); 11] = [
+    let patterns: [(&str, MockOnly); 10] = [
         (
             "ConnectWise governs closing tickets",
-            "chooses which document ConnectWise follows (a sandbox follows one of them)",
+            MockOnly::Alternative("chooses which document governs closing tickets"),
         ),
         (
             "ConnectWise lets setup tables be read",
-            "chooses which document ConnectWise follows (a sandbox follows one of them)",
+            MockOnly::Alternative("chooses which document governs reading setup tables"),
         ),
         (
             "ConnectWise answers bad credentials with",
-            "chooses how ConnectWise refuses a sign-in (a sandbox answers one way)",
+            MockOnly::Alternative("chooses how ConnectWise refuses a sign-in"),
         ),
         (
             "ConnectWise requires SSL",
-            "serves ConnectWise over plain http (a sandbox is https only)",
+            MockOnly::Fault("serves ConnectWise over plain http (a sandbox is https only)"),
         ),
-        ("signs in as the member", "signs in as a seeded member"),
+        (
+            "signs in as the member",
+            MockOnly::Seed("signs in as a seeded member"),
+        ),
         (
             "the integration is configured with a wrong ConnectWise URL",
-            "sends the integration to a second ConnectWise site",
+            MockOnly::SecondSite("sends the integration to a site that is not the sandbox"),
         ),
         (
-            "the integration sends no client ID",
-            "changes the credentials",
+            "the result includes",
+            MockOnly::Seed("expects records seeded in the mock"),
         ),
-        ("the result includes", "expects records seeded in the mock"),
-        ("the result lists", "expects records seeded in the mock"),
-        ("ConnectWise holds ", "arranges records in the mock"),
+        (
+            "the result lists",
+            MockOnly::Seed("expects records seeded in the mock"),
+        ),
+        (
+            "ConnectWise holds ",
+            MockOnly::Seed("arranges records in the mock"),
+        ),
         (
             "ConnectWise was asked for every page",
-            "compares the pages asked for with the records the mock holds",
+            MockOnly::Seed("compares the pages asked for with the records the mock holds"),
         ),
     ];
     patterns
         .iter()
         .find(|(pattern, _)| step.contains(pattern))
-        .map(|(_, reason)| *reason)
+        .map(|(_, why)| *why)
 }
 
 /// Why a scenario's steps can only run against the mock (see [`needs_mock`]): a check that
 /// the result includes a record is the seed's only when no step arranged that record.
-pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<&'static str> {
+pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<MockOnly> {
     let arranged: Vec<&str> = steps
         .iter()
         .filter_map(|step| arranged_name(&step.value))
@@ -452,9 +504,10 @@ pub(crate) fn exclusion(
     let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
     let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
-        let why = needs_mock_of(&steps)
-            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
-        return Some(format!("needs the mock: {why}"));
+        return Some(match needs_mock_of(&steps) {
+            Some(why) => why.to_string(),
+            None => "needs the mock: tagged @mock-only (the seed's data)".to_owned(),
+        });
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
         return Some(
@@ -463,7 +516,7 @@ pub(crate) fn exclusion(
         );
     }
     if let Some(reason) = needs_mock_of(&steps) {
-        return Some(format!("needs the mock: {reason} (tag it @mock-only)"));
+        return Some(reason.to_string());
     }
     if arranges(&steps) {
         if !run.allow_writes {
