@@ -70,6 +70,45 @@ pub fn kind(name: &str) -> Option<&'static RecordKind> {
     })
 }
 
+/// The kind whose records live at `path` (a collection path, `{parentId}` for a child).
+pub(crate) fn kind_at(fixtures: &Fixtures, path: &str) -> Option<&'static RecordKind> {
+    kinds().iter().find(|k| {
+        fixtures
+            .permissions
+            .endpoint_for(&k.collection)
+            .is_some_and(|e| e.path == path)
+    })
+}
+
+/// The record of `kind` arranged for `user` (a catalog action, or "the catalog" for a
+/// sweep that shares one record of each kind), as a child of the arranged record `parent`
+/// when the kind has one: arranged on first use under a name no step uses, which it returns.
+pub(crate) async fn example_record(
+    world: &mut ConformanceWorld,
+    kind: &RecordKind,
+    user: &str,
+    parent: Option<&str>,
+) -> (String, Arranged) {
+    let name = match parent {
+        Some(parent) => format!("{} of {parent} for {user}", kind.name),
+        None => format!("{} for {user}", kind.name),
+    };
+    if let Some(arranged) = world.arranged.get(&name) {
+        return (name, arranged.clone());
+    }
+    arrange(
+        world,
+        &kind.name,
+        &name,
+        parent,
+        Ownership::Unsaid,
+        Map::new(),
+    )
+    .await;
+    let arranged = world.arranged[&name].clone();
+    (name, arranged)
+}
+
 /// Who a record belongs to, as a scenario says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {

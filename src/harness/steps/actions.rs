@@ -149,7 +149,11 @@ fn takes_record(action: &crate::model::Action) -> bool {
 
 /// An update of a record the run created keeps the record's mark on the field carrying it
 /// (the ledger's gate refuses an update that would take the mark off).
-fn keep_mark(fields: &mut Map<String, Value>, ledger: &crate::ledger::Ledger, record: &str) {
+pub(super) fn keep_mark(
+    fields: &mut Map<String, Value>,
+    ledger: &crate::ledger::Ledger,
+    record: &str,
+) {
     let Some(created) = ledger
         .state()
         .outstanding()

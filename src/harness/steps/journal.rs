@@ -214,6 +214,16 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
         .map(journal::written_fields)
         .unwrap_or_default();
     let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
+    // On a sandbox a new record the AI asked for carries the run's mark; when none of its
+    // fields could hold it, the mark went in `notes`, which the AI did not send.
+    let marked_notes = write.body.as_ref().is_some_and(|body| {
+        body["notes"]
+            .as_str()
+            .is_some_and(|notes| notes.starts_with("[cw-conform "))
+    });
+    if world.sandbox.is_some() && marked_notes && !expected.iter().any(|f| f == "notes") {
+        sent.retain(|f| f != "notes");
+    }
     sent.sort();
     expected.sort();
     assert!(
