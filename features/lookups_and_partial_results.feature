@@ -160,7 +160,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And the AI is told it has no access
       And the AI is told it needs "System / Member Maintenance" Inquire
 
-    @RD-05 @mock-only
+    @RD-05
     Scenario: Without Member Maintenance Inquire a ticket is read without its owner
       Given an API member whose role grants:
         | function                        | inquire |
@@ -170,7 +170,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And a service ticket "VPN drops every" owned by another member
       When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "owner"
 
     @RD-05 @writes
@@ -211,7 +211,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And a service ticket "VPN drops every" owned by another member
       When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "company, owner, board, status"
       And the AI is told "Grant read access to those records"
 
@@ -228,7 +228,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And a service ticket "VPN drops every" owned by another member
       When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "<missing>"
 
       Examples:
@@ -237,25 +237,27 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | System / Member Maintenance     | Companies / Company Maintenance | System / Table Setup        | owner         |
         | System / Table Setup            | Companies / Company Maintenance | System / Member Maintenance | board, status |
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario: With every related read allowed, the ticket is read in full
       Given an API member with the role "read-only-discovery"
       And a service ticket "VPN drops every" owned by another member
       When the AI asks to get ticket "VPN drops every"
       Then the outcome is allowed
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario Outline: Without Company Maintenance Inquire, <record> is read without its company
       Given an API member whose role grants:
         | function   | inquire |
         | <function> | All     |
+      And an agreement "Acme - Managed Services"
+      And a project "Initech File Server Migration"
       When the AI asks to get <record>
       Then the outcome is partial
       And the result includes the <kind> "<name>"
       And the result names the missing fields "company"
 
       Examples:
-        | record         | function                  | kind      | name                          |
-        | agreement #301 | Finance / Agreements      | agreement | Acme - Managed Services       |
-        | project #701   | Project / Project Headers | project   | Initech File Server Migration |
+        | record                                  | function                  | kind      | name                          |
+        | agreement "Acme - Managed Services"     | Finance / Agreements      | agreement | Acme - Managed Services       |
+        | project "Initech File Server Migration" | Project / Project Headers | project   | Initech File Server Migration |

@@ -15,20 +15,27 @@ Feature: Projects, sales, configurations, procurement and documents
         | Project / Project Phase        | None | None | None   | All     |
         | Project / Project Tickets       | All  | All  | None   | All     |
 
-    @PS-01 @mock-only
+    @PS-01
     Scenario: The AI reads a project, its phases and its tickets
+      Given a project "File Server Migration"
+      And a project phase "Planning" of project "File Server Migration"
+      And a project phase "Cutover" of project "File Server Migration" with:
+        | description | Cutover |
+        | wbsCode     | 2       |
+      And a project ticket "Inventory file shares"
       When the AI asks to list projects
       Then the outcome is allowed
-      And the result lists 2 records
-      When the AI asks to get project #701
+      And the result includes the project "File Server Migration"
+      When the AI asks to get project "File Server Migration"
       Then the outcome is allowed
-      And the result includes the project "Initech File Server Migration"
-      When the AI asks to list the phases of project #701
+      And the result includes the project "File Server Migration"
+      When the AI asks to list the phases of project "File Server Migration"
       Then the outcome is allowed
-      And the result lists exactly #751 and #752
+      And the result includes the phase "Planning"
+      And the result includes the phase "Cutover"
       When the AI asks to list project tickets
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the ticket "Inventory file shares"
       And ConnectWise received no write
 
     @PS-01 @writes
@@ -49,23 +56,24 @@ Feature: Projects, sales, configurations, procurement and documents
       And ConnectWise received one POST request, answered 201
       And the result includes the ticket "Map drive letters to SharePoint libraries"
 
-    @PS-01 @mock-only
+    @PS-01
     Scenario Outline: Without <needed> Inquire, <doing> is denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | <granted>                       | All     |
+      And a project "File Server Migration"
       When the AI asks to <action>
       Then the outcome is denied
       And the AI is told it has no access
       And the AI is told it needs "<needed>" Inquire
 
       Examples:
-        | doing                      | action                          | granted                   | needed                    |
-        | listing projects           | list projects                   | Project / Project Tickets | Project / Project Headers |
-        | reading a project          | get project #701                | Project / Project Tickets | Project / Project Headers |
-        | listing a project's phases | list the phases of project #701 | Project / Project Headers | Project / Project Phase  |
-        | listing project tickets    | list project tickets            | Project / Project Headers | Project / Project Tickets |
+        | doing                      | action                                                 | granted                   | needed                    |
+        | listing projects           | list projects                                          | Project / Project Tickets | Project / Project Headers |
+        | reading a project          | get project "File Server Migration"                    | Project / Project Tickets | Project / Project Headers |
+        | listing a project's phases | list the phases of project "File Server Migration"     | Project / Project Headers | Project / Project Phase   |
+        | listing project tickets    | list project tickets                                   | Project / Project Headers | Project / Project Tickets |
 
     @PS-01
     Scenario: With Project Tickets Inquire only, project tickets cannot be changed or added
@@ -96,14 +104,17 @@ Feature: Projects, sales, configurations, procurement and documents
         | Sales / Opportunity             | All  | All  | None   | All     |
         | Companies / CRM/Sales Activities        | All  | All  | None   | All     |
 
-    @PS-02 @mock-only
+    @PS-02
     Scenario: The AI searches the sales pipeline and its activities
+      Given an opportunity "Globex upsell" with:
+        | name | Globex - Managed Security Upsell |
+      And an activity "Quote review meeting"
       When the AI asks to search opportunities "Globex"
       Then the outcome is allowed
-      And the result includes the opportunity "Globex - Managed Security Upsell"
+      And the result includes the opportunity "Globex upsell"
       When the AI asks to list activities
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the activity "Quote review meeting"
       And ConnectWise received no write
 
     @PS-02 @writes
@@ -214,12 +225,13 @@ Feature: Projects, sales, configurations, procurement and documents
 
   Rule: PS-03 Configurations Inquire gives device context; Add and Edit create and change configuration items
 
-    @PS-03 @mock-only
+    @PS-03
     Scenario: With the least-privilege role the AI looks up a customer's devices
       Given an API member with the role "least-privilege"
+      And a configuration "ACME-FS01" with:
+        | name | ACME-FS01 |
       When the AI asks to search configurations "ACME"
       Then the outcome is allowed
-      And the result lists 2 records
       And the result includes the configuration "ACME-FS01"
       And ConnectWise received no write
 
@@ -276,14 +288,18 @@ Feature: Projects, sales, configurations, procurement and documents
         | Procurement / Product Catalog | All | All  | None   | All     |
         | Procurement / Products        | All | All  | None   | All     |
 
-    @PS-04 @mock-only
+    @PS-04
     Scenario: The AI looks up the catalog and the products on order
+      Given a catalog item "LAPTOP-14" with:
+        | identifier  | LAPTOP-14                          |
+        | description | 14" Business Laptop i7/16GB/512GB  |
+      And a product "Laptop on order"
       When the AI asks to search the product catalog "Laptop"
       Then the outcome is allowed
       And the result includes the item "LAPTOP-14"
       When the AI asks to list products
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the product "Laptop on order"
       And ConnectWise received no write
 
     @PS-04 @writes

@@ -44,35 +44,44 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-02 the integration never changes invoices
 
-    @SAFE-02 @mock-only
+    @SAFE-02
     Scenario: Moving an invoice's due date is refused before anything is sent
-      When the AI asks to update invoice #5101 with:
+      Given an invoice "October"
+      When the AI asks to update invoice "October" with:
         | dueDate | 2026-11-30T00:00:00Z |
       Then the outcome is blocked
       And the result cites rule SAFE-02
       And the AI is told "never changes invoices"
       And ConnectWise received no request for it
-      And invoice #5101 now has the dueDate "2026-10-31T00:00:00Z"
+      And invoice "October" now has the dueDate "2026-10-31T00:00:00Z"
 
-    @SAFE-02 @mock-only
+    @SAFE-02
     Scenario: Deleting an invoice is refused outright, not held for a person to confirm
-      When the AI asks to delete invoice #5102
+      Given an invoice "October"
+      When the AI asks to delete invoice "October"
       Then the outcome is blocked
       And the result cites rule SAFE-02
       And the AI is told "never changes invoices"
       And ConnectWise received no request for it
-      And invoice #5102 still exists
+      And invoice "October" still exists
 
-    @SAFE-02 @mock-only
+    @SAFE-02
     Scenario: Listing invoices still works
+      Given an invoice "October"
+      And an invoice "November" with:
+        | dueDate | 2026-11-30T00:00:00Z |
       When the AI asks to list invoices
       Then the outcome is allowed
-      And the result lists exactly #5101 and #5102
+      And the result includes the invoice "October"
+      And the result includes the invoice "November"
 
   Rule: SAFE-03 the integration never changes setup catalogs
 
-    @SAFE-03 @mock-only
+    @SAFE-03
     Scenario Outline: The AI may not <request>
+      Given a board "Help Desk"
+      And a work type "Remote Support"
+      And a priority "Priority 2"
       When the AI asks to <request> with:
         | <field>       | <value>       |
         | <other field> | <other value> |
@@ -82,23 +91,26 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
 
       Examples:
-        | request                   | field | value               | other field  | other value   |
-        | create a service board    | name  | After Hours         | projectFlag  | false         |
-        | add a status to board #1  | name  | Escalated           | sortOrder    | 5             |
-        | update a type of board #1 | id    | 1                   | name         | Incident (P1) |
-        | update work type #1       | rate  | 1.5                 | billTime     | NoCharge      |
-        | create a work role        | name  | Dispatcher          | hourlyRate   | 85            |
-        | add a subtype to board #1 | name  | Scanner             | inactiveFlag | false         |
-        | update priority #2        | name  | Priority 2 - Urgent | color        | #E65100       |
+        | request                            | field | value               | other field  | other value   |
+        | create a service board             | name  | After Hours         | projectFlag  | false         |
+        | add a status to board "Help Desk"  | name  | Escalated           | sortOrder    | 5             |
+        | update a type of board "Help Desk" | id    | 1                   | name         | Incident (P1) |
+        | update work type "Remote Support"  | rate  | 1.5                 | billTime     | NoCharge      |
+        | create a work role                 | name  | Dispatcher          | hourlyRate   | 85            |
+        | add a subtype to board "Help Desk" | name  | Scanner             | inactiveFlag | false         |
+        | update priority "Priority 2"       | name  | Priority 2 - Urgent | color        | #E65100       |
 
-    @SAFE-03 @mock-only
+    @SAFE-03
     Scenario: Deleting a work type is refused outright, not held for a person to confirm
-      When the AI asks to delete work type #4
+      Given a work type "Travel" with:
+        | name     | Travel   |
+        | billTime | NoCharge |
+      When the AI asks to delete work type "Travel"
       Then the outcome is blocked
       And the result cites rule SAFE-03
       And the AI is told "never changes setup catalogs"
       And ConnectWise received no request for it
-      And work type #4 still exists
+      And work type "Travel" still exists
 
     @SAFE-03 @mock-only
     Scenario: Removing a status from a board is refused outright, not held for a person to confirm
@@ -110,41 +122,50 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
       And board status #3 still exists
 
-    @SAFE-03 @mock-only
+    @SAFE-03
     Scenario Outline: The AI can still <request>
+      Given a board "Help Desk"
+      And a board status "In Progress" of board "Help Desk"
+      And a board type "Incident" of board "Help Desk"
+      And a board subtype "Printer" of board "Help Desk"
+      And a work type "Remote Support"
+      And a work role "Technician"
       When the AI asks to <request>
       Then the outcome is allowed
       And the result includes the <kind> "<name>"
 
       Examples:
-        | request                       | kind    | name           |
-        | list service boards           | board   | Help Desk      |
-        | list the statuses of board #1 | status  | In Progress    |
-        | list the types of board #1    | type    | Incident       |
-        | list the subtypes of board #1 | subtype | Printer        |
+        | request                                | kind    | name           |
+        | list service boards                    | board   | Help Desk      |
+        | list the statuses of board "Help Desk" | status  | In Progress    |
+        | list the types of board "Help Desk"    | type    | Incident       |
+        | list the subtypes of board "Help Desk" | subtype | Printer        |
         | list work types               | type    | Remote Support |
         | list work roles               | role    | Technician     |
 
   Rule: SAFE-04 the integration never changes locations
 
-    @SAFE-04 @mock-only
+    @SAFE-04
     Scenario: Renaming a location is refused before anything is sent
-      When the AI asks to update location #1 with:
+      Given a location "Head Office"
+      When the AI asks to update location "Head Office" with:
         | name | HQ |
       Then the outcome is blocked
       And the result cites rule SAFE-04
       And the AI is told "never changes locations"
       And ConnectWise received no request for it
-      And location #1 now has the name "Head Office"
+      And location "Head Office" now has the name "Head Office"
 
-    @SAFE-04 @mock-only
+    @SAFE-04
     Scenario: Deleting a location is refused outright, not held for a person to confirm
-      When the AI asks to delete location #2
+      Given a location "Branch Office" with:
+        | name | Branch Office |
+      When the AI asks to delete location "Branch Office"
       Then the outcome is blocked
       And the result cites rule SAFE-04
       And the AI is told "never changes locations"
       And ConnectWise received no request for it
-      And location #2 still exists
+      And location "Branch Office" still exists
 
   Rule: SAFE-05 the integration never changes departments
 
@@ -158,36 +179,40 @@ Feature: What the integration blocks or holds whatever the role grants
       And the AI is told "never changes departments"
       And ConnectWise received no request for it
 
-    @SAFE-05 @mock-only
+    @SAFE-05
     Scenario: Renaming a department is refused before anything is sent
-      When the AI asks to update department #1 with:
+      Given a department "Service"
+      When the AI asks to update department "Service" with:
         | name | Service Desk |
       Then the outcome is blocked
       And the result cites rule SAFE-05
       And the AI is told "never changes departments"
       And ConnectWise received no request for it
-      And department #1 now has the name "Service"
+      And department "Service" now has the name "Service"
 
   Rule: SAFE-06 the integration never changes user-defined fields
 
-    @SAFE-06 @mock-only
+    @SAFE-06
     Scenario: Renaming a user-defined field is refused before anything is sent
-      When the AI asks to update user-defined field #1 with:
+      Given a user-defined field "Root Cause"
+      When the AI asks to update user-defined field "Root Cause" with:
         | caption | Cause |
       Then the outcome is blocked
       And the result cites rule SAFE-06
       And the AI is told "never changes user-defined-field catalogs"
       And ConnectWise received no request for it
-      And user defined field #1 now has the caption "Root Cause"
+      And user defined field "Root Cause" now has the caption "Root Cause"
 
-    @SAFE-06 @mock-only
+    @SAFE-06
     Scenario: Deleting a user-defined field is refused outright, not held for a person to confirm
-      When the AI asks to delete user-defined field #2
+      Given a user-defined field "Site Visit Required" with:
+        | caption | Site Visit Required |
+      When the AI asks to delete user-defined field "Site Visit Required"
       Then the outcome is blocked
       And the result cites rule SAFE-06
       And the AI is told "never changes user-defined-field catalogs"
       And ConnectWise received no request for it
-      And user defined field #2 still exists
+      And user defined field "Site Visit Required" still exists
 
   Rule: SAFE-07 the integration never changes system information
 
@@ -306,7 +331,7 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-09 time, expenses, agreements and purchase orders are held for review before anything is written
 
-    @SAFE-09 @writes @mock-only
+    @SAFE-09 @writes
     Scenario Outline: A new <record> is held for review and created once confirmed
       Given an agreement "Acme - Managed" with:
         | billExpenses  | Billable                                                  |
@@ -357,8 +382,12 @@ Feature: What the integration blocks or holds whatever the role grants
         | time entry         | create a time entry               | timeStart     | 2026-10-05T09:00:00Z     | timeEnd  | 2026-10-05T09:30:00Z | notes         | Checked VPN logs.          |
         | purchase order     | create a purchase order           | vendorCompany | {"id": 23}               | status   | {"id": 1}            | internalNotes | Docking station for Globex |
 
-    @SAFE-09 @mock-only @writes
+    @SAFE-09 @writes
     Scenario Outline: A change to <record> is held for review and written once confirmed
+      Given an agreement "Acme - Managed"
+      And an expense entry "Courier fee"
+      And a time entry "Remote session" owned by the API member
+      And a purchase order "Laptop order"
       When the AI asks to <request> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -373,14 +402,18 @@ Feature: What the integration blocks or holds whatever the role grants
       And <record> now has the <field> "<value>"
 
       Examples:
-        | request                    | record              | field         | value                                           | current                                                    |
-        | update agreement #301      | agreement #301      | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
-        | update expense #851        | expense entry #851  | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
-        | update time entry #501     | time entry #501     | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
-        | update purchase order #901 | purchase order #901 | internalNotes | Expedite                                        | Laptop for ticket #1002.                                   |
+        | request                               | record                        | field         | value                                           | current                                                    |
+        | update agreement "Acme - Managed"     | agreement "Acme - Managed"    | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
+        | update expense "Courier fee"          | expense entry "Courier fee"   | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
+        | update time entry "Remote session"    | time entry "Remote session"   | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
+        | update purchase order "Laptop order"  | purchase order "Laptop order" | internalNotes | Expedite                                        | Laptop for a ticket.                                       |
 
-    @SAFE-09 @mock-only
+    @SAFE-09
     Scenario Outline: Refusing the review of a change to <record> leaves it as it was
+      Given an agreement "Acme - Managed"
+      And an expense entry "Courier fee"
+      And a time entry "Remote session" owned by the API member
+      And a purchase order "Laptop order"
       When the AI asks to <request> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -391,11 +424,11 @@ Feature: What the integration blocks or holds whatever the role grants
       And <record> now has the <field> "<current>"
 
       Examples:
-        | request                    | record              | field         | value                                           | current                                                    |
-        | update agreement #301      | agreement #301      | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
-        | update expense #851        | expense entry #851  | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
-        | update time entry #501     | time entry #501     | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
-        | update purchase order #901 | purchase order #901 | internalNotes | Expedite                                        | Laptop for ticket #1002.                                   |
+        | request                               | record                        | field         | value                                           | current                                                    |
+        | update agreement "Acme - Managed"     | agreement "Acme - Managed"    | customerPO    | PO-2026-17                                      | ACME-PO-4471                                               |
+        | update expense "Courier fee"          | expense entry "Courier fee"   | notes         | Courier fee (receipt attached)                  | Courier fee for laptop delivery to Initech.                |
+        | update time entry "Remote session"    | time entry "Remote session"   | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
+        | update purchase order "Laptop order"  | purchase order "Laptop order" | internalNotes | Expedite                                        | Laptop for a ticket.                                       |
 
     @SAFE-09 @mock-only @writes
     Scenario: A change to an agreement addition is held for review and written once confirmed

@@ -10,14 +10,17 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
   Rule: ST-01 Resource Scheduling controls reading, creating and updating schedule entries
 
-    @ST-01 @mock-only
+    @ST-01
     Scenario: With Resource Scheduling Inquire the AI reads the dispatch schedule
       Given an API member whose role grants:
         | function                           | inquire |
         | Service Desk / Resource Scheduling | All     |
+      And a schedule entry "VPN visit" owned by the API member
+      And a schedule entry "Printer visit" owned by another member
       When the AI asks to list schedule entries
       Then the outcome is allowed
-      And the result lists 4 records
+      And the result includes the entry "VPN visit"
+      And the result includes the entry "Printer visit"
       And ConnectWise received no write
 
     @ST-01
@@ -97,11 +100,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | Time & Expense / Time Entry | All  | All  | None   | All     |
         | System / Table Setup        | None | None | None   | All     |
 
-    @ST-02 @mock-only
+    @ST-02
     Scenario: With Time Entry Inquire the AI reads the time entered
+      Given a time entry "Remote session" owned by the API member
+      And a time entry "Site visit" owned by another member
       When the AI asks to list time entries
       Then the outcome is allowed
-      And the result lists 6 records
+      And the result includes the entry "Remote session"
+      And the result includes the entry "Site visit"
       And ConnectWise received no write
 
     @ST-02 @writes
@@ -304,12 +310,13 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | Companies / Company Maintenance | None | None | None   | All     |
         | Finance / Agreements            | All  | All  | None   | All     |
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: With Agreements Inquire the AI looks up a customer's agreements
+      Given an agreement "Acme - Managed Services"
       When the AI asks to list agreements
       Then the outcome is allowed
-      And the result lists 3 records
-      When the AI asks to get agreement #301
+      And the result includes the agreement "Acme - Managed Services"
+      When the AI asks to get agreement "Acme - Managed Services"
       Then the outcome is allowed
       And the result includes the agreement "Acme - Managed Services"
       And ConnectWise received no write
@@ -459,8 +466,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-04 @writes @mock-only
+    @ST-04 @writes
     Scenario Outline: A change to <record> is held for billing review, then made once confirmed
+      Given an expense entry "Courier fee"
+      And a purchase order "Laptop order"
       When the AI asks to <change> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -471,9 +480,9 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And <record> now has the <field> "<value>"
 
       Examples:
-        | change                     | record              | field         | before                                      | value                          |
-        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) |
-        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       |
+        | change                               | record                        | field         | before                                      | value                          |
+        | update expense "Courier fee"         | expense entry "Courier fee"   | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) |
+        | update purchase order "Laptop order" | purchase order "Laptop order" | internalNotes | Laptop for a ticket.                        | Expedite                       |
 
     @ST-04
     Scenario: With Inquire only, confirmed new expenses and purchase orders are denied
@@ -502,12 +511,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And the AI is told it needs "Procurement / Purchase Orders" Add
       And nothing was written to ConnectWise
 
-    @ST-04 @mock-only
+    @ST-04
     Scenario Outline: With Inquire only, a confirmed change to <record> is denied
       Given an API member whose role grants:
         | function                       | inquire |
         | Time & Expense / Expense Report Entry | All     |
         | Procurement / Purchase Orders  | All     |
+      And an expense entry "Courier fee"
+      And a purchase order "Laptop order"
       When the AI asks to <change> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -517,9 +528,9 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And <record> now has the <field> "<before>"
 
       Examples:
-        | change                     | record              | field         | before                                      | value                          | function                       |
-        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Report Entry |
-        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       | Procurement / Purchase Orders  |
+        | change                               | record                        | field         | before                                      | value                          | function                              |
+        | update expense "Courier fee"         | expense entry "Courier fee"   | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Report Entry |
+        | update purchase order "Laptop order" | purchase order "Laptop order" | internalNotes | Laptop for a ticket.                        | Expedite                       | Procurement / Purchase Orders         |
 
   Rule: OV-02 None, My and All mean the same for Add, Edit and Delete as for Inquire
 
@@ -599,11 +610,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Resource Scheduling" Add
 
-    @OV-02 @mock-only
+    @OV-02
     Scenario: With Time Entry Inquire My the AI sees only its own time entries
       Given an API member whose role grants:
         | function                    | inquire |
         | Time & Expense / Time Entry | My      |
+      And a time entry "Remote session" owned by the API member
+      And a time entry "Site visit" owned by another member
       When the AI asks to list time entries
       Then the outcome is allowed
-      And the result lists exactly #501 and #502
+      And the result includes the entry "Remote session"
+      And the result does not include the entry "Site visit"

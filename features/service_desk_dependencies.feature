@@ -209,11 +209,17 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And the AI is told it needs "Companies / Contacts" Edit
       And contact "Doe" now has the title "Office Manager"
 
-    @LP-04 @mock-only
+    @LP-04
     Scenario Outline: With <function> Edit None, <change> is denied
       Given an API member whose role grants:
         | function   | add | edit | delete | inquire |
         | <function> | All | None | All    | All     |
+      And a company "Acme"
+      And a service ticket "VPN drops"
+      And a configuration "ACME-WS-014"
+      And an opportunity "File Server Replacement"
+      And an activity "Quote review meeting"
+      And a project ticket "Inventory file shares"
       When the AI asks to <change> with:
         | <field> | <value> |
       Then the outcome is denied
@@ -221,13 +227,13 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And nothing was written to ConnectWise
 
       Examples:
-        | function                        | change                      | field       | value                     |
-        | Companies / Company Maintenance | update company #19          | phoneNumber | 602-555-0199              |
-        | Service Desk / Service Tickets  | update ticket #1004         | summary     | VPN drops every 5 minutes |
-        | Companies / Configurations      | update configuration #401   | ipAddress   | 10.19.1.115               |
-        | Sales / Opportunity             | update opportunity #601     | notes       | Second quote sent         |
-        | Companies / CRM/Sales Activities        | update activity #652        | notes       | Moved to Thursday.        |
-        | Project / Project Tickets       | update project ticket #2001 | summary     | Inventory file shares     |
+        | function                         | change                                        | field       | value                     |
+        | Companies / Company Maintenance  | update company "Acme"                         | phoneNumber | 602-555-0199              |
+        | Service Desk / Service Tickets   | update ticket "VPN drops"                     | summary     | VPN drops every 5 minutes |
+        | Companies / Configurations       | update configuration "ACME-WS-014"            | ipAddress   | 10.19.1.115               |
+        | Sales / Opportunity              | update opportunity "File Server Replacement"  | notes       | Second quote sent         |
+        | Companies / CRM/Sales Activities | update activity "Quote review meeting"        | notes       | Moved to Thursday.        |
+        | Project / Project Tickets        | update project ticket "Inventory file shares" | summary     | Inventory file shares     |
 
     @LP-04
     Scenario Outline: With <function> Delete None, <delete> is denied once confirmed
