@@ -112,15 +112,18 @@ Feature: What the integration blocks or holds whatever the role grants
       And ConnectWise received no request for it
       And work type "Travel" still exists
 
-    @SAFE-03 @mock-only
+    @SAFE-03
     Scenario: Removing a status from a board is refused outright, not held for a person to confirm
-      When the AI asks to remove a status from board #1 with:
-        | id | 3 |
+      Given a board "Help Desk"
+      And a board status "Escalated" of board "Help Desk" with:
+        | name | Escalated |
+      When the AI asks to remove a status from board "Help Desk" with:
+        | id | board status "Escalated" |
       Then the outcome is blocked
       And the result cites rule SAFE-03
       And the AI is told "never changes setup catalogs"
       And ConnectWise received no request for it
-      And board status #3 still exists
+      And board status "Escalated" still exists
 
     @SAFE-03
     Scenario Outline: The AI can still <request>
@@ -430,33 +433,37 @@ Feature: What the integration blocks or holds whatever the role grants
         | update time entry "Remote session"    | time entry "Remote session"   | notes         | Reviewed Outlook profile, sign-in logs and MFA. | Remote session: reviewed Outlook profile and sign-in logs. |
         | update purchase order "Laptop order"  | purchase order "Laptop order" | internalNotes | Expedite                                        | Laptop for a ticket.                                       |
 
-    @SAFE-09 @mock-only @writes
+    @SAFE-09 @writes
     Scenario: A change to an agreement addition is held for review and written once confirmed
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      Given an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
       And the result cites rule SAFE-09
       And the confirmation names the fields "quantity"
       And ConnectWise received no write
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
       When the person confirms
       Then the outcome is allowed
       And ConnectWise received one PATCH request, answered 200
       And the write sent only the fields "quantity"
-      And addition #351 now has the quantity "26"
+      And addition "Managed Workstation" now has the quantity "26"
 
-    @SAFE-09 @mock-only
+    @SAFE-09
     Scenario: Refusing the review of a change to an agreement addition leaves it as it was
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      Given an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
       When the person refuses
       Then the outcome is blocked
       And the AI is told "nothing was written"
       And ConnectWise received no write
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
 
   Rule: SAFE-10 every delete waits for a person to confirm it
 
@@ -506,28 +513,32 @@ Feature: What the integration blocks or holds whatever the role grants
         | delete ticket "Wi-Fi slow in"    | ticket "Wi-Fi slow in"    |
         | delete time entry "Remote session reviewed" | time entry "Remote session reviewed" |
 
-    @SAFE-10 @mock-only
+    @SAFE-10
     Scenario: Asked to remove a task from a ticket, a person refuses and nothing is deleted
-      When the AI asks to remove a task from ticket #1001 with:
-        | id | 4001 |
+      Given a service ticket "Outlook keeps prompting"
+      And a task "Rebuild Outlook profile" of ticket "Outlook keeps prompting"
+      When the AI asks to remove a task from ticket "Outlook keeps prompting" with:
+        | id | task "Rebuild Outlook profile" |
       Then the outcome is escalated
       And the result cites rule SAFE-10
       And ConnectWise received no write
-      And task #4001 still exists
+      And task "Rebuild Outlook profile" still exists
       When the person refuses
       Then the outcome is blocked
       And the AI is told "nothing was written"
       And ConnectWise received no write
-      And task #4001 still exists
+      And task "Rebuild Outlook profile" still exists
 
-    @SAFE-10 @mock-only @writes
+    @SAFE-10 @writes
     Scenario: Asked to remove a task from a ticket, a person confirms and it is deleted
-      When the AI asks to remove a task from ticket #1001 with:
-        | id | 4001 |
+      Given a service ticket "Outlook keeps prompting"
+      And a task "Rebuild Outlook profile" of ticket "Outlook keeps prompting"
+      When the AI asks to remove a task from ticket "Outlook keeps prompting" with:
+        | id | task "Rebuild Outlook profile" |
       Then the outcome is escalated
       And the result cites rule SAFE-10
-      And task #4001 still exists
+      And task "Rebuild Outlook profile" still exists
       When the person confirms
       Then the outcome is allowed
       And ConnectWise received one DELETE request, answered 204
-      And task #4001 no longer exists
+      And task "Rebuild Outlook profile" no longer exists

@@ -372,16 +372,18 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-03 @writes @mock-only
+    @ST-03 @writes
     Scenario: A change to an agreement addition is held for billing review, then made with Agreements Edit
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      Given an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
       When the person confirms
       Then the outcome is allowed
-      And addition #351 now has the quantity "26"
+      And addition "Managed Workstation" now has the quantity "26"
 
     @ST-03
     Scenario: With Agreements Inquire only, confirmed agreement changes are denied
@@ -407,13 +409,15 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
       And nothing was written to ConnectWise
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: With Agreements Inquire only, confirmed addition changes are denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Finance / Agreements            | All     |
-      When the AI asks to add an addition to agreement #301 with:
+      And an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to add an addition to agreement "Acme - Managed" with:
         | product      | {"id": 12} |
         | quantity     | 2          |
         | billCustomer | Billable   |
@@ -421,14 +425,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Add
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Edit
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
       And nothing was written to ConnectWise
 
   Rule: ST-04 expenses and purchase orders need their write permissions and a billing review

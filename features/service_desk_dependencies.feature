@@ -51,44 +51,48 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And ticket "Server down -" now has the hasMergedChildTicketFlag "false"
       And nothing was written to ConnectWise
 
-    @SD-03 @writes @mock-only
+    @SD-03 @writes
     Scenario: With the least-privilege role a task can be added to a ticket, but not changed or removed
       Given an API member with the role "least-privilege"
-      When the AI asks to add a task to ticket #1004 with:
+      And a service ticket "Outlook keeps prompting"
+      And a task "Rebuild Outlook profile" of ticket "Outlook keeps prompting"
+      When the AI asks to add a task to ticket "Outlook keeps prompting" with:
         | notes | Check the VPN concentrator logs |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
-      When the AI asks to update a task of ticket #1001 with:
-        | id    | 4001                              |
+      When the AI asks to update a task of ticket "Outlook keeps prompting" with:
+        | id    | task "Rebuild Outlook profile"    |
         | notes | Rebuild the Outlook profile again |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Edit
-      And task #4001 now has the notes "Rebuild Outlook profile"
-      When the AI asks to remove a task from ticket #1001 with:
-        | id | 4001 |
+      And task "Rebuild Outlook profile" now has the notes "Rebuild Outlook profile"
+      When the AI asks to remove a task from ticket "Outlook keeps prompting" with:
+        | id | task "Rebuild Outlook profile" |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Ticket - Dependencies" Delete
-      And task #4001 still exists
+      And task "Rebuild Outlook profile" still exists
 
-    @SD-03 @writes @mock-only
+    @SD-03 @writes
     Scenario: With Service Ticket - Dependencies Edit and Delete a task is changed, then removed once confirmed
       Given an API member whose role grants:
         | function                                     | add | edit | delete | inquire |
         | Service Desk / Service Ticket - Dependencies | All | All  | All    | All     |
-      When the AI asks to update a task of ticket #1001 with:
-        | id    | 4001                              |
+      And a service ticket "Outlook keeps prompting"
+      And a task "Rebuild Outlook profile" of ticket "Outlook keeps prompting"
+      When the AI asks to update a task of ticket "Outlook keeps prompting" with:
+        | id    | task "Rebuild Outlook profile"    |
         | notes | Rebuild the Outlook profile again |
       Then the outcome is allowed
-      And task #4001 now has the notes "Rebuild the Outlook profile again"
-      When the AI asks to remove a task from ticket #1001 with:
-        | id | 4001 |
+      And task "Rebuild Outlook profile" now has the notes "Rebuild the Outlook profile again"
+      When the AI asks to remove a task from ticket "Outlook keeps prompting" with:
+        | id | task "Rebuild Outlook profile" |
       Then the outcome is escalated
-      And task #4001 still exists
+      And task "Rebuild Outlook profile" still exists
       When the person confirms
       Then the outcome is allowed
-      And task #4001 no longer exists
+      And task "Rebuild Outlook profile" no longer exists
 
     @SD-03
     Scenario: Without Service Ticket - Dependencies, adding a task is denied even with full rights on tickets

@@ -25,7 +25,8 @@ pub(super) const STEPS: &[StepDoc] = &[
         description: "The AI asks the integration to perform a catalog action, on a record, \
                       with a search text, or on the record the last action created; `with:` \
                       takes the fields as a | field | value | table (values that parse as JSON \
-                      keep their type).",
+                      keep their type; a value `<kind> \"<name>\"` is the id of that arranged \
+                      record, such as the task a child action is about).",
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
             param("<id>", "a record number (for a child record, its parent's)"),
@@ -96,6 +97,7 @@ async fn ai_asks(
         .as_ref()
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
+    name_arranged_ids(&world.arranged, &mut fields);
     let makes_records = matches!(action.kind, ActionKind::Create | ActionKind::Attach);
     let path = match &subject {
         Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
@@ -166,6 +168,31 @@ pub(super) fn keep_mark(
         && !text.contains(&created.mark)
     {
         *text = format!("{} {text}", created.mark);
+    }
+}
+
+/// A field whose value names an arranged record by its kind and name (`| id | task
+/// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id.
+fn name_arranged_ids(
+    arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
+    fields: &mut Map<String, Value>,
+) {
+    for value in fields.values_mut() {
+        let Some((kind, name)) = value
+            .as_str()
+            .and_then(|text| text.strip_suffix('"'))
+            .and_then(|text| text.split_once(" \""))
+        else {
+            continue;
+        };
+        let Some(kind) = arrange::kind(kind) else {
+            continue;
+        };
+        let record = arrange::named(arranged, name);
+        if record.kind != kind.name {
+            mistake!("\"{name}\" is a {}, not a {}", record.kind, kind.name);
+        }
+        *value = Value::from(record.id);
     }
 }
 
