@@ -543,6 +543,8 @@ fn the_example_profiles_file_maps_shipped_roles_to_variables() {
         ("CW_READ_ONLY_DISCOVERY_PRIVATE_KEY", "read-only-private"),
         ("CW_CUSTOMER_SYNC_PUBLIC_KEY", "sync-public"),
         ("CW_CUSTOMER_SYNC_PRIVATE_KEY", "sync-private"),
+        ("CW_SETUP_PUBLIC_KEY", "setup-public"),
+        ("CW_SETUP_PRIVATE_KEY", "setup-private"),
     ] {
         vars.insert(name, value.to_owned());
     }
@@ -569,10 +571,11 @@ fn the_example_profiles_file_maps_shipped_roles_to_variables() {
                 "read-only-discovery",
                 ("read-only-public", "read-only-private")
             ),
+            ("setup", ("setup-public", "setup-private")),
         ])
     );
     let fixtures = Fixtures::builtin().unwrap();
-    for profile in keys.keys() {
+    for profile in keys.keys().filter(|p| **p != "setup") {
         assert!(
             fixtures.roles.contains_key(*profile),
             "{profile} is not a shipped role"
@@ -922,7 +925,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
     sandbox.stop();
 }
 
-/// The example members file: one API member for each role `sandbox plan` lists.
+/// The example members file: one API member for each role profile, and the setup member.
 fn example_members() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/sandbox-members.example.toml")
@@ -951,7 +954,31 @@ struct PlannedSandbox {
 }
 
 impl PlannedSandbox {
+    /// `serve` with the members of `members` (a members file).
     fn start(members: &str) -> Self {
+        Self::start_with(|_, _| members.to_owned())
+    }
+
+    /// `serve` with one member for each role the plan lists, as a person following the
+    /// plan makes them: identifier `cw-conform-ROLE`, keys `ROLE-public`, `ROLE-private`.
+    fn with_a_member_for_each_role() -> Self {
+        Self::start_with(|scratch, roles| {
+            let members = roles.iter().fold(String::new(), |mut out, role| {
+                let _ = write!(
+                    out,
+                    "[[member]]\nidentifier = \"cw-conform-{role}\"\nrole = \"{role}\"\npublic_key = \"{role}-public\"\nprivate_key = \"{role}-private\"\n\n"
+                );
+                out
+            });
+            scratch
+                .write("members.toml", &members)
+                .display()
+                .to_string()
+        })
+    }
+
+    /// `serve` with the members file `members` writes from the plan's roles.
+    fn start_with(members: impl FnOnce(&Scratch, &[String]) -> String) -> Self {
         let scratch = Scratch::new();
         let plan = crate::cli::cw_conform_finished(&scratch, &["sandbox", "plan"]);
         plan.assert_code(0);
@@ -965,7 +992,8 @@ impl PlannedSandbox {
             .write("sandbox-profiles.toml", &profiles_from_plan(&plan.stdout))
             .display()
             .to_string();
-        let served = Served::start(&scratch, &["--members", members, "--client-id", CLIENT]);
+        let members = members(&scratch, &roles);
+        let served = Served::start(&scratch, &["--members", &members, "--client-id", CLIENT]);
         PlannedSandbox {
             served,
             scratch,
@@ -993,6 +1021,17 @@ impl PlannedSandbox {
                 .env(format!("CW_{stem}_PRIVATE_KEY"), format!("{role}-private"));
         }
         command
+    }
+
+    /// An ordinary HTTP client signed in as the plan's member of `role`.
+    fn caller(&self, role: &str) -> Caller {
+        Caller::new(
+            &format!("{}/v4_6_release/apis/3.0", self.served.site),
+            COMPANY,
+            &format!("{role}-public"),
+            &format!("{role}-private"),
+            CLIENT,
+        )
     }
 }
 
@@ -1066,7 +1105,7 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
 
 #[test]
 fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verified() {
-    let sandbox = PlannedSandbox::start(&example_members());
+    let sandbox = PlannedSandbox::with_a_member_for_each_role();
     assert!(
         sandbox.roles.len() >= 3,
         "the plan lists too few roles: {:?}",
@@ -1161,9 +1200,13 @@ fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verifi
 fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_every_problem() {
     let sandbox = PlannedSandbox::start(&example_members());
     let mut command = sandbox.command(&["run", "--allow-writes"]);
-    // The read-only-discovery profile names the customer-sync member's keys; the
+    // The example files, which agree (the setup member among them) but for this: the
+    // read-only-discovery profile names the customer-sync member's keys, and the
     // customer-sync profile has a wrong private key.
+    let profiles =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sandbox-profiles.example.toml");
     command
+        .env("CONNECTWISE_PROFILES", profiles)
         .env("CW_READ_ONLY_DISCOVERY_PUBLIC_KEY", "customer-sync-public")
         .env(
             "CW_READ_ONLY_DISCOVERY_PRIVATE_KEY",
@@ -1435,4 +1478,96 @@ fn a_members_file_with_a_mistake_is_refused_naming_the_file_line_and_value() {
     for finished in [&unknown, &shared] {
         assert!(!finished.output().contains("-private"), "{finished}");
     }
+}
+
+/// Issue 11's goal: with the members `sandbox plan` lists (the setup member among them)
+/// and `--allow-writes`, a sandbox run leaves out only scenarios no sandbox can run, each
+/// with its reason; the run passes; and it leaves the data as it was: every collection
+/// reads the same before and after (what the setup member arranged and the scenarios
+/// created is gone), and a record the run did not create, one quoting a mark among them, is
+/// untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_plans_members_a_sandbox_run_leaves_out_only_what_no_sandbox_can_run_and_leaves_the_data_as_it_was()
+ {
+    let sandbox = PlannedSandbox::with_a_member_for_each_role();
+    assert!(
+        sandbox.roles.iter().any(|r| r == "setup"),
+        "the plan lists no setup member: {:?}",
+        sandbox.roles
+    );
+    let caller = sandbox.caller("full-access");
+    let planted = serde_json::json!({
+        "firstName": "Planted",
+        "lastName": "[cw-conform] quoted in a customer's contact",
+        "company": {"id": 2}
+    });
+    caller
+        .send(
+            reqwest::Method::POST,
+            "/company/contacts",
+            &[],
+            Some(&planted),
+        )
+        .await
+        .assert_status(201);
+    let before = snapshot(&caller).await;
+
+    let run = Running::start(sandbox.command(&[
+        "run",
+        "--allow-writes",
+        "--quiet",
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+    ]))
+    .finish();
+
+    run.assert_code(0);
+    let report: Value = crate::support::run_report(&sandbox.scratch.read("report.json"));
+    let ran = report["scenarios"].as_array().unwrap();
+    for scenario in ran {
+        assert_eq!(scenario["failure"], Value::Null, "{scenario:#}");
+    }
+    assert_eq!(left_behind(&report), Vec::new(), "{run}");
+    assert_eq!(
+        changes(&before, &snapshot(&caller).await),
+        Vec::new(),
+        "{run}"
+    );
+
+    let left_out = report["left_out"].as_array().unwrap();
+    let reason = |l: &Value| l["reason"].as_str().unwrap().to_owned();
+    let beyond_any_sandbox = [
+        cw_conform::harness::sandbox::FAULT,
+        cw_conform::harness::sandbox::ALTERNATIVE,
+        cw_conform::harness::sandbox::SECOND_SITE,
+    ];
+    let (beyond, left): (Vec<&Value>, Vec<&Value>) = left_out
+        .iter()
+        .partition(|l| beyond_any_sandbox.iter().any(|k| reason(l).starts_with(k)));
+    // What a sandbox could run once the scenario arranges what it needs in place of naming
+    // the seed: never a member, a setup member or a permission the run lacks.
+    let lacking: Vec<String> = left
+        .iter()
+        .filter(|l| !reason(l).starts_with("needs the mock: "))
+        .map(|l| format!("{}: {}", l["name"], reason(l)))
+        .collect();
+    assert_eq!(lacking, Vec::<String>::new(), "{run}");
+    let total = ran.len() + left_out.len();
+    let possible = total - beyond.len();
+    eprintln!(
+        "serve standing in for a sandbox with the plan's members: {} of {total} scenarios ran ({:.1}%); {} of the {possible} that inject no fault and select no modelled alternative ({:.1}%)",
+        ran.len(),
+        percent(ran.len(), total),
+        ran.len(),
+        percent(ran.len(), possible),
+    );
+    let output = run.output();
+    assert!(!output.contains("setup-private"), "a key was shown");
+}
+
+/// `part` of `whole`, in percent.
+fn percent(part: usize, whole: usize) -> f64 {
+    f64::from(u32::try_from(part).unwrap()) * 100.0 / f64::from(u32::try_from(whole).unwrap())
 }

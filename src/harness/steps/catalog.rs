@@ -133,9 +133,10 @@ async fn example_request(
         (None, None) => (action.path.as_str(), None),
     };
     let mut path = action.path.clone();
-    if let (Some(Subject::Id(_)), Some(kind)) =
-        (&request.subject, arrange::kind_at(&world.fixtures, subject_path))
-    {
+    if let (Some(Subject::Id(_)), Some(kind)) = (
+        &request.subject,
+        arrange::kind_at(&world.fixtures, subject_path),
+    ) {
         let user = match records {
             Records::Fresh => action.name.as_str(),
             Records::Shared => "the catalog",
