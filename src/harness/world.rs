@@ -292,7 +292,7 @@ impl ConformanceWorld {
                     run.allow_existing && self.existing_records,
                 );
                 run.sandbox
-                    .client(credentials)
+                    .client_as_given(credentials)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
                     .with_recorder(Arc::clone(&self.recorder))

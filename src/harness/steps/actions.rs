@@ -107,7 +107,8 @@ async fn ai_asks(
         if makes_records {
             arrange::mark(&mut fields, &run.ledger.next_mark());
         } else if let Some(Subject::Id(id)) = &subject {
-            keep_mark(&mut fields, &run.ledger, &format!("{path}/{id}"));
+            let record = record_path(&action, &path, *id, &fields);
+            keep_mark(&mut fields, &run.ledger, &record);
         }
     }
     let request = ActionRequest {
@@ -147,6 +148,20 @@ fn takes_record(action: &crate::model::Action) -> bool {
             action.kind,
             ActionKind::Connect | ActionKind::Search | ActionKind::Create
         )
+}
+
+/// The path of the record an action on `subject` changes: the record itself, or for a
+/// child collection the child its `id` field names (`/service/tickets/7/tasks/9`).
+pub(super) fn record_path(
+    action: &crate::model::Action,
+    path: &str,
+    subject: i64,
+    fields: &Map<String, Value>,
+) -> String {
+    match fields.get("id").and_then(Value::as_i64) {
+        Some(child) if action.path.contains("{parentId}") => format!("{path}/{child}"),
+        _ => format!("{path}/{subject}"),
+    }
 }
 
 /// An update of a record the run created keeps the record's mark on the field carrying it

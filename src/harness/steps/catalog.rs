@@ -171,10 +171,7 @@ async fn example_request(
             arrange::mark(&mut request.fields, &run.ledger.next_mark());
         }
         (Some(Subject::Id(id)), _) => {
-            let record = match request.fields.get("id").and_then(Value::as_i64) {
-                Some(child) if child_path.is_some() => format!("{path}/{child}"),
-                _ => format!("{path}/{id}"),
-            };
+            let record = super::actions::record_path(action, &path, *id, &request.fields);
             super::actions::keep_mark(&mut request.fields, &run.ledger, &record);
         }
         _ => {}
