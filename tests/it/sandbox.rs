@@ -1141,7 +1141,9 @@ async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_
         "--output",
         "report.json",
     ]))
-    .finish();
+    // The whole suite, the setup member's creates and their cleanup at 900 requests a
+    // minute: a guard against a hang, not a time being checked.
+    .finish_within(Duration::from_secs(45 * 60));
     let mut default_only = sandbox.command(&[
         "run",
         "--allow-writes",
