@@ -36,7 +36,7 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And ticket #1006 now has the status "New"
       And ticket #1007 now has the hasMergedChildTicketFlag "true"
 
-    @SD-03
+    @SD-03 @mock-only
     Scenario: Without Merge Tickets, merging is denied even with full rights on tickets
       Given an API member whose role grants:
         | function                       | add | edit | delete | inquire |
