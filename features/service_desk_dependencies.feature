@@ -14,9 +14,11 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       And a service ticket "Server down -" owned by another member with:
         | summary | Server down - file share unavailable |
         | status  | {"id": 1, "name": "New"}             |
+      And a service ticket "Duplicate" owned by another member with:
+        | summary | Server down again |
       When the AI asks to merge into ticket "Server down -" with:
-        | mergeTicketIds | [1006] |
-        | status         | New    |
+        | mergeTicketIds | [ticket "Duplicate"] |
+        | status         | New                  |
       Then the outcome is allowed
       And ticket "Server down -" now has the hasMergedChildTicketFlag "true"
       When the AI asks to update ticket "Server down -" with:

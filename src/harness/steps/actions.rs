@@ -187,28 +187,42 @@ pub(super) fn keep_mark(
 }
 
 /// A field whose value names an arranged record by its kind and name (`| id | task
-/// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id.
+/// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id; a list
+/// of them in brackets (`| mergeTicketIds | [ticket "Duplicate"] |`) gets their ids.
 fn name_arranged_ids(
     arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
     fields: &mut Map<String, Value>,
 ) {
     for value in fields.values_mut() {
-        let Some((kind, name)) = value
-            .as_str()
-            .and_then(|text| text.strip_suffix('"'))
-            .and_then(|text| text.split_once(" \""))
-        else {
+        let Some(text) = value.as_str().map(str::to_owned) else {
             continue;
         };
-        let Some(kind) = arrange::kind(kind) else {
-            continue;
-        };
-        let record = arrange::named(arranged, name);
-        if record.kind != kind.name {
-            mistake!("\"{name}\" is a {}, not a {}", record.kind, kind.name);
+        if let Some(list) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            let ids: Option<Vec<Value>> = list
+                .split(", ")
+                .map(|item| arranged_id(arranged, item).map(Value::from))
+                .collect();
+            if let Some(ids) = ids {
+                *value = Value::Array(ids);
+            }
+        } else if let Some(id) = arranged_id(arranged, &text) {
+            *value = Value::from(id);
         }
-        *value = Value::from(record.id);
     }
+}
+
+/// The id of the arranged record `<kind> "<name>"` names, if the text is that form.
+fn arranged_id(
+    arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
+    text: &str,
+) -> Option<i64> {
+    let (kind, name) = text.strip_suffix('"')?.split_once(" \"")?;
+    let kind = arrange::kind(kind)?;
+    let record = arrange::named(arranged, name);
+    if record.kind != kind.name {
+        mistake!("\"{name}\" is a {}, not a {}", record.kind, kind.name);
+    }
+    Some(record.id)
 }
 
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.
