@@ -1,4 +1,3 @@
-@mock-only
 Feature: Connecting to ConnectWise and explaining 401 and 403 errors
   The integration signs in as a dedicated API member. When ConnectWise refuses the
   credentials (401) or the security role refuses an operation (403), the AI must be told
@@ -9,6 +8,7 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
     @LP-01 @CL-02
     Scenario: A role with company lookup connects and lists the companies to associate
       Given an API member with the role "read-only-discovery"
+      And a company "Acme Corporation"
       When the AI asks to connect to ConnectWise
       Then the outcome is allowed
       And the result includes the company "Acme Corporation"
@@ -61,7 +61,15 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
         | public key      |
         | private key     |
         | client ID       |
-        | ConnectWise URL |
+
+    @TS-01 @mock-only
+    Scenario: A wrong ConnectWise URL is refused with a reason
+      Given an API member with the role "least-privilege"
+      And the integration is configured with a wrong ConnectWise URL
+      When the AI asks to connect to ConnectWise
+      Then the outcome is unauthenticated
+      And the AI is told "Re-check the Company ID, Public Key, Private Key, Client ID and the ConnectWise URL"
+      And ConnectWise received no write
 
     @TS-01
     Scenario: A missing client ID is refused like a wrong one

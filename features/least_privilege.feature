@@ -15,7 +15,7 @@ Feature: The recommended least-privilege role
 
   Rule: LP-02 each row gives the documented result for each operation
 
-    @LP-02 @mock-only
+    @LP-02
     Scenario Outline: <module> / <function>: Add <add>, Edit <edit>, Delete <delete>, Inquire <inquire>
       Given an API member with the role "least-privilege"
       Then ConnectWise reports "<module> / <function>" as Add <add>, Edit <edit>, Delete <delete> and Inquire <inquire>
@@ -39,13 +39,13 @@ Feature: The recommended least-privilege role
         | System         | My Account                    | My   | My   | My     | My      |
         | System         | Table Setup                   | All  | None | None   | All     |
 
-    @LP-02 @mock-only
+    @LP-02
     Scenario: The company lookup the role adds to the 15 rows: Inquire All and nothing else
       Given an API member with the role "least-privilege"
       Then ConnectWise reports "Companies / Company Maintenance" as Add None, Edit None, Delete None and Inquire All
       And the integration's actions find "Companies / Company Maintenance" to be Add None, Edit None, Delete None and Inquire All
 
-    @LP-02 @mock-only
+    @LP-02
     Scenario: The cells no action of the catalog can exercise are known
       Some cells govern nothing an integration does: no action creates a company, edits
       or deletes a document, or reads a company's team; merging is one
@@ -88,38 +88,42 @@ Feature: The recommended least-privilege role
 
   Rule: LP-03 a withheld permission is explained, not swallowed
 
-    @LP-03 @LP-04 @mock-only
+    @LP-03 @LP-04
     Scenario: With the least-privilege role a ticket can be opened but not read back
       Given an API member with the role "least-privilege"
+      And a service ticket "Outlook keeps prompting" owned by the API member with:
+        | summary | Outlook keeps prompting for password |
       When the AI asks to create a service ticket with:
         | summary | Scanner offline |
         | company | Acme            |
       Then the outcome is allowed
-      When the AI asks to get ticket #1001
+      When the AI asks to get ticket "Outlook keeps prompting"
       Then the outcome is denied
       And the AI is told it has no access
       And the AI is told it needs "Service Desk / Service Tickets" Inquire
 
   Rule: LP-05 Time Entry Delete My removes only the member's own entries
 
-    @LP-05 @SAFE-10 @writes @mock-only
+    @LP-05 @SAFE-10 @writes
     Scenario: Deleting its own time entry is held, then allowed once confirmed
       Given an API member with the role "least-privilege"
-      When the AI asks to delete time entry #501
+      And a time entry "Remote session reviewed" owned by the API member
+      When the AI asks to delete time entry "Remote session reviewed"
       Then the outcome is escalated
-      And time entry #501 still exists
+      And time entry "Remote session reviewed" still exists
       When the person confirms
       Then the outcome is allowed
-      And time entry #501 no longer exists
+      And time entry "Remote session reviewed" no longer exists
 
-    @LP-05 @SD-05 @mock-only
+    @LP-05 @SD-05
     Scenario: Deleting another member's time entry is denied after confirmation
       Given an API member with the role "least-privilege"
-      When the AI asks to delete time entry #503
+      And a time entry "Onsite reproduced tray" owned by another member
+      When the AI asks to delete time entry "Onsite reproduced tray"
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
-      And time entry #503 still exists
+      And time entry "Onsite reproduced tray" still exists
 
   Rule: LP-02 the rows marked "(customize)" can be limited to some items
 

@@ -19,7 +19,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | System / Table Setup            | None | None | None   | All     |
         | System / Member Maintenance     | None | None | None   | All     |
 
-    @RD-04 @writes @mock-only
+    @RD-04 @writes
     Scenario: A ticket whose board, status, type and subtype exist is created
       When the AI asks to create a service ticket with:
         | summary | Printer jammed on tray 2 |
@@ -31,7 +31,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario Outline: A new ticket with <what> is rejected before anything is written
       When the AI asks to create a service ticket with:
         | summary | Printer jammed on tray 2 |
@@ -54,15 +54,16 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | an unknown type           | Help Desk   | New       | Outage   | Printer  | service type    | Outage      |
         | an unknown subtype        | Help Desk   | New       | Incident | Plumbing | service subtype | Plumbing    |
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario Outline: Changing a ticket to <what> is rejected, and the ticket keeps its <field>
-      When the AI asks to update ticket #1004 with:
+      Given a service ticket "VPN drops every" owned by another member
+      When the AI asks to update ticket "VPN drops every" with:
         | <field> | <value> |
       Then the outcome is rejected
       And the AI is told "There is no <noun>"
       And the AI is told "<value>"
       And ConnectWise received no write
-      And ticket #1004 now has the <field> "<kept>"
+      And ticket "VPN drops every" now has the <field> "<kept>"
 
       Examples:
         | what               | field   | value       | noun            | kept        |
@@ -128,13 +129,14 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And an API member whose role grants:
         | function                       | add | edit | delete | inquire |
         | Service Desk / Service Tickets | All | All  | None   | All     |
-      When the AI asks to update ticket #1004 with:
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to update ticket "VPN drops every" with:
         | status | Waiting on Client |
       Then the outcome is denied
       And the AI is told "cannot check the service status"
       And the AI is told it needs "System / Table Setup" Inquire
       And ConnectWise received no write
-      And ticket #1004 now has the status "In Progress"
+      And ticket "VPN drops every" now has the status "In Progress"
 
     @RD-04 @mock-only
     Scenario: A change of status to a ticket that does not exist fails as not found, not as a refusal
@@ -189,7 +191,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And the result includes the member "jsmith"
       And the result lists 1 record
 
-    @RD-05 @mock-only
+    @RD-05
     Scenario: Without Member Maintenance Inquire the technician search is denied
       Given an API member whose role grants:
         | function                        | inquire |
@@ -201,40 +203,43 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And the AI is told it has no access
       And the AI is told it needs "System / Member Maintenance" Inquire
 
-    @RD-05 @mock-only
+    @RD-05
     Scenario: Without Member Maintenance Inquire a ticket is read without its owner
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Service Desk / Service Tickets  | All     |
         | System / Table Setup            | All     |
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "owner"
 
-    @RD-05 @writes @mock-only
+    @RD-05 @writes
     Scenario: With Member Maintenance Inquire the AI assigns a ticket to a technician
       Given an API member whose role grants:
         | function                       | add  | edit | inquire |
         | Service Desk / Service Tickets | None | All  | All     |
         | System / Member Maintenance    | None | None | All     |
-      When the AI asks to update ticket #1004 with:
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to update ticket "VPN drops every" with:
         | owner | ldavis |
       Then the outcome is allowed
-      And ticket #1004 now has the owner "ldavis"
+      And ticket "VPN drops every" now has the owner "ldavis"
 
     @RD-05 @mock-only
     Scenario: Without Member Maintenance Inquire the assignee cannot be checked, so the assignment is denied
       Given an API member whose role grants:
         | function                       | add  | edit | inquire |
         | Service Desk / Service Tickets | None | All  | All     |
-      When the AI asks to update ticket #1004 with:
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to update ticket "VPN drops every" with:
         | owner | ldavis |
       Then the outcome is denied
       And the AI is told it needs "System / Member Maintenance" Inquire
       And ConnectWise received no write
-      And ticket #1004 now has the owner "jsmith"
+      And ticket "VPN drops every" now has the owner "jsmith"
 
   Rule: TS-04 refused related lookups give a partial result that names the missing fields
 
@@ -246,9 +251,10 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | All     |
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "company, owner, board, status"
       And the AI is told "Grant read access to those records"
 
@@ -262,9 +268,10 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | Service Desk / Service Tickets | All     |
       And the role also grants "<granted>" Inquire All
       And the role also grants "<also granted>" Inquire All
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is partial
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
       And the result names the missing fields "<missing>"
 
       Examples:
@@ -273,24 +280,27 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | System / Member Maintenance     | Companies / Company Maintenance | System / Table Setup        | owner         |
         | System / Table Setup            | Companies / Company Maintenance | System / Member Maintenance | board, status |
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario: With every related read allowed, the ticket is read in full
       Given an API member with the role "read-only-discovery"
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is allowed
-      And the result includes the ticket "VPN drops every 30 minutes"
+      And the result includes the ticket "VPN drops every"
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario Outline: Without Company Maintenance Inquire, <record> is read without its company
       Given an API member whose role grants:
         | function   | inquire |
         | <function> | All     |
+      And an agreement "Acme - Managed Services"
+      And a project "Initech File Server Migration"
       When the AI asks to get <record>
       Then the outcome is partial
       And the result includes the <kind> "<name>"
       And the result names the missing fields "company"
 
       Examples:
-        | record         | function                  | kind      | name                          |
-        | agreement #301 | Finance / Agreements      | agreement | Acme - Managed Services       |
-        | project #701   | Project / Project Headers | project   | Initech File Server Migration |
+        | record                                  | function                  | kind      | name                          |
+        | agreement "Acme - Managed Services"     | Finance / Agreements      | agreement | Acme - Managed Services       |
+        | project "Initech File Server Migration" | Project / Project Headers | project   | Initech File Server Migration |

@@ -15,25 +15,33 @@ Feature: Projects, sales, configurations, procurement and documents
         | Project / Project Phase        | None | None | None   | All     |
         | Project / Project Tickets       | All  | All  | None   | All     |
 
-    @PS-01 @mock-only
+    @PS-01
     Scenario: The AI reads a project, its phases and its tickets
+      Given a project "File Server Migration"
+      And a project phase "Planning" of project "File Server Migration"
+      And a project phase "Cutover" of project "File Server Migration" with:
+        | description | Cutover |
+        | wbsCode     | 2       |
+      And a project ticket "Inventory file shares"
       When the AI asks to list projects
       Then the outcome is allowed
-      And the result lists 2 records
-      When the AI asks to get project #701
+      And the result includes the project "File Server Migration"
+      When the AI asks to get project "File Server Migration"
       Then the outcome is allowed
-      And the result includes the project "Initech File Server Migration"
-      When the AI asks to list the phases of project #701
+      And the result includes the project "File Server Migration"
+      When the AI asks to list the phases of project "File Server Migration"
       Then the outcome is allowed
-      And the result lists exactly #751 and #752
+      And the result includes the phase "Planning"
+      And the result includes the phase "Cutover"
       When the AI asks to list project tickets
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the ticket "Inventory file shares"
       And ConnectWise received no write
 
-    @PS-01 @writes @mock-only
+    @PS-01 @writes
     Scenario: With Project Tickets Edit the AI updates a project ticket
-      When the AI asks to update project ticket #2001 with:
+      Given a project ticket "Inventory current file" owned by another member
+      When the AI asks to update project ticket "Inventory current file" with:
         | summary | Inventory file shares, permissions and owners |
       Then the outcome is allowed
       And ConnectWise received one PATCH request, answered 200
@@ -48,32 +56,34 @@ Feature: Projects, sales, configurations, procurement and documents
       And ConnectWise received one POST request, answered 201
       And the result includes the ticket "Map drive letters to SharePoint libraries"
 
-    @PS-01 @mock-only
+    @PS-01
     Scenario Outline: Without <needed> Inquire, <doing> is denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | <granted>                       | All     |
+      And a project "File Server Migration"
       When the AI asks to <action>
       Then the outcome is denied
       And the AI is told it has no access
       And the AI is told it needs "<needed>" Inquire
 
       Examples:
-        | doing                      | action                          | granted                   | needed                    |
-        | listing projects           | list projects                   | Project / Project Tickets | Project / Project Headers |
-        | reading a project          | get project #701                | Project / Project Tickets | Project / Project Headers |
-        | listing a project's phases | list the phases of project #701 | Project / Project Headers | Project / Project Phase  |
-        | listing project tickets    | list project tickets            | Project / Project Headers | Project / Project Tickets |
+        | doing                      | action                                                 | granted                   | needed                    |
+        | listing projects           | list projects                                          | Project / Project Tickets | Project / Project Headers |
+        | reading a project          | get project "File Server Migration"                    | Project / Project Tickets | Project / Project Headers |
+        | listing a project's phases | list the phases of project "File Server Migration"     | Project / Project Headers | Project / Project Phase   |
+        | listing project tickets    | list project tickets                                   | Project / Project Headers | Project / Project Tickets |
 
-    @PS-01 @mock-only
+    @PS-01
     Scenario: With Project Tickets Inquire only, project tickets cannot be changed or added
       Given an API member whose role grants:
         | function                  | inquire |
         | Project / Project Headers | All     |
         | Project / Project Phase  | All     |
         | Project / Project Tickets | All     |
-      When the AI asks to update project ticket #2001 with:
+      And a project ticket "Inventory current file" owned by another member
+      When the AI asks to update project ticket "Inventory current file" with:
         | summary | Inventory file shares, permissions and owners |
       Then the outcome is denied
       And the AI is told it needs "Project / Project Tickets" Edit
@@ -94,17 +104,20 @@ Feature: Projects, sales, configurations, procurement and documents
         | Sales / Opportunity             | All  | All  | None   | All     |
         | Companies / CRM/Sales Activities        | All  | All  | None   | All     |
 
-    @PS-02 @mock-only
+    @PS-02
     Scenario: The AI searches the sales pipeline and its activities
+      Given an opportunity "Globex upsell" with:
+        | name | Globex - Managed Security Upsell |
+      And an activity "Quote review meeting"
       When the AI asks to search opportunities "Globex"
       Then the outcome is allowed
-      And the result includes the opportunity "Globex - Managed Security Upsell"
+      And the result includes the opportunity "Globex upsell"
       When the AI asks to list activities
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the activity "Quote review meeting"
       And ConnectWise received no write
 
-    @PS-02 @writes @mock-only
+    @PS-02 @writes
     Scenario: The AI opens an opportunity and logs a follow-up activity
       When the AI asks to create an opportunity with:
         | name    | Initech - Backup Upgrade |
@@ -117,8 +130,13 @@ Feature: Projects, sales, configurations, procurement and documents
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @PS-02 @writes @mock-only
+    @PS-02 @writes
     Scenario Outline: The AI updates <record>
+      Given an opportunity "Acme - File" owned by another member with:
+        | notes | Follow-up to the file server outage; quote for new hardware plus migration. |
+      And an activity "Quote review meeting" owned by another member with:
+        | opportunity | {"id": 601, "name": "Acme - File Server Replacement"} |
+        | notes       | Review server replacement quote with Jane.            |
       When the AI asks to <change> with:
         | notes | <notes> |
       Then the outcome is allowed
@@ -126,10 +144,10 @@ Feature: Projects, sales, configurations, procurement and documents
 
       Examples:
         | change                  | record           | notes                              |
-        | update opportunity #601 | opportunity #601 | Customer asked for a second quote. |
-        | update activity #652    | activity #652    | Moved to Thursday.                 |
+        | update opportunity "Acme - File" | opportunity "Acme - File" | Customer asked for a second quote. |
+        | update activity "Quote review meeting"    | activity "Quote review meeting"    | Moved to Thursday.                 |
 
-    @PS-02 @mock-only
+    @PS-02
     Scenario: Without Opportunity and CRM/Sales Activities Inquire the pipeline cannot be searched
       Given an API member whose role grants:
         | function                        | inquire |
@@ -141,19 +159,24 @@ Feature: Projects, sales, configurations, procurement and documents
       Then the outcome is denied
       And the AI is told it needs "Companies / CRM/Sales Activities" Inquire
 
-    @PS-02 @mock-only
+    @PS-02
     Scenario: With Inquire only, sales records cannot be created or updated
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Sales / Opportunity             | All     |
         | Companies / CRM/Sales Activities        | All     |
+      And an opportunity "Acme - File" owned by another member with:
+        | notes | Follow-up to the file server outage; quote for new hardware plus migration. |
+      And an activity "Quote review meeting" owned by another member with:
+        | opportunity | {"id": 601, "name": "Acme - File Server Replacement"} |
+        | notes       | Review server replacement quote with Jane.            |
       When the AI asks to create an opportunity with:
         | name    | Initech - Backup Upgrade |
         | company | Initech                  |
       Then the outcome is denied
       And the AI is told it needs "Sales / Opportunity" Add
-      When the AI asks to update opportunity #601 with:
+      When the AI asks to update opportunity "Acme - File" with:
         | notes | Customer asked for a second quote. |
       Then the outcome is denied
       And the AI is told it needs "Sales / Opportunity" Edit
@@ -162,7 +185,7 @@ Feature: Projects, sales, configurations, procurement and documents
         | company | Initech                            |
       Then the outcome is denied
       And the AI is told it needs "Companies / CRM/Sales Activities" Add
-      When the AI asks to update activity #652 with:
+      When the AI asks to update activity "Quote review meeting" with:
         | notes | Moved to Thursday. |
       Then the outcome is denied
       And the AI is told it needs "Companies / CRM/Sales Activities" Edit
@@ -170,11 +193,21 @@ Feature: Projects, sales, configurations, procurement and documents
 
   Rule: OV-02 Edit My lets the AI change only the sales records it owns
 
-    @OV-02 @writes @mock-only
+    @OV-02 @writes
     Scenario Outline: With <function> Edit My, <own> can be changed but <other> cannot
       Given an API member whose role grants:
         | function   | edit | inquire |
         | <function> | My   | All     |
+      And an activity "Follow-up call managed" owned by the API member with:
+        | opportunity | {"id": 602, "name": "Globex - Managed Security Upsell"} |
+        | notes       | Walk Hank through the managed security bundle.          |
+      And an activity "Quote review meeting" owned by another member with:
+        | opportunity | {"id": 601, "name": "Acme - File Server Replacement"} |
+        | notes       | Review server replacement quote with Jane.            |
+      And an opportunity "Globex - Managed" owned by the API member with:
+        | notes | Opportunity raised by the AI integration from ticket trends (phishing, printer, Wi-Fi). |
+      And an opportunity "Acme - File" owned by another member with:
+        | notes | Follow-up to the file server outage; quote for new hardware plus migration. |
       When the AI asks to update <own> with:
         | notes | <notes> |
       Then the outcome is allowed
@@ -187,40 +220,43 @@ Feature: Projects, sales, configurations, procurement and documents
 
       Examples:
         | function                 | own              | other            | notes              | kept                                                                        |
-        | Companies / CRM/Sales Activities | activity #651    | activity #652    | Moved to Thursday. | Review server replacement quote with Jane.                                  |
-        | Sales / Opportunity      | opportunity #602 | opportunity #601 | Second quote sent. | Follow-up to the file server outage; quote for new hardware plus migration. |
+        | Companies / CRM/Sales Activities | activity "Follow-up call managed"    | activity "Quote review meeting"    | Moved to Thursday. | Review server replacement quote with Jane.                                  |
+        | Sales / Opportunity      | opportunity "Globex - Managed" | opportunity "Acme - File" | Second quote sent. | Follow-up to the file server outage; quote for new hardware plus migration. |
 
   Rule: PS-03 Configurations Inquire gives device context; Add and Edit create and change configuration items
 
-    @PS-03 @mock-only
+    @PS-03
     Scenario: With the least-privilege role the AI looks up a customer's devices
       Given an API member with the role "least-privilege"
+      And a configuration "ACME-FS01" with:
+        | name | ACME-FS01 |
       When the AI asks to search configurations "ACME"
       Then the outcome is allowed
-      And the result lists 2 records
       And the result includes the configuration "ACME-FS01"
       And ConnectWise received no write
 
-    @PS-03 @writes @mock-only
+    @PS-03 @writes
     Scenario: With the least-privilege role the AI records a new device and updates another
       Given an API member with the role "least-privilege"
+      And a configuration "ACME-WS-014"
       When the AI asks to create a configuration with:
         | name    | GLOBEX-FW-02 |
         | type    | {"id": 3}    |
         | company | Globex       |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
-      When the AI asks to update configuration #401 with:
+      When the AI asks to update configuration "ACME-WS-014" with:
         | ipAddress | 10.19.1.115 |
       Then the outcome is allowed
-      And configuration #401 now has the ipAddress "10.19.1.115"
+      And configuration "ACME-WS-014" now has the ipAddress "10.19.1.115"
 
-    @PS-03 @mock-only
+    @PS-03
     Scenario: With Configurations Inquire only, devices can be looked up but not created or changed
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Companies / Configurations      | All     |
+      And a configuration "ACME-WS-014"
       When the AI asks to search configurations "ACME"
       Then the outcome is allowed
       When the AI asks to create a configuration with:
@@ -229,14 +265,14 @@ Feature: Projects, sales, configurations, procurement and documents
         | company | Globex       |
       Then the outcome is denied
       And the AI is told it needs "Companies / Configurations" Add
-      When the AI asks to update configuration #401 with:
+      When the AI asks to update configuration "ACME-WS-014" with:
         | ipAddress | 10.19.1.115 |
       Then the outcome is denied
       And the AI is told it needs "Companies / Configurations" Edit
-      And configuration #401 now has the ipAddress "10.19.1.114"
+      And configuration "ACME-WS-014" now has the ipAddress "10.19.1.114"
       And nothing was written to ConnectWise
 
-    @PS-03 @mock-only
+    @PS-03
     Scenario: Without Configurations Inquire devices cannot be looked up
       Given an API member with the role "read-only-discovery"
       When the AI asks to search configurations "ACME"
@@ -252,47 +288,57 @@ Feature: Projects, sales, configurations, procurement and documents
         | Procurement / Product Catalog | All | All  | None   | All     |
         | Procurement / Products        | All | All  | None   | All     |
 
-    @PS-04 @mock-only
+    @PS-04
     Scenario: The AI looks up the catalog and the products on order
+      Given a catalog item "LAPTOP-14" with:
+        | identifier  | LAPTOP-14                          |
+        | description | 14" Business Laptop i7/16GB/512GB  |
+      And a product "Laptop on order"
       When the AI asks to search the product catalog "Laptop"
       Then the outcome is allowed
       And the result includes the item "LAPTOP-14"
       When the AI asks to list products
       Then the outcome is allowed
-      And the result lists 3 records
+      And the result includes the product "Laptop on order"
       And ConnectWise received no write
 
-    @PS-04 @writes @mock-only
+    @PS-04 @writes
     Scenario: The AI adds a product for a customer and changes the quantity of another
+      Given a product "14 Business Laptop"
       When the AI asks to add a product with:
         | catalogItem    | {"id": 13} |
         | billableOption | Billable   |
         | quantity       | 20         |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
-      When the AI asks to update product #451 with:
+      When the AI asks to update product "14 Business Laptop" with:
         | quantity | 2 |
       Then the outcome is allowed
-      And product #451 now has the quantity "2"
+      And product "14 Business Laptop" now has the quantity "2"
 
-    @PS-04 @writes @mock-only
+    @PS-04 @writes
     Scenario: The AI adds a catalog item and changes a price
+      Given a catalog item "Managed Workstation" with:
+        | identifier | MS-WKS |
       When the AI asks to create a catalog item with:
         | identifier  | DOCK-USB-C            |
         | description | USB-C docking station |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
-      When the AI asks to update catalog item #11 with:
+      When the AI asks to update catalog item "Managed Workstation" with:
         | price | 69.0 |
       Then the outcome is allowed
-      And catalog item #11 now has the price "69.0"
+      And catalog item "Managed Workstation" now has the price "69.0"
 
-    @PS-04 @mock-only
+    @PS-04
     Scenario: With Inquire only, products and catalog items can be looked up but not added or changed
       Given an API member whose role grants:
         | function                      | inquire |
         | Procurement / Product Catalog | All     |
         | Procurement / Products        | All     |
+      And a product "14 Business Laptop"
+      And a catalog item "Managed Workstation" with:
+        | identifier | MS-WKS |
       When the AI asks to search the product catalog "Laptop"
       Then the outcome is allowed
       When the AI asks to add a product with:
@@ -301,24 +347,24 @@ Feature: Projects, sales, configurations, procurement and documents
         | quantity       | 20         |
       Then the outcome is denied
       And the AI is told it needs "Procurement / Products" Add
-      When the AI asks to update product #451 with:
+      When the AI asks to update product "14 Business Laptop" with:
         | quantity | 2 |
       Then the outcome is denied
       And the AI is told it needs "Procurement / Products" Edit
-      And product #451 now has the quantity "1.0"
+      And product "14 Business Laptop" now has the quantity "1.0"
       When the AI asks to create a catalog item with:
         | identifier  | DOCK-USB-C            |
         | description | USB-C docking station |
       Then the outcome is denied
       And the AI is told it needs "Procurement / Product Catalog" Add
-      When the AI asks to update catalog item #11 with:
+      When the AI asks to update catalog item "Managed Workstation" with:
         | price | 69.0 |
       Then the outcome is denied
       And the AI is told it needs "Procurement / Product Catalog" Edit
-      And catalog item #11 now has the price "65.0"
+      And catalog item "Managed Workstation" now has the price "65.0"
       And nothing was written to ConnectWise
 
-    @PS-04 @mock-only
+    @PS-04
     Scenario Outline: Without Inquire, <lookup> is denied
       Given an API member with the role "read-only-discovery"
       When the AI asks to <lookup>
@@ -332,10 +378,11 @@ Feature: Projects, sales, configurations, procurement and documents
 
   Rule: PS-05 attaching a file to a ticket needs Manage Attachments Add
 
-    @PS-05 @writes @mock-only
+    @PS-05 @writes
     Scenario: With the least-privilege role the AI attaches a log file to a ticket
       Given an API member with the role "least-privilege"
-      When the AI asks to attach a file to ticket #1004 with:
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to attach a file to ticket "VPN drops every" with:
         | recordType | Ticket            |
         | title      | VPN log           |
         | fileName   | vpn.log           |
@@ -343,10 +390,11 @@ Feature: Projects, sales, configurations, procurement and documents
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @PS-05 @mock-only
+    @PS-05
     Scenario: Without Manage Attachments Add the file is not attached
       Given an API member with the role "read-only-discovery"
-      When the AI asks to attach a file to ticket #1004 with:
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to attach a file to ticket "VPN drops every" with:
         | recordType | Ticket            |
         | title      | VPN log           |
         | fileName   | vpn.log           |

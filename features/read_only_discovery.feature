@@ -5,14 +5,15 @@ Feature: Read-only discovery and lookup
 
   Rule: RD-01 company lookup needs Company Maintenance Inquire
 
-    @RD-01 @mock-only
+    @RD-01
     Scenario: Company lookup finds a customer by name
       Given an API member with the role "read-only-discovery"
+      And a company "Acme Corporation"
       When the AI asks to search companies "Acme"
       Then the outcome is allowed
       And the result includes the company "Acme Corporation"
 
-    @RD-01 @mock-only
+    @RD-01
     Scenario: Without Company Maintenance Inquire company lookup is denied
       Given an API member whose role grants:
         | function             | inquire |
@@ -23,14 +24,17 @@ Feature: Read-only discovery and lookup
 
   Rule: RD-02 contact lookup needs Contacts Inquire
 
-    @RD-02 @mock-only
+    @RD-02
     Scenario: Contact lookup finds a contact by last name
       Given an API member with the role "read-only-discovery"
+      And a contact "Gibbons" with:
+        | firstName | Peter   |
+        | lastName  | Gibbons |
       When the AI asks to search contacts "Gibbons"
       Then the outcome is allowed
       And the result includes the contact "Gibbons"
 
-    @RD-02 @mock-only
+    @RD-02
     Scenario: Without Contacts Inquire contact lookup is denied
       Given an API member whose role grants:
         | function                        | inquire |
@@ -41,29 +45,36 @@ Feature: Read-only discovery and lookup
 
   Rule: RD-03 Service Tickets Inquire My shows only the member's tickets; All shows every ticket
 
-    @RD-03 @OV-02 @mock-only
+    @RD-03 @OV-02
     Scenario: With Inquire My the AI sees only tickets the member owns or is assigned to
       Given an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | My      |
+      And a service ticket "Printer jams" owned by the API member
+      And a service ticket "VPN drops" owned by another member
       When the AI asks to list service tickets
       Then the outcome is allowed
-      And the result lists exactly #1001, #1002 and #1003
+      And the result includes the ticket "Printer jams"
+      And the result does not include the ticket "VPN drops"
 
-    @RD-03 @OV-02 @mock-only
+    @RD-03 @OV-02
     Scenario: With Inquire My a ticket of another member is denied
       Given an API member whose role grants:
         | function                       | inquire |
         | Service Desk / Service Tickets | My      |
-      When the AI asks to get ticket #1004
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to get ticket "VPN drops every"
       Then the outcome is denied
 
-    @RD-03 @OV-02 @mock-only
+    @RD-03 @OV-02
     Scenario: With Inquire All the AI sees every ticket
       Given an API member with the role "read-only-discovery"
+      And a service ticket "Printer jams" owned by the API member
+      And a service ticket "VPN drops" owned by another member
       When the AI asks to list service tickets
       Then the outcome is allowed
-      And the result lists 10 records
+      And the result includes the ticket "Printer jams"
+      And the result includes the ticket "VPN drops"
 
   Rule: OV-03 customer sync needs only read access to companies and contacts
 
@@ -104,21 +115,23 @@ Feature: Read-only discovery and lookup
         | company | companies |
         | contact | contacts  |
 
-    @OV-03 @mock-only
+    @OV-03
     Scenario Outline: With the customer-sync role every write is denied
       Given an API member with the role "customer-sync"
+      And a company "Acme"
+      And a contact "Carlos"
       When the AI asks to <write> with:
         | <field> | <value> |
       Then the outcome is denied
       And the AI is told it has no access
 
       Examples:
-        | write                 | field     | value        |
-        | create a contact      | firstName | Sam          |
-        | update company #19    | name      | Acme Renamed |
-        | update contact #101   | title     | CTO          |
+        | write                   | field     | value        |
+        | create a contact        | firstName | Sam          |
+        | update company "Acme"   | name      | Acme Renamed |
+        | update contact "Carlos" | title     | CTO          |
 
-    @OV-03 @mock-only
+    @OV-03
     Scenario: With the customer-sync role no write of the catalog goes through, deletes included
       Given an API member with the role "customer-sync"
       Then every write in the catalog is denied or blocked
@@ -126,9 +139,10 @@ Feature: Read-only discovery and lookup
 
   Rule: CL-02 start read-only: every lookup works and every write is denied
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario Outline: The read-only discovery role passes each lookup
       Given an API member with the role "read-only-discovery"
+      And a service ticket "VPN drops every" owned by another member
       When the AI asks to <lookup>
       Then the outcome is allowed
       And ConnectWise received no write
@@ -138,12 +152,13 @@ Feature: Read-only discovery and lookup
         | search companies "Globex" |
         | search contacts "Doe"     |
         | list service tickets      |
-        | get ticket #1004          |
+        | get ticket "VPN drops every"          |
         | search members "jsmith"   |
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario Outline: The read-only discovery role has every write denied
       Given an API member with the role "read-only-discovery"
+      And a service ticket "VPN drops every" owned by another member
       When the AI asks to <write> with:
         | <field> | <value> |
       Then the outcome is denied
@@ -152,12 +167,12 @@ Feature: Read-only discovery and lookup
       Examples:
         | write                                | field     | value            |
         | create a service ticket              | summary   | Cannot print     |
-        | update ticket #1004                  | summary   | VPN fixed        |
-        | close ticket #1004                   | status    | >Closed          |
-        | add an internal note to ticket #1004 | text      | Checked the logs |
+        | update ticket "VPN drops every"                  | summary   | VPN fixed        |
+        | close ticket "VPN drops every"                   | status    | >Closed          |
+        | add an internal note to ticket "VPN drops every" | text      | Checked the logs |
         | create a contact                     | firstName | Sam              |
 
-    @CL-02 @mock-only
+    @CL-02
     Scenario: With the read-only discovery role no write of the catalog goes through, deletes included
       Given an API member with the role "read-only-discovery"
       Then every write in the catalog is denied or blocked

@@ -10,17 +10,20 @@ Feature: Scheduling, time entries and billing-sensitive workflows
 
   Rule: ST-01 Resource Scheduling controls reading, creating and updating schedule entries
 
-    @ST-01 @mock-only
+    @ST-01
     Scenario: With Resource Scheduling Inquire the AI reads the dispatch schedule
       Given an API member whose role grants:
         | function                           | inquire |
         | Service Desk / Resource Scheduling | All     |
+      And a schedule entry "VPN visit" owned by the API member
+      And a schedule entry "Printer visit" owned by another member
       When the AI asks to list schedule entries
       Then the outcome is allowed
-      And the result lists 4 records
+      And the result includes the entry "VPN visit"
+      And the result includes the entry "Printer visit"
       And ConnectWise received no write
 
-    @ST-01 @mock-only
+    @ST-01
     Scenario: Without Resource Scheduling Inquire the dispatch schedule cannot be read
       Given an API member whose role grants:
         | function                           | add | edit | inquire |
@@ -47,7 +50,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And ConnectWise received one POST request, answered 201
       And the result includes the appointment "Acme VPN follow-up"
 
-    @ST-01 @mock-only
+    @ST-01
     Scenario: Without Resource Scheduling Add no technician is booked
       Given an API member whose role grants:
         | function                           | add  | edit | inquire |
@@ -64,28 +67,30 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And the AI is told it needs "Service Desk / Resource Scheduling" Add
       And nothing was written to ConnectWise
 
-    @ST-01 @writes @mock-only
+    @ST-01 @writes
     Scenario: With Resource Scheduling Edit the AI moves a technician's appointment
       Given an API member whose role grants:
         | function                           | add  | edit | inquire |
         | Service Desk / Resource Scheduling | None | All  | All     |
-      When the AI asks to update schedule entry #803 with:
+      And a schedule entry "Acme Corporation VPN" owned by another member
+      When the AI asks to update schedule entry "Acme Corporation VPN" with:
         | dateStart | 2026-10-03T17:00:00Z |
         | dateEnd   | 2026-10-03T18:00:00Z |
       Then the outcome is allowed
-      And schedule entry #803 now has the dateStart "2026-10-03T17:00:00Z"
+      And schedule entry "Acme Corporation VPN" now has the dateStart "2026-10-03T17:00:00Z"
 
-    @ST-01 @mock-only
+    @ST-01
     Scenario: Without Resource Scheduling Edit an appointment cannot be moved
       Given an API member whose role grants:
         | function                           | add | edit | inquire |
         | Service Desk / Resource Scheduling | All | None | All     |
-      When the AI asks to update schedule entry #803 with:
+      And a schedule entry "Acme Corporation VPN" owned by another member
+      When the AI asks to update schedule entry "Acme Corporation VPN" with:
         | dateStart | 2026-10-03T17:00:00Z |
         | dateEnd   | 2026-10-03T18:00:00Z |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Resource Scheduling" Edit
-      And schedule entry #803 now has the dateStart "2026-10-03T16:00:00Z"
+      And schedule entry "Acme Corporation VPN" now has the dateStart "2026-10-03T16:00:00Z"
 
   Rule: ST-02 Time Entry controls reading, creating and updating time entries; every write is held for billing review
 
@@ -95,14 +100,17 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | Time & Expense / Time Entry | All  | All  | None   | All     |
         | System / Table Setup        | None | None | None   | All     |
 
-    @ST-02 @mock-only
+    @ST-02
     Scenario: With Time Entry Inquire the AI reads the time entered
+      Given a time entry "Remote session" owned by the API member
+      And a time entry "Site visit" owned by another member
       When the AI asks to list time entries
       Then the outcome is allowed
-      And the result lists 6 records
+      And the result includes the entry "Remote session"
+      And the result includes the entry "Site visit"
       And ConnectWise received no write
 
-    @ST-02 @writes @mock-only
+    @ST-02 @writes
     Scenario: A new time entry is held for billing review, then entered once confirmed
       When the AI asks to create a time entry with:
         | chargeToId   | 1004                 |
@@ -119,18 +127,19 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-02 @writes @mock-only
+    @ST-02 @writes
     Scenario: A change to a time entry is held for billing review, then made once confirmed
-      When the AI asks to update time entry #501 with:
+      Given a time entry "Remote session reviewed" owned by the API member
+      When the AI asks to update time entry "Remote session reviewed" with:
         | notes | Reviewed Outlook profile, sign-in logs and MFA. |
       Then the outcome is escalated
       And the confirmation names the fields "notes"
-      And time entry #501 now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
+      And time entry "Remote session reviewed" now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
       When the person confirms
       Then the outcome is allowed
-      And time entry #501 now has the notes "Reviewed Outlook profile, sign-in logs and MFA."
+      And time entry "Remote session reviewed" now has the notes "Reviewed Outlook profile, sign-in logs and MFA."
 
-    @ST-02 @mock-only
+    @ST-02
     Scenario: Without Time Entry Inquire the time entered cannot be read
       Given an API member whose role grants:
         | function                    | add  | edit | inquire |
@@ -140,7 +149,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is denied
       And the AI is told it needs "Time & Expense / Time Entry" Inquire
 
-    @ST-02 @mock-only
+    @ST-02
     Scenario: Without Time Entry Add a confirmed new time entry is denied
       Given an API member whose role grants:
         | function                    | add  | edit | inquire |
@@ -161,18 +170,19 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And the AI is told it needs "Time & Expense / Time Entry" Add
       And nothing was written to ConnectWise
 
-    @ST-02 @mock-only
+    @ST-02
     Scenario: Without Time Entry Edit a confirmed change to a time entry is denied
       Given an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | None | All     |
-      When the AI asks to update time entry #501 with:
+      And a time entry "Remote session reviewed" owned by the API member
+      When the AI asks to update time entry "Remote session reviewed" with:
         | notes | Reviewed Outlook profile, sign-in logs and MFA. |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Time & Expense / Time Entry" Edit
-      And time entry #501 now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
+      And time entry "Remote session reviewed" now has the notes "Remote session: reviewed Outlook profile and sign-in logs."
 
   Rule: RD-06 work types and work roles must be readable to enter time
 
@@ -266,15 +276,16 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
-      When the AI asks to update time entry #501 with:
+      And a time entry "Remote session reviewed" owned by the API member
+      When the AI asks to update time entry "Remote session reviewed" with:
         | workRole | Senior Engineer |
       Then the outcome is denied
       And the AI is told "cannot check the work role"
       And the AI is told it needs "System / Table Setup" Inquire
       And ConnectWise received no write
-      And time entry #501 now has the workRole "Technician"
+      And time entry "Remote session reviewed" now has the workRole "Technician"
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario: With Table Setup Inquire a work type that does not exist is rejected
       Given an API member whose role grants:
         | function                    | add  | edit | inquire |
@@ -299,29 +310,31 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | Companies / Company Maintenance | None | None | None   | All     |
         | Finance / Agreements            | All  | All  | None   | All     |
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: With Agreements Inquire the AI looks up a customer's agreements
+      Given an agreement "Acme - Managed Services"
       When the AI asks to list agreements
       Then the outcome is allowed
-      And the result lists 3 records
-      When the AI asks to get agreement #301
+      And the result includes the agreement "Acme - Managed Services"
+      When the AI asks to get agreement "Acme - Managed Services"
       Then the outcome is allowed
       And the result includes the agreement "Acme - Managed Services"
       And ConnectWise received no write
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: Without Agreements Inquire agreement lookup is denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
+      And an agreement "Acme - Managed"
       When the AI asks to list agreements
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Inquire
-      When the AI asks to get agreement #301
+      When the AI asks to get agreement "Acme - Managed"
       Then the outcome is denied
       And the AI is told it has no access
 
-    @ST-03 @writes @mock-only
+    @ST-03 @writes
     Scenario: A new agreement is held for billing review, then created with Agreements Add
       When the AI asks to create an agreement with:
         | name    | Globex - Backup Services |
@@ -333,19 +346,23 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-03 @writes @mock-only
+    @ST-03 @writes
     Scenario: A change to an agreement is held for billing review, then made with Agreements Edit
-      When the AI asks to update agreement #301 with:
+      Given an agreement "Acme - Managed"
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO | PO-2026-17 |
       Then the outcome is escalated
-      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
       When the person confirms
       Then the outcome is allowed
-      And agreement #301 now has the customerPO "PO-2026-17"
+      And agreement "Acme - Managed" now has the customerPO "PO-2026-17"
 
-    @ST-03 @writes @mock-only
+    @ST-03 @writes
     Scenario: A new agreement addition is held for billing review, then added with Agreements Add
-      When the AI asks to add an addition to agreement #301 with:
+      Given an agreement "Acme - Managed" with:
+        | billExpenses | Billable |
+        | billProducts | Billable |
+      When the AI asks to add an addition to agreement "Acme - Managed" with:
         | product      | {"id": 12} |
         | quantity     | 2          |
         | billCustomer | Billable   |
@@ -355,23 +372,26 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-03 @writes @mock-only
+    @ST-03 @writes
     Scenario: A change to an agreement addition is held for billing review, then made with Agreements Edit
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      Given an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
       When the person confirms
       Then the outcome is allowed
-      And addition #351 now has the quantity "26"
+      And addition "Managed Workstation" now has the quantity "26"
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: With Agreements Inquire only, confirmed agreement changes are denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Finance / Agreements            | All     |
+      And an agreement "Acme - Managed"
       When the AI asks to create an agreement with:
         | name    | Globex - Backup Services |
         | type    | {"id": 1}                |
@@ -380,22 +400,24 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Add
-      When the AI asks to update agreement #301 with:
+      When the AI asks to update agreement "Acme - Managed" with:
         | customerPO | PO-2026-17 |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Edit
-      And agreement #301 now has the customerPO "ACME-PO-4471"
+      And agreement "Acme - Managed" now has the customerPO "ACME-PO-4471"
       And nothing was written to ConnectWise
 
-    @ST-03 @mock-only
+    @ST-03
     Scenario: With Agreements Inquire only, confirmed addition changes are denied
       Given an API member whose role grants:
         | function                        | inquire |
         | Companies / Company Maintenance | All     |
         | Finance / Agreements            | All     |
-      When the AI asks to add an addition to agreement #301 with:
+      And an agreement "Acme - Managed"
+      And an addition "Managed Workstation" of agreement "Acme - Managed"
+      When the AI asks to add an addition to agreement "Acme - Managed" with:
         | product      | {"id": 12} |
         | quantity     | 2          |
         | billCustomer | Billable   |
@@ -403,14 +425,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Add
-      When the AI asks to update an addition of agreement #301 with:
-        | id       | 351 |
+      When the AI asks to update an addition of agreement "Acme - Managed" with:
+        | id       | addition "Managed Workstation" |
         | quantity | 26  |
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Finance / Agreements" Edit
-      And addition #351 now has the quantity "25.0"
+      And addition "Managed Workstation" now has the quantity "25.0"
       And nothing was written to ConnectWise
 
   Rule: ST-04 expenses and purchase orders need their write permissions and a billing review
@@ -422,7 +444,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | Time & Expense / Expense Report Entry  | All  | All  | None   | All     |
         | Procurement / Purchase Orders   | All  | All  | None   | All     |
 
-    @ST-04 @writes @mock-only
+    @ST-04 @writes
     Scenario: A new expense is held for billing review, then entered once confirmed
       When the AI asks to create an expense with:
         | amount       | 18.5                 |
@@ -437,7 +459,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-04 @writes @mock-only
+    @ST-04 @writes
     Scenario: A new purchase order is held for billing review, then created once confirmed
       When the AI asks to create a purchase order with:
         | vendorCompany | {"id": 23}                 |
@@ -448,8 +470,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @ST-04 @writes @mock-only
+    @ST-04 @writes
     Scenario Outline: A change to <record> is held for billing review, then made once confirmed
+      Given an expense entry "Courier fee"
+      And a purchase order "Laptop order"
       When the AI asks to <change> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -460,11 +484,11 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And <record> now has the <field> "<value>"
 
       Examples:
-        | change                     | record              | field         | before                                      | value                          |
-        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) |
-        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       |
+        | change                               | record                        | field         | before                                      | value                          |
+        | update expense "Courier fee"         | expense entry "Courier fee"   | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) |
+        | update purchase order "Laptop order" | purchase order "Laptop order" | internalNotes | Laptop for a ticket.                        | Expedite                       |
 
-    @ST-04 @mock-only
+    @ST-04
     Scenario: With Inquire only, confirmed new expenses and purchase orders are denied
       Given an API member whose role grants:
         | function                        | inquire |
@@ -491,12 +515,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And the AI is told it needs "Procurement / Purchase Orders" Add
       And nothing was written to ConnectWise
 
-    @ST-04 @mock-only
+    @ST-04
     Scenario Outline: With Inquire only, a confirmed change to <record> is denied
       Given an API member whose role grants:
         | function                       | inquire |
         | Time & Expense / Expense Report Entry | All     |
         | Procurement / Purchase Orders  | All     |
+      And an expense entry "Courier fee"
+      And a purchase order "Laptop order"
       When the AI asks to <change> with:
         | <field> | <value> |
       Then the outcome is escalated
@@ -506,58 +532,65 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And <record> now has the <field> "<before>"
 
       Examples:
-        | change                     | record              | field         | before                                      | value                          | function                       |
-        | update expense #851        | expense entry #851  | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Report Entry |
-        | update purchase order #901 | purchase order #901 | internalNotes | Laptop for ticket #1002.                    | Expedite                       | Procurement / Purchase Orders  |
+        | change                               | record                        | field         | before                                      | value                          | function                              |
+        | update expense "Courier fee"         | expense entry "Courier fee"   | notes         | Courier fee for laptop delivery to Initech. | Courier fee (receipt attached) | Time & Expense / Expense Report Entry |
+        | update purchase order "Laptop order" | purchase order "Laptop order" | internalNotes | Laptop for a ticket.                        | Expedite                       | Procurement / Purchase Orders         |
 
   Rule: OV-02 None, My and All mean the same for Add, Edit and Delete as for Inquire
 
-    @OV-02 @writes @mock-only
+    @OV-02 @writes
     Scenario: With Time Entry Delete My the AI deletes its own time entry once confirmed, but not a colleague's
       Given an API member whose role grants:
         | function                    | add | edit | delete | inquire |
         | Time & Expense / Time Entry | All | All  | My     | All     |
-      When the AI asks to delete time entry #501
+      And a time entry "Remote session reviewed" owned by the API member
+      And a time entry "Onsite reproduced tray" owned by another member
+      When the AI asks to delete time entry "Remote session reviewed"
       Then the outcome is escalated
       When the person confirms
       Then the outcome is allowed
-      And time entry #501 no longer exists
-      When the AI asks to delete time entry #503
+      And time entry "Remote session reviewed" no longer exists
+      When the AI asks to delete time entry "Onsite reproduced tray"
       Then the outcome is escalated
       When the person confirms
       Then the outcome is denied
       And the AI is told it needs "Time & Expense / Time Entry" Delete
-      And time entry #503 still exists
+      And time entry "Onsite reproduced tray" still exists
 
-    @OV-02 @writes @mock-only
+    @OV-02 @writes
     Scenario: With Time Entry Delete All a colleague's time entry is deleted once confirmed
       Given an API member whose role grants:
         | function                    | add | edit | delete | inquire |
         | Time & Expense / Time Entry | All | All  | All    | All     |
-      When the AI asks to delete time entry #503
+      And a time entry "Onsite reproduced tray" owned by another member
+      When the AI asks to delete time entry "Onsite reproduced tray"
       Then the outcome is escalated
       When the person confirms
       Then the outcome is allowed
-      And time entry #503 no longer exists
+      And time entry "Onsite reproduced tray" no longer exists
 
-    @OV-02 @writes @mock-only
+    @OV-02 @writes
     Scenario: With Resource Scheduling Edit My the AI moves its own appointment, but not a colleague's
       Given an API member whose role grants:
         | function                           | add | edit | inquire |
         | Service Desk / Resource Scheduling | All | My   | All     |
-      When the AI asks to update schedule entry #801 with:
+      And a schedule entry "Acme Corporation Outlook" owned by the API member with:
+        | dateStart | 2026-10-02T15:00:00Z |
+        | dateEnd   | 2026-10-02T15:30:00Z |
+      And a schedule entry "Acme Corporation VPN" owned by another member
+      When the AI asks to update schedule entry "Acme Corporation Outlook" with:
         | dateStart | 2026-10-02T16:00:00Z |
         | dateEnd   | 2026-10-02T16:30:00Z |
       Then the outcome is allowed
-      And schedule entry #801 now has the dateStart "2026-10-02T16:00:00Z"
-      When the AI asks to update schedule entry #803 with:
+      And schedule entry "Acme Corporation Outlook" now has the dateStart "2026-10-02T16:00:00Z"
+      When the AI asks to update schedule entry "Acme Corporation VPN" with:
         | dateStart | 2026-10-03T17:00:00Z |
         | dateEnd   | 2026-10-03T18:00:00Z |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Resource Scheduling" Edit
-      And schedule entry #803 now has the dateStart "2026-10-03T16:00:00Z"
+      And schedule entry "Acme Corporation VPN" now has the dateStart "2026-10-03T16:00:00Z"
 
-    @OV-02 @writes @mock-only
+    @OV-02 @writes
     Scenario: With Resource Scheduling Add My the AI books an appointment for itself, but not for a colleague
       Given an API member whose role grants:
         | function                           | add  | edit | inquire |
@@ -581,11 +614,14 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Resource Scheduling" Add
 
-    @OV-02 @mock-only
+    @OV-02
     Scenario: With Time Entry Inquire My the AI sees only its own time entries
       Given an API member whose role grants:
         | function                    | inquire |
         | Time & Expense / Time Entry | My      |
+      And a time entry "Remote session" owned by the API member
+      And a time entry "Site visit" owned by another member
       When the AI asks to list time entries
       Then the outcome is allowed
-      And the result lists exactly #501 and #502
+      And the result includes the entry "Remote session"
+      And the result does not include the entry "Site visit"

@@ -14,7 +14,7 @@ Feature: Service desk actions
 
   Rule: SD-01 Service Tickets Add and Edit allow creating and updating tickets
 
-    @SD-01 @writes @mock-only
+    @SD-01 @writes
     Scenario: The AI creates a ticket for a customer on a board, with status and type checked first
       When the AI asks to create a service ticket with:
         | summary | Printer jammed on tray 2 |
@@ -25,14 +25,15 @@ Feature: Service desk actions
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @SD-01 @writes @mock-only
+    @SD-01 @writes
     Scenario Outline: The AI changes the <field> of a ticket from <before> to <shown>
-      Given ticket #1004 has the <field> "<before>"
-      When the AI asks to update ticket #1004 with:
+      Given a service ticket "VPN"
+      And ticket "VPN" has the <field> "<before>"
+      When the AI asks to update ticket "VPN" with:
         | <field> | <value> |
       Then the outcome is allowed
       And ConnectWise received one PATCH request, answered 200
-      And ticket #1004 now has the <field> "<shown>"
+      And ticket "VPN" now has the <field> "<shown>"
 
       Examples:
         | field    | before                     | value                     | shown                     |
@@ -42,7 +43,7 @@ Feature: Service desk actions
         | company  | Acme                       | Globex                    | Globex                    |
         | priority | Priority 2 - High          | {"id": 1}                 | Priority 1 - Critical     |
 
-    @SD-01 @LP-04 @mock-only
+    @SD-01 @LP-04
     Scenario: Without Service Tickets Add, creating a ticket is denied
       Given an API member whose role grants:
         | function                        | add  | edit | inquire |
@@ -55,16 +56,17 @@ Feature: Service desk actions
       And the AI is told it needs "Service Desk / Service Tickets" Add
       And nothing was written to ConnectWise
 
-    @SD-01 @LP-04 @mock-only
+    @SD-01 @LP-04
     Scenario: Without Service Tickets Edit, updating a ticket is denied
       Given an API member whose role grants:
         | function                       | add | edit | inquire |
         | Service Desk / Service Tickets | All | None | All     |
-      When the AI asks to update ticket #1004 with:
+      And a service ticket "VPN"
+      When the AI asks to update ticket "VPN" with:
         | summary | Changed |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Edit
-      And ticket #1004 now has the summary "VPN drops every 30 minutes"
+      And ticket "VPN" now has the summary "VPN drops every 30 minutes"
 
   Rule: SD-02 closing a ticket is governed by Close Service Tickets
     The two documents disagree: the older document's table gives closing its own function,
@@ -72,24 +74,26 @@ Feature: Service desk actions
     Tickets Add and Edit allow. ConnectWise follows the older table by default (the
     close-rule switch); each scenario says which document it follows.
 
-    @SD-02 @mock-only
+    @SD-02
     Scenario: Service Tickets Edit alone does not close a ticket
       Follows the older document's table (the default).
-      When the AI asks to close ticket #1004
+      Given a service ticket "VPN"
+      When the AI asks to close ticket "VPN"
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Close Service Tickets" Edit
-      And ticket #1004 now has the status "In Progress"
+      And ticket "VPN" now has the status "In Progress"
 
-    @SD-02 @writes @mock-only
+    @SD-02 @writes
     Scenario: Close Service Tickets Edit closes a ticket, even without Service Tickets Edit
       Follows the older document's table (the default).
       Given an API member whose role grants:
         | function                             | edit | inquire |
         | Service Desk / Close Service Tickets | All  | All     |
-      When the AI asks to close ticket #1004
+      And a service ticket "VPN"
+      When the AI asks to close ticket "VPN"
       Then the outcome is allowed
-      And ticket #1004 now has the status ">Closed"
-      And ticket #1004 now has the closedFlag "true"
+      And ticket "VPN" now has the status ">Closed"
+      And ticket "VPN" now has the closedFlag "true"
 
     @SD-02 @mock-only
     Scenario: Close Service Tickets Edit does not cover another change made while closing
@@ -114,10 +118,11 @@ Feature: Service desk actions
     Scenario: Under the newer document, Service Tickets Edit closes a ticket
       Follows the newer document, which lists closing among what Service Tickets Edit allows.
       Given ConnectWise governs closing tickets as the newer document says
-      When the AI asks to close ticket #1004
+      And a service ticket "VPN"
+      When the AI asks to close ticket "VPN"
       Then the outcome is allowed
-      And ticket #1004 now has the status ">Closed"
-      And ticket #1004 now has the closedFlag "true"
+      And ticket "VPN" now has the status ">Closed"
+      And ticket "VPN" now has the closedFlag "true"
 
     @SD-02 @mock-only
     Scenario: Under the newer document, Close Service Tickets Edit alone does not close a ticket
@@ -126,16 +131,18 @@ Feature: Service desk actions
       And an API member whose role grants:
         | function                             | edit | inquire |
         | Service Desk / Close Service Tickets | All  | All     |
-      When the AI asks to close ticket #1004
+      And a service ticket "VPN"
+      When the AI asks to close ticket "VPN"
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Edit
-      And ticket #1004 now has the status "In Progress"
+      And ticket "VPN" now has the status "In Progress"
 
   Rule: LP-03 a withheld permission is explained to the AI
 
-    @LP-03 @mock-only
+    @LP-03
     Scenario: Adding a note without the note permission tells the AI it has no access
-      When the AI asks to add an internal note to ticket #1004 with:
+      Given a service ticket "VPN"
+      When the AI asks to add an internal note to ticket "VPN" with:
         | text | Rebooted the VPN concentrator |
       Then the outcome is denied
       And the AI is told it has no access

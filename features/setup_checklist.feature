@@ -15,7 +15,7 @@ Feature: The setup checklist and the integration's reach
       Then every action in the catalog is denied or blocked
       And nothing was written to ConnectWise
 
-    @OV-01 @mock-only
+    @OV-01
     Scenario: With the customer-sync role, no write of the catalog goes through
       Given an API member with the role "customer-sync"
       And the write permissions of the workflow "contacts" are added to the role
@@ -59,7 +59,7 @@ Feature: The setup checklist and the integration's reach
 
   Rule: CL-03 adding one workflow's write permissions enables that workflow and no other
 
-    @CL-03 @writes @mock-only
+    @CL-03 @writes
     Scenario Outline: Granting the writes of "<workflow>" on top of read-only discovery
       Given an API member with the role "read-only-discovery"
       And the write permissions of the workflow "<workflow>" are added to the role

@@ -514,6 +514,18 @@ impl Sandbox {
         }
     }
 
+    /// A client with credentials that may name a company the site does not know (a
+    /// scenario's wrong company ID): without a codebase for it, the client asks the default
+    /// one, as an integration would, and ConnectWise answers for itself.
+    pub async fn client_as_given(&self, credentials: Credentials) -> Result<Client, TargetError> {
+        match self.client(credentials.clone()).await {
+            Err(TargetError::UnknownCompany { .. }) => {
+                Ok(Client::new(credentials)?.with_rate_limit(Arc::clone(&self.rate_limit)))
+            }
+            other => other,
+        }
+    }
+
     /// A client for the member the `CONNECTWISE_*` variables name.
     pub async fn client_for_default(&self) -> Result<Client, TargetError> {
         let credentials = self

@@ -1,6 +1,7 @@
 //! Gherkin glue: the cucumber World, the steps (one module per domain concept) and the
 //! runner. It only connects the features to the mock, the integration and the reports.
 
+pub mod arrange;
 mod context;
 mod features;
 pub mod partition;

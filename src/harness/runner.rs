@@ -1439,8 +1439,8 @@ mod tests {
         for (file, feature) in builtin_parsed() {
             for (rule, scenario) in scenarios_of(&feature) {
                 let tags: Vec<&String> = super::super::tags_of(&feature, rule, scenario).collect();
-                let needs = super::super::steps_of(&feature, rule, scenario)
-                    .find_map(|step| super::super::sandbox::needs_mock(&step.value));
+                let steps: Vec<_> = super::super::steps_of(&feature, rule, scenario).collect();
+                let needs = super::super::sandbox::needs_mock_of(&steps);
                 if let Some(reason) = needs
                     && !tags.iter().any(|t| *t == "mock-only")
                 {

@@ -227,42 +227,146 @@ impl SandboxRun {
     }
 }
 
-/// Why a step can only run against the mock: it names a seeded record, sets up its own
-/// role or account, or checks content only the seed data has.
-pub(crate) fn needs_mock(step: &str) -> Option<&'static str> {
+/// Why a scenario can only run against the mock, by kind. Only the first three are
+/// beyond any sandbox: a sandbox cannot be told to fail, holds one site, and follows one of
+/// ConnectWise's documented behaviours (which one is `cw-conform parity`'s question). The
+/// last is work left: a scenario that names the seed instead of arranging what it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MockOnly {
+    /// The scenario makes ConnectWise fail in a way a sandbox cannot be made to.
+    Fault(&'static str),
+    /// The scenario chooses which of ConnectWise's documented behaviours the mock models.
+    Alternative(&'static str),
+    /// The scenario needs a second ConnectWise site.
+    SecondSite(&'static str),
+    /// The scenario names records or members seeded in the mock.
+    Seed(&'static str),
+}
+
+impl MockOnly {
+    /// Whether a sandbox can never run the scenario, however it is set up.
+    pub fn beyond_any_sandbox(self) -> bool {
+        !matches!(self, MockOnly::Seed(_))
+    }
+}
+
+impl std::fmt::Display for MockOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MockOnly::Fault(why) => write!(f, "{FAULT}: {why}"),
+            MockOnly::Alternative(why) => write!(
+                f,
+                "{ALTERNATIVE}: {why} (on a sandbox ConnectWise's own behaviour decides; `cw-conform parity` compares it with the mock)"
+            ),
+            MockOnly::SecondSite(why) => write!(f, "{SECOND_SITE}: {why}"),
+            MockOnly::Seed(why) => write!(f, "needs the mock: {why}"),
+        }
+    }
+}
+
+/// How a left-out reason begins when the scenario injects a fault a sandbox cannot produce.
+pub const FAULT: &str = "injects a fault a sandbox cannot produce";
+/// How a left-out reason begins when the scenario selects a modelled alternative.
+pub const ALTERNATIVE: &str = "selects one of ConnectWise's documented behaviours";
+/// How a left-out reason begins when the scenario needs a second site.
+pub const SECOND_SITE: &str = "needs a second ConnectWise site";
+
+/// Why a step can only run against the mock: it names a seeded record, chooses a modelled
+/// behaviour, injects a fault, or checks content only the seed data has.
+pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     let seeded_record = step
         .split('#')
         .skip(1)
         .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
     if seeded_record {
-        return Some("refers to a record seeded in the mock");
+        return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, &'static str); 8] = [
+    let patterns: [(&str, MockOnly); 10] = [
         (
-            "are added to the role",
-            "adds a workflow's grants to its role",
-        ),
-        ("signs in as the member", "signs in as a seeded member"),
-        (
-            "the integration is configured with",
-            "changes the credentials",
+            "ConnectWise governs closing tickets",
+            MockOnly::Alternative("chooses which document governs closing tickets"),
         ),
         (
-            "the integration sends no client ID",
-            "changes the credentials",
+            "ConnectWise lets setup tables be read",
+            MockOnly::Alternative("chooses which document governs reading setup tables"),
         ),
-        ("the result includes", "expects records seeded in the mock"),
-        ("the result lists", "expects records seeded in the mock"),
-        ("ConnectWise holds ", "arranges records in the mock"),
+        (
+            "ConnectWise answers bad credentials with",
+            MockOnly::Alternative("chooses how ConnectWise refuses a sign-in"),
+        ),
+        (
+            "ConnectWise requires SSL",
+            MockOnly::Fault("serves ConnectWise over plain http (a sandbox is https only)"),
+        ),
+        (
+            "signs in as the member",
+            MockOnly::Seed("signs in as a seeded member"),
+        ),
+        (
+            "the integration is configured with a wrong ConnectWise URL",
+            MockOnly::SecondSite("sends the integration to a site that is not the sandbox"),
+        ),
+        (
+            "the result includes",
+            MockOnly::Seed("expects records seeded in the mock"),
+        ),
+        (
+            "the result lists",
+            MockOnly::Seed("expects records seeded in the mock"),
+        ),
+        (
+            "ConnectWise holds ",
+            MockOnly::Seed("arranges records in the mock"),
+        ),
         (
             "ConnectWise was asked for every page",
-            "compares the pages asked for with the records the mock holds",
+            MockOnly::Seed("compares the pages asked for with the records the mock holds"),
         ),
     ];
     patterns
         .iter()
         .find(|(pattern, _)| step.contains(pattern))
-        .map(|(_, reason)| *reason)
+        .map(|(_, why)| *why)
+}
+
+/// Why a scenario's steps can only run against the mock (see [`needs_mock`]): a check that
+/// the result includes a record is the seed's only when no step arranged that record.
+pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<MockOnly> {
+    let arranged: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| arranged_name(&step.value))
+        .collect();
+    steps.iter().find_map(|step| {
+        let text = step.value.as_str();
+        let names_arranged = text.starts_with("the result ")
+            && text
+                .rsplit('"')
+                .nth(1)
+                .is_some_and(|name| arranged.contains(&name));
+        if names_arranged {
+            None
+        } else {
+            needs_mock(text)
+        }
+    })
+}
+
+/// The name a step arranging a record gives it (`a service ticket "VPN" owned by …`).
+fn arranged_name(step: &str) -> Option<&str> {
+    let rest = step
+        .strip_prefix("a ")
+        .or_else(|| step.strip_prefix("an "))?;
+    let (kind, rest) = rest.split_once(" \"")?;
+    super::arrange::kind(kind)?;
+    rest.split_once('"').map(|(name, _)| name)
+}
+
+/// Whether a scenario arranges records of its own (on a sandbox, the setup member creates
+/// them).
+pub(crate) fn arranges(steps: &[&gherkin::Step]) -> bool {
+    steps
+        .iter()
+        .any(|step| arranged_name(&step.value).is_some())
 }
 
 /// The roles a scenario signs in with, in order: each role its steps set up (a profile, a
@@ -298,6 +402,12 @@ pub(crate) fn roles_needed(
         } else if let Some(rest) = text.strip_prefix("the role also grants \"") {
             let base = current.clone().flatten();
             Some(base.and_then(|role| also_grants(fixtures, role, rest)))
+        } else if let Some(workflow) = text
+            .strip_prefix("the write permissions of the workflow \"")
+            .and_then(|r| r.strip_suffix("\" are added to the role"))
+        {
+            let base = current.clone().flatten();
+            Some(base.and_then(|role| with_workflow(fixtures, role, workflow)))
         } else {
             None
         };
@@ -320,6 +430,33 @@ pub(crate) fn roles_needed(
         needed.push(fixtures.role(crate::target::DEFAULT_ROLE).ok());
     }
     needed
+}
+
+/// `role` with the write permissions of a workflow added, as the step `the write
+/// permissions of the workflow "W" are added to the role` gives them.
+fn with_workflow(
+    fixtures: &Fixtures,
+    mut role: SecurityRole,
+    workflow: &str,
+) -> Option<SecurityRole> {
+    let grants = crate::oracle::workflow_grants(fixtures, workflow);
+    if grants.is_empty() {
+        return None;
+    }
+    for needed in grants {
+        let name: crate::model::FunctionName = needed.function.to_string().parse().ok()?;
+        let function = fixtures
+            .permissions
+            .functions
+            .find(&name.module, &name.function)?
+            .clone();
+        let mut levels = role.levels(&function);
+        levels.set(needed.operation, crate::model::Level::All);
+        role.grant(function, levels);
+    }
+    let grants: Vec<_> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
+    role.name = super::steps::roles::scenario_role_name(&grants);
+    Some(role)
 }
 
 /// `role` with the grant of a `the role also grants "F" Operation Level` step (`rest`: the
@@ -352,11 +489,10 @@ pub(crate) fn exclusion(
     let tags: Vec<&String> = super::tags_of(feature, rule, scenario).collect();
     let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
     if tags.iter().any(|t| *t == "mock-only") {
-        let why = steps
-            .iter()
-            .find_map(|step| needs_mock(&step.value))
-            .unwrap_or("tagged @mock-only (injected faults, a second site, or the seed's data)");
-        return Some(format!("needs the mock: {why}"));
+        return Some(match needs_mock_of(&steps) {
+            Some(why) => why.to_string(),
+            None => "needs the mock: tagged @mock-only (the seed's data)".to_owned(),
+        });
     }
     if tags.iter().any(|t| *t == "existing-records") && !run.allow_existing {
         return Some(
@@ -364,8 +500,25 @@ pub(crate) fn exclusion(
                 .to_owned(),
         );
     }
-    if let Some(reason) = steps.iter().find_map(|step| needs_mock(&step.value)) {
-        return Some(format!("needs the mock: {reason} (tag it @mock-only)"));
+    if let Some(reason) = needs_mock_of(&steps) {
+        return Some(reason.to_string());
+    }
+    if arranges(&steps) {
+        if !run.allow_writes {
+            return Some(
+                "arranges the records it needs on the sandbox (run with --allow-writes)".to_owned(),
+            );
+        }
+        if !run
+            .sandbox
+            .profiles
+            .contains_key(super::arrange::SETUP_PROFILE)
+        {
+            return Some(format!(
+                "arranges the records it needs, and the profiles file names no setup member (add the profile \"{}\" that `cw-conform sandbox plan` lists)",
+                super::arrange::SETUP_PROFILE
+            ));
+        }
     }
     for role in roles_needed(fixtures, &steps).into_iter().flatten() {
         if run.profile_for(&role).is_some() {
@@ -429,6 +582,15 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
     }
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
     profiles.extend(own);
+    let any_arranges = loaded.features.iter().any(|feature| {
+        super::scenarios_of(feature).any(|(rule, scenario)| {
+            let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
+            arranges(&steps)
+        })
+    });
+    if any_arranges {
+        profiles.push(super::arrange::setup_role(fixtures));
+    }
     profiles
 }
 
@@ -458,6 +620,9 @@ pub fn resolve_role(
     fixtures: &Fixtures,
     name: &str,
 ) -> Result<SecurityRole, crate::fixtures::FixtureError> {
+    if name == super::arrange::SETUP_PROFILE {
+        return Ok(super::arrange::setup_role(fixtures));
+    }
     if name.starts_with("scenario-")
         && let Some(role) = scenario_role(fixtures, name)
     {

@@ -92,6 +92,8 @@ pub struct ConformanceWorld {
     pub(crate) member: String,
     /// The last record an action created.
     pub(crate) created: Option<Created>,
+    /// The records the scenario arranged, by the names its steps give them.
+    pub(crate) arranged: std::collections::BTreeMap<String, super::arrange::Arranged>,
     /// Findings of the last audit.
     pub(crate) findings: Option<Vec<crate::audit::Finding>>,
     /// The role given to the API member, once a step has chosen one.
@@ -217,6 +219,7 @@ impl ConformanceWorld {
             member: API_MEMBER.to_owned(),
             findings: None,
             created: None,
+            arranged: std::collections::BTreeMap::new(),
             role: None,
             credential_change: None,
             integration: None,
@@ -247,9 +250,17 @@ impl ConformanceWorld {
         &self.run
     }
 
+    /// The sandbox run, when the scenario runs on a sandbox instead of the mock.
+    pub(crate) fn sandbox(&self) -> Option<&Arc<SandboxRun>> {
+        match &self.target {
+            Target::Sandbox(run) => Some(run),
+            Target::Mock { .. } => None,
+        }
+    }
+
     /// The sandbox profile whose member holds the API member's role (the role's name when
     /// none does, or on the mock).
-    fn profile(&self) -> String {
+    pub(crate) fn profile(&self) -> String {
         let name = self.role.as_ref().map_or_else(
             || crate::target::DEFAULT_ROLE.to_owned(),
             |r| r.name.clone(),
@@ -376,7 +387,7 @@ impl ConformanceWorld {
                 );
                 let client = run
                     .sandbox
-                    .client(credentials)
+                    .client_as_given(credentials)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
                     .read_only(!run.allow_writes)
@@ -403,9 +414,31 @@ impl ConformanceWorld {
             endpoint.parent.is_none(),
             "{collection} records can be checked only on the mock; tag the scenario @mock-only"
         );
-        let client = self.connect(false).await;
+        self.record_at(collection, &endpoint.path, id).await
+    }
+
+    /// A record the scenario arranged, as ConnectWise holds it now.
+    pub(crate) async fn arranged_record(
+        &mut self,
+        arranged: &super::arrange::Arranged,
+    ) -> Option<serde_json::Value> {
+        if let Target::Mock { .. } = &self.target {
+            return self.mock().await.record(&arranged.collection, arranged.id);
+        }
+        self.record_at(&arranged.collection, &arranged.path, arranged.id)
+            .await
+    }
+
+    /// A record read from the sandbox at `path/id`.
+    async fn record_at(
+        &mut self,
+        collection: &str,
+        path: &str,
+        id: i64,
+    ) -> Option<serde_json::Value> {
+        let client = self.reading_client().await;
         let response = client
-            .get(&format!("{}/{id}", endpoint.path), &[])
+            .get(&format!("{path}/{id}"), &[])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         match response.status {
@@ -415,6 +448,23 @@ impl ConformanceWorld {
                 "cannot check {collection} #{id} on the sandbox: ConnectWise answered {status}"
             ),
         }
+    }
+
+    /// A client that reads what ConnectWise holds now, for the checks of a scenario: on a
+    /// sandbox the setup member when the profiles file has one (it may read every kind of
+    /// record, and what it reads is not the integration's), else the integration's member.
+    async fn reading_client(&mut self) -> Client {
+        if let Target::Sandbox(run) = &self.target
+            && let Some(credentials) = run.sandbox.credentials(super::arrange::SETUP_PROFILE)
+        {
+            return run
+                .sandbox
+                .client(credentials)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .read_only(true);
+        }
+        self.connect(false).await
     }
 
     /// The id of the record the last action created, for a step that refers to "the one

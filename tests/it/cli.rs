@@ -261,14 +261,19 @@ impl Running {
     }
 
     /// Waits for the end, at most [`PATIENCE`].
-    pub fn finish(mut self) -> Finished {
+    pub fn finish(self) -> Finished {
+        self.finish_within(PATIENCE)
+    }
+
+    /// Waits for the end, at most `patience` (a whole-suite run).
+    pub fn finish_within(mut self, patience: Duration) -> Finished {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("the child can be polled") {
                 break status;
             }
             assert!(
-                self.started.elapsed() < PATIENCE,
-                "{} did not finish within {PATIENCE:?}\n--- stdout\n{}\n--- stderr\n{}",
+                self.started.elapsed() < patience,
+                "{} did not finish within {patience:?}\n--- stdout\n{}\n--- stderr\n{}",
                 self.what,
                 self.stdout(),
                 self.stderr()

@@ -102,7 +102,7 @@ const FAULTS: [Fault; 12] = [
         tags: "@SAFE-10",
         caught: &[Caught {
             id: "INT-03",
-            evidence: &["destructiveHint: false", "DELETE /company/contacts/108"],
+            evidence: &["destructiveHint: false", "DELETE /company/contacts/"],
         }],
     },
     Fault {

@@ -42,7 +42,7 @@ fn steps_lists_every_step_with_an_example() {
     }
     assert!(
         text.stdout.contains(
-            "When the AI asks to <action>[ #<id> | \"<text>\" | the one just created][ with:]"
+            "When the AI asks to <action>[ #<id> | \"<name>\" | \"<text>\" | the one just created][ with:]"
         ),
         "{text}"
     );

@@ -6,7 +6,7 @@ use cucumber::gherkin::Step;
 use cucumber::when;
 use serde_json::{Map, Value};
 
-use crate::harness::sandbox::MARK_FIELDS;
+use crate::harness::arrange;
 use crate::harness::world::{ConformanceWorld, Created, Target};
 use crate::integration::mcp::reply::Records;
 use crate::integration::{ActionRequest, Subject};
@@ -21,15 +21,20 @@ pub(super) const STEPS: &[StepDoc] = &[
         pattern: Pattern::Regex(
             r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
         ),
-        form: "the AI asks to <action>[ #<id> | \"<text>\" | the one just created][ with:]",
+        form: "the AI asks to <action>[ #<id> | \"<name>\" | \"<text>\" | the one just created][ with:]",
         description: "The AI asks the integration to perform a catalog action, on a record, \
                       with a search text, or on the record the last action created; `with:` \
                       takes the fields as a | field | value | table (values that parse as JSON \
-                      keep their type).",
+                      keep their type; a value `<kind> \"<name>\"` is the id of that arranged \
+                      record, such as the task a child action is about).",
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
             param("<id>", "a record number (for a child record, its parent's)"),
-            param("<text>", "the search text"),
+            param(
+                "<name>",
+                "a record the scenario arranged (an action on one record)",
+            ),
+            param("<text>", "the search text (a search)"),
         ],
         example: "the AI asks to create a service ticket with:",
         table: Some(
@@ -80,6 +85,8 @@ async fn ai_asks(
             id.parse()
                 .unwrap_or_else(|e| mistake!("bad record number {id}: {e}")),
         ))
+    } else if !text.is_empty() && takes_record(&action) {
+        Some(Subject::Id(arrange::named(&world.arranged, &text).id))
     } else if !text.is_empty() {
         Some(Subject::Text(text))
     } else {
@@ -90,6 +97,7 @@ async fn ai_asks(
         .as_ref()
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
+    name_arranged_ids(&world.arranged, &mut fields);
     let makes_records = matches!(action.kind, ActionKind::Create | ActionKind::Attach);
     let path = match &subject {
         Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
@@ -97,9 +105,10 @@ async fn ai_asks(
     };
     if let Target::Sandbox(run) = &world.target {
         if makes_records {
-            mark(&mut fields, &run.ledger.next_mark());
+            arrange::mark(&mut fields, &run.ledger.next_mark());
         } else if let Some(Subject::Id(id)) = &subject {
-            keep_mark(&mut fields, &run.ledger, &format!("{path}/{id}"));
+            let record = record_path(&action, &path, *id, &fields);
+            keep_mark(&mut fields, &run.ledger, &record);
         }
     }
     let request = ActionRequest {
@@ -131,22 +140,37 @@ pub(crate) fn unknown_action(catalog: &ActionCatalog, phrase: &str) -> String {
     )
 }
 
-/// Marks a record created on a sandbox with the run's mark (`[cw-conform TOKEN.SEQ]`), so
-/// that only this run can recognise it as its own: the first name-like text field is
-/// prefixed with it, or `notes` carries it.
-fn mark(fields: &mut Map<String, Value>, mark: &str) {
-    for field in MARK_FIELDS {
-        if let Some(Value::String(text)) = fields.get_mut(field) {
-            *text = format!("{mark} {text}");
-            return;
-        }
+/// Whether the action acts on one record (or a record's children), named by its number or
+/// by the name the scenario arranged it under, rather than on a search text.
+fn takes_record(action: &crate::model::Action) -> bool {
+    action.path.contains("{parentId}")
+        || !matches!(
+            action.kind,
+            ActionKind::Connect | ActionKind::Search | ActionKind::Create
+        )
+}
+
+/// The path of the record an action on `subject` changes: the record itself, or for a
+/// child collection the child its `id` field names (`/service/tickets/7/tasks/9`).
+pub(super) fn record_path(
+    action: &crate::model::Action,
+    path: &str,
+    subject: i64,
+    fields: &Map<String, Value>,
+) -> String {
+    match fields.get("id").and_then(Value::as_i64) {
+        Some(child) if action.path.contains("{parentId}") => format!("{path}/{child}"),
+        _ => format!("{path}/{subject}"),
     }
-    fields.insert("notes".into(), Value::from(mark));
 }
 
 /// An update of a record the run created keeps the record's mark on the field carrying it
 /// (the ledger's gate refuses an update that would take the mark off).
-fn keep_mark(fields: &mut Map<String, Value>, ledger: &crate::ledger::Ledger, record: &str) {
+pub(super) fn keep_mark(
+    fields: &mut Map<String, Value>,
+    ledger: &crate::ledger::Ledger,
+    record: &str,
+) {
     let Some(created) = ledger
         .state()
         .outstanding()
@@ -162,8 +186,47 @@ fn keep_mark(fields: &mut Map<String, Value>, ledger: &crate::ledger::Ledger, re
     }
 }
 
+/// A field whose value names an arranged record by its kind and name (`| id | task
+/// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id; a list
+/// of them in brackets (`| mergeTicketIds | [ticket "Duplicate"] |`) gets their ids.
+fn name_arranged_ids(
+    arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
+    fields: &mut Map<String, Value>,
+) {
+    for value in fields.values_mut() {
+        let Some(text) = value.as_str().map(str::to_owned) else {
+            continue;
+        };
+        if let Some(list) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            let ids: Option<Vec<Value>> = list
+                .split(", ")
+                .map(|item| arranged_id(arranged, item).map(Value::from))
+                .collect();
+            if let Some(ids) = ids {
+                *value = Value::Array(ids);
+            }
+        } else if let Some(id) = arranged_id(arranged, &text) {
+            *value = Value::from(id);
+        }
+    }
+}
+
+/// The id of the arranged record `<kind> "<name>"` names, if the text is that form.
+fn arranged_id(
+    arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
+    text: &str,
+) -> Option<i64> {
+    let (kind, name) = text.strip_suffix('"')?.split_once(" \"")?;
+    let kind = arrange::kind(kind)?;
+    let record = arrange::named(arranged, name);
+    if record.kind != kind.name {
+        mistake!("\"{name}\" is a {}, not a {}", record.kind, kind.name);
+    }
+    Some(record.id)
+}
+
 /// Reads a `| field | value |` table; values that parse as JSON keep their type.
-fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
+pub(super) fn fields_from(rows: &[Vec<String>]) -> Map<String, Value> {
     rows.iter()
         .map(|row| {
             let [field, value] = row.as_slice() else {

@@ -6,8 +6,11 @@ use cucumber::{given, then};
 
 use super::roles::known_function;
 use crate::harness::world::ConformanceWorld;
-use crate::integration::{ActionRequest, ToolResult};
-use crate::model::{Action, Level, Outcome};
+use serde_json::Value;
+
+use crate::harness::arrange;
+use crate::integration::{ActionRequest, Subject, ToolResult};
+use crate::model::{Action, ActionKind, Level, Outcome};
 use crate::oracle;
 
 use super::{Keyword, Pattern, StepDoc, param};
@@ -77,12 +80,103 @@ pub(super) const STEPS: &[StepDoc] = &[
 
 /// Runs an action's example; a held action is confirmed, so the result is what ConnectWise
 /// (or the policy) finally decided.
-async fn run_confirmed(world: &mut ConformanceWorld, action: &Action) -> (ToolResult, bool) {
-    let result = world.perform(&ActionRequest::example(action)).await;
+async fn run_confirmed(
+    world: &mut ConformanceWorld,
+    action: &Action,
+    records: Records,
+) -> (ToolResult, bool) {
+    let request = example_request(world, action, records).await;
+    let result = world.perform(&request).await;
     match &result.confirmation {
         Some(held) => (world.confirm(held.token, true).await, true),
         None => (result, false),
     }
+}
+
+/// Which records the actions of a sweep act on, on a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Records {
+    /// Records of its own for each action: the actions are meant to go through.
+    Fresh,
+    /// One record of each kind for the whole scenario: the actions are meant to be refused,
+    /// so the records stay as they are (and a sweep costs one create a kind).
+    Shared,
+}
+
+/// The request an action's catalog example describes. On a sandbox the records it names
+/// are records the setup member arranged for it, never the sandbox's own: the record (or
+/// the parent of a child collection) of the subject, the child record a child action's
+/// `id` names, and the records of the subject's kind a list of ids names
+/// (`mergeTicketIds`). A new record carries the run's mark; an update keeps it.
+async fn example_request(
+    world: &mut ConformanceWorld,
+    action: &Action,
+    records: Records,
+) -> ActionRequest {
+    let mut request = ActionRequest::example(action);
+    let Some(run) = world.sandbox().cloned() else {
+        return request;
+    };
+    // A document is attached to the record its `recordType` names (a ticket): the parent
+    // of the child endpoint with that parent type.
+    let attached_to = request.fields.get("recordType").and_then(|kind| {
+        world.fixtures.permissions.endpoints.iter().find_map(|e| {
+            let parent_type = e.parent_type.as_ref()?;
+            (e.collection == action.resource && Some(parent_type.value.as_str()) == kind.as_str())
+                .then(|| e.path.split_once("/{parentId}").map(|(p, _)| p.to_owned()))
+                .flatten()
+        })
+    });
+    let (subject_path, child_path) = match (&attached_to, action.path.split_once("/{parentId}")) {
+        (Some(parent), _) => (parent.as_str(), None),
+        (None, Some((parent, _))) => (parent, Some(action.path.as_str())),
+        (None, None) => (action.path.as_str(), None),
+    };
+    let mut path = action.path.clone();
+    if let (Some(Subject::Id(_)), Some(kind)) = (
+        &request.subject,
+        arrange::kind_at(&world.fixtures, subject_path),
+    ) {
+        let user = match records {
+            Records::Fresh => action.name.as_str(),
+            Records::Shared => "the catalog",
+        };
+        let (name, subject) = arrange::example_record(world, kind, user, None).await;
+        request.subject = Some(Subject::Id(subject.id));
+        path = action.path.replace("{parentId}", &subject.id.to_string());
+        let child = child_path.and_then(|p| arrange::kind_at(&world.fixtures, p));
+        if let (true, Some(child)) = (request.fields.contains_key("id"), child) {
+            let (_, record) = arrange::example_record(world, child, user, Some(&name)).await;
+            request.fields.insert("id".into(), Value::from(record.id));
+        }
+        let lists: Vec<String> = request
+            .fields
+            .iter()
+            .filter(|(field, value)| field.ends_with("Ids") && value.is_array())
+            .map(|(field, _)| field.clone())
+            .collect();
+        for field in lists {
+            let count = request.fields[&field].as_array().map_or(0, Vec::len);
+            let mut ids = Vec::new();
+            for n in 0..count {
+                let name = format!("{user} {field} {}", n + 1);
+                let (_, record) = arrange::example_record(world, kind, &name, None).await;
+                ids.push(Value::from(record.id));
+            }
+            request.fields.insert(field, Value::Array(ids));
+        }
+    }
+    match (&request.subject, action.kind) {
+        (_, ActionKind::Create | ActionKind::Attach) => {
+            arrange::mark(&mut request.fields, &run.ledger.next_mark());
+        }
+        (Some(Subject::Id(id)), _) => {
+            let record = super::actions::record_path(action, &path, *id, &request.fields);
+            super::actions::keep_mark(&mut request.fields, &run.ledger, &record);
+        }
+        _ => {}
+    }
+    request
 }
 
 fn line(action: &Action, result: &ToolResult, confirmed: bool) -> String {
@@ -123,7 +217,7 @@ async fn every_write_refused(world: &mut ConformanceWorld) {
 async fn refuse_all(world: &mut ConformanceWorld, actions: &[Action], what: &str) {
     let mut wrong = Vec::new();
     for action in actions {
-        let (result, confirmed) = run_confirmed(world, action).await;
+        let (result, confirmed) = run_confirmed(world, action, Records::Shared).await;
         if !matches!(result.outcome, Outcome::Denied | Outcome::Blocked) {
             wrong.push(line(action, &result, confirmed));
         }
@@ -180,7 +274,7 @@ async fn workflow_writes_allowed(world: &mut ConformanceWorld, workflow: String)
     );
     let mut wrong = Vec::new();
     for action in &actions {
-        let (result, confirmed) = run_confirmed(world, action).await;
+        let (result, confirmed) = run_confirmed(world, action, Records::Fresh).await;
         if result.outcome != Outcome::Allowed {
             wrong.push(line(action, &result, confirmed));
         }
@@ -209,7 +303,7 @@ async fn other_writes_refused(world: &mut ConformanceWorld) {
         .collect();
     let mut wrong = Vec::new();
     for action in &actions {
-        let (result, confirmed) = run_confirmed(world, action).await;
+        let (result, confirmed) = run_confirmed(world, action, Records::Shared).await;
         if result.outcome == Outcome::Allowed {
             wrong.push(line(action, &result, confirmed));
         }

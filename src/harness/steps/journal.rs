@@ -84,13 +84,14 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Given,
-        pattern: Pattern::Regex(r#"^(\w[\w ]*?) #(\d+) has the (\w+) "([^"]*)"$"#),
-        form: "<noun> #<id> has the <field> \"<value>\"",
+        pattern: Pattern::Regex(r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") has the (\w+) "([^"]*)"$"#),
+        form: "<noun> #<id>|\"<name>\" has the <field> \"<value>\"",
         description: "Checks the record as the scenario starts from, so a change to the value \
                       it already has cannot pass for a change.",
         parameters: &[
             param("<noun>", NOUN),
             param("<id>", "a record number"),
+            param("<name>", "a record the scenario arranged"),
             param("<field>", "a field name"),
             param("<value>", "the value"),
         ],
@@ -99,13 +100,16 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#),
-        form: "<noun> #<id> now has the <field> \"<value>\"",
+        pattern: Pattern::Regex(
+            r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#,
+        ),
+        form: "<noun> #<id>|\"<name>\" now has the <field> \"<value>\"",
         description: "The record as ConnectWise now holds it (a reference field matches its \
                       name or identifier).",
         parameters: &[
             param("<noun>", NOUN),
             param("<id>", "a record number"),
+            param("<name>", "a record the scenario arranged"),
             param("<field>", "a field name"),
             param("<value>", "the value"),
         ],
@@ -115,11 +119,15 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^(?:the )?(\w[\w ]*?) (?:#(\d+)|just created) (still exists|no longer exists)$",
+            r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#,
         ),
-        form: "[the ]<noun> #<id>|just created still exists|no longer exists",
+        form: "[the ]<noun> #<id>|\"<name>\"|just created still exists|no longer exists",
         description: "Whether the record (or the one the last action created) is still there.",
-        parameters: &[param("<noun>", NOUN), param("<id>", "a record number")],
+        parameters: &[
+            param("<noun>", NOUN),
+            param("<id>", "a record number"),
+            param("<name>", "a record the scenario arranged"),
+        ],
         example: "time entry #501 still exists",
         table: None,
     },
@@ -206,6 +214,16 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
         .map(journal::written_fields)
         .unwrap_or_default();
     let mut expected: Vec<String> = fields.split(',').map(|f| f.trim().to_owned()).collect();
+    // On a sandbox a new record the AI asked for carries the run's mark; when none of its
+    // fields could hold it, the mark went in `notes`, which the AI did not send.
+    let marked_notes = write.body.as_ref().is_some_and(|body| {
+        body["notes"]
+            .as_str()
+            .is_some_and(|notes| notes.starts_with("[cw-conform "))
+    });
+    if world.sandbox().is_some() && marked_notes && !expected.iter().any(|f| f == "notes") {
+        sent.retain(|f| f != "notes");
+    }
     sent.sort();
     expected.sort();
     assert!(
@@ -286,75 +304,120 @@ pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         )
 }
 
-/// `Given ticket #1004 has the status "In Progress"`: the record as the scenario starts
+/// Which record a step names: `ticket #1004` (by number) or `ticket "VPN"` (a record the
+/// scenario arranged, by its name).
+async fn named_record(
+    world: &mut ConformanceWorld,
+    noun: &str,
+    id: &str,
+    name: &str,
+) -> (String, Option<Value>) {
+    let collection = collection_for(world, noun);
+    if name.is_empty() {
+        let id: i64 = id
+            .parse()
+            .unwrap_or_else(|e| mistake!("bad record number {id}: {e}"));
+        let record = world.record(&collection, id).await;
+        return (format!("{noun} #{id}"), record);
+    }
+    let arranged = crate::harness::arrange::named(&world.arranged, name).clone();
+    if arranged.collection != collection {
+        mistake!("\"{name}\" is a {}, not a {noun}", arranged.kind);
+    }
+    let record = world.arranged_record(&arranged).await;
+    (format!("{noun} \"{name}\" (#{})", arranged.id), record)
+}
+
+/// `Given ticket "VPN" has the status "In Progress"`: the record as the scenario starts
 /// from, so a change to the value it already has cannot pass for a change.
-#[given(regex = r#"^(\w[\w ]*?) #(\d+) has the (\w+) "([^"]*)"$"#)]
+#[given(regex = r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") has the (\w+) "([^"]*)"$"#)]
 async fn record_field_before(
     world: &mut ConformanceWorld,
     noun: String,
-    id: i64,
+    id: String,
+    name: String,
     field: String,
     expected: String,
 ) {
-    assert_record_field(world, &noun, id, &field, &expected).await;
+    assert_record_field(world, &noun, &id, &name, &field, &expected).await;
 }
 
-/// `ticket #1001 now has the status ">Closed"`
-#[then(regex = r#"^(\w[\w ]*?) #(\d+) now has the (\w+) "([^"]*)"$"#)]
+/// `ticket "VPN" now has the status ">Closed"`, `ticket #1001 now has …`
+#[then(regex = r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#)]
 async fn record_field(
     world: &mut ConformanceWorld,
     noun: String,
-    id: i64,
+    id: String,
+    name: String,
     field: String,
     expected: String,
 ) {
-    assert_record_field(world, &noun, id, &field, &expected).await;
+    assert_record_field(world, &noun, &id, &name, &field, &expected).await;
 }
 
-/// The record's field is the expected value, or names it (`name`, `identifier`).
+/// The record's field is the expected value, or names it (`name`, `identifier`). On a
+/// sandbox a text field of an arranged record carries the run's mark before its value.
 async fn assert_record_field(
     world: &mut ConformanceWorld,
     noun: &str,
-    id: i64,
+    id: &str,
+    name: &str,
     field: &str,
     expected: &str,
 ) {
-    let collection = collection_for(world, noun);
-    let record = world
-        .record(&collection, id)
-        .await
-        .unwrap_or_else(|| panic!("{noun} #{id} does not exist"));
+    let (shown, record) = named_record(world, noun, id, name).await;
+    let record = record.unwrap_or_else(|| panic!("{shown} does not exist\n{}", world.evidence()));
     let value = record.get(field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let unmarked = |t: String| match t.strip_prefix("[cw-conform ") {
+        Some(rest) => rest
+            .split_once("] ")
+            .map_or(t.clone(), |(_, after)| after.to_owned()),
+        None => t,
+    };
     let matches = [value.get("name"), value.get("identifier"), Some(value)]
         .into_iter()
         .flatten()
-        .any(|v| text(v) == expected);
+        .any(|v| text(v) == expected || (world.sandbox().is_some() && unmarked(text(v)) == expected));
     assert!(
         matches,
-        "{noun} #{id} has {field} {value}, expected \"{expected}\""
+        "{shown} has {field} {value}, expected \"{expected}\"\n{}",
+        world.evidence()
     );
 }
 
-/// `time entry #501 still exists`, `the contact just created no longer exists`
-#[then(regex = r"^(?:the )?(\w[\w ]*?) (?:#(\d+)|just created) (still exists|no longer exists)$")]
-async fn record_exists(world: &mut ConformanceWorld, noun: String, id: String, state: String) {
-    let collection = collection_for(world, &noun);
-    let id: i64 = if id.is_empty() {
+/// `time entry #501 still exists`, `time entry "Lunch" no longer exists`, `the contact just
+/// created no longer exists`
+#[then(
+    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#
+)]
+async fn record_exists(
+    world: &mut ConformanceWorld,
+    noun: String,
+    id: String,
+    name: String,
+    state: String,
+) {
+    let (shown, exists) = if id.is_empty() && name.is_empty() {
+        let collection = collection_for(world, &noun);
         let path = world
             .fixtures
             .permissions
             .endpoint_for(&collection)
             .map_or_else(|| collection.clone(), |e| e.path.clone());
-        world.just_created(&path)
+        let id = world.just_created(&path);
+        (
+            format!("{noun} #{id}"),
+            world.record(&collection, id).await.is_some(),
+        )
     } else {
-        id.parse().unwrap_or_else(|e| mistake!("{e}"))
+        let (shown, record) = named_record(world, &noun, &id, &name).await;
+        (shown, record.is_some())
     };
-    let exists = world.record(&collection, id).await.is_some();
     assert_eq!(
         exists,
         state == "still exists",
-        "{noun} #{id}: expected it {state}\n{}",
+        "{shown}: expected it {state}\n{}",
         world.evidence()
     );
 }

@@ -10,6 +10,7 @@ mod actions;
 mod audit;
 mod catalog;
 mod credentials;
+mod data;
 mod journal;
 mod outcomes;
 mod paging;
@@ -111,6 +112,7 @@ pub fn vocabulary() -> Vec<&'static StepDoc> {
     [
         roles::STEPS,
         credentials::STEPS,
+        data::STEPS,
         audit::STEPS,
         catalog::STEPS,
         actions::STEPS,

@@ -242,7 +242,11 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
 
 #[then(regex = r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#)]
 async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
-    let found = records(world).includes_named(&name);
+    // A record the scenario arranged is found by its id; any other by its name.
+    let found = match world.arranged.get(&name) {
+        Some(arranged) => ids(world).contains(&arranged.id),
+        None => records(world).includes_named(&name),
+    };
     assert_eq!(
         found,
         which == "includes",

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The share of scenarios a sandbox run runs: `cw-conform serve --members` stands in for a
+# sandbox whose roles and members were made from `cw-conform sandbox plan`, and the whole
+# suite runs against it with the plan's profiles file and --allow-writes.
+#
+#   scripts/sandbox-share.sh [MEMBERS.toml] [-- RUN-ARGS...]
+#
+# Without MEMBERS.toml, a members file is written from the plan: one member for each role
+# it lists (identifier cw-conform-ROLE, keys ROLE-public / ROLE-private). Prints how many
+# scenarios ran, how many failed, and the left-out ones grouped by reason (both as a share
+# of all scenarios and of those that need neither an injected fault nor a modelled
+# alternative). The scratch directory (plan, report.json, serve and run output) is kept
+# and named at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+members=""
+if [[ $# -gt 0 && "$1" != "--" ]]; then
+    members="$(realpath "$1")"
+    shift
+fi
+[[ "${1:-}" == "--" ]] && shift
+cargo build --quiet
+bin="$PWD/target/debug/cw-conform"
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/sandbox-share.XXXX")"
+cd "$scratch"
+
+"$bin" sandbox plan > plan.md
+sed -n '/^```toml$/,/^```$/p' plan.md | sed '1d;$d' > profiles.toml
+mapfile -t roles < <(sed -n 's/^## Role `\([^`]*\)`$/\1/p' plan.md)
+if [[ -z "$members" ]]; then
+    members="$scratch/members.toml"
+    for role in "${roles[@]}"; do
+        printf '[[member]]\nidentifier = "cw-conform-%s"\nrole = "%s"\npublic_key = "%s-public"\nprivate_key = "%s-private"\n\n' \
+            "$role" "$role" "$role" "$role" >> "$members"
+    done
+fi
+
+"$bin" serve --members "$members" --client-id share-client > serve.out 2>&1 &
+serve=$!
+trap 'kill "$serve" 2>/dev/null || true' EXIT
+for _ in $(seq 300); do
+    grep -q 'http://127' serve.out && break
+    sleep 0.2
+done
+site="$(grep -o 'http://127[^ /]*' serve.out | head -1)"
+
+keys=()
+for role in "${roles[@]}"; do
+    stem="$(echo "$role" | tr 'a-z-' 'A-Z_')"
+    keys+=("CW_${stem}_PUBLIC_KEY=$role-public" "CW_${stem}_PRIVATE_KEY=$role-private")
+done
+status=0
+env CONNECTWISE_SITE="$site" CONNECTWISE_COMPANY_ID=northwind \
+    CONNECTWISE_PUBLIC_KEY=least-privilege-public CONNECTWISE_PRIVATE_KEY=least-privilege-private \
+    CONNECTWISE_CLIENT_ID=share-client CONNECTWISE_REQUESTS_PER_MINUTE=900 \
+    CONNECTWISE_PROFILES=profiles.toml "${keys[@]}" \
+    "$bin" run --allow-writes --format json --output report.json "$@" > run.out 2> run.err || status=$?
+echo "run exit code: $status"
+
+python3 - <<'PY'
+import json
+from collections import Counter
+
+report = json.load(open("report.json"))
+ran = len(report["scenarios"])
+left_out = report["left_out"]
+total = ran + len(left_out)
+print(f"ran {ran} of {total} scenarios ({100 * ran / total:.1f}%)")
+unproducible = [l for l in left_out if l["reason"].startswith(("injects a fault", "selects one of", "needs a second"))]
+rest = total - len(unproducible)
+print(f"ran {ran} of the {rest} that inject no fault and select no modelled alternative ({100 * ran / rest:.1f}%)")
+print("failed", sum(1 for s in report["scenarios"] if s.get("failure")))
+for reason, count in Counter(l["reason"] for l in left_out).most_common():
+    print(f"{count:4} {reason}")
+PY
+echo "scratch: $scratch"

@@ -1,0 +1,521 @@
+//! The records a scenario asks for in business terms ("a service ticket "VPN" owned by the
+//! API member"), arranged before the scenario acts: on the mock inserted into the
+//! scenario's store, on a sandbox created through the API by the setup member (the profile
+//! [`SETUP_PROFILE`]) with the run's mark, recorded in the run's ledger and removed when the
+//! scenario ends (by the same [`crate::cleanup`] as everything else the run creates).
+//!
+//! The kinds of record and what a new one holds are data: `fixtures/records.toml`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::fixtures::Fixtures;
+use crate::harness::mistake;
+use crate::harness::world::ConformanceWorld;
+use crate::model::{Level, Levels, Operation, SecurityRole};
+
+/// The profile (in the sandbox profiles file) of the member that creates the records
+/// scenarios ask for. `cw-conform sandbox plan` lists its role, [`setup_role`].
+pub const SETUP_PROFILE: &str = "setup";
+
+/// The member that owns records "owned by another member" on the mock: a technician of the
+/// seed, never the integration's API member.
+const ANOTHER_MEMBER_ON_THE_MOCK: &str = "jsmith";
+
+/// The record kinds of `fixtures/records.toml`.
+const RECORDS: &str = include_str!("../../fixtures/records.toml");
+
+/// One kind of record a scenario can ask for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordKind {
+    /// How scenarios name it (`service ticket`).
+    pub name: String,
+    /// Its ConnectWise collection (`tickets`).
+    pub collection: String,
+    /// For a child record, its parent's kind.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// What a new record holds unless the scenario says otherwise.
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsFile {
+    kind: Vec<RecordKind>,
+}
+
+/// The record kinds, loaded once; a mistake in the file names it and the line.
+pub fn kinds() -> &'static [RecordKind] {
+    static KINDS: OnceLock<Vec<RecordKind>> = OnceLock::new();
+    KINDS.get_or_init(|| match toml::from_str::<RecordsFile>(RECORDS) {
+        Ok(file) => file.kind,
+        Err(error) => panic!("failed to load fixtures/records.toml: {error}"),
+    })
+}
+
+/// A kind by the name a scenario gives it (`ticket` is the service ticket's short name).
+pub fn kind(name: &str) -> Option<&'static RecordKind> {
+    let name = name.trim();
+    kinds().iter().find(|k| {
+        k.name == name
+            || k.name
+                .strip_prefix("service ")
+                .is_some_and(|short| short == name)
+    })
+}
+
+/// The kind whose records live at `path` (a collection path, `{parentId}` for a child).
+pub(crate) fn kind_at(fixtures: &Fixtures, path: &str) -> Option<&'static RecordKind> {
+    kinds().iter().find(|k| {
+        fixtures
+            .permissions
+            .endpoint_for(&k.collection)
+            .is_some_and(|e| e.path == path)
+    })
+}
+
+/// The record of `kind` arranged for `user` (a catalog action, or "the catalog" for a
+/// sweep that shares one record of each kind), as a child of the arranged record `parent`
+/// when the kind has one: arranged on first use under a name no step uses, which it returns.
+pub(crate) async fn example_record(
+    world: &mut ConformanceWorld,
+    kind: &RecordKind,
+    user: &str,
+    parent: Option<&str>,
+) -> (String, Arranged) {
+    let name = match parent {
+        Some(parent) => format!("{} of {parent} for {user}", kind.name),
+        None => format!("{} for {user}", kind.name),
+    };
+    if let Some(arranged) = world.arranged.get(&name) {
+        return (name, arranged.clone());
+    }
+    arrange(
+        world,
+        &kind.name,
+        &name,
+        parent,
+        Ownership::Unsaid,
+        Map::new(),
+    )
+    .await;
+    let arranged = world.arranged[&name].clone();
+    (name, arranged)
+}
+
+/// Who a record belongs to, as a scenario says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// "owned by the API member": the member the scenario signs in as.
+    ApiMember,
+    /// "owned by another member": a member the scenario does not sign in as.
+    AnotherMember,
+    /// The scenario does not say: the kind's own fields decide.
+    Unsaid,
+}
+
+impl Ownership {
+    /// The phrase of a step (`the API member`, `another member`, or none).
+    pub fn from_phrase(phrase: &str) -> Ownership {
+        match phrase {
+            "the API member" => Ownership::ApiMember,
+            "another member" => Ownership::AnotherMember,
+            "" => Ownership::Unsaid,
+            other => mistake!(
+                "unknown owner \"{other}\" (expected \"the API member\" or \"another member\")"
+            ),
+        }
+    }
+}
+
+/// A record the scenario arranged, under the name its steps use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arranged {
+    /// Its kind (`service ticket`).
+    pub kind: String,
+    /// Its collection (`tickets`).
+    pub collection: String,
+    /// The path of the collection it is in (`/service/tickets/7/tasks`).
+    pub path: String,
+    /// Its id.
+    pub id: i64,
+}
+
+/// The setup member's role: Inquire on every function, and Add, Edit and Delete on the
+/// functions governing the kinds of record scenarios ask for and the fields guarded on
+/// them, so it can create (and clean up) every one of them.
+pub fn setup_role(fixtures: &Fixtures) -> SecurityRole {
+    let mut role = SecurityRole::new(
+        SETUP_PROFILE.to_owned(),
+        "The setup member: creates the records scenarios ask for (fixtures/records.toml), \
+         marked with the run's token, and removes them afterwards",
+    );
+    let writable: Vec<String> = kinds()
+        .iter()
+        .filter_map(|k| fixtures.permissions.endpoint_for(&k.collection))
+        .map(|e| e.function.to_string())
+        .chain(
+            fixtures
+                .permissions
+                .field_guards
+                .iter()
+                .map(|g| g.function.to_string()),
+        )
+        .collect();
+    for function in fixtures.permissions.functions.iter() {
+        let mut levels = Levels::default();
+        levels.set(Operation::Inquire, Level::All);
+        if writable.contains(&function.to_string()) {
+            for operation in [Operation::Add, Operation::Edit, Operation::Delete] {
+                levels.set(operation, Level::All);
+            }
+        }
+        role.grant(function.clone(), levels);
+    }
+    role
+}
+
+/// Arranges a record of `kind` under `name`: the kind's fields, then `fields`, owned as
+/// `ownership` says, as a child of the arranged record `parent` when the kind has one.
+pub(crate) async fn arrange(
+    world: &mut ConformanceWorld,
+    kind_name: &str,
+    name: &str,
+    parent: Option<&str>,
+    ownership: Ownership,
+    fields: Map<String, Value>,
+) {
+    let kind = kind(kind_name).unwrap_or_else(|| {
+        mistake!(
+            "no kind of record called \"{kind_name}\"{} (fixtures/records.toml lists them)",
+            crate::model::spelling::did_you_mean(
+                kind_name,
+                kinds().iter().map(|k| k.name.as_str())
+            )
+        )
+    });
+    if world.arranged.contains_key(name) {
+        mistake!("a record named \"{name}\" was arranged already in this scenario");
+    }
+    let endpoint = world
+        .fixtures
+        .permissions
+        .endpoint_for(&kind.collection)
+        .cloned()
+        .unwrap_or_else(|| {
+            mistake!(
+                "fixtures/records.toml: the kind \"{}\" names the collection \"{}\", which ConnectWise does not have",
+                kind.name,
+                kind.collection
+            )
+        });
+    let mut record = kind.fields.clone();
+    record.extend(fields);
+    let path = match (&kind.parent, parent) {
+        (Some(parent_kind), Some(parent_name)) => {
+            let parent = world.arranged.get(parent_name).cloned().unwrap_or_else(|| {
+                mistake!("no {parent_kind} named \"{parent_name}\" was arranged before this step")
+            });
+            if kind.parent.as_deref() != Some(parent.kind.as_str()) {
+                mistake!(
+                    "a {} belongs to a {parent_kind}, but \"{parent_name}\" is a {}",
+                    kind.name,
+                    parent.kind
+                );
+            }
+            if let Some(field) = &endpoint.parent {
+                set_path(&mut record, field, Value::from(parent.id));
+            }
+            endpoint.path.replace("{parentId}", &parent.id.to_string())
+        }
+        (Some(parent_kind), None) => {
+            mistake!(
+                "a {} belongs to a {parent_kind}: say which (`a {} \"{name}\" of {parent_kind} \"…\"`)",
+                kind.name,
+                kind.name
+            )
+        }
+        (None, Some(_)) => mistake!("a {} has no parent record", kind.name),
+        (None, None) => endpoint.path.clone(),
+    };
+    let owner = match ownership {
+        Ownership::ApiMember => Some(api_member(world)),
+        Ownership::AnotherMember => Some(another_member(world)),
+        Ownership::Unsaid => None,
+    };
+    if let Some(owner) = owner {
+        if endpoint.owner.is_empty() {
+            mistake!("a {} has no owner ConnectWise checks", kind.name);
+        }
+        for field in &endpoint.owner {
+            set_path(&mut record, field, Value::from(owner.clone()));
+        }
+        if world.sandbox().is_none() {
+            // The mock stores what it is given: the owner reference gets the member's id
+            // and name, as ConnectWise fills them in on a create.
+            let members = world.mock().await.records("members");
+            let found = members
+                .iter()
+                .find(|m| m["identifier"].as_str() == Some(owner.as_str()));
+            for field in &endpoint.owner {
+                if let (Some((head, "identifier")), Some(member)) = (field.split_once('/'), found) {
+                    record.insert(
+                        head.to_owned(),
+                        serde_json::json!({
+                            "id": member["id"],
+                            "identifier": owner,
+                            "name": format!(
+                                "{} {}",
+                                member["firstName"].as_str().unwrap_or_default(),
+                                member["lastName"].as_str().unwrap_or_default()
+                            ),
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    for field in &endpoint.unique {
+        if let Some(Value::String(text)) = record.get_mut(field) {
+            *text = format!("{text}-{}-{}", world.scope, world.arranged.len() + 1);
+        }
+    }
+    let id = if world.sandbox().is_some() {
+        create_on_sandbox(world, &path, record).await
+    } else {
+        let mock = world.mock().await;
+        mock.insert(&kind.collection, [Value::Object(record)])
+            .first()
+            .copied()
+            .expect("one record was inserted")
+    };
+    world.arranged.insert(
+        name.to_owned(),
+        Arranged {
+            kind: kind.name.clone(),
+            collection: kind.collection.clone(),
+            path,
+            id,
+        },
+    );
+}
+
+/// Sets `field` (a path such as `owner/identifier`) in `record`, making the objects on the
+/// way.
+fn set_path(record: &mut Map<String, Value>, field: &str, value: Value) {
+    match field.split_once('/') {
+        None => {
+            record.insert(field.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let inner = record
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !inner.is_object() {
+                *inner = Value::Object(Map::new());
+            }
+            if let Value::Object(map) = inner {
+                // A reference keeps only what names the new record: the old id and name
+                // belonged to the member it replaces.
+                map.retain(|key, _| key == rest);
+                set_path(map, rest, value);
+            }
+        }
+    }
+}
+
+/// The member identifier the scenario signs in as.
+fn api_member(world: &ConformanceWorld) -> String {
+    match world.sandbox() {
+        None => world.member.clone(),
+        Some(run) => member_of(run, &world.profile()),
+    }
+}
+
+/// A member the scenario does not sign in as: on a sandbox the setup member.
+fn another_member(world: &ConformanceWorld) -> String {
+    match world.sandbox() {
+        None => ANOTHER_MEMBER_ON_THE_MOCK.to_owned(),
+        Some(run) => {
+            let member = member_of(run, SETUP_PROFILE);
+            assert!(
+                member != api_member(world),
+                "the setup member {member} is also the member this scenario signs in as: give the profile \"{SETUP_PROFILE}\" a member of its own"
+            );
+            member
+        }
+    }
+}
+
+/// The member identifier of a profile's member, as the preflight read it.
+fn member_of(run: &crate::harness::sandbox::SandboxRun, profile: &str) -> String {
+    run.members
+        .iter()
+        .find(|m| m.profile == profile)
+        .and_then(|m| m.member.clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "the member of the profile \"{profile}\" is not known: ConnectWise named no member for its keys (/system/mySecurity)"
+            )
+        })
+}
+
+/// Creates the record through the API as the setup member, marked with the run's token
+/// and recorded in the ledger under the scenario's scope: the scenario's cleanup removes it.
+async fn create_on_sandbox(
+    world: &mut ConformanceWorld,
+    path: &str,
+    mut record: Map<String, Value>,
+) -> i64 {
+    let run = Arc::clone(world.sandbox().expect("a sandbox run"));
+    let credentials = run.sandbox.credentials(SETUP_PROFILE).unwrap_or_else(|| {
+        panic!(
+            "the scenario needs records arranged, and the profiles file has no profile \"{SETUP_PROFILE}\" (`cw-conform sandbox plan` lists its role)"
+        )
+    });
+    mark(&mut record, &run.ledger.next_mark());
+    let gate =
+        crate::ledger::LedgerGate::new(Arc::clone(&run.ledger), SETUP_PROFILE, world.scope, false);
+    let client = run
+        .sandbox
+        .client(credentials)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_gate(Arc::new(gate));
+    let body = Value::Object(record);
+    let response = client
+        .send(reqwest::Method::POST, path, &[], Some(&body))
+        .await
+        .unwrap_or_else(|e| panic!("the setup member could not create a record in {path}: {e}"));
+    assert!(
+        matches!(response.status, 200 | 201),
+        "the setup member could not create a record in {path}: ConnectWise answered {} {}",
+        response.status,
+        response.body
+    );
+    response.body["id"].as_i64().unwrap_or_else(|| {
+        panic!(
+            "ConnectWise created a record in {path} but named no id: {}",
+            response.body
+        )
+    })
+}
+
+/// Marks a record created on a sandbox with the run's mark (`[cw-conform TOKEN.SEQ]`), so
+/// that only this run can recognise it as its own: the first name-like text field is
+/// prefixed with it, or `notes` carries it.
+pub(crate) fn mark(fields: &mut Map<String, Value>, mark: &str) {
+    for field in crate::harness::sandbox::MARK_FIELDS {
+        if let Some(Value::String(text)) = fields.get_mut(field) {
+            *text = format!("{mark} {text}");
+            return;
+        }
+    }
+    fields.insert("notes".into(), Value::from(mark));
+}
+
+/// The arranged record a step names, or a feature mistake.
+pub(crate) fn named<'a>(arranged: &'a BTreeMap<String, Arranged>, name: &str) -> &'a Arranged {
+    arranged.get(name).unwrap_or_else(|| {
+        mistake!(
+            "no record named \"{name}\" was arranged before this step{}",
+            crate::model::spelling::did_you_mean(name, arranged.keys().map(String::as_str))
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_names_a_collection_connectwise_has_and_a_known_parent() {
+        let fixtures = Fixtures::builtin().unwrap();
+        for kind in kinds() {
+            let endpoint = fixtures
+                .permissions
+                .endpoint_for(&kind.collection)
+                .unwrap_or_else(|| panic!("{} names no collection", kind.name));
+            assert_eq!(
+                endpoint.path.contains("{parentId}"),
+                kind.parent.is_some(),
+                "{}: a child collection needs a parent kind, and only it",
+                kind.name
+            );
+            if let Some(parent) = &kind.parent {
+                assert!(
+                    super::kind(parent).is_some(),
+                    "{}: unknown parent {parent}",
+                    kind.name
+                );
+            }
+            for required in &endpoint.required {
+                assert!(
+                    kind.fields.contains_key(required),
+                    "{}: a new record lacks the required field {required}",
+                    kind.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_setup_role_may_write_every_kind_and_is_no_profile_of_a_scenario() {
+        let fixtures = Fixtures::builtin().unwrap();
+        let role = setup_role(fixtures);
+        for kind in kinds() {
+            let endpoint = fixtures.permissions.endpoint_for(&kind.collection).unwrap();
+            let function = fixtures
+                .permissions
+                .functions
+                .find(&endpoint.function.module, &endpoint.function.function)
+                .unwrap();
+            let levels = role.levels(function);
+            for operation in [
+                Operation::Add,
+                Operation::Edit,
+                Operation::Delete,
+                Operation::Inquire,
+            ] {
+                assert_eq!(
+                    levels.get(operation),
+                    Level::All,
+                    "{} {operation}",
+                    kind.name
+                );
+            }
+        }
+        for profile in fixtures.roles.values() {
+            assert!(
+                !role.grants_same_as(profile),
+                "the setup role equals {}",
+                profile.name
+            );
+        }
+    }
+
+    #[test]
+    fn an_owner_path_replaces_the_reference_it_names() {
+        let mut record = Map::new();
+        record.insert(
+            "owner".into(),
+            serde_json::json!({"id": 2, "identifier": "jsmith", "name": "John Smith"}),
+        );
+        set_path(
+            &mut record,
+            "owner/identifier",
+            Value::from("ai-integration"),
+        );
+        set_path(&mut record, "resources", Value::from("ai-integration"));
+        assert_eq!(
+            Value::Object(record),
+            serde_json::json!({"owner": {"identifier": "ai-integration"}, "resources": "ai-integration"})
+        );
+    }
+}
