@@ -378,7 +378,9 @@ async fn assert_record_field(
     let matches = [value.get("name"), value.get("identifier"), Some(value)]
         .into_iter()
         .flatten()
-        .any(|v| text(v) == expected || (world.sandbox().is_some() && unmarked(text(v)) == expected));
+        .any(|v| {
+            text(v) == expected || (world.sandbox().is_some() && unmarked(text(v)) == expected)
+        });
     assert!(
         matches,
         "{shown} has {field} {value}, expected \"{expected}\"\n{}",
