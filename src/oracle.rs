@@ -262,49 +262,24 @@ pub fn expect(fixtures: &Fixtures, action: &Action, role: &SecurityRole) -> Expe
         _ if refused(&related) => Outcome::Partial,
         _ => Outcome::Allowed,
     };
-    match fixtures.policy.decide(action, &payload) {
-        Decision::Block { rule, .. } => Expectation {
-            outcome: Outcome::Blocked,
-            after_confirmation: None,
-            rule: Some(rule),
-            requirement,
-            level,
-            lookups,
-            guards,
-            related,
-        },
+    let (outcome, after_confirmation, policy_rule) = match fixtures.policy.decide(action, &payload)
+    {
+        Decision::Block { rule, .. } => (Outcome::Blocked, None, Some(rule)),
         // The integration checks the records a write names before holding it: a refused
         // lookup is denied at once, with nothing held.
-        Decision::Escalate { rule, .. } if refused_lookup => Expectation {
-            outcome: Outcome::Denied,
-            after_confirmation: None,
-            rule: Some(rule),
-            requirement,
-            level,
-            lookups,
-            guards,
-            related,
-        },
-        Decision::Escalate { rule, .. } => Expectation {
-            outcome: Outcome::Escalated,
-            after_confirmation: Some(security),
-            rule: Some(rule),
-            requirement,
-            level,
-            lookups,
-            guards,
-            related,
-        },
-        Decision::Pass => Expectation {
-            outcome: security,
-            after_confirmation: None,
-            rule: None,
-            requirement,
-            level,
-            lookups,
-            guards,
-            related,
-        },
+        Decision::Escalate { rule, .. } if refused_lookup => (Outcome::Denied, None, Some(rule)),
+        Decision::Escalate { rule, .. } => (Outcome::Escalated, Some(security), Some(rule)),
+        Decision::Pass => (security, None, None),
+    };
+    Expectation {
+        outcome,
+        after_confirmation,
+        rule: policy_rule,
+        requirement,
+        level,
+        lookups,
+        guards,
+        related,
     }
 }
 

@@ -314,6 +314,21 @@ async fn serve_reference_requiring(
 }
 
 /// The shipped config's actions, for a server already running at `url`.
+/// The arguments of a run of the scenarios `tags` through the server already running that
+/// `config` names, with the mock ConnectWise at `mock_addr`.
+fn hosted_args<'a>(tags: &'a str, config: &'a str, mock_addr: &'a str) -> [&'a str; 8] {
+    [
+        "--tags",
+        tags,
+        "--integration",
+        "mcp",
+        "--integration-config",
+        config,
+        "--mock-addr",
+        mock_addr,
+    ]
+}
+
 fn running_config(scratch: &Scratch, url: &str, call_timeout: u64) -> String {
     let shipped = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
     let actions = shipped.split_once("[actions]").unwrap().1;
@@ -337,19 +352,7 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (in_process, hosted) = tokio::task::spawn_blocking(move || {
         let in_process = run(&scratch, &["--tags", REPRESENTATIVE]);
-        let hosted = run(
-            &scratch,
-            &[
-                "--tags",
-                REPRESENTATIVE,
-                "--integration",
-                "mcp",
-                "--integration-config",
-                &config,
-                "--mock-addr",
-                &mock_addr,
-            ],
-        );
+        let hosted = run(&scratch, &hosted_args(REPRESENTATIVE, &config, &mock_addr));
         (in_process, hosted)
     })
     .await
@@ -437,32 +440,13 @@ async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
     let with_header = with_authorization(&scratch, &bare);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (with, without) = tokio::task::spawn_blocking(move || {
-        let args = |config: &str| {
-            [
-                "--tags",
-                "@SD-01",
-                "--integration",
-                "mcp",
-                "--integration-config",
-                config,
-                "--mock-addr",
-                &mock_addr,
-            ]
-            .map(str::to_owned)
-        };
         let token = [("ACME_MCP_TOKEN", TOKEN)];
-        let with_args = args(&with_header);
         let with = run_in(
             &scratch,
-            &with_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &hosted_args("@SD-01", &with_header, &mock_addr),
             &token,
         );
-        let without_args = args(&bare);
-        let without = run_in(
-            &scratch,
-            &without_args.iter().map(String::as_str).collect::<Vec<_>>(),
-            &token,
-        );
+        let without = run_in(&scratch, &hosted_args("@SD-01", &bare, &mock_addr), &token);
         (with, without)
     })
     .await
@@ -519,16 +503,7 @@ async fn a_server_that_shows_its_own_credential_in_a_result_breaks_int_01() {
     let echoed = tokio::task::spawn_blocking(move || {
         run_in(
             &scratch,
-            &[
-                "--tags",
-                "@SD-01",
-                "--integration",
-                "mcp",
-                "--integration-config",
-                &config,
-                "--mock-addr",
-                &mock_addr,
-            ],
+            &hosted_args("@SD-01", &config, &mock_addr),
             &[("ACME_MCP_TOKEN", TOKEN)],
         )
     })
@@ -566,19 +541,7 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
     let config = running_config(&scratch, &url, 1);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        run(
-            &scratch,
-            &[
-                "--tags",
-                "@SD-01",
-                "--integration",
-                "mcp",
-                "--integration-config",
-                &config,
-                "--mock-addr",
-                &mock_addr,
-            ],
-        )
+        run(&scratch, &hosted_args("@SD-01", &config, &mock_addr))
     })
     .await
     .unwrap();
@@ -614,19 +577,7 @@ async fn a_reply_beyond_the_bound_on_one_message_is_not_judged() {
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        run(
-            &scratch,
-            &[
-                "--tags",
-                "@SD-01",
-                "--integration",
-                "mcp",
-                "--integration-config",
-                &config,
-                "--mock-addr",
-                &mock_addr,
-            ],
-        )
+        run(&scratch, &hosted_args("@SD-01", &config, &mock_addr))
     })
     .await
     .unwrap();
