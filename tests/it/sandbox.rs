@@ -967,21 +967,26 @@ impl PlannedSandbox {
     /// `serve` with one member for each role the plan lists, as a person following the
     /// plan makes them: identifier `cw-conform-ROLE`, keys `ROLE-public`, `ROLE-private`.
     fn with_a_member_for_each_role() -> Self {
+        Self::serving_a_member_for_each_role(&[])
+    }
+
+    /// As [`Self::with_a_member_for_each_role`], with `extra` options for `serve`.
+    pub(crate) fn serving_a_member_for_each_role(extra: &[&str]) -> Self {
         Self::start_with(
             |scratch, roles| {
                 let members = roles.iter().fold(String::new(), |mut out, role| {
-                let _ = write!(
-                    out,
-                    "[[member]]\nidentifier = \"cw-conform-{role}\"\nrole = \"{role}\"\npublic_key = \"{role}-public\"\nprivate_key = \"{role}-private\"\n\n"
-                );
-                out
-            });
+                    let _ = write!(
+                        out,
+                        "[[member]]\nidentifier = \"cw-conform-{role}\"\nrole = \"{role}\"\npublic_key = \"{role}-public\"\nprivate_key = \"{role}-private\"\n\n"
+                    );
+                    out
+                });
                 scratch
                     .write("members.toml", &members)
                     .display()
                     .to_string()
             },
-            &[],
+            extra,
         )
     }
 
