@@ -926,7 +926,7 @@ async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
 }
 
 /// The example members file: one API member for each role profile, and the setup member.
-pub(crate) fn example_members() -> String {
+fn example_members() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/sandbox-members.example.toml")
         .display()
@@ -957,11 +957,6 @@ impl PlannedSandbox {
     /// `serve` with the members of `members` (a members file).
     fn start(members: &str) -> Self {
         Self::start_with(|_, _| members.to_owned(), &[])
-    }
-
-    /// As [`Self::start`], with `extra` options for `serve`.
-    pub(crate) fn serving(members: &str, extra: &[&str]) -> Self {
-        Self::start_with(|_, _| members.to_owned(), extra)
     }
 
     /// `serve` with one member for each role the plan lists, as a person following the
