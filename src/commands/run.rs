@@ -816,7 +816,7 @@ pub fn exit_code(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::{FeatureError, RunSummary, ScenarioResult};
+    use crate::harness::{RunSummary, ScenarioResult};
     use crate::model::RuleCatalog;
 
     /// Runs of every kind that decides an exit code.
@@ -846,24 +846,16 @@ mod tests {
             (
                 "malformed feature",
                 RunSummary {
-                    parse_errors: vec![FeatureError {
-                        feature: "broken.feature".into(),
-                        line: Some(3),
-                        problem: "the Scenario \"s\" has no steps".into(),
-                    }],
+                    parse_errors: vec![crate::report::samples::feature_error()],
                     ..run(vec![passed()])
                 },
             ),
             (
                 "sandbox record left behind",
                 RunSummary {
-                    left_behind: vec![crate::cleanup::LeftBehind {
-                        path: "/company/contacts".into(),
-                        id: Some(7),
-                        mark: "[cw-conform 0123456789abcdef.1]".into(),
-                        profile: "least-privilege".into(),
-                        reason: "the delete was refused".into(),
-                    }],
+                    left_behind: vec![crate::report::samples::left_behind(
+                        "the delete was refused",
+                    )],
                     ..run(vec![passed()])
                 },
             ),

@@ -183,18 +183,8 @@ mod tests {
                     not_judged,
                     mistaken,
                 ],
-                parse_errors: vec![crate::harness::FeatureError {
-                    feature: "broken.feature".into(),
-                    line: Some(3),
-                    problem: "the Scenario \"s\" has no steps".into(),
-                }],
-                left_behind: vec![crate::cleanup::LeftBehind {
-                    path: "/company/contacts".into(),
-                    id: Some(7),
-                    mark: "[cw-conform 0123456789abcdef.1]".into(),
-                    profile: "least-privilege".into(),
-                    reason: "not removed yet".into(),
-                }],
+                parse_errors: vec![crate::report::samples::feature_error()],
+                left_behind: vec![crate::report::samples::left_behind("not removed yet")],
                 interrupted: true,
                 ..RunSummary::default()
             },

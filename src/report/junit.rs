@@ -386,13 +386,7 @@ mod tests {
         let catalog = &crate::fixtures::Fixtures::builtin().unwrap().rules;
         let summary = RunSummary {
             interrupted: true,
-            left_behind: vec![crate::cleanup::LeftBehind {
-                path: "/company/contacts".into(),
-                id: Some(7),
-                mark: "[cw-conform 0123456789abcdef.1]".into(),
-                profile: "least-privilege".into(),
-                reason: "not removed yet".into(),
-            }],
+            left_behind: vec![crate::report::samples::left_behind("not removed yet")],
             ..RunSummary::default()
         };
         let xml = render(&summary, &Judging::new(catalog, false));
@@ -410,11 +404,7 @@ mod tests {
         mistaken.feature_error = Some("x.feature:9: step not implemented".into());
         let summary = RunSummary {
             scenarios: vec![ScenarioResult::sample(&["SD-02"], None), mistaken],
-            parse_errors: vec![crate::harness::FeatureError {
-                feature: "broken.feature".into(),
-                line: Some(3),
-                problem: "the Scenario \"s\" has no steps".into(),
-            }],
+            parse_errors: vec![crate::report::samples::feature_error()],
             ..RunSummary::default()
         };
 
@@ -488,11 +478,7 @@ mod tests {
         let summary = RunSummary {
             scenarios: vec![ScenarioResult::sample(&["SD-02"], None)],
             interrupted: true,
-            parse_errors: vec![crate::harness::FeatureError {
-                feature: "broken.feature".into(),
-                line: Some(3),
-                problem: "the Scenario \"s\" has no steps".into(),
-            }],
+            parse_errors: vec![crate::report::samples::feature_error()],
             left_out: vec![crate::harness::LeftOut {
                 feature: "x.feature".into(),
                 line: 4,
@@ -500,13 +486,7 @@ mod tests {
                 reason: "names a seeded record".into(),
                 tags: vec!["RD-01".into()],
             }],
-            left_behind: vec![crate::cleanup::LeftBehind {
-                path: "/company/contacts".into(),
-                id: Some(7),
-                mark: "[cw-conform 0123456789abcdef.1]".into(),
-                profile: "least-privilege".into(),
-                reason: "not removed yet".into(),
-            }],
+            left_behind: vec![crate::report::samples::left_behind("not removed yet")],
             baseline: Some(crate::baseline::BaselineCheck {
                 file: "baseline.toml".into(),
                 expected: 0,

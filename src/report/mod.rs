@@ -579,6 +579,35 @@ pub fn render_text(summary: &RunSummary, judging: &Judging<'_>) -> String {
     out
 }
 
+/// What the report tests put in a run besides its scenarios, built in one place so every
+/// report is tested on the same run.
+#[cfg(test)]
+pub(crate) mod samples {
+    use crate::cleanup::LeftBehind;
+    use crate::harness::FeatureError;
+
+    /// A feature file that did not run: `broken.feature:3`, a scenario with no steps.
+    pub(crate) fn feature_error() -> FeatureError {
+        FeatureError {
+            feature: "broken.feature".into(),
+            line: Some(3),
+            problem: "the Scenario \"s\" has no steps".into(),
+        }
+    }
+
+    /// Contact 7, created by a `least-privilege` member and still on the sandbox, for
+    /// `reason`.
+    pub(crate) fn left_behind(reason: &str) -> LeftBehind {
+        LeftBehind {
+            path: "/company/contacts".into(),
+            id: Some(7),
+            mark: "[cw-conform 0123456789abcdef.1]".into(),
+            profile: "least-privilege".into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
