@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cli::{Finished, Scratch, cw_conform_finished};
+use crate::support::run_reporting;
 
 /// Every rule's verdict in a JSON report, by ID.
 fn verdicts(report: &Value) -> BTreeMap<String, String> {
@@ -42,10 +43,8 @@ fn run_shards(scratch: &Scratch, total: usize, extra: &[&str]) -> Vec<Finished> 
         .map(|shard| {
             let partition = format!("{shard}/{total}");
             let output = format!("shard-{shard}.json");
-            let mut args = vec!["run", "--quiet", "--partition", &partition];
-            args.extend_from_slice(&["--format", "json", "--output", &output]);
-            args.extend_from_slice(extra);
-            cw_conform_finished(scratch, &args)
+            let args = [&["--partition", partition.as_str()], extra].concat();
+            run_reporting(scratch, "json", &output, &args)
         })
         .collect()
 }
@@ -53,17 +52,7 @@ fn run_shards(scratch: &Scratch, total: usize, extra: &[&str]) -> Vec<Finished> 
 #[test]
 fn a_four_way_partition_merged_judges_as_the_unpartitioned_run() {
     let scratch = Scratch::new();
-    let whole = cw_conform_finished(
-        &scratch,
-        &[
-            "run",
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            "whole.json",
-        ],
-    );
+    let whole = run_reporting(&scratch, "json", "whole.json", &[]);
     let shards = run_shards(&scratch, 4, &[]);
     for shard in &shards {
         // One shard checks a quarter of the rules: the gate waits for the merge.
@@ -133,20 +122,11 @@ fn a_four_way_partition_merged_judges_as_the_unpartitioned_run() {
 fn shards_that_are_not_one_partition_are_refused_naming_the_file() {
     let scratch = Scratch::new();
     for (partition, output) in [("1/2", "a.json"), ("1/2", "b.json"), ("1/3", "c.json")] {
-        cw_conform_finished(
+        run_reporting(
             &scratch,
-            &[
-                "run",
-                "--quiet",
-                "--tags",
-                "@SD-02",
-                "--partition",
-                partition,
-                "--format",
-                "json",
-                "--output",
-                output,
-            ],
+            "json",
+            output,
+            &["--tags", "@SD-02", "--partition", partition],
         )
         .assert_code(0);
     }
@@ -237,19 +217,11 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
         ),
     );
 
-    let expected = cw_conform_finished(
+    let expected = run_reporting(
         &scratch,
-        &[
-            "run",
-            "--quiet",
-            "ours.feature",
-            "--baseline",
-            "ci/baseline.toml",
-            "--format",
-            "junit",
-            "--output",
-            "junit.xml",
-        ],
+        "junit",
+        "junit.xml",
+        &["ours.feature", "--baseline", "ci/baseline.toml"],
     );
     expected.assert_code(0);
     assert!(
@@ -316,19 +288,11 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
             scratch.read("ci/baseline.toml")
         ),
     );
-    let stale = cw_conform_finished(
+    let stale = run_reporting(
         &scratch,
-        &[
-            "run",
-            "--quiet",
-            "ours.feature",
-            "--baseline",
-            "ci/baseline.toml",
-            "--format",
-            "json",
-            "--output",
-            "run.json",
-        ],
+        "json",
+        "run.json",
+        &["ours.feature", "--baseline", "ci/baseline.toml"],
     );
     stale.assert_code(1);
     assert!(

@@ -28,7 +28,7 @@ use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Reply, security_denial};
+use crate::support::{Reply, run_reporting, security_denial};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
@@ -963,17 +963,8 @@ fn the_junit_report_is_well_formed_and_counts_its_testcases(
 ) {
     let scratch = Scratch::new();
     scratch.write("mixed.feature", MIXED_FEATURE);
-    let mut args = vec![
-        "run",
-        "--quiet",
-        "--format",
-        "junit",
-        "--output",
-        "report.xml",
-    ];
-    args.extend_from_slice(selection);
 
-    let run = cw_conform_finished(&scratch, &args);
+    let run = run_reporting(&scratch, "junit", "report.xml", selection);
 
     run.assert_code(code);
     let xml = scratch.read("report.xml");
@@ -1020,18 +1011,7 @@ fn the_json_report_lists_the_scenarios_behind_every_rule() {
     let scratch = Scratch::new();
     scratch.write("mixed.feature", MIXED_FEATURE);
 
-    let run = cw_conform_finished(
-        &scratch,
-        &[
-            "run",
-            "--quiet",
-            "--format",
-            "json",
-            "--output",
-            "report.json",
-            "mixed.feature",
-        ],
-    );
+    let run = run_reporting(&scratch, "json", "report.json", &["mixed.feature"]);
 
     run.assert_code(1);
     let report: Value = crate::support::run_report(&scratch.read("report.json"));

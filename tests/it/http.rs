@@ -16,8 +16,6 @@
 //! Everything listens on 127.0.0.1; the command line runs from an empty environment.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -34,10 +32,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::Value;
 
-use crate::support::Scratch;
-
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+use crate::support::{Exited, Scratch, cw_conform_to_end, reported_run};
 
 /// The shipped config that starts `cw-conform mcp-serve --http` for each scenario.
 const MCP_SERVE_HTTP: &str = concat!(
@@ -50,60 +45,6 @@ const MCP_SERVE_HTTP: &str = concat!(
 /// (LP-01, SD-01), searches and pages (RD-04). The whole suite (310 scenarios) takes about
 /// 3 minutes over HTTP on 2 busy cores; `tests/it/mcp.rs` runs it whole over stdio.
 const REPRESENTATIVE: &str = "@SAFE-09 or @TS-01 or @LP-01 or @SD-01 or @RD-04";
-
-/// `cw-conform ARGS` from an empty environment in `dir`.
-fn cw_conform(dir: &Path, args: &[&str]) -> Output {
-    cw_conform_in(dir, args, &[])
-}
-
-/// `cw-conform ARGS` in `dir`, from an environment of `variables` alone.
-fn cw_conform_in(dir: &Path, args: &[&str], variables: &[(&str, &str)]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .envs(variables.iter().copied())
-        .output()
-        .unwrap()
-}
-
-/// What a run left: its exit code, its standard output and error, its JSON report.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    report: Value,
-}
-
-/// `cw-conform run --quiet --format json=FILE ARGS`.
-fn run(scratch: &Scratch, args: &[&str]) -> Run {
-    run_in(scratch, args, &[])
-}
-
-/// `cw-conform run --quiet --format json=FILE ARGS` with these environment `variables`.
-fn run_in(scratch: &Scratch, args: &[&str], variables: &[(&str, &str)]) -> Run {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let report = scratch.0.join(format!(
-        "report-{}.json",
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let format = format!("json={}", report.display());
-    let mut all = vec!["run", "--quiet", "--format", &format];
-    all.extend_from_slice(args);
-    let output = cw_conform_in(&scratch.0, &all, variables);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let text = std::fs::read_to_string(&report)
-        .unwrap_or_else(|_| panic!("no report ({}):\n{stdout}\n{stderr}", output.status));
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        report: crate::support::run_report(&text),
-        stdout,
-        stderr,
-    }
-}
 
 /// Whether a scenario of a report passed: it neither failed nor stopped unjudged or on a
 /// feature error.
@@ -151,9 +92,9 @@ fn differing(
 #[test]
 fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() {
     let scratch = Scratch::new("http");
-    let in_process = run(&scratch, &["--tags", REPRESENTATIVE]);
+    let in_process = reported_run(&scratch, &["--tags", REPRESENTATIVE], &[]);
     assert_eq!(in_process.code, 0, "{}", in_process.stdout);
-    let over_http = run(
+    let over_http = reported_run(
         &scratch,
         &[
             "--tags",
@@ -163,6 +104,7 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
             "--integration-config",
             MCP_SERVE_HTTP,
         ],
+        &[],
     );
     let expected = verdicts(&in_process.report);
     let observed = verdicts(&over_http.report);
@@ -351,8 +293,12 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (in_process, hosted) = tokio::task::spawn_blocking(move || {
-        let in_process = run(&scratch, &["--tags", REPRESENTATIVE]);
-        let hosted = run(&scratch, &hosted_args(REPRESENTATIVE, &config, &mock_addr));
+        let in_process = reported_run(&scratch, &["--tags", REPRESENTATIVE], &[]);
+        let hosted = reported_run(
+            &scratch,
+            &hosted_args(REPRESENTATIVE, &config, &mock_addr),
+            &[],
+        );
         (in_process, hosted)
     })
     .await
@@ -441,12 +387,12 @@ async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (with, without) = tokio::task::spawn_blocking(move || {
         let token = [("ACME_MCP_TOKEN", TOKEN)];
-        let with = run_in(
+        let with = reported_run(
             &scratch,
             &hosted_args("@SD-01", &with_header, &mock_addr),
             &token,
         );
-        let without = run_in(&scratch, &hosted_args("@SD-01", &bare, &mock_addr), &token);
+        let without = reported_run(&scratch, &hosted_args("@SD-01", &bare, &mock_addr), &token);
         (with, without)
     })
     .await
@@ -501,7 +447,7 @@ async fn a_server_that_shows_its_own_credential_in_a_result_breaks_int_01() {
     let config = with_authorization(&scratch, &running_config(&scratch, &url, 30));
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let echoed = tokio::task::spawn_blocking(move || {
-        run_in(
+        reported_run(
             &scratch,
             &hosted_args("@SD-01", &config, &mock_addr),
             &[("ACME_MCP_TOKEN", TOKEN)],
@@ -541,7 +487,7 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
     let config = running_config(&scratch, &url, 1);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        run(&scratch, &hosted_args("@SD-01", &config, &mock_addr))
+        reported_run(&scratch, &hosted_args("@SD-01", &config, &mock_addr), &[])
     })
     .await
     .unwrap();
@@ -577,7 +523,7 @@ async fn a_reply_beyond_the_bound_on_one_message_is_not_judged() {
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        run(&scratch, &hosted_args("@SD-01", &config, &mock_addr))
+        reported_run(&scratch, &hosted_args("@SD-01", &config, &mock_addr), &[])
     })
     .await
     .unwrap();
@@ -613,7 +559,7 @@ fn a_config_error_names_the_file_the_line_and_the_value() {
         ),
     ] {
         let path = scratch.write("broken.toml", text);
-        let output = cw_conform(
+        let Exited { output, .. } = cw_conform_to_end(
             &scratch.0,
             &[
                 "run",
@@ -622,6 +568,7 @@ fn a_config_error_names_the_file_the_line_and_the_value() {
                 "--integration-config",
                 path.to_str().unwrap(),
             ],
+            &[],
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
@@ -634,7 +581,7 @@ fn a_config_error_names_the_file_the_line_and_the_value() {
         assert_eq!(output.status.code(), Some(2), "{stderr}");
     }
     // The mock address is for a server already running only.
-    let output = cw_conform(
+    let Exited { output, .. } = cw_conform_to_end(
         &scratch.0,
         &[
             "run",
@@ -645,6 +592,7 @@ fn a_config_error_names_the_file_the_line_and_the_value() {
             "--mock-addr",
             "127.0.0.1:1",
         ],
+        &[],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -12,10 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::Scratch;
 use cw_conform::connectwise::JournalEntry;
@@ -27,7 +25,7 @@ use cw_conform::model::Outcome;
 use rstest::rstest;
 use serde_json::Value;
 
-use crate::support::role;
+use crate::support::{Exited, ReportedRun, cw_conform_to_end, reported_run, role};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
@@ -44,112 +42,10 @@ const MCP_SERVE_CONFIRM_TOOL: &str = concat!(
     "/fixtures/mcp/cw-conform-mcp-serve-confirm-tool.toml"
 );
 
-/// The misbehaving server, built by `cargo test` with the other examples.
+/// The misbehaving server (`examples/faulty_mcp_server.rs`).
 fn faulty_server() -> PathBuf {
-    let path = Path::new(BIN)
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("faulty_mcp_server");
-    assert!(
-        path.exists(),
-        "{} is missing: `cargo test` builds it (or run `cargo build --example faulty_mcp_server`)",
-        path.display()
-    );
-    path
+    crate::support::example("faulty_mcp_server")
 }
-
-/// `cw-conform ARGS` from an empty environment in `dir`.
-fn cw_conform(dir: &Path, args: &[&str]) -> (Output, Duration) {
-    let (output, elapsed, _) = cw_conform_planted(dir, args, &[]);
-    (output, elapsed)
-}
-
-/// `cw-conform ARGS` in `dir` from an empty environment with `planted` variables; also its
-/// process id.
-fn cw_conform_planted(
-    dir: &Path,
-    args: &[&str],
-    planted: &[(&str, &str)],
-) -> (Output, Duration, u32) {
-    let started = Instant::now();
-    let child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .envs(planted.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let output = child.wait_with_output().unwrap();
-    (output, started.elapsed(), pid)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// `cw-conform run … --format json`: the exit code, the readable summary and the report.
-fn run(scratch: &Scratch, args: &[&str]) -> (i32, String, Value, Duration) {
-    let run = run_planted(scratch, args, &[]);
-    (run.code, run.summary, run.report, run.elapsed)
-}
-
-/// What a run left.
-struct Run {
-    code: i32,
-    /// Standard output: the readable summary.
-    summary: String,
-    stderr: String,
-    report: Value,
-    /// The report as written.
-    report_text: String,
-    elapsed: Duration,
-    /// The process id of the run.
-    pid: u32,
-}
-
-/// `cw-conform run … --format json` with `planted` variables in its environment.
-fn run_planted(scratch: &Scratch, args: &[&str], planted: &[(&str, &str)]) -> Run {
-    let report = scratch.0.join(format!(
-        "report-{}.json",
-        NEXT_REPORT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let report_arg = report.display().to_string();
-    let mut all = vec![
-        "run",
-        "--quiet",
-        "--format",
-        "json",
-        "--output",
-        &report_arg,
-    ];
-    all.extend_from_slice(args);
-    let (output, elapsed, pid) = cw_conform_planted(&scratch.0, &all, planted);
-    let json = std::fs::read_to_string(&report).unwrap_or_else(|_| {
-        panic!(
-            "no report ({}); stdout:\n{}\nstderr:\n{}",
-            output.status,
-            stdout(&output),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        summary: stdout(&output),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        report: crate::support::run_report(&json),
-        report_text: json,
-        elapsed,
-        pid,
-    }
-}
-
-static NEXT_REPORT: AtomicUsize = AtomicUsize::new(0);
 
 /// Each scenario's (passed, outcome), by feature file and line.
 fn results(report: &Value) -> BTreeMap<(String, u64), (bool, Value)> {
@@ -244,11 +140,23 @@ FAULTY_PIDS = "{pids}"
 #[test]
 fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
     let scratch = Scratch::new("mcp");
-    let (code, _, in_process, in_process_time) = run(&scratch, &[]);
+    let ReportedRun {
+        code,
+        report: in_process,
+        elapsed: in_process_time,
+        ..
+    } = reported_run(&scratch, &[], &[]);
     assert_eq!(code, 0, "the in-process suite must pass first");
-    let (code, summary, through_mcp, mcp_time) = run(
+    let ReportedRun {
+        code,
+        stdout: summary,
+        report: through_mcp,
+        elapsed: mcp_time,
+        ..
+    } = reported_run(
         &scratch,
         &["--integration", "mcp", "--integration-config", MCP_SERVE],
+        &[],
     );
     eprintln!(
         "whole suite: in process {:.2} s, through cw-conform mcp-serve over stdio {:.2} s",
@@ -291,7 +199,12 @@ fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
 #[test]
 fn confirmations_through_a_confirmation_tool_pass() {
     let scratch = Scratch::new("mcp");
-    let (code, summary, report, _) = run(
+    let ReportedRun {
+        code,
+        stdout: summary,
+        report,
+        ..
+    } = reported_run(
         &scratch,
         &[
             "--integration",
@@ -301,6 +214,7 @@ fn confirmations_through_a_confirmation_tool_pass() {
             "--tags",
             "@SAFE-09 or @SAFE-10 or @LP-05",
         ],
+        &[],
     );
     assert_eq!(code, 0, "{summary}");
     let scenarios = report["totals"]["scenarios"].as_u64().unwrap();
@@ -459,7 +373,13 @@ fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_g
     let scratch = Scratch::new("mcp");
     let config = faulty_config(&scratch, "serve");
     let feature = scratch.write("faulty.feature", FAULTY_FEATURE);
-    let (code, summary, report, elapsed) = run(
+    let ReportedRun {
+        code,
+        stdout: summary,
+        report,
+        elapsed,
+        ..
+    } = reported_run(
         &scratch,
         &[
             "--integration",
@@ -468,6 +388,7 @@ fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_g
             &config.display().to_string(),
             &feature.display().to_string(),
         ],
+        &[],
     );
     assert_eq!(code, 1, "{summary}");
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
@@ -573,7 +494,7 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
         "start.feature",
         "Feature: Start\n\n  @TS-01\n  Scenario: Connecting to a server that does not start\n    When the AI asks to connect to ConnectWise\n    Then the outcome is allowed\n\n  @RD-02\n  Scenario: Searching contacts on it\n    When the AI asks to search contacts \"Doe\"\n    Then the outcome is allowed\n\n  @RD-01\n  Scenario: Searching companies on it\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n",
     );
-    let run = run_planted(
+    let run = reported_run(
         &scratch,
         &[
             "--concurrency",
@@ -586,7 +507,7 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
         ],
         &[],
     );
-    let (summary, report) = (&run.summary, &run.report);
+    let (summary, report) = (&run.stdout, &run.report);
     assert_eq!(run.code, 2, "{summary}\n{}", run.stderr);
     assert!(
         run.stderr
@@ -681,7 +602,7 @@ FAULTY_PIDS = "{pids}"
         "arguments.feature",
         "Feature: Arguments\n\n  @RD-03\n  Scenario: The server refuses the arguments with invalid params\n    When the AI asks to get ticket #1001\n    Then the outcome is allowed\n\n  @RD-01\n  Scenario: The server refuses the arguments as a validation error\n    When the AI asks to get company #250\n    Then the outcome is allowed\n\n  @RD-04\n  Scenario: An unknown status is rejected\n    When the AI asks to update ticket #1004 with:\n      | status | Bogus |\n    Then the outcome is rejected\n",
     );
-    let run = run_planted(
+    let run = reported_run(
         &scratch,
         &[
             "--integration",
@@ -692,7 +613,7 @@ FAULTY_PIDS = "{pids}"
         ],
         &[],
     );
-    let (summary, report) = (&run.summary, &run.report);
+    let (summary, report) = (&run.stdout, &run.report);
     assert_eq!(run.code, 2, "{summary}\n{}", run.stderr);
     assert_eq!(report["totals"]["failed"], 0, "{summary}");
     assert_eq!(report["totals"]["not_judged"], 3, "{summary}");
@@ -739,7 +660,7 @@ fn a_config_error_names_the_file_and_line() {
         "bad.toml",
         "[server]\ncommand = \"x\"\n\n[actions]\n\"ticket.craete\" = { tool = \"t\" }\n",
     );
-    let (output, _) = cw_conform(
+    let Exited { output, .. } = cw_conform_to_end(
         &scratch.0,
         &[
             "run",
@@ -748,6 +669,7 @@ fn a_config_error_names_the_file_and_line() {
             "--integration-config",
             &config.display().to_string(),
         ],
+        &[],
     );
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -764,7 +686,7 @@ fn a_config_error_names_the_file_and_line() {
 fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
     let scratch = Scratch::new("mcp");
     let written = scratch.0.join("probed.toml");
-    let (output, _) = cw_conform(
+    let Exited { output, .. } = cw_conform_to_end(
         &scratch.0,
         &[
             "mcp-probe",
@@ -784,8 +706,9 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
             BIN,
             "mcp-serve",
         ],
+        &[],
     );
-    let listing = stdout(&output);
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{listing}");
     assert!(listing.contains("cw-conform-reference"), "{listing}");
     assert!(
@@ -806,7 +729,11 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
         .unwrap_or_else(|e| panic!("{e}\n{config}"));
     assert!(parsed.not_offered(&fixtures.actions).is_empty());
     // Completed by the user (here: nothing to complete), it runs.
-    let (code, summary, _, _) = run(
+    let ReportedRun {
+        code,
+        stdout: summary,
+        ..
+    } = reported_run(
         &scratch,
         &[
             "--integration",
@@ -816,6 +743,7 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
             "--tags",
             "@SD-01 or @TS-04",
         ],
+        &[],
     );
     assert_eq!(code, 0, "{summary}");
 }
@@ -824,7 +752,9 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
 fn mcp_probe_of_a_server_that_crashes_shows_its_stderr() {
     let scratch = Scratch::new("mcp");
     let server = faulty_server().display().to_string();
-    let (output, elapsed) = cw_conform(
+    let Exited {
+        output, elapsed, ..
+    } = cw_conform_to_end(
         &scratch.0,
         &[
             "mcp-probe",
@@ -836,6 +766,7 @@ fn mcp_probe_of_a_server_that_crashes_shows_its_stderr() {
             &server,
             "crash-at-start",
         ],
+        &[],
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(elapsed < Duration::from_secs(10));
@@ -957,11 +888,13 @@ fn member_key_forms() -> Vec<String> {
 #[test]
 fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_process() {
     let scratch = Scratch::new("mcp");
-    let tag = format!(
-        "run-{}-{}",
-        std::process::id(),
-        NEXT_REPORT.load(Ordering::Relaxed)
-    );
+    // The scratch folder's name is this process's and this test's alone.
+    let tag = scratch
+        .0
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     // What a developer's environment holds: sandbox keys, a profiles file's keys, and
     // unrelated secrets from `.env`.
     scratch.write(
@@ -984,7 +917,7 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
     ];
     let config = hostile_config(&scratch);
     let feature = scratch.write("hostile.feature", HOSTILE_FEATURE);
-    let run = run_planted(
+    let run = reported_run(
         &scratch,
         &[
             "--integration",
@@ -996,7 +929,7 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
         &planted,
     );
     eprintln!("hostile run: {:.2} s", run.elapsed.as_secs_f64());
-    let summary = &run.summary;
+    let summary = &run.stdout;
     assert_eq!(run.code, 1, "{summary}\n{}", run.stderr);
     // A violation, or a server that broke (the scenario could not be judged).
     // What failed it and, for a server that broke, why it could not be judged.
@@ -1129,7 +1062,7 @@ fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
     Then the outcome is allowed
 "#,
     );
-    let run = run_planted(
+    let run = reported_run(
         &scratch,
         &[
             "--integration",
@@ -1140,18 +1073,13 @@ fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
         ],
         &[],
     );
-    assert!(
-        [0, 1].contains(&run.code),
-        "{}\n{}",
-        run.summary,
-        run.stderr
-    );
-    assert_eq!(run.report["totals"]["scenarios"], 3, "{}", run.summary);
+    assert!([0, 1].contains(&run.code), "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.report["totals"]["scenarios"], 3, "{}", run.stdout);
     for name in ["Connecting works", "Connecting still works after all that"] {
         assert!(
             scenario(&run.report, name)["failure"].is_null(),
             "{}",
-            run.summary
+            run.stdout
         );
     }
     let left = survivors(&scratch.0.join("pids"));

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::cli::{Scratch, cw_conform_finished};
-use crate::support::run_report;
+use crate::support::{run_report, run_reporting};
 
 /// A vendor's feature: one scenario the reference integration meets, one it does not, and
 /// an outline whose name has no placeholder (its rows must still be told apart).
@@ -219,19 +219,11 @@ fn the_old_output_flag_still_writes_the_one_report() {
     let scratch = Scratch::new();
     scratch.write("ours.feature", OURS);
 
-    let run = cw_conform_finished(
+    let run = run_reporting(
         &scratch,
-        &[
-            "run",
-            "--quiet",
-            "--format",
-            "junit",
-            "--output",
-            "reports/conformance.xml",
-            "--tags",
-            "not @nothing",
-            "ours.feature",
-        ],
+        "junit",
+        "reports/conformance.xml",
+        &["--tags", "not @nothing", "ours.feature"],
     );
 
     run.assert_code(1);

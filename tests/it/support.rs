@@ -349,19 +349,25 @@ pub fn run_report(text: &str) -> Value {
 /// The shipped config of `cw-conform mcp-serve`.
 const MCP_SERVE_CONFIG: &str = include_str!("../../fixtures/mcp/cw-conform-mcp-serve.toml");
 
-/// `examples/faulty_integration`, built by `cargo test` with the other examples.
-pub fn faulty_integration() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_BIN_EXE_cw-conform"))
+/// The example `name` (`faulty_integration`, `faulty_mcp_server`, …), built by `cargo test`
+/// with the other examples.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(BIN)
         .parent()
         .unwrap()
         .join("examples")
-        .join("faulty_integration");
+        .join(name);
     assert!(
         path.exists(),
         "{} is missing: `cargo test` builds it (or run `cargo build --examples`)",
         path.display()
     );
     path
+}
+
+/// `examples/faulty_integration`.
+pub fn faulty_integration() -> std::path::PathBuf {
+    example("faulty_integration")
 }
 
 /// `mcp-serve`'s shipped config serving the faulty integration instead, with `args` in
@@ -423,4 +429,108 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+
+/// A `cw-conform` process that ran to its end.
+pub struct Exited {
+    /// Its exit status and both outputs.
+    pub output: std::process::Output,
+    /// How long it ran.
+    pub elapsed: std::time::Duration,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// `cw-conform ARGS` run to its end in `dir`, from an environment of `PATH`, `HOME` (`dir`
+/// itself) and `variables` alone, so no `CONNECTWISE_*` variable of the developer's
+/// reaches it.
+pub fn cw_conform_to_end(
+    dir: &std::path::Path,
+    args: &[&str],
+    variables: &[(&str, &str)],
+) -> Exited {
+    let started = std::time::Instant::now();
+    let child = std::process::Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .envs(variables.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("failed to start {BIN}: {e}"));
+    let pid = child.id();
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("failed to wait for {BIN}: {e}"));
+    Exited {
+        output,
+        elapsed: started.elapsed(),
+        pid,
+    }
+}
+
+/// What `cw-conform run` left: its exit code, its standard output and error, its JSON
+/// report (checked against the schema, and as written).
+pub struct ReportedRun {
+    pub code: i32,
+    /// Standard output: the readable summary.
+    pub stdout: String,
+    pub stderr: String,
+    pub report: Value,
+    pub report_text: String,
+    pub elapsed: std::time::Duration,
+    /// The process id of the run.
+    pub pid: u32,
+}
+
+/// `cw-conform run --quiet --format json=FILE ARGS` in `scratch` with `variables` in its
+/// environment (see [`cw_conform_to_end`]), FILE a new one in `scratch`; fails the test,
+/// showing both outputs, when the run writes no report or one that does not fit the schema.
+pub fn reported_run(scratch: &Scratch, args: &[&str], variables: &[(&str, &str)]) -> ReportedRun {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let report = scratch.0.join(format!(
+        "report-{}.json",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let format = format!("json={}", report.display());
+    let mut all = vec!["run", "--quiet", "--format", &format];
+    all.extend_from_slice(args);
+    let exited = cw_conform_to_end(&scratch.0, &all, variables);
+    let stdout = String::from_utf8_lossy(&exited.output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&exited.output.stderr).into_owned();
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|_| {
+        panic!(
+            "no report ({}); stdout:\n{stdout}\nstderr:\n{stderr}",
+            exited.output.status
+        )
+    });
+    ReportedRun {
+        code: exited.output.status.code().unwrap_or(-1),
+        report: run_report(&text),
+        report_text: text,
+        stdout,
+        stderr,
+        elapsed: exited.elapsed,
+        pid: exited.pid,
+    }
+}
+
+/// `cw-conform run --quiet --format FORMAT --output OUTPUT ARGS` in `scratch`, run to its
+/// end: a run whose one report goes to a file of `scratch` (its folders created).
+pub fn run_reporting(
+    scratch: &crate::cli::Scratch,
+    format: &str,
+    output: &str,
+    args: &[&str],
+) -> crate::cli::Finished {
+    let mut all = vec!["run", "--quiet", "--format", format, "--output", output];
+    all.extend_from_slice(args);
+    crate::cli::cw_conform_finished(scratch, &all)
 }
