@@ -28,7 +28,7 @@ use reqwest::Method;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Reply, run_reporting, security_denial};
+use crate::support::{Reply, place, run_reporting, security_denial};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
@@ -1021,10 +1021,7 @@ fn the_json_report_lists_the_scenarios_behind_every_rule() {
     assert_eq!(report["conforms"], json!(false));
     let mut expected: BTreeMap<String, BTreeSet<(String, u64)>> = BTreeMap::new();
     for scenario in scenarios {
-        let place = (
-            scenario["feature"].as_str().unwrap().to_owned(),
-            scenario["line"].as_u64().unwrap(),
-        );
+        let place = place(scenario);
         for tag in scenario["tags"].as_array().unwrap() {
             expected
                 .entry(tag.as_str().unwrap().to_owned())
@@ -1040,12 +1037,7 @@ fn the_json_report_lists_the_scenarios_behind_every_rule() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| {
-                (
-                    s["feature"].as_str().unwrap().to_owned(),
-                    s["line"].as_u64().unwrap(),
-                )
-            })
+            .map(place)
             .collect();
         assert_eq!(
             listed,

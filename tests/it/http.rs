@@ -32,7 +32,9 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::Value;
 
-use crate::support::{Exited, Scratch, cw_conform_to_end, reported_run};
+use crate::support::{
+    Exited, ReportedRun, Scratch, by_place, cw_conform_to_end, place, reported_run,
+};
 
 /// The shipped config that starts `cw-conform mcp-serve --http` for each scenario.
 const MCP_SERVE_HTTP: &str = concat!(
@@ -55,28 +57,17 @@ fn passed(scenario: &Value) -> bool {
 }
 
 /// Each scenario's verdict (passed, outcome, not judged), by feature file and line.
-fn verdicts(report: &Value) -> BTreeMap<(String, u64), (bool, Value, bool)> {
-    report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                (
-                    s["feature"].as_str().unwrap().to_owned(),
-                    s["line"].as_u64().unwrap(),
-                ),
-                (passed(s), s["outcome"].clone(), !s["not_judged"].is_null()),
-            )
-        })
-        .collect()
+type Verdicts = BTreeMap<(String, u64), (bool, Value, bool)>;
+
+/// The [`Verdicts`] of a JSON report.
+fn verdicts(report: &Value) -> Verdicts {
+    by_place(report, |s| {
+        (passed(s), s["outcome"].clone(), !s["not_judged"].is_null())
+    })
 }
 
 /// The scenarios whose verdict differs from `expected`'s, each explained.
-fn differing(
-    expected: &BTreeMap<(String, u64), (bool, Value, bool)>,
-    observed: &BTreeMap<(String, u64), (bool, Value, bool)>,
-) -> Vec<String> {
+fn differing(expected: &Verdicts, observed: &Verdicts) -> Vec<String> {
     observed
         .iter()
         .filter(|(key, verdict)| expected.get(*key) != Some(*verdict))
@@ -87,6 +78,27 @@ fn differing(
             )
         })
         .collect()
+}
+
+/// Fails the test, naming each scenario whose verdict in `observed` is not the one it has
+/// `in_process` and showing `observed`'s summary, unless none differs; `how` words the
+/// observed run ("over HTTP"). Returns both runs' verdicts, in-process first.
+fn assert_verdicts_as_in_process(
+    in_process: &ReportedRun,
+    observed: &ReportedRun,
+    how: &str,
+) -> (Verdicts, Verdicts) {
+    let expected = verdicts(&in_process.report);
+    let seen = verdicts(&observed.report);
+    let differ = differing(&expected, &seen);
+    assert!(
+        differ.is_empty(),
+        "{} scenario(s) differ {how}:\n{}\n{}",
+        differ.len(),
+        differ.join("\n"),
+        observed.stdout
+    );
+    (expected, seen)
 }
 
 #[test]
@@ -106,16 +118,7 @@ fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() 
         ],
         &[],
     );
-    let expected = verdicts(&in_process.report);
-    let observed = verdicts(&over_http.report);
-    let differ = differing(&expected, &observed);
-    assert!(
-        differ.is_empty(),
-        "{} scenario(s) differ over HTTP:\n{}\n{}",
-        differ.len(),
-        differ.join("\n"),
-        over_http.stdout
-    );
+    let (expected, observed) = assert_verdicts_as_in_process(&in_process, &over_http, "over HTTP");
     assert_eq!(observed.len(), expected.len(), "{}", over_http.stdout);
     assert!(observed.len() > 40, "{} scenarios", observed.len());
     assert_eq!(
@@ -315,16 +318,8 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
     }
     // Every scenario that ran gives its in-process verdict: each found the seed data and
     // its own role, whatever the scenarios before it wrote or were given.
-    let expected = verdicts(&in_process.report);
-    let observed = verdicts(&hosted.report);
-    let differ = differing(&expected, &observed);
-    assert!(
-        differ.is_empty(),
-        "{} scenario(s) differ against the server already running:\n{}\n{}",
-        differ.len(),
-        differ.join("\n"),
-        hosted.stdout
-    );
+    let (expected, observed) =
+        assert_verdicts_as_in_process(&in_process, &hosted, "against the server already running");
     let roles: std::collections::BTreeSet<&str> = hosted.report["scenarios"]
         .as_array()
         .unwrap()
@@ -347,13 +342,7 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
             reason.starts_with("needs a server started for it, not one already running: "),
             "{reason}"
         );
-        assert!(
-            expected.contains_key(&(
-                left["feature"].as_str().unwrap().to_owned(),
-                left["line"].as_u64().unwrap()
-            )),
-            "{left}"
-        );
+        assert!(expected.contains_key(&place(left)), "{left}");
     }
     assert!(
         left_out.iter().any(|l| l["reason"]

@@ -25,7 +25,7 @@ use cw_conform::model::Outcome;
 use rstest::rstest;
 use serde_json::Value;
 
-use crate::support::{Exited, ReportedRun, cw_conform_to_end, reported_run, role};
+use crate::support::{Exited, ReportedRun, by_place, cw_conform_to_end, reported_run, role};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
@@ -49,23 +49,12 @@ fn faulty_server() -> PathBuf {
 
 /// Each scenario's (passed, outcome), by feature file and line.
 fn results(report: &Value) -> BTreeMap<(String, u64), (bool, Value)> {
-    report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                (
-                    s["feature"].as_str().unwrap().to_owned(),
-                    s["line"].as_u64().unwrap(),
-                ),
-                (
-                    s["failure"].is_null() && s["not_judged"].is_null(),
-                    s["outcome"].clone(),
-                ),
-            )
-        })
-        .collect()
+    by_place(report, |s| {
+        (
+            s["failure"].is_null() && s["not_judged"].is_null(),
+            s["outcome"].clone(),
+        )
+    })
 }
 
 /// A scenario of the report by name.

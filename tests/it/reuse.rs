@@ -96,29 +96,17 @@ struct Verdict {
 
 /// Each scenario's verdict, by its place (feature file and line).
 fn verdicts(report: &Value) -> BTreeMap<(String, u64), Verdict> {
-    report["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let place = (
-                s["feature"].as_str().unwrap().to_owned(),
-                s["line"].as_u64().unwrap(),
-            );
-            let verdict = Verdict {
-                passed: s["failure"].is_null(),
-                judged: s["not_judged"].is_null(),
-                outcome: s["outcome"].clone(),
-                findings: s["findings"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| format!("{} {}", f["id"], f["fails"]))
-                    .collect(),
-            };
-            (place, verdict)
-        })
-        .collect()
+    crate::support::by_place(report, |s| Verdict {
+        passed: s["failure"].is_null(),
+        judged: s["not_judged"].is_null(),
+        outcome: s["outcome"].clone(),
+        findings: s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["id"], f["fails"]))
+            .collect(),
+    })
 }
 
 /// The credential set a start signed in with (the log's line without the process id).

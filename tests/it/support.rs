@@ -534,3 +534,29 @@ pub fn run_reporting(
     all.extend_from_slice(args);
     crate::cli::cw_conform_finished(scratch, &all)
 }
+
+/// Where a scenario of a JSON report stands: its feature file and line.
+pub fn place(scenario: &Value) -> (String, u64) {
+    (
+        scenario["feature"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a scenario names no feature: {scenario}"))
+            .to_owned(),
+        scenario["line"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("a scenario has no line: {scenario}")),
+    )
+}
+
+/// What `verdict` says of each scenario of a JSON report, by [`place`].
+pub fn by_place<T>(
+    report: &Value,
+    verdict: impl Fn(&Value) -> T,
+) -> std::collections::BTreeMap<(String, u64), T> {
+    report["scenarios"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the report lists no scenarios: {report}"))
+        .iter()
+        .map(|s| (place(s), verdict(s)))
+        .collect()
+}
