@@ -5,14 +5,10 @@
 //! text it gave the AI). Only the tags each fault needs run, a few faults at a time.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::faulty_integration_config;
-
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+use crate::support::{ReportedRun, faulty_integration_config, reported_run};
 
 /// The private key of the scenarios' API member (the mock derives it from the member).
 const PRIVATE_KEY: &str = "ai-integration-private";
@@ -182,67 +178,30 @@ fn config(fault: &str) -> String {
     )
 }
 
-/// What one run left: its exit code, the readable summary and the JSON report.
-struct Run {
-    code: i32,
-    summary: String,
-    report_text: String,
-    report: Value,
-}
-
 /// Runs the fault's tags through the faulty integration, from an empty environment.
-fn run(dir: &Path, fault: &Fault) -> Run {
+fn run(dir: &Path, fault: &Fault) -> ReportedRun {
     run_features(dir, fault, &[])
 }
 
 /// Runs the fault's tags of `features` (the built-in features when empty) through the
 /// faulty integration, from an empty environment.
-fn run_features(dir: &Path, fault: &Fault, features: &[&Path]) -> Run {
+fn run_features(dir: &Path, fault: &Fault, features: &[&Path]) -> ReportedRun {
     let config_path = dir.join(format!("{}.toml", fault.name));
     std::fs::write(&config_path, config(fault.name)).unwrap();
-    let report_path = dir.join(format!("{}.json", fault.name));
-    let output = Command::new(BIN)
-        .args([
-            "run",
-            "--quiet",
-            "--concurrency",
-            "4",
-            "--format",
-            "json",
-            "--output",
-        ])
-        .arg(&report_path)
-        .args([
-            "--tags",
-            fault.tags,
-            "--integration",
-            "mcp",
-            "--integration-config",
-        ])
-        .arg(&config_path)
-        .args(features)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let report_text = std::fs::read_to_string(&report_path).unwrap_or_else(|_| {
-        panic!(
-            "{}: no report ({}); stderr:\n{}",
-            fault.name,
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        summary: String::from_utf8_lossy(&output.stdout).into_owned(),
-        report: crate::support::run_report(&report_text),
-        report_text,
-    }
+    let config_path = config_path.display().to_string();
+    let features: Vec<String> = features.iter().map(|f| f.display().to_string()).collect();
+    let mut args = vec![
+        "--concurrency",
+        "4",
+        "--tags",
+        fault.tags,
+        "--integration",
+        "mcp",
+        "--integration-config",
+        &config_path,
+    ];
+    args.extend(features.iter().map(String::as_str));
+    reported_run(dir, &args, &[])
 }
 
 fn texts(value: &Value) -> impl Iterator<Item = &str> {
@@ -291,7 +250,7 @@ fn every_faulty_integration_fails_with_the_right_id_and_evidence_naming_its_faul
     let dir = std::env::temp_dir().join(format!("cw-conform-faulty-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut runs: Vec<(&Fault, Run)> = Vec::new();
+    let mut runs: Vec<(&Fault, ReportedRun)> = Vec::new();
     for batch in FAULTS.chunks(AT_ONCE) {
         std::thread::scope(|scope| {
             let started: Vec<_> = batch
@@ -310,18 +269,18 @@ fn every_faulty_integration_fails_with_the_right_id_and_evidence_naming_its_faul
         if run.code != 1 {
             missed.push(format!(
                 "{}: exit {} instead of 1\n{}",
-                fault.name, run.code, run.summary
+                fault.name, run.code, run.stdout
             ));
         }
         for caught in fault.caught {
             if !is_caught(&run.report, caught) {
                 missed.push(format!(
                     "{}: not caught as {} with {:?}\n{}",
-                    fault.name, caught.id, caught.evidence, run.summary
+                    fault.name, caught.id, caught.evidence, run.stdout
                 ));
             }
         }
-        if run.summary.contains(PRIVATE_KEY) || run.report_text.contains(PRIVATE_KEY) {
+        if run.stdout.contains(PRIVATE_KEY) || run.report_text.contains(PRIVATE_KEY) {
             missed.push(format!(
                 "{}: the private key shows in the report",
                 fault.name
@@ -346,10 +305,10 @@ fn an_integrity_breach_is_reported_in_a_section_of_its_own() {
     let run = run(&dir, &fault);
     let _ = std::fs::remove_dir_all(&dir);
     let section = run
-        .summary
+        .stdout
         .split("\nIntegrity (")
         .nth(1)
-        .unwrap_or_else(|| panic!("no Integrity section:\n{}", run.summary));
+        .unwrap_or_else(|| panic!("no Integrity section:\n{}", run.stdout));
     let section = section.split("\n\n").next().unwrap();
     assert!(section.contains("INT-01   kept"), "{section}");
     assert!(section.contains("INT-03   BROKEN ("), "{section}");
@@ -359,7 +318,7 @@ fn an_integrity_breach_is_reported_in_a_section_of_its_own() {
         ),
         "{section}"
     );
-    assert_eq!(run.code, 1, "{}", run.summary);
+    assert_eq!(run.code, 1, "{}", run.stdout);
 }
 
 /// One LP-02 scenario: the company lookup's row, exercised through the integration.
@@ -391,12 +350,12 @@ fn lp_02s_own_servers_are_judged_like_a_scenarios() {
         }],
     };
     let run = run_features(&scratch.0, &leaking, &[&feature]);
-    assert_eq!(run.code, 1, "{}", run.summary);
+    assert_eq!(run.code, 1, "{}", run.stdout);
     for caught in leaking.caught {
-        assert!(is_caught(&run.report, caught), "{}", run.summary);
+        assert!(is_caught(&run.report, caught), "{}", run.stdout);
     }
     assert!(
-        !run.summary.contains(PRIVATE_KEY) && !run.report_text.contains(PRIVATE_KEY),
+        !run.stdout.contains(PRIVATE_KEY) && !run.report_text.contains(PRIVATE_KEY),
         "the private key shows in the report"
     );
 
@@ -406,5 +365,5 @@ fn lp_02s_own_servers_are_judged_like_a_scenarios() {
         caught: &[],
     };
     let run = run_features(&scratch.0, &sound, &[&feature]);
-    assert_eq!(run.code, 0, "{}", run.summary);
+    assert_eq!(run.code, 0, "{}", run.stdout);
 }

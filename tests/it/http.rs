@@ -104,10 +104,10 @@ fn assert_verdicts_as_in_process(
 #[test]
 fn scenarios_through_mcp_serve_started_over_http_give_the_in_process_verdicts() {
     let scratch = Scratch::new("http");
-    let in_process = reported_run(&scratch, &["--tags", REPRESENTATIVE], &[]);
+    let in_process = reported_run(&scratch.0, &["--tags", REPRESENTATIVE], &[]);
     assert_eq!(in_process.code, 0, "{}", in_process.stdout);
     let over_http = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--tags",
             REPRESENTATIVE,
@@ -296,9 +296,9 @@ async fn a_server_already_running_gets_one_mock_address_and_each_scenario_a_fres
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let (in_process, hosted) = tokio::task::spawn_blocking(move || {
-        let in_process = reported_run(&scratch, &["--tags", REPRESENTATIVE], &[]);
+        let in_process = reported_run(&scratch.0, &["--tags", REPRESENTATIVE], &[]);
         let hosted = reported_run(
-            &scratch,
+            &scratch.0,
             &hosted_args(REPRESENTATIVE, &config, &mock_addr),
             &[],
         );
@@ -377,11 +377,15 @@ async fn a_hosted_server_gets_its_credential_header_and_never_sees_it_shown() {
     let (with, without) = tokio::task::spawn_blocking(move || {
         let token = [("ACME_MCP_TOKEN", TOKEN)];
         let with = reported_run(
-            &scratch,
+            &scratch.0,
             &hosted_args("@SD-01", &with_header, &mock_addr),
             &token,
         );
-        let without = reported_run(&scratch, &hosted_args("@SD-01", &bare, &mock_addr), &token);
+        let without = reported_run(
+            &scratch.0,
+            &hosted_args("@SD-01", &bare, &mock_addr),
+            &token,
+        );
         (with, without)
     })
     .await
@@ -437,7 +441,7 @@ async fn a_server_that_shows_its_own_credential_in_a_result_breaks_int_01() {
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let echoed = tokio::task::spawn_blocking(move || {
         reported_run(
-            &scratch,
+            &scratch.0,
             &hosted_args("@SD-01", &config, &mock_addr),
             &[("ACME_MCP_TOKEN", TOKEN)],
         )
@@ -476,7 +480,7 @@ async fn a_server_that_stops_answering_mid_run_leaves_its_scenarios_not_judged_a
     let config = running_config(&scratch, &url, 1);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        reported_run(&scratch, &hosted_args("@SD-01", &config, &mock_addr), &[])
+        reported_run(&scratch.0, &hosted_args("@SD-01", &config, &mock_addr), &[])
     })
     .await
     .unwrap();
@@ -512,7 +516,7 @@ async fn a_reply_beyond_the_bound_on_one_message_is_not_judged() {
     let config = running_config(&scratch, &url, 30);
     let mock_addr = format!("127.0.0.1:{mock_port}");
     let hosted = tokio::task::spawn_blocking(move || {
-        reported_run(&scratch, &hosted_args("@SD-01", &config, &mock_addr), &[])
+        reported_run(&scratch.0, &hosted_args("@SD-01", &config, &mock_addr), &[])
     })
     .await
     .unwrap();

@@ -134,7 +134,7 @@ fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
         report: in_process,
         elapsed: in_process_time,
         ..
-    } = reported_run(&scratch, &[], &[]);
+    } = reported_run(&scratch.0, &[], &[]);
     assert_eq!(code, 0, "the in-process suite must pass first");
     let ReportedRun {
         code,
@@ -143,7 +143,7 @@ fn the_whole_suite_through_mcp_serve_gives_the_in_process_results() {
         elapsed: mcp_time,
         ..
     } = reported_run(
-        &scratch,
+        &scratch.0,
         &["--integration", "mcp", "--integration-config", MCP_SERVE],
         &[],
     );
@@ -194,7 +194,7 @@ fn confirmations_through_a_confirmation_tool_pass() {
         report,
         ..
     } = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",
@@ -369,7 +369,7 @@ fn a_server_that_crashes_hangs_or_lies_fails_its_scenarios_clearly_and_the_run_g
         elapsed,
         ..
     } = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",
@@ -484,7 +484,7 @@ fn a_server_that_does_not_start_is_one_configuration_error_not_a_violation(
         "Feature: Start\n\n  @TS-01\n  Scenario: Connecting to a server that does not start\n    When the AI asks to connect to ConnectWise\n    Then the outcome is allowed\n\n  @RD-02\n  Scenario: Searching contacts on it\n    When the AI asks to search contacts \"Doe\"\n    Then the outcome is allowed\n\n  @RD-01\n  Scenario: Searching companies on it\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n",
     );
     let run = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--concurrency",
             "1",
@@ -592,7 +592,7 @@ FAULTY_PIDS = "{pids}"
         "Feature: Arguments\n\n  @RD-03\n  Scenario: The server refuses the arguments with invalid params\n    When the AI asks to get ticket #1001\n    Then the outcome is allowed\n\n  @RD-01\n  Scenario: The server refuses the arguments as a validation error\n    When the AI asks to get company #250\n    Then the outcome is allowed\n\n  @RD-04\n  Scenario: An unknown status is rejected\n    When the AI asks to update ticket #1004 with:\n      | status | Bogus |\n    Then the outcome is rejected\n",
     );
     let run = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",
@@ -723,7 +723,7 @@ fn mcp_probe_lists_the_tools_and_writes_a_config_that_runs() {
         stdout: summary,
         ..
     } = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",
@@ -907,7 +907,7 @@ fn a_hostile_server_fails_only_its_own_scenarios_leaks_nothing_and_leaves_no_pro
     let config = hostile_config(&scratch);
     let feature = scratch.write("hostile.feature", HOSTILE_FEATURE);
     let run = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",
@@ -1052,7 +1052,7 @@ fn a_server_that_sends_deeply_nested_conditions_risks_only_its_own_scenario() {
 "#,
     );
     let run = reported_run(
-        &scratch,
+        &scratch.0,
         &[
             "--integration",
             "mcp",

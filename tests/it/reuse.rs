@@ -5,14 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::faulty_integration_config;
-
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_cw-conform");
+use crate::support::{faulty_integration_config, reported_run};
 
 /// A large subset of the suite: role boundaries, escalations and their answers, wrong
 /// credentials of every kind (each a credential set of its own), records read and written.
@@ -39,43 +35,26 @@ struct Run {
 fn run(dir: &Path, name: &str, args: &[&str], tags: &str, reuse: bool) -> Run {
     let config_path = dir.join(format!("{name}.toml"));
     std::fs::write(&config_path, config(args)).unwrap();
-    let report_path = dir.join(format!("{name}.json"));
     let log = dir.join(format!("{name}.starts"));
-    let mut command = Command::new(BIN);
-    command
-        .args(["run", "--concurrency", "4", "--format", "json", "--output"])
-        .arg(&report_path)
-        .args([
-            "--tags",
-            tags,
-            "--integration",
-            "mcp",
-            "--integration-config",
-        ])
-        .arg(&config_path);
+    let config_path = config_path.display().to_string();
+    let mut all = vec![
+        "--concurrency",
+        "4",
+        "--tags",
+        tags,
+        "--integration",
+        "mcp",
+        "--integration-config",
+        &config_path,
+    ];
     if reuse {
-        command.arg("--reuse-servers");
+        all.push("--reuse-servers");
     }
-    let output = command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("FAULTY_INTEGRATION_START_LOG", &log)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let report_text = std::fs::read_to_string(&report_path).unwrap_or_else(|_| {
-        panic!(
-            "{name}: no report ({}); stderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let log_path = log.display().to_string();
+    let run = reported_run(dir, &all, &[("FAULTY_INTEGRATION_START_LOG", &log_path)]);
     Run {
-        report: serde_json::from_str(&report_text).unwrap(),
-        summary: String::from_utf8_lossy(&output.stdout).into_owned(),
+        report: run.report,
+        summary: run.stdout,
         starts: std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()

@@ -490,24 +490,30 @@ pub struct ReportedRun {
     pub pid: u32,
 }
 
-/// `cw-conform run --quiet --format json=FILE ARGS` in `scratch` with `variables` in its
-/// environment (see [`cw_conform_to_end`]), FILE a new one in `scratch`; fails the test,
-/// showing both outputs, when the run writes no report or one that does not fit the schema.
-pub fn reported_run(scratch: &Scratch, args: &[&str], variables: &[(&str, &str)]) -> ReportedRun {
+/// `cw-conform run --quiet --format json=FILE ARGS` in `dir` with `variables` in its
+/// environment (see [`cw_conform_to_end`]), FILE a new one in `dir`; fails the test,
+/// showing the arguments and both outputs, when the run writes no report or one that does
+/// not fit the schema.
+pub fn reported_run(
+    dir: &std::path::Path,
+    args: &[&str],
+    variables: &[(&str, &str)],
+) -> ReportedRun {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let report = scratch.0.join(format!(
+    let report = dir.join(format!(
         "report-{}.json",
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let format = format!("json={}", report.display());
     let mut all = vec!["run", "--quiet", "--format", &format];
     all.extend_from_slice(args);
-    let exited = cw_conform_to_end(&scratch.0, &all, variables);
+    let exited = cw_conform_to_end(dir, &all, variables);
     let stdout = String::from_utf8_lossy(&exited.output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&exited.output.stderr).into_owned();
     let text = std::fs::read_to_string(&report).unwrap_or_else(|_| {
         panic!(
-            "no report ({}); stdout:\n{stdout}\nstderr:\n{stderr}",
+            "`cw-conform {}` wrote no report ({}); stdout:\n{stdout}\nstderr:\n{stderr}",
+            all.join(" "),
             exited.output.status
         )
     });
