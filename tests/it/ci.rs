@@ -176,6 +176,9 @@ fn failing_feature(first: &str, second: &str) -> String {
     )
 }
 
+/// The user's feature, judged with the baseline written for it.
+const OURS_AGAINST_THE_BASELINE: [&str; 3] = ["ours.feature", "--baseline", "ci/baseline.toml"];
+
 #[test]
 fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries() {
     let scratch = Scratch::new();
@@ -202,7 +205,7 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
     let written = scratch.read("ci/baseline.toml");
     let refused = cw_conform_finished(
         &scratch,
-        &["run", "ours.feature", "--baseline", "ci/baseline.toml"],
+        &[&["run"], OURS_AGAINST_THE_BASELINE.as_slice()].concat(),
     );
     refused.assert_code(2);
     assert!(
@@ -217,12 +220,7 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
         ),
     );
 
-    let expected = run_reporting(
-        &scratch,
-        "junit",
-        "junit.xml",
-        &["ours.feature", "--baseline", "ci/baseline.toml"],
-    );
+    let expected = run_reporting(&scratch, "junit", "junit.xml", &OURS_AGAINST_THE_BASELINE);
     expected.assert_code(0);
     assert!(
         expected
@@ -253,11 +251,7 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
     assert!(!junit.contains("<failure"), "{junit}");
 
     // Sharded, each shard and the merge judge with the same baseline.
-    let shards = run_shards(
-        &scratch,
-        2,
-        &["--baseline", "ci/baseline.toml", "ours.feature"],
-    );
+    let shards = run_shards(&scratch, 2, &OURS_AGAINST_THE_BASELINE);
     for shard in &shards {
         shard.assert_code(0);
     }
@@ -288,12 +282,7 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
             scratch.read("ci/baseline.toml")
         ),
     );
-    let stale = run_reporting(
-        &scratch,
-        "json",
-        "run.json",
-        &["ours.feature", "--baseline", "ci/baseline.toml"],
-    );
+    let stale = run_reporting(&scratch, "json", "run.json", &OURS_AGAINST_THE_BASELINE);
     stale.assert_code(1);
     assert!(
         stale.stdout.contains("ci/baseline.toml:12: \"A member without access searches companies again\" (ours.feature) and LP-03: no longer fails (stale): remove it from the baseline"),
@@ -322,13 +311,7 @@ fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries(
     scratch.write("ours.feature", &failing_feature("allowed", "allowed"));
     let new = cw_conform_finished(
         &scratch,
-        &[
-            "run",
-            "--quiet",
-            "ours.feature",
-            "--baseline",
-            "ci/baseline.toml",
-        ],
+        &[&["run", "--quiet"], OURS_AGAINST_THE_BASELINE.as_slice()].concat(),
     );
     new.assert_code(1);
     assert!(
