@@ -63,6 +63,8 @@ pub struct ScenarioParity {
     pub line: usize,
     /// The scenario's name.
     pub name: String,
+    /// How many requests' bodies were compared (requests that sent one on both targets).
+    pub bodies_compared: usize,
     /// Each difference; none when the two targets agreed.
     pub differences: Vec<Difference>,
 }
@@ -122,6 +124,7 @@ pub fn compare(mock: &RunSummary, sandbox: &RunSummary) -> ParityReport {
                 feature: m.feature.clone(),
                 line: m.line,
                 name: m.name.clone(),
+                bodies_compared: bodies_compared(m, s),
                 differences: scenario_differences(
                     &Side {
                         result: m,
@@ -185,6 +188,16 @@ fn verdict(result: &ScenarioResult) -> &'static str {
     } else {
         "failed"
     }
+}
+
+/// How many requests sent a body on both targets, in the same place of the scenario, to
+/// the same request line.
+fn bodies_compared(mock: &ScenarioResult, sandbox: &ScenarioResult) -> usize {
+    mock.requests
+        .iter()
+        .zip(&sandbox.requests)
+        .filter(|(m, s)| m.body.is_some() && s.body.is_some() && request_line(m) == request_line(s))
+        .count()
 }
 
 /// One side of the comparison: a scenario's result on a target, and when its run went.
@@ -626,8 +639,13 @@ pub fn render_text(report: &ParityReport) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\n{} ran on both; {} differed.",
+        "\n{} ran on both ({} compared); {} differed.",
         crate::report::count(report.scenarios.len(), "scenario", "scenarios"),
+        crate::report::count(
+            report.scenarios.iter().map(|s| s.bodies_compared).sum(),
+            "request body",
+            "request bodies"
+        ),
         differing.len()
     );
     for scenario in &differing {
@@ -1025,6 +1043,7 @@ mod tests {
         let (mock, sandbox) = two_runs("Printer jammed");
         let report = compare(&mock, &sandbox);
         assert!(!report.differs(), "{report:#?}");
+        assert_eq!(report.scenarios[0].bodies_compared, 4);
     }
 
     #[test]
