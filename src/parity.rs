@@ -462,17 +462,32 @@ fn differ_at(
             let keys: std::collections::BTreeSet<&String> = m.keys().chain(s.keys()).collect();
             for key in keys {
                 let escaped = key.replace('~', "~0").replace('/', "~1");
-                differ_at(format!("{pointer}/{escaped}"), m.get(key), s.get(key), found);
+                differ_at(
+                    format!("{pointer}/{escaped}"),
+                    m.get(key),
+                    s.get(key),
+                    found,
+                );
             }
         }
         (Some(Value::Array(m)), Some(Value::Array(s))) => {
             for index in 0..m.len().max(s.len()) {
-                differ_at(format!("{pointer}/{index}"), m.get(index), s.get(index), found);
+                differ_at(
+                    format!("{pointer}/{index}"),
+                    m.get(index),
+                    s.get(index),
+                    found,
+                );
             }
         }
         (m, s) if m != s => {
-            let shown = |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
-            let place = if pointer.is_empty() { "/".to_owned() } else { pointer };
+            let shown =
+                |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+            let place = if pointer.is_empty() {
+                "/".to_owned()
+            } else {
+                pointer
+            };
             found.push((place, shown(m), shown(s)));
         }
         _ => {}
@@ -662,11 +677,7 @@ pub fn render_text(report: &ParityReport) -> String {
                 .unwrap_or_default();
             match &d.request {
                 Some(RequestRef { number, request }) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} of request {number} ({request}){at}:",
-                        d.aspect
-                    );
+                    let _ = writeln!(out, "  {} of request {number} ({request}){at}:", d.aspect);
                 }
                 None => {
                     let _ = writeln!(out, "  {}:", d.aspect);
@@ -988,12 +999,7 @@ mod tests {
             let mut result = scenario(
                 7,
                 vec![
-                    write(
-                        "POST",
-                        "/service/tickets",
-                        sent,
-                        &json!({"id": ticket}),
-                    ),
+                    write("POST", "/service/tickets", sent, &json!({"id": ticket})),
                     write(
                         "POST",
                         &format!("/service/tickets/{ticket}/notes"),
@@ -1027,7 +1033,13 @@ mod tests {
             }
         };
         (
-            side((250, 31, 1012), 1011, "", "2026-11-28T10:21:04Z", "Printer jammed"),
+            side(
+                (250, 31, 1012),
+                1011,
+                "",
+                "2026-11-28T10:21:04Z",
+                "Printer jammed",
+            ),
             side(
                 (7_001, 90_412, 88_001),
                 88_000,
