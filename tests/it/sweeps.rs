@@ -2,6 +2,8 @@
 //! refused share one record of each kind for the whole run: a run with two such sweeps
 //! creates no more records than a run with one, and leaves none behind.
 
+use std::fmt::Write as _;
+
 use reqwest::Method;
 use serde_json::json;
 
@@ -13,9 +15,10 @@ fn sweeps(count: usize) -> String {
     let mut feature =
         String::from("Feature: Refused sweeps\n\n  Rule: OV-03 a read-only role writes nothing\n");
     for n in 1..=count {
-        feature.push_str(&format!(
+        let _ = write!(
+            feature,
             "\n    @OV-03\n    Scenario: Refused sweep {n}\n      Given an API member with the role \"customer-sync\"\n      Then every write in the catalog is denied or blocked\n      And nothing was written to ConnectWise\n"
-        ));
+        );
     }
     feature
 }
