@@ -9,7 +9,10 @@
 # it lists (identifier cw-conform-ROLE, keys ROLE-public / ROLE-private). Prints how many
 # scenarios ran, how many failed, and the left-out ones grouped by reason (both as a share
 # of all scenarios and of those that need neither an injected fault nor a modelled
-# alternative). The scratch directory (plan, report.json, serve and run output) is kept
+# alternative). It also prints the run's wall time and how many records it created on the
+# stand-in (read from a copy of the run's ledger), with the scenarios that created the most
+# when RUN-ARGS hold `--concurrency 1` (scenarios are then numbered in the order they ran).
+# The scratch directory (plan, report.json, ledger.jsonl, serve and run output) is kept
 # and named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,15 +52,25 @@ for role in "${roles[@]}"; do
     stem="$(echo "$role" | tr 'a-z-' 'A-Z_')"
     keys+=("CW_${stem}_PUBLIC_KEY=$role-public" "CW_${stem}_PRIVATE_KEY=$role-private")
 done
+# The run's ledger is removed once it proves nothing is left; follow it while it lives.
+mkdir ledgers
+(
+    while [[ -z "$(ls ledgers)" ]]; do sleep 0.05; done
+    exec tail -n +1 -f ledgers/*.jsonl
+) > ledger.jsonl 2>/dev/null &
+follower=$!
+trap 'kill "$serve" "$follower" 2>/dev/null || true' EXIT
 status=0
+started=$(date +%s)
 env CONNECTWISE_SITE="$site" CONNECTWISE_COMPANY_ID=northwind \
     CONNECTWISE_PUBLIC_KEY=least-privilege-public CONNECTWISE_PRIVATE_KEY=least-privilege-private \
     CONNECTWISE_CLIENT_ID=share-client CONNECTWISE_REQUESTS_PER_MINUTE=900 \
     CONNECTWISE_PROFILES=profiles.toml "${keys[@]}" \
-    "$bin" run --allow-writes --format json --output report.json "$@" > run.out 2> run.err || status=$?
-echo "run exit code: $status"
+    "$bin" run --allow-writes --ledger-dir ledgers --format json --output report.json "$@" > run.out 2> run.err || status=$?
+echo "run exit code: $status, wall time $(( $(date +%s) - started )) s"
+sleep 1
 
-python3 - <<'PY'
+python3 - "$@" <<'PY'
 import json
 from collections import Counter
 
@@ -72,5 +85,20 @@ print(f"ran {ran} of the {rest} that inject no fault and select no modelled alte
 print("failed", sum(1 for s in report["scenarios"] if s.get("failure")))
 for reason, count in Counter(l["reason"] for l in left_out).most_common():
     print(f"{count:4} {reason}")
+
+import re
+events = [json.loads(line) for line in open("ledger.jsonl") if line.strip()]
+sends = {e["send"]["seq"]: e["send"] for e in events if "send" in e}
+created = [sends[e["created"]["seq"]] for e in events if "created" in e and e["created"]["seq"] in sends]
+print(f"records created on the stand-in: {len(created)}")
+order = [m.group(1) for line in open("run.out") if (m := re.match(r"\s+Scenario(?: Outline)?: (.*)", line))]
+for scope, count in Counter(s["scope"] for s in created).most_common(10):
+    if scope == 0:
+        name = "(shared by the run's refused catalog sweeps)"
+    elif "--concurrency 1" in " ".join(__import__("sys").argv[1:]) and scope <= len(order):
+        name = order[scope - 1]
+    else:
+        name = f"scenario #{scope} of the run"
+    print(f"{count:4} {name}")
 PY
 echo "scratch: $scratch"

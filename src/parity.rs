@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -15,9 +16,10 @@ use crate::connectwise::journal::{Answered, written_fields};
 use crate::harness::{RunSummary, ScenarioResult};
 
 /// What the report compares, as it states it.
-pub const COMPARED: [&str; 6] = [
+pub const COMPARED: [&str; 7] = [
     "the scenario's verdict (passed, failed, could not be judged, feature error) and the outcome of its last action",
     "the requests the integration made, in order: method, path (ids as {id}, member identifiers as {member}) and query parameters (names in any case, the run's mark aside)",
+    "the JSON body of each request, field by field (as JSON pointers): the run's mark aside, an id named by the record it refers to (one the scenario arranged, by the name its steps gave it; one a request of the scenario created, by that request; any other as {id}), and a time of the run's own clock (between its start and end) as {time of the run}",
     "the status of each answer",
     "the shape of each error body: its keys, its code and each field error's code and field (never the message text)",
     "each list answered: its field names and whether it was empty (not its count nor its values: a sandbox holds records of its own)",
@@ -27,11 +29,15 @@ pub const COMPARED: [&str; 6] = [
 /// One thing that differs between the two targets in a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Difference {
-    /// What differs: `verdict`, `outcome`, `request`, `status`, `error body` or `records`.
+    /// What differs: `verdict`, `outcome`, `request`, `request body`, `status`, `error body`
+    /// or `records`.
     pub aspect: &'static str,
     /// The request it is about, when it is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestRef>,
+    /// Where in the request's body (a JSON pointer), for a difference of bodies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
     /// What the mock gave.
     pub mock: String,
     /// What the sandbox gave.
@@ -57,6 +63,8 @@ pub struct ScenarioParity {
     pub line: usize,
     /// The scenario's name.
     pub name: String,
+    /// How many requests' bodies were compared (requests that sent one on both targets).
+    pub bodies_compared: usize,
     /// Each difference; none when the two targets agreed.
     pub differences: Vec<Difference>,
 }
@@ -80,7 +88,7 @@ pub struct OneSided {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParityReport {
     /// What is compared.
-    pub compared_aspects: [&'static str; 6],
+    pub compared_aspects: [&'static str; 7],
     /// Every scenario that ran on both, in feature order.
     pub scenarios: Vec<ScenarioParity>,
     /// Scenarios that ran on one target only, with the reason.
@@ -116,7 +124,17 @@ pub fn compare(mock: &RunSummary, sandbox: &RunSummary) -> ParityReport {
                 feature: m.feature.clone(),
                 line: m.line,
                 name: m.name.clone(),
-                differences: scenario_differences(m, s),
+                bodies_compared: bodies_compared(m, s),
+                differences: scenario_differences(
+                    &Side {
+                        result: m,
+                        clock: RunClock::of(mock),
+                    },
+                    &Side {
+                        result: s,
+                        clock: RunClock::of(sandbox),
+                    },
+                ),
             }),
             None => one_sided.push(OneSided {
                 feature: m.feature.clone(),
@@ -172,33 +190,47 @@ fn verdict(result: &ScenarioResult) -> &'static str {
     }
 }
 
-fn scenario_differences(mock: &ScenarioResult, sandbox: &ScenarioResult) -> Vec<Difference> {
+/// How many requests sent a body on both targets, in the same place of the scenario, to
+/// the same request line.
+fn bodies_compared(mock: &ScenarioResult, sandbox: &ScenarioResult) -> usize {
+    mock.requests
+        .iter()
+        .zip(&sandbox.requests)
+        .filter(|(m, s)| m.body.is_some() && s.body.is_some() && request_line(m) == request_line(s))
+        .count()
+}
+
+/// One side of the comparison: a scenario's result on a target, and when its run went.
+struct Side<'a> {
+    result: &'a ScenarioResult,
+    clock: Option<RunClock>,
+}
+
+fn scenario_differences(mock: &Side<'_>, sandbox: &Side<'_>) -> Vec<Difference> {
     let mut differences = Vec::new();
-    let mut differ = |aspect, request, m: String, s: String| {
-        if m != s {
-            differences.push(Difference {
-                aspect,
-                request,
-                mock: m,
-                sandbox: s,
-            });
-        }
-    };
+    let (m_result, s_result) = (mock.result, sandbox.result);
     differ(
-        "verdict",
-        None,
-        verdict(mock).to_owned(),
-        verdict(sandbox).to_owned(),
+        &mut differences,
+        ("verdict", None),
+        verdict(m_result).to_owned(),
+        verdict(s_result).to_owned(),
     );
     let outcome = |r: &ScenarioResult| {
         r.outcome
             .as_ref()
             .map_or_else(|| "none".to_owned(), ToString::to_string)
     };
-    differ("outcome", None, outcome(mock), outcome(sandbox));
-    let count = mock.requests.len().max(sandbox.requests.len());
+    differ(
+        &mut differences,
+        ("outcome", None),
+        outcome(m_result),
+        outcome(s_result),
+    );
+    let mut m_names = RecordNames::arranged(&m_result.arranged);
+    let mut s_names = RecordNames::arranged(&s_result.arranged);
+    let count = m_result.requests.len().max(s_result.requests.len());
     for index in 0..count {
-        let (m, s) = (mock.requests.get(index), sandbox.requests.get(index));
+        let (m, s) = (m_result.requests.get(index), s_result.requests.get(index));
         let line = |entry: Option<&JournalEntry>| {
             entry.map_or_else(|| "(no request)".to_owned(), request_line)
         };
@@ -208,23 +240,258 @@ fn scenario_differences(mock: &ScenarioResult, sandbox: &ScenarioResult) -> Vec<
             request: m.map_or_else(|| s_line.clone(), |_| m_line.clone()),
         });
         let (Some(m), Some(s)) = (m, s) else {
-            differ("request", about, m_line, s_line);
+            differ(&mut differences, ("request", about), m_line, s_line);
             continue;
         };
         if m_line != s_line {
-            differ("request", about, m_line, s_line);
+            differ(&mut differences, ("request", about), m_line, s_line);
             continue;
         }
+        for (pointer, m_value, s_value) in body_differences(
+            (m.body.as_ref(), &m_names, mock.clock.as_ref()),
+            (s.body.as_ref(), &s_names, sandbox.clock.as_ref()),
+        ) {
+            differences.push(Difference {
+                aspect: "request body",
+                request: about.clone(),
+                pointer: Some(pointer),
+                mock: m_value,
+                sandbox: s_value,
+            });
+        }
+        m_names.created_by(index + 1, m);
+        s_names.created_by(index + 1, s);
         if m.status != s.status {
-            differ("status", about, m.status.to_string(), s.status.to_string());
+            differ(
+                &mut differences,
+                ("status", about),
+                m.status.to_string(),
+                s.status.to_string(),
+            );
             continue;
         }
         if let (Some(ma), Some(sa)) = (&m.answer, &s.answer) {
             let (aspect, ms, ss) = answer_shapes(ma, sa, m.body.as_ref(), s.body.as_ref());
-            differ(aspect, about, ms, ss);
+            differ(&mut differences, (aspect, about), ms, ss);
         }
     }
     differences
+}
+
+/// Adds a difference of `aspect` (about `request`) when the two sides' words differ.
+fn differ(
+    differences: &mut Vec<Difference>,
+    (aspect, request): (&'static str, Option<RequestRef>),
+    mock: String,
+    sandbox: String,
+) {
+    if mock != sandbox {
+        differences.push(Difference {
+            aspect,
+            request,
+            pointer: None,
+            mock,
+            sandbox,
+        });
+    }
+}
+
+/// When a run went: a time between its start and its end (a minute either side, for
+/// times rounded to the second or read from another clock) came from a clock during the
+/// run (the harness's, or the site's), not from the scenario.
+#[derive(Debug, Clone, Copy)]
+struct RunClock {
+    from: SystemTime,
+    to: SystemTime,
+}
+
+impl RunClock {
+    fn of(run: &RunSummary) -> Option<RunClock> {
+        let started = run.started?;
+        let slack = Duration::from_secs(60);
+        Some(RunClock {
+            from: started.checked_sub(slack).unwrap_or(started),
+            to: started + run.elapsed + slack,
+        })
+    }
+
+    /// Whether `text` is a time (RFC 3339) within the run.
+    fn covers(&self, text: &str) -> bool {
+        looks_like_a_time(text)
+            && humantime::parse_rfc3339_weak(text)
+                .is_ok_and(|time| (self.from..=self.to).contains(&time))
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM`, the start of an RFC 3339 time.
+fn looks_like_a_time(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 16
+        && bytes[..16].iter().enumerate().all(|(at, b)| match at {
+            4 | 7 => *b == b'-',
+            10 => *b == b'T' || *b == b' ',
+            13 => *b == b':',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// The names a side gives the ids its requests carry: the records the scenario arranged
+/// (by their names), and those its requests created so far (by the request).
+struct RecordNames {
+    by_id: BTreeMap<i64, Vec<String>>,
+}
+
+impl RecordNames {
+    fn arranged(arranged: &[(String, i64)]) -> RecordNames {
+        let mut by_id: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for (name, id) in arranged {
+            by_id
+                .entry(*id)
+                .or_default()
+                .push(format!("{{record \"{name}\"}}"));
+        }
+        RecordNames { by_id }
+    }
+
+    /// Names the record `request` (number `number`) created, when it was a create that
+    /// ConnectWise answered with a record.
+    fn created_by(&mut self, number: usize, request: &JournalEntry) {
+        if request.method != "POST" || !request.succeeded() {
+            return;
+        }
+        if let Some(Answered::Record(record)) = &request.answer
+            && let Some(id) = record.get("id").and_then(Value::as_i64)
+        {
+            self.by_id
+                .entry(id)
+                .or_default()
+                .push(format!("{{the record request {number} created}}"));
+        }
+    }
+
+    /// What an id is compared as.
+    fn name(&self, id: i64) -> String {
+        self.by_id
+            .get(&id)
+            .map_or_else(|| "{id}".to_owned(), |names| names.join(" or "))
+    }
+}
+
+/// Whether a field holds an id (`id`, `recordId`) or a list of ids (`mergeTicketIds`).
+fn names_an_id(key: &str) -> bool {
+    key == "id" || key.ends_with("Id") || key.ends_with("Ids")
+}
+
+/// A request body as compared (see [`COMPARED`]): strings without the run's mark (a string
+/// that was only the mark is left out: a site added it to carry the mark), ids by the
+/// record they name, times of the run as `{time of the run}`. `None` for a string that
+/// was only the mark.
+fn comparable_body(
+    value: &Value,
+    an_id: bool,
+    names: &RecordNames,
+    clock: Option<&RunClock>,
+) -> Option<Value> {
+    let id = match value {
+        Value::Number(number) if an_id => number.as_i64(),
+        Value::String(text) if an_id => text.parse::<i64>().ok(),
+        _ => None,
+    };
+    if let Some(id) = id {
+        return Some(Value::String(names.name(id)));
+    }
+    match value {
+        Value::Object(map) => {
+            // A JSON Patch operation: its value is an id when its path names one.
+            let patched_id = map
+                .get("path")
+                .and_then(Value::as_str)
+                .filter(|_| map.contains_key("op"))
+                .and_then(|path| path.rsplit('/').next())
+                .is_some_and(names_an_id);
+            Some(Value::Object(
+                map.iter()
+                    .filter_map(|(key, v)| {
+                        let an_id = names_an_id(key) || (patched_id && key == "value");
+                        comparable_body(v, an_id, names, clock).map(|v| (key.clone(), v))
+                    })
+                    .collect(),
+            ))
+        }
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter_map(|item| comparable_body(item, an_id, names, clock))
+                .collect(),
+        )),
+        Value::String(text) => {
+            let text = unmarked(text);
+            if text.is_empty() && value.as_str().is_some_and(|t| t != text) {
+                None
+            } else if clock.is_some_and(|c| c.covers(&text)) {
+                Some(Value::String("{time of the run}".to_owned()))
+            } else {
+                Some(Value::String(text))
+            }
+        }
+        other => Some(other.clone()),
+    }
+}
+
+/// Where two request bodies differ, as compared ([`comparable_body`]): each JSON pointer,
+/// with what each side sent there (`(absent)` for nothing).
+fn body_differences(
+    (mock, mock_names, mock_clock): (Option<&Value>, &RecordNames, Option<&RunClock>),
+    (sandbox, sandbox_names, sandbox_clock): (Option<&Value>, &RecordNames, Option<&RunClock>),
+) -> Vec<(String, String, String)> {
+    let m = mock.and_then(|v| comparable_body(v, false, mock_names, mock_clock));
+    let s = sandbox.and_then(|v| comparable_body(v, false, sandbox_names, sandbox_clock));
+    let mut found = Vec::new();
+    differ_at(String::new(), m.as_ref(), s.as_ref(), &mut found);
+    found
+}
+
+fn differ_at(
+    pointer: String,
+    mock: Option<&Value>,
+    sandbox: Option<&Value>,
+    found: &mut Vec<(String, String, String)>,
+) {
+    match (mock, sandbox) {
+        (Some(Value::Object(m)), Some(Value::Object(s))) => {
+            let keys: std::collections::BTreeSet<&String> = m.keys().chain(s.keys()).collect();
+            for key in keys {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                differ_at(
+                    format!("{pointer}/{escaped}"),
+                    m.get(key),
+                    s.get(key),
+                    found,
+                );
+            }
+        }
+        (Some(Value::Array(m)), Some(Value::Array(s))) => {
+            for index in 0..m.len().max(s.len()) {
+                differ_at(
+                    format!("{pointer}/{index}"),
+                    m.get(index),
+                    s.get(index),
+                    found,
+                );
+            }
+        }
+        (m, s) if m != s => {
+            let shown =
+                |v: Option<&Value>| v.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+            let place = if pointer.is_empty() {
+                "/".to_owned()
+            } else {
+                pointer
+            };
+            found.push((place, shown(m), shown(s)));
+        }
+        _ => {}
+    }
 }
 
 /// The aspect two answers to the same request are compared by, and each one's shape in
@@ -387,8 +654,13 @@ pub fn render_text(report: &ParityReport) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\n{} ran on both; {} differed.",
+        "\n{} ran on both ({} compared); {} differed.",
         crate::report::count(report.scenarios.len(), "scenario", "scenarios"),
+        crate::report::count(
+            report.scenarios.iter().map(|s| s.bodies_compared).sum(),
+            "request body",
+            "request bodies"
+        ),
         differing.len()
     );
     for scenario in &differing {
@@ -398,9 +670,14 @@ pub fn render_text(report: &ParityReport) -> String {
             scenario.feature, scenario.line, scenario.name
         );
         for d in &scenario.differences {
+            let at = d
+                .pointer
+                .as_ref()
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default();
             match &d.request {
                 Some(RequestRef { number, request }) => {
-                    let _ = writeln!(out, "  {} of request {number} ({request}):", d.aspect);
+                    let _ = writeln!(out, "  {} of request {number} ({request}){at}:", d.aspect);
                 }
                 None => {
                     let _ = writeln!(out, "  {}:", d.aspect);
@@ -537,6 +814,7 @@ mod tests {
                     number: 1,
                     request: "GET /system/myAccount".into()
                 }),
+                pointer: None,
                 mock: "keys [code, errors, message], code Security".into(),
                 sandbox: "keys [code, errors, message], code Forbidden".into(),
             }]
@@ -689,5 +967,152 @@ mod tests {
             text.ends_with("No difference between the mock and the sandbox.\n"),
             "{text}"
         );
+    }
+
+    fn write(method: &str, path: &str, sent: Value, answered: &Value) -> JournalEntry {
+        let mut entry = entry(method, path, "", 201, answered);
+        entry.body = Some(sent);
+        entry
+    }
+
+    /// Two runs of a scenario that arranged a company "Acme" and a contact, created a
+    /// ticket, then noted on it and merged into it: the bodies differ in what each site
+    /// owns (ids, the run's mark, times of the run) and, on purpose, in one field.
+    fn two_runs(sandbox_summary: &str) -> (RunSummary, RunSummary) {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_861_200); // 2026-11-28T10:20:00Z
+        let side = |(company, contact, duplicate): (i64, i64, i64),
+                    ticket: i64,
+                    mark: &str,
+                    now: &str,
+                    summary: &str| {
+            let mut sent = json!({
+                "summary": format!("{mark}{summary}"),
+                "company": {"id": company},
+                "contact": {"id": contact, "name": "Carlos"},
+                "requiredDate": "2027-01-05T00:00:00Z",
+                "dateResponded": now,
+            });
+            if !mark.is_empty() {
+                // A record with no name-like field carries the mark in its notes.
+                sent["notes"] = Value::from(mark.trim_end());
+            }
+            let mut result = scenario(
+                7,
+                vec![
+                    write("POST", "/service/tickets", sent, &json!({"id": ticket})),
+                    write(
+                        "POST",
+                        &format!("/service/tickets/{ticket}/notes"),
+                        json!({"ticketId": ticket, "text": "Rebooted", "detailDescriptionFlag": true}),
+                        &json!({"id": 1}),
+                    ),
+                    write(
+                        "PATCH",
+                        &format!("/service/tickets/{ticket}"),
+                        json!([{"op": "replace", "path": "company/id", "value": company}]),
+                        &json!({"id": ticket}),
+                    ),
+                    write(
+                        "POST",
+                        &format!("/service/tickets/{ticket}/merge"),
+                        json!({"mergeTicketIds": [duplicate], "status": {"id": 3}}),
+                        &json!({"id": ticket}),
+                    ),
+                ],
+            );
+            result.arranged = vec![
+                ("Acme".into(), company),
+                ("Carlos".into(), contact),
+                ("Duplicate".into(), duplicate),
+            ];
+            RunSummary {
+                scenarios: vec![result],
+                started: Some(start),
+                elapsed: Duration::from_secs(600),
+                ..RunSummary::default()
+            }
+        };
+        (
+            side(
+                (250, 31, 1012),
+                1011,
+                "",
+                "2026-11-28T10:21:04Z",
+                "Printer jammed",
+            ),
+            side(
+                (7_001, 90_412, 88_001),
+                88_000,
+                "[cw-conform 7cdd01a2b3c4d5e6.4] ",
+                "2026-11-28T10:27:59.120Z",
+                sandbox_summary,
+            ),
+        )
+    }
+
+    #[test]
+    fn request_bodies_differ_in_nothing_a_site_or_the_run_owns() {
+        let (mock, sandbox) = two_runs("Printer jammed");
+        let report = compare(&mock, &sandbox);
+        assert!(!report.differs(), "{report:#?}");
+        assert_eq!(report.scenarios[0].bodies_compared, 4);
+    }
+
+    #[test]
+    fn a_request_body_that_differs_in_one_field_is_that_one_difference() {
+        let (mock, sandbox) = two_runs("Printer jammed on tray 2");
+        let report = compare(&mock, &sandbox);
+        let found: Vec<_> = report.differences().map(|(_, d)| d.clone()).collect();
+        assert_eq!(
+            found,
+            [Difference {
+                aspect: "request body",
+                request: Some(RequestRef {
+                    number: 1,
+                    request: "POST /service/tickets".into()
+                }),
+                pointer: Some("/summary".into()),
+                mock: "\"Printer jammed\"".into(),
+                sandbox: "\"Printer jammed on tray 2\"".into(),
+            }]
+        );
+        let text = render_text(&report);
+        assert!(
+            text.contains("  request body of request 1 (POST /service/tickets) at /summary:\n    mock:    \"Printer jammed\"\n    sandbox: \"Printer jammed on tray 2\"\n"),
+            "{text}"
+        );
+    }
+
+    /// Each rule of the normalisation, on its own: what it sets aside, and that a real
+    /// difference in the same place is still one.
+    #[rstest]
+    #[case::an_arranged_record_by_name(json!({"company": {"id": 250}}), json!({"company": {"id": 7001}}), None)]
+    #[case::another_arranged_record(json!({"company": {"id": 250}}), json!({"company": {"id": 90412}}), Some(("/company/id", "\"{record \\\"Acme\\\"}\"", "\"{record \\\"Carlos\\\"}\"")))]
+    #[case::an_id_of_the_site(json!({"status": {"id": 16}}), json!({"status": {"id": 2}}), None)]
+    #[case::not_an_id(json!({"budgetHours": 250}), json!({"budgetHours": 7001}), Some(("/budgetHours", "250", "7001")))]
+    #[case::a_time_of_the_run(json!({"dateResponded": "2026-11-28T10:21:04Z"}), json!({"dateResponded": "2026-11-28T10:29:00Z"}), None)]
+    #[case::a_time_the_scenario_stated(json!({"requiredDate": "2027-01-05T00:00:00Z"}), json!({"requiredDate": "2027-01-06T00:00:00Z"}), Some(("/requiredDate", "\"2027-01-05T00:00:00Z\"", "\"2027-01-06T00:00:00Z\"")))]
+    #[case::a_field_only_one_side_sent(json!({"summary": "A"}), json!({"summary": "A", "priority": {"id": 7001}}), Some(("/priority", "(absent)", "{\"id\":\"{record \\\"Acme\\\"}\"}")))]
+    fn how_request_bodies_are_compared(
+        #[case] mock: Value,
+        #[case] sandbox: Value,
+        #[case] expected: Option<(&str, &str, &str)>,
+    ) {
+        let clock = RunClock {
+            from: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_861_200),
+            to: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_861_800),
+        };
+        let mock_names = RecordNames::arranged(&[("Acme".into(), 250), ("Carlos".into(), 31)]);
+        let sandbox_names =
+            RecordNames::arranged(&[("Acme".into(), 7001), ("Carlos".into(), 90_412)]);
+        let found = body_differences(
+            (Some(&mock), &mock_names, Some(&clock)),
+            (Some(&sandbox), &sandbox_names, Some(&clock)),
+        );
+        let expected: Vec<(String, String, String)> = expected
+            .into_iter()
+            .map(|(p, m, s)| (p.to_owned(), m.to_owned(), s.to_owned()))
+            .collect();
+        assert_eq!(found, expected);
     }
 }

@@ -4,7 +4,8 @@
 //! The two runs go one after the other in this process: each run installs its own target
 //! and integration when it starts (`harness::run_until`), so the second sees nothing of the
 //! first. The sandbox side runs one scenario at a time, so no scenario's records show in
-//! another's lists.
+//! another's lists (but the records the refused catalog sweeps share for the whole run,
+//! [`crate::harness::arrange`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -109,6 +109,56 @@ pub(crate) async fn example_record(
     (name, arranged)
 }
 
+/// The scope (in the run's ledger) of the records shared across a sandbox run: no
+/// scenario's (scenarios count from 1), so no scenario's cleanup removes them; the run's
+/// final cleanup does.
+const RUN_WIDE_SCOPE: u64 = 0;
+
+/// The records a sandbox run's refused sweeps share, by name.
+pub(crate) type SharedRecords = BTreeMap<String, Arranged>;
+
+/// The record of `kind` that the catalog sweeps meant to be refused act on, for `user` (as
+/// [`example_record`] names it; a child of the shared record `parent` when the kind has
+/// one). On the mock, the scenario's own
+/// ([`example_record`]: inserting costs nothing). On a sandbox, one for the whole run:
+/// created (as the setup member, marked, in the ledger) by the first sweep that needs it,
+/// removed by the run's final cleanup. A sweep that ConnectWise let a write through forgets
+/// them ([`forget_shared_records`]), so the next sweep starts from records nothing changed.
+pub(crate) async fn shared_record(
+    world: &mut ConformanceWorld,
+    kind: &RecordKind,
+    user: &str,
+    parent: Option<&str>,
+) -> (String, Arranged) {
+    let Some(run) = world.sandbox().cloned() else {
+        return example_record(world, kind, user, parent).await;
+    };
+    let name = match parent {
+        Some(parent) => format!("{} of {parent} for {user}", kind.name),
+        None => format!("{} for {user}", kind.name),
+    };
+    if let Some(arranged) = world.arranged.get(&name) {
+        return (name, arranged.clone());
+    }
+    let mut shared = run.shared.lock().await;
+    if let Some(arranged) = shared.get(&name) {
+        world.arranged.insert(name.clone(), arranged.clone());
+        return (name, arranged.clone());
+    }
+    let scope = std::mem::replace(&mut world.scope, RUN_WIDE_SCOPE);
+    let (_, arranged) = example_record(world, kind, user, parent).await;
+    world.scope = scope;
+    shared.insert(name.clone(), arranged.clone());
+    (name, arranged)
+}
+
+/// Forgets the records the run's refused sweeps share: a write went through to one of them.
+pub(crate) async fn forget_shared_records(world: &ConformanceWorld) {
+    if let Some(run) = world.sandbox() {
+        run.shared.lock().await.clear();
+    }
+}
+
 /// Who a record belongs to, as a scenario says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {

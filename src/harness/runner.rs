@@ -175,6 +175,11 @@ pub struct ScenarioResult {
     pub outcome: Option<Outcome>,
     /// The requests ConnectWise received during the scenario.
     pub requests: Vec<JournalEntry>,
+    /// The records the scenario arranged: the name its steps gave each, and its id on the
+    /// target (`cw-conform parity` names the ids a request carries by them). Kept in memory
+    /// only, as the answers are.
+    #[serde(skip)]
+    pub arranged: Vec<(String, i64)>,
     /// What the integration under test was found doing beyond the outcomes the steps
     /// checked: a failing one (a rule's, or an integrity check's) fails the scenario.
     pub findings: Vec<Finding>,
@@ -254,6 +259,7 @@ impl ScenarioResult {
             exercised: true,
             outcome: None,
             requests: Vec::new(),
+            arranged: Vec::new(),
             findings: Vec::new(),
             expected_failure: None,
         }
@@ -538,13 +544,20 @@ impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
 
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
 
-/// What the after-hook keeps of each scenario's World: the last outcome, the journal,
-/// whether the integration performed an action, and the findings.
+/// What the after-hook keeps of each scenario's World: the last outcome, the journal, the
+/// ids of the records it arranged, whether the integration performed an action, and the
+/// findings.
 type Evidence = Arc<
     Mutex<
         std::collections::HashMap<
             (String, usize),
-            (Option<Outcome>, Vec<JournalEntry>, bool, Vec<Finding>),
+            (
+                Option<Outcome>,
+                Vec<JournalEntry>,
+                Vec<(String, i64)>,
+                bool,
+                Vec<Finding>,
+            ),
         >,
     >,
 >;
@@ -626,6 +639,7 @@ impl Ledger {
                         exercised: false,
                         outcome: None,
                         requests: Vec::new(),
+                        arranged: Vec::new(),
                         findings: Vec::new(),
                         expected_failure: None,
                     },
@@ -1169,12 +1183,20 @@ pub async fn run_until(
                 if let Some(world) = world {
                     let outcome = world.result.as_ref().map(|r| r.outcome);
                     let journal = world.shown_journal();
+                    let arranged = world
+                        .arranged
+                        .iter()
+                        .map(|(name, record)| (name.clone(), record.id))
+                        .collect();
                     let findings = world.stop_integrations().await;
                     let failure = failing(&findings);
                     evidence
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key, (outcome, journal, world.performed > 0, findings));
+                        .insert(
+                            key,
+                            (outcome, journal, arranged, world.performed > 0, findings),
+                        );
                     world.finish().await;
                     if let Some(failure) = failure {
                         panic!("{failure}");
@@ -1202,11 +1224,12 @@ pub async fn run_until(
         .clone();
     let mut evidence = evidence.lock().unwrap_or_else(PoisonError::into_inner);
     for scenario in &mut scenarios {
-        if let Some((outcome, requests, exercised, findings)) =
+        if let Some((outcome, requests, arranged, exercised, findings)) =
             evidence.remove(&(scenario.feature.clone(), scenario.line))
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
+            scenario.arranged = arranged;
             scenario.exercised = exercised;
             scenario.findings = findings;
         }

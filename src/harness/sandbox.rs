@@ -45,6 +45,9 @@ pub struct SandboxRun {
     pub earlier: Vec<EarlierRun>,
     /// Each profile's member, as the preflight verified it (empty when none ran).
     pub members: Vec<VerifiedMember>,
+    /// The records the catalog sweeps meant to be refused share, one of each kind for the
+    /// whole run, by name ([`super::arrange::shared_record`]).
+    pub(crate) shared: Arc<tokio::sync::Mutex<super::arrange::SharedRecords>>,
 }
 
 /// A profile's API member as the preflight found it: signed in, and holding exactly the
@@ -174,6 +177,7 @@ impl SandboxRun {
             ledger: Arc::new(ledger),
             earlier,
             members: Vec::new(),
+            shared: Arc::default(),
         })
     }
 

@@ -34,6 +34,10 @@ pub use store::Store;
 
 use retention::Journal;
 
+/// Who entered the records a scenario arranges on the mock, in their `_info` (on a sandbox
+/// it is the setup member).
+pub const ARRANGED_BY: &str = "cw-conform-setup";
+
 /// An API member the mock authenticates: its member identifier, keys and security role.
 #[derive(Debug, Clone)]
 pub struct ApiMember {
@@ -359,11 +363,20 @@ impl MockConnectWise {
 
     /// Adds records to a collection, as if ConnectWise had held them all along (the data a
     /// scenario arranges); each gets the collection's next free id, and the ids are returned.
+    /// A record without `_info` gets the one ConnectWise stamps on a create (by
+    /// [`ARRANGED_BY`]), as every record it holds has one (and a sandbox's arranged records,
+    /// created through the API, do).
     pub fn insert(
         &self,
         collection: &str,
         records: impl IntoIterator<Item = serde_json::Value>,
     ) -> Vec<i64> {
+        let records = records.into_iter().map(|mut record| {
+            if record.is_object() && record.get("_info").is_none() {
+                responder::stamp(&mut record, ARRANGED_BY, true);
+            }
+            record
+        });
         self.shared.lock().store.insert_all(collection, records)
     }
 

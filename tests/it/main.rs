@@ -29,4 +29,5 @@ mod sandbox;
 mod security;
 mod sign_in;
 mod support;
+mod sweeps;
 mod text_integration;

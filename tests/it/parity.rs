@@ -1,21 +1,24 @@
 //! `cw-conform parity` against `cw-conform serve` standing in for a sandbox with the members
-//! `sandbox plan` lists: unchanged, it reports no difference; with one behaviour changed on
-//! purpose (`serve --drift security-code`), it reports exactly that difference.
+//! `sandbox plan` lists: unchanged, it reports no difference, also in the bodies of the
+//! writes; with one behaviour changed on purpose (`serve --drift security-code`), it reports
+//! exactly that difference.
 
 use serde_json::Value;
 
 use crate::cli::Running;
 use crate::sandbox::PlannedSandbox;
 
-/// `cw-conform parity --tags … --allow-writes --format json` against the planned sandbox: its exit
-/// code, its report and its standard error.
-fn parity(sandbox: &PlannedSandbox) -> (i32, Value, String) {
+/// The audit and connection scenarios: reads and refusals (403) on both sides, in the time a
+/// test may take (the whole suite runs one scenario at a time on a sandbox).
+const READS_AND_REFUSALS: &str = "@OV-04 or @CL-01 or @LP-01";
+
+/// `cw-conform parity --tags TAGS --allow-writes --format json` against the planned sandbox:
+/// its exit code, its report and its standard error.
+fn parity(sandbox: &PlannedSandbox, tags: &str) -> (i32, Value, String) {
     let finished = Running::start(sandbox.command(&[
         "parity",
-        // The audit and connection scenarios: reads and refusals (403) on both sides, in
-        // the time a test may take (the whole suite runs one scenario at a time on a sandbox).
         "--tags",
-        "@OV-04 or @CL-01 or @LP-01",
+        tags,
         "--allow-writes",
         "--format",
         "json",
@@ -60,7 +63,7 @@ fn differences(report: &Value) -> Vec<(String, String, String, String, String)> 
 fn against_serve_unchanged_parity_reports_no_difference() {
     let sandbox = PlannedSandbox::serving_a_member_for_each_role(&[]);
 
-    let (code, report, stderr) = parity(&sandbox);
+    let (code, report, stderr) = parity(&sandbox, READS_AND_REFUSALS);
 
     assert_eq!(differences(&report), [], "{report:#}");
     assert_eq!(report["differs"], false);
@@ -85,7 +88,7 @@ fn against_serve_unchanged_parity_reports_no_difference() {
 fn against_serve_with_a_drifted_403_code_parity_reports_exactly_that() {
     let sandbox = PlannedSandbox::serving_a_member_for_each_role(&["--drift", "security-code"]);
 
-    let (code, report, stderr) = parity(&sandbox);
+    let (code, report, stderr) = parity(&sandbox, READS_AND_REFUSALS);
 
     let found = differences(&report);
     assert!(!found.is_empty(), "the drift was not found: {report:#}");
@@ -102,5 +105,31 @@ fn against_serve_with_a_drifted_403_code_parity_reports_exactly_that() {
     }
     assert_eq!(report["differs"], true);
     assert_eq!(code, 1, "{stderr}");
+    let _ = sandbox.served.stop();
+}
+
+/// Scenarios that create tickets and notes and update tickets, on records each target
+/// arranged (ids of its own, the sandbox's marked with the run's token): the bodies the
+/// integration sent are compared, and do not differ.
+#[test]
+fn against_serve_unchanged_the_bodies_of_creates_and_updates_do_not_differ() {
+    let sandbox = PlannedSandbox::serving_a_member_for_each_role(&[]);
+
+    let (code, report, stderr) = parity(&sandbox, "@SD-01 or @SD-04");
+
+    assert_eq!(differences(&report), [], "{report:#}");
+    assert_eq!(code, 0, "{stderr}");
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let with_bodies = scenarios
+        .iter()
+        .filter(|s| s["bodies_compared"].as_u64().unwrap() > 0)
+        .count();
+    // Two creates of a ticket, five updates of one, three notes (the scenarios denied
+    // their writes send bodies too).
+    assert!(
+        with_bodies >= 10,
+        "only {with_bodies} of {} scenarios had request bodies compared: {report:#}",
+        scenarios.len()
+    );
     let _ = sandbox.served.stop();
 }

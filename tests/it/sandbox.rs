@@ -1034,7 +1034,7 @@ impl PlannedSandbox {
     }
 
     /// An ordinary HTTP client signed in as the plan's member of `role`.
-    fn caller(&self, role: &str) -> Caller {
+    pub(crate) fn caller(&self, role: &str) -> Caller {
         Caller::new(
             &format!("{}/v4_6_release/apis/3.0", self.served.site),
             COMPANY,

@@ -98,8 +98,9 @@ async fn run_confirmed(
 enum Records {
     /// Records of its own for each action: the actions are meant to go through.
     Fresh,
-    /// One record of each kind for the whole scenario: the actions are meant to be refused,
-    /// so the records stay as they are (and a sweep costs one create a kind).
+    /// One record of each kind: the actions are meant to be refused, so the records stay as
+    /// they are. On a sandbox they are the run's, shared by every such sweep (a sweep costs
+    /// no create once the first has made them; see [`arrange::shared_record`]).
     Shared,
 }
 
@@ -141,12 +142,18 @@ async fn example_request(
             Records::Fresh => action.name.as_str(),
             Records::Shared => "the catalog",
         };
-        let (name, subject) = arrange::example_record(world, kind, user, None).await;
+        let (name, subject) = match records {
+            Records::Fresh => arrange::example_record(world, kind, user, None).await,
+            Records::Shared => arrange::shared_record(world, kind, user, None).await,
+        };
         request.subject = Some(Subject::Id(subject.id));
         path = action.path.replace("{parentId}", &subject.id.to_string());
         let child = child_path.and_then(|p| arrange::kind_at(&world.fixtures, p));
         if let (true, Some(child)) = (request.fields.contains_key("id"), child) {
-            let (_, record) = arrange::example_record(world, child, user, Some(&name)).await;
+            let (_, record) = match records {
+                Records::Fresh => arrange::example_record(world, child, user, Some(&name)).await,
+                Records::Shared => arrange::shared_record(world, child, user, Some(&name)).await,
+            };
             request.fields.insert("id".into(), Value::from(record.id));
         }
         let lists: Vec<String> = request
@@ -160,7 +167,10 @@ async fn example_request(
             let mut ids = Vec::new();
             for n in 0..count {
                 let name = format!("{user} {field} {}", n + 1);
-                let (_, record) = arrange::example_record(world, kind, &name, None).await;
+                let (_, record) = match records {
+                    Records::Fresh => arrange::example_record(world, kind, &name, None).await,
+                    Records::Shared => arrange::shared_record(world, kind, &name, None).await,
+                };
                 ids.push(Value::from(record.id));
             }
             request.fields.insert(field, Value::Array(ids));
@@ -227,6 +237,9 @@ async fn refuse_all(world: &mut ConformanceWorld, actions: &[Action], what: &str
         .into_iter()
         .filter(|e| e.is_write() && e.succeeded())
         .collect();
+    if !accepted.is_empty() {
+        arrange::forget_shared_records(world).await;
+    }
     assert!(
         wrong.is_empty() && accepted.is_empty(),
         "{} of {} {what} were not denied or blocked:\n  {}\nwrites ConnectWise accepted: {accepted:?}",
@@ -307,6 +320,9 @@ async fn other_writes_refused(world: &mut ConformanceWorld) {
         if result.outcome == Outcome::Allowed {
             wrong.push(line(action, &result, confirmed));
         }
+    }
+    if !wrong.is_empty() {
+        arrange::forget_shared_records(world).await;
     }
     assert!(
         wrong.is_empty(),

@@ -28,6 +28,7 @@ use crate::model::{FunctionName, Level, Operation};
 
 pub(crate) use answer::{Answer, CONTENT_TYPE};
 use records::reference_of;
+pub(super) use records::stamp;
 
 /// A request as the responder reads it, whichever server received it.
 pub(crate) struct Request<'a> {

@@ -254,7 +254,8 @@ pub(super) fn set_path(record: &mut Value, path: &str, value: Value) {
     }
 }
 
-pub(super) fn stamp(record: &mut Value, member: &str, created: bool) {
+/// Stamps `_info` as ConnectWise does on a write by `member` (and on a create, `created`).
+pub(in crate::mock) fn stamp(record: &mut Value, member: &str, created: bool) {
     let now = now_utc();
     set_path(record, "_info/lastUpdated", Value::from(now.clone()));
     set_path(record, "_info/updatedBy", Value::from(member));
