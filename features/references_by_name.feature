@@ -317,3 +317,19 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | a request          | request                                      | field         | value     | noun          | granted                                      | function                    |
         | scheduling         | schedule a technician                        | member        | mchen     | member        | Service Desk / Resource Scheduling           | System / Member Maintenance |
         | linking a device   | add a configuration to ticket "VPN drops every" | configuration | GLBX-FW01 | configuration | Service Desk / Service Ticket - Dependencies | Companies / Configurations  |
+
+  Rule: RD-04 a write that does not say which record it is about is refused before anything is sent
+
+    @RD-04 @mock-only
+    Scenario Outline: Asking to <request> without saying which ticket is refused, and nothing is sent
+      Given an API member with the role "full-access"
+      When the AI asks to <request> with:
+        | <field> | <value> |
+      Then the outcome is rejected
+      And the AI is told "I need a record number"
+      And ConnectWise received no request for it
+
+      Examples:
+        | request               | field   | value                      |
+        | update ticket         | summary | VPN drops every 10 minutes |
+        | add a task to ticket  | notes   | Check the VPN logs         |
