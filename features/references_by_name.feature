@@ -333,3 +333,17 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | request               | field   | value                      |
         | update ticket         | summary | VPN drops every 10 minutes |
         | add a task to ticket  | notes   | Check the VPN logs         |
+
+  Rule: RD-01 companies are matched by identifier, which no two companies share
+
+    @RD-01 @mock-only
+    Scenario: Giving a company the identifier of another fails, and the AI is told ConnectWise's reason
+      Given an API member with the role "full-access"
+      And a company "Acme"
+      When the AI asks to update company "Acme" with:
+        | identifier | Globex |
+      Then the outcome is failed
+      And the AI is told "Could not update company"
+      And the AI is told "identifier Globex already in use"
+      And ConnectWise received one PATCH request, answered 400
+      And nothing was written to ConnectWise
