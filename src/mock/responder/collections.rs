@@ -412,12 +412,12 @@ impl Call<'_> {
             };
             (page, link)
         } else {
-            let least = match self.shared.fixtures.permissions.settings.page_zero {
+            let lowest_page = match self.shared.fixtures.permissions.settings.page_zero {
                 PageZero::FirstPage => 0,
                 PageZero::BadRequest => 1,
             };
             // Page 0, where it is served, is the first page.
-            let page = match paging_param(self.request, "page", least) {
+            let page = match paging_param(self.request, "page", lowest_page) {
                 Ok(p) => p.unwrap_or(1).max(1),
                 Err(answer) => return answer,
             };
