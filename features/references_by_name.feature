@@ -72,7 +72,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       And ticket "VPN drops every" now has the type "Project Request"
       And ticket "VPN drops every" now has the subType "Migration"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A closed ticket reopened to a status named by name holds that status
       Given an API member with the role "full-access"
       And a service ticket "Email bouncing" with:
@@ -94,7 +94,21 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       Then the outcome is allowed
       And ticket "VPN drops every" now has the owner "mchen"
 
-    @RD-04 @writes
+    @RD-05 @writes @mock-only
+    Scenario: A reassignment does not read the ticket first, so Service Tickets Edit without Inquire is enough
+      Only a status, type or subtype named without its board is looked up on the ticket's
+      own board, which needs the ticket read first; an owner is looked up among the members.
+      Given an API member whose role grants:
+        | function                       | edit | inquire |
+        | Service Desk / Service Tickets | All  | None    |
+        | System / Member Maintenance    | None | All     |
+      And a service ticket "VPN drops every" owned by another member
+      When the AI asks to reassign ticket "VPN drops every" with:
+        | owner | mchen |
+      Then the outcome is allowed
+      And ticket "VPN drops every" now has the owner "mchen"
+
+    @RD-04 @writes @mock-only
     Scenario: A device linked to a ticket by its name is the device linked
       Given an API member with the role "full-access"
       And a service ticket "VPN drops every" owned by another member
