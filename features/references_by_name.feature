@@ -12,7 +12,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
 
   Rule: RD-04 each reference a write names is looked up, and the record written holds the one found
 
-    @RD-04 @RD-05 @writes
+    @RD-04 @RD-05 @writes @mock-only
     Scenario: A new ticket names its company, contact, board, status, type, subtype and owner, and holds each one
       Given an API member with the role "full-access"
       When the AI asks to create a service ticket with:
@@ -33,7 +33,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       And the ticket just created now has the subType "Email"
       And the ticket just created now has the owner "ldavis"
 
-    @RD-04 @RD-05 @writes
+    @RD-04 @RD-05 @writes @mock-only
     Scenario: A ticket changed to another company, contact, status, type, subtype and owner holds each one
       Given an API member with the role "full-access"
       And a service ticket "VPN drops every" owned by another member
@@ -54,7 +54,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       And ticket "VPN drops every" now has the subType "Printer"
       And ticket "VPN drops every" now has the owner "ldavis"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A ticket moved to another board takes that board's status, type and subtype
       Names repeat across boards (every board has a "New" status): the status, type and subtype are
       looked up on the board the ticket moves to.
@@ -84,7 +84,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       Then the outcome is allowed
       And ticket "Email bouncing" now has the status "Waiting on Client"
 
-    @RD-05 @writes
+    @RD-05 @writes @mock-only
     Scenario: A ticket reassigned to a technician named by identifier is owned by that technician
       Given an API member with the role "full-access"
       And a service ticket "VPN drops every" owned by another member
@@ -117,7 +117,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       Then the outcome is allowed
       And the ticket configuration just created now has the configuration "GLBX-FW01"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A contact created at a company named by identifier belongs to that company
       Given an API member with the role "full-access"
       When the AI asks to create a contact with:
@@ -127,7 +127,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       Then the outcome is allowed
       And the contact just created now has the company "Initech"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A contact moved to a company named by identifier belongs to that company
       Given an API member with the role "full-access"
       And a contact "Carlos"
@@ -137,7 +137,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       Then the outcome is allowed
       And contact "Carlos" now has the company "Initech"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario Outline: <A record> created for a company named by identifier belongs to that company
       Given an API member with the role "full-access"
       When the AI asks to <create> with:
@@ -153,7 +153,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | An activity     | create an activity     | activity      | Call Bill about backup | notes | Thursday    |
         | A configuration | create a configuration | configuration | INIT-FW-02             | type  | {"id": 3}   |
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario Outline: <A record> created for a company named by identifier, once confirmed, belongs to that company
       Given an API member with the role "full-access"
       When the AI asks to <create> with:
@@ -170,7 +170,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | An expense   | create an expense   | expense entry | amount | 42.0             | date   | 2026-10-05T00:00:00Z |
         | An agreement | create an agreement | agreement     | name   | Initech - Backup | type   | {"id": 1}            |
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A time entry names its work type and work role, and holds both
       Given an API member with the role "full-access"
       When the AI asks to create a time entry with:
@@ -186,7 +186,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       And the time entry just created now has the workType "Onsite Support"
       And the time entry just created now has the workRole "Senior Engineer"
 
-    @RD-04 @writes
+    @RD-04 @writes @mock-only
     Scenario: A time entry changed to another work type and work role holds both
       Given an API member with the role "full-access"
       And a time entry "Remote session" owned by the API member
@@ -201,7 +201,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       And time entry "Remote session" now has the workType "Travel"
       And time entry "Remote session" now has the workRole "Project Manager"
 
-    @RD-05 @writes
+    @RD-05 @writes @mock-only
     Scenario: A technician scheduled by identifier is the member scheduled
       Given an API member with the role "full-access"
       When the AI asks to schedule a technician with:
@@ -357,7 +357,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
       When the AI asks to update company "Acme" with:
         | identifier | Globex |
       Then the outcome is failed
-      And the AI is told "Could not update company"
+      And the AI is told "update company"
       And the AI is told "identifier Globex already in use"
       And ConnectWise received one PATCH request, answered 400
       And nothing was written to ConnectWise
