@@ -301,6 +301,8 @@ pub struct Settings {
     pub max_page_size: usize,
     /// What a `pageSize` above `max_page_size` gets.
     pub page_size_above_max: PageSizeAboveMax,
+    /// What `page=0` gets (UNCERTAIN: ConnectWise documents pages from 1).
+    pub page_zero: PageZero,
     /// The `code` of a 401 body.
     pub unauthorized_code: String,
     /// The `message` of a 401 body.
@@ -404,6 +406,17 @@ pub enum PageSizeAboveMax {
     Cap,
     /// Answer 400 naming the size and the maximum.
     Reject,
+}
+
+/// What the mock does with `page=0` (UNCERTAIN: ConnectWise numbers pages from 1 and does
+/// not say what page 0 gets; connectwise-rest starts its paging there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PageZero {
+    /// Serve the first page, as if `page=1` had been asked for.
+    FirstPage,
+    /// Answer 400 in ConnectWise's error shape, naming the page.
+    BadRequest,
 }
 
 /// The whole mapping.

@@ -91,14 +91,15 @@ impl ReferenceIntegration {
                 result.status = Some(200);
                 result
             }
-            Err(mut result) if result.status == Some(403) => {
+            // `/system/info` answered, so the credentials are good: whatever stops the list
+            // (a refusal, an error), the AI is told it is connected but cannot list.
+            Err(mut result) => {
                 result.message = format!(
                     "Connected, but the companies to associate cannot be listed: {}",
                     result.message
                 );
                 *result
             }
-            Err(result) => *result,
         }
     }
 
@@ -211,7 +212,7 @@ impl ReferenceIntegration {
                 Ok(answer) if answer.ok() => {
                     related.insert(field.clone(), answer.body);
                 }
-                Ok(answer) if answer.status == 403 => missing.push(field.clone()),
+                // Refused (403) or not readable for another reason: the detail is missing.
                 Ok(_) | Err(_) => missing.push(field.clone()),
             }
         }

@@ -12,8 +12,9 @@
 //! - connectwise-rest sends `Accept: application/vnd.connectwise.com+json; version=2021.1,
 //!   application/json`, `Cache-Control: no-cache`, `clientId` and the credential; encodes
 //!   the query as axios does (spaces as `+`, `:`, `,`, `[` and `]` left as they are); and
-//!   pages by asking page after page with the same `pageSize` until a page is empty. It
-//!   ignores `Link`.
+//!   pages by asking page after page with the same `pageSize` until a page is empty,
+//!   from page 0 unless told otherwise (`page_zero` in `permissions.toml` says what the
+//!   mock makes of it). It ignores `Link`.
 //! - A third way: following `rel="next"` literally, as RFC 5988 clients do.
 
 use std::collections::BTreeSet;
@@ -220,16 +221,18 @@ impl Library {
         panic!("{}: more than 100 pages of {path}", self.name);
     }
 
-    /// connectwise-rest's `cwm.paginate(api.getX, {startPage: 1, pageSize}, params)`: page
-    /// after page with the caller's parameters until one is empty.
+    /// connectwise-rest's `cwm.paginate(api.getX, {startPage, pageSize}, params)`: page
+    /// after page from `start_page` (the library's default is 0) with the caller's
+    /// parameters until one is empty.
     async fn every_page_until_empty(
         &self,
         path: &str,
         params: &[(&str, String)],
+        start_page: usize,
         page_size: usize,
     ) -> Vec<Value> {
         let mut records = Vec::new();
-        for page in 1..=100 {
+        for page in start_page..=100 {
             let mut query: Vec<(&str, String)> = params.to_vec();
             query.push(("page", page.to_string()));
             query.push(("pageSize", page_size.to_string()));
@@ -395,10 +398,52 @@ async fn connectwise_rest_reads_every_company_page_by_page_until_an_empty_page()
     let library = Library::connectwise_rest(&wire);
 
     let records = library
-        .every_page_until_empty("/company/companies", &[], 25)
+        .every_page_until_empty("/company/companies", &[], 1, 25)
         .await;
 
     assert_each_once(library.name, &ids(&records), &every_company_id(&wire));
+    wire.shutdown();
+}
+
+/// connectwise-rest's default start, page 0: ConnectWise numbers pages from 1 and does not
+/// say what page 0 gets. Served as the first page (the `page_zero` default), the library
+/// reads the first page twice; refused (`bad-request`), its paging fails at once with 400.
+#[tokio::test(flavor = "multi_thread")]
+async fn connectwise_rest_from_its_default_page_0_reads_the_first_page_twice_or_is_refused() {
+    let wire = with_companies(61).await;
+    let library = Library::connectwise_rest(&wire);
+    let records = library
+        .every_page_until_empty("/company/companies", &[], 0, 25)
+        .await;
+    let got = ids(&records);
+    assert_eq!(
+        got.len(),
+        every_company_id(&wire).len() + 25,
+        "the first page twice, then every other page once: {got:?}"
+    );
+    assert_eq!(got[..25], got[25..50], "page 0 is page 1");
+    wire.shutdown();
+
+    let wire = Wire::with_settings(role("customer-sync"), |settings| {
+        settings.page_zero = cw_conform::connectwise::security::PageZero::BadRequest;
+    })
+    .await;
+    let library = Library::connectwise_rest(&wire);
+    let refused = library
+        .get(
+            "/company/companies",
+            &[("page", "0".to_owned()), ("pageSize", "25".to_owned())],
+        )
+        .await;
+    refused.expect(StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_str(&refused.text).unwrap_or_default();
+    assert_eq!(body["code"], "BadRequest", "{refused}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("page \"0\"")),
+        "{refused}"
+    );
     wire.shutdown();
 }
 
@@ -472,6 +517,7 @@ async fn the_incremental_sync_query_finds_what_changed_since() {
                 .every_page_until_empty(
                     "/company/companies",
                     &[("conditions", format!("{field} > [2026-10-20T00:00:00Z]"))],
+                    1,
                     1000,
                 )
                 .await;

@@ -14,6 +14,10 @@
 //! - every write of the catalog: asked for in a scenario that checks its outcome;
 //! - every row of the least-privilege role: stated, with its four levels, by an LP-02
 //!   scenario that checks what ConnectWise reports and enforces for the role;
+//! - every reference an action looks up before a write (its `validate` fields): named in a
+//!   request that is allowed and the record read back with the reference found (so a lookup
+//!   skipped, or one that sends the wrong id, fails), and named in a request that the
+//!   lookup's refusal stops, with nothing written (so a lookup that is not made fails);
 //! - a change a scenario checks: the value before differs from the value after.
 
 use std::collections::BTreeSet;
@@ -254,6 +258,44 @@ fn least_privilege_misses(fixtures: &Fixtures, checks: &[Checked]) -> Vec<String
     misses
 }
 
+/// Each reference an action looks up by name before a write: resolved and read back, and
+/// refused with nothing written.
+fn lookup_misses(fixtures: &Fixtures, checks: &[Checked]) -> Vec<String> {
+    let mut misses = Vec::new();
+    for action in fixtures.actions.iter().filter(|a| a.writes()) {
+        for field in &action.validate {
+            let Some(lookup) = fixtures.actions.lookup(field) else {
+                continue;
+            };
+            let naming: Vec<&Checked> = checks
+                .iter()
+                .filter(|c| c.asks(&action.name) && c.keys.iter().any(|k| k == field))
+                .collect();
+            let read_back = format!(" now has the {field} \"");
+            if !naming.iter().any(|c| {
+                c.has("the outcome is allowed") && c.steps.iter().any(|s| s.contains(&read_back))
+            }) {
+                misses.push(format!(
+                    "{} looks up its {field} (the {}): no scenario asks to \"{}\" naming the {field}, expects it allowed and reads the record back (\"… now has the {field} …\"), so a lookup skipped or sending the wrong id passes",
+                    action.name, lookup.noun, action.phrase
+                ));
+            }
+            let told = format!("the AI is told \"cannot check the {}\"", lookup.noun);
+            if !naming.iter().any(|c| {
+                c.has("the outcome is denied")
+                    && c.has(&told)
+                    && c.has("ConnectWise received no write")
+            }) {
+                misses.push(format!(
+                    "{} looks up its {field} (the {}): no scenario asks to \"{}\" naming the {field} with a role that cannot read it and expects it denied, the AI told \"cannot check the {}\" and no write, so a write sent without the lookup passes",
+                    action.name, lookup.noun, action.phrase, lookup.noun
+                ));
+            }
+        }
+    }
+    misses
+}
+
 /// `Given ticket #1004 has the status "X"` … `Then ticket #1004 now has the status "X"`:
 /// a change to the value the record already has proves nothing.
 fn unchanged_change_misses(checks: &[Checked]) -> Vec<String> {
@@ -343,6 +385,13 @@ fn every_row_of_the_least_privilege_role_is_stated_and_checked() {
 }
 
 #[test]
+fn every_reference_a_write_looks_up_is_read_back_and_refused() {
+    let fixtures = Fixtures::shared_builtin().unwrap();
+    let checks = builtin_checks(&fixtures);
+    assert_none(&lookup_misses(&fixtures, &checks), "looked-up references");
+}
+
+#[test]
 fn no_scenario_checks_a_change_to_the_value_the_record_already_has() {
     let fixtures = Fixtures::shared_builtin().unwrap();
     let checks = builtin_checks(&fixtures);
@@ -373,6 +422,28 @@ fn the_gate_names_fixture_data_no_scenario_checks() {
     assert!(
         fields.iter().all(|m| m.contains("field taxable")),
         "{fields:?}"
+    );
+
+    // A lookup added to an action with no scenario naming that reference.
+    let mut catalog: Vec<Action> = changed.actions.iter().cloned().collect();
+    let reassign = catalog
+        .iter_mut()
+        .find(|a| a.name == "ticket.reassign")
+        .unwrap_or_else(|| panic!("the catalog has no ticket.reassign"));
+    reassign.validate.push("contact".to_owned());
+    let lookups = changed
+        .actions
+        .lookups()
+        .map(|(f, l)| (f.clone(), l.clone()))
+        .collect();
+    changed.actions = crate::model::ActionCatalog::new(catalog, lookups);
+    let references = lookup_misses(&changed, &checks);
+    assert!(
+        references.len() == 2
+            && references
+                .iter()
+                .all(|m| m.starts_with("ticket.reassign looks up its contact")),
+        "read back and refused: {references:?}"
     );
 
     let mut role = changed

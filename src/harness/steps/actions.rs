@@ -117,6 +117,12 @@ async fn ai_asks(
         fields,
     };
     perform(world, &request).await;
+    note_created(world, &action, path);
+}
+
+/// Remembers the record a create allowed (at once, or once confirmed) made, for steps that
+/// refer to "the one just created".
+fn note_created(world: &mut ConformanceWorld, action: &crate::model::Action, path: String) {
     let created = world.result.as_ref().and_then(|r| {
         (r.outcome == Outcome::Allowed
             && matches!(action.kind, ActionKind::Create | ActionKind::Attach))
@@ -253,6 +259,13 @@ async fn person_answers(world: &mut ConformanceWorld, answer: String) {
         .unwrap_or_else(|| panic!("nothing is held for confirmation\n{}", world.evidence()));
     let result = world.confirm(held.token, answer == "confirms").await;
     world.result = Some(result);
+    if let Some(action) = world.fixtures.actions.get(&held.action).cloned() {
+        let path = match held.record {
+            Some(parent) => action.path.replace("{parentId}", &parent.to_string()),
+            None => action.path.clone(),
+        };
+        note_created(world, &action, path);
+    }
 }
 
 #[cfg(test)]

@@ -101,11 +101,11 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#,
+            r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#,
         ),
-        form: "<noun> #<id>|\"<name>\" now has the <field> \"<value>\"",
-        description: "The record as ConnectWise now holds it (a reference field matches its \
-                      name or identifier).",
+        form: "[the ]<noun> #<id>|\"<name>\"|just created now has the <field> \"<value>\"",
+        description: "The record (or the one the last action created) as ConnectWise now \
+                      holds it (a reference field matches its name or identifier).",
         parameters: &[
             param("<noun>", NOUN),
             param("<id>", "a record number"),
@@ -304,8 +304,8 @@ pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         )
 }
 
-/// Which record a step names: `ticket #1004` (by number) or `ticket "VPN"` (a record the
-/// scenario arranged, by its name).
+/// Which record a step names: `ticket #1004` (by number), `ticket "VPN"` (a record the
+/// scenario arranged, by its name), or the one the last action created (neither given).
 async fn named_record(
     world: &mut ConformanceWorld,
     noun: &str,
@@ -313,6 +313,16 @@ async fn named_record(
     name: &str,
 ) -> (String, Option<Value>) {
     let collection = collection_for(world, noun);
+    if id.is_empty() && name.is_empty() {
+        let path = world
+            .fixtures
+            .permissions
+            .endpoint_for(&collection)
+            .map_or_else(|| collection.clone(), |e| e.path.clone());
+        let id = world.just_created(&path);
+        let record = world.record(&collection, id).await;
+        return (format!("the {noun} just created (#{id})"), record);
+    }
     if name.is_empty() {
         let id: i64 = id
             .parse()
@@ -342,8 +352,11 @@ async fn record_field_before(
     assert_record_field(world, &noun, &id, &name, &field, &expected).await;
 }
 
-/// `ticket "VPN" now has the status ">Closed"`, `ticket #1001 now has …`
-#[then(regex = r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#)]
+/// `ticket "VPN" now has the status ">Closed"`, `ticket #1001 now has …`, `the ticket just
+/// created now has the owner "ldavis"`
+#[then(
+    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#
+)]
 async fn record_field(
     world: &mut ConformanceWorld,
     noun: String,
@@ -400,22 +413,8 @@ async fn record_exists(
     name: String,
     state: String,
 ) {
-    let (shown, exists) = if id.is_empty() && name.is_empty() {
-        let collection = collection_for(world, &noun);
-        let path = world
-            .fixtures
-            .permissions
-            .endpoint_for(&collection)
-            .map_or_else(|| collection.clone(), |e| e.path.clone());
-        let id = world.just_created(&path);
-        (
-            format!("{noun} #{id}"),
-            world.record(&collection, id).await.is_some(),
-        )
-    } else {
-        let (shown, record) = named_record(world, &noun, &id, &name).await;
-        (shown, record.is_some())
-    };
+    let (shown, record) = named_record(world, &noun, &id, &name).await;
+    let exists = record.is_some();
     assert_eq!(
         exists,
         state == "still exists",

@@ -62,6 +62,23 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "ConnectWise was asked for every page of the contacts, at most 1,000 a page",
         table: None,
     },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^a client asking for page 0 of the (\w[\w ]*?) (gets the first page|is refused with 400, naming the page)$",
+        ),
+        form: "a client asking for page 0 of the <records> gets the first page|is refused with \
+               400, naming the page",
+        description: "Asks ConnectWise for page 0 of the list, 25 a page, as connectwise-rest \
+                      starts its paging, and checks the answer: the records of page 1 (and \
+                      its `Link`), or 400 in ConnectWise's error shape naming the page.",
+        parameters: &[param(
+            "<records>",
+            "a kind of record: companies, contacts, …",
+        )],
+        example: "a client asking for page 0 of the companies gets the first page",
+        table: None,
+    },
 ];
 
 /// A number as a feature writes it: `1200` or `1,200`.
@@ -424,5 +441,69 @@ mod tests {
             &json!({"types": [{"id": 3, "name": "Owner"}]})
         ));
         assert!(!is_owner_company(&template));
+    }
+}
+
+/// `Then a client asking for page 0 of the companies gets the first page`: page 0, 25 a page,
+/// as connectwise-rest asks first, answered as the `page_zero` setting says.
+#[then(
+    regex = r"^a client asking for page 0 of the (\w[\w ]*?) (gets the first page|is refused with 400, naming the page)$"
+)]
+async fn page_zero(world: &mut ConformanceWorld, noun: String, answer: String) {
+    let collection = collection_for(world, &noun);
+    let path = world
+        .fixtures
+        .permissions
+        .endpoint_for(&collection)
+        .map_or_else(
+            || mistake!("{noun} are not a list ConnectWise pages"),
+            |e| e.path.clone(),
+        );
+    let client = world.client().await;
+    let page = |number: &str| [("page", number.to_owned()), ("pageSize", "25".to_owned())];
+    let zero = client
+        .get(&path, &page("0"))
+        .await
+        .unwrap_or_else(|e| panic!("page 0 of {noun}: {e}\n{}", world.evidence()));
+    if answer == "gets the first page" {
+        let first = client
+            .get(&path, &page("1"))
+            .await
+            .unwrap_or_else(|e| panic!("page 1 of {noun}: {e}\n{}", world.evidence()));
+        let ids = |r: &crate::connectwise::Response| -> Vec<i64> {
+            r.body
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v["id"].as_i64()).collect())
+                .unwrap_or_default()
+        };
+        assert!(
+            zero.status == 200 && first.status == 200,
+            "expected page 0 of {noun} answered as page 1, observed {} (page 1: {}): {}\n{}",
+            zero.status,
+            first.status,
+            zero.body,
+            world.evidence()
+        );
+        assert!(
+            !ids(&first).is_empty() && ids(&zero) == ids(&first) && zero.link == first.link,
+            "expected page 0 of {noun} to be page 1 ({:?}, Link {:?}), observed {:?}, Link {:?}\n{}",
+            ids(&first),
+            first.link,
+            ids(&zero),
+            zero.link,
+            world.evidence()
+        );
+    } else {
+        let message = zero.error_message().unwrap_or_default().to_owned();
+        assert!(
+            zero.status == 400
+                && zero.body["code"].as_str().is_some_and(|c| !c.is_empty())
+                && message.contains("page \"0\""),
+            "expected page 0 of {noun} refused with 400 in ConnectWise's error shape (code, \
+             message naming page \"0\"), observed {}: {}\n{}",
+            zero.status,
+            zero.body,
+            world.evidence()
+        );
     }
 }

@@ -5,7 +5,7 @@
 use cucumber::given;
 
 use super::{Keyword, Pattern, StepDoc, param};
-use crate::connectwise::security::{BadCredentials, CloseRuleSource, SetupTableReads};
+use crate::connectwise::security::{BadCredentials, CloseRuleSource, PageZero, SetupTableReads};
 use crate::harness::mistake;
 use crate::harness::world::ConformanceWorld;
 
@@ -64,6 +64,17 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "ConnectWise lets setup tables be read with Table Setup Inquire only",
         table: None,
     },
+    StepDoc {
+        keyword: Keyword::Given,
+        pattern: Pattern::Regex(r"^ConnectWise (serves page 0 as the first page|refuses page 0)$"),
+        form: "ConnectWise serves page 0 as the first page|refuses page 0",
+        description: "The page-0 switch: ConnectWise numbers pages from 1 and does not say \
+                      what page 0 gets; served as the first page (the default) or refused \
+                      with 400. Mock only.",
+        parameters: &[],
+        example: "ConnectWise refuses page 0",
+        table: None,
+    },
 ];
 
 #[given(regex = r"^ConnectWise governs closing tickets as the (older table|newer document) says$")]
@@ -108,5 +119,17 @@ async fn setup_table_reads(world: &mut ConformanceWorld, who: String) {
     };
     world
         .switch(|settings| settings.setup_table_reads = reads)
+        .await;
+}
+
+#[given(regex = r"^ConnectWise (serves page 0 as the first page|refuses page 0)$")]
+async fn page_zero(world: &mut ConformanceWorld, answer: String) {
+    let page_zero = match answer.as_str() {
+        "serves page 0 as the first page" => PageZero::FirstPage,
+        "refuses page 0" => PageZero::BadRequest,
+        other => mistake!("unknown answer to page 0 \"{other}\""),
+    };
+    world
+        .switch(|settings| settings.page_zero = page_zero)
         .await;
 }

@@ -18,7 +18,7 @@ use super::super::query::{Conditions, Fields, OrderBy};
 use super::super::store::{at_path, record_id};
 use crate::connectwise::error::{ErrorBody, ValidationError};
 use crate::connectwise::security::{
-    Endpoint, PageSizeAboveMax, Target, UnknownConditionField, operation_for_method,
+    Endpoint, PageSizeAboveMax, PageZero, Target, UnknownConditionField, operation_for_method,
 };
 use crate::model::{Level, Operation};
 
@@ -412,8 +412,13 @@ impl Call<'_> {
             };
             (page, link)
         } else {
-            let page = match paging_param(self.request, "page", 1) {
-                Ok(p) => p.unwrap_or(1),
+            let lowest_page = match self.shared.fixtures.permissions.settings.page_zero {
+                PageZero::FirstPage => 0,
+                PageZero::BadRequest => 1,
+            };
+            // Page 0, where it is served, is the first page.
+            let page = match paging_param(self.request, "page", lowest_page) {
+                Ok(p) => p.unwrap_or(1).max(1),
                 Err(answer) => return answer,
             };
             let last = records.len().div_ceil(page_size).max(1);
