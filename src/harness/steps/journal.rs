@@ -101,9 +101,9 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#,
+            r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#,
         ),
-        form: "<noun> #<id>|\"<name>\" now has the <field> \"<value>\"",
+        form: "[the ]<noun> #<id>|\"<name>\"|just created now has the <field> \"<value>\"",
         description: "The record as ConnectWise now holds it (a reference field matches its \
                       name or identifier).",
         parameters: &[
@@ -111,7 +111,10 @@ pub(super) const STEPS: &[StepDoc] = &[
             param("<id>", "a record number"),
             param("<name>", "a record the scenario arranged"),
             param("<field>", "a field name"),
-            param("<value>", "the value"),
+            param(
+                "<value>",
+                "the value (`the API member` or `another member`: that member's identifier)",
+            ),
         ],
         example: "contact #101 now has the title \"Office Manager\"",
         table: None,
@@ -285,8 +288,12 @@ async fn note_received(world: &mut ConformanceWorld, settings: String) {
     );
 }
 
-/// The collection a record kind names (`ticket`, `time entries`, `contacts`).
+/// The collection a record kind names (`ticket`, `time entries`, `contacts`, or a kind of
+/// `fixtures/records.toml` such as `project ticket`).
 pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
+    if let Some(kind) = crate::harness::arrange::kind(noun) {
+        return kind.collection.clone();
+    }
     let wanted: String = noun
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -304,8 +311,8 @@ pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
         )
 }
 
-/// Which record a step names: `ticket #1004` (by number) or `ticket "VPN"` (a record the
-/// scenario arranged, by its name).
+/// Which record a step names: `ticket #1004` (by number), `ticket "VPN"` (a record the
+/// scenario arranged, by its name), or with neither the one the last action created.
 async fn named_record(
     world: &mut ConformanceWorld,
     noun: &str,
@@ -313,6 +320,15 @@ async fn named_record(
     name: &str,
 ) -> (String, Option<Value>) {
     let collection = collection_for(world, noun);
+    if name.is_empty() && id.is_empty() {
+        let path = world
+            .fixtures
+            .permissions
+            .endpoint_for(&collection)
+            .map_or_else(|| collection.clone(), |e| e.path.clone());
+        let (id, record) = world.just_created_record(&collection, &path).await;
+        return (format!("{noun} #{id}"), record);
+    }
     if name.is_empty() {
         let id: i64 = id
             .parse()
@@ -343,7 +359,9 @@ async fn record_field_before(
 }
 
 /// `ticket "VPN" now has the status ">Closed"`, `ticket #1001 now has …`
-#[then(regex = r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") now has the (\w+) "([^"]*)"$"#)]
+#[then(
+    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#
+)]
 async fn record_field(
     world: &mut ConformanceWorld,
     noun: String,
@@ -367,6 +385,8 @@ async fn assert_record_field(
 ) {
     let (shown, record) = named_record(world, noun, id, name).await;
     let record = record.unwrap_or_else(|| panic!("{shown} does not exist\n{}", world.evidence()));
+    let member = crate::harness::arrange::member_named(world, expected);
+    let expected = member.as_deref().unwrap_or(expected);
     let value = record.get(field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let unmarked = |t: String| match t.strip_prefix("[cw-conform ") {
@@ -400,22 +420,8 @@ async fn record_exists(
     name: String,
     state: String,
 ) {
-    let (shown, exists) = if id.is_empty() && name.is_empty() {
-        let collection = collection_for(world, &noun);
-        let path = world
-            .fixtures
-            .permissions
-            .endpoint_for(&collection)
-            .map_or_else(|| collection.clone(), |e| e.path.clone());
-        let id = world.just_created(&path);
-        (
-            format!("{noun} #{id}"),
-            world.record(&collection, id).await.is_some(),
-        )
-    } else {
-        let (shown, record) = named_record(world, &noun, &id, &name).await;
-        (shown, record.is_some())
-    };
+    let (shown, record) = named_record(world, &noun, &id, &name).await;
+    let exists = record.is_some();
     assert_eq!(
         exists,
         state == "still exists",
