@@ -105,6 +105,15 @@ Feature: Read-only discovery and lookup
         | companies |
         | contacts  |
 
+    @OV-03
+    Scenario: A search asking for larger pages than ConnectWise gives is rejected before anything is asked
+      Given an API member with the role "customer-sync"
+      When the AI asks to search contacts "Doe" with:
+        | pageSize | 5000 |
+      Then the outcome is rejected
+      And the AI is told "from 1 to 1000"
+      And ConnectWise received no request for it
+
     @OV-03 @mock-only
     Scenario Outline: The customer-sync import brings in every <record>, however many pages it takes
       Given an API member with the role "customer-sync"
