@@ -193,7 +193,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       When the AI asks to search members "another member"
       Then the outcome is allowed
       And the result includes the member "another member"
-      And the result lists 1 record
+      And the result does not include the member "the API member"
 
     @RD-05
     Scenario: Without Member Maintenance Inquire the technician search is denied
