@@ -364,8 +364,10 @@ pub(crate) async fn absent(world: &mut ConformanceWorld, kind_name: &str, name: 
         .fixtures
         .permissions
         .endpoint_for(&kind.collection)
-        .map(|e| e.path.clone())
-        .unwrap_or_else(|| mistake!("a {} has no ConnectWise collection", kind.name));
+        .map_or_else(
+            || mistake!("a {} has no ConnectWise collection", kind.name),
+            |e| e.path.clone(),
+        );
     let id = world.id_past_the_largest(&kind.collection, &path).await;
     world.arranged.insert(
         name.to_owned(),

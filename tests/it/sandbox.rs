@@ -1241,11 +1241,7 @@ async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_
         "{} of {total} scenarios ran on the sandbox ({:.1}%), fewer than 90 %; left out:\n{}",
         ran.len(),
         percent(ran.len(), total),
-        left_out
-            .iter()
-            .map(|l| named(l))
-            .collect::<Vec<_>>()
-            .join("\n")
+        left_out.iter().map(named).collect::<Vec<_>>().join("\n")
     );
 
     default_only.assert_code(0);
