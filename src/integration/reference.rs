@@ -165,7 +165,7 @@ impl ReferenceIntegration {
                     return ToolResult::new(
                         Outcome::Rejected,
                         format!(
-                            "Could not {}: {PAGE_SIZE_FIELD} {asked} is not a page size ConnectWise gives (a whole number from 1 to {PAGE_SIZE}); nothing was asked.",
+                            "Could not {}: invalid {PAGE_SIZE_FIELD} {asked}: ConnectWise gives pages of a whole number from 1 to {PAGE_SIZE} records; nothing was asked.",
                             action.phrase
                         ),
                     );
