@@ -7,10 +7,9 @@
 #
 # Without MEMBERS.toml, a members file is written from the plan: one member for each role
 # it lists (identifier cw-conform-ROLE, keys ROLE-public / ROLE-private). Prints how many
-# scenarios ran, how many failed, and the left-out ones grouped by kind and by reason (as a share
-# of all scenarios and of those that need neither an injected fault nor a modelled
-# alternative). The scratch directory (plan, report.json, serve and run output) is kept
-# and named at the end.
+# scenarios ran (as a share of all scenarios, and of those nothing beyond a sandbox's reach
+# keeps out), how many failed, and the left-out ones grouped by kind and by reason. The
+# scratch directory (plan, report.json, serve and run output) is kept and named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 members=""
