@@ -132,36 +132,50 @@ Feature: The recommended least-privilege role
     (configuration types, agreement types, setup tables). ConnectWise's own documents do
     not say how a limit is enforced; the mock follows what vendors describe (see
     fixtures/connectwise/permissions.toml [customize]): records of other items are not
-    returned, and may not be written.
+    returned, and may not be written. A sandbox run leaves out the scenarios that limit a
+    role: its preflight compares a member's cells, not its Customize items.
 
     @LP-02 @mock-only
     Scenario: A role limited to firewalls sees only the firewalls among the configurations
       Given an API member with the role "least-privilege"
+      And a configuration "Globex firewall" with:
+        | name | GLBX-FW01                     |
+        | type | {"id": 3, "name": "Firewall"} |
+      And a configuration "Acme workstation"
       And the role limits "Companies / Configurations" to "Firewall"
       Then ConnectWise reports the Customize items of "Companies / Configurations" as "Firewall"
       When the AI asks to search configurations
       Then the outcome is allowed
-      And the result lists 1 records
-      And the result includes the configuration "GLBX-FW01"
-      And the result does not include the configuration "ACME-FS01"
+      And the result includes the configuration "Globex firewall"
+      And the result does not include the configuration "Acme workstation"
 
-    @LP-02 @writes @mock-only
+    @LP-02 @mock-only @writes
     Scenario: A role limited to firewalls cannot change a workstation, and can change a firewall
       Given an API member with the role "least-privilege"
+      And a configuration "Globex firewall" with:
+        | name | GLBX-FW01                     |
+        | type | {"id": 3, "name": "Firewall"} |
+      And a configuration "Acme workstation"
       And the role limits "Companies / Configurations" to "Firewall"
-      When the AI asks to update configuration #401 with:
+      When the AI asks to update configuration "Acme workstation" with:
         | ipAddress | 10.19.1.115 |
       Then the outcome is denied
-      When the AI asks to update configuration #403 with:
+      And configuration "Acme workstation" now has the ipAddress "10.19.1.114"
+      When the AI asks to update configuration "Globex firewall" with:
         | ipAddress | 10.20.1.1 |
       Then the outcome is allowed
-      And configuration #403 now has the ipAddress "10.20.1.1"
+      And configuration "Globex firewall" now has the ipAddress "10.20.1.1"
 
-    @LP-02 @mock-only
+    @LP-02
     Scenario: Without a limit every item of the list is allowed
       Given an API member with the role "least-privilege"
+      And a configuration "Globex firewall" with:
+        | name | GLBX-FW01                     |
+        | type | {"id": 3, "name": "Firewall"} |
+      And a configuration "Acme workstation"
       Then ConnectWise reports the Customize items of "Companies / Configurations" as "Workstation", "Server", "Firewall"
       When the AI asks to search configurations
       Then the outcome is allowed
-      And the result lists 4 records
+      And the result includes the configuration "Globex firewall"
+      And the result includes the configuration "Acme workstation"
 

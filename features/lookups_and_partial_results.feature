@@ -138,58 +138,62 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And ConnectWise received no write
       And ticket "VPN drops every" now has the status "In Progress"
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: A change of status to a ticket that does not exist fails as not found, not as a refusal
       A status is looked up on the ticket's own board, so the ticket is read first; that it
       does not exist is what the AI is told, not that a permission is missing.
-      When the AI asks to update ticket #99999 with:
+      Given a service ticket "Gone" that ConnectWise does not hold
+      When the AI asks to update ticket "Gone" with:
         | status | Waiting on Client |
       Then the outcome is failed
-      And the AI is told "Ticket 99999 not found"
+      And the AI is told "not found"
       And ConnectWise received no write
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: A new ticket on a board given by an id that does not exist fails as not found, not as a refusal
+      Given a board "Gone" that ConnectWise does not hold
       When the AI asks to create a service ticket with:
         | summary | Printer jammed on tray 2 |
         | company | Acme                     |
-        | board   | {"id": 999}              |
+        | board   | {"id": board "Gone"}     |
         | status  | New                      |
       Then the outcome is failed
-      And the AI is told "Board 999 not found"
+      And the AI is told "not found"
       And ConnectWise received no write
 
-    @RD-04 @writes @mock-only
+    @RD-04 @writes
     Scenario Outline: A status given as <given> is checked, and the ticket takes it
-      When the AI asks to update ticket #1004 with:
+      Given a service ticket "VPN"
+      When the AI asks to update ticket "VPN" with:
         | status | <status> |
       Then the outcome is allowed
-      And ticket #1004 now has the status "Waiting on Client"
+      And ticket "VPN" now has the status "Waiting on Client"
 
       Examples:
         | given            | status                        |
         | its id           | {"id": 3}                     |
         | an object naming | {"name": "Waiting on Client"} |
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: A status given as an object naming a status that does not exist is rejected before anything is written
-      When the AI asks to update ticket #1004 with:
+      Given a service ticket "VPN"
+      When the AI asks to update ticket "VPN" with:
         | status | {"name": "Parked"} |
       Then the outcome is rejected
       And the AI is told "There is no service status"
       And the AI is told "Parked"
       And ConnectWise received no write
-      And ticket #1004 now has the status "In Progress"
+      And ticket "VPN" now has the status "In Progress"
 
   Rule: RD-05 Member Maintenance Inquire lets the AI find technicians, owners and assignees
 
-    @RD-05 @mock-only
+    @RD-05
     Scenario: With Member Maintenance Inquire the AI finds a technician
       Given an API member with the role "read-only-discovery"
-      When the AI asks to search members "jsmith"
+      When the AI asks to search members "another member"
       Then the outcome is allowed
-      And the result includes the member "jsmith"
-      And the result lists 1 record
+      And the result includes the member "another member"
+      And the result does not include the member "the API member"
 
     @RD-05
     Scenario: Without Member Maintenance Inquire the technician search is denied
@@ -228,18 +232,18 @@ Feature: Checking ticket fields, finding technicians, and partial results
       Then the outcome is allowed
       And ticket "VPN drops every" now has the owner "ldavis"
 
-    @RD-05 @mock-only
+    @RD-05
     Scenario: Without Member Maintenance Inquire the assignee cannot be checked, so the assignment is denied
       Given an API member whose role grants:
         | function                       | add  | edit | inquire |
         | Service Desk / Service Tickets | None | All  | All     |
       And a service ticket "VPN drops every" owned by another member
       When the AI asks to update ticket "VPN drops every" with:
-        | owner | ldavis |
+        | owner | the API member |
       Then the outcome is denied
       And the AI is told it needs "System / Member Maintenance" Inquire
       And ConnectWise received no write
-      And ticket "VPN drops every" now has the owner "jsmith"
+      And ticket "VPN drops every" now has the owner "another member"
 
   Rule: TS-04 refused related lookups give a partial result that names the missing fields
 

@@ -46,15 +46,17 @@ Feature: Projects, sales, configurations, procurement and documents
       Then the outcome is allowed
       And ConnectWise received one PATCH request, answered 200
 
-    @PS-01 @writes @mock-only
+    @PS-01 @writes
     Scenario: With Project Tickets Add the AI adds a ticket to a phase of the project
+      Given a project "File Server Migration"
+      And a project phase "Migration" of project "File Server Migration"
       When the AI asks to create a project ticket with:
         | summary | Map drive letters to SharePoint libraries |
-        | project | {"id": 701}                               |
-        | phase   | {"id": 752}                               |
+        | project | {"id": project "File Server Migration"}   |
+        | phase   | {"id": project phase "Migration"}         |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
-      And the result includes the ticket "Map drive letters to SharePoint libraries"
+      And the project ticket just created now has the summary "Map drive letters to SharePoint libraries"
 
     @PS-01
     Scenario Outline: Without <needed> Inquire, <doing> is denied

@@ -87,6 +87,33 @@ Feature: Read-only discovery and lookup
       Then the outcome is allowed
       And ConnectWise received no write
 
+    @OV-03
+    Scenario Outline: The customer-sync search follows page after page of <records>, however small the pages
+      ConnectWise gives at most 1,000 records a page; a search that asks for smaller pages
+      must follow them all. Twelve records at five a page take three pages.
+      Given an API member with the role "customer-sync"
+      And 12 <records> "Paged", more than fit on a page of 5
+      When the AI asks to search <records> "Paged" with:
+        | pageSize | 5 |
+      Then the outcome is allowed
+      And the result includes each of the <records> "Paged", once
+      And ConnectWise was asked for page after page of the <records>, at most 5 a page
+      And ConnectWise received no write
+
+      Examples:
+        | records   |
+        | companies |
+        | contacts  |
+
+    @OV-03
+    Scenario: A search asking for larger pages than ConnectWise gives is rejected before anything is asked
+      Given an API member with the role "customer-sync"
+      When the AI asks to search contacts "Doe" with:
+        | pageSize | 5000 |
+      Then the outcome is rejected
+      And the AI is told "from 1 to 1000"
+      And ConnectWise received no request for it
+
     @OV-03 @mock-only
     Scenario Outline: The customer-sync import brings in every <record>, however many pages it takes
       Given an API member with the role "customer-sync"

@@ -15,15 +15,15 @@ Feature: What the integration blocks or holds whatever the role grants
 
   Rule: SAFE-01 the integration never changes members
 
-    @SAFE-01 @mock-only
+    @SAFE-01
     Scenario: Changing a member's title is refused before anything is sent
-      When the AI asks to update member #2 with:
+      The member is another member the site already has, only referred to.
+      When the AI asks to update member "another member" with:
         | title | Lead Technician |
       Then the outcome is blocked
       And the result cites rule SAFE-01
       And the AI is told "never changes ConnectWise members"
       And ConnectWise received no request for it
-      And member #2 now has the title "Service Technician"
 
     @SAFE-01
     Scenario: Adding a member is refused before anything is sent
@@ -36,11 +36,11 @@ Feature: What the integration blocks or holds whatever the role grants
       And the AI is told "never changes ConnectWise members"
       And ConnectWise received no request for it
 
-    @SAFE-01 @mock-only
+    @SAFE-01
     Scenario: Looking up members still works
-      When the AI asks to search members "jsmith"
+      When the AI asks to search members "another member"
       Then the outcome is allowed
-      And the result includes the member "jsmith"
+      And the result includes the member "another member"
 
   Rule: SAFE-02 the integration never changes invoices
 

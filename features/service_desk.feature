@@ -95,7 +95,7 @@ Feature: Service desk actions
       And ticket "VPN" now has the status ">Closed"
       And ticket "VPN" now has the closedFlag "true"
 
-    @SD-02 @mock-only
+    @SD-02
     Scenario: Close Service Tickets Edit does not cover another change made while closing
       Follows the older document's table (the default): the close function allows the change
       of status alone; a new summary in the same request is an edit of the ticket, so the
@@ -105,14 +105,15 @@ Feature: Service desk actions
         | Service Desk / Close Service Tickets | All  | All     |
         | Service Desk / Service Tickets       | None | All     |
         | System / Table Setup                 | None | All     |
-      When the AI asks to update ticket #1004 with:
+      And a service ticket "VPN"
+      When the AI asks to update ticket "VPN" with:
         | status  | >Closed                        |
         | summary | VPN fixed by a firmware update |
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Edit
       And ConnectWise received one PATCH request, answered 403
-      And ticket #1004 now has the status "In Progress"
-      And ticket #1004 now has the summary "VPN drops every 30 minutes"
+      And ticket "VPN" now has the status "In Progress"
+      And ticket "VPN" now has the summary "VPN drops every 30 minutes"
 
     @SD-02 @writes @mock-only
     Scenario: Under the newer document, Service Tickets Edit closes a ticket

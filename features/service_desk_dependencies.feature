@@ -26,19 +26,25 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Edit
 
-    @SD-03 @writes @mock-only
+    @SD-03 @writes
     Scenario: A merge that names no status gives the merged ticket the status of the ticket it joins
       Given an API member whose role grants:
         | function                       | add  | edit | delete | inquire |
         | Service Desk / Merge Tickets   | All  | None | None   | None    |
         | Service Desk / Service Tickets | None | None | None   | All     |
-      When the AI asks to merge into ticket #1007 with:
-        | mergeTicketIds | [1006] |
+      And a service ticket "Server down" with:
+        | summary | Server down - file share unavailable |
+        | status  | {"id": 1, "name": "New"}             |
+      And a service ticket "Firmware" with:
+        | summary | Firewall firmware update       |
+        | status  | {"id": 4, "name": "Resolved"}  |
+      When the AI asks to merge into ticket "Server down" with:
+        | mergeTicketIds | [ticket "Firmware"] |
       Then the outcome is allowed
-      And ticket #1006 now has the status "New"
-      And ticket #1007 now has the hasMergedChildTicketFlag "true"
+      And ticket "Firmware" now has the status "New"
+      And ticket "Server down" now has the hasMergedChildTicketFlag "true"
 
-    @SD-03 @writes @mock-only
+    @SD-03 @writes
     Scenario Outline: A merge that gives the status as <given> gives the merged ticket the status "<shown>"
       An AI may name the status, give its id, or send null for a status it leaves out; null
       is taken as naming no status.
@@ -46,12 +52,18 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
         | function                       | add  | edit | delete | inquire |
         | Service Desk / Merge Tickets   | All  | None | None   | None    |
         | Service Desk / Service Tickets | None | None | None   | All     |
-      When the AI asks to merge into ticket #1007 with:
-        | mergeTicketIds | [1006]   |
-        | status         | <status> |
+      And a service ticket "Server down" with:
+        | summary | Server down - file share unavailable |
+        | status  | {"id": 1, "name": "New"}             |
+      And a service ticket "Firmware" with:
+        | summary | Firewall firmware update       |
+        | status  | {"id": 4, "name": "Resolved"}  |
+      When the AI asks to merge into ticket "Server down" with:
+        | mergeTicketIds | [ticket "Firmware"] |
+        | status         | <status>            |
       Then the outcome is allowed
-      And ticket #1006 now has the status "<shown>"
-      And ticket #1007 now has the hasMergedChildTicketFlag "true"
+      And ticket "Firmware" now has the status "<shown>"
+      And ticket "Server down" now has the hasMergedChildTicketFlag "true"
 
       Examples:
         | given  | status            | shown             |
@@ -59,15 +71,16 @@ Feature: Merging tickets, ticket tasks and notes, and deletes
         | an id  | {"id": 3}         | Waiting on Client |
         | null   | null              | New               |
 
-    @SD-03 @mock-only
+    @SD-03
     Scenario: Without Merge Tickets, merging is denied even with full rights on tickets
       Given an API member whose role grants:
         | function                       | add | edit | delete | inquire |
         | Service Desk / Service Tickets | All | All  | All    | All     |
       And a service ticket "Server down -" owned by another member with:
         | customerUpdatedFlag | false |
+      And a service ticket "Firmware" owned by another member
       When the AI asks to merge into ticket "Server down -" with:
-        | mergeTicketIds | [1006] |
+        | mergeTicketIds | [ticket "Firmware"] |
       Then the outcome is denied
       And the AI is told it has no access
       And the AI is told it needs "Service Desk / Merge Tickets" Add

@@ -70,6 +70,45 @@ pub fn kind(name: &str) -> Option<&'static RecordKind> {
     })
 }
 
+/// A kind by the plural a scenario gives it (`contacts`, `companies`, `time entries`).
+pub fn kind_of_plural(plural: &str) -> Option<&'static RecordKind> {
+    let plural = plural.trim();
+    [
+        plural.strip_suffix("ies").map(|stem| format!("{stem}y")),
+        plural.strip_suffix('s').map(str::to_owned),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|singular| kind(&singular))
+}
+
+/// The field that names a record of `kind` (the first of
+/// [`crate::harness::sandbox::MARK_FIELDS`] a new one has): `lastName` for a contact.
+pub(crate) fn name_field(kind: &RecordKind) -> Option<&'static str> {
+    crate::harness::sandbox::MARK_FIELDS
+        .into_iter()
+        .find(|field| kind.fields.contains_key(*field))
+}
+
+/// The name of the `n`th record of a group arranged together (`Paged 3`), counted from 1.
+pub(crate) fn member_of_group(group: &str, n: usize) -> String {
+    format!("{group} {n}")
+}
+
+/// The records arranged together under `group` (`Paged 1`, `Paged 2`, …), in order.
+pub(crate) fn group<'a>(
+    arranged: &'a BTreeMap<String, Arranged>,
+    group: &str,
+) -> Vec<&'a Arranged> {
+    let records: Vec<&Arranged> = (1..)
+        .map_while(|n| arranged.get(&member_of_group(group, n)))
+        .collect();
+    if records.is_empty() {
+        mistake!("no records \"{group}\" were arranged before this step");
+    }
+    records
+}
+
 /// The kind whose records live at `path` (a collection path, `{parentId}` for a child).
 pub(crate) fn kind_at(fixtures: &Fixtures, path: &str) -> Option<&'static RecordKind> {
     kinds().iter().find(|k| {
@@ -356,6 +395,41 @@ pub(crate) async fn arrange(
     );
 }
 
+/// Names a record of `kind` that ConnectWise does not hold, under `name`: an id past the
+/// largest the collection has, read and never written, so later steps can ask for a record
+/// that does not exist without naming a number that some site might hold.
+pub(crate) async fn absent(world: &mut ConformanceWorld, kind_name: &str, name: &str) {
+    let kind =
+        kind(kind_name).unwrap_or_else(|| mistake!("no kind of record called \"{kind_name}\""));
+    if kind.parent.is_some() {
+        mistake!(
+            "a {} belongs to a parent record: name a record of its own",
+            kind.name
+        );
+    }
+    if world.arranged.contains_key(name) {
+        mistake!("a record named \"{name}\" was arranged already in this scenario");
+    }
+    let path = world
+        .fixtures
+        .permissions
+        .endpoint_for(&kind.collection)
+        .map_or_else(
+            || mistake!("a {} has no ConnectWise collection", kind.name),
+            |e| e.path.clone(),
+        );
+    let id = world.id_past_the_largest(&kind.collection, &path).await;
+    world.arranged.insert(
+        name.to_owned(),
+        Arranged {
+            kind: kind.name.clone(),
+            collection: kind.collection.clone(),
+            path,
+            id,
+        },
+    );
+}
+
 /// Sets `field` (a path such as `owner/identifier`) in `record`, making the objects on the
 /// way.
 fn set_path(record: &mut Map<String, Value>, field: &str, value: Value) {
@@ -379,6 +453,20 @@ fn set_path(record: &mut Map<String, Value>, field: &str, value: Value) {
         }
     }
 }
+
+/// The member a phrase of a scenario names, by identifier: `the API member` (the member
+/// the scenario signs in as) or `another member` (one it does not sign in as: on the mock a
+/// technician of the seed, on a sandbox the setup member, only ever read or referred to).
+pub(crate) fn member_named(world: &ConformanceWorld, phrase: &str) -> Option<String> {
+    match phrase {
+        "the API member" => Some(api_member(world)),
+        "another member" => Some(another_member(world)),
+        _ => None,
+    }
+}
+
+/// The phrases [`member_named`] knows.
+pub(crate) const MEMBER_PHRASES: [&str; 2] = ["the API member", "another member"];
 
 /// The member identifier the scenario signs in as.
 fn api_member(world: &ConformanceWorld) -> String {

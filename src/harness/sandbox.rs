@@ -231,10 +231,12 @@ impl SandboxRun {
     }
 }
 
-/// Why a scenario can only run against the mock, by kind. Only the first three are
-/// beyond any sandbox: a sandbox cannot be told to fail, holds one site, and follows one of
-/// ConnectWise's documented behaviours (which one is `cw-conform parity`'s question). The
-/// last is work left: a scenario that names the seed instead of arranging what it needs.
+/// Why a scenario can only run against the mock, by kind. Most are beyond any sandbox: a
+/// sandbox cannot be told to fail, holds one site, follows one of ConnectWise's documented
+/// behaviours (which one is `cw-conform parity`'s question), should not be filled with more
+/// than a page of 1,000 records, and is never signed in to with a person's keys. Two are
+/// work left: a role limited to Customize items the preflight cannot verify, and a scenario
+/// that names the seed instead of arranging what it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MockOnly {
     /// The scenario makes ConnectWise fail in a way a sandbox cannot be made to.
@@ -243,6 +245,17 @@ pub enum MockOnly {
     Alternative(&'static str),
     /// The scenario needs a second ConnectWise site.
     SecondSite(&'static str),
+    /// The scenario needs more records than a sandbox run should create: more than one of
+    /// ConnectWise's largest pages (1,000 records) holds. Its paging is also checked on a
+    /// sandbox with a small page and a few arranged records.
+    Volume(&'static str),
+    /// The scenario signs in as a person's own account: a sandbox run signs in only as the
+    /// API members of its profiles, never with a person's keys.
+    PersonalAccount(&'static str),
+    /// The scenario limits its role to some items of a Customize allow-list, which the
+    /// preflight does not compare (it compares the role's cells): no member can be shown to
+    /// hold the role. Work left, like [`MockOnly::Seed`].
+    CustomizeLimit(&'static str),
     /// The scenario names records or members seeded in the mock.
     Seed(&'static str),
 }
@@ -250,7 +263,7 @@ pub enum MockOnly {
 impl MockOnly {
     /// Whether a sandbox can never run the scenario, however it is set up.
     pub fn beyond_any_sandbox(self) -> bool {
-        !matches!(self, MockOnly::Seed(_))
+        !matches!(self, MockOnly::Seed(_) | MockOnly::CustomizeLimit(_))
     }
 }
 
@@ -263,7 +276,10 @@ impl std::fmt::Display for MockOnly {
                 "{ALTERNATIVE}: {why} (on a sandbox ConnectWise's own behaviour decides; `cw-conform parity` compares it with the mock)"
             ),
             MockOnly::SecondSite(why) => write!(f, "{SECOND_SITE}: {why}"),
-            MockOnly::Seed(why) => write!(f, "needs the mock: {why}"),
+            MockOnly::Volume(why) => write!(f, "{VOLUME}: {why}"),
+            MockOnly::PersonalAccount(why) => write!(f, "{PERSONAL_ACCOUNT}: {why}"),
+            MockOnly::CustomizeLimit(why) => write!(f, "{CUSTOMIZE_LIMIT}: {why}"),
+            MockOnly::Seed(why) => write!(f, "{SEED}: {why}"),
         }
     }
 }
@@ -274,6 +290,18 @@ pub const FAULT: &str = "injects a fault a sandbox cannot produce";
 pub const ALTERNATIVE: &str = "selects one of ConnectWise's documented behaviours";
 /// How a left-out reason begins when the scenario needs a second site.
 pub const SECOND_SITE: &str = "needs a second ConnectWise site";
+/// How a left-out reason begins when the scenario needs more records than a sandbox run
+/// should create.
+pub const VOLUME: &str = "needs more records than a sandbox run creates";
+/// How a left-out reason begins when the scenario signs in as a person's own account.
+pub const PERSONAL_ACCOUNT: &str = "signs in as a person's own account";
+/// How a left-out reason begins when the scenario limits its role to some Customize items.
+pub const CUSTOMIZE_LIMIT: &str = "limits its role to some Customize items";
+/// The reasons of the kinds beyond any sandbox, as they begin.
+pub const BEYOND_ANY_SANDBOX: [&str; 5] =
+    [FAULT, ALTERNATIVE, SECOND_SITE, VOLUME, PERSONAL_ACCOUNT];
+/// How a left-out reason begins when the scenario names the mock's seed (work left).
+pub const SEED: &str = "needs the mock";
 
 /// Why a step can only run against the mock: it names a seeded record, chooses a modelled
 /// behaviour, injects a fault, or checks content only the seed data has.
@@ -285,7 +313,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     if seeded_record {
         return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, MockOnly); 10] = [
+    let patterns: [(&str, MockOnly); 11] = [
         (
             "ConnectWise governs closing tickets",
             MockOnly::Alternative("chooses which document governs closing tickets"),
@@ -304,7 +332,15 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
         ),
         (
             "signs in as the member",
-            MockOnly::Seed("signs in as a seeded member"),
+            MockOnly::PersonalAccount(
+                "a sandbox run signs in only as the API members of its profiles, never with a person's keys",
+            ),
+        ),
+        (
+            "the role limits ",
+            MockOnly::CustomizeLimit(
+                "the preflight compares a member's cells, not its Customize items, so no member can be shown to hold the role",
+            ),
         ),
         (
             "the integration is configured with a wrong ConnectWise URL",
@@ -320,11 +356,15 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
         ),
         (
             "ConnectWise holds ",
-            MockOnly::Seed("arranges records in the mock"),
+            MockOnly::Volume(
+                "fills a collection past ConnectWise's largest page (the same paging runs on a sandbox with a small page)",
+            ),
         ),
         (
             "ConnectWise was asked for every page",
-            MockOnly::Seed("compares the pages asked for with the records the mock holds"),
+            MockOnly::Volume(
+                "compares the pages asked for with every record of a collection past ConnectWise's largest page",
+            ),
         ),
     ];
     patterns
@@ -343,10 +383,9 @@ pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<MockOnly> {
     steps.iter().find_map(|step| {
         let text = step.value.as_str();
         let names_arranged = text.starts_with("the result ")
-            && text
-                .rsplit('"')
-                .nth(1)
-                .is_some_and(|name| arranged.contains(&name));
+            && text.rsplit('"').nth(1).is_some_and(|name| {
+                arranged.contains(&name) || super::arrange::MEMBER_PHRASES.contains(&name)
+            });
         if names_arranged {
             None
         } else {
@@ -355,13 +394,19 @@ pub(crate) fn needs_mock_of(steps: &[&gherkin::Step]) -> Option<MockOnly> {
     })
 }
 
-/// The name a step arranging a record gives it (`a service ticket "VPN" owned by …`).
+/// The name a step arranging a record gives it (`a service ticket "VPN" owned by …`), or a
+/// group of records (`12 contacts "Paged", more than fit on a page of 5`).
 fn arranged_name(step: &str) -> Option<&str> {
-    let rest = step
-        .strip_prefix("a ")
-        .or_else(|| step.strip_prefix("an "))?;
-    let (kind, rest) = rest.split_once(" \"")?;
-    super::arrange::kind(kind)?;
+    let (kind, rest) = step.split_once(" \"")?;
+    if let Some(single) = kind.strip_prefix("a ").or_else(|| kind.strip_prefix("an ")) {
+        super::arrange::kind(single)?;
+    } else {
+        let (count, plural) = kind.split_once(' ')?;
+        if !count.chars().all(|c| c.is_ascii_digit() || c == ',') {
+            return None;
+        }
+        super::arrange::kind_of_plural(plural)?;
+    }
     rest.split_once('"').map(|(name, _)| name)
 }
 

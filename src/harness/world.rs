@@ -417,6 +417,64 @@ impl ConformanceWorld {
         self.record_at(collection, &endpoint.path, id).await
     }
 
+    /// The id of the member with this identifier, as ConnectWise holds it (a member the
+    /// scenario only refers to: read, never changed).
+    pub(crate) async fn member_id(&mut self, identifier: &str) -> i64 {
+        let found = if let Target::Mock { .. } = &self.target {
+            self.mock()
+                .await
+                .records("members")
+                .iter()
+                .find(|m| m["identifier"].as_str() == Some(identifier))
+                .and_then(|m| m["id"].as_i64())
+        } else {
+            let client = self.reading_client().await;
+            let condition = format!("identifier = \"{identifier}\"");
+            let response = client
+                .get("/system/members", &[("conditions", condition)])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            response.body.as_array().and_then(|members| {
+                members
+                    .iter()
+                    .find(|m| m["identifier"].as_str() == Some(identifier))
+                    .and_then(|m| m["id"].as_i64())
+            })
+        };
+        found.unwrap_or_else(|| panic!("ConnectWise has no member {identifier}"))
+    }
+
+    /// An id past the largest one ConnectWise holds in the collection at `path` (read, never
+    /// written): a record number that names no record.
+    pub(crate) async fn id_past_the_largest(&mut self, collection: &str, path: &str) -> i64 {
+        const PAST: i64 = 100_000;
+        let largest = if let Target::Mock { .. } = &self.target {
+            self.mock().await.ids(collection).into_iter().max()
+        } else {
+            let client = self.reading_client().await;
+            let query = [
+                ("orderBy", "id desc".to_owned()),
+                ("pageSize", "1".to_owned()),
+                ("fields", "id".to_owned()),
+            ];
+            let response = client
+                .get(path, &query)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                response.status, 200,
+                "cannot read the largest id of {collection} on the sandbox: ConnectWise answered {} {}",
+                response.status, response.body
+            );
+            response
+                .body
+                .as_array()
+                .and_then(|records| records.first())
+                .and_then(|record| record["id"].as_i64())
+        };
+        largest.unwrap_or(0) + PAST
+    }
+
     /// A record the scenario arranged, as ConnectWise holds it now.
     pub(crate) async fn arranged_record(
         &mut self,
@@ -484,6 +542,28 @@ impl ConformanceWorld {
             );
         }
         created.id
+    }
+
+    /// The record the last action created in `collection` (a collection path, as for
+    /// [`Self::just_created`]), as ConnectWise holds it now: on a sandbox read at the path
+    /// it was created in, so a child record (a ticket's configuration) is found under its
+    /// parent.
+    pub(crate) async fn just_created_record(
+        &mut self,
+        collection: &str,
+        path: &str,
+    ) -> (i64, Option<serde_json::Value>) {
+        let id = self.just_created(path);
+        let created_in = self
+            .created
+            .as_ref()
+            .map(|c| c.collection.clone())
+            .unwrap_or_default();
+        let record = match &self.target {
+            Target::Mock { mock, .. } => mock.as_ref().and_then(|m| m.record(collection, id)),
+            Target::Sandbox(_) => self.record_at(collection, &created_in, id).await,
+        };
+        (id, record)
     }
 
     /// Performs an action through the integration under test. An integration that gives

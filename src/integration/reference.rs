@@ -41,6 +41,10 @@ pub struct ReferenceIntegration {
 /// Records asked for a page: ConnectWise's maximum (its default is 25).
 const PAGE_SIZE: usize = 1000;
 
+/// The field of a search that asks for smaller pages than [`PAGE_SIZE`] (the records still
+/// all come back, over more pages).
+const PAGE_SIZE_FIELD: &str = "pageSize";
+
 /// Most pages a list follows through `Link` (a million records at [`PAGE_SIZE`]); a list
 /// that goes on beyond it fails, saying so, rather than return a silently truncated list.
 const MAX_PAGES: usize = 1000;
@@ -80,7 +84,10 @@ impl ReferenceIntegration {
             return self.answer(action, &Method::GET, "/system/info", info);
         }
         let query = [("fields", "id,identifier,name".to_owned())];
-        match self.every_page(action, &action.path, &query).await {
+        match self
+            .every_page(action, &action.path, &query, PAGE_SIZE)
+            .await
+        {
             Ok(companies) => {
                 let count = companies.len();
                 let mut result = ToolResult::new(
@@ -103,7 +110,7 @@ impl ReferenceIntegration {
         }
     }
 
-    /// Every record of a list, page after page ([`PAGE_SIZE`] records a page) for as long as
+    /// Every record of a list, page after page (`page_size` records a page) for as long as
     /// ConnectWise's `Link` header names a `next` page; a refusal or error of any page is
     /// the answer instead, so a list is never silently cut short.
     async fn every_page(
@@ -111,12 +118,13 @@ impl ReferenceIntegration {
         action: &Action,
         path: &str,
         query: &[(&str, String)],
+        page_size: usize,
     ) -> Result<Vec<Value>, Box<ToolResult>> {
         let mut records = Vec::new();
         let mut page = 1;
         for _ in 0..MAX_PAGES {
             let mut paged = query.to_vec();
-            paged.push(("pageSize", PAGE_SIZE.to_string()));
+            paged.push(("pageSize", page_size.to_string()));
             paged.push(("page", page.to_string()));
             let response = match self.client.get(path, &paged).await {
                 Ok(response) => response,
@@ -150,11 +158,26 @@ impl ReferenceIntegration {
     }
 
     async fn search(&self, action: &Action, request: &ActionRequest) -> ToolResult {
+        let page_size = match request.fields.get(PAGE_SIZE_FIELD) {
+            None => PAGE_SIZE,
+            Some(asked) => match asked.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                Some(size) if (1..=PAGE_SIZE).contains(&size) => size,
+                _ => {
+                    return ToolResult::new(
+                        Outcome::Rejected,
+                        format!(
+                            "Could not {}: invalid {PAGE_SIZE_FIELD} {asked}: ConnectWise gives pages of a whole number from 1 to {PAGE_SIZE} records; nothing was asked.",
+                            action.phrase
+                        ),
+                    );
+                }
+            },
+        };
         let mut conditions: Vec<String> = Vec::new();
         if let (Some(Subject::Text(text)), Some(field)) = (&request.subject, &action.search_field) {
             conditions.push(format!("{field} like \"*{}*\"", escape(text)));
         }
-        for (field, value) in &request.fields {
+        for (field, value) in request.fields.iter().filter(|(f, _)| *f != PAGE_SIZE_FIELD) {
             conditions.push(match value {
                 Value::String(text) => format!("{field} = \"{}\"", escape(text)),
                 other => format!("{field} = {other}"),
@@ -165,7 +188,7 @@ impl ReferenceIntegration {
         if !conditions.is_empty() {
             query.push(("conditions", conditions.join(" and ")));
         }
-        let records = match self.every_page(action, &path, &query).await {
+        let records = match self.every_page(action, &path, &query, page_size).await {
             Ok(records) => records,
             Err(result) => return *result,
         };

@@ -26,7 +26,8 @@ pub(super) const STEPS: &[StepDoc] = &[
                       with a search text, or on the record the last action created; `with:` \
                       takes the fields as a | field | value | table (values that parse as JSON \
                       keep their type; a value `<kind> \"<name>\"` is the id of that arranged \
-                      record, such as the task a child action is about).",
+                      record, such as the task a child action is about; a value or search \
+                      text `the API member` or `another member` is that member's identifier).",
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
             param("<id>", "a record number (for a child record, its parent's)"),
@@ -86,9 +87,14 @@ async fn ai_asks(
                 .unwrap_or_else(|e| mistake!("bad record number {id}: {e}")),
         ))
     } else if !text.is_empty() && takes_record(&action) {
-        Some(Subject::Id(arrange::named(&world.arranged, &text).id))
+        Some(Subject::Id(match arrange::member_named(world, &text) {
+            Some(member) if action.resource == "members" => world.member_id(&member).await,
+            _ => arrange::named(&world.arranged, &text).id,
+        }))
     } else if !text.is_empty() {
-        Some(Subject::Text(text))
+        Some(Subject::Text(
+            arrange::member_named(world, &text).unwrap_or(text),
+        ))
     } else {
         None
     };
@@ -98,6 +104,7 @@ async fn ai_asks(
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
     name_arranged_ids(&world.arranged, &mut fields);
+    name_members(world, &mut fields);
     let makes_records = matches!(action.kind, ActionKind::Create | ActionKind::Attach);
     let path = match &subject {
         Some(Subject::Id(parent)) => action.path.replace("{parentId}", &parent.to_string()),
@@ -194,7 +201,8 @@ pub(super) fn keep_mark(
 
 /// A field whose value names an arranged record by its kind and name (`| id | task
 /// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id; a list
-/// of them in brackets (`| mergeTicketIds | [ticket "Duplicate"] |`) gets their ids.
+/// of them in brackets (`| mergeTicketIds | [ticket "Duplicate"] |`) gets their ids, and a
+/// reference (`| project | {"id": project "Migration"} |`) the reference to it.
 fn name_arranged_ids(
     arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
     fields: &mut Map<String, Value>,
@@ -211,8 +219,27 @@ fn name_arranged_ids(
             if let Some(ids) = ids {
                 *value = Value::Array(ids);
             }
+        } else if let Some(reference) = text
+            .strip_prefix("{\"id\": ")
+            .and_then(|t| t.strip_suffix('}'))
+            .and_then(|named| arranged_id(arranged, named))
+        {
+            *value = serde_json::json!({ "id": reference });
         } else if let Some(id) = arranged_id(arranged, &text) {
             *value = Value::from(id);
+        }
+    }
+}
+
+/// A field whose value is `the API member` or `another member` gets that member's
+/// identifier (`| owner | the API member |`).
+fn name_members(world: &ConformanceWorld, fields: &mut Map<String, Value>) {
+    for value in fields.values_mut() {
+        if let Some(member) = value
+            .as_str()
+            .and_then(|text| arrange::member_named(world, text))
+        {
+            *value = Value::from(member);
         }
     }
 }

@@ -111,7 +111,10 @@ pub(super) const STEPS: &[StepDoc] = &[
             param("<id>", "a record number"),
             param("<name>", "a record the scenario arranged"),
             param("<field>", "a field name"),
-            param("<value>", "the value"),
+            param(
+                "<value>",
+                "the value (`the API member` or `another member`: that member's identifier)",
+            ),
         ],
         example: "contact #101 now has the title \"Office Manager\"",
         table: None,
@@ -285,8 +288,12 @@ async fn note_received(world: &mut ConformanceWorld, settings: String) {
     );
 }
 
-/// The collection a record kind names (`ticket`, `time entries`, `contacts`).
+/// The collection a record kind names (`ticket`, `time entries`, `contacts`, or a kind of
+/// `fixtures/records.toml` such as `project ticket`).
 pub(super) fn collection_for(world: &ConformanceWorld, noun: &str) -> String {
+    if let Some(kind) = crate::harness::arrange::kind(noun) {
+        return kind.collection.clone();
+    }
     let wanted: String = noun
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -319,8 +326,7 @@ async fn named_record(
             .permissions
             .endpoint_for(&collection)
             .map_or_else(|| collection.clone(), |e| e.path.clone());
-        let id = world.just_created(&path);
-        let record = world.record(&collection, id).await;
+        let (id, record) = world.just_created_record(&collection, &path).await;
         return (format!("the {noun} just created (#{id})"), record);
     }
     if name.is_empty() {
@@ -380,6 +386,8 @@ async fn assert_record_field(
 ) {
     let (shown, record) = named_record(world, noun, id, name).await;
     let record = record.unwrap_or_else(|| panic!("{shown} does not exist\n{}", world.evidence()));
+    let member = crate::harness::arrange::member_named(world, expected);
+    let expected = member.as_deref().unwrap_or(expected);
     let value = record.get(field).unwrap_or(&Value::Null);
     let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let unmarked = |t: String| match t.strip_prefix("[cw-conform ") {

@@ -243,9 +243,12 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
 #[then(regex = r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#)]
 async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
     // A record the scenario arranged is found by its id; any other by its name.
+    // A member named by a phrase (`another member`) is found by its identifier.
     let found = match world.arranged.get(&name) {
         Some(arranged) => ids(world).contains(&arranged.id),
-        None => records(world).includes_named(&name),
+        None => records(world).includes_named(
+            &crate::harness::arrange::member_named(world, &name).unwrap_or_else(|| name.clone()),
+        ),
     };
     assert_eq!(
         found,

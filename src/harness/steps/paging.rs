@@ -79,6 +79,38 @@ pub(super) const STEPS: &[StepDoc] = &[
         example: "a client asking for page 0 of the companies gets the first page",
         table: None,
     },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(r#"^the result includes each of the (\w[\w ]*?) "([^"]+)", once$"#),
+        form: "the result includes each of the <records> \"<name>\", once",
+        description: "Every record of the group the scenario arranged (`<count> <records> \
+                      \"<name>\", …`) is in the result exactly once: none missing, none twice.",
+        parameters: &[
+            param(
+                "<records>",
+                "the kind of record, as the arranging step says it",
+            ),
+            param("<name>", "the group's name"),
+        ],
+        example: "the result includes each of the contacts \"Paged\", once",
+        table: None,
+    },
+    StepDoc {
+        keyword: Keyword::Then,
+        pattern: Pattern::Regex(
+            r"^ConnectWise was asked for page after page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$",
+        ),
+        form: "ConnectWise was asked for page after page of [the] <records>, at most <count> a page",
+        description: "The last action's list requests of the kind (those ConnectWise answered \
+                      200) each asked for at most <count> records a page, and there were more \
+                      than one: pages of that size were followed. Runs on a sandbox too.",
+        parameters: &[
+            param("<records>", "a kind of record: contacts, companies, …"),
+            param("<count>", "a whole number"),
+        ],
+        example: "ConnectWise was asked for page after page of the contacts, at most 5 a page",
+        table: None,
+    },
 ];
 
 /// A number as a feature writes it: `1200` or `1,200`.
@@ -347,6 +379,89 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
     assert!(
         problems.is_empty(),
         "not every page of the {noun} was asked for:\n  {}\nthe list requests ConnectWise answered:\n{}",
+        problems.join("\n  "),
+        world.shown(journal::render(&lists))
+    );
+}
+
+/// `Then the result includes each of the contacts "Paged", once`: each record of the group
+/// the scenario arranged is in the result exactly once.
+#[then(regex = r#"^the result includes each of the (\w[\w ]*?) "([^"]+)", once$"#)]
+async fn includes_each_once(world: &mut ConformanceWorld, noun: String, group: String) {
+    let arranged: Vec<i64> = crate::harness::arrange::group(&world.arranged, &group)
+        .iter()
+        .map(|record| record.id)
+        .collect();
+    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
+    for id in records(world).ids() {
+        *listed.entry(id).or_default() += 1;
+    }
+    let missing: Vec<i64> = arranged
+        .iter()
+        .filter(|id| !listed.contains_key(id))
+        .copied()
+        .collect();
+    let twice: Vec<i64> = arranged
+        .iter()
+        .filter(|id| listed.get(id).is_some_and(|n| *n > 1))
+        .copied()
+        .collect();
+    assert!(
+        missing.is_empty() && twice.is_empty(),
+        "the scenario arranged {} {noun} \"{group}\"; the result leaves out {} ({}) and lists {} more than once ({})\n{}",
+        arranged.len(),
+        missing.len(),
+        shown_ids(&missing),
+        twice.len(),
+        shown_ids(&twice),
+        world.evidence()
+    );
+}
+
+/// `Then ConnectWise was asked for page after page of the contacts, at most 5 a page`: the
+/// last action's list requests of that kind asked at most that many a page, and more than
+/// one page was asked for.
+#[then(
+    regex = r"^ConnectWise was asked for page after page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$"
+)]
+async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: String) {
+    let at_most = number(&at_most);
+    let collection = collection_for(world, &noun);
+    let path = world
+        .fixtures
+        .permissions
+        .endpoint_for(&collection)
+        .map_or_else(
+            || mistake!("{noun} are not a list ConnectWise pages"),
+            |e| e.path.clone(),
+        );
+    let default_size = world.fixtures.permissions.settings.default_page_size;
+    let lists: Vec<JournalEntry> = world
+        .since_mark()
+        .into_iter()
+        .filter(|e| {
+            e.method == "GET"
+                && e.status == 200
+                && e.path.trim_end_matches('/').eq_ignore_ascii_case(&path)
+        })
+        .collect();
+    let mut problems: Vec<String> = lists
+        .iter()
+        .filter_map(|entry| {
+            let asked = PageAsked::of(entry, default_size).asked;
+            (asked > at_most)
+                .then(|| format!("{entry} asks for {asked} a page, more than {at_most}"))
+        })
+        .collect();
+    if lists.len() < 2 {
+        problems.push(format!(
+            "{} asked for: the list was not followed past its first page",
+            crate::report::count(lists.len(), "page was", "pages were")
+        ));
+    }
+    assert!(
+        problems.is_empty(),
+        "the {noun} were not asked for page after page:\n  {}\nthe list requests ConnectWise answered:\n{}",
         problems.join("\n  "),
         world.shown(journal::render(&lists))
     );
