@@ -51,7 +51,7 @@ mod tests {
             provider
                 .cipher_suites
                 .iter()
-                .map(|suite| suite.suite())
+                .map(rustls::SupportedCipherSuite::suite)
                 .collect::<Vec<_>>()
         };
         assert_eq!(
