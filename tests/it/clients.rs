@@ -89,7 +89,7 @@ impl Library {
             credentials.client_id.clone().unwrap().parse().unwrap(),
         );
         headers.insert("Authorization", basic(&credentials).parse().unwrap());
-        let http = reqwest::Client::new();
+        let http = cw_conform::connectwise::http::client().expect("an HTTP client");
         let info: Value = http
             .get(format!(
                 "{}/login/companyinfo/{}",
@@ -138,7 +138,7 @@ impl Library {
         Library {
             name: "connectwise-rest",
             encoding: Encoding::Axios,
-            http: reqwest::Client::new(),
+            http: cw_conform::connectwise::http::client().expect("an HTTP client"),
             base: format!("{}/v4_6_release/apis/3.0", credentials.site),
             headers,
         }

@@ -390,7 +390,8 @@ async fn an_unauthenticated_body_is_neither_parsed_nor_journalled() {
     let path = "/v4_6_release/apis/3.0/service/tickets";
 
     let refused = post_raw(&mock.site(), path, None, 0, Framing::Declared).await;
-    let http = reqwest::Client::builder()
+    let http = cw_conform::connectwise::http::client_builder()
+        .expect("TLS set up")
         .timeout(ANSWER_WITHIN)
         .build()
         .unwrap();
@@ -459,7 +460,8 @@ async fn a_served_journal_keeps_only_the_most_recent_requests() {
     };
     let mock = served_in_process(retention, Limits::default());
     let credentials = mock.credentials_for(AI).unwrap();
-    let http = reqwest::Client::builder()
+    let http = cw_conform::connectwise::http::client_builder()
+        .expect("TLS set up")
         .timeout(ANSWER_WITHIN)
         .build()
         .unwrap();
@@ -535,7 +537,8 @@ async fn the_scenario_mock_answers_long_urls_with_414() {
 async fn serve_answers_many_or_huge_headers_with_431() {
     let scratch = Scratch::new();
     let (served, caller) = serve(&scratch, &[]);
-    let http = reqwest::Client::builder()
+    let http = cw_conform::connectwise::http::client_builder()
+        .expect("TLS set up")
         .timeout(ANSWER_WITHIN)
         .build()
         .unwrap();
@@ -674,7 +677,7 @@ async fn the_reject_switch_refuses_a_page_size_above_1000() {
     };
     let mock = MockConnectWise::start(std::sync::Arc::new(fixtures), config).await;
     let credentials = mock.credentials_for(AI).unwrap();
-    let http = reqwest::Client::new();
+    let http = cw_conform::connectwise::http::client().expect("an HTTP client");
     let get = |page_size: &'static str| {
         http.get(format!("{}/company/companies", mock.api_url()))
             .query(&[("pageSize", page_size)])
@@ -699,7 +702,8 @@ async fn the_reject_switch_refuses_a_page_size_above_1000() {
 async fn serve_answers_malformed_json_with_400() {
     let scratch = Scratch::new();
     let (served, _caller) = serve(&scratch, &[]);
-    let http = reqwest::Client::builder()
+    let http = cw_conform::connectwise::http::client_builder()
+        .expect("TLS set up")
         .timeout(ANSWER_WITHIN)
         .build()
         .unwrap();

@@ -405,7 +405,7 @@ async fn malformed_fields_are_400() {
 async fn following_next_links_literally_reads_every_page() {
     let wire = reader().await;
     let credentials = wire.credentials(crate::support::AI);
-    let http = reqwest::Client::new();
+    let http = cw_conform::connectwise::http::client().expect("an HTTP client");
     let all = wire
         .get("/service/tickets")
         .query(&[("pageSize", "1000")])

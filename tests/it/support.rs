@@ -93,7 +93,7 @@ impl Wire {
         let mock = MockConnectWise::start(fixtures, config).await;
         Wire {
             mock,
-            http: reqwest::Client::new(),
+            http: cw_conform::connectwise::http::client().expect("an HTTP client"),
         }
     }
 

@@ -112,7 +112,8 @@ impl Relay {
             site: Mutex::new(None),
             unrouted: Mutex::new(Vec::new()),
             in_flight: watch::channel(0).0,
-            client: reqwest::Client::builder()
+            client: crate::connectwise::http::client_builder()
+                .map_err(std::io::Error::other)?
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(std::io::Error::other)?,
@@ -614,7 +615,7 @@ mod tests {
         let first = site(200).await;
         let second = site(404).await;
         let relay = Relay::start().expect("the relay starts on 127.0.0.1");
-        let client = reqwest::Client::new();
+        let client = crate::connectwise::http::client().expect("an HTTP client");
         let get = |path: &str| {
             client
                 .get(format!("{}{API_PREFIX}{path}", relay.url()))
@@ -666,7 +667,8 @@ mod tests {
             .await;
         let relay = Relay::start().expect("the relay starts on 127.0.0.1");
         relay.route_to(&site.uri());
-        let answer = reqwest::Client::new()
+        let answer = crate::connectwise::http::client()
+            .expect("an HTTP client")
             .post(format!("{}/service/tickets", relay.url()))
             .header("clientId", "abc")
             .json(&serde_json::json!({"summary": "x"}))
