@@ -270,16 +270,10 @@ pub fn setup_role(fixtures: &Fixtures) -> SecurityRole {
     role
 }
 
-/// Arranges a record of `kind` under `name`: the kind's fields, then `fields`, owned as
-/// `ownership` says, as a child of the arranged record `parent` when the kind has one.
-pub(crate) async fn arrange(
-    world: &mut ConformanceWorld,
-    kind_name: &str,
-    name: &str,
-    parent: Option<&str>,
-    ownership: Ownership,
-    fields: Map<String, Value>,
-) {
+/// The kind a step names for a record it is about to name `name`: a mistake in the feature
+/// when no kind is called that (with the nearest spelling), or when the scenario already
+/// has a record of that name.
+fn new_record_of(world: &ConformanceWorld, kind_name: &str, name: &str) -> &'static RecordKind {
     let kind = kind(kind_name).unwrap_or_else(|| {
         mistake!(
             "no kind of record called \"{kind_name}\"{} (fixtures/records.toml lists them)",
@@ -292,6 +286,20 @@ pub(crate) async fn arrange(
     if world.arranged.contains_key(name) {
         mistake!("a record named \"{name}\" was arranged already in this scenario");
     }
+    kind
+}
+
+/// Arranges a record of `kind` under `name`: the kind's fields, then `fields`, owned as
+/// `ownership` says, as a child of the arranged record `parent` when the kind has one.
+pub(crate) async fn arrange(
+    world: &mut ConformanceWorld,
+    kind_name: &str,
+    name: &str,
+    parent: Option<&str>,
+    ownership: Ownership,
+    fields: Map<String, Value>,
+) {
+    let kind = new_record_of(world, kind_name, name);
     let endpoint = world
         .fixtures
         .permissions
@@ -399,16 +407,12 @@ pub(crate) async fn arrange(
 /// largest the collection has, read and never written, so later steps can ask for a record
 /// that does not exist without naming a number that some site might hold.
 pub(crate) async fn absent(world: &mut ConformanceWorld, kind_name: &str, name: &str) {
-    let kind =
-        kind(kind_name).unwrap_or_else(|| mistake!("no kind of record called \"{kind_name}\""));
+    let kind = new_record_of(world, kind_name, name);
     if kind.parent.is_some() {
         mistake!(
             "a {} belongs to a parent record: name a record of its own",
             kind.name
         );
-    }
-    if world.arranged.contains_key(name) {
-        mistake!("a record named \"{name}\" was arranged already in this scenario");
     }
     let path = world
         .fixtures

@@ -113,6 +113,20 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
 ];
 
+/// The collection a step's `<records>` name, and the path ConnectWise pages it under.
+fn paged_list(world: &ConformanceWorld, noun: &str) -> (String, String) {
+    let collection = collection_for(world, noun);
+    let path = world
+        .fixtures
+        .permissions
+        .endpoint_for(&collection)
+        .map_or_else(
+            || mistake!("{noun} are not a list ConnectWise pages"),
+            |e| e.path.clone(),
+        );
+    (collection, path)
+}
+
 /// A number as a feature writes it: `1200` or `1,200`.
 pub(super) fn number(text: &str) -> usize {
     text.replace(',', "")
@@ -326,15 +340,7 @@ fn left_out(held: &[i64], pages: &[PageAsked], max_page_size: usize) -> Vec<i64>
 )]
 async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: String) {
     let at_most = number(&at_most);
-    let collection = collection_for(world, &noun);
-    let path = world
-        .fixtures
-        .permissions
-        .endpoint_for(&collection)
-        .map_or_else(
-            || mistake!("{noun} are not a list ConnectWise pages"),
-            |e| e.path.clone(),
-        );
+    let (collection, path) = paged_list(world, &noun);
     let settings = world.fixtures.permissions.settings.clone();
     let held: Vec<i64> = held_ids(world, &collection).await;
     if held.len() <= at_most {
@@ -426,15 +432,7 @@ async fn includes_each_once(world: &mut ConformanceWorld, noun: String, group: S
 )]
 async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: String) {
     let at_most = number(&at_most);
-    let collection = collection_for(world, &noun);
-    let path = world
-        .fixtures
-        .permissions
-        .endpoint_for(&collection)
-        .map_or_else(
-            || mistake!("{noun} are not a list ConnectWise pages"),
-            |e| e.path.clone(),
-        );
+    let (_, path) = paged_list(world, &noun);
     let default_size = world.fixtures.permissions.settings.default_page_size;
     let lists: Vec<JournalEntry> = world
         .since_mark()
@@ -565,15 +563,7 @@ mod tests {
     regex = r"^a client asking for page 0 of the (\w[\w ]*?) (gets the first page|is refused with 400, naming the page)$"
 )]
 async fn page_zero(world: &mut ConformanceWorld, noun: String, answer: String) {
-    let collection = collection_for(world, &noun);
-    let path = world
-        .fixtures
-        .permissions
-        .endpoint_for(&collection)
-        .map_or_else(
-            || mistake!("{noun} are not a list ConnectWise pages"),
-            |e| e.path.clone(),
-        );
+    let (_, path) = paged_list(world, &noun);
     let client = world.client().await;
     let page = |number: &str| [("page", number.to_owned()), ("pageSize", "25".to_owned())];
     let zero = client
