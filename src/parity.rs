@@ -18,12 +18,12 @@ use crate::harness::{RunSummary, ScenarioResult};
 /// What the report compares, as it states it.
 pub const COMPARED: [&str; 7] = [
     "the scenario's verdict (passed, failed, could not be judged, feature error) and the outcome of its last action",
-    "the requests the integration made, in order: method, path (ids as {id}, member identifiers as {member}) and query parameters (names in any case, the run's mark aside)",
+    "the requests the integration made, in order: method, path (ids as {id}, member identifiers as {member}) and query parameters (names in any case, the run's mark aside, a member the scenario names by a phrase as that phrase)",
     "the JSON body of each request, field by field (as JSON pointers): the run's mark aside, an id named by the record it refers to (one the scenario arranged, by the name its steps gave it; one a request of the scenario created, by that request; any other as {id}), and a time of the run's own clock (between its start and end) as {time of the run}",
     "the status of each answer",
     "the shape of each error body: its keys, its code and each field error's code and field (never the message text)",
     "each list answered: its field names and whether it was empty (not its count nor its values: a sandbox holds records of its own)",
-    "each record answered: its field names and, for a write, the values of the fields the write sent (ids, _info and the run's mark aside)",
+    "each record answered: its field names and, for a write, the values of the fields the write sent (ids, _info, the run's mark and the names of references aside; a member the scenario names by a phrase as that phrase)",
 ];
 
 /// One thing that differs between the two targets in a scenario.
@@ -234,7 +234,10 @@ fn scenario_differences(mock: &Side<'_>, sandbox: &Side<'_>) -> Vec<Difference> 
         let line = |entry: Option<&JournalEntry>| {
             entry.map_or_else(|| "(no request)".to_owned(), request_line)
         };
-        let (m_line, s_line) = (line(m), line(s));
+        let (m_line, s_line) = (
+            named_members(line(m), &m_result.members),
+            named_members(line(s), &s_result.members),
+        );
         let about = Some(RequestRef {
             number: index + 1,
             request: m.map_or_else(|| s_line.clone(), |_| m_line.clone()),
@@ -272,7 +275,12 @@ fn scenario_differences(mock: &Side<'_>, sandbox: &Side<'_>) -> Vec<Difference> 
         }
         if let (Some(ma), Some(sa)) = (&m.answer, &s.answer) {
             let (aspect, ms, ss) = answer_shapes(ma, sa, m.body.as_ref(), s.body.as_ref());
-            differ(&mut differences, (aspect, about), ms, ss);
+            differ(
+                &mut differences,
+                (aspect, about),
+                named_members(ms, &m_result.members),
+                named_members(ss, &s_result.members),
+            );
         }
     }
     differences
@@ -594,13 +602,24 @@ fn unmarked(text: &str) -> String {
     }
 }
 
+/// A member the scenario refers to by phrase ("the API member") has an identifier of its
+/// own on each site: where a side's words quote it, they quote the phrase instead.
+fn named_members(text: String, members: &[(String, String)]) -> String {
+    members.iter().fold(text, |text, (phrase, identifier)| {
+        text.replace(&format!("\"{identifier}\""), &format!("\"{{{phrase}}}\""))
+    })
+}
+
 /// A value as comparable between two sites: without `id` and `_info` at any depth (each
-/// site numbers its own records and stamps its own times), strings without the run's mark.
+/// site numbers its own records and stamps its own times), strings without the run's mark,
+/// and a reference (an object with an `identifier`) without its `name`, which follows from
+/// the record it refers to.
 fn comparable(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .filter(|(k, _)| k.as_str() != "id" && k.as_str() != "_info")
+                .filter(|(k, _)| !(k.as_str() == "name" && map.contains_key("identifier")))
                 .map(|(k, v)| (k.clone(), comparable(v)))
                 .collect(),
         ),
@@ -1048,6 +1067,71 @@ mod tests {
                 sandbox_summary,
             ),
         )
+    }
+
+    /// A ticket reassigned to "the API member": each site's API member has an identifier
+    /// and a name of its own, quoted in the lookup and in the record written.
+    fn reassigned(identifier: &str, name: &str, owner: &str, phrase: &str) -> RunSummary {
+        let mut result = scenario(
+            7,
+            vec![
+                entry(
+                    "GET",
+                    "/system/members",
+                    &format!("conditions=identifier%20%3D%20%22{identifier}%22"),
+                    200,
+                    &json!([{"id": 1, "identifier": identifier}]),
+                ),
+                write(
+                    "PATCH",
+                    "/service/tickets/1011",
+                    json!([{"op": "replace", "path": "owner", "value": {"id": 1}}]),
+                    &json!({"id": 1011, "owner": {"id": 1, "identifier": owner, "name": name}}),
+                ),
+            ],
+        );
+        result.members = vec![(phrase.into(), identifier.into())];
+        summary(vec![result])
+    }
+
+    #[test]
+    fn a_member_named_by_a_phrase_is_compared_by_the_phrase_not_its_identifier() {
+        let mock = reassigned(
+            "ai-integration",
+            "AI Integration",
+            "ai-integration",
+            "the API member",
+        );
+        let sandbox = reassigned(
+            "cw-conform-lp",
+            "API cw-conform-lp",
+            "cw-conform-lp",
+            "the API member",
+        );
+        let report = compare(&mock, &sandbox);
+        assert!(!report.differs(), "{}", render_text(&report));
+
+        // The record written names another member than the one looked up: a difference.
+        let astray = reassigned(
+            "cw-conform-lp",
+            "Setup",
+            "cw-conform-setup",
+            "the API member",
+        );
+        let report = compare(&mock, &astray);
+        let differences = &report.scenarios[0].differences;
+        assert_eq!(differences.len(), 1, "{}", render_text(&report));
+        assert_eq!(differences[0].aspect, "records");
+        assert!(
+            differences[0]
+                .mock
+                .contains(r#""identifier":"{the API member}""#)
+                && differences[0]
+                    .sandbox
+                    .contains(r#""identifier":"cw-conform-setup""#),
+            "{}",
+            render_text(&report)
+        );
     }
 
     #[test]

@@ -469,6 +469,31 @@ pub(crate) fn member_named(world: &ConformanceWorld, phrase: &str) -> Option<Str
     }
 }
 
+/// Each phrase [`member_named`] knows with the member it names in this scenario, where
+/// that member is known (never a panic: this is read after the scenario).
+pub(crate) fn members_known(world: &ConformanceWorld) -> Vec<(String, String)> {
+    let known = |profile: &str| {
+        world.sandbox().and_then(|run| {
+            run.members
+                .iter()
+                .find(|m| m.profile == profile)
+                .and_then(|m| m.member.clone())
+        })
+    };
+    let (api, another) = match world.sandbox() {
+        None => (
+            Some(world.member.clone()),
+            Some(ANOTHER_MEMBER_ON_THE_MOCK.to_owned()),
+        ),
+        Some(_) => (known(&world.profile()), known(SETUP_PROFILE)),
+    };
+    MEMBER_PHRASES
+        .iter()
+        .zip([api, another])
+        .filter_map(|(phrase, member)| Some(((*phrase).to_owned(), member?)))
+        .collect()
+}
+
 /// The phrases [`member_named`] knows.
 pub(crate) const MEMBER_PHRASES: [&str; 2] = ["the API member", "another member"];
 

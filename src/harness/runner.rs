@@ -180,6 +180,11 @@ pub struct ScenarioResult {
     /// only, as the answers are.
     #[serde(skip)]
     pub arranged: Vec<(String, i64)>,
+    /// The members the scenario can refer to by phrase ("the API member", "another
+    /// member") and their identifiers on the target, which differ from site to site
+    /// (`cw-conform parity` names them by the phrase). Kept in memory only.
+    #[serde(skip)]
+    pub members: Vec<(String, String)>,
     /// What the integration under test was found doing beyond the outcomes the steps
     /// checked: a failing one (a rule's, or an integrity check's) fails the scenario.
     pub findings: Vec<Finding>,
@@ -260,6 +265,7 @@ impl ScenarioResult {
             outcome: None,
             requests: Vec::new(),
             arranged: Vec::new(),
+            members: Vec::new(),
             findings: Vec::new(),
             expected_failure: None,
         }
@@ -554,7 +560,7 @@ type Evidence = Arc<
             (
                 Option<Outcome>,
                 Vec<JournalEntry>,
-                Vec<(String, i64)>,
+                (Vec<(String, i64)>, Vec<(String, String)>),
                 bool,
                 Vec<Finding>,
             ),
@@ -640,6 +646,7 @@ impl Ledger {
                         outcome: None,
                         requests: Vec::new(),
                         arranged: Vec::new(),
+                        members: Vec::new(),
                         findings: Vec::new(),
                         expected_failure: None,
                     },
@@ -1183,11 +1190,14 @@ pub async fn run_until(
                 if let Some(world) = world {
                     let outcome = world.result.as_ref().map(|r| r.outcome);
                     let journal = world.shown_journal();
-                    let arranged = world
-                        .arranged
-                        .iter()
-                        .map(|(name, record)| (name.clone(), record.id))
-                        .collect();
+                    let arranged = (
+                        world
+                            .arranged
+                            .iter()
+                            .map(|(name, record)| (name.clone(), record.id))
+                            .collect(),
+                        super::arrange::members_known(world),
+                    );
                     let findings = world.stop_integrations().await;
                     let failure = failing(&findings);
                     evidence
@@ -1229,7 +1239,7 @@ pub async fn run_until(
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
-            scenario.arranged = arranged;
+            (scenario.arranged, scenario.members) = arranged;
             scenario.exercised = exercised;
             scenario.findings = findings;
         }
