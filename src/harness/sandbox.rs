@@ -769,3 +769,23 @@ pub fn estimate(
     }
     Ok(estimate)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_zero_switch_is_a_documented_behaviour_not_the_seed() {
+        for step in [
+            "ConnectWise serves page 0 as the first page",
+            "ConnectWise refuses page 0",
+        ] {
+            let why = needs_mock(step).unwrap_or_else(|| panic!("{step}: runs on a sandbox"));
+            assert!(
+                matches!(why, MockOnly::Alternative(_)) && why.beyond_any_sandbox(),
+                "{step}: {why}"
+            );
+            assert!(why.to_string().starts_with(ALTERNATIVE), "{why}");
+        }
+    }
+}
