@@ -230,8 +230,8 @@ async fn name_arranged_references(world: &mut ConformanceWorld, fields: &mut Map
             .actions
             .lookup(field)
             .map_or_else(|| field.clone(), |lookup| lookup.name_field.clone());
-        let kind = arrange::kind(kind)
-            .unwrap_or_else(|| mistake!("no kind of record called \"{kind}\""));
+        let kind =
+            arrange::kind(kind).unwrap_or_else(|| mistake!("no kind of record called \"{kind}\""));
         let arranged = arrange::named(&world.arranged, name).clone();
         if arranged.kind != kind.name {
             mistake!("\"{name}\" is a {}, not a {}", arranged.kind, kind.name);

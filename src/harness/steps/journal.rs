@@ -389,7 +389,10 @@ async fn assert_record_field(
     let (shown, record) = named_record(world, noun, id, name).await;
     let record = record.unwrap_or_else(|| panic!("{shown} does not exist\n{}", world.evidence()));
     if let Some(arranged) = arranged_reference(world, noun, field, expected) {
-        let held = record.get(field).and_then(|v| v.get("id")).and_then(Value::as_i64);
+        let held = record
+            .get(field)
+            .and_then(|v| v.get("id"))
+            .and_then(Value::as_i64);
         assert!(
             held == Some(arranged.id),
             "{shown} has {field} {}, expected the {} \"{expected}\" the scenario arranged (#{})\n{}",
