@@ -391,6 +391,8 @@ Feature: Projects, sales, configurations, procurement and documents
         | content    | 10:00 tunnel down |
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
+      And the document just created now has the title "VPN log"
+      And the document just created now has the recordType "Ticket"
 
     @PS-05
     Scenario: Without Manage Attachments Add the file is not attached

@@ -313,7 +313,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     if seeded_record {
         return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, MockOnly); 11] = [
+    let patterns: [(&str, MockOnly); 13] = [
         (
             "ConnectWise governs closing tickets",
             MockOnly::Alternative("chooses which document governs closing tickets"),
@@ -321,6 +321,14 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
         (
             "ConnectWise lets setup tables be read",
             MockOnly::Alternative("chooses which document governs reading setup tables"),
+        ),
+        (
+            "ConnectWise serves page 0 as the first page",
+            MockOnly::Alternative("chooses what ConnectWise answers a request for page 0"),
+        ),
+        (
+            "ConnectWise refuses page 0",
+            MockOnly::Alternative("chooses what ConnectWise answers a request for page 0"),
         ),
         (
             "ConnectWise answers bad credentials with",
@@ -760,4 +768,24 @@ pub fn estimate(
         }
     }
     Ok(estimate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_zero_switch_is_a_documented_behaviour_not_the_seed() {
+        for step in [
+            "ConnectWise serves page 0 as the first page",
+            "ConnectWise refuses page 0",
+        ] {
+            let why = needs_mock(step).unwrap_or_else(|| panic!("{step}: runs on a sandbox"));
+            assert!(
+                matches!(why, MockOnly::Alternative(_)) && why.beyond_any_sandbox(),
+                "{step}: {why}"
+            );
+            assert!(why.to_string().starts_with(ALTERNATIVE), "{why}");
+        }
+    }
 }

@@ -26,7 +26,8 @@ pub(super) const STEPS: &[StepDoc] = &[
                       with a search text, or on the record the last action created; `with:` \
                       takes the fields as a | field | value | table (values that parse as JSON \
                       keep their type; a value `<kind> \"<name>\"` is the id of that arranged \
-                      record, such as the task a child action is about; a value or search \
+                      record, such as the task a child action is about, and `<kind> \"<name>\" by \
+                      name` what the AI calls it, as the integration looks it up; a value or search \
                       text `the API member` or `another member` is that member's identifier).",
         parameters: &[
             param("<action>", "an action phrase (`cw-conform actions`)"),
@@ -103,6 +104,7 @@ async fn ai_asks(
         .as_ref()
         .map(|table| fields_from(&table.rows))
         .unwrap_or_default();
+    name_arranged_references(world, &mut fields).await;
     name_arranged_ids(&world.arranged, &mut fields);
     name_members(world, &mut fields);
     let makes_records = matches!(action.kind, ActionKind::Create | ActionKind::Attach);
@@ -199,11 +201,67 @@ pub(super) fn keep_mark(
     }
 }
 
+/// A reference field whose value names an arranged record by name (`| company | company
+/// "Globex" by name |`) gets what the AI would call it: the record's value, as ConnectWise
+/// holds it, of the field the integration looks that reference up by (`identifier` for a
+/// company, `lastName` for a contact, `name` for a board, status or work type; for a field
+/// it does not look up, the record's field of that name: `| identifier | company "Globex"
+/// by name |`). On a
+/// sandbox that name carries the run's mark, as the record does.
+async fn name_arranged_references(world: &mut ConformanceWorld, fields: &mut Map<String, Value>) {
+    for (field, value) in fields.iter_mut() {
+        let Some(named) = value
+            .as_str()
+            .and_then(|text| text.strip_suffix(" by name"))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some((kind, name)) = named
+            .strip_suffix('"')
+            .and_then(|text| text.split_once(" \""))
+        else {
+            mistake!("\"{named} by name\": expected <kind> \"<name>\" by name")
+        };
+        // The field the integration looks the reference up by, or (a field it does not look
+        // up, such as a company's `identifier`) the record's own field of that name.
+        let name_field = world
+            .fixtures
+            .actions
+            .lookup(field)
+            .map_or_else(|| field.clone(), |lookup| lookup.name_field.clone());
+        let kind =
+            arrange::kind(kind).unwrap_or_else(|| mistake!("no kind of record called \"{kind}\""));
+        let arranged = arrange::named(&world.arranged, name).clone();
+        if arranged.kind != kind.name {
+            mistake!("\"{name}\" is a {}, not a {}", arranged.kind, kind.name);
+        }
+        let record = world.arranged_record(&arranged).await.unwrap_or_else(|| {
+            panic!(
+                "the {} \"{name}\" (#{}) the scenario arranged is gone\n{}",
+                kind.name,
+                arranged.id,
+                world.evidence()
+            )
+        });
+        *value = record
+            .get(&name_field)
+            .filter(|v| v.is_string())
+            .cloned()
+            .unwrap_or_else(|| {
+                mistake!(
+                    "the {} \"{name}\" has no {name_field} to name it by (the {field} is named by its {name_field})",
+                    kind.name
+                )
+            });
+    }
+}
+
 /// A field whose value names an arranged record by its kind and name (`| id | task
 /// "Rebuild Outlook" |`, for the task a child action is about) gets the record's id; a list
 /// of them in brackets (`| mergeTicketIds | [ticket "Duplicate"] |`) gets their ids, and a
 /// reference (`| project | {"id": project "Migration"} |`) the reference to it.
-fn name_arranged_ids(
+pub(super) fn name_arranged_ids(
     arranged: &std::collections::BTreeMap<String, arrange::Arranged>,
     fields: &mut Map<String, Value>,
 ) {

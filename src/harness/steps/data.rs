@@ -24,7 +24,8 @@ pub(super) const STEPS: &[StepDoc] = &[
                   steps call by its name: on the mock it is inserted, on a sandbox the setup \
                   member creates it with the run's mark and it is removed afterwards. `owned \
                   by` sets its owner (for `My` levels) to the member the scenario signs in as, \
-                  or to another one; `with:` sets fields (| field | value |).",
+                  or to another one; `with:` sets fields (| field | value |; a value \
+                  `{\"id\": <kind> \"<name>\"}` refers to a record arranged before).",
         parameters: &[
             param(
                 "<kind>",
@@ -107,11 +108,12 @@ async fn a_record(
             mistake!("\"{parent}\" is a {}, not a {parent_kind}", arranged.kind);
         }
     }
-    let fields = step
+    let mut fields = step
         .table
         .as_ref()
         .map(|table| super::actions::fields_from(&table.rows))
         .unwrap_or_default();
+    super::actions::name_arranged_ids(&world.arranged, &mut fields);
     let parent = (!parent.is_empty()).then_some(parent.as_str());
     arrange::arrange(
         world,

@@ -105,7 +105,9 @@ pub(super) const STEPS: &[StepDoc] = &[
         ),
         form: "[the ]<noun> #<id>|\"<name>\"|just created now has the <field> \"<value>\"",
         description: "The record (or the one the last action created) as ConnectWise now \
-                      holds it (a reference field matches its name or identifier).",
+                      holds it (a reference field matches its name or identifier; when the \
+                      value names a record the scenario arranged, the field holds that record, \
+                      by id).",
         parameters: &[
             param("<noun>", NOUN),
             param("<id>", "a record number"),
@@ -386,6 +388,21 @@ async fn assert_record_field(
 ) {
     let (shown, record) = named_record(world, noun, id, name).await;
     let record = record.unwrap_or_else(|| panic!("{shown} does not exist\n{}", world.evidence()));
+    if let Some(arranged) = arranged_reference(world, noun, field, expected) {
+        let held = record
+            .get(field)
+            .and_then(|v| v.get("id"))
+            .and_then(Value::as_i64);
+        assert!(
+            held == Some(arranged.id),
+            "{shown} has {field} {}, expected the {} \"{expected}\" the scenario arranged (#{})\n{}",
+            record.get(field).unwrap_or(&Value::Null),
+            arranged.kind,
+            arranged.id,
+            world.evidence()
+        );
+        return;
+    }
     let member = crate::harness::arrange::member_named(world, expected);
     let expected = member.as_deref().unwrap_or(expected);
     let value = record.get(field).unwrap_or(&Value::Null);
@@ -407,6 +424,23 @@ async fn assert_record_field(
         "{shown} has {field} {value}, expected \"{expected}\"\n{}",
         world.evidence()
     );
+}
+
+/// The record a reference field is expected to hold when the expected value is the name of
+/// a record the scenario arranged in the collection the field refers to (`ticket "VPN" now
+/// has the company "Globex"` after `a company "Globex"`): the field must hold that very
+/// record, by id, not merely one of the same name (names repeat across boards).
+fn arranged_reference(
+    world: &ConformanceWorld,
+    noun: &str,
+    field: &str,
+    expected: &str,
+) -> Option<crate::harness::arrange::Arranged> {
+    let arranged = world.arranged.get(expected)?;
+    let collection = collection_for(world, noun);
+    let endpoint = world.fixtures.permissions.endpoint_for(&collection)?;
+    let reference = endpoint.references.get(field)?;
+    (reference.collection == arranged.collection).then(|| arranged.clone())
 }
 
 /// `time entry #501 still exists`, `time entry "Lunch" no longer exists`, `the contact just
