@@ -392,6 +392,11 @@ pub(crate) async fn arrange(
             .copied()
             .expect("one record was inserted")
     };
+    remember(world, name, kind, path, id);
+}
+
+/// Keeps the record arranged under `name`, for the steps that name it.
+fn remember(world: &mut ConformanceWorld, name: &str, kind: &RecordKind, path: String, id: i64) {
     world.arranged.insert(
         name.to_owned(),
         Arranged {
@@ -423,15 +428,7 @@ pub(crate) async fn absent(world: &mut ConformanceWorld, kind_name: &str, name: 
             |e| e.path.clone(),
         );
     let id = world.id_past_the_largest(&kind.collection, &path).await;
-    world.arranged.insert(
-        name.to_owned(),
-        Arranged {
-            kind: kind.name.clone(),
-            collection: kind.collection.clone(),
-            path,
-            id,
-        },
-    );
+    remember(world, name, kind, path, id);
 }
 
 /// Sets `field` (a path such as `owner/identifier`) in `record`, making the objects on the

@@ -113,6 +113,29 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
 ];
 
+/// The list requests of `path` since the last action began that ConnectWise answered 200:
+/// the pages the integration read.
+fn pages_answered(world: &ConformanceWorld, path: &str) -> Vec<JournalEntry> {
+    world
+        .since_mark()
+        .into_iter()
+        .filter(|e| {
+            e.method == "GET"
+                && e.status == 200
+                && e.path.trim_end_matches('/').eq_ignore_ascii_case(path)
+        })
+        .collect()
+}
+
+/// How many times the last result lists each record, by id.
+fn times_listed(world: &ConformanceWorld) -> BTreeMap<i64, usize> {
+    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
+    for id in records(world).ids() {
+        *listed.entry(id).or_default() += 1;
+    }
+    listed
+}
+
 /// The collection a step's `<records>` name, and the path ConnectWise pages it under.
 fn paged_list(world: &ConformanceWorld, noun: &str) -> (String, String) {
     let collection = collection_for(world, noun);
@@ -220,10 +243,7 @@ async fn held_ids(world: &mut ConformanceWorld, collection: &str) -> Vec<i64> {
 async fn includes_every(world: &mut ConformanceWorld, noun: String) {
     let collection = collection_for(world, &noun);
     let held: BTreeSet<i64> = held_ids(world, &collection).await.into_iter().collect();
-    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
-    for id in records(world).ids() {
-        *listed.entry(id).or_default() += 1;
-    }
+    let listed = times_listed(world);
     let missing: Vec<i64> = held
         .iter()
         .filter(|id| !listed.contains_key(id))
@@ -349,15 +369,7 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
             held.len()
         );
     }
-    let lists: Vec<JournalEntry> = world
-        .since_mark()
-        .into_iter()
-        .filter(|e| {
-            e.method == "GET"
-                && e.status == 200
-                && e.path.trim_end_matches('/').eq_ignore_ascii_case(&path)
-        })
-        .collect();
+    let lists = pages_answered(world, &path);
     let mut problems = Vec::new();
     let mut pages = Vec::new();
     for entry in &lists {
@@ -398,10 +410,7 @@ async fn includes_each_once(world: &mut ConformanceWorld, noun: String, group: S
         .iter()
         .map(|record| record.id)
         .collect();
-    let mut listed: BTreeMap<i64, usize> = BTreeMap::new();
-    for id in records(world).ids() {
-        *listed.entry(id).or_default() += 1;
-    }
+    let listed = times_listed(world);
     let missing: Vec<i64> = arranged
         .iter()
         .filter(|id| !listed.contains_key(id))
@@ -434,15 +443,7 @@ async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: St
     let at_most = number(&at_most);
     let (_, path) = paged_list(world, &noun);
     let default_size = world.fixtures.permissions.settings.default_page_size;
-    let lists: Vec<JournalEntry> = world
-        .since_mark()
-        .into_iter()
-        .filter(|e| {
-            e.method == "GET"
-                && e.status == 200
-                && e.path.trim_end_matches('/').eq_ignore_ascii_case(&path)
-        })
-        .collect();
+    let lists = pages_answered(world, &path);
     let mut problems: Vec<String> = lists
         .iter()
         .filter_map(|entry| {
