@@ -708,6 +708,28 @@ mod tests {
         assert!(silent.observations[0].contains("names no missing field"));
     }
 
+    /// A reply can be partial only when the record itself was read: a refused main read
+    /// with a related field named as missing is no partial result.
+    #[test]
+    fn a_refused_main_read_is_not_partial_whatever_the_reply_names_missing() {
+        let requests = [entry("GET", "/service/tickets/1001", 403)];
+        let said = reply(false, "Read #1001, but owner is missing.");
+        let judged_said = judged("ticket.get", &requests, &said);
+        assert_ne!(judged_said.outcome, Outcome::Partial, "{judged_said:?}");
+        assert!(judged_said.missing.is_empty(), "{judged_said:?}");
+        let structured = ToolReply {
+            is_error: false,
+            text: "Read it.".into(),
+            structured: Some(json!({"missing": ["owner"], "data": {"record": {"id": 1001}}})),
+        };
+        let judged_structured = judged("ticket.get", &requests, &structured);
+        assert_ne!(
+            judged_structured.outcome,
+            Outcome::Partial,
+            "{judged_structured:?}"
+        );
+    }
+
     #[test]
     fn the_cited_rule_comes_from_the_structure_or_the_text() {
         let rules = &Fixtures::builtin().unwrap().rules;
