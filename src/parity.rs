@@ -19,11 +19,11 @@ use crate::harness::{RunSummary, ScenarioResult};
 pub const COMPARED: [&str; 7] = [
     "the scenario's verdict (passed, failed, could not be judged, feature error) and the outcome of its last action",
     "the requests the integration made, in order: method, path (ids as {id}, member identifiers as {member}) and query parameters (names in any case, the run's mark aside, a member the scenario names by a phrase as that phrase)",
-    "the JSON body of each request, field by field (as JSON pointers): the run's mark aside, an id named by the record it refers to (one the scenario arranged, by the name its steps gave it; one a request of the scenario created, by that request; any other as {id}), and a time of the run's own clock (between its start and end) as {time of the run}",
+    "the JSON body of each request, field by field (as JSON pointers): the run's mark aside, an id named by the record it refers to (one the scenario arranged, by the name its steps gave it; one a request of the scenario created, by that request; a setup record an earlier answer referred to by name, such as a ticket's status, by its field and that name; any other as {id}), and a time of the run's own clock (between its start and end) as {time of the run}",
     "the status of each answer",
     "the shape of each error body: its keys, its code and each field error's code and field (never the message text)",
     "each list answered: its field names and whether it was empty (not its count nor its values: a sandbox holds records of its own)",
-    "each record answered: its field names and, for a write, the values of the fields the write sent (ids, _info, the run's mark and the names of references aside; a member the scenario names by a phrase as that phrase)",
+    "each record answered: its field names and, for a write, the values of the fields the write sent (ids, _info, the run's mark, a field holding only the mark and the names of references aside; a member the scenario names by a phrase as that phrase)",
 ];
 
 /// One thing that differs between the two targets in a scenario.
@@ -264,6 +264,8 @@ fn scenario_differences(mock: &Side<'_>, sandbox: &Side<'_>) -> Vec<Difference> 
         }
         m_names.created_by(index + 1, m);
         s_names.created_by(index + 1, s);
+        m_names.referred_to_by(m);
+        s_names.referred_to_by(s);
         if m.status != s.status {
             differ(
                 &mut differences,
@@ -344,9 +346,12 @@ fn looks_like_a_time(text: &str) -> bool {
 }
 
 /// The names a side gives the ids its requests carry: the records the scenario arranged
-/// (by their names), and those its requests created so far (by the request).
+/// (by their names), those its requests created so far (by the request), and the setup
+/// records (a status, a board, a type) an answer so far referred to by a name of their own.
 struct RecordNames {
     by_id: BTreeMap<i64, Vec<String>>,
+    /// `(field, id)` of each reference an answer held (`status`, 2) and the name it gave it.
+    referred: BTreeMap<(String, i64), String>,
 }
 
 impl RecordNames {
@@ -358,7 +363,10 @@ impl RecordNames {
                 .or_default()
                 .push(format!("{{record \"{name}\"}}"));
         }
-        RecordNames { by_id }
+        RecordNames {
+            by_id,
+            referred: BTreeMap::new(),
+        }
     }
 
     /// Names the record `request` (number `number`) created, when it was a create that
@@ -377,11 +385,49 @@ impl RecordNames {
         }
     }
 
-    /// What an id is compared as.
-    fn name(&self, id: i64) -> String {
-        self.by_id
-            .get(&id)
-            .map_or_else(|| "{id}".to_owned(), |names| names.join(" or "))
+    /// Learns the references `request`'s answer holds (a ticket read names its `status`
+    /// as `{"id": 2, "name": "In Progress"}`): a reference with a `name` and no
+    /// `identifier`, which is a setup record every site names alike. A reference with an
+    /// `identifier` (a member, a company) is left out: a site names its own members.
+    fn referred_to_by(&mut self, request: &JournalEntry) {
+        if let Some(Answered::Record(record)) = &request.answer {
+            self.learn(record);
+        }
+    }
+
+    fn learn(&mut self, value: &Value) {
+        match value {
+            Value::Object(map) => {
+                for (field, inner) in map {
+                    if let Some(reference) = inner.as_object()
+                        && !reference.contains_key("identifier")
+                        && let (Some(id), Some(name)) = (
+                            reference.get("id").and_then(Value::as_i64),
+                            reference.get("name").and_then(Value::as_str),
+                        )
+                    {
+                        self.referred
+                            .entry((field.clone(), id))
+                            .or_insert_with(|| unmarked(name));
+                    }
+                    self.learn(inner);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| self.learn(item)),
+            _ => {}
+        }
+    }
+
+    /// What an id in the field `field` is compared as.
+    fn name(&self, id: i64, field: &str) -> String {
+        match (
+            self.by_id.get(&id),
+            self.referred.get(&(field.to_owned(), id)),
+        ) {
+            (Some(names), _) => names.join(" or "),
+            (None, Some(name)) => format!("{{{field} \"{name}\"}}"),
+            (None, None) => "{id}".to_owned(),
+        }
     }
 }
 
@@ -393,10 +439,11 @@ fn names_an_id(key: &str) -> bool {
 /// A request body as compared (see [`COMPARED`]): strings without the run's mark (a string
 /// that was only the mark is left out: a site added it to carry the mark), ids by the
 /// record they name, times of the run as `{time of the run}`. `None` for a string that
-/// was only the mark.
+/// was only the mark. `field` is the field the value is in (for an id, the field of the
+/// reference it is the id of: `status` for `{"status": {"id": 2}}`).
 fn comparable_body(
     value: &Value,
-    an_id: bool,
+    (an_id, field): (bool, &str),
     names: &RecordNames,
     clock: Option<&RunClock>,
 ) -> Option<Value> {
@@ -406,22 +453,33 @@ fn comparable_body(
         _ => None,
     };
     if let Some(id) = id {
-        return Some(Value::String(names.name(id)));
+        return Some(Value::String(names.name(id, field)));
     }
     match value {
         Value::Object(map) => {
-            // A JSON Patch operation: its value is an id when its path names one.
-            let patched_id = map
+            // A JSON Patch operation: its value is an id when its path names one, and
+            // belongs to the field its path names.
+            let patched = map
                 .get("path")
                 .and_then(Value::as_str)
-                .filter(|_| map.contains_key("op"))
+                .filter(|_| map.contains_key("op"));
+            let patched_id = patched
                 .and_then(|path| path.rsplit('/').next())
                 .is_some_and(names_an_id);
+            let patched_field = patched.map(|path| {
+                let path = path.trim_start_matches('/');
+                path.strip_suffix("/id").unwrap_or(path)
+            });
             Some(Value::Object(
                 map.iter()
                     .filter_map(|(key, v)| {
                         let an_id = names_an_id(key) || (patched_id && key == "value");
-                        comparable_body(v, an_id, names, clock).map(|v| (key.clone(), v))
+                        let inner = match (key.as_str(), patched_field) {
+                            ("value", Some(patched)) => patched,
+                            ("id", _) if !field.is_empty() => field,
+                            _ => key.as_str(),
+                        };
+                        comparable_body(v, (an_id, inner), names, clock).map(|v| (key.clone(), v))
                     })
                     .collect(),
             ))
@@ -429,7 +487,7 @@ fn comparable_body(
         Value::Array(items) => Some(Value::Array(
             items
                 .iter()
-                .filter_map(|item| comparable_body(item, an_id, names, clock))
+                .filter_map(|item| comparable_body(item, (an_id, field), names, clock))
                 .collect(),
         )),
         Value::String(text) => {
@@ -452,8 +510,8 @@ fn body_differences(
     (mock, mock_names, mock_clock): (Option<&Value>, &RecordNames, Option<&RunClock>),
     (sandbox, sandbox_names, sandbox_clock): (Option<&Value>, &RecordNames, Option<&RunClock>),
 ) -> Vec<(String, String, String)> {
-    let m = mock.and_then(|v| comparable_body(v, false, mock_names, mock_clock));
-    let s = sandbox.and_then(|v| comparable_body(v, false, sandbox_names, sandbox_clock));
+    let m = mock.and_then(|v| comparable_body(v, (false, ""), mock_names, mock_clock));
+    let s = sandbox.and_then(|v| comparable_body(v, (false, ""), sandbox_names, sandbox_clock));
     let mut found = Vec::new();
     differ_at(String::new(), m.as_ref(), s.as_ref(), &mut found);
     found
@@ -549,7 +607,17 @@ fn shape(answer: &Answered, sent: Option<&Value>) -> String {
             }
         }
         Answered::Record(Value::Object(record)) => {
-            let mut fields: Vec<&str> = record.keys().map(String::as_str).collect();
+            // A field holding only the run's mark was added by the sandbox run to carry it
+            // (`notes` of a record with no name of its own): not the site's.
+            let only_the_mark = |v: &Value| {
+                v.as_str()
+                    .is_some_and(|t| !t.is_empty() && unmarked(t).is_empty())
+            };
+            let mut fields: Vec<&str> = record
+                .iter()
+                .filter(|(_, v)| !only_the_mark(v))
+                .map(|(k, _)| k.as_str())
+                .collect();
             fields.sort_unstable();
             let mut text = format!("a record with fields {}", fields.join(", "));
             let sent_fields: Vec<String> = sent
@@ -565,7 +633,9 @@ fn shape(answer: &Answered, sent: Option<&Value>) -> String {
                 .collect();
             let values: BTreeMap<&str, Value> = sent_fields
                 .iter()
-                .filter_map(|f| record.get(f).map(|v| (f.as_str(), comparable(v))))
+                .filter_map(|f| record.get(f).map(|v| (f.as_str(), v)))
+                .filter(|(_, v)| !only_the_mark(v))
+                .map(|(f, v)| (f, comparable(v)))
                 .collect();
             if !values.is_empty() {
                 let _ = write!(
@@ -879,6 +949,11 @@ mod tests {
         entry("GET", "/system/info", "", 200, &json!({"version": "v1"})),
         Some(("records", "a record with fields isCloud, version", "a record with fields version"))
     )]
+    #[case::a_field_that_only_carries_the_mark(
+        entry("POST", "/service/tickets/7/configurations", "", 201, &json!({"id": 4, "configuration": {"id": 9, "name": "ACME-FS01"}})),
+        entry("POST", "/service/tickets/70/configurations", "", 201, &json!({"id": 40, "configuration": {"id": 90, "name": "ACME-FS01"}, "notes": "[cw-conform 7f3a.12]"})),
+        None
+    )]
     #[case::an_empty_list(
         entry("GET", "/company/contacts", "", 200, &json!([{"lastName": "Doe"}])),
         entry("GET", "/company/contacts", "", 200, &json!([])),
@@ -1177,6 +1252,11 @@ mod tests {
     #[case::a_time_of_the_run(json!({"dateResponded": "2026-11-28T10:21:04Z"}), json!({"dateResponded": "2026-11-28T10:29:00Z"}), None)]
     #[case::a_time_the_scenario_stated(json!({"requiredDate": "2027-01-05T00:00:00Z"}), json!({"requiredDate": "2027-01-06T00:00:00Z"}), Some(("/requiredDate", "\"2027-01-05T00:00:00Z\"", "\"2027-01-06T00:00:00Z\"")))]
     #[case::a_field_only_one_side_sent(json!({"summary": "A"}), json!({"summary": "A", "priority": {"id": 7001}}), Some(("/priority", "(absent)", "{\"id\":\"{record \\\"Acme\\\"}\"}")))]
+    #[case::a_status_an_answer_named_alike(json!({"status": {"id": 16}}), json!({"status": {"id": 2}}), None)]
+    #[case::a_status_an_answer_named_otherwise(json!({"status": {"id": 16}}), json!({"status": {"id": 3}}), Some(("/status/id", "\"{status \\\"New\\\"}\"", "\"{status \\\"Waiting on Client\\\"}\"")))]
+    #[case::a_status_patched_otherwise(json!([{"op": "replace", "path": "status", "value": {"id": 16}}]), json!([{"op": "replace", "path": "status", "value": {"id": 3}}]), Some(("/0/value/id", "\"{status \\\"New\\\"}\"", "\"{status \\\"Waiting on Client\\\"}\"")))]
+    #[case::a_status_id_patched_alike(json!([{"op": "replace", "path": "status/id", "value": 16}]), json!([{"op": "replace", "path": "status/id", "value": 2}]), None)]
+    #[case::a_member_of_each_site(json!({"owner": {"id": 16}}), json!({"owner": {"id": 3}}), None)]
     fn how_request_bodies_are_compared(
         #[case] mock: Value,
         #[case] sandbox: Value,
@@ -1186,9 +1266,15 @@ mod tests {
             from: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_861_200),
             to: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_861_800),
         };
-        let mock_names = RecordNames::arranged(&[("Acme".into(), 250), ("Carlos".into(), 31)]);
-        let sandbox_names =
+        let mut mock_names = RecordNames::arranged(&[("Acme".into(), 250), ("Carlos".into(), 31)]);
+        let mut sandbox_names =
             RecordNames::arranged(&[("Acme".into(), 7001), ("Carlos".into(), 90_412)]);
+        // What earlier answers named: each site's statuses, and its own members.
+        mock_names.learn(&json!({"status": {"id": 16, "name": "New"},
+            "owner": {"id": 16, "identifier": "ai-integration", "name": "AI Integration"}}));
+        sandbox_names.learn(&json!({"status": {"id": 2, "name": "New"}, "tickets": [
+            {"status": {"id": 3, "name": "[cw-conform 7f3a.2] Waiting on Client"},
+             "owner": {"id": 3, "identifier": "cw-conform-setup", "name": "Setup"}}]}));
         let found = body_differences(
             (Some(&mock), &mock_names, Some(&clock)),
             (Some(&sandbox), &sandbox_names, Some(&clock)),

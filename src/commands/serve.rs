@@ -56,9 +56,10 @@ pub struct ServeArgs {
     /// sandbox has them (instead of --role, --public-key and --private-key).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["public_key", "private_key"])]
     pub members: Option<PathBuf>,
-    /// A testing aid for `cw-conform parity`: answer one thing differently from the
-    /// mock on purpose (security-code: a 403 body's code is Forbidden; default-page-size:
-    /// 10 records a page without pageSize). Repeatable.
+    /// A testing aid for `cw-conform parity`: behave differently from the mock in one
+    /// thing on purpose (security-code: a 403 body's code is Forbidden; default-page-size:
+    /// 10 records a page without pageSize; start-status: a new ticket starts at its
+    /// board's default status, whatever status the create names). Repeatable.
     #[arg(long = "drift", value_enum, value_name = "NAME")]
     pub drifts: Vec<Drift>,
 }
@@ -72,6 +73,11 @@ pub enum Drift {
     SecurityCode,
     /// A list without `pageSize` holds 10 records a page instead of 25.
     DefaultPageSize,
+    /// A new ticket starts at its board's default status even when the create names
+    /// another, as on a site whose workflow rule resets every new ticket. Nothing else
+    /// about a ticket changes; an integration that copies a ticket's status into a write
+    /// (a merge that names no status takes the parent ticket's) then sends another one.
+    StartStatus,
 }
 
 impl Drift {
@@ -81,6 +87,7 @@ impl Drift {
         match self {
             Drift::SecurityCode => "Forbidden".clone_into(&mut settings.security_code),
             Drift::DefaultPageSize => settings.default_page_size = 10,
+            Drift::StartStatus => settings.default_references_always.push("status".to_owned()),
         }
     }
 
@@ -90,6 +97,9 @@ impl Drift {
             Drift::SecurityCode => "a 403 body's code is Forbidden instead of Security",
             Drift::DefaultPageSize => {
                 "a list without pageSize holds 10 records a page instead of 25"
+            }
+            Drift::StartStatus => {
+                "a new ticket starts at its board's default status, whatever status the create names"
             }
         }
     }

@@ -335,6 +335,13 @@ pub struct Settings {
     /// http: this is what an integration configured with an `http://` URL meets).
     #[serde(default)]
     pub require_ssl: bool,
+    /// Reference fields of an endpoint's `default_references` that a new record takes from
+    /// the flagged record even when the create names another. Never ConnectWise's
+    /// documented behaviour, so empty unless a site is made to drift on purpose
+    /// (`serve --drift start-status`: a site whose workflow rule starts every new ticket
+    /// at its board's default status).
+    #[serde(default)]
+    pub default_references_always: Vec<String>,
 }
 
 /// Who may read a setup table at inquiry level.

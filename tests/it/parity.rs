@@ -108,14 +108,14 @@ fn against_serve_with_a_drifted_403_code_parity_reports_exactly_that() {
     let _ = sandbox.served.stop();
 }
 
-/// Scenarios that create tickets and notes and update tickets, on records each target
-/// arranged (ids of its own, the sandbox's marked with the run's token): the bodies the
-/// integration sent are compared, and do not differ.
+/// Scenarios that create tickets and notes, update and merge tickets and link devices to
+/// them, on records each target arranged (ids of its own, the sandbox's marked with the
+/// run's token): the bodies the integration sent are compared, and do not differ.
 #[test]
 fn against_serve_unchanged_the_bodies_of_creates_and_updates_do_not_differ() {
     let sandbox = PlannedSandbox::serving_a_member_for_each_role(&[]);
 
-    let (code, report, stderr) = parity(&sandbox, "@SD-01 or @SD-04");
+    let (code, report, stderr) = parity(&sandbox, "@SD-01 or @SD-03 or @SD-04");
 
     assert_eq!(differences(&report), [], "{report:#}");
     assert_eq!(code, 0, "{stderr}");
@@ -131,5 +131,51 @@ fn against_serve_unchanged_the_bodies_of_creates_and_updates_do_not_differ() {
         "only {with_bodies} of {} scenarios had request bodies compared: {report:#}",
         scenarios.len()
     );
+    let _ = sandbox.served.stop();
+}
+
+/// `serve --drift start-status` starts every new ticket at its board's default status, and
+/// changes nothing else. The merge scenarios arrange their tickets with statuses of their
+/// own; a merge that names no status sends the parent ticket's current status, so where the
+/// merge is refused (without Merge Tickets) the only trace of the drift is that status, in
+/// the body of the refused request: parity must report exactly that, by the status's name.
+#[test]
+fn against_serve_with_a_drifted_start_status_parity_reports_exactly_the_status_sent() {
+    let sandbox = PlannedSandbox::serving_a_member_for_each_role(&["--drift", "start-status"]);
+
+    let (code, report, stderr) = parity(&sandbox, "@SD-03");
+
+    let bodies: Vec<(String, Value)> = report["scenarios"]
+        .as_array()
+        .expect("a scenarios list")
+        .iter()
+        .flat_map(|s| {
+            let place = format!("{}:{}", s["feature"].as_str().unwrap(), s["line"]);
+            s["differences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |d| (place.clone(), d.clone()))
+        })
+        .collect();
+    assert_eq!(bodies.len(), 1, "one difference expected: {report:#}");
+    let (place, found) = &bodies[0];
+    assert!(
+        place.starts_with("features/service_desk_dependencies.feature:"),
+        "{place}: {found:#}"
+    );
+    assert_eq!(found["aspect"], "request body", "{found:#}");
+    assert_eq!(
+        found["request"]["request"], "POST /service/tickets/{id}/merge",
+        "{found:#}"
+    );
+    assert_eq!(found["pointer"], "/status/id", "{found:#}");
+    assert_eq!(
+        found["mock"], "\"{status \\\"In Progress\\\"}\"",
+        "{found:#}"
+    );
+    assert_eq!(found["sandbox"], "\"{status \\\"New\\\"}\"", "{found:#}");
+    assert_eq!(report["differs"], true);
+    assert_eq!(code, 1, "{stderr}");
     let _ = sandbox.served.stop();
 }

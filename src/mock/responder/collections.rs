@@ -551,7 +551,17 @@ impl Call<'_> {
         // judged on the canonical reference.
         let reference_errors = resolve_references(inner, endpoint, &mut record);
         if reference_errors.is_empty() {
-            default_references(inner, endpoint, &mut record);
+            default_references(
+                inner,
+                endpoint,
+                &mut record,
+                &self
+                    .shared
+                    .fixtures
+                    .permissions
+                    .settings
+                    .default_references_always,
+            );
         }
         if level == Level::My && !endpoint.is_owned_by(&record, &self.member.identifier) {
             return self.forbidden();

@@ -117,10 +117,16 @@ pub(super) fn resolve_references(
 
 /// Fills each of the endpoint's `default_references` the record does not name with the
 /// referenced record carrying the flag (a board's default status), within the reference's
-/// `within` scope; left empty when the scope is unknown or nothing carries the flag.
-pub(super) fn default_references(inner: &Inner, endpoint: &Endpoint, record: &mut Value) {
+/// `within` scope; left empty when the scope is unknown or nothing carries the flag. A field
+/// of `always` takes the flagged record even when the record names another.
+pub(super) fn default_references(
+    inner: &Inner,
+    endpoint: &Endpoint,
+    record: &mut Value,
+    always: &[String],
+) {
     for (field, flag) in &endpoint.default_references {
-        if record.get(field).is_some_and(|v| !v.is_null()) {
+        if record.get(field).is_some_and(|v| !v.is_null()) && !always.contains(field) {
             continue;
         }
         let Some(reference) = endpoint.references.get(field) else {
