@@ -378,14 +378,38 @@ pub(crate) async fn arrange(
             }
         }
     }
-    for field in &endpoint.unique {
-        if let Some(Value::String(text)) = record.get_mut(field) {
-            *text = format!("{text}-{}-{}", world.scope, world.arranged.len() + 1);
+    let id = if let Some(run) = world.sandbox().cloned().filter(|_| world.refused_row) {
+        // Rows meant to be refused share what they arrange alike: the first creates it for
+        // the whole run, the others use it (forgotten when a row's write went through).
+        let key = format!("{name} in {path}: {}", Value::Object(record.clone()));
+        let mut shared = run.shared.lock().await;
+        match shared.get(&key) {
+            Some(arranged) => arranged.id,
+            None => {
+                let n = shared.len() + 1;
+                unique_per(&endpoint, &mut record, &format!("row-{n}"));
+                let scope = std::mem::replace(&mut world.scope, RUN_WIDE_SCOPE);
+                let id = create_on_sandbox(world, &path, record).await;
+                world.scope = scope;
+                shared.insert(
+                    key,
+                    Arranged {
+                        kind: kind.name.clone(),
+                        collection: kind.collection.clone(),
+                        path: path.clone(),
+                        id,
+                    },
+                );
+                id
+            }
         }
-    }
-    let id = if world.sandbox().is_some() {
+    } else if world.sandbox().is_some() {
+        let n = format!("{}-{}", world.scope, world.arranged.len() + 1);
+        unique_per(&endpoint, &mut record, &n);
         create_on_sandbox(world, &path, record).await
     } else {
+        let n = format!("{}-{}", world.scope, world.arranged.len() + 1);
+        unique_per(&endpoint, &mut record, &n);
         let mock = world.mock().await;
         mock.insert(&kind.collection, [Value::Object(record)])
             .first()
@@ -393,6 +417,45 @@ pub(crate) async fn arrange(
             .expect("one record was inserted")
     };
     remember(world, name, kind, path, id);
+}
+
+/// Makes each of the endpoint's unique fields (`identifier`) the record's own, with
+/// `suffix`.
+fn unique_per(
+    endpoint: &crate::connectwise::security::Endpoint,
+    record: &mut Map<String, Value>,
+    suffix: &str,
+) {
+    for field in &endpoint.unique {
+        if let Some(Value::String(text)) = record.get_mut(field) {
+            *text = format!("{text}-{suffix}");
+        }
+    }
+}
+
+/// The outcomes of an action that writes nothing: ConnectWise refused it (`denied`), the
+/// integration did not send it (`blocked`), or refused it as invalid (`rejected`).
+const REFUSED_OUTCOMES: [&str; 3] = ["denied", "blocked", "rejected"];
+
+/// Whether `scenario` is a row of a Scenario Outline whose every action is meant to be
+/// refused: each outcome it expects is denied, blocked or rejected, and no person confirms
+/// a held action. Its rows may share the records they arrange on a sandbox; a row whose
+/// write might go through (allowed, or escalated and then confirmed) gets its own.
+pub(crate) fn a_row_meant_to_be_refused(scenario: &gherkin::Scenario) -> bool {
+    let outcomes: Vec<&str> = scenario
+        .steps
+        .iter()
+        .filter_map(|step| step.value.strip_prefix("the outcome is "))
+        .collect();
+    !scenario.examples.is_empty()
+        && !outcomes.is_empty()
+        && outcomes
+            .iter()
+            .all(|o| REFUSED_OUTCOMES.contains(&o.trim()))
+        && !scenario
+            .steps
+            .iter()
+            .any(|step| step.value.starts_with("the person confirms"))
 }
 
 /// Keeps the record arranged under `name`, for the steps that name it.

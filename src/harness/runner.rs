@@ -1173,6 +1173,7 @@ pub async fn run_until(
                 let existing_records =
                     super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
                 world.begin(Arc::clone(&context), existing_records);
+                world.refused_row = super::arrange::a_row_meant_to_be_refused(scenario);
                 Box::pin(async {})
             }
         })

@@ -118,6 +118,10 @@ pub struct ConformanceWorld {
     pub(crate) scope: u64,
     /// Whether the scenario is tagged `@existing-records` (set by the runner's before-hook).
     pub(crate) existing_records: bool,
+    /// Whether the scenario is a Scenario Outline row whose every action is meant to be
+    /// refused ([`super::arrange::a_row_meant_to_be_refused`]): on a sandbox its rows share
+    /// the records they arrange (set by the runner's before-hook).
+    pub(crate) refused_row: bool,
     /// Actions the integration performed (or answered held) in this scenario: a rule is met
     /// only by scenarios that exercised the integration.
     pub(crate) performed: usize,
@@ -231,6 +235,7 @@ impl ConformanceWorld {
             recorder: Recorder::default(),
             scope: run.next_scope(),
             existing_records: false,
+            refused_row: false,
             performed: 0,
             run,
         }
@@ -783,6 +788,9 @@ impl ConformanceWorld {
     /// Stops the mock without blocking (see [`MockConnectWise::shutdown`]); against a
     /// sandbox, removes what the scenario created.
     pub(crate) async fn finish(&mut self) {
+        let wrote = matches!(self.target, Target::Sandbox(_))
+            && self.refused_row
+            && self.journal().iter().any(|e| e.is_write() && e.succeeded());
         match &mut self.target {
             Target::Mock { mock, other_site } => {
                 for mock in [mock.take(), other_site.take()].into_iter().flatten() {
@@ -790,6 +798,11 @@ impl ConformanceWorld {
                 }
             }
             Target::Sandbox(run) => {
+                // A row meant to be refused that ConnectWise let a write through may have
+                // changed the records its rows share: the next row arranges new ones.
+                if wrote {
+                    run.shared.lock().await.clear();
+                }
                 // What cannot be removed now stays in the ledger; the run's final cleanup
                 // tries again and reports it.
                 crate::cleanup::clean(&run.sandbox, &run.ledger, Some(self.scope)).await;

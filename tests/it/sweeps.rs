@@ -1,6 +1,7 @@
 //! On a sandbox (`cw-conform serve` standing in for one), the catalog sweeps meant to be
 //! refused share one record of each kind for the whole run: a run with two such sweeps
-//! creates no more records than a run with one, and leaves none behind.
+//! creates no more records than a run with one, and leaves none behind. So do the rows of a
+//! Scenario Outline meant to be refused; rows whose writes go through each get their own.
 
 use std::fmt::Write as _;
 
@@ -87,6 +88,60 @@ async fn two_refused_sweeps_create_the_records_of_one() {
     assert_eq!(
         by_two, by_one,
         "two refused sweeps created {by_two} contacts, one created {by_one}: the second did not share the first's"
+    );
+    let _ = sandbox.served.stop();
+}
+
+/// A Scenario Outline acting on one contact, `rows` rows over: refused (Contacts Edit None,
+/// each row denied) or allowed (full access, each row writes).
+fn outline(refused: bool, rows: usize) -> String {
+    let (role, outcome) = if refused {
+        (
+            "whose role grants:\n        | function             | add | edit | delete | inquire |\n        | Companies / Contacts | All | None | All    | All     |",
+            "denied",
+        )
+    } else {
+        ("with the role \"full-access\"", "allowed")
+    };
+    let mut feature = format!(
+        "Feature: Rows of an outline\n\n  Rule: LP-04 withholding Edit stops editing\n\n    @LP-04\n    Scenario Outline: A contact's title becomes <title>\n      Given an API member {role}\n      And a contact \"Doe\"\n      When the AI asks to update contact \"Doe\" with:\n        | title | <title> |\n      Then the outcome is {outcome}\n\n      Examples:\n        | title |\n"
+    );
+    for n in 1..=rows {
+        let _ = writeln!(feature, "        | Title {n} |");
+    }
+    feature
+}
+
+/// Runs `feature` on the sandbox, and counts the contacts it created.
+async fn contacts_created(sandbox: &PlannedSandbox, caller: &Caller, feature: &str) -> i64 {
+    sandbox.scratch.write("rows.feature", feature);
+    let before = next_contact_id(caller).await;
+    run(sandbox, "rows.feature");
+    next_contact_id(caller).await - before - 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rows_of_a_refused_outline_share_their_records_and_rows_that_write_do_not() {
+    let sandbox = PlannedSandbox::serving_a_member_for_each_role(&[]);
+    let caller = sandbox.caller("setup");
+
+    let refused_one = contacts_created(&sandbox, &caller, &outline(true, 1)).await;
+    let refused_three = contacts_created(&sandbox, &caller, &outline(true, 3)).await;
+    let allowed_one = contacts_created(&sandbox, &caller, &outline(false, 1)).await;
+    let allowed_three = contacts_created(&sandbox, &caller, &outline(false, 3)).await;
+
+    assert_eq!(
+        refused_one, 1,
+        "one refused row arranged {refused_one} contacts"
+    );
+    assert_eq!(
+        refused_three, refused_one,
+        "three refused rows created {refused_three} contacts, one created {refused_one}: the rows did not share"
+    );
+    assert_eq!(
+        allowed_three,
+        3 * allowed_one,
+        "three rows that write created {allowed_three} contacts, one created {allowed_one}: each must have its own"
     );
     let _ = sandbox.served.stop();
 }
