@@ -383,25 +383,24 @@ pub(crate) async fn arrange(
         // the whole run, the others use it (forgotten when a row's write went through).
         let key = format!("{name} in {path}: {}", Value::Object(record.clone()));
         let mut shared = run.shared.lock().await;
-        match shared.get(&key) {
-            Some(arranged) => arranged.id,
-            None => {
-                let n = shared.len() + 1;
-                unique_per(&endpoint, &mut record, &format!("row-{n}"));
-                let scope = std::mem::replace(&mut world.scope, RUN_WIDE_SCOPE);
-                let id = create_on_sandbox(world, &path, record).await;
-                world.scope = scope;
-                shared.insert(
-                    key,
-                    Arranged {
-                        kind: kind.name.clone(),
-                        collection: kind.collection.clone(),
-                        path: path.clone(),
-                        id,
-                    },
-                );
-                id
-            }
+        if let Some(arranged) = shared.get(&key) {
+            arranged.id
+        } else {
+            let n = shared.len() + 1;
+            unique_per(&endpoint, &mut record, &format!("row-{n}"));
+            let scope = std::mem::replace(&mut world.scope, RUN_WIDE_SCOPE);
+            let id = create_on_sandbox(world, &path, record).await;
+            world.scope = scope;
+            shared.insert(
+                key,
+                Arranged {
+                    kind: kind.name.clone(),
+                    collection: kind.collection.clone(),
+                    path: path.clone(),
+                    id,
+                },
+            );
+            id
         }
     } else if world.sandbox().is_some() {
         let n = format!("{}-{}", world.scope, world.arranged.len() + 1);
