@@ -77,6 +77,54 @@ pub fn profiles_file(plan: &[PlannedRole]) -> String {
     out
 }
 
+/// The mock-only keys `serve` gives the planned member of `planned` when it stands in for a
+/// sandbox: `ROLE-public` and `ROLE-private`.
+fn mock_keys(planned: &PlannedRole) -> (String, String) {
+    let name = planned.role.name.to_ascii_lowercase();
+    (format!("{name}-public"), format!("{name}-private"))
+}
+
+/// A members file for `cw-conform serve --members` standing in for a sandbox on which the
+/// plan was carried out: each planned member with its role and mock-only keys.
+pub fn members_file(plan: &[PlannedRole]) -> String {
+    let mut out = String::from(
+        "# cw-conform serve --members FILE: the API members `sandbox plan` lists, each with its role\n\
+         # and mock-only keys, so that `serve` stands in for a sandbox on which the plan was carried\n\
+         # out. `sandbox plan --format env` gives a run these keys.\n",
+    );
+    for planned in plan {
+        let (public, private) = mock_keys(planned);
+        let _ = write!(
+            out,
+            "\n[[member]]\nidentifier = \"{}\"\nrole = \"{}\"\npublic_key = \"{public}\"\nprivate_key = \"{private}\"\n",
+            planned.member, planned.role.name
+        );
+    }
+    out
+}
+
+/// The settings (`.env` lines) that point a run at `serve --members` with the members file
+/// of [`members_file`]: the company and client `serve` takes by default, the profiles file
+/// `profiles` and each member's mock-only keys. `site` is the URL `serve` printed.
+pub fn env_file(plan: &[PlannedRole], site: &str, profiles: &str) -> String {
+    let mut out = format!(
+        "# cw-conform run settings for `serve --members` standing in for a sandbox (mock-only keys).\n\
+         CONNECTWISE_SITE={site}\n\
+         CONNECTWISE_COMPANY_ID=northwind\n\
+         CONNECTWISE_CLIENT_ID=cw-conform\n\
+         CONNECTWISE_PROFILES={profiles}\n"
+    );
+    for planned in plan {
+        let (public, private) = mock_keys(planned);
+        let _ = write!(
+            out,
+            "{}={public}\n{}={private}\n",
+            planned.key_variables.0, planned.key_variables.1
+        );
+    }
+    out
+}
+
 /// The cells of a role as ConnectWise's role screen shows them: every function the harness
 /// knows, by module, with its four levels.
 fn cells<'a>(

@@ -418,6 +418,22 @@ pub(super) async fn sandbox_run(
             path.display()
         );
     }
+    let profiles = sandbox.profiles.len();
+    let requests = crate::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE * profiles as u64;
+    let rate = sandbox.requests_per_minute;
+    eprintln!(
+        "preflight: checking {} on {}: about {} at {rate} a minute, about {}",
+        crate::report::count(profiles, "profile", "profiles"),
+        crate::connectwise::redacted_url(&sandbox.site),
+        crate::report::count(
+            usize::try_from(requests).unwrap_or(usize::MAX),
+            "request",
+            "requests"
+        ),
+        minutes(std::time::Duration::from_secs(
+            requests * 60 / u64::from(rate.max(1))
+        ))
+    );
     let members = preflight(&sandbox, fixtures).await?;
     eprintln!(
         "target: ConnectWise sandbox {}, company {}",

@@ -24,6 +24,14 @@ pub enum PlanFormat {
     Markdown,
     /// A standalone HTML page.
     Html,
+    /// The profiles file alone (TOML), to save as `sandbox-profiles.toml`.
+    Profiles,
+    /// For `serve` standing in for a sandbox: a members file (`serve --members`) with
+    /// each planned member, its role and mock-only keys.
+    Members,
+    /// For `serve` standing in for a sandbox: the `.env` settings that give a run the
+    /// members file's keys (`--site` is the URL `serve` prints).
+    Env,
 }
 
 /// What `sandbox plan` was asked to do: the command line of `cw-conform sandbox plan`.
@@ -34,9 +42,16 @@ pub struct PlanArgs {
     /// need).
     #[arg(long, value_delimiter = ',')]
     pub roles: Vec<String>,
-    /// markdown, or html for a person.
+    /// markdown, or html for a person; profiles for the profiles file alone; members and
+    /// env to stand `serve` in for a sandbox on which the plan was carried out.
     #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
     pub format: PlanFormat,
+    /// With `--format env`: the site `serve` prints (`http://127.0.0.1:8089`).
+    #[arg(long, default_value = "http://127.0.0.1:8089")]
+    pub site: String,
+    /// With `--format env`: the profiles file the run reads.
+    #[arg(long, default_value = "sandbox-profiles.toml")]
+    pub profiles: String,
     /// Write the plan to this file instead of standard output.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -59,6 +74,9 @@ pub fn plan(args: &PlanArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
     let text = match args.format {
         PlanFormat::Markdown => plan::markdown(functions, &planned),
         PlanFormat::Html => plan::html(functions, &planned),
+        PlanFormat::Profiles => plan::profiles_file(&planned),
+        PlanFormat::Members => plan::members_file(&planned),
+        PlanFormat::Env => plan::env_file(&planned, &args.site, &args.profiles),
     };
     match &args.output {
         Some(path) => std::fs::write(path, &text)

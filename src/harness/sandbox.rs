@@ -82,6 +82,10 @@ fn listed(problems: &[String]) -> String {
     })
 }
 
+/// The requests the preflight sends for each profile, at most: the company's codebase
+/// (`/login/companyinfo`) and the member's settings (`/system/mySecurity`, one page).
+pub const PREFLIGHT_REQUESTS_PER_PROFILE: u64 = 2;
+
 /// Checks the sandbox before anything runs: the site answers and knows the company (its
 /// codebase), and for every profile the member's keys sign in and its real settings
 /// (`/system/mySecurity`) equal the profile's role, cell by cell. Reads only.

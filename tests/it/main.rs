@@ -5,6 +5,7 @@
 //! authenticated requests.
 #![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod acceptance;
 mod ci;
 mod cleanup;
 mod cli;
