@@ -143,7 +143,12 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
             .map(|offset| crate::fixtures::line_of(&text, offset))
     };
     let mut members: Vec<ApiMember> = Vec::new();
+    let names: Vec<&str> = file.member.iter().map(|m| m.role.as_str()).collect();
+    let mut roles = crate::harness::sandbox::resolve_roles(fixtures, &names).into_iter();
     for entry in file.member {
+        let resolved = roles
+            .next()
+            .unwrap_or_else(|| crate::harness::sandbox::resolve_role(fixtures, &entry.role));
         let quoted = format!("\"{}\"", entry.identifier);
         if members.iter().any(|m| m.identifier == entry.identifier) {
             return Err(failed(
@@ -161,7 +166,7 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
                 ),
             ));
         }
-        let role = crate::harness::sandbox::resolve_role(fixtures, &entry.role).map_err(|e| {
+        let role = resolved.map_err(|e| {
             failed(
                 line_of(&format!("\"{}\"", entry.role)),
                 format!("member \"{}\": {e}", entry.identifier),

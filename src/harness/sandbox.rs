@@ -97,7 +97,12 @@ pub async fn preflight(
     let mut problems = Vec::new();
     let mut members = Vec::new();
     let mut codebase_checked = false;
+    let names: Vec<&str> = sandbox.profiles.keys().map(String::as_str).collect();
+    let mut roles = resolve_roles(fixtures, &names).into_iter();
     for profile in sandbox.profiles.keys() {
+        let expected = roles
+            .next()
+            .unwrap_or_else(|| resolve_role(fixtures, profile));
         let Some(credentials) = sandbox.credentials(profile) else {
             continue;
         };
@@ -122,7 +127,6 @@ pub async fn preflight(
         codebase_checked = true;
         match audit::read_security(fixtures, &client).await {
             Ok(security) => {
-                let expected = resolve_role(fixtures, profile);
                 let expected = match expected {
                     Ok(role) => role,
                     Err(error) => {
@@ -658,21 +662,58 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
 /// A role of a built-in scenario, by the name [`roles_the_suite_needs`] and the left-out
 /// reasons give it (`scenario-1a2b3c4d`), whether or not the scenario can run on a sandbox.
 pub fn scenario_role(fixtures: &Fixtures, name: &str) -> Option<SecurityRole> {
+    scenario_roles(fixtures, &[name]).pop()
+}
+
+/// The built-in scenarios' own roles of `names` (those found), from one reading of the
+/// features: resolving a hundred members' roles reads them once, not a hundred times.
+fn scenario_roles(fixtures: &Fixtures, names: &[&str]) -> Vec<SecurityRole> {
+    let mut found: Vec<SecurityRole> = Vec::new();
     let loaded = super::features::load(super::runner::builtin_features());
     for feature in &loaded.features {
         for (rule, scenario) in super::scenarios_of(feature) {
             let steps: Vec<&gherkin::Step> = super::steps_of(feature, rule, scenario).collect();
-            if let Some(mut role) = roles_needed(fixtures, &steps)
-                .into_iter()
-                .flatten()
-                .find(|role| role.name == name)
-            {
-                role.summary = written_in(feature, scenario);
-                return Some(role);
+            for mut role in roles_needed(fixtures, &steps).into_iter().flatten() {
+                if names.contains(&role.name.as_str()) && !found.iter().any(|r| r.name == role.name)
+                {
+                    role.summary = written_in(feature, scenario);
+                    found.push(role);
+                    if found.len() == names.len() {
+                        return found;
+                    }
+                }
             }
         }
     }
-    None
+    found
+}
+
+/// Each of `names` resolved as [`resolve_role`] does, reading the built-in features once
+/// for all the scenario roles among them.
+pub fn resolve_roles(
+    fixtures: &Fixtures,
+    names: &[&str],
+) -> Vec<Result<SecurityRole, crate::fixtures::FixtureError>> {
+    let wanted: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with("scenario-"))
+        .collect();
+    let own = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        scenario_roles(fixtures, &wanted)
+    };
+    names
+        .iter()
+        .map(|name| match own.iter().find(|r| r.name == *name) {
+            Some(role) => Ok(role.clone()),
+            None if *name == super::arrange::SETUP_PROFILE => {
+                Ok(super::arrange::setup_role(fixtures))
+            }
+            None => fixtures.role(name),
+        })
+        .collect()
 }
 
 /// A role by the name a profile, a members file or `sandbox plan --roles` gives it: a
