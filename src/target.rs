@@ -416,6 +416,19 @@ impl Sandbox {
     /// malformed variable, a profiles file that does not load, a variable a profile names
     /// that is not set) is reported at once.
     pub fn from_environment(environment: &Environment<'_>) -> Result<Sandbox, TargetError> {
+        let (sandbox, problems) = Sandbox::with_profile_problems(environment)?;
+        TargetError::all(problems)?;
+        Ok(sandbox)
+    }
+
+    /// Reads the sandbox settings as [`Sandbox::from_environment`] does, except that a
+    /// profile whose key variables are missing is left out and its problems returned beside
+    /// the sandbox, so that a preflight can check every other profile and list them all at
+    /// once. The site, company, default keys and profiles file must be right.
+    pub fn with_profile_problems(
+        environment: &Environment<'_>,
+    ) -> Result<(Sandbox, Vec<TargetError>), TargetError> {
+        let mut profile_problems = Vec::new();
         let mut problems = Vec::new();
         let connection = environment
             .connection(Purpose::Sandbox)
@@ -439,7 +452,7 @@ impl Sandbox {
                         let mut key = |variable: &str| {
                             let value = environment.var(variable).filter(|v| !v.trim().is_empty());
                             if value.is_none() {
-                                problems.push(TargetError::Missing(variable.to_owned()));
+                                profile_problems.push(TargetError::Missing(variable.to_owned()));
                             }
                             value
                         };
@@ -459,7 +472,10 @@ impl Sandbox {
                 Err(problem) => problems.push(problem),
             }
         }
-        TargetError::all(problems)?;
+        if !problems.is_empty() {
+            problems.append(&mut profile_problems);
+            TargetError::all(problems)?;
+        }
         let Some(connection) = connection else {
             return Err(TargetError::Missing("CONNECTWISE_SITE".into()));
         };
@@ -478,7 +494,7 @@ impl Sandbox {
             Some(Source::DotEnv(path)) => Some(path),
             _ => None,
         };
-        Ok(Sandbox {
+        let sandbox = Sandbox {
             site: credentials.site,
             company_id: credentials.company_id,
             client_id: credentials.client_id.unwrap_or_default(),
@@ -487,7 +503,8 @@ impl Sandbox {
             requests_per_minute,
             rate_limit: Arc::new(RateLimit::per_minute(requests_per_minute)),
             chosen_by_dotenv,
-        })
+        };
+        Ok((sandbox, profile_problems))
     }
 
     /// The credentials of the member that has a role profile, if the sandbox has one.

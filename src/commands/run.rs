@@ -11,7 +11,7 @@ use super::{CommandError, exit};
 use crate::baseline::{Baseline, Scope};
 use crate::cleanup::LeftBehind;
 use crate::fixtures::Fixtures;
-use crate::harness::sandbox::{SandboxRun, estimate, preflight};
+use crate::harness::sandbox::{PreflightFailed, SandboxRun, estimate, preflight};
 use crate::harness::{self, IntegrationUnderTest, Partition, RunOptions};
 use crate::integration::mcp::IntegrationConfig;
 use crate::integration::mcp::shared::FixedSite;
@@ -411,7 +411,9 @@ pub(super) async fn sandbox_run(
         }
         return Ok(None);
     }
-    let sandbox = Sandbox::from_environment(environment)?;
+    // A profile whose keys are not set is a problem the preflight lists with the others,
+    // not one that stops the others being checked.
+    let (sandbox, unset) = Sandbox::with_profile_problems(environment)?;
     if let Some(path) = &sandbox.chosen_by_dotenv {
         eprintln!(
             "warning: {} set CONNECTWISE_SITE: this run goes to a ConnectWise sandbox, not the mock",
@@ -434,7 +436,21 @@ pub(super) async fn sandbox_run(
             requests * 60 / u64::from(rate.max(1))
         ))
     );
-    let members = preflight(&sandbox, fixtures).await?;
+    let checked = preflight(&sandbox, fixtures).await;
+    let members = match (checked, unset.is_empty()) {
+        (Ok(members), true) => members,
+        (Ok(_), false) => {
+            return Err(PreflightFailed {
+                problems: unset.iter().map(ToString::to_string).collect(),
+            }
+            .into());
+        }
+        (Err(mut failed), _) => {
+            let mut problems: Vec<String> = unset.iter().map(ToString::to_string).collect();
+            problems.append(&mut failed.problems);
+            return Err(PreflightFailed { problems }.into());
+        }
+    };
     eprintln!(
         "target: ConnectWise sandbox {}, company {}",
         crate::connectwise::redacted_url(&sandbox.site),

@@ -2,12 +2,13 @@
 //! alone: `serve` stands in for a sandbox on which the plan was carried out, set up only
 //! from the files `sandbox plan` writes (`--format profiles`, `members`, `env`), and a run
 //! in that folder, with nothing else set, passes its preflight, says what it will take
-//! before it starts and passes.
+//! before it starts and passes. With broken settings, every problem is listed at once.
 
 use crate::cli::{Running, Scratch, Served, cw_conform, cw_conform_finished};
 
 #[test]
-fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes() {
+fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_settings_are_listed_at_once()
+ {
     let scratch = Scratch::new();
     for (format, file) in [
         ("profiles", "sandbox-profiles.toml"),
@@ -74,6 +75,50 @@ fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes() {
         run.stderr
             .contains("the run's ledger shows nothing left behind"),
         "{run}"
+    );
+
+    // Broken settings: a key variable not set, a wrong private key, a profile whose keys
+    // are another member's (whose role differs): all three at once, exit 2.
+    let env = scratch.read(".env");
+    let broken: String = env
+        .lines()
+        .filter(|l| !l.starts_with("CW_NO_ACCESS_PRIVATE_KEY="))
+        .map(|l| match l.split_once('=') {
+            Some(("CW_CUSTOMER_SYNC_PRIVATE_KEY", _)) => {
+                "CW_CUSTOMER_SYNC_PRIVATE_KEY=not-its-key".to_owned()
+            }
+            Some((name @ "CW_FULL_ACCESS_PUBLIC_KEY", _)) => {
+                format!("{name}=read-only-discovery-public")
+            }
+            Some((name @ "CW_FULL_ACCESS_PRIVATE_KEY", _)) => {
+                format!("{name}=read-only-discovery-private")
+            }
+            _ => l.to_owned(),
+        })
+        .fold(String::new(), |mut out, l| {
+            out.push_str(&l);
+            out.push('\n');
+            out
+        });
+    scratch.write(".env", &broken);
+
+    let refused = Running::start(cw_conform(&scratch, &["run", "--tags", "@CL-01"])).finish();
+
+    refused.assert_code(2);
+    for problem in [
+        "3 problems",
+        "CW_NO_ACCESS_PRIVATE_KEY is not set",
+        "credentials: profile \"customer-sync\": ConnectWise refused the member's keys (401)",
+        "profile \"full-access\": the member cw-conform-read-only-discovery does not hold the role \"full-access\"",
+    ] {
+        assert!(
+            refused.stderr.contains(problem),
+            "not listed: {problem}: {refused}"
+        );
+    }
+    assert!(
+        !refused.stderr.contains("not-its-key"),
+        "a private key was shown: {refused}"
     );
     let _ = served.stop();
 }
