@@ -712,11 +712,14 @@ pub fn operation_for_method(method: &str) -> Option<Operation> {
 mod tests {
     use super::match_template;
 
+    /// A template, a path's segments, and the match expected.
+    type Case<'a> = (&'a str, &'a [&'a str], Option<(Option<i64>, usize)>);
+
     #[test]
     fn a_template_matches_the_segments_a_path_starts_with_in_any_case() {
         let companies = "/company/companies";
         let notes = "/service/tickets/{parentId}/notes";
-        let cases: [(&str, &[&str], Option<(Option<i64>, usize)>); 10] = [
+        let cases: [Case<'_>; 10] = [
             (companies, &["company", "companies"], Some((None, 2))),
             (companies, &["Company", "COMPANIES", "5"], Some((None, 2))),
             (companies, &["companyx", "companies"], None),

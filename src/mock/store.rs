@@ -208,20 +208,19 @@ impl Grown {
         let alike = |g: &&GrownCollection| {
             Arc::ptr_eq(&g.from, &from) && Arc::ptr_eq(&g.made_from, made_from) && g.count == count
         };
-        let records = match grown.iter().find(alike) {
-            Some(built) => Arc::clone(&built.records),
-            None => {
-                let mut scratch = Store::holding(collection, &from);
-                additions(&mut scratch);
-                let records = scratch.collections.remove(collection).unwrap_or_default();
-                grown.push(GrownCollection {
-                    from,
-                    made_from: Arc::clone(made_from),
-                    count,
-                    records: Arc::clone(&records),
-                });
-                records
-            }
+        let records = if let Some(built) = grown.iter().find(alike) {
+            Arc::clone(&built.records)
+        } else {
+            let mut scratch = Store::holding(collection, &from);
+            additions(&mut scratch);
+            let records = scratch.collections.remove(collection).unwrap_or_default();
+            grown.push(GrownCollection {
+                from,
+                made_from: Arc::clone(made_from),
+                count,
+                records: Arc::clone(&records),
+            });
+            records
         };
         drop(grown);
         store.share(collection, records);

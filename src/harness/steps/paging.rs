@@ -416,8 +416,6 @@ async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: St
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     fn asked(query: &str) -> PageAsked {
