@@ -354,9 +354,7 @@ impl Baseline {
                 let judged = named
                     .iter()
                     .all(|s| s.feature_error.is_none() && s.not_judged.is_none());
-                let fails = named
-                    .iter()
-                    .any(|s| s.violated() && s.rules().contains(&entry.rule));
+                let fails = named.iter().any(|s| s.violated() && s.judges(&entry.rule));
                 (judged && !fails)
                     .then(|| "no longer fails (stale): remove it from the baseline".to_owned())
             };

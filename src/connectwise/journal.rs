@@ -99,10 +99,16 @@ impl Answered {
     pub fn of_records<'a>(records: impl Iterator<Item = &'a Value>) -> Answered {
         let mut count = 0;
         let mut fields = std::collections::BTreeSet::new();
+        // The records of a list mostly carry the same fields in the same order: a record's
+        // fields are added only when they differ from the record before it.
+        let mut before: Option<&serde_json::Map<String, Value>> = None;
         for record in records {
             count += 1;
-            if let Some(map) = record.as_object() {
+            if let Some(map) = record.as_object()
+                && !before.is_some_and(|b| b.keys().eq(map.keys()))
+            {
                 fields.extend(map.keys());
+                before = Some(map);
             }
         }
         Answered::Records {

@@ -593,6 +593,22 @@ fn segments(path: &str) -> Vec<&str> {
 /// one, and how many segments of the path it used. Allocates nothing: every request tries
 /// every template.
 fn match_template(template: &str, path: &[&str]) -> Option<(Option<i64>, usize)> {
+    // Most templates differ from the path in their first segment: those are told apart
+    // before the template is split.
+    let rest = template.trim_start_matches('/');
+    if let Some(first) = path.first()
+        && !rest.is_empty()
+        && !rest.starts_with('{')
+    {
+        let same = rest
+            .as_bytes()
+            .get(..first.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(first.as_bytes()));
+        let whole = rest.as_bytes().get(first.len()).is_none_or(|b| *b == b'/');
+        if !(same && whole) {
+            return None;
+        }
+    }
     let mut captured = None;
     let mut used = 0;
     for t in template.split('/').filter(|s| !s.is_empty()) {
@@ -696,5 +712,42 @@ pub fn operation_for_method(method: &str) -> Option<Operation> {
         "PUT" | "PATCH" => Some(Operation::Edit),
         "DELETE" => Some(Operation::Delete),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_template;
+
+    /// A template, a path's segments, and the match expected.
+    type Case<'a> = (&'a str, &'a [&'a str], Option<(Option<i64>, usize)>);
+
+    #[test]
+    fn a_template_matches_the_segments_a_path_starts_with_in_any_case() {
+        let companies = "/company/companies";
+        let notes = "/service/tickets/{parentId}/notes";
+        let cases: [Case<'_>; 10] = [
+            (companies, &["company", "companies"], Some((None, 2))),
+            (companies, &["Company", "COMPANIES", "5"], Some((None, 2))),
+            (companies, &["companyx", "companies"], None),
+            (companies, &["compan", "companies"], None),
+            (companies, &["company"], None),
+            (companies, &[], None),
+            (
+                notes,
+                &["service", "tickets", "7", "Notes"],
+                Some((Some(7), 4)),
+            ),
+            (notes, &["service", "tickets", "x", "notes"], None),
+            ("/{id}", &["5"], Some((Some(5), 1))),
+            ("", &["company"], Some((None, 0))),
+        ];
+        for (template, path, expected) in cases {
+            assert_eq!(
+                match_template(template, path),
+                expected,
+                "{template} {path:?}"
+            );
+        }
     }
 }

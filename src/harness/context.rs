@@ -11,6 +11,7 @@ use crate::fixtures::Fixtures;
 use crate::integration::ServerFailure;
 use crate::integration::mcp::shared::{FixedSite, SharedServers};
 use crate::integration::mcp::{IntegrationConfig, StartupSlots};
+use crate::mock::Grown;
 
 /// Times the same start-up failure may happen before the run stops starting the server:
 /// a wrong command or an environment that makes it exit fails the same way every time, and
@@ -29,6 +30,8 @@ pub(crate) struct RunContext {
     pub(crate) mcp: Option<McpRun>,
     /// The next scenario's number (the ledger's scope of what it creates).
     next_scope: AtomicU64,
+    /// The large collections the scenarios' mocks were made to hold, built once a run.
+    pub(crate) grown: Arc<Grown>,
 }
 
 /// The run's MCP integration: its config, its start-up slots, its servers kept across
@@ -82,6 +85,7 @@ impl RunContext {
             sandbox,
             mcp,
             next_scope: AtomicU64::new(1),
+            grown: Arc::default(),
         }
     }
 

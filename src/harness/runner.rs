@@ -304,6 +304,19 @@ impl ScenarioResult {
         }
         rules
     }
+
+    /// Whether the scenario judged `rule` (one of [`Self::rules`]), without listing them: a
+    /// report asks this of every scenario for every rule.
+    pub fn judges(&self, rule: &RuleId) -> bool {
+        self.tags
+            .iter()
+            .any(|tag| tag.trim_start_matches('@') == rule.as_str())
+            || self
+                .findings
+                .iter()
+                .filter_map(Finding::broken_rule)
+                .any(|broken| broken == rule)
+    }
 }
 
 /// Everything a run produced.
@@ -1450,6 +1463,24 @@ mod tests {
 
     use super::*;
     use crate::harness::scenarios_of;
+
+    #[test]
+    fn a_scenario_judges_exactly_the_rules_it_lists() {
+        let mut scenario =
+            ScenarioResult::sample(&["@OV-03", "@mock-only", "@@SD-01", "LP-02"], None);
+        scenario.findings.push(Finding::rule(
+            RuleId::from_tag("SAFE-01").unwrap(),
+            "PATCH /system/members/5 -> 200",
+        ));
+        let listed = scenario.rules();
+        assert_eq!(listed.len(), 4, "{listed:?}");
+        for id in [
+            "OV-03", "SD-01", "LP-02", "SAFE-01", "OV-04", "SD-10", "LP-01",
+        ] {
+            let rule = RuleId::from_tag(id).unwrap();
+            assert_eq!(scenario.judges(&rule), listed.contains(&rule), "{id}");
+        }
+    }
 
     /// Every built-in feature, with its examples expanded.
     pub(super) fn builtin_parsed() -> Vec<(FeatureText, gherkin::Feature)> {

@@ -276,6 +276,11 @@ impl ConformanceWorld {
         }
     }
 
+    /// The large collections this run's mocks were made to hold ([`MockConnectWise::hold`]).
+    pub(crate) fn grown(&self) -> &Arc<crate::mock::Grown> {
+        &self.run.grown
+    }
+
     /// The scenario's mock, started on first use.
     pub(crate) async fn mock(&mut self) -> &MockConnectWise {
         let Target::Mock { mock, .. } = &mut self.target else {

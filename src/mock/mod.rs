@@ -30,7 +30,7 @@ use crate::model::SecurityRole;
 pub use crate::connectwise::journal::{self, JournalEntry};
 pub use retention::Retention;
 pub use server::Limits;
-pub use store::Store;
+pub use store::{Grown, Store};
 
 use retention::Journal;
 
@@ -181,6 +181,24 @@ impl std::fmt::Debug for MockConnectWise {
             .field("site", &self.site())
             .finish_non_exhaustive()
     }
+}
+
+/// Why a mock cannot hold the records asked for ([`MockConnectWise::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shortfall {
+    /// The seed has no record of the kind to copy.
+    NothingToCopy,
+    /// The collection already holds more: this many.
+    HoldsMore(usize),
+}
+
+/// A record as a scenario arranges it on the mock: one without `_info` gets the one
+/// ConnectWise stamps on a create (by [`ARRANGED_BY`]), as every record it holds has one.
+fn arranged(mut record: serde_json::Value) -> serde_json::Value {
+    if record.is_object() && record.get("_info").is_none() {
+        responder::stamp(&mut record, ARRANGED_BY, true);
+    }
+    record
 }
 
 impl MockConnectWise {
@@ -371,13 +389,36 @@ impl MockConnectWise {
         collection: &str,
         records: impl IntoIterator<Item = serde_json::Value>,
     ) -> Vec<i64> {
-        let records = records.into_iter().map(|mut record| {
-            if record.is_object() && record.get("_info").is_none() {
-                responder::stamp(&mut record, ARRANGED_BY, true);
-            }
-            record
-        });
+        let records = records.into_iter().map(arranged);
         self.shared.lock().store.insert_all(collection, records)
+    }
+
+    /// Makes a collection hold `count` records, as a ConnectWise holding that many would:
+    /// the records it holds, then copies of its seed records (all but the site's own
+    /// company), each another record of the kind ([`store::copy_of`]) with the next free
+    /// id. While the scenario has not changed the collection, it is grown as `grown` grew
+    /// it before, so a run builds each such collection once and its scenarios share it
+    /// (each copies it on its first write).
+    pub fn hold(&self, collection: &str, count: usize, grown: &Grown) -> Result<(), Shortfall> {
+        let Some(seed) = self.shared.fixtures.seed.get(collection) else {
+            return Err(Shortfall::NothingToCopy);
+        };
+        let templates: Vec<&serde_json::Value> = seed
+            .iter()
+            .filter(|r| !store::is_owner_company(r))
+            .collect();
+        if templates.is_empty() {
+            return Err(Shortfall::NothingToCopy);
+        }
+        let mut inner = self.shared.lock();
+        let held = inner.store.all(collection).len();
+        if count < held {
+            return Err(Shortfall::HoldsMore(held));
+        }
+        grown.grow(&mut inner.store, collection, count, seed, |serial| {
+            arranged(store::copy_of(templates[serial % templates.len()], serial))
+        });
+        Ok(())
     }
 
     /// Stops the server: it accepts no more connections and closes the open ones.

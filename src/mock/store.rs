@@ -1,7 +1,7 @@
 //! The mock's in-memory records, seeded from `fixtures/data`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
@@ -26,6 +26,31 @@ impl Store {
             collections: seed.clone(),
             highest_ids: BTreeMap::new(),
         }
+    }
+
+    /// A store holding one collection, shared (copied on first write).
+    fn holding(collection: &str, records: &Arc<Vec<Value>>) -> Self {
+        Store {
+            collections: Collections::from([(collection.to_owned(), Arc::clone(records))]),
+            highest_ids: BTreeMap::new(),
+        }
+    }
+
+    /// A collection this store has not changed, as it shares it with the seed (or with the
+    /// stores it grew alike): `None` once the store has its own copy.
+    pub fn unchanged(&self, collection: &str) -> Option<&Arc<Vec<Value>>> {
+        if self.highest_ids.contains_key(collection) {
+            None
+        } else {
+            self.collections.get(collection)
+        }
+    }
+
+    /// Makes a collection this store has not changed `records`, shared: what a store
+    /// grown alike holds.
+    fn share(&mut self, collection: &str, records: Arc<Vec<Value>>) {
+        debug_assert!(self.unchanged(collection).is_some() || self.all(collection).is_empty());
+        self.collections.insert(collection.to_owned(), records);
     }
 
     /// All records of a collection.
@@ -139,6 +164,108 @@ impl Store {
     }
 }
 
+/// Collections grown from a shared one (the seed's) by the same additions, each built once
+/// and shared by every store that grows alike ([`Grown::grow`]): a scenario that holds
+/// 2,500 contacts neither builds nor frees them. One per run, so nothing outlives it.
+#[derive(Debug, Default)]
+pub struct Grown(Mutex<Vec<GrownCollection>>);
+
+/// One grown collection, with what it was grown from.
+#[derive(Debug)]
+struct GrownCollection {
+    /// The collection it was grown from (kept, so its address names it).
+    from: Arc<Vec<Value>>,
+    /// What the additions were made from (kept, so its address names it).
+    made_from: Arc<Vec<Value>>,
+    /// How many records it holds.
+    count: usize,
+    /// Its records.
+    records: Arc<Vec<Value>>,
+}
+
+impl Grown {
+    /// Makes `store`'s collection hold `count` records by inserting `add(serial)` for each
+    /// serial after the records it holds, where `add` depends on `made_from` alone. While
+    /// the store has not changed the collection, the grown collection is the one built the
+    /// first time it was grown alike, shared (copied on the store's first write).
+    pub fn grow(
+        &self,
+        store: &mut Store,
+        collection: &str,
+        count: usize,
+        made_from: &Arc<Vec<Value>>,
+        add: impl Fn(usize) -> Value,
+    ) {
+        let held = store.all(collection).len();
+        let additions = |store: &mut Store| {
+            store.insert_all(collection, (held + 1..=count).map(&add));
+        };
+        let Some(from) = store.unchanged(collection).map(Arc::clone) else {
+            additions(store);
+            return;
+        };
+        let mut grown = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let alike = |g: &&GrownCollection| {
+            Arc::ptr_eq(&g.from, &from) && Arc::ptr_eq(&g.made_from, made_from) && g.count == count
+        };
+        let records = if let Some(built) = grown.iter().find(alike) {
+            Arc::clone(&built.records)
+        } else {
+            let mut scratch = Store::holding(collection, &from);
+            additions(&mut scratch);
+            let records = scratch.collections.remove(collection).unwrap_or_default();
+            grown.push(GrownCollection {
+                from,
+                made_from: Arc::clone(made_from),
+                count,
+                records: Arc::clone(&records),
+            });
+            records
+        };
+        drop(grown);
+        store.share(collection, records);
+    }
+}
+
+/// A copy of a seed record as another record of the same kind: no id (the store gives the
+/// next one), and its identifier, name, last name and e-mail addresses made its own by
+/// `serial`.
+pub fn copy_of(template: &Value, serial: usize) -> Value {
+    let mut record = template.clone();
+    let Value::Object(fields) = &mut record else {
+        return record;
+    };
+    fields.remove("id");
+    for (field, separator) in [("identifier", ""), ("name", " "), ("lastName", " ")] {
+        if let Some(Value::String(text)) = fields.get_mut(field) {
+            *text = format!("{text}{separator}{serial:04}");
+        }
+    }
+    if let Some(Value::Array(items)) = fields.get_mut("communicationItems") {
+        for item in items {
+            let is_email = item.get("communicationType").and_then(Value::as_str) == Some("Email");
+            if let (true, Some(Value::String(address))) = (is_email, item.get_mut("value"))
+                && let Some((local, domain)) = address.split_once('@')
+            {
+                *address = format!("{local}{serial:04}@{domain}");
+            }
+        }
+    }
+    record
+}
+
+/// The company a ConnectWise site itself belongs to (type `Owner`): there is one.
+pub fn is_owner_company(record: &Value) -> bool {
+    record
+        .get("types")
+        .and_then(Value::as_array)
+        .is_some_and(|types| {
+            types
+                .iter()
+                .any(|t| t.get("name").and_then(Value::as_str) == Some("Owner"))
+        })
+}
+
 /// The integer `id` of a record.
 pub fn record_id(record: &Value) -> Option<i64> {
     record.get("id").and_then(Value::as_i64)
@@ -196,6 +323,82 @@ mod tests {
             store.remove_where("tickets", |r| record_id(r) == Some(9)),
             1
         );
+    }
+
+    #[test]
+    fn a_copy_is_another_record_of_the_same_shape() {
+        let template = json!({
+            "id": 101, "firstName": "Jane", "lastName": "Doe", "identifier": "Acme",
+            "company": {"id": 19, "identifier": "Acme"},
+            "communicationItems": [
+                {"communicationType": "Email", "value": "jane.doe@acme.example"},
+                {"communicationType": "Phone", "value": "555-0101"}
+            ]
+        });
+        let copy = copy_of(&template, 17);
+        assert_eq!(copy.get("id"), None, "the store gives the id");
+        assert_eq!(copy["lastName"], "Doe 0017");
+        assert_eq!(copy["identifier"], "Acme0017");
+        assert_eq!(copy["firstName"], "Jane");
+        assert_eq!(copy["company"], template["company"]);
+        assert_eq!(
+            copy["communicationItems"][0]["value"],
+            "jane.doe0017@acme.example"
+        );
+        assert_eq!(copy["communicationItems"][1]["value"], "555-0101");
+        assert!(is_owner_company(
+            &json!({"types": [{"id": 3, "name": "Owner"}]})
+        ));
+        assert!(!is_owner_company(&template));
+    }
+
+    #[test]
+    fn a_collection_grown_alike_is_built_once_and_copied_on_write() {
+        let mut seed = Collections::new();
+        seed.insert(
+            "contacts".to_owned(),
+            Arc::new(vec![json!({"id": 3, "lastName": "Doe"})]),
+        );
+        let made_from = Arc::clone(&seed["contacts"]);
+        let grown = Grown::default();
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        let add = |serial: usize| {
+            built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            copy_of(&made_from[0], serial)
+        };
+        let mut first = Store::seeded(&seed);
+        let mut second = Store::seeded(&seed);
+        grown.grow(&mut first, "contacts", 4, &made_from, add);
+        grown.grow(&mut second, "contacts", 4, &made_from, add);
+        assert_eq!(
+            built.into_inner(),
+            3,
+            "the second store shares the first's copies"
+        );
+        let ids = |store: &Store| {
+            store
+                .all("contacts")
+                .iter()
+                .filter_map(record_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            (ids(&first), ids(&second)),
+            (vec![3, 4, 5, 6], vec![3, 4, 5, 6])
+        );
+        assert_eq!(first.all("contacts")[3]["lastName"], "Doe 0004");
+        // A write is the store's own; the next id stays above every id held.
+        assert!(first.remove("contacts", 6).is_some());
+        assert_eq!(first.insert("contacts", json!({})), 7);
+        assert_eq!(ids(&second), vec![3, 4, 5, 6]);
+        // A changed collection grows by itself, from what it holds.
+        let again = std::sync::atomic::AtomicUsize::new(0);
+        grown.grow(&mut first, "contacts", 5, &made_from, |serial| {
+            again.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            copy_of(&made_from[0], serial)
+        });
+        assert_eq!((again.into_inner(), ids(&first)), (1, vec![3, 4, 5, 7, 8]));
+        assert_eq!(seed["contacts"].len(), 1, "the seed is untouched");
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
             let checking: Vec<&ScenarioResult> = summary
                 .scenarios
                 .iter()
-                .filter(|s| s.rules().contains(&rule.id))
+                .filter(|s| s.judges(&rule.id))
                 .collect();
             let mut causes: Vec<String> = match &verdict {
                 Verdict::NotJudged { scenarios } => scenarios

@@ -102,7 +102,7 @@ fn verdict<'a>(summary: &'a RunSummary, rule: &Rule) -> Verdict<'a> {
         .scenarios
         .iter()
         // Its tags' rules, and the rules its findings say were broken.
-        .filter(|s| s.feature_error.is_none() && s.rules().contains(&rule.id))
+        .filter(|s| s.feature_error.is_none() && s.judges(&rule.id))
         .collect();
     let failed: Vec<&ScenarioResult> = ran.iter().copied().filter(|s| s.violated()).collect();
     let not_judged: Vec<&ScenarioResult> = ran

@@ -200,7 +200,7 @@ async fn told_needs(
 
 /// The records the result holds, in whichever form the integration wrote them
 /// ([`Records::read`]: JSON, a `{"result": …}` wrapper, Markdown tables, record lines).
-pub(super) fn records(world: &ConformanceWorld) -> Records {
+pub(super) fn records(world: &ConformanceWorld) -> Records<'_> {
     Records::read(&world.result().data)
 }
 

@@ -4,15 +4,16 @@
 //! ends, or asks for more a page than ConnectWise gives would silently truncate an import.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use cucumber::{given, then};
-use serde_json::Value;
 
 use super::journal::collection_for;
 use super::outcomes::records;
 use super::{Keyword, Pattern, StepDoc, param};
 use crate::harness::mistake;
 use crate::harness::world::ConformanceWorld;
+use crate::mock::Shortfall;
 use crate::mock::journal::{self, JournalEntry};
 
 /// The listing of these steps for `cw-conform steps`.
@@ -169,67 +170,14 @@ async fn holds(world: &mut ConformanceWorld, count: String, noun: String, claim:
     if !claim.is_empty() && count <= most_a_page {
         mistake!("{count} {noun} fit on one page: ConnectWise gives up to {most_a_page} a page");
     }
-    let templates: Vec<Value> = world
-        .fixtures
-        .seed
-        .get(&collection)
-        .map(|seed| {
-            seed.iter()
-                .filter(|r| !is_owner_company(r))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if templates.is_empty() {
-        mistake!("the seed data has no {noun} to copy");
-    }
-    let mock = world.mock().await;
-    let held = mock.count(&collection);
-    if count < held {
-        mistake!("ConnectWise already holds {held} {noun}, more than {count}");
-    }
-    mock.insert(
-        &collection,
-        (held + 1..=count).map(|serial| copy_of(&templates[serial % templates.len()], serial)),
-    );
-}
-
-/// The company a ConnectWise site itself belongs to (type `Owner`): there is one.
-fn is_owner_company(record: &Value) -> bool {
-    record
-        .get("types")
-        .and_then(Value::as_array)
-        .is_some_and(|types| {
-            types
-                .iter()
-                .any(|t| t.get("name").and_then(Value::as_str) == Some("Owner"))
-        })
-}
-
-/// A copy of a seed record as another record of the same kind: no id (the store gives the
-/// next one), and its identifier, name, last name and e-mail addresses made its own.
-fn copy_of(template: &Value, serial: usize) -> Value {
-    let mut record = template.clone();
-    let Value::Object(fields) = &mut record else {
-        return record;
-    };
-    fields.remove("id");
-    for (field, separator) in [("identifier", ""), ("name", " "), ("lastName", " ")] {
-        if let Some(Value::String(text)) = fields.get_mut(field) {
-            *text = format!("{text}{separator}{serial:04}");
+    let grown = Arc::clone(world.grown());
+    match world.mock().await.hold(&collection, count, &grown) {
+        Ok(()) => {}
+        Err(Shortfall::NothingToCopy) => mistake!("the seed data has no {noun} to copy"),
+        Err(Shortfall::HoldsMore(held)) => {
+            mistake!("ConnectWise already holds {held} {noun}, more than {count}")
         }
     }
-    if let Some(Value::Array(items)) = fields.get_mut("communicationItems") {
-        for item in items {
-            let is_email = item.get("communicationType").and_then(Value::as_str) == Some("Email");
-            if let (true, Some(Value::String(address))) = (is_email, item.get_mut("value"))
-                && let Some((local, domain)) = address.split_once('@')
-            {
-                *address = format!("{local}{serial:04}@{domain}");
-            }
-        }
-    }
-    record
 }
 
 /// The ids of the records of a collection ConnectWise (the mock) holds now.
@@ -468,8 +416,6 @@ async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: St
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     fn asked(query: &str) -> PageAsked {
@@ -528,33 +474,6 @@ mod tests {
         ]);
         assert!(left_out(&held, &forward, 1000).is_empty());
         assert_eq!(left_out(&held, &forward[..2], 1000).len(), 500);
-    }
-
-    #[test]
-    fn a_copy_is_another_record_of_the_same_shape() {
-        let template = json!({
-            "id": 101, "firstName": "Jane", "lastName": "Doe", "identifier": "Acme",
-            "company": {"id": 19, "identifier": "Acme"},
-            "communicationItems": [
-                {"communicationType": "Email", "value": "jane.doe@acme.example"},
-                {"communicationType": "Phone", "value": "555-0101"}
-            ]
-        });
-        let copy = copy_of(&template, 17);
-        assert_eq!(copy.get("id"), None, "the store gives the id");
-        assert_eq!(copy["lastName"], "Doe 0017");
-        assert_eq!(copy["identifier"], "Acme0017");
-        assert_eq!(copy["firstName"], "Jane");
-        assert_eq!(copy["company"], template["company"]);
-        assert_eq!(
-            copy["communicationItems"][0]["value"],
-            "jane.doe0017@acme.example"
-        );
-        assert_eq!(copy["communicationItems"][1]["value"], "555-0101");
-        assert!(is_owner_company(
-            &json!({"types": [{"id": 3, "name": "Owner"}]})
-        ));
-        assert!(!is_owner_company(&template));
     }
 }
 

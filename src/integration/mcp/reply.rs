@@ -30,6 +30,8 @@
 //! error") and missing fields are looked for there only, so "User cannot print" in a
 //! record's notes does not turn a read into a refusal.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// A tool result as the AI received it.
@@ -80,8 +82,8 @@ impl ToolReply {
     }
 
     /// The records the result returns, in whichever form it wrote them.
-    pub fn records(&self) -> Records {
-        Records::read(&self.data())
+    pub fn records(&self) -> Records<'static> {
+        Records::read(&self.data()).into_owned()
     }
 
     /// What the result says, without the data it returns: the text without its JSON, its
@@ -329,7 +331,7 @@ struct Scan {
     json: Option<Value>,
     data_lines: Vec<String>,
     message_lines: Vec<String>,
-    records: Vec<Record>,
+    records: Vec<Record<'static>>,
 }
 
 impl Scan {
@@ -337,7 +339,7 @@ impl Scan {
         let mut scan = Scan::default();
         let lines: Vec<&str> = text.lines().collect();
         let mut at = 0;
-        let mut sentences: Vec<(String, Record)> = Vec::new();
+        let mut sentences: Vec<(String, Record<'static>)> = Vec::new();
         let mut listed = false;
         while at < lines.len() {
             let line = lines[at].trim();
@@ -403,7 +405,7 @@ fn json_block(lines: &[&str], at: usize) -> Option<(Value, usize)> {
 
 /// A Markdown table: a header row, a separator row (`|---|---|`), and its rows.
 struct Table {
-    records: Vec<Record>,
+    records: Vec<Record<'static>>,
 }
 
 impl Table {
@@ -567,7 +569,7 @@ fn key_values(text: &str) -> Vec<(String, String)> {
 /// - `[Kind ]#19[:] Name[ (key value, key: value)][. Key: value]`, the id (`#19`, `ID 19`,
 ///   `ID: 19`) after at most three words;
 /// - `Name (ID: 19, key: value)` or `Name — ID: 19`: the id after the name.
-fn record_line(line: &str) -> Option<(bool, Record)> {
+fn record_line(line: &str) -> Option<(bool, Record<'static>)> {
     static MARKER: std::sync::LazyLock<Option<regex::Regex>> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)(?:#|\bid\b\s*[:=#]?\s*)(\d+)\b").ok());
     let line = plain(line);
@@ -672,13 +674,14 @@ fn add_attributes(fields: &mut Map<String, Value>, tail: &str) {
     }
 }
 
-/// A record a result returns: its id and its fields.
+/// A record a result returns: its id and its fields (borrowed from the result's JSON, or
+/// read from its text).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub struct Record<'a> {
     /// The record number, when the result gives it.
     pub id: Option<i64>,
     /// The fields, as JSON (read from text: each as text, the name under `name`).
-    pub fields: Map<String, Value>,
+    pub fields: Cow<'a, Map<String, Value>>,
     /// Read from text (a table or a sentence), where a field holds more than its value.
     from_text: bool,
 }
@@ -686,20 +689,27 @@ pub struct Record {
 /// The fields by which a step finds a record by name.
 pub const NAME_FIELDS: [&str; 4] = ["name", "identifier", "summary", "lastName"];
 
-impl Record {
-    fn read_from_text(id: Option<i64>, mut fields: Map<String, Value>) -> Record {
+impl Record<'static> {
+    fn read_from_text(id: Option<i64>, mut fields: Map<String, Value>) -> Record<'static> {
         if let Some(id) = id {
             fields.insert("id".to_owned(), Value::from(id));
         }
         Record {
             id,
-            fields,
+            fields: Cow::Owned(fields),
             from_text: true,
         }
     }
 
     /// A record given as a JSON object.
-    pub fn from_object(fields: Map<String, Value>) -> Record {
+    pub fn from_object(fields: Map<String, Value>) -> Record<'static> {
+        Record::of_object(Cow::Owned(fields))
+    }
+}
+
+impl<'a> Record<'a> {
+    /// A record given as a JSON object, borrowed or owned.
+    fn of_object(fields: Cow<'a, Map<String, Value>>) -> Record<'a> {
         let id = fields.get("id").and_then(|id| match id {
             Value::Number(n) => n.as_i64(),
             Value::String(text) => record_number(text),
@@ -709,6 +719,15 @@ impl Record {
             id,
             fields,
             from_text: false,
+        }
+    }
+
+    /// The record, owning its fields.
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            id: self.id,
+            fields: Cow::Owned(self.fields.into_owned()),
+            from_text: self.from_text,
         }
     }
 
@@ -729,20 +748,20 @@ impl Record {
     }
 }
 
-impl<'a> IntoIterator for &'a Records {
-    type Item = &'a Record;
-    type IntoIter = std::slice::Iter<'a, Record>;
+impl<'a, 'r> IntoIterator for &'a Records<'r> {
+    type Item = &'a Record<'r>;
+    type IntoIter = std::slice::Iter<'a, Record<'r>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
 }
 
-/// The records a tool result returns.
+/// The records a tool result returns, borrowed from its data where it holds them as JSON.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Records(Vec<Record>);
+pub struct Records<'a>(Vec<Record<'a>>);
 
-impl Records {
+impl<'a> Records<'a> {
     /// The records in a result's data ([`ToolResult::data`](crate::integration::ToolResult)
     /// or [`ToolReply::data`]):
     /// - a JSON list: each object in it (text items read as text);
@@ -751,25 +770,25 @@ impl Records {
     ///   (`{"companies": […], "total": 3}`), else the object itself;
     /// - text: its JSON, else its Markdown tables and record lines (see the module doc);
     /// - `null`: none.
-    pub fn read(data: &Value) -> Records {
+    pub fn read(data: &'a Value) -> Records<'a> {
         match data {
             Value::Null | Value::Bool(_) | Value::Number(_) => Records::default(),
             Value::Array(items) => Records(
                 items
                     .iter()
                     .flat_map(|item| match item {
-                        Value::Object(map) => vec![Record::from_object(map.clone())],
+                        Value::Object(map) => vec![Record::of_object(Cow::Borrowed(map))],
                         Value::String(text) => Scan::of(text).records,
                         _ => Vec::new(),
                     })
                     .collect(),
             ),
             Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
-                Ok(json) if !json.is_string() => Records::read(&json),
+                Ok(json) if !json.is_string() => Records::read(&json).into_owned(),
                 _ => {
                     let scan = Scan::of(text);
                     match scan.json {
-                        Some(json) => Records::read(&json),
+                        Some(json) => Records::read(&json).into_owned(),
                         None => Records(scan.records),
                     }
                 }
@@ -792,7 +811,7 @@ impl Records {
                 if map.is_empty() {
                     Records::default()
                 } else {
-                    Records(vec![Record::from_object(map.clone())])
+                    Records(vec![Record::of_object(Cow::Borrowed(map))])
                 }
             }
         }
@@ -809,8 +828,13 @@ impl Records {
     }
 
     /// Each record.
-    pub fn iter(&self) -> std::slice::Iter<'_, Record> {
+    pub fn iter(&self) -> std::slice::Iter<'_, Record<'a>> {
         self.0.iter()
+    }
+
+    /// The records, owning their fields.
+    pub fn into_owned(self) -> Records<'static> {
+        Records(self.0.into_iter().map(Record::into_owned).collect())
     }
 
     /// The record numbers, in the order given (a record without one is left out).
