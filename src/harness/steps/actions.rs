@@ -19,7 +19,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::When,
         pattern: Pattern::Regex(
-            r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
+            r#"^the AI asks to (.+?)(?: #([0-9]+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#,
         ),
         form: "the AI asks to <action>[ #<id> | \"<name>\" | \"<text>\" | the one just created][ with:]",
         description: "The AI asks the integration to perform a catalog action, on a record, \
@@ -59,7 +59,7 @@ pub(super) const STEPS: &[StepDoc] = &[
 /// The phrase must be one of the action catalog's phrases (`fixtures/actions.toml`).
 /// `… the one just created` refers to the record the last action created.
 #[when(
-    regex = r#"^the AI asks to (.+?)(?: #(\d+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#
+    regex = r#"^the AI asks to (.+?)(?: #([0-9]+)| "([^"]*)"| (the one just created))?(?: with:?)?$"#
 )]
 async fn ai_asks(
     world: &mut ConformanceWorld,

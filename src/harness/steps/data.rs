@@ -44,7 +44,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Given,
         pattern: Pattern::Regex(
-            r#"^([\d,]+) ([a-z][a-z ]*?) "([^"]+)", more than fit on a page of ([\d,]+)$"#,
+            r#"^([0-9,]+) ([a-z][a-z ]*?) "([^"]+)", more than fit on a page of ([0-9,]+)$"#,
         ),
         form: "<count> <records> \"<name>\", more than fit on a page of <size>",
         description: "ConnectWise holds that many records of the kind, arranged as one record is \
@@ -129,7 +129,7 @@ async fn a_record(
 /// `Given 12 contacts "Paged", more than fit on a page of 5`: records `Paged 1` to `Paged
 /// 12`, each arranged as one record is, its name field (`lastName` for a contact) set to its
 /// name so a search for the group's name finds them all.
-#[given(regex = r#"^([\d,]+) ([a-z][a-z ]*?) "([^"]+)", more than fit on a page of ([\d,]+)$"#)]
+#[given(regex = r#"^([0-9,]+) ([a-z][a-z ]*?) "([^"]+)", more than fit on a page of ([0-9,]+)$"#)]
 async fn records_past_a_page(
     world: &mut ConformanceWorld,
     count: String,

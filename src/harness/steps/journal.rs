@@ -44,7 +44,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered (\d+))?$",
+            r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered ([0-9]+))?$",
         ),
         form: "ConnectWise received one <method> request[, answered <status>]",
         description: "The last action sent exactly one request with this method, optionally \
@@ -68,7 +68,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^ConnectWise received a note with (\w+ \w+(?:, \w+ \w+)*(?: and \w+ \w+)?)$",
+            r"^ConnectWise received a note with ([[:word:]]+ [[:word:]]+(?:, [[:word:]]+ [[:word:]]+)*(?: and [[:word:]]+ [[:word:]]+)?)$",
         ),
         form: "ConnectWise received a note with <field> <value>[, <field> <value> and <field> \
                <value>]",
@@ -84,7 +84,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Given,
-        pattern: Pattern::Regex(r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") has the (\w+) "([^"]*)"$"#),
+        pattern: Pattern::Regex(r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#),
         form: "<noun> #<id>|\"<name>\" has the <field> \"<value>\"",
         description: "Checks the record as the scenario starts from, so a change to the value \
                       it already has cannot pass for a change.",
@@ -101,7 +101,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#,
+            r#"^(?:the )?([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)"|just created) now has the ([[:word:]]+) "([^"]*)"$"#,
         ),
         form: "[the ]<noun> #<id>|\"<name>\"|just created now has the <field> \"<value>\"",
         description: "The record (or the one the last action created) as ConnectWise now \
@@ -124,7 +124,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#,
+            r#"^(?:the )?([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)"|just created) (still exists|no longer exists)$"#,
         ),
         form: "[the ]<noun> #<id>|\"<name>\"|just created still exists|no longer exists",
         description: "Whether the record (or the one the last action created) is still there.",
@@ -181,7 +181,7 @@ async fn no_request(world: &mut ConformanceWorld) {
 
 /// `ConnectWise received one PATCH request, answered 200`
 #[then(
-    regex = r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered (\d+))?$"
+    regex = r"^ConnectWise received one (GET|POST|PATCH|PUT|DELETE) request(?:, answered ([0-9]+))?$"
 )]
 async fn received_one(world: &mut ConformanceWorld, method: String, status: String) {
     let matching: Vec<_> = world
@@ -247,7 +247,7 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
 /// `ConnectWise received a note with detailDescriptionFlag false, internalAnalysisFlag true
 /// and resolutionFlag false`: the note ConnectWise was sent (the body of the one write to a
 /// notes collection since the request) sets each named field to the value given.
-#[then(regex = r"^ConnectWise received a note with (\w+ \w+(?:, \w+ \w+)*(?: and \w+ \w+)?)$")]
+#[then(regex = r"^ConnectWise received a note with ([[:word:]]+ [[:word:]]+(?:, [[:word:]]+ [[:word:]]+)*(?: and [[:word:]]+ [[:word:]]+)?)$")]
 async fn note_received(world: &mut ConformanceWorld, settings: String) {
     let expected: Vec<(String, Value)> = settings
         .split(", ")
@@ -348,7 +348,7 @@ async fn named_record(
 
 /// `Given ticket "VPN" has the status "In Progress"`: the record as the scenario starts
 /// from, so a change to the value it already has cannot pass for a change.
-#[given(regex = r#"^(\w[\w ]*?) (?:#(\d+)|"([^"]+)") has the (\w+) "([^"]*)"$"#)]
+#[given(regex = r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#)]
 async fn record_field_before(
     world: &mut ConformanceWorld,
     noun: String,
@@ -363,7 +363,7 @@ async fn record_field_before(
 /// `ticket "VPN" now has the status ">Closed"`, `ticket #1001 now has …`, `the ticket just
 /// created now has the owner "ldavis"`
 #[then(
-    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) now has the (\w+) "([^"]*)"$"#
+    regex = r#"^(?:the )?([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)"|just created) now has the ([[:word:]]+) "([^"]*)"$"#
 )]
 async fn record_field(
     world: &mut ConformanceWorld,
@@ -446,7 +446,7 @@ fn arranged_reference(
 /// `time entry #501 still exists`, `time entry "Lunch" no longer exists`, `the contact just
 /// created no longer exists`
 #[then(
-    regex = r#"^(?:the )?(\w[\w ]*?) (?:#(\d+)|"([^"]+)"|just created) (still exists|no longer exists)$"#
+    regex = r#"^(?:the )?([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)"|just created) (still exists|no longer exists)$"#
 )]
 async fn record_exists(
     world: &mut ConformanceWorld,

@@ -15,7 +15,7 @@ use super::{Keyword, Pattern, StepDoc, param};
 pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the outcome is (\w+)$"),
+        pattern: Pattern::Regex(r"^the outcome is ([[:word:]]+)$"),
         form: "the outcome is <outcome>",
         description: "The outcome of the last action.",
         parameters: &[param(
@@ -61,7 +61,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the result lists ([\d,]+) records?$"),
+        pattern: Pattern::Regex(r"^the result lists ([0-9,]+) records?$"),
         form: "the result lists <count> record[s]",
         description: "The number of records the result returned (in JSON, a Markdown table, \
                       a list or sentences).",
@@ -71,7 +71,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the result lists exactly (#\d+(?:(?:,| and) #\d+)*)$"),
+        pattern: Pattern::Regex(r"^the result lists exactly (#[0-9]+(?:(?:,| and) #[0-9]+)*)$"),
         form: "the result lists exactly #<id>[, #<id> and #<id>]",
         description: "The ids of the records the result returned, no more and no fewer.",
         parameters: &[param("<id>", "a record number")],
@@ -81,7 +81,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#,
+            r#"^the result (includes|does not include) (?:the )?[[:word:]]+ "([^"]+)"$"#,
         ),
         form: "the result includes|does not include [the ]<kind> \"<name>\"",
         description: "Whether a returned record has this name, identifier, summary or last \
@@ -106,7 +106,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the result cites rule ([A-Z]+-\d+)$"),
+        pattern: Pattern::Regex(r"^the result cites rule ([A-Z]+-[0-9]+)$"),
         form: "the result cites rule <rule>",
         description: "The rule the integration gave for blocking or holding the action.",
         parameters: &[param("<rule>", "a rule ID (`cw-conform rules`)")],
@@ -125,7 +125,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
 ];
 
-#[then(regex = r"^the outcome is (\w+)$")]
+#[then(regex = r"^the outcome is ([[:word:]]+)$")]
 async fn outcome_is(world: &mut ConformanceWorld, expected: String) {
     let expected: Outcome = expected.parse().unwrap_or_else(|e| mistake!("{e}"));
     let observed = world.result().outcome;
@@ -209,7 +209,7 @@ fn ids(world: &ConformanceWorld) -> BTreeSet<i64> {
 }
 
 /// `the result lists 10 records`, `the result lists 1,200 records`
-#[then(regex = r"^the result lists ([\d,]+) records?$")]
+#[then(regex = r"^the result lists ([0-9,]+) records?$")]
 async fn lists_count(world: &mut ConformanceWorld, count: String) {
     let count = super::paging::number(&count);
     let records = records(world);
@@ -231,7 +231,7 @@ async fn lists_count(world: &mut ConformanceWorld, count: String) {
 }
 
 /// `the result lists exactly #1001, #1002 and #1003`
-#[then(regex = r"^the result lists exactly (#\d+(?:(?:,| and) #\d+)*)$")]
+#[then(regex = r"^the result lists exactly (#[0-9]+(?:(?:,| and) #[0-9]+)*)$")]
 async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
     let expected: BTreeSet<i64> = list
         .split(|c: char| !c.is_ascii_digit())
@@ -246,7 +246,7 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
     );
 }
 
-#[then(regex = r#"^the result (includes|does not include) (?:the )?\w+ "([^"]+)"$"#)]
+#[then(regex = r#"^the result (includes|does not include) (?:the )?[[:word:]]+ "([^"]+)"$"#)]
 async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
     // A record the scenario arranged is found by its id; any other by its name.
     // A member named by a phrase (`another member`) is found by its identifier.
@@ -290,7 +290,7 @@ async fn names_missing(world: &mut ConformanceWorld, fields: String) {
     }
 }
 
-#[then(regex = r"^the result cites rule ([A-Z]+-\d+)$")]
+#[then(regex = r"^the result cites rule ([A-Z]+-[0-9]+)$")]
 async fn cites_rule(world: &mut ConformanceWorld, rule: String) {
     let cited = world.result().rule.as_ref().map(ToString::to_string);
     assert!(

@@ -21,7 +21,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Given,
         pattern: Pattern::Regex(
-            r"^ConnectWise holds ([\d,]+) (\w[\w ]*?)(, more than fit on one page)?$",
+            r"^ConnectWise holds ([0-9,]+) ([[:word:]][[:word:] ]*?)(, more than fit on one page)?$",
         ),
         form: "ConnectWise holds <count> <records>[, more than fit on one page]",
         description: "The mock holds that many records of the kind (seed records and copies \
@@ -39,7 +39,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r"^the result includes every (\w[\w ]*?) ConnectWise holds$"),
+        pattern: Pattern::Regex(r"^the result includes every ([[:word:]][[:word:] ]*?) ConnectWise holds$"),
         form: "the result includes every <record> ConnectWise holds",
         description: "The result holds every record of the kind the mock holds: none \
                       missing, none twice, none extra.",
@@ -50,7 +50,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^ConnectWise was asked for every page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$",
+            r"^ConnectWise was asked for every page of (?:the )?([[:word:]][[:word:] ]*?), at most ([0-9,]+) a page$",
         ),
         form: "ConnectWise was asked for every page of [the] <records>, at most <count> a page",
         description: "The last action's list requests, read from the journal, asked for no \
@@ -66,7 +66,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^a client asking for page 0 of the (\w[\w ]*?) (gets the first page|is refused with 400, naming the page)$",
+            r"^a client asking for page 0 of the ([[:word:]][[:word:] ]*?) (gets the first page|is refused with 400, naming the page)$",
         ),
         form: "a client asking for page 0 of the <records> gets the first page|is refused with \
                400, naming the page",
@@ -82,7 +82,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Then,
-        pattern: Pattern::Regex(r#"^the result includes each of the (\w[\w ]*?) "([^"]+)", once$"#),
+        pattern: Pattern::Regex(r#"^the result includes each of the ([[:word:]][[:word:] ]*?) "([^"]+)", once$"#),
         form: "the result includes each of the <records> \"<name>\", once",
         description: "Every record of the group the scenario arranged (`<count> <records> \
                       \"<name>\", …`) is in the result exactly once: none missing, none twice.",
@@ -99,7 +99,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r"^ConnectWise was asked for page after page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$",
+            r"^ConnectWise was asked for page after page of (?:the )?([[:word:]][[:word:] ]*?), at most ([0-9,]+) a page$",
         ),
         form: "ConnectWise was asked for page after page of [the] <records>, at most <count> a page",
         description: "The last action's list requests of the kind (those ConnectWise answered \
@@ -162,7 +162,7 @@ pub(super) fn number(text: &str) -> usize {
 /// many records of the kind (the seed records and copies of them, each with its own id,
 /// name, identifier and e-mail address). The optional claim is checked against the most
 /// records ConnectWise gives a page.
-#[given(regex = r"^ConnectWise holds ([\d,]+) (\w[\w ]*?)(, more than fit on one page)?$")]
+#[given(regex = r"^ConnectWise holds ([0-9,]+) ([[:word:]][[:word:] ]*?)(, more than fit on one page)?$")]
 async fn holds(world: &mut ConformanceWorld, count: String, noun: String, claim: String) {
     let count = number(&count);
     let collection = collection_for(world, &noun);
@@ -187,7 +187,7 @@ async fn held_ids(world: &mut ConformanceWorld, collection: &str) -> Vec<i64> {
 
 /// `Then the result includes every contact ConnectWise holds`: each record ConnectWise
 /// holds of the kind is in the result once, and nothing else is.
-#[then(regex = r"^the result includes every (\w[\w ]*?) ConnectWise holds$")]
+#[then(regex = r"^the result includes every ([[:word:]][[:word:] ]*?) ConnectWise holds$")]
 async fn includes_every(world: &mut ConformanceWorld, noun: String) {
     let collection = collection_for(world, &noun);
     let held: BTreeSet<i64> = held_ids(world, &collection).await.into_iter().collect();
@@ -304,7 +304,7 @@ fn left_out(held: &[i64], pages: &[PageAsked], max_page_size: usize) -> Vec<i64>
 /// every record ConnectWise holds: no page was left out, the last one included. Needs more
 /// records than one page holds, or it would prove nothing about paging.
 #[then(
-    regex = r"^ConnectWise was asked for every page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$"
+    regex = r"^ConnectWise was asked for every page of (?:the )?([[:word:]][[:word:] ]*?), at most ([0-9,]+) a page$"
 )]
 async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: String) {
     let at_most = number(&at_most);
@@ -352,7 +352,7 @@ async fn every_page_asked(world: &mut ConformanceWorld, noun: String, at_most: S
 
 /// `Then the result includes each of the contacts "Paged", once`: each record of the group
 /// the scenario arranged is in the result exactly once.
-#[then(regex = r#"^the result includes each of the (\w[\w ]*?) "([^"]+)", once$"#)]
+#[then(regex = r#"^the result includes each of the ([[:word:]][[:word:] ]*?) "([^"]+)", once$"#)]
 async fn includes_each_once(world: &mut ConformanceWorld, noun: String, group: String) {
     let arranged: Vec<i64> = crate::harness::arrange::group(&world.arranged, &group)
         .iter()
@@ -385,7 +385,7 @@ async fn includes_each_once(world: &mut ConformanceWorld, noun: String, group: S
 /// last action's list requests of that kind asked at most that many a page, and more than
 /// one page was asked for.
 #[then(
-    regex = r"^ConnectWise was asked for page after page of (?:the )?(\w[\w ]*?), at most ([\d,]+) a page$"
+    regex = r"^ConnectWise was asked for page after page of (?:the )?([[:word:]][[:word:] ]*?), at most ([0-9,]+) a page$"
 )]
 async fn page_after_page(world: &mut ConformanceWorld, noun: String, at_most: String) {
     let at_most = number(&at_most);
@@ -480,7 +480,7 @@ mod tests {
 /// `Then a client asking for page 0 of the companies gets the first page`: page 0, 25 a page,
 /// as connectwise-rest asks first, answered as the `page_zero` setting says.
 #[then(
-    regex = r"^a client asking for page 0 of the (\w[\w ]*?) (gets the first page|is refused with 400, naming the page)$"
+    regex = r"^a client asking for page 0 of the ([[:word:]][[:word:] ]*?) (gets the first page|is refused with 400, naming the page)$"
 )]
 async fn page_zero(world: &mut ConformanceWorld, noun: String, answer: String) {
     let (_, path) = paged_list(world, &noun);

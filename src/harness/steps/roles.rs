@@ -48,7 +48,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Given,
-        pattern: Pattern::Regex(r#"^the role also grants "([^"]+)" (\w+) (\w+)$"#),
+        pattern: Pattern::Regex(r#"^the role also grants "([^"]+)" ([[:word:]]+) ([[:word:]]+)$"#),
         form: "the role also grants \"<function>\" <operation> <level>",
         description: "Adds one grant to the role the member already has.",
         parameters: LEVELS,
@@ -164,7 +164,7 @@ pub(crate) fn scenario_role_name(grants: &[(FunctionName, Levels)]) -> String {
 }
 
 /// `Given the role also grants "Service Desk / Service Tickets" Add All`
-#[given(regex = r#"^the role also grants "([^"]+)" (\w+) (\w+)$"#)]
+#[given(regex = r#"^the role also grants "([^"]+)" ([[:word:]]+) ([[:word:]]+)$"#)]
 async fn role_also_grants(
     world: &mut ConformanceWorld,
     function: String,

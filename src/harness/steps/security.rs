@@ -33,7 +33,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^ConnectWise reports "([^"]+)" as Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#,
+            r#"^ConnectWise reports "([^"]+)" as Add ([[:word:]]+), Edit ([[:word:]]+), Delete ([[:word:]]+) and Inquire ([[:word:]]+)$"#,
         ),
         form: "ConnectWise reports \"<function>\" as Add <level>, Edit <level>, Delete <level> \
                and Inquire <level>",
@@ -46,7 +46,7 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^the integration's actions find "([^"]+)" to be Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#,
+            r#"^the integration's actions find "([^"]+)" to be Add ([[:word:]]+), Edit ([[:word:]]+), Delete ([[:word:]]+) and Inquire ([[:word:]]+)$"#,
         ),
         form: "the integration's actions find \"<function>\" to be Add <level>, Edit <level>, \
                Delete <level> and Inquire <level>",
@@ -99,7 +99,7 @@ fn levels_from(add: &str, edit: &str, delete: &str, inquire: &str) -> Levels {
 }
 
 #[then(
-    regex = r#"^ConnectWise reports "([^"]+)" as Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#
+    regex = r#"^ConnectWise reports "([^"]+)" as Add ([[:word:]]+), Edit ([[:word:]]+), Delete ([[:word:]]+) and Inquire ([[:word:]]+)$"#
 )]
 async fn reports_levels(
     world: &mut ConformanceWorld,
@@ -240,7 +240,7 @@ impl Stage for ScenarioStage {
 /// The role's levels for the function are the table's, and every cell an action can
 /// exercise decides that action's outcome through the integration.
 #[then(
-    regex = r#"^the integration's actions find "([^"]+)" to be Add (\w+), Edit (\w+), Delete (\w+) and Inquire (\w+)$"#
+    regex = r#"^the integration's actions find "([^"]+)" to be Add ([[:word:]]+), Edit ([[:word:]]+), Delete ([[:word:]]+) and Inquire ([[:word:]]+)$"#
 )]
 async fn actions_find_levels(
     world: &mut ConformanceWorld,
