@@ -1118,11 +1118,11 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
 
 /// `serve` with one member for each role `sandbox plan` lists stands in for a sandbox:
 /// every member is verified, and a run with `--allow-writes` runs at least 90 % of the
-/// scenarios a sandbox can run at all, leaves out only scenarios no sandbox can run (and those limiting a
-/// role to Customize items), none for naming the seed, each with its reason, passes, and
-/// leaves the data as it was: every collection reads the same before and after
-/// (what the setup member arranged and the scenarios created is gone), and a record the run
-/// did not create, one quoting a mark among them, is untouched.
+/// scenarios a sandbox can run at all, leaves out only scenarios no sandbox can run (none
+/// for naming the seed or for a role limited to Customize items), each with its reason,
+/// passes, and leaves the data as it was: every collection reads the same before and after
+/// (what the setup member arranged and the scenarios created is gone), and a record the
+/// run did not create, one quoting a mark among them, is untouched.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verified() {
     let sandbox = PlannedSandbox::with_a_member_for_each_role();
@@ -1217,13 +1217,10 @@ async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_
         .map(named)
         .collect();
     assert_eq!(seed, Vec::<String>::new(), "{everyone}");
-    // The rest are work left of one known kind (a role limited to Customize items); none is
-    // left out for want of a member, a setup member or a permission the run has.
-    let lacking: Vec<String> = left
-        .iter()
-        .filter(|l| !reason(l).starts_with(cw_conform::harness::sandbox::CUSTOMIZE_LIMIT))
-        .map(|l| named(l))
-        .collect();
+    // None is left out for want of a member (the roles limited to Customize items among
+    // them), a setup member or a permission the run has: every scenario a sandbox can run
+    // at all runs.
+    let lacking: Vec<String> = left.iter().map(|l| named(l)).collect();
     assert_eq!(lacking, Vec::<String>::new(), "{everyone}");
     let total = ran.len() + left_out.len();
     let possible = total - beyond.len();
