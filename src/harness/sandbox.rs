@@ -642,7 +642,7 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
                 if fixtures.roles.contains_key(&role.name) {
                     profiles.push(role);
                 } else {
-                    role.summary = written_in(feature, scenario);
+                    role.summary = written_in(feature, scenario, &role);
                     own.push(role);
                 }
             }
@@ -674,7 +674,7 @@ pub fn scenario_role(fixtures: &Fixtures, name: &str) -> Option<SecurityRole> {
                 .flatten()
                 .find(|role| role.name == name)
             {
-                role.summary = written_in(feature, scenario);
+                role.summary = written_in(feature, scenario, &role);
                 return Some(role);
             }
         }
@@ -699,10 +699,20 @@ pub fn resolve_role(
     fixtures.role(name)
 }
 
-/// Where a scenario's own role is written, for the plan.
-fn written_in(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String {
+/// Where a scenario's own role is written, for the plan, and for a role limited to some
+/// Customize items, what it limits (its summary says).
+fn written_in(
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+    role: &SecurityRole,
+) -> String {
+    let limits = if role.limited().next().is_some() {
+        format!(" It is {}.", role.summary)
+    } else {
+        String::new()
+    };
     format!(
-        "The role the scenario \"{}\" writes ({}:{}).",
+        "The role the scenario \"{}\" writes ({}:{}).{limits}",
         scenario.name,
         feature
             .path

@@ -240,7 +240,7 @@ pub(crate) fn limited(
     role.limit_items(function.clone(), items.clone());
     role.name = scenario_role_name(&role);
     role.summary = format!(
-        "{was}, with \"{function}\" limited to {}",
+        "the role \"{was}\" with \"{function}\" limited to {}",
         items
             .iter()
             .map(|i| format!("\"{i}\""))
