@@ -18,6 +18,8 @@ use crate::ledger::{EarlierRun, Ledger};
 use crate::model::{RoleDifference, SecurityRole};
 use crate::target::{Sandbox, TargetError};
 
+pub(crate) use super::steps::roles::scenario_role_name;
+
 /// The fields that carry a run's mark: the first of them a new record has (or `notes`).
 pub const MARK_FIELDS: [&str; 7] = [
     "summary",

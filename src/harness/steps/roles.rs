@@ -213,29 +213,14 @@ pub(crate) fn limited(
     items: &str,
 ) -> Result<SecurityRole, String> {
     let function = known(&permissions.functions, function)?;
-    let Some(known) = permissions.customize.get(&function) else {
-        let with: Vec<String> = permissions.customize.keys().map(ToString::to_string).collect();
-        return Err(format!(
-            "\"{function}\" has no Customize allow-list (functions with one: {})",
-            with.join(", ")
-        ));
-    };
     let items: Vec<String> = items
         .split('"')
         .map(str::trim)
         .filter(|piece| !piece.is_empty() && *piece != ",")
         .map(str::to_owned)
         .collect();
-    if let Some(item) = items
-        .iter()
-        .find(|item| !known.iter().any(|k| k.eq_ignore_ascii_case(item)))
-    {
-        return Err(format!(
-            "unknown item \"{item}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
-            known.join(", "),
-            crate::model::spelling::did_you_mean(item, known.iter().map(String::as_str))
-        ));
-    }
+    crate::fixtures::check_customize_limit(permissions, &function, &items)
+        .map_err(|error| error.reason)?;
     let was = role.name.clone();
     role.limit_items(function.clone(), items.clone());
     role.name = scenario_role_name(&role);
