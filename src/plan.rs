@@ -237,7 +237,12 @@ pub fn html(permissions: &PermissionMap, plan: &[PlannedRole]) -> String {
     if !limited.is_empty() {
         let _ = writeln!(out, "<p>{}</p>\n<ul>", escape(LIMITED_INTRODUCTION));
         for (name, limits) in &limited {
-            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", escape(name), escape(limits));
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                escape(name),
+                escape(limits)
+            );
         }
         out.push_str("</ul>\n");
     }
@@ -315,7 +320,8 @@ mod tests {
         );
         let plan = [PlannedRole::new(role)];
         let line = "Companies > Configurations: click Customize; keep only \"Firewall\", \"Server\" under \"Allow access to these\", and move \"Workstation\" and any other item the site has to \"Disallow access to these\"";
-        let summary = "`firewalls-and-servers`: Companies / Configurations only \"Firewall\", \"Server\"";
+        let summary =
+            "`firewalls-and-servers`: Companies / Configurations only \"Firewall\", \"Server\"";
 
         let text = markdown(&fixtures.permissions, &plan);
         let page = html(&fixtures.permissions, &plan);

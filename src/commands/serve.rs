@@ -16,8 +16,8 @@ use std::time::Duration;
 use super::{CommandError, exit};
 use crate::connectwise::Secret;
 use crate::fixtures::Fixtures;
-use crate::model::{FunctionName, SecurityRole};
 use crate::mock::{ApiMember, Fault, Limits, MockConfig, MockConnectWise, Retention};
+use crate::model::{FunctionName, SecurityRole};
 
 /// The seed's API member: the member `serve` signs in without a members file, and the model
 /// of the records it adds for a members file's others.
@@ -208,17 +208,15 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
         if !entry.customize.is_empty() {
             // A mistake's line is looked up from the member's own table on.
             let from = text.find(&format!("identifier = {quoted}")).unwrap_or(0);
-            role = with_limits(fixtures, role, &entry).map_err(
-                |(needle, reason)| {
-                    let line = text[from..]
-                        .find(&needle)
-                        .map(|offset| crate::fixtures::line_of(&text, from + offset));
-                    failed(
-                        line,
-                        format!("member \"{}\": customize: {reason}", entry.identifier),
-                    )
-                },
-            )?;
+            role = with_limits(fixtures, role, &entry).map_err(|(needle, reason)| {
+                let line = text[from..]
+                    .find(&needle)
+                    .map(|offset| crate::fixtures::line_of(&text, from + offset));
+                failed(
+                    line,
+                    format!("member \"{}\": customize: {reason}", entry.identifier),
+                )
+            })?;
         }
         members.push(ApiMember {
             identifier: entry.identifier,

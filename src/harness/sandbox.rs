@@ -174,7 +174,8 @@ fn counted(differences: &[RoleDifference]) -> String {
         .count();
     let customize = differences.len() - cells;
     let shown_cells = crate::report::count(cells, "cell", "cells");
-    let shown_customize = crate::report::count(customize, "Customize setting", "Customize settings");
+    let shown_customize =
+        crate::report::count(customize, "Customize setting", "Customize settings");
     match (cells, customize) {
         (_, 0) => shown_cells,
         (0, _) => shown_customize,

@@ -145,7 +145,10 @@ impl SecurityRole {
             .collect();
         let mut differences = Vec::new();
         for function in functions {
-            match (self.effective_limit(function), actual.effective_limit(function)) {
+            match (
+                self.effective_limit(function),
+                actual.effective_limit(function),
+            ) {
                 (None, None) => {}
                 (Some(expected), Some(found)) => {
                     let only = |these: &[String], not_in: &[String]| -> Vec<String> {
@@ -378,11 +381,15 @@ mod tests {
 
         assert_eq!(
             shown(&limited.differences(&every)),
-            ["Companies / Configurations Customize: expected only \"Firewall\", ConnectWise allows every item"]
+            [
+                "Companies / Configurations Customize: expected only \"Firewall\", ConnectWise allows every item"
+            ]
         );
         assert_eq!(
             shown(&every.differences(&limited)),
-            ["Companies / Configurations Customize: expected every item, ConnectWise allows only \"Firewall\""]
+            [
+                "Companies / Configurations Customize: expected every item, ConnectWise allows only \"Firewall\""
+            ]
         );
         assert!(!every.grants_same_as(&limited));
     }

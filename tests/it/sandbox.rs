@@ -1631,7 +1631,12 @@ fn the_customize_limit_scenarios_run_as_the_member_holding_the_limited_role() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|s| s["name"].as_str().unwrap().starts_with("A role limited to firewalls"))
+        .filter(|s| {
+            s["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("A role limited to firewalls")
+        })
         .collect();
     assert_eq!(limiting.len(), 2, "{run}");
     for scenario in limiting {
@@ -1642,7 +1647,7 @@ fn the_customize_limit_scenarios_run_as_the_member_holding_the_limited_role() {
         .unwrap()
         .iter()
         .filter(|l| l["name"].as_str().unwrap().contains("firewalls"))
-        .map(|l| l.to_string())
+        .map(ToString::to_string)
         .collect();
     assert_eq!(left_out, Vec::<String>::new(), "{run}");
     assert!(!run.output().contains("-private"), "{run}");
@@ -1699,8 +1704,8 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
         .write("without-profiles.toml", &format!("{kept}{after}"));
     without.env("CONNECTWISE_PROFILES", &without_profiles);
 
-    let run = Running::start(sandbox.command(&["run", "--allow-writes", "--tags", "@LP-02"]))
-        .finish();
+    let run =
+        Running::start(sandbox.command(&["run", "--allow-writes", "--tags", "@LP-02"])).finish();
     let without = Running::start(without).finish();
 
     run.assert_code(2);
@@ -1710,7 +1715,10 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
             "profile \"{0}\": the member cw-conform-{0} does not hold the role \"{0}\"",
             limited.name
         ),
-        format!("({counted}; `cw-conform sandbox plan --roles {}`", limited.name),
+        format!(
+            "({counted}; `cw-conform sandbox plan --roles {}`",
+            limited.name
+        ),
         difference.to_owned(),
     ] {
         assert!(run.stderr.contains(&expected), "no {expected:?}: {run}");
@@ -1725,7 +1733,12 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
         .as_array()
         .unwrap()
         .iter()
-        .filter(|l| l["name"].as_str().unwrap().starts_with("A role limited to firewalls"))
+        .filter(|l| {
+            l["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("A role limited to firewalls")
+        })
         .map(|l| l["reason"].as_str().unwrap())
         .collect();
     let reason = format!(
@@ -1763,7 +1776,12 @@ async fn a_member_of_the_members_file_carries_its_customize_limits() {
     ];
     let served = Served::start(
         &scratch,
-        &["--members", &members.display().to_string(), "--client-id", CLIENT],
+        &[
+            "--members",
+            &members.display().to_string(),
+            "--client-id",
+            CLIENT,
+        ],
     );
     let api = format!("{}/v4_6_release/apis/3.0", served.site);
     let caller = |name: &str| {
@@ -1802,10 +1820,20 @@ async fn a_member_of_the_members_file_carries_its_customize_limits() {
         .send(reqwest::Method::GET, "/company/configurations", &[], None)
         .await;
     let limited_items = caller("firewalls")
-        .send(reqwest::Method::GET, "/system/mySecurity/customizeItems", &[], None)
+        .send(
+            reqwest::Method::GET,
+            "/system/mySecurity/customizeItems",
+            &[],
+            None,
+        )
         .await;
     let every_item = caller("everything")
-        .send(reqwest::Method::GET, "/system/mySecurity/customizeItems", &[], None)
+        .send(
+            reqwest::Method::GET,
+            "/system/mySecurity/customizeItems",
+            &[],
+            None,
+        )
         .await;
     let refused: Vec<_> = mistakes
         .iter()
