@@ -1616,7 +1616,9 @@ fn the_customize_limit_scenarios_run_as_the_member_holding_the_limited_role() {
         "--output",
         "report.json",
     ]))
-    .finish();
+    // The preflight of every profile the plan lists, and the LP-02 scenarios, at 900
+    // requests a minute: a guard against a hang on a loaded machine, not a time checked.
+    .finish_within(Duration::from_secs(5 * 60));
 
     run.assert_code(0);
     assert!(
@@ -1704,9 +1706,12 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
         .write("without-profiles.toml", &format!("{kept}{after}"));
     without.env("CONNECTWISE_PROFILES", &without_profiles);
 
-    let run =
-        Running::start(sandbox.command(&["run", "--allow-writes", "--tags", "@LP-02"])).finish();
-    let without = Running::start(without).finish();
+    // The preflight of every profile the plan lists at 900 requests a minute, then (without
+    // the limited role's profile) the LP-02 scenarios: a guard against a hang on a loaded
+    // machine, not a time checked.
+    let run = Running::start(sandbox.command(&["run", "--allow-writes", "--tags", "@LP-02"]))
+        .finish_within(Duration::from_secs(5 * 60));
+    let without = Running::start(without).finish_within(Duration::from_secs(5 * 60));
 
     run.assert_code(2);
     for expected in [
