@@ -132,10 +132,11 @@ Feature: The recommended least-privilege role
     (configuration types, agreement types, setup tables). ConnectWise's own documents do
     not say how a limit is enforced; the mock follows what vendors describe (see
     fixtures/connectwise/permissions.toml [customize]): records of other items are not
-    returned, and may not be written. A sandbox run leaves out the scenarios that limit a
-    role: its preflight compares a member's cells, not its Customize items.
+    returned, and may not be written. On a sandbox these scenarios run as a member whose
+    role the preflight found limited the same way (its cells and its Customize items);
+    `cw-conform sandbox plan` lists the role to create.
 
-    @LP-02 @mock-only
+    @LP-02
     Scenario: A role limited to firewalls sees only the firewalls among the configurations
       Given an API member with the role "least-privilege"
       And a configuration "Globex firewall" with:
@@ -149,7 +150,7 @@ Feature: The recommended least-privilege role
       And the result includes the configuration "Globex firewall"
       And the result does not include the configuration "Acme workstation"
 
-    @LP-02 @mock-only @writes
+    @LP-02 @writes
     Scenario: A role limited to firewalls cannot change a workstation, and can change a firewall
       Given an API member with the role "least-privilege"
       And a configuration "Globex firewall" with:

@@ -79,14 +79,13 @@ ran = len(report["scenarios"])
 left_out = report["left_out"]
 total = ran + len(left_out)
 # How the reasons of each kind begin (src/harness/sandbox.rs); the first five are beyond
-# any sandbox, the last two are work left.
+# any sandbox, the last is work left.
 kinds = {
     "injects a fault a sandbox cannot produce": "fault",
     "selects one of ConnectWise's documented behaviours": "alternative",
     "needs a second ConnectWise site": "second site",
     "needs more records than a sandbox run creates": "volume",
     "signs in as a person's own account": "personal account",
-    "limits its role to some Customize items": "customize limit (work left)",
     "needs the mock": "seed (work left)",
 }
 beyond = ("fault", "alternative", "second site", "volume", "personal account")

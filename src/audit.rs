@@ -326,6 +326,79 @@ pub async fn read_security(
     Ok(EffectiveSecurity { role, member })
 }
 
+/// The largest page `/system/mySecurity/customizeItems` is asked for.
+const CUSTOMIZE_PAGE: usize = 1000;
+/// The most pages of Customize items read: far more items than any site has, so a server
+/// that ignores paging cannot keep the reading going.
+const CUSTOMIZE_PAGES: usize = 50;
+
+/// Adds to `role` (read from `/system/mySecurity`) the Customize limits ConnectWise reports
+/// for the member `client` signs in as (`/system/mySecurity/customizeItems`, page by page).
+///
+/// For each function with a Customize allow-list (`permissions.toml` `[customize]`) that
+/// the role grants, the items reported under its identifier ([`FunctionName::identifier`])
+/// are the limit; when they include every item the fixture knows for it, the role allows
+/// every item and gets no limit (UNCERTAIN: ConnectWise's documents do not say what an
+/// unlimited function lists; the mock lists every item, and a site may have items the
+/// fixture does not know, such as its own configuration types).
+pub async fn read_customize_items(
+    fixtures: &Fixtures,
+    client: &Client,
+    role: &mut SecurityRole,
+) -> Result<(), LiveAuditError> {
+    const WHAT: &str = "/system/mySecurity/customizeItems";
+    let mut reported: Vec<(String, String)> = Vec::new();
+    for page in 1..=CUSTOMIZE_PAGES {
+        let answer = client
+            .get(
+                WHAT,
+                &[
+                    ("page", page.to_string()),
+                    ("pageSize", CUSTOMIZE_PAGE.to_string()),
+                ],
+            )
+            .await?;
+        if !answer.ok() {
+            return Err(LiveAuditError::Refused {
+                what: WHAT,
+                status: answer.status,
+            });
+        }
+        let rows = answer.body.as_array().map_or(&[][..], Vec::as_slice);
+        reported.extend(rows.iter().filter_map(|row| {
+            let text = |key: &str| row.get(key).and_then(Value::as_str).map(str::to_owned);
+            Some((text("customizeIdentifier")?, text("itemIdentifier")?))
+        }));
+        if rows.len() < CUSTOMIZE_PAGE {
+            break;
+        }
+    }
+    for (function, known) in &fixtures.permissions.customize {
+        let granted = Operation::ALL
+            .into_iter()
+            .any(|operation| role.level(function, operation).grants_any());
+        if !granted {
+            continue;
+        }
+        let identifier = function.identifier();
+        let mut items: Vec<String> = Vec::new();
+        for (customize, item) in &reported {
+            if customize.eq_ignore_ascii_case(&identifier)
+                && !items.iter().any(|i| i.eq_ignore_ascii_case(item))
+            {
+                items.push(item.clone());
+            }
+        }
+        let every = known
+            .iter()
+            .all(|k| items.iter().any(|i| i.eq_ignore_ascii_case(k)));
+        if !every {
+            role.limit_items(function.clone(), items);
+        }
+    }
+    Ok(())
+}
+
 /// Reads the API member's effective role (`/system/mySecurity`) and own record
 /// (`/system/myAccount`, when readable) and audits both.
 pub async fn audit_live(

@@ -421,37 +421,62 @@ pub fn parse_role_checked(
 ) -> Result<SecurityRole, FixtureError> {
     let role = parse_role(path, text, &permissions.functions)?;
     for (function, items) in role.limited() {
-        let Some(known) = permissions.customize.get(function) else {
-            return Err(FixtureError::invalid(
-                path,
-                find_line(text, "customize"),
-                format!(
-                    "\"{function}\" has no Customize allow-list (functions with one: {})",
-                    permissions
-                        .customize
-                        .keys()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        };
-        if let Some(unknown) = items
-            .iter()
-            .find(|item| !known.iter().any(|k| k.eq_ignore_ascii_case(item)))
-        {
-            return Err(FixtureError::invalid(
-                path,
-                find_line(text, &format!("\"{unknown}\"")),
-                format!(
-                    "unknown item \"{unknown}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
-                    known.join(", "),
-                    crate::model::spelling::did_you_mean(unknown, known.iter().map(String::as_str))
-                ),
-            ));
+        if let Err(error) = check_customize_limit(permissions, function, items) {
+            let line = match &error.item {
+                Some(item) => find_line(text, &format!("\"{item}\"")),
+                None => find_line(text, "customize"),
+            };
+            return Err(FixtureError::invalid(path, line, error.reason));
         }
     }
     Ok(role)
+}
+
+/// Why a Customize limit cannot be set: the function has no allow-list, or an item is
+/// not one of its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomizeLimitError {
+    /// The item that is not one of the function's, when that is the mistake.
+    pub item: Option<String>,
+    /// The mistake, naming the function or the item and what is known.
+    pub reason: String,
+}
+
+/// Checks a Customize limit against the permission map: only a function with an
+/// allow-list (`[customize]`) may be limited, and only to items it has (case aside).
+pub fn check_customize_limit(
+    permissions: &PermissionMap,
+    function: &FunctionName,
+    items: &[String],
+) -> Result<(), CustomizeLimitError> {
+    let Some(known) = permissions.customize.get(function) else {
+        return Err(CustomizeLimitError {
+            item: None,
+            reason: format!(
+                "\"{function}\" has no Customize allow-list (functions with one: {})",
+                permissions
+                    .customize
+                    .keys()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    };
+    match items
+        .iter()
+        .find(|item| !known.iter().any(|k| k.eq_ignore_ascii_case(item)))
+    {
+        Some(unknown) => Err(CustomizeLimitError {
+            item: Some(unknown.clone()),
+            reason: format!(
+                "unknown item \"{unknown}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
+                known.join(", "),
+                crate::model::spelling::did_you_mean(unknown, known.iter().map(String::as_str))
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]

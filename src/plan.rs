@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::connectwise::security::FunctionCatalog;
+use crate::connectwise::security::{FunctionCatalog, PermissionMap};
 use crate::model::{Level, Operation, SecurityRole};
 use crate::target::DEFAULT_ROLE;
 
@@ -140,33 +140,88 @@ fn cells<'a>(
     })
 }
 
-/// What to set in the Customize allow-list of each function the role limits: a line per
-/// function, naming the items to tick (the others left unticked).
-fn customize_lines(role: &SecurityRole) -> Vec<String> {
+/// What to set in the Customize allow-list of each function the role limits, as a person
+/// does it on the role's screen in ConnectWise: a line per function, naming the items to
+/// keep under "Allow access to these" and those to move to "Disallow access to these".
+fn customize_lines(permissions: &PermissionMap, role: &SecurityRole) -> Vec<String> {
     role.limited()
-        .map(|(function, items)| {
-            format!(
-                "{function}: Customize, allow only {}",
-                items
-                    .iter()
-                    .map(|i| format!("\"{i}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        .filter_map(|(function, _)| {
+            let allowed = role.effective_limit(function)?;
+            let disallowed: Vec<String> = permissions
+                .customize
+                .get(function)
+                .into_iter()
+                .flatten()
+                .filter(|item| !allowed.iter().any(|a| a.eq_ignore_ascii_case(item)))
+                .cloned()
+                .collect();
+            let others = if disallowed.is_empty() {
+                "every other item".to_owned()
+            } else {
+                format!("{} and any other item the site has", quoted(&disallowed))
+            };
+            Some(format!(
+                "{} > {}: click Customize; keep only {} under \"Allow access to these\", and move {others} to \"Disallow access to these\"",
+                function.module,
+                function.function,
+                quoted(allowed),
+            ))
+        })
+        .collect()
+}
+
+/// Items as a person reads them: `"Firewall", "Server"`.
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The roles of the plan that limit a Customize allow-list, each with its limits in short
+/// (`scenario-1a2b3c4d`: Companies / Configurations only "Firewall").
+fn limited_roles(plan: &[PlannedRole]) -> Vec<(&str, String)> {
+    plan.iter()
+        .filter_map(|planned| {
+            let role = &planned.role;
+            let limits: Vec<String> = role
+                .limited()
+                .filter_map(|(function, _)| {
+                    let items = role.effective_limit(function)?;
+                    Some(format!("{function} only {}", quoted(items)))
+                })
+                .collect();
+            (!limits.is_empty()).then(|| (role.name.as_str(), limits.join("; ")))
         })
         .collect()
 }
 
 const INTRODUCTION: &str = "ConnectWise's API cannot write security-role settings: create each role below in \
 ConnectWise (System > Security Roles), setting every cell as listed (a function not granted \
-is None in all four columns), then an API member with that role (System > Members > API \
-Members) and its keys. Before every run, cw-conform reads each member's settings \
-(/system/mySecurity) and refuses to run when one cell differs.";
+is None in all four columns) and, where a role limits a function to some Customize items, \
+those items, then an API member with that role (System > Members > API Members) and its \
+keys. Before every run, cw-conform reads each member's settings (/system/mySecurity and \
+/system/mySecurity/customizeItems) and refuses to run when one cell or one Customize item \
+differs.";
+
+/// What the plan says of the roles that limit a Customize allow-list, before the roles.
+const LIMITED_INTRODUCTION: &str = "These roles limit a function to some items of its Customize list (the scenarios \
+that check such a limit run as their members); the steps are under each role:";
 
 /// The plan as Markdown.
-pub fn markdown(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
+pub fn markdown(permissions: &PermissionMap, plan: &[PlannedRole]) -> String {
+    let functions = &permissions.functions;
     let mut out = String::from("# Security roles and API members to create on the sandbox\n\n");
     let _ = writeln!(out, "{INTRODUCTION}\n");
+    let limited = limited_roles(plan);
+    if !limited.is_empty() {
+        let _ = writeln!(out, "{LIMITED_INTRODUCTION}\n");
+        for (name, limits) in &limited {
+            let _ = writeln!(out, "- `{name}`: {limits}");
+        }
+        out.push('\n');
+    }
     for planned in plan {
         let role = &planned.role;
         let _ = writeln!(out, "## Role `{}`\n\n{}\n", role.name, role.summary);
@@ -177,10 +232,11 @@ pub fn markdown(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
             let _ = writeln!(out, "| {module} | {function} | {} |", levels.join(" | "));
         }
         out.push('\n');
-        for line in customize_lines(role) {
+        let lines = customize_lines(permissions, role);
+        for line in &lines {
             let _ = writeln!(out, "- {line}");
         }
-        if role.limited().next().is_some() {
+        if !lines.is_empty() {
             out.push('\n');
         }
     }
@@ -215,7 +271,8 @@ fn escape(text: &str) -> String {
 }
 
 /// The plan as a standalone HTML page, for the person making the roles.
-pub fn html(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
+pub fn html(permissions: &PermissionMap, plan: &[PlannedRole]) -> String {
+    let functions = &permissions.functions;
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cw-conform: sandbox plan</title>\n\
          <style>body{font-family:sans-serif;max-width:60em;margin:1em auto}table{border-collapse:collapse;margin-bottom:1em}\
@@ -224,6 +281,19 @@ pub fn html(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
          <h1>Security roles and API members to create on the sandbox</h1>\n",
     );
     let _ = writeln!(out, "<p>{}</p>", escape(INTRODUCTION));
+    let limited = limited_roles(plan);
+    if !limited.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>\n<ul>", escape(LIMITED_INTRODUCTION));
+        for (name, limits) in &limited {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: {}</li>",
+                escape(name),
+                escape(limits)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
     for planned in plan {
         let role = &planned.role;
         let _ = writeln!(
@@ -245,7 +315,7 @@ pub fn html(functions: &FunctionCatalog, plan: &[PlannedRole]) -> String {
             out.push_str("</tr>\n");
         }
         out.push_str("</table>\n");
-        let lines = customize_lines(role);
+        let lines = customize_lines(permissions, role);
         if !lines.is_empty() {
             out.push_str("<ul>\n");
             for line in lines {
@@ -288,29 +358,40 @@ mod tests {
     }
 
     #[test]
-    fn a_customize_allow_list_is_listed_under_its_role() {
+    fn a_customize_allow_list_is_listed_under_its_role_as_the_role_screen_sets_it() {
         let fixtures = Fixtures::builtin().unwrap();
         let mut role = fixtures.role("least-privilege").unwrap();
+        role.name = "firewalls-and-servers".into();
         role.limit_items(
             "Companies / Configurations".parse().unwrap(),
             vec!["Firewall".into(), "Server".into()],
         );
         let plan = [PlannedRole::new(role)];
-        let line = "Companies / Configurations: Customize, allow only \"Firewall\", \"Server\"";
+        let line = "Companies > Configurations: click Customize; keep only \"Firewall\", \"Server\" under \"Allow access to these\", and move \"Workstation\" and any other item the site has to \"Disallow access to these\"";
+        let summary =
+            "`firewalls-and-servers`: Companies / Configurations only \"Firewall\", \"Server\"";
 
-        let text = markdown(&fixtures.permissions.functions, &plan);
-        let page = html(&fixtures.permissions.functions, &plan);
+        let text = markdown(&fixtures.permissions, &plan);
+        let page = html(&fixtures.permissions, &plan);
 
-        assert!(text.contains(&format!("- {line}")), "{text}");
+        assert!(text.contains(&format!("- {line}\n")), "{text}");
+        assert!(text.contains(&format!("- {summary}\n")), "{text}");
         assert!(
             page.contains(&format!("<li>{}</li>", escape(line))),
             "{page}"
         );
-        let unlimited = markdown(
-            &fixtures.permissions.functions,
-            &self::plan(&["least-privilege"]),
+        assert!(
+            page.contains("<li><code>firewalls-and-servers</code>: Companies / Configurations only &quot;Firewall&quot;, &quot;Server&quot;</li>"),
+            "{page}"
         );
-        assert!(!unlimited.contains("Customize, allow only"), "{unlimited}");
+        assert!(
+            profiles_file(&plan).contains("[profile.firewalls-and-servers]\npublic_key_env = \"CW_FIREWALLS_AND_SERVERS_PUBLIC_KEY\""),
+            "{}",
+            profiles_file(&plan)
+        );
+        let unlimited = markdown(&fixtures.permissions, &self::plan(&["least-privilege"]));
+        assert!(!unlimited.contains("click Customize"), "{unlimited}");
+        assert!(!unlimited.contains(LIMITED_INTRODUCTION), "{unlimited}");
     }
 
     #[test]
@@ -318,7 +399,7 @@ mod tests {
         let fixtures = Fixtures::builtin().unwrap();
         let plan = plan(&["least-privilege", "customer-sync"]);
 
-        let text = markdown(&fixtures.permissions.functions, &plan);
+        let text = markdown(&fixtures.permissions, &plan);
 
         let rows = text
             .lines()
@@ -380,7 +461,7 @@ mod tests {
         let mut role = fixtures.role("customer-sync").unwrap();
         role.summary = "<script>alert(1)</script> & more".into();
 
-        let page = html(&fixtures.permissions.functions, &[PlannedRole::new(role)]);
+        let page = html(&fixtures.permissions, &[PlannedRole::new(role)]);
 
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));

@@ -70,10 +70,9 @@ pub fn plan(args: &PlanArgs, fixtures: &Fixtures) -> Result<u8, CommandError> {
         roles
     };
     let planned: Vec<PlannedRole> = roles.into_iter().map(PlannedRole::new).collect();
-    let functions = &fixtures.permissions.functions;
     let text = match args.format {
-        PlanFormat::Markdown => plan::markdown(functions, &planned),
-        PlanFormat::Html => plan::html(functions, &planned),
+        PlanFormat::Markdown => plan::markdown(&fixtures.permissions, &planned),
+        PlanFormat::Html => plan::html(&fixtures.permissions, &planned),
         PlanFormat::Profiles => plan::profiles_file(&planned),
         PlanFormat::Members => plan::members_file(&planned),
         PlanFormat::Env => plan::env_file(&planned, &args.site, &args.profiles),

@@ -5,6 +5,7 @@
 //! `--max-body-bytes`), and the journal keeps only the most recent requests
 //! ([`Retention::SERVE`]).
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use super::{CommandError, exit};
 use crate::connectwise::Secret;
 use crate::fixtures::Fixtures;
 use crate::mock::{ApiMember, Fault, Limits, MockConfig, MockConnectWise, Retention};
+use crate::model::{FunctionName, SecurityRole};
 
 /// The seed's API member: the member `serve` signs in without a members file, and the model
 /// of the records it adds for a members file's others.
@@ -118,11 +120,56 @@ struct MemberEntry {
     role: String,
     public_key: String,
     private_key: String,
+    /// Functions limited to some items of their Customize allow-list, on top of `role`'s
+    /// own limits: `{ "Companies / Configurations" = ["Firewall"] }`.
+    #[serde(default)]
+    customize: BTreeMap<String, Vec<String>>,
+}
+
+/// `role` with the Customize limits of a member's `customize` table, as a role of its
+/// own named as a scenario limiting a role that way names it (`scenario-…`). A mistake is
+/// the text to find its line by, and the reason.
+fn with_limits(
+    fixtures: &Fixtures,
+    mut role: SecurityRole,
+    entry: &MemberEntry,
+) -> Result<SecurityRole, (String, String)> {
+    for (written, items) in &entry.customize {
+        let quoted = format!("\"{written}\"");
+        let name: FunctionName = written
+            .parse()
+            .map_err(|e: crate::model::UnknownName| (quoted.clone(), e.to_string()))?;
+        let Some(function) = fixtures
+            .permissions
+            .functions
+            .find(&name.module, &name.function)
+        else {
+            let reason = format!("unknown security function {quoted}");
+            return Err((quoted, reason));
+        };
+        crate::fixtures::check_customize_limit(&fixtures.permissions, function, items).map_err(
+            |error| {
+                let needle = error
+                    .item
+                    .map_or_else(|| quoted.clone(), |item| format!("\"{item}\""));
+                (needle, error.reason)
+            },
+        )?;
+        role.limit_items(function.clone(), items.clone());
+    }
+    role.summary = format!(
+        "the role \"{}\" with the Customize limits of the member \"{}\"",
+        role.name, entry.identifier
+    );
+    role.name = crate::harness::sandbox::scenario_role_name(&role);
+    Ok(role)
 }
 
 /// Reads a members file: `[[member]]` tables of `identifier`, `role` (a role profile, a
-/// role file, or a scenario role `scenario-…` as `sandbox plan` names it), `public_key` and
-/// `private_key`. Errors name the file and the line.
+/// role file, or a scenario role `scenario-…` as `sandbox plan` names it), `public_key`,
+/// `private_key` and, optionally, `customize` (functions limited to some of their Customize
+/// items, which makes the member's role a role of its own, named `scenario-…` as a
+/// scenario limiting a role that way names it). Errors name the file and the line.
 pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, CommandError> {
     let failed = |line: Option<usize>, reason: String| {
         CommandError::Usage(format!(
@@ -166,12 +213,25 @@ pub fn load_members(path: &Path, fixtures: &Fixtures) -> Result<Vec<ApiMember>, 
                 ),
             ));
         }
-        let role = resolved.map_err(|e| {
+        let mut role = resolved.map_err(|e| {
             failed(
                 line_of(&format!("\"{}\"", entry.role)),
                 format!("member \"{}\": {e}", entry.identifier),
             )
         })?;
+        if !entry.customize.is_empty() {
+            // A mistake's line is looked up from the member's own table on.
+            let from = text.find(&format!("identifier = {quoted}")).unwrap_or(0);
+            role = with_limits(fixtures, role, &entry).map_err(|(needle, reason)| {
+                let line = text[from..]
+                    .find(&needle)
+                    .map(|offset| crate::fixtures::line_of(&text, from + offset));
+                failed(
+                    line,
+                    format!("member \"{}\": customize: {reason}", entry.identifier),
+                )
+            })?;
+        }
         members.push(ApiMember {
             identifier: entry.identifier,
             public_key: entry.public_key,

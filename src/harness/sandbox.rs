@@ -15,8 +15,10 @@ use crate::cleanup::LeftBehind;
 use crate::connectwise::{ClientError, Credentials, redacted_url};
 use crate::fixtures::Fixtures;
 use crate::ledger::{EarlierRun, Ledger};
-use crate::model::SecurityRole;
+use crate::model::{RoleDifference, SecurityRole};
 use crate::target::{Sandbox, TargetError};
+
+pub(crate) use super::steps::roles::scenario_role_name;
 
 /// The fields that carry a run's mark: the first of them a new record has (or `notes`).
 pub const MARK_FIELDS: [&str; 7] = [
@@ -82,9 +84,11 @@ fn listed(problems: &[String]) -> String {
     })
 }
 
-/// The requests the preflight sends for each profile, at most: the company's codebase
-/// (`/login/companyinfo`) and the member's settings (`/system/mySecurity`, one page).
-pub const PREFLIGHT_REQUESTS_PER_PROFILE: u64 = 2;
+/// The requests the preflight sends for each profile: the company's codebase
+/// (`/login/companyinfo`), the member's settings (`/system/mySecurity`) and its Customize
+/// items (`/system/mySecurity/customizeItems`, one page of 1,000; a site with more items
+/// takes a request for each further page).
+pub const PREFLIGHT_REQUESTS_PER_PROFILE: u64 = 3;
 
 /// Checks the sandbox before anything runs: the site answers and knows the company (its
 /// codebase), and for every profile the member's keys sign in and its real settings
@@ -125,7 +129,13 @@ pub async fn preflight(
             }
         };
         codebase_checked = true;
-        match audit::read_security(fixtures, &client).await {
+        let security = match audit::read_security(fixtures, &client).await {
+            Ok(mut security) => audit::read_customize_items(fixtures, &client, &mut security.role)
+                .await
+                .map(|()| security),
+            Err(error) => Err(error),
+        };
+        match security {
             Ok(security) => {
                 let expected = match expected {
                     Ok(role) => role,
@@ -149,7 +159,7 @@ pub async fn preflight(
                     problems.push(format!(
                         "profile \"{profile}\": the member {} does not hold the role \"{profile}\" on {site} ({} differ; `cw-conform sandbox plan --roles {profile}` lists the settings to make):{cells}",
                         security.member.as_deref().unwrap_or("(unnamed)"),
-                        crate::report::count(differences.len(), "cell", "cells"),
+                        counted(&differences),
                     ));
                 }
             }
@@ -163,6 +173,23 @@ pub async fn preflight(
         Ok(members)
     } else {
         Err(PreflightFailed { problems })
+    }
+}
+
+/// How many settings differ, by kind: `3 cells`, `1 Customize setting`, or both.
+fn counted(differences: &[RoleDifference]) -> String {
+    let cells = differences
+        .iter()
+        .filter(|d| matches!(d, RoleDifference::Cell(_)))
+        .count();
+    let customize = differences.len() - cells;
+    let shown_cells = crate::report::count(cells, "cell", "cells");
+    let shown_customize =
+        crate::report::count(customize, "Customize setting", "Customize settings");
+    match (cells, customize) {
+        (_, 0) => shown_cells,
+        (0, _) => shown_customize,
+        _ => format!("{shown_cells} and {shown_customize}"),
     }
 }
 
@@ -242,9 +269,8 @@ impl SandboxRun {
 /// Why a scenario can only run against the mock, by kind. Most are beyond any sandbox: a
 /// sandbox cannot be told to fail, holds one site, follows one of ConnectWise's documented
 /// behaviours (which one is `cw-conform parity`'s question), should not be filled with more
-/// than a page of 1,000 records, and is never signed in to with a person's keys. Two are
-/// work left: a role limited to Customize items the preflight cannot verify, and a scenario
-/// that names the seed instead of arranging what it needs.
+/// than a page of 1,000 records, and is never signed in to with a person's keys. One is
+/// work left: a scenario that names the seed instead of arranging what it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MockOnly {
     /// The scenario makes ConnectWise fail in a way a sandbox cannot be made to.
@@ -260,10 +286,6 @@ pub enum MockOnly {
     /// The scenario signs in as a person's own account: a sandbox run signs in only as the
     /// API members of its profiles, never with a person's keys.
     PersonalAccount(&'static str),
-    /// The scenario limits its role to some items of a Customize allow-list, which the
-    /// preflight does not compare (it compares the role's cells): no member can be shown to
-    /// hold the role. Work left, like [`MockOnly::Seed`].
-    CustomizeLimit(&'static str),
     /// The scenario names records or members seeded in the mock.
     Seed(&'static str),
 }
@@ -271,7 +293,7 @@ pub enum MockOnly {
 impl MockOnly {
     /// Whether a sandbox can never run the scenario, however it is set up.
     pub fn beyond_any_sandbox(self) -> bool {
-        !matches!(self, MockOnly::Seed(_) | MockOnly::CustomizeLimit(_))
+        !matches!(self, MockOnly::Seed(_))
     }
 }
 
@@ -286,7 +308,6 @@ impl std::fmt::Display for MockOnly {
             MockOnly::SecondSite(why) => write!(f, "{SECOND_SITE}: {why}"),
             MockOnly::Volume(why) => write!(f, "{VOLUME}: {why}"),
             MockOnly::PersonalAccount(why) => write!(f, "{PERSONAL_ACCOUNT}: {why}"),
-            MockOnly::CustomizeLimit(why) => write!(f, "{CUSTOMIZE_LIMIT}: {why}"),
             MockOnly::Seed(why) => write!(f, "{SEED}: {why}"),
         }
     }
@@ -303,8 +324,6 @@ pub const SECOND_SITE: &str = "needs a second ConnectWise site";
 pub const VOLUME: &str = "needs more records than a sandbox run creates";
 /// How a left-out reason begins when the scenario signs in as a person's own account.
 pub const PERSONAL_ACCOUNT: &str = "signs in as a person's own account";
-/// How a left-out reason begins when the scenario limits its role to some Customize items.
-pub const CUSTOMIZE_LIMIT: &str = "limits its role to some Customize items";
 /// The reasons of the kinds beyond any sandbox, as they begin.
 pub const BEYOND_ANY_SANDBOX: [&str; 5] =
     [FAULT, ALTERNATIVE, SECOND_SITE, VOLUME, PERSONAL_ACCOUNT];
@@ -321,7 +340,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     if seeded_record {
         return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, MockOnly); 13] = [
+    let patterns: [(&str, MockOnly); 12] = [
         (
             "ConnectWise governs closing tickets",
             MockOnly::Alternative("chooses which document governs closing tickets"),
@@ -350,12 +369,6 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
             "signs in as the member",
             MockOnly::PersonalAccount(
                 "a sandbox run signs in only as the API members of its profiles, never with a person's keys",
-            ),
-        ),
-        (
-            "the role limits ",
-            MockOnly::CustomizeLimit(
-                "the preflight compares a member's cells, not its Customize items, so no member can be shown to hold the role",
             ),
         ),
         (
@@ -454,10 +467,9 @@ pub(crate) fn roles_needed(
             Some(fixtures.role(name).ok())
         } else if text.starts_with("an API member whose role grants") {
             Some(if text.contains("grants nothing") {
-                Some(SecurityRole::new(
-                    super::steps::roles::scenario_role_name(&[]),
-                    "a role written in the scenario",
-                ))
+                let mut role = SecurityRole::new("", "a role written in the scenario");
+                role.name = super::steps::roles::scenario_role_name(&role);
+                Some(role)
             } else {
                 step.table.as_ref().and_then(|table| {
                     super::steps::roles::inline_role(&table.rows, &fixtures.permissions.functions)
@@ -467,6 +479,12 @@ pub(crate) fn roles_needed(
         } else if let Some(rest) = text.strip_prefix("the role also grants \"") {
             let base = current.clone().flatten();
             Some(base.and_then(|role| also_grants(fixtures, role, rest)))
+        } else if let Some(rest) = text.strip_prefix("the role limits \"") {
+            let base = current.clone().flatten();
+            Some(base.and_then(|role| {
+                let (function, items) = rest.split_once("\" to ")?;
+                super::steps::roles::limited(&fixtures.permissions, role, function, items).ok()
+            }))
         } else if let Some(workflow) = text
             .strip_prefix("the write permissions of the workflow \"")
             .and_then(|r| r.strip_suffix("\" are added to the role"))
@@ -519,8 +537,7 @@ fn with_workflow(
         levels.set(needed.operation, crate::model::Level::All);
         role.grant(function, levels);
     }
-    let grants: Vec<_> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
-    role.name = super::steps::roles::scenario_role_name(&grants);
+    role.name = super::steps::roles::scenario_role_name(&role);
     Some(role)
 }
 
@@ -538,8 +555,7 @@ fn also_grants(fixtures: &Fixtures, mut role: SecurityRole, rest: &str) -> Optio
     let mut granted = role.levels(&function);
     granted.set(operation.parse().ok()?, level.parse().ok()?);
     role.grant(function, granted);
-    let grants: Vec<_> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
-    role.name = super::steps::roles::scenario_role_name(&grants);
+    role.name = super::steps::roles::scenario_role_name(&role);
     Some(role)
 }
 
@@ -639,7 +655,7 @@ pub fn roles_the_suite_needs(fixtures: &Fixtures) -> Vec<SecurityRole> {
                 if fixtures.roles.contains_key(&role.name) {
                     profiles.push(role);
                 } else {
-                    role.summary = written_in(feature, scenario);
+                    role.summary = written_in(feature, scenario, &role);
                     own.push(role);
                 }
             }
@@ -676,7 +692,7 @@ fn scenario_roles(fixtures: &Fixtures, names: &[&str]) -> Vec<SecurityRole> {
             for mut role in roles_needed(fixtures, &steps).into_iter().flatten() {
                 if names.contains(&role.name.as_str()) && !found.iter().any(|r| r.name == role.name)
                 {
-                    role.summary = written_in(feature, scenario);
+                    role.summary = written_in(feature, scenario, &role);
                     found.push(role);
                     if found.len() == names.len() {
                         return found;
@@ -733,10 +749,20 @@ pub fn resolve_role(
     fixtures.role(name)
 }
 
-/// Where a scenario's own role is written, for the plan.
-fn written_in(feature: &gherkin::Feature, scenario: &gherkin::Scenario) -> String {
+/// Where a scenario's own role is written, for the plan, and for a role limited to some
+/// Customize items, what it limits (its summary says).
+fn written_in(
+    feature: &gherkin::Feature,
+    scenario: &gherkin::Scenario,
+    role: &SecurityRole,
+) -> String {
+    let limits = if role.limited().next().is_some() {
+        format!(" It is {}.", role.summary)
+    } else {
+        String::new()
+    };
     format!(
-        "The role the scenario \"{}\" writes ({}:{}).",
+        "The role the scenario \"{}\" writes ({}:{}).{limits}",
         scenario.name,
         feature
             .path

@@ -15,6 +15,6 @@ pub use action::{Action, ActionCatalog, ActionKind, Example, ExampleSubject};
 pub use integrity::Integrity;
 pub use outcome::Outcome;
 pub use permission::{FunctionName, Level, Levels, Operation, UnknownName};
-pub use role::{CellDifference, SecurityRole};
+pub use role::{CellDifference, CustomizeDifference, RoleDifference, SecurityRole};
 pub use rule::{Rule, RuleCatalog, RuleId};
 pub use source::{SourceCatalog, SourceDocument, SourceSection};

@@ -224,6 +224,17 @@ impl FunctionName {
         }
     }
 
+    /// ConnectWise's identifier of the function: the letters and digits of its name
+    /// (`Configurations`, `TableSetup`), as `moduleFunctionIdentifier` in the role settings
+    /// and `customizeIdentifier` in `/system/mySecurity/customizeItems` give it. UNCERTAIN:
+    /// inferred from the field names; no source shows a value.
+    pub fn identifier(&self) -> String {
+        self.function
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect()
+    }
+
     /// Whether `other` names the same function, ignoring case and surrounding space.
     pub fn same_as(&self, module: &str, function: &str) -> bool {
         self.module.eq_ignore_ascii_case(module.trim())

@@ -3,7 +3,7 @@
 //! Pure types. Loading a role from TOML and validating its function names
 //! against the known ConnectWise functions lives in [`crate::fixtures`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::permission::{FunctionName, Level, Levels, Operation};
 
@@ -83,11 +83,36 @@ impl SecurityRole {
             .map(|(f, items)| (f, items.as_slice()))
     }
 
+    /// The items a function is limited to where the limit has an effect: the role grants
+    /// the function at some level (ConnectWise lists no Customize item of a function the
+    /// role does not grant, so a limit there limits nothing). `None`: every item.
+    pub fn effective_limit(&self, function: &FunctionName) -> Option<&[String]> {
+        let granted = Operation::ALL
+            .into_iter()
+            .any(|operation| self.level(function, operation).grants_any());
+        self.allowed_items(function).filter(|_| granted)
+    }
+
+    /// Every way `actual` differs from this role: each cell where it grants another level
+    /// (see [`SecurityRole::cell_differences`]), then each Customize allow-list it limits
+    /// otherwise (see [`SecurityRole::customize_differences`]). Empty when the two grant
+    /// the same: names and summaries do not count.
+    pub fn differences(&self, actual: &SecurityRole) -> Vec<RoleDifference> {
+        self.cell_differences(actual)
+            .into_iter()
+            .map(RoleDifference::Cell)
+            .chain(
+                self.customize_differences(actual)
+                    .into_iter()
+                    .map(RoleDifference::Customize),
+            )
+            .collect()
+    }
+
     /// Every cell where `actual` grants another level than this role, function by function
-    /// in a stable order (an unlisted function is `None` everywhere). Empty when the two
-    /// grant the same: names and summaries do not count.
-    pub fn differences(&self, actual: &SecurityRole) -> Vec<CellDifference> {
-        let functions: std::collections::BTreeSet<&FunctionName> =
+    /// in a stable order (an unlisted function is `None` everywhere).
+    pub fn cell_differences(&self, actual: &SecurityRole) -> Vec<CellDifference> {
+        let functions: BTreeSet<&FunctionName> =
             self.grants.keys().chain(actual.grants.keys()).collect();
         let mut differences = Vec::new();
         for function in functions {
@@ -107,9 +132,152 @@ impl SecurityRole {
         differences
     }
 
-    /// Whether `other` grants exactly what this role grants.
+    /// Every Customize allow-list `actual` limits otherwise than this role, function by
+    /// function in a stable order: a limit against none, or, where both limit the function,
+    /// each item one of them allows and the other does not. Items compare without regard
+    /// to case or order; a limit counts only where it has an effect
+    /// ([`SecurityRole::effective_limit`]).
+    pub fn customize_differences(&self, actual: &SecurityRole) -> Vec<CustomizeDifference> {
+        let functions: BTreeSet<&FunctionName> = self
+            .customize
+            .keys()
+            .chain(actual.customize.keys())
+            .collect();
+        let mut differences = Vec::new();
+        for function in functions {
+            match (
+                self.effective_limit(function),
+                actual.effective_limit(function),
+            ) {
+                (None, None) => {}
+                (Some(expected), Some(found)) => {
+                    let only = |these: &[String], not_in: &[String]| -> Vec<String> {
+                        let mut only: Vec<String> = these
+                            .iter()
+                            .filter(|item| !not_in.iter().any(|i| i.eq_ignore_ascii_case(item)))
+                            .cloned()
+                            .collect();
+                        only.sort_by_key(|item| item.to_lowercase());
+                        only.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+                        only
+                    };
+                    for item in only(expected, found) {
+                        differences.push(CustomizeDifference::Item {
+                            function: function.clone(),
+                            item,
+                            expected_allowed: true,
+                        });
+                    }
+                    for item in only(found, expected) {
+                        differences.push(CustomizeDifference::Item {
+                            function: function.clone(),
+                            item,
+                            expected_allowed: false,
+                        });
+                    }
+                }
+                (expected, found) => differences.push(CustomizeDifference::Limit {
+                    function: function.clone(),
+                    expected: expected.map(<[String]>::to_vec),
+                    actual: found.map(<[String]>::to_vec),
+                }),
+            }
+        }
+        differences
+    }
+
+    /// Whether `other` grants exactly what this role grants, Customize limits included.
     pub fn grants_same_as(&self, other: &SecurityRole) -> bool {
         self.differences(other).is_empty()
+    }
+}
+
+/// One way a role's settings differ from what was expected: a cell, or a Customize
+/// allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleDifference {
+    /// A cell grants another level.
+    Cell(CellDifference),
+    /// A Customize allow-list is limited otherwise.
+    Customize(CustomizeDifference),
+}
+
+impl std::fmt::Display for RoleDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RoleDifference::Cell(cell) => cell.fmt(f),
+            RoleDifference::Customize(customize) => customize.fmt(f),
+        }
+    }
+}
+
+/// A Customize allow-list limited otherwise than expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomizeDifference {
+    /// One side limits the function to some items, the other allows every item (`None`).
+    Limit {
+        /// The security function.
+        function: FunctionName,
+        /// The items the role should be limited to (`None`: every item).
+        expected: Option<Vec<String>>,
+        /// The items it is limited to (`None`: every item).
+        actual: Option<Vec<String>>,
+    },
+    /// Both limit the function, and this item is allowed by one of them only.
+    Item {
+        /// The security function.
+        function: FunctionName,
+        /// The item.
+        item: String,
+        /// Whether the role should allow it (then ConnectWise does not), or not (then it
+        /// does).
+        expected_allowed: bool,
+    },
+}
+
+/// Items as a person reads them: `"Firewall", "Server"`.
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl std::fmt::Display for CustomizeDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let allows = |items: &Option<Vec<String>>| match items {
+            Some(items) => format!("only {}", quoted(items)),
+            None => "every item".to_owned(),
+        };
+        match self {
+            CustomizeDifference::Limit {
+                function,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{function} Customize: expected {}, ConnectWise allows {}",
+                allows(expected),
+                allows(actual)
+            ),
+            CustomizeDifference::Item {
+                function,
+                item,
+                expected_allowed: true,
+            } => write!(
+                f,
+                "{function} Customize item \"{item}\": expected allowed, ConnectWise disallows it"
+            ),
+            CustomizeDifference::Item {
+                function,
+                item,
+                expected_allowed: false,
+            } => write!(
+                f,
+                "{function} Customize item \"{item}\": expected disallowed, ConnectWise allows it"
+            ),
+        }
     }
 }
 
@@ -149,6 +317,95 @@ mod tests {
         assert!(role.allows_item(&configurations, "firewall"));
         assert!(!role.allows_item(&configurations, "Server"));
         assert_eq!(role.limited().count(), 1);
+    }
+
+    /// A role granting Configurations Inquire All, limited to `items` when given.
+    fn configurations_role(items: Option<&[&str]>) -> SecurityRole {
+        let configurations = FunctionName::new("Companies", "Configurations");
+        let mut role = SecurityRole::new("x", "test").with_grant(
+            configurations.clone(),
+            Levels {
+                inquire: Level::All,
+                ..Levels::default()
+            },
+        );
+        if let Some(items) = items {
+            role.limit_items(
+                configurations,
+                items.iter().map(|&item| item.to_owned()).collect(),
+            );
+        }
+        role
+    }
+
+    fn shown(differences: &[RoleDifference]) -> Vec<String> {
+        differences.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn the_same_cells_limited_to_other_items_differ_item_by_item() {
+        let expected = configurations_role(Some(&["Firewall"]));
+        let actual = configurations_role(Some(&["Firewall", "Server", "Workstation"]));
+
+        assert_eq!(
+            shown(&expected.differences(&actual)),
+            [
+                "Companies / Configurations Customize item \"Server\": expected disallowed, ConnectWise allows it",
+                "Companies / Configurations Customize item \"Workstation\": expected disallowed, ConnectWise allows it",
+            ]
+        );
+        assert_eq!(
+            shown(&actual.differences(&expected)),
+            [
+                "Companies / Configurations Customize item \"Server\": expected allowed, ConnectWise disallows it",
+                "Companies / Configurations Customize item \"Workstation\": expected allowed, ConnectWise disallows it",
+            ]
+        );
+        assert!(expected.cell_differences(&actual).is_empty());
+        assert!(!expected.grants_same_as(&actual));
+    }
+
+    #[test]
+    fn items_in_another_order_or_case_are_the_same_limit() {
+        let expected = configurations_role(Some(&["Firewall", "Server"]));
+        let actual = configurations_role(Some(&["server", "Firewall", "Server"]));
+
+        assert_eq!(shown(&expected.differences(&actual)), Vec::<String>::new());
+        assert!(expected.grants_same_as(&actual) && actual.grants_same_as(&expected));
+    }
+
+    #[test]
+    fn a_limit_differs_from_no_limit_both_ways() {
+        let limited = configurations_role(Some(&["Firewall"]));
+        let every = configurations_role(None);
+
+        assert_eq!(
+            shown(&limited.differences(&every)),
+            [
+                "Companies / Configurations Customize: expected only \"Firewall\", ConnectWise allows every item"
+            ]
+        );
+        assert_eq!(
+            shown(&every.differences(&limited)),
+            [
+                "Companies / Configurations Customize: expected every item, ConnectWise allows only \"Firewall\""
+            ]
+        );
+        assert!(!every.grants_same_as(&limited));
+    }
+
+    #[test]
+    fn a_limit_on_a_function_the_role_does_not_grant_limits_nothing() {
+        let configurations = FunctionName::new("Companies", "Configurations");
+        let mut limited = SecurityRole::new("x", "test");
+        limited.limit_items(configurations.clone(), vec!["Firewall".into()]);
+
+        assert_eq!(limited.effective_limit(&configurations), None);
+        assert!(limited.grants_same_as(&SecurityRole::new("y", "test")));
+        assert_eq!(
+            configurations_role(Some(&["Firewall"])).effective_limit(&configurations),
+            Some(&["Firewall".to_owned()][..])
+        );
     }
 
     #[test]
@@ -194,14 +451,8 @@ mod tests {
             },
         );
 
-        let shown: Vec<String> = expected
-            .differences(&actual)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-
         assert_eq!(
-            shown,
+            shown(&expected.differences(&actual)),
             [
                 "Finance / Agreements Inquire: expected None, ConnectWise has My",
                 "Service Desk / Service Tickets Add: expected All, ConnectWise has None",

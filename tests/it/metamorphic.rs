@@ -493,7 +493,7 @@ async fn widening_one_cell_changes_only_the_actions_it_governs_through_the_mock(
 
 /// The one cell where `wider` differs from `base`.
 fn wider_cell(base: &SecurityRole, wider: &SecurityRole) -> Cell {
-    let difference = base.differences(wider).remove(0);
+    let difference = base.cell_differences(wider).remove(0);
     Cell {
         function: difference.function,
         operation: difference.operation,

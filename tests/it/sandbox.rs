@@ -1118,11 +1118,11 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
 
 /// `serve` with one member for each role `sandbox plan` lists stands in for a sandbox:
 /// every member is verified, and a run with `--allow-writes` runs at least 90 % of the
-/// scenarios a sandbox can run at all, leaves out only scenarios no sandbox can run (and those limiting a
-/// role to Customize items), none for naming the seed, each with its reason, passes, and
-/// leaves the data as it was: every collection reads the same before and after
-/// (what the setup member arranged and the scenarios created is gone), and a record the run
-/// did not create, one quoting a mark among them, is untouched.
+/// scenarios a sandbox can run at all, leaves out only scenarios no sandbox can run (none
+/// for naming the seed or for a role limited to Customize items), each with its reason,
+/// passes, and leaves the data as it was: every collection reads the same before and after
+/// (what the setup member arranged and the scenarios created is gone), and a record the
+/// run did not create, one quoting a mark among them, is untouched.
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_verified() {
     let sandbox = PlannedSandbox::with_a_member_for_each_role();
@@ -1217,13 +1217,10 @@ async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_
         .map(named)
         .collect();
     assert_eq!(seed, Vec::<String>::new(), "{everyone}");
-    // The rest are work left of one known kind (a role limited to Customize items); none is
-    // left out for want of a member, a setup member or a permission the run has.
-    let lacking: Vec<String> = left
-        .iter()
-        .filter(|l| !reason(l).starts_with(cw_conform::harness::sandbox::CUSTOMIZE_LIMIT))
-        .map(|l| named(l))
-        .collect();
+    // None is left out for want of a member (the roles limited to Customize items among
+    // them), a setup member or a permission the run has: every scenario a sandbox can run
+    // at all runs.
+    let lacking: Vec<String> = left.iter().map(|l| named(l)).collect();
     assert_eq!(lacking, Vec::<String>::new(), "{everyone}");
     let total = ran.len() + left_out.len();
     let possible = total - beyond.len();
@@ -1555,6 +1552,333 @@ fn a_members_file_with_a_mistake_is_refused_naming_the_file_line_and_value() {
     for finished in [&unknown, &shared] {
         assert!(!finished.output().contains("-private"), "{finished}");
     }
+}
+
+/// The role the built-in scenarios need that limits a function to some Customize items,
+/// as `sandbox plan` lists it.
+fn limited_role_of_the_plan() -> cw_conform::model::SecurityRole {
+    let fixtures = Fixtures::builtin().unwrap();
+    let limited: Vec<_> = cw_conform::harness::sandbox::roles_the_suite_needs(fixtures)
+        .into_iter()
+        .filter(|role| role.limited().next().is_some())
+        .collect();
+    assert_eq!(
+        limited.len(),
+        1,
+        "the plan should list one limited role: {:?}",
+        limited.iter().map(|r| &r.name).collect::<Vec<_>>()
+    );
+    limited.into_iter().next().unwrap()
+}
+
+/// A members file with a member for each of `roles` (identifier `cw-conform-ROLE`, keys
+/// `ROLE-public` and `ROLE-private`), the member of `role` holding `held` instead: a role
+/// and a `customize` table.
+fn members_holding(roles: &[String], role: &str, held: &str) -> String {
+    roles.iter().fold(String::new(), |mut out, name| {
+        let holds = if name == role {
+            held.to_owned()
+        } else {
+            format!("role = \"{name}\"\n")
+        };
+        let _ = write!(
+            out,
+            "[[member]]\nidentifier = \"cw-conform-{name}\"\n{holds}public_key = \"{name}-public\"\nprivate_key = \"{name}-private\"\n\n"
+        );
+        out
+    })
+}
+
+/// The scenarios limiting a role to some Customize items run on `serve` standing in for a
+/// sandbox, as the member `sandbox plan` lists for that role (its `customize` table in the
+/// members file), and pass: the limit is enforced by the member's own settings.
+#[test]
+fn the_customize_limit_scenarios_run_as_the_member_holding_the_limited_role() {
+    let limited = limited_role_of_the_plan();
+    let sandbox = PlannedSandbox::start_with(
+        |scratch, roles| {
+            let held = "role = \"least-privilege\"\ncustomize = { \"Companies / Configurations\" = [\"Firewall\"] }\n";
+            scratch
+                .write("members.toml", &members_holding(roles, &limited.name, held))
+                .display()
+                .to_string()
+        },
+        &[],
+    );
+
+    let run = Running::start(sandbox.command(&[
+        "run",
+        "--allow-writes",
+        "--tags",
+        "@LP-02",
+        "--format",
+        "json",
+        "--output",
+        "report.json",
+    ]))
+    // The preflight of every profile the plan lists, and the LP-02 scenarios, at 900
+    // requests a minute: a guard against a hang on a loaded machine, not a time checked.
+    .finish_within(Duration::from_secs(5 * 60));
+
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "  profile {0}: member cw-conform-{0}, role verified",
+            limited.name
+        )),
+        "{run}"
+    );
+    let report: Value = crate::support::run_report(&sandbox.scratch.read("report.json"));
+    let limiting: Vec<&Value> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("A role limited to firewalls")
+        })
+        .collect();
+    assert_eq!(limiting.len(), 2, "{run}");
+    for scenario in limiting {
+        assert_eq!(scenario["failure"], Value::Null, "{scenario:#}");
+    }
+    let left_out: Vec<String> = report["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["name"].as_str().unwrap().contains("firewalls"))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(left_out, Vec::<String>::new(), "{run}");
+    assert!(!run.output().contains("-private"), "{run}");
+}
+
+/// The preflight reads each member's Customize items: a member whose role has the profile's
+/// cells but other items, or no limit at all, stops the run (exit 2) with the difference
+/// named item by item, before anything runs; without a member holding the limited role,
+/// the scenarios limiting a role are left out naming the role to create.
+#[rstest]
+#[case::other_items(
+    "role = \"least-privilege\"\ncustomize = { \"Companies / Configurations\" = [\"Firewall\", \"Server\"] }\n",
+    "1 Customize setting differ",
+    "Companies / Configurations Customize item \"Server\": expected disallowed, ConnectWise allows it"
+)]
+#[case::no_limit(
+    "role = \"least-privilege\"\n",
+    "1 Customize setting differ",
+    "Companies / Configurations Customize: expected only \"Firewall\", ConnectWise allows every item"
+)]
+fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
+    #[case] held: &str,
+    #[case] counted: &str,
+    #[case] difference: &str,
+) {
+    let limited = limited_role_of_the_plan();
+    let sandbox = PlannedSandbox::start_with(
+        |scratch, roles| {
+            scratch
+                .write("members.toml", &members_holding(roles, &limited.name, held))
+                .display()
+                .to_string()
+        },
+        &[],
+    );
+    let mut without = sandbox.command(&[
+        "run",
+        "--allow-writes",
+        "--tags",
+        "@LP-02",
+        "--format",
+        "json",
+        "--output",
+        "without.json",
+    ]);
+    // The profiles file without the limited role's profile.
+    let profiles = sandbox.scratch.read("sandbox-profiles.toml");
+    let (kept, dropped) = profiles
+        .split_once(&format!("[profile.{}]", limited.name))
+        .unwrap();
+    let (_, after) = dropped.split_once("\n\n").unwrap_or((dropped, ""));
+    let without_profiles = sandbox
+        .scratch
+        .write("without-profiles.toml", &format!("{kept}{after}"));
+    without.env("CONNECTWISE_PROFILES", &without_profiles);
+
+    // The preflight of every profile the plan lists at 900 requests a minute, then (without
+    // the limited role's profile) the LP-02 scenarios: a guard against a hang on a loaded
+    // machine, not a time checked.
+    let run = Running::start(sandbox.command(&["run", "--allow-writes", "--tags", "@LP-02"]))
+        .finish_within(Duration::from_secs(5 * 60));
+    let without = Running::start(without).finish_within(Duration::from_secs(5 * 60));
+
+    run.assert_code(2);
+    for expected in [
+        "the sandbox is not ready: 1 problem".to_owned(),
+        format!(
+            "profile \"{0}\": the member cw-conform-{0} does not hold the role \"{0}\"",
+            limited.name
+        ),
+        format!(
+            "({counted}; `cw-conform sandbox plan --roles {}`",
+            limited.name
+        ),
+        difference.to_owned(),
+    ] {
+        assert!(run.stderr.contains(&expected), "no {expected:?}: {run}");
+    }
+    assert!(
+        !run.stdout.contains("Conformance by rule"),
+        "scenarios ran: {run}"
+    );
+    without.assert_code(0);
+    let report: Value = crate::support::run_report(&sandbox.scratch.read("without.json"));
+    let reasons: Vec<&str> = report["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("A role limited to firewalls")
+        })
+        .map(|l| l["reason"].as_str().unwrap())
+        .collect();
+    let reason = format!(
+        "no API member on the sandbox holds the scenario's own role \"{0}\" (create it: `cw-conform sandbox plan --roles {0}`, then add its member to the profiles file)",
+        limited.name
+    );
+    assert_eq!(reasons, [reason.as_str(), reason.as_str()], "{without}");
+    assert!(!run.output().contains("-private"), "{run}");
+}
+
+/// A members file's `customize` table limits the member's role, and the mock enforces the
+/// limit for that member only: its configurations are the firewalls, and
+/// `/system/mySecurity/customizeItems` lists only "Firewall". A mistake in the table names
+/// the file, the line and the value.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_of_the_members_file_carries_its_customize_limits() {
+    let scratch = Scratch::new();
+    let members = scratch.write(
+        "members.toml",
+        "[[member]]\nidentifier = \"everything\"\nrole = \"least-privilege\"\npublic_key = \"everything-public\"\nprivate_key = \"everything-private\"\n\n[[member]]\nidentifier = \"firewalls\"\nrole = \"least-privilege\"\ncustomize = { \"Companies / Configurations\" = [\"Firewall\"] }\npublic_key = \"firewalls-public\"\nprivate_key = \"firewalls-private\"\n",
+    );
+    let mistakes = [
+        (
+            "customize = { \"Companies / Configurations\" = [\"Firewal\"] }",
+            "line 4: member \"one\": customize: unknown item \"Firewal\" in the Customize allow-list of \"Companies / Configurations\"",
+        ),
+        (
+            "customize = { \"Companies / Contacts\" = [\"Firewall\"] }",
+            "line 4: member \"one\": customize: \"Companies / Contacts\" has no Customize allow-list",
+        ),
+        (
+            "customize = { \"Companies / Configuration\" = [\"Firewall\"] }",
+            "line 4: member \"one\": customize: unknown security function \"Companies / Configuration\"",
+        ),
+    ];
+    let served = Served::start(
+        &scratch,
+        &[
+            "--members",
+            &members.display().to_string(),
+            "--client-id",
+            CLIENT,
+        ],
+    );
+    let api = format!("{}/v4_6_release/apis/3.0", served.site);
+    let caller = |name: &str| {
+        Caller::new(
+            &api,
+            COMPANY,
+            &format!("{name}-public"),
+            &format!("{name}-private"),
+            CLIENT,
+        )
+    };
+    let types = |reply: &crate::support::Reply| -> Vec<String> {
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let items = |reply: &crate::support::Reply| -> Vec<String> {
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["customizeIdentifier"] == "Configurations")
+            .map(|i| i["itemIdentifier"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let limited = caller("firewalls")
+        .send(reqwest::Method::GET, "/company/configurations", &[], None)
+        .await;
+    let everything = caller("everything")
+        .send(reqwest::Method::GET, "/company/configurations", &[], None)
+        .await;
+    let limited_items = caller("firewalls")
+        .send(
+            reqwest::Method::GET,
+            "/system/mySecurity/customizeItems",
+            &[],
+            None,
+        )
+        .await;
+    let every_item = caller("everything")
+        .send(
+            reqwest::Method::GET,
+            "/system/mySecurity/customizeItems",
+            &[],
+            None,
+        )
+        .await;
+    let refused: Vec<_> = mistakes
+        .iter()
+        .map(|(line, _)| {
+            let file = scratch.write(
+                "mistaken.toml",
+                &format!("[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\n{line}\npublic_key = \"one-public\"\nprivate_key = \"one-private\"\n"),
+            );
+            crate::cli::cw_conform_finished(
+                &scratch,
+                &["serve", "--port", "0", "--members", &file.display().to_string()],
+            )
+        })
+        .collect();
+
+    limited.assert_status(200);
+    assert_eq!(types(&limited), ["Firewall"], "{limited}");
+    everything.assert_status(200);
+    assert!(
+        types(&everything).iter().any(|t| t != "Firewall"),
+        "{everything}"
+    );
+    limited_items.assert_status(200);
+    assert_eq!(items(&limited_items), ["Firewall"], "{limited_items}");
+    assert_eq!(
+        items(&every_item),
+        ["Workstation", "Server", "Firewall"],
+        "{every_item}"
+    );
+    for (finished, (_, expected)) in refused.iter().zip(mistakes) {
+        finished.assert_code(2);
+        assert!(
+            finished.stderr.contains("failed to load the members file ")
+                && finished.stderr.contains(expected),
+            "no {expected:?}: {finished}"
+        );
+        assert!(!finished.output().contains("-private"), "{finished}");
+    }
+    let (stopped, _) = served.stop();
+    stopped.assert_code(0);
 }
 
 /// `part` of `whole`, in percent.

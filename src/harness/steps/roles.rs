@@ -6,7 +6,7 @@ use crate::harness::mistake;
 use cucumber::gherkin::Step;
 use cucumber::given;
 
-use crate::connectwise::security::FunctionCatalog;
+use crate::connectwise::security::{FunctionCatalog, PermissionMap};
 use crate::harness::world::ConformanceWorld;
 use crate::model::{FunctionName, Level, Levels, Operation, SecurityRole};
 
@@ -94,7 +94,9 @@ async fn member_with_inline_role(world: &mut ConformanceWorld, nothing: String, 
         inline_role(&table.rows, &world.fixtures.permissions.functions)
             .unwrap_or_else(|e| mistake!("{e}"))
     } else {
-        SecurityRole::new(scenario_role_name(&[]), "a role written in the scenario")
+        let mut role = SecurityRole::new("", "a role written in the scenario");
+        role.name = scenario_role_name(&role);
+        role
     };
     world.set_role(role).await;
 }
@@ -127,25 +129,20 @@ pub(crate) fn inline_role(
             levels,
         ));
     }
-    let mut role = SecurityRole::new(
-        scenario_role_name(&grants),
-        "a role written in the scenario",
-    );
+    let mut role = SecurityRole::new("", "a role written in the scenario");
     for (function, levels) in grants {
         role.grant(function, levels);
     }
+    role.name = scenario_role_name(&role);
     Ok(role)
 }
 
 /// The name of a role a scenario writes: `scenario-` and eight hexadecimal digits drawn
-/// from its grants, so the same table always has the same name (`cw-conform sandbox plan
-/// --roles scenario-…` prints it, to create on a sandbox).
-pub(crate) fn scenario_role_name(grants: &[(FunctionName, Levels)]) -> String {
-    let mut role = SecurityRole::new("", "");
-    for (function, levels) in grants {
-        role.grant(function.clone(), *levels);
-    }
-    let text = role
+/// from its grants and Customize limits, so the same role always has the same name
+/// (`cw-conform sandbox plan --roles scenario-…` prints it, to create on a sandbox). A role
+/// without limits keeps the name its grants alone give it.
+pub(crate) fn scenario_role_name(role: &SecurityRole) -> String {
+    let mut text = role
         .grants()
         .filter(|(_, levels)| **levels != Levels::default())
         .fold(String::new(), |mut text, (function, levels)| {
@@ -156,6 +153,14 @@ pub(crate) fn scenario_role_name(grants: &[(FunctionName, Levels)]) -> String {
             );
             text
         });
+    for (function, _) in role.limited() {
+        if let Some(items) = role.effective_limit(function) {
+            let mut items: Vec<String> = items.iter().map(|i| i.to_lowercase()).collect();
+            items.sort();
+            items.dedup();
+            let _ = write!(text, "{function}:customize={};", items.join(","));
+        }
+    }
     // FNV-1a: stable across builds and platforms.
     let hash = text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
@@ -182,54 +187,52 @@ async fn role_also_grants(
     levels.set(operation, level);
     role.grant(function, levels);
     // A profile with one more grant is a role of the scenario's own.
-    let grants: Vec<(FunctionName, Levels)> = role.grants().map(|(f, l)| (f.clone(), *l)).collect();
-    role.name = scenario_role_name(&grants);
+    role.name = scenario_role_name(&role);
     world.set_role(role).await;
 }
 
 /// `Given the role limits "Companies / Configurations" to "Firewall", "Server"`.
 #[given(regex = r#"^the role limits "([^"]+)" to ((?:"[^"]+"(?:, )?)+)$"#)]
 async fn role_limits_items(world: &mut ConformanceWorld, function: String, items: String) {
-    let function = known_function(world, &function);
-    let Some(known) = world.fixtures.permissions.customize.get(&function) else {
-        let with: Vec<String> = world
-            .fixtures
-            .permissions
-            .customize
-            .keys()
-            .map(ToString::to_string)
-            .collect();
-        mistake!(
-            "\"{function}\" has no Customize allow-list (functions with one: {})",
-            with.join(", ")
-        );
-    };
+    let role = world
+        .role
+        .clone()
+        .unwrap_or_else(|| mistake!("give the member a role before limiting it"));
+    let role = limited(&world.fixtures.permissions, role, &function, &items)
+        .unwrap_or_else(|e| mistake!("{e}"));
+    world.set_role(role).await;
+}
+
+/// `role` with the function named `function` limited to the quoted `items` (`"Firewall",
+/// "Server"`) of its Customize allow-list, as the step `the role limits …` gives it: a role
+/// of the scenario's own, named by [`scenario_role_name`].
+pub(crate) fn limited(
+    permissions: &PermissionMap,
+    mut role: SecurityRole,
+    function: &str,
+    items: &str,
+) -> Result<SecurityRole, String> {
+    let function = known(&permissions.functions, function)?;
     let items: Vec<String> = items
         .split('"')
         .map(str::trim)
         .filter(|piece| !piece.is_empty() && *piece != ",")
         .map(str::to_owned)
         .collect();
-    for item in &items {
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(item)) {
-            mistake!(
-                "unknown item \"{item}\" in the Customize allow-list of \"{function}\" (expected some of: {}){}",
-                known.join(", "),
-                crate::model::spelling::did_you_mean(item, known.iter().map(String::as_str))
-            );
-        }
-    }
-    let mut role = world
-        .role
-        .clone()
-        .unwrap_or_else(|| mistake!("give the member a role before limiting it"));
+    crate::fixtures::check_customize_limit(permissions, &function, &items)
+        .map_err(|error| error.reason)?;
+    let was = role.name.clone();
     role.limit_items(function.clone(), items.clone());
-    role.name = format!(
-        "{} limited to {} of {function}",
-        role.name,
-        items.join(", ")
+    role.name = scenario_role_name(&role);
+    role.summary = format!(
+        "the role \"{was}\" with \"{function}\" limited to {}",
+        items
+            .iter()
+            .map(|i| format!("\"{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    world.set_role(role).await;
+    Ok(role)
 }
 
 /// A function name checked against the functions ConnectWise has.

@@ -162,12 +162,7 @@ async fn reports_customize_items(world: &mut ConformanceWorld, function: String,
         .filter(|piece| !piece.is_empty() && *piece != ",")
         .map(str::to_owned)
         .collect();
-    // ConnectWise's customizeIdentifier: the function's words joined (see the mock).
-    let identifier: String = function
-        .function
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect();
+    let identifier = function.identifier();
     let client = world.client().await;
     let response = client
         .get("/system/mySecurity/customizeItems", &[])

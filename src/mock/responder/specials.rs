@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::super::Inner;
 use crate::connectwise::error::{ErrorBody, ValidationError};
 use crate::connectwise::security::{Route, Special, SpecialHandler, Target};
-use crate::model::{FunctionName, Level, Operation, SecurityRole};
+use crate::model::{Level, Operation, SecurityRole};
 
 use super::answer::Answer;
 use super::records::{apply_patch, resolve_references, set_path, stamp};
@@ -79,7 +79,7 @@ impl Call<'_> {
                         "deleteLevel": levels.delete.as_str(),
                         "inquireLevel": levels.inquire.as_str(),
                         "moduleFunctionName": function.function,
-                        "moduleFunctionIdentifier": function_identifier(function),
+                        "moduleFunctionIdentifier": function.identifier(),
                         "moduleName": function.module,
                         "moduleIdentifier": function.module.replace([' ', '&'], ""),
                         "myAllFlag": permissions.offers_my(function),
@@ -128,7 +128,7 @@ impl Call<'_> {
                 let allowed = role.allowed_items(function).unwrap_or(items);
                 allowed
                     .iter()
-                    .map(move |item| (function_identifier(function), item))
+                    .map(move |item| (function.identifier(), item))
             })
             .zip(1_i64..)
             .map(|((customize, item), id)| {
@@ -474,14 +474,6 @@ fn role_record(id: i64, role: &SecurityRole) -> Value {
 
 /// `moduleFunctionIdentifier`. UNCERTAIN: no source shows ConnectWise's identifiers; the
 /// mock joins the function's words (`Service Tickets` → `ServiceTickets`).
-fn function_identifier(function: &FunctionName) -> String {
-    function
-        .function
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
