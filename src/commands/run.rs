@@ -419,6 +419,9 @@ pub(super) async fn sandbox_run(
         );
     }
     let members = preflight(&sandbox, fixtures).await?;
+    let behaviours = crate::harness::documented::probe(&sandbox, fixtures, &members)
+        .await
+        .map_err(|problems| crate::harness::sandbox::PreflightFailed { problems })?;
     eprintln!(
         "target: ConnectWise sandbox {}, company {}",
         crate::connectwise::redacted_url(&sandbox.site),
@@ -440,6 +443,9 @@ pub(super) async fn sandbox_run(
             )
         );
     }
+    for own in behaviours.iter() {
+        eprintln!("  behaviour {own}");
+    }
     let run = SandboxRun::start(
         sandbox,
         args.writes != SandboxWrites::None,
@@ -450,7 +456,8 @@ pub(super) async fn sandbox_run(
         "start the run's ledger in {}",
         args.ledger_dir.display()
     )))?
-    .verified(members);
+    .verified(members)
+    .with_behaviours(behaviours);
     eprintln!(
         "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
         run.ledger.token(),

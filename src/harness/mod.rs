@@ -2,6 +2,7 @@
 //! runner. It only connects the features to the mock, the integration and the reports.
 
 pub mod arrange;
+pub mod documented;
 mod context;
 mod features;
 pub mod partition;

@@ -131,6 +131,7 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
         "left_out": summary.left_out,
         "left_behind": summary.left_behind,
         "earlier_leftovers": summary.earlier_leftovers,
+        "sandbox_behaviours": summary.sandbox_behaviours,
         "interrupted": summary.interrupted,
         // What `report merge` needs to join shards and judge them as one run.
         "not_offered": summary.not_offered,
