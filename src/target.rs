@@ -601,6 +601,59 @@ mod tests {
         ("CONNECTWISE_CLIENT_ID", "client"),
     ];
 
+    /// A profiles file written for one test (removed when dropped).
+    struct ProfilesFixture(PathBuf);
+
+    impl ProfilesFixture {
+        fn new(name: &str, text: &str) -> ProfilesFixture {
+            let path = std::env::temp_dir().join(format!(
+                "cw-conform-{name}-{}.toml",
+                std::process::id()
+            ));
+            std::fs::write(&path, text).expect("the temp dir is writable");
+            ProfilesFixture(path)
+        }
+    }
+
+    impl Drop for ProfilesFixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_declared_behaviour_is_read_and_a_bad_one_named_by_file_line_and_value() {
+        let good = ProfilesFixture::new(
+            "behaviour-good",
+            "[behaviour]\nclose_rule = \"newer-document\"\n",
+        );
+        let path = good.0.display().to_string();
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("CONNECTWISE_PROFILES", &path));
+        let sandbox = Sandbox::from_vars(&vars(&pairs)).unwrap();
+        assert_eq!(
+            sandbox.declared,
+            [Behaviour::CloseRule(
+                crate::connectwise::security::CloseRuleSource::NewerDocument
+            )]
+        );
+
+        let bad = ProfilesFixture::new(
+            "behaviour-bad",
+            "# what the sandbox does\n[behaviour]\npage_zero = \"first-pgae\"\n",
+        );
+        let path = bad.0.display().to_string();
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("CONNECTWISE_PROFILES", &path));
+        let error = Sandbox::from_vars(&vars(&pairs)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "failed to load the profiles file {path}: line 3: [behaviour] unknown page_zero \"first-pgae\" (did you mean \"first-page\"?) (expected first-page or bad-request)"
+            )
+        );
+    }
+
     #[test]
     fn a_complete_environment_gives_the_default_profile() {
         let sandbox = Sandbox::from_vars(&vars(&COMPLETE)).unwrap();

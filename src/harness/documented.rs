@@ -443,7 +443,7 @@ mod tests {
     fn a_setup_table_the_chosen_rule_refuses_is_answered_403_as_the_mock_does_and_noted() {
         let (emulator, noted) = emulator(
             |s| s.setup_table_reads = SetupTableReads::TableSetup,
-            "least-privilege",
+            "customer-sync",
         );
         let settings = &emulator.chosen.permissions.settings;
         let refused = emulator.instead_of_sending("GET", "/service/boards", &[]);
