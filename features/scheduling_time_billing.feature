@@ -212,14 +212,15 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
+      And a <record> "<name>"
       When the AI asks to list <catalog>
       Then the outcome is allowed
-      And the result lists <count> records
+      And the result includes the <record> "<name>"
 
       Examples:
-        | catalog    | count |
-        | work types | 4     |
-        | work roles | 3     |
+        | catalog    | record    | name         |
+        | work types | work type | Bench Repair |
+        | work roles | work role | Dispatcher   |
 
     @RD-06
     Scenario: With Service Desk rights only required, work types are read without Table Setup
@@ -229,9 +230,10 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
+      And a work type "Bench Repair"
       When the AI asks to list work types
       Then the outcome is allowed
-      And the result lists 4 records
+      And the result includes the work type "Bench Repair"
 
     @RD-06
     Scenario Outline: Without Table Setup Inquire the <catalog> cannot be listed
