@@ -997,7 +997,10 @@ mod tests {
     #[test]
     fn a_scenario_with_an_emulated_behaviour_is_listed_apart_and_not_compared() {
         let mut emulated = scenario(7, vec![forbidden("Security")]);
-        emulated.emulated = vec!["page_zero = \"bad-request\" (the sandbox's own: page_zero = \"first-page\" (probed))".to_owned()];
+        emulated.emulated = vec![
+            "page_zero = \"bad-request\" (the sandbox's own: page_zero = \"first-page\" (probed))"
+                .to_owned(),
+        ];
         let report = compare(
             &summary(vec![scenario(7, vec![forbidden("Other")])]),
             &summary(vec![emulated]),

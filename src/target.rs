@@ -606,10 +606,8 @@ mod tests {
 
     impl ProfilesFixture {
         fn new(name: &str, text: &str) -> ProfilesFixture {
-            let path = std::env::temp_dir().join(format!(
-                "cw-conform-{name}-{}.toml",
-                std::process::id()
-            ));
+            let path =
+                std::env::temp_dir().join(format!("cw-conform-{name}-{}.toml", std::process::id()));
             std::fs::write(&path, text).expect("the temp dir is writable");
             ProfilesFixture(path)
         }

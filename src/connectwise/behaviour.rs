@@ -213,15 +213,31 @@ mod tests {
     #[case("close_rule=older-table", "close_rule=newer-document", Fit::Impossible)]
     #[case("close_rule=newer-document", "close_rule=older-table", Fit::Impossible)]
     #[case("setup_table_reads=open", "setup_table_reads=open", Fit::Same)]
-    #[case("setup_table_reads=open", "setup_table_reads=table-setup", Fit::Emulated)]
-    #[case("setup_table_reads=open", "setup_table_reads=service-desk", Fit::Emulated)]
-    #[case("setup_table_reads=table-setup", "setup_table_reads=open", Fit::Impossible)]
+    #[case(
+        "setup_table_reads=open",
+        "setup_table_reads=table-setup",
+        Fit::Emulated
+    )]
+    #[case(
+        "setup_table_reads=open",
+        "setup_table_reads=service-desk",
+        Fit::Emulated
+    )]
+    #[case(
+        "setup_table_reads=table-setup",
+        "setup_table_reads=open",
+        Fit::Impossible
+    )]
     #[case(
         "setup_table_reads=table-setup",
         "setup_table_reads=service-desk",
         Fit::Impossible
     )]
-    #[case("setup_table_reads=service-desk", "setup_table_reads=open", Fit::Impossible)]
+    #[case(
+        "setup_table_reads=service-desk",
+        "setup_table_reads=open",
+        Fit::Impossible
+    )]
     #[case(
         "setup_table_reads=service-desk",
         "setup_table_reads=table-setup",
@@ -235,13 +251,21 @@ mod tests {
         "bad_credentials=user-not-authenticated",
         Fit::Emulated
     )]
-    #[case("bad_credentials=unauthorized", "bad_credentials=not-found", Fit::Emulated)]
+    #[case(
+        "bad_credentials=unauthorized",
+        "bad_credentials=not-found",
+        Fit::Emulated
+    )]
     #[case(
         "bad_credentials=user-not-authenticated",
         "bad_credentials=unauthorized",
         Fit::Emulated
     )]
-    #[case("bad_credentials=not-found", "bad_credentials=unauthorized", Fit::Impossible)]
+    #[case(
+        "bad_credentials=not-found",
+        "bad_credentials=unauthorized",
+        Fit::Impossible
+    )]
     #[case(
         "bad_credentials=not-found",
         "bad_credentials=user-not-authenticated",
@@ -254,7 +278,11 @@ mod tests {
         #[case] chosen: &str,
         #[case] expected: Fit,
     ) {
-        assert_eq!(fit(behaviour(own), behaviour(chosen)), expected, "{own} → {chosen}");
+        assert_eq!(
+            fit(behaviour(own), behaviour(chosen)),
+            expected,
+            "{own} → {chosen}"
+        );
     }
 
     #[test]
@@ -274,13 +302,24 @@ mod tests {
     }
 
     #[rstest]
-    #[case("page_zero", "bad-requets", "unknown page_zero \"bad-requets\" (did you mean \"bad-request\"?) (expected first-page or bad-request)")]
-    #[case("setup_tables_read", "open", "unknown switch \"setup_tables_read\" (did you mean \"setup_table_reads\"?) (expected close_rule, setup_table_reads, page_zero, bad_credentials)")]
+    #[case(
+        "page_zero",
+        "bad-requets",
+        "unknown page_zero \"bad-requets\" (did you mean \"bad-request\"?) (expected first-page or bad-request)"
+    )]
+    #[case(
+        "setup_tables_read",
+        "open",
+        "unknown switch \"setup_tables_read\" (did you mean \"setup_table_reads\"?) (expected close_rule, setup_table_reads, page_zero, bad_credentials)"
+    )]
     fn an_unknown_switch_or_value_is_named_with_the_nearest(
         #[case] switch: &str,
         #[case] value: &str,
         #[case] expected: &str,
     ) {
-        assert_eq!(Behaviour::from_setting(switch, value), Err(expected.to_owned()));
+        assert_eq!(
+            Behaviour::from_setting(switch, value),
+            Err(expected.to_owned())
+        );
     }
 }

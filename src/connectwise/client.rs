@@ -425,7 +425,14 @@ impl Client {
             .and_then(|e| e.instead_of_sending(method.as_str(), path, query))
         {
             let answered = Answered::of(status, &answer);
-            self.record(method.as_str(), path, query, body.cloned(), status, answered);
+            self.record(
+                method.as_str(),
+                path,
+                query,
+                body.cloned(),
+                status,
+                answered,
+            );
             return Ok(Response {
                 status,
                 body: answer,

@@ -529,7 +529,9 @@ impl PermissionMap {
         role: &SecurityRole,
     ) -> Level {
         self.inquire_function_under(endpoint, reads)
-            .map_or(Level::All, |function| role.level(function, Operation::Inquire))
+            .map_or(Level::All, |function| {
+                role.level(function, Operation::Inquire)
+            })
     }
 
     fn inquire_function_under<'a>(

@@ -243,9 +243,7 @@ async fn probe_setup_tables(
             .endpoints
             .iter()
             .filter(|e| {
-                e.setup_table
-                    && e.parent.is_none()
-                    && e.path.starts_with("/service/") == service
+                e.setup_table && e.parent.is_none() && e.path.starts_with("/service/") == service
             })
             .find_map(|endpoint| {
                 members
@@ -257,19 +255,20 @@ async fn probe_setup_tables(
                     .map(|member| (endpoint, member))
             })
     };
-    let reads = async |found: Option<(&crate::connectwise::security::Endpoint, &VerifiedMember)>| {
-        let (endpoint, member) = found?;
-        let client = member_client(sandbox, member).await?;
-        let answer = client
-            .get(&endpoint.path, &[("pageSize", "1".to_owned())])
-            .await
-            .ok()?;
-        match answer.status {
-            200 => Some(true),
-            403 => Some(false),
-            _ => None,
-        }
-    };
+    let reads =
+        async |found: Option<(&crate::connectwise::security::Endpoint, &VerifiedMember)>| {
+            let (endpoint, member) = found?;
+            let client = member_client(sandbox, member).await?;
+            let answer = client
+                .get(&endpoint.path, &[("pageSize", "1".to_owned())])
+                .await
+                .ok()?;
+            match answer.status {
+                200 => Some(true),
+                403 => Some(false),
+                _ => None,
+            }
+        };
     match (reads(lacking(false)).await, reads(lacking(true)).await) {
         (Some(false), _) => Some(SetupTableReads::TableSetup),
         (_, Some(true)) => Some(SetupTableReads::Open),
@@ -402,7 +401,12 @@ impl Emulation for Emulator {
         if status != 401 || fit(shapes, wanted) != Fit::Emulated {
             return None;
         }
-        self.note(method, path, "refused as the chosen shape", "bad_credentials");
+        self.note(
+            method,
+            path,
+            "refused as the chosen shape",
+            "bad_credentials",
+        );
         Some(crate::mock::documented::credentials_refused(
             chosen,
             chosen.bad_credentials,
@@ -433,10 +437,7 @@ mod tests {
             .clone();
         let role = chosen.role(role).expect("a shipped role");
         let noted = Arc::default();
-        (
-            Emulator::new(chosen, own, role, Arc::clone(&noted)),
-            noted,
-        )
+        (Emulator::new(chosen, own, role, Arc::clone(&noted)), noted)
     }
 
     #[test]
@@ -476,7 +477,10 @@ mod tests {
             |s| s.setup_table_reads = SetupTableReads::TableSetup,
             "full-access",
         );
-        assert_eq!(emulator.instead_of_sending("GET", "/service/boards", &[]), None);
+        assert_eq!(
+            emulator.instead_of_sending("GET", "/service/boards", &[]),
+            None
+        );
         assert!(noted.lock().expect("not poisoned").is_empty());
     }
 
@@ -488,7 +492,12 @@ mod tests {
             .instead_of_sending("GET", "/company/companies", &page("0"))
             .expect("page 0 refused");
         assert_eq!(status, 400);
-        assert!(body["message"].as_str().is_some_and(|m| m.contains("page \"0\"")), "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("page \"0\"")),
+            "{body}"
+        );
         assert_eq!(
             refusing.instead_of_sending("GET", "/company/companies", &page("1")),
             None
@@ -511,11 +520,20 @@ mod tests {
             .expect("reshaped");
         assert_eq!(status, 404);
         assert_eq!(body["code"], "NotFound", "{body}");
-        assert_eq!(emulator.reshaped("GET", "/system/info", 404, &Value::Null), None);
-        assert_eq!(emulator.reshaped("GET", "/system/info", 200, &Value::Null), None);
+        assert_eq!(
+            emulator.reshaped("GET", "/system/info", 404, &Value::Null),
+            None
+        );
+        assert_eq!(
+            emulator.reshaped("GET", "/system/info", 200, &Value::Null),
+            None
+        );
         assert_eq!(noted.lock().expect("not poisoned").len(), 1);
         let (same, _) = emulator_same();
-        assert_eq!(same.reshaped("GET", "/system/info", 401, &Value::Null), None);
+        assert_eq!(
+            same.reshaped("GET", "/system/info", 401, &Value::Null),
+            None
+        );
     }
 
     fn emulator_same() -> (Emulator, Arc<Mutex<Vec<String>>>) {

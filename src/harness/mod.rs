@@ -2,8 +2,8 @@
 //! runner. It only connects the features to the mock, the integration and the reports.
 
 pub mod arrange;
-pub mod documented;
 mod context;
+pub mod documented;
 mod features;
 pub mod partition;
 mod runner;

@@ -31,11 +31,11 @@ use futures::stream;
 use include_dir::{Dir, include_dir};
 
 use super::context::RunContext;
-use crate::connectwise::behaviour::SWITCHES;
 use super::features::{FeatureError, FeatureText};
 use super::partition::Partition;
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
+use crate::connectwise::behaviour::SWITCHES;
 use crate::fixtures::Fixtures;
 use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;

@@ -306,7 +306,8 @@ pub const FAULT: &str = "injects a fault a sandbox cannot produce";
 /// How a left-out reason begins when the scenario selects one of ConnectWise's documented
 /// behaviours that the sandbox can show neither by itself nor emulated: one more
 /// permissive than the sandbox's own (see [`crate::connectwise::behaviour::fit`]).
-pub const ALTERNATIVE: &str = "selects one of ConnectWise's documented behaviours this sandbox cannot show";
+pub const ALTERNATIVE: &str =
+    "selects one of ConnectWise's documented behaviours this sandbox cannot show";
 /// How a left-out reason begins when the scenario needs a second site.
 pub const SECOND_SITE: &str = "needs a second ConnectWise site";
 /// How a left-out reason begins when the scenario needs more records than a sandbox run

@@ -1268,9 +1268,11 @@ async fn serve_with_several_members_stands_in_for_a_sandbox_and_every_member_is_
     );
     // A behaviour more permissive than the sandbox's own is left out naming both.
     assert!(
-        left_out.iter().any(|l| reason(l).starts_with(cw_conform::harness::sandbox::ALTERNATIVE)
-            && reason(l).contains("close_rule = \"newer-document\"")
-            && reason(l).contains("close_rule = \"older-table\" (declared)")),
+        left_out.iter().any(
+            |l| reason(l).starts_with(cw_conform::harness::sandbox::ALTERNATIVE)
+                && reason(l).contains("close_rule = \"newer-document\"")
+                && reason(l).contains("close_rule = \"older-table\" (declared)")
+        ),
         "{everyone}"
     );
 

@@ -146,7 +146,11 @@ async fn close_rule(world: &mut ConformanceWorld, document: String) {
     regex = r"^ConnectWise answers bad credentials with (401 Unauthorized|401 UserNotAuthenticated|404, as a cloud site may)$"
 )]
 async fn bad_credentials(world: &mut ConformanceWorld, shape: String) {
-    choose(world, &format!("ConnectWise answers bad credentials with {shape}")).await;
+    choose(
+        world,
+        &format!("ConnectWise answers bad credentials with {shape}"),
+    )
+    .await;
 }
 
 #[given("ConnectWise requires SSL and the integration's URL is plain http")]
@@ -158,7 +162,11 @@ async fn require_ssl(world: &mut ConformanceWorld) {
     regex = r"^ConnectWise lets setup tables be read (without Table Setup|with Table Setup Inquire only|with Service Desk rights only)$"
 )]
 async fn setup_table_reads(world: &mut ConformanceWorld, who: String) {
-    choose(world, &format!("ConnectWise lets setup tables be read {who}")).await;
+    choose(
+        world,
+        &format!("ConnectWise lets setup tables be read {who}"),
+    )
+    .await;
 }
 
 #[given(regex = r"^ConnectWise (serves page 0 as the first page|refuses page 0)$")]

@@ -270,7 +270,11 @@ fn authenticate(
 
 /// How ConnectWise refuses credentials it does not accept when it follows `shape`, for a
 /// request to `path`.
-pub(crate) fn credentials_refused(settings: &Settings, shape: BadCredentials, path: &str) -> Answer {
+pub(crate) fn credentials_refused(
+    settings: &Settings,
+    shape: BadCredentials,
+    path: &str,
+) -> Answer {
     match shape {
         BadCredentials::Unauthorized => Answer::error(
             401,
