@@ -159,7 +159,7 @@ async fn probe_bad_credentials(sandbox: &Sandbox) -> Result<Option<BadCredential
     let Some(mut credentials) = sandbox.credentials(&sandbox.default_profile) else {
         return Ok(None);
     };
-    credentials.public_key = PROBE_PUBLIC_KEY.to_owned();
+    PROBE_PUBLIC_KEY.clone_into(&mut credentials.public_key);
     credentials.private_key = crate::connectwise::Secret::new(PROBE_PUBLIC_KEY.to_owned());
     let Ok(client) = sandbox.client(credentials).await else {
         return Ok(None);

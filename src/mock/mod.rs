@@ -27,7 +27,7 @@ pub(crate) mod documented {
     use super::responder::{self, Answer};
     use crate::connectwise::security::{BadCredentials, Settings};
 
-    fn wire(answer: Answer) -> (u16, Value) {
+    fn wire(answer: &Answer) -> (u16, Value) {
         let body = answer
             .body
             .as_deref()
@@ -43,17 +43,17 @@ pub(crate) mod documented {
         shape: BadCredentials,
         path: &str,
     ) -> (u16, Value) {
-        wire(responder::credentials_refused(settings, shape, path))
+        wire(&responder::credentials_refused(settings, shape, path))
     }
 
     /// The refusal of a request the member's role does not allow.
     pub(crate) fn refused_by_role(settings: &Settings) -> (u16, Value) {
-        wire(responder::refused_by_role(settings))
+        wire(&responder::refused_by_role(settings))
     }
 
     /// The refusal of `page=<text>` where ConnectWise serves pages from `least`.
     pub(crate) fn page_refused(text: &str, least: usize) -> (u16, Value) {
-        wire(responder::paging_refused("page", text, least))
+        wire(&responder::paging_refused("page", text, least))
     }
 }
 pub mod server;
