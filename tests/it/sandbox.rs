@@ -1117,9 +1117,11 @@ fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() 
 }
 
 /// `serve` with one member for each role `sandbox plan` lists stands in for a sandbox:
-/// every member is verified, and a run with `--allow-writes` runs at least 90 % of the
-/// scenarios a sandbox can run at all, leaves out only scenarios no sandbox can run (and those limiting a
-/// role to Customize items), none for naming the seed, each with its reason, passes, and
+/// every member is verified, and a run with `--allow-writes` runs at least 90 % of ALL
+/// scenarios (those choosing a documented behaviour stricter than the sandbox's own run with
+/// the harness emulating it, and say so), leaves out only scenarios no sandbox can run (a
+/// behaviour more permissive than its own, naming both; and those limiting a role to
+/// Customize items), none for naming the seed, each with its reason, passes, and
 /// leaves the data as it was: every collection reads the same before and after
 /// (what the setup member arranged and the scenarios created is gone), and a record the run
 /// did not create, one quoting a mark among them, is untouched.
