@@ -78,7 +78,7 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
       When the AI asks to connect to ConnectWise
       Then the outcome is unauthenticated
 
-    @TS-01 @mock-only
+    @TS-01
     Scenario Outline: Bad credentials answered with <shape> are explained the same way
       ConnectWise's refusal of credentials has more than one shape: clients report a 401
       "Unauthorized", a 401 "UserNotAuthenticated", and the developer guide warns that a
@@ -110,13 +110,14 @@ Feature: Connecting to ConnectWise and explaining 401 and 403 errors
       And the AI is told "Re-check the ConnectWise URL: it must start with https://"
       And ConnectWise received no write
 
-    @TS-01 @mock-only
+    @TS-01
     Scenario: On a site answering bad credentials with 404, a missing record is still a missing record
       Given ConnectWise answers bad credentials with 404, as a cloud site may
       And an API member with the role "read-only-discovery"
-      When the AI asks to get ticket #99999
+      And a service ticket "Gone" that ConnectWise does not hold
+      When the AI asks to get ticket "Gone"
       Then the outcome is failed
-      And the AI is told "Ticket 99999 not found"
+      And the AI is told "not found"
 
   Rule: TS-02 the company ID is the sign-in company code
 

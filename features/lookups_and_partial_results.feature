@@ -72,7 +72,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
         | an unknown type    | type    | Outage      | service type    | Problem     |
         | an unknown subtype | subType | Plumbing    | service subtype | Network     |
 
-    @RD-04 @writes @mock-only
+    @RD-04 @writes
     Scenario: Without Table Setup the board, status and type are still checked, as the developer guide says
       Follows the developer guide (the default): setup tables answer at inquiry level
       without Table Setup.
@@ -90,18 +90,19 @@ Feature: Checking ticket fields, finding technicians, and partial results
       Then the outcome is allowed
       And ConnectWise received one POST request, answered 201
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: With Service Desk rights only required, the board's statuses cannot be checked without them
       Follows the report that a board-status 403 came from missing Service Desk rights.
       Given ConnectWise lets setup tables be read with Service Desk rights only
       And an API member whose role grants:
         | function             | inquire |
         | System / Table Setup | All     |
-      When the AI asks to list the statuses of board #1
+      And a board "Help Desk"
+      When the AI asks to list the statuses of board "Help Desk"
       Then the outcome is denied
       And the AI is told it needs "Service Desk / Service Tickets" Inquire
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: Without Table Setup Inquire the board cannot be checked, so the new ticket is denied and nothing is written
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).
@@ -121,7 +122,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And the AI is told it needs "System / Table Setup" Inquire
       And ConnectWise received no write
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario: Without Table Setup Inquire a change of status cannot be checked, so it is denied and nothing is written
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).
@@ -247,7 +248,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
 
   Rule: TS-04 refused related lookups give a partial result that names the missing fields
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario: With Service Tickets Inquire alone, a ticket is read without its company, owner, board and status
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).
@@ -262,7 +263,7 @@ Feature: Checking ticket fields, finding technicians, and partial results
       And the result names the missing fields "company, owner, board, status"
       And the AI is told "Grant read access to those records"
 
-    @TS-04 @mock-only
+    @TS-04
     Scenario Outline: Without <withheld> Inquire, a ticket is read without its <missing>
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).

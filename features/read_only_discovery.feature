@@ -142,21 +142,21 @@ Feature: Read-only discovery and lookup
         | company | companies |
         | contact | contacts  |
 
-    @OV-03 @mock-only
+    @OV-03
     Scenario: Page 0, where ConnectWise serves it as the first page, is the first page
       ConnectWise numbers pages from 1 and does not say what page 0 gets; connectwise-rest
       starts its paging there. The mock's default serves it as the first page, so a client
       counting from 0 reads the first page twice.
       Given ConnectWise serves page 0 as the first page
       And an API member with the role "customer-sync"
-      And ConnectWise holds 1,200 companies, more than fit on one page
+      And 26 companies "Paged", more than fit on a page of 25
       Then a client asking for page 0 of the companies gets the first page
 
-    @OV-03 @mock-only
+    @OV-03
     Scenario: Page 0, where ConnectWise refuses it, is a bad request
       Given ConnectWise refuses page 0
       And an API member with the role "customer-sync"
-      And ConnectWise holds 1,200 companies, more than fit on one page
+      And 26 companies "Paged", more than fit on a page of 25
       Then a client asking for page 0 of the companies is refused with 400, naming the page
 
     @OV-03

@@ -310,7 +310,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | contact | contact "Scorpio" by name | contact | Companies / Contacts            |
         | owner   | another member            | member  | System / Member Maintenance     |
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario Outline: Without Table Setup Inquire a new ticket naming its <field> is denied, and nothing is written
       Follows the newer document for the setup tables (Table Setup Inquire reads them).
       Given ConnectWise lets setup tables be read with Table Setup Inquire only
@@ -356,7 +356,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | update   | owner   | the API member            | member  | System / Member Maintenance     | another member |
         | reassign | owner   | the API member            | member  | System / Member Maintenance     | another member |
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario Outline: Without Table Setup Inquire a change of a ticket's <field> is denied, and the ticket keeps it
       Follows the newer document for the setup tables (Table Setup Inquire reads them).
       Given ConnectWise lets setup tables be read with Table Setup Inquire only
@@ -404,7 +404,7 @@ Feature: Records the AI names by name are looked up, and ConnectWise receives th
         | a new activity    | create an activity      | Companies / CRM/Sales Activities      |
         | a new device      | create a configuration  | Companies / Configurations            |
 
-    @RD-04 @mock-only
+    @RD-04
     Scenario Outline: Without Table Setup Inquire a time entry naming its <field> is denied, and nothing is written
       Follows the newer document for the setup tables (Table Setup Inquire reads them).
       Given ConnectWise lets setup tables be read with Table Setup Inquire only

@@ -204,7 +204,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | work types | work type | worktype | Remote Support |
         | work roles | work role | workrole | Technician     |
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario Outline: Without Table Setup the <catalog> are still read, as the developer guide says
       Follows the developer guide (the default): setup tables answer at inquiry level
       without Table Setup.
@@ -212,16 +212,17 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
+      And a <record> "<name>"
       When the AI asks to list <catalog>
       Then the outcome is allowed
-      And the result lists <count> records
+      And the result includes the <record> "<name>"
 
       Examples:
-        | catalog    | count |
-        | work types | 4     |
-        | work roles | 3     |
+        | catalog    | record    | name         |
+        | work types | work type | Bench Repair |
+        | work roles | work role | Dispatcher   |
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario: With Service Desk rights only required, work types are read without Table Setup
       Follows the report that a board-status 403 came from missing Service Desk rights:
       only the service desk's setup tables need them.
@@ -229,11 +230,12 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And an API member whose role grants:
         | function                    | add | edit | inquire |
         | Time & Expense / Time Entry | All | All  | All     |
+      And a work type "Bench Repair"
       When the AI asks to list work types
       Then the outcome is allowed
-      And the result lists 4 records
+      And the result includes the work type "Bench Repair"
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario Outline: Without Table Setup Inquire the <catalog> cannot be listed
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).
@@ -250,7 +252,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
         | work types |
         | work roles |
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario: Without Table Setup Inquire a time entry is denied before anything is written
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).
@@ -271,7 +273,7 @@ Feature: Scheduling, time entries and billing-sensitive workflows
       And the AI is told it needs "System / Table Setup" Inquire
       And ConnectWise received no write
 
-    @RD-06 @mock-only
+    @RD-06
     Scenario: Without Table Setup Inquire a time entry's work role cannot be changed
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).

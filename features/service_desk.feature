@@ -115,7 +115,7 @@ Feature: Service desk actions
       And ticket "VPN" now has the status "In Progress"
       And ticket "VPN" now has the summary "VPN drops every 30 minutes"
 
-    @SD-02 @writes @mock-only
+    @SD-02 @writes
     Scenario: Under the newer document, Service Tickets Edit closes a ticket
       Follows the newer document, which lists closing among what Service Tickets Edit allows.
       Given ConnectWise governs closing tickets as the newer document says
@@ -125,7 +125,7 @@ Feature: Service desk actions
       And ticket "VPN" now has the status ">Closed"
       And ticket "VPN" now has the closedFlag "true"
 
-    @SD-02 @mock-only
+    @SD-02
     Scenario: Under the newer document, Close Service Tickets Edit alone does not close a ticket
       Follows the newer document, which lists closing among what Service Tickets Edit allows.
       Given ConnectWise governs closing tickets as the newer document says

@@ -6,7 +6,7 @@ Feature: The setup checklist and the integration's reach
 
   Rule: OV-01 without the permission, no action is allowed
 
-    @OV-01 @mock-only
+    @OV-01
     Scenario: With a role that grants nothing, every action of the catalog is denied or blocked
       Follows the newer document, whose setup advice has setup tables read with Table
       Setup Inquire (the developer guide has them readable without it).

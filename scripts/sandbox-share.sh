@@ -8,8 +8,9 @@
 # Without MEMBERS.toml, a members file is written from the plan: one member for each role
 # it lists (identifier cw-conform-ROLE, keys ROLE-public / ROLE-private). Prints how many
 # scenarios ran (as a share of all scenarios, and of those nothing beyond a sandbox's reach
-# keeps out), how many failed, and the left-out ones grouped by kind and by reason. It
-# also prints the run's wall time and how many records it created on the stand-in (read
+# keeps out), how many failed, the sandbox's documented behaviours (probed or declared),
+# the scenarios that ran with a behaviour the harness emulated, and the left-out ones
+# grouped by kind and by reason. It also prints the run's wall time and how many records it created on the stand-in (read
 # from a copy of the run's ledger), with the scenarios that created the most when
 # RUN-ARGS hold `--concurrency 1` (scenarios are then numbered in the order they ran).
 # The scratch directory (plan, report.json, ledger.jsonl, serve and run output) is kept
@@ -82,13 +83,13 @@ total = ran + len(left_out)
 # any sandbox, the last is work left.
 kinds = {
     "injects a fault a sandbox cannot produce": "fault",
-    "selects one of ConnectWise's documented behaviours": "alternative",
+    "selects one of ConnectWise's documented behaviours this sandbox cannot show": "behaviour more permissive than the sandbox's own",
     "needs a second ConnectWise site": "second site",
     "needs more records than a sandbox run creates": "volume",
     "signs in as a person's own account": "personal account",
     "needs the mock": "seed (work left)",
 }
-beyond = ("fault", "alternative", "second site", "volume", "personal account")
+beyond = ("fault", "behaviour more permissive than the sandbox's own", "second site", "volume", "personal account")
 def kind(reason):
     return next((k for start, k in kinds.items() if reason.startswith(start)), "other")
 unproducible = [l for l in left_out if kind(l["reason"]) in beyond]
@@ -96,6 +97,11 @@ rest = total - len(unproducible)
 print(f"ran {ran} of {total} scenarios ({100 * ran / total:.1f}%)")
 print(f"ran {ran} of the {rest} that nothing beyond a sandbox's reach keeps out ({100 * ran / rest:.1f}%)")
 print("failed", sum(1 for s in report["scenarios"] if s.get("failure")))
+print("the sandbox's documented behaviours:", "; ".join(report.get("sandbox_behaviours", [])))
+emulated = Counter(b for s in report["scenarios"] for b in s.get("emulated", []))
+print(f"ran with an emulated behaviour: {sum(1 for s in report['scenarios'] if s.get('emulated'))}")
+for behaviour, count in emulated.most_common():
+    print(f"{count:4} {behaviour}")
 print("left out by kind:")
 for k, count in Counter(kind(l["reason"]) for l in left_out).most_common():
     print(f"{count:4} {k}")

@@ -93,6 +93,23 @@ pub struct ParityReport {
     pub scenarios: Vec<ScenarioParity>,
     /// Scenarios that ran on one target only, with the reason.
     pub one_sided: Vec<OneSided>,
+    /// Scenarios that ran on both, but on the sandbox with a documented behaviour the
+    /// harness emulated: not compared, since what the emulation answered says nothing of
+    /// how the mock and ConnectWise differ.
+    pub emulated: Vec<EmulatedOnSandbox>,
+}
+
+/// A scenario that ran on the sandbox with a behaviour the harness emulated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmulatedOnSandbox {
+    /// The feature file.
+    pub feature: String,
+    /// Line in the feature file.
+    pub line: usize,
+    /// The scenario's name.
+    pub name: String,
+    /// The behaviours emulated, each with the sandbox's own.
+    pub behaviours: Vec<String>,
 }
 
 impl ParityReport {
@@ -118,8 +135,15 @@ pub fn compare(mock: &RunSummary, sandbox: &RunSummary) -> ParityReport {
         mock.scenarios.iter().map(|s| (key(s), s)).collect();
     let mut scenarios = Vec::new();
     let mut one_sided = Vec::new();
+    let mut emulated = Vec::new();
     for (k, m) in &on_mock {
         match on_sandbox.get(k) {
+            Some(s) if !s.emulated.is_empty() => emulated.push(EmulatedOnSandbox {
+                feature: m.feature.clone(),
+                line: m.line,
+                name: m.name.clone(),
+                behaviours: s.emulated.clone(),
+            }),
             Some(s) => scenarios.push(ScenarioParity {
                 feature: m.feature.clone(),
                 line: m.line,
@@ -174,6 +198,7 @@ pub fn compare(mock: &RunSummary, sandbox: &RunSummary) -> ParityReport {
         compared_aspects: COMPARED,
         scenarios,
         one_sided,
+        emulated,
     }
 }
 
@@ -800,6 +825,23 @@ pub fn render_text(report: &ParityReport) -> String {
             }
         }
     }
+    if !report.emulated.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRan on both, not compared: on the sandbox the harness emulated a documented behaviour ({}):",
+            report.emulated.len()
+        );
+        for e in &report.emulated {
+            let _ = writeln!(
+                out,
+                "  {}:{} {}: {}",
+                e.feature,
+                e.line,
+                e.name,
+                e.behaviours.join("; ")
+            );
+        }
+    }
     out.push_str(if report.differs() {
         "\nThe mock and the sandbox differ.\n"
     } else {
@@ -1024,6 +1066,28 @@ mod tests {
                 ("outcome", "allowed", "denied"),
                 ("request", "(no request)", "GET /system/myAccount"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_scenario_with_an_emulated_behaviour_is_listed_apart_and_not_compared() {
+        let mut emulated = scenario(7, vec![forbidden("Security")]);
+        emulated.emulated = vec![
+            "page_zero = \"bad-request\" (the sandbox's own: page_zero = \"first-page\" (probed))"
+                .to_owned(),
+        ];
+        let report = compare(
+            &summary(vec![scenario(7, vec![forbidden("Other")])]),
+            &summary(vec![emulated]),
+        );
+        assert!(!report.differs(), "{report:?}");
+        assert_eq!(report.scenarios, Vec::new());
+        assert_eq!(report.emulated.len(), 1);
+        let text = render_text(&report);
+        assert!(
+            text.contains("not compared: on the sandbox the harness emulated")
+                && text.contains("page_zero = \"bad-request\""),
+            "{text}"
         );
     }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::connectwise::behaviour::Behaviour;
 use crate::connectwise::{Client, ClientError, Credentials, RateLimit, Secret, redacted_url};
 
 /// The default request rate against a sandbox: well under ConnectWise's ~1,000 a minute.
@@ -110,6 +111,10 @@ pub struct MemberKeys {
 struct ProfilesFile {
     #[serde(default)]
     profile: BTreeMap<String, ProfileEntry>,
+    /// What the sandbox does for a `[settings]` switch no read-only probe can tell
+    /// (`close_rule = "newer-document"`).
+    #[serde(default)]
+    behaviour: BTreeMap<String, toml::Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +143,9 @@ pub struct Sandbox {
     pub rate_limit: Arc<RateLimit>,
     /// The `.env` file that chose the sandbox (it set `CONNECTWISE_SITE`), if one did.
     pub chosen_by_dotenv: Option<PathBuf>,
+    /// What the profiles file's `[behaviour]` table declares the sandbox does for a
+    /// `[settings]` switch.
+    pub declared: Vec<Behaviour>,
 }
 
 /// Where a variable's value came from.
@@ -442,12 +450,25 @@ impl Sandbox {
             .filter(|r| !r.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_ROLE.to_owned());
         let mut profiles = BTreeMap::new();
+        let mut declared = Vec::new();
         if let Some(path) = environment
             .var("CONNECTWISE_PROFILES")
             .filter(|p| !p.trim().is_empty())
         {
             match load_profiles(&path) {
-                Ok(file) => {
+                Ok((file, text)) => {
+                    for (switch, value) in &file.behaviour {
+                        match Behaviour::from_setting(switch, value.get_ref()) {
+                            Ok(behaviour) => declared.push(behaviour),
+                            Err(reason) => problems.push(TargetError::Profiles {
+                                path: path.clone(),
+                                reason: format!(
+                                    "line {}: [behaviour] {reason}",
+                                    crate::fixtures::line_of(&text, value.span().start)
+                                ),
+                            }),
+                        }
+                    }
                     for (name, entry) in file.profile {
                         let mut key = |variable: &str| {
                             let value = environment.var(variable).filter(|v| !v.trim().is_empty());
@@ -503,6 +524,7 @@ impl Sandbox {
             requests_per_minute,
             rate_limit: Arc::new(RateLimit::per_minute(requests_per_minute)),
             chosen_by_dotenv,
+            declared,
         };
         Ok((sandbox, profile_problems))
     }
@@ -553,12 +575,12 @@ impl Sandbox {
 }
 
 /// Reads and checks a profiles file.
-fn load_profiles(path: &str) -> Result<ProfilesFile, TargetError> {
+fn load_profiles(path: &str) -> Result<(ProfilesFile, String), TargetError> {
     let text = std::fs::read_to_string(path).map_err(|e| TargetError::Profiles {
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| {
+    let file = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| crate::fixtures::line_of(&text, s.start));
         TargetError::Profiles {
             path: path.to_owned(),
@@ -568,7 +590,8 @@ fn load_profiles(path: &str) -> Result<ProfilesFile, TargetError> {
                 e.message()
             ),
         }
-    })
+    })?;
+    Ok((file, text))
 }
 
 /// A variable lookup over fixed pairs, for tests of settings read from the environment.
@@ -594,6 +617,57 @@ mod tests {
         ("CONNECTWISE_PRIVATE_KEY", "canary-private-9f2c"),
         ("CONNECTWISE_CLIENT_ID", "client"),
     ];
+
+    /// A profiles file written for one test (removed when dropped).
+    struct ProfilesFixture(PathBuf);
+
+    impl ProfilesFixture {
+        fn new(name: &str, text: &str) -> ProfilesFixture {
+            let path =
+                std::env::temp_dir().join(format!("cw-conform-{name}-{}.toml", std::process::id()));
+            std::fs::write(&path, text).expect("the temp dir is writable");
+            ProfilesFixture(path)
+        }
+    }
+
+    impl Drop for ProfilesFixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn a_declared_behaviour_is_read_and_a_bad_one_named_by_file_line_and_value() {
+        let good = ProfilesFixture::new(
+            "behaviour-good",
+            "[behaviour]\nclose_rule = \"newer-document\"\n",
+        );
+        let path = good.0.display().to_string();
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("CONNECTWISE_PROFILES", &path));
+        let sandbox = Sandbox::from_vars(&vars(&pairs)).unwrap();
+        assert_eq!(
+            sandbox.declared,
+            [Behaviour::CloseRule(
+                crate::connectwise::security::CloseRuleSource::NewerDocument
+            )]
+        );
+
+        let bad = ProfilesFixture::new(
+            "behaviour-bad",
+            "# what the sandbox does\n[behaviour]\npage_zero = \"first-pgae\"\n",
+        );
+        let path = bad.0.display().to_string();
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("CONNECTWISE_PROFILES", &path));
+        let error = Sandbox::from_vars(&vars(&pairs)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "failed to load the profiles file {path}: line 3: [behaviour] unknown page_zero \"first-pgae\" (did you mean \"first-page\"?) (expected first-page or bad-request)"
+            )
+        );
+    }
 
     #[test]
     fn a_complete_environment_gives_the_default_profile() {

@@ -421,7 +421,8 @@ pub(super) async fn sandbox_run(
         );
     }
     let profiles = sandbox.profiles.len();
-    let requests = crate::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE * profiles as u64;
+    let requests = crate::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE * profiles as u64
+        + crate::harness::documented::PROBE_REQUESTS;
     let rate = sandbox.requests_per_minute;
     eprintln!(
         "preflight: checking {} on {}: about {} at {rate} a minute, about {}",
@@ -451,6 +452,9 @@ pub(super) async fn sandbox_run(
             return Err(PreflightFailed { problems }.into());
         }
     };
+    let behaviours = crate::harness::documented::probe(&sandbox, fixtures, &members)
+        .await
+        .map_err(|problems| crate::harness::sandbox::PreflightFailed { problems })?;
     eprintln!(
         "target: ConnectWise sandbox {}, company {}",
         crate::connectwise::redacted_url(&sandbox.site),
@@ -472,6 +476,9 @@ pub(super) async fn sandbox_run(
             )
         );
     }
+    for own in behaviours.iter() {
+        eprintln!("  behaviour {own}");
+    }
     let run = SandboxRun::start(
         sandbox,
         args.writes != SandboxWrites::None,
@@ -482,7 +489,8 @@ pub(super) async fn sandbox_run(
         "start the run's ledger in {}",
         args.ledger_dir.display()
     )))?
-    .verified(members);
+    .verified(members)
+    .with_behaviours(behaviours);
     eprintln!(
         "sandbox run {} on {}: everything it creates is marked {}N] and recorded in {}",
         run.ledger.token(),

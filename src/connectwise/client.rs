@@ -113,6 +113,24 @@ pub trait WriteGate: Send + Sync + std::fmt::Debug {
     fn after_write(&self, ticket: u64, answer: Option<&Response>);
 }
 
+/// Answers as ConnectWise would under a documented behaviour the site does not follow
+/// (on a sandbox, [`crate::harness::documented::Emulator`]): a request the behaviour
+/// refuses where the site would not is answered here and never sent, and an answer the
+/// behaviour shapes otherwise is reshaped. Both are recorded as the answer ConnectWise gave.
+pub trait Emulation: Send + Sync + std::fmt::Debug {
+    /// The answer to give in place of sending the request, if the behaviour refuses it
+    /// where the site would not.
+    fn instead_of_sending(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Option<(u16, Value)>;
+    /// The site's answer as the behaviour shapes it, if it shapes it otherwise.
+    fn reshaped(&self, method: &str, path: &str, status: u16, body: &Value)
+    -> Option<(u16, Value)>;
+}
+
 /// The longest the client waits after one `429`: a `Retry-After` asking for more fails the
 /// request instead of stalling the run.
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -280,6 +298,7 @@ pub struct Client {
     recorder: Option<Recorder>,
     read_only: bool,
     gate: Option<Arc<dyn WriteGate>>,
+    emulation: Option<Arc<dyn Emulation>>,
 }
 
 impl Client {
@@ -307,6 +326,7 @@ impl Client {
             recorder: None,
             read_only: false,
             gate: None,
+            emulation: None,
         })
     }
 
@@ -342,6 +362,13 @@ impl Client {
     #[must_use]
     pub fn with_gate(mut self, gate: Arc<dyn WriteGate>) -> Self {
         self.gate = Some(gate);
+        self
+    }
+
+    /// Answers as a documented behaviour the site does not follow would.
+    #[must_use]
+    pub fn with_emulation(mut self, emulation: Arc<dyn Emulation>) -> Self {
+        self.emulation = Some(emulation);
         self
     }
 
@@ -392,6 +419,26 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Response, ClientError> {
+        if let Some((status, answer)) = self
+            .emulation
+            .as_ref()
+            .and_then(|e| e.instead_of_sending(method.as_str(), path, query))
+        {
+            let answered = Answered::of(status, &answer);
+            self.record(
+                method.as_str(),
+                path,
+                query,
+                body.cloned(),
+                status,
+                answered,
+            );
+            return Ok(Response {
+                status,
+                body: answer,
+                link: None,
+            });
+        }
         let url = format!("{}{path}", self.api_url());
         let ticket = self.guard_write(method.as_str(), path, body)?;
         let build = || {
@@ -436,7 +483,14 @@ impl Client {
     ) -> Result<Raw, ClientError> {
         let mut backoff = Backoff::default();
         loop {
-            let raw = self.execute(build()).await?;
+            let mut raw = self.execute(build()).await?;
+            if let Some((status, body)) = self
+                .emulation
+                .as_ref()
+                .and_then(|e| e.reshaped(method, path, raw.status, &raw.body))
+            {
+                (raw.status, raw.body) = (status, body);
+            }
             answered(&raw);
             if raw.status != 429 {
                 return Ok(raw);

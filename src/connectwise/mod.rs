@@ -4,6 +4,7 @@
 //! Shared by the mock (which plays ConnectWise) and the reference integration (which
 //! talks to it). Nothing here knows about Gherkin or the AI side.
 
+pub mod behaviour;
 pub mod client;
 pub mod credentials;
 pub mod error;
@@ -11,7 +12,7 @@ pub mod http;
 pub mod journal;
 pub mod security;
 
-pub use client::{Client, ClientError, RateLimit, Recorder, Response, WriteGate};
+pub use client::{Client, ClientError, Emulation, RateLimit, Recorder, Response, WriteGate};
 pub use credentials::{Credentials, Secret, redacted_url};
 pub use error::ErrorBody;
 pub use journal::JournalEntry;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::model::{FunctionName, Operation};
+use crate::model::{FunctionName, Level, Operation, SecurityRole};
 
 /// The security functions ConnectWise has, by module (only the ones the harness knows).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -426,6 +426,16 @@ pub enum PageZero {
     BadRequest,
 }
 
+impl PageZero {
+    /// The lowest `page` ConnectWise serves (page 0, where it is served, is the first page).
+    pub fn lowest_page(self) -> usize {
+        match self {
+            PageZero::FirstPage => 0,
+            PageZero::BadRequest => 1,
+        }
+    }
+}
+
 /// The whole mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionMap {
@@ -515,6 +525,20 @@ impl PermissionMap {
     /// what the `setup_table_reads` switch says (`None`: any API member may read it).
     pub fn inquire_function<'a>(&'a self, endpoint: &'a Endpoint) -> Option<&'a FunctionName> {
         self.inquire_function_under(endpoint, self.settings.setup_table_reads)
+    }
+
+    /// The level `role` reads `endpoint` at when setup tables are read as `reads` says: the
+    /// level of the function reading it needs, or `All` when it needs none.
+    pub fn inquire_level(
+        &self,
+        endpoint: &Endpoint,
+        reads: SetupTableReads,
+        role: &SecurityRole,
+    ) -> Level {
+        self.inquire_function_under(endpoint, reads)
+            .map_or(Level::All, |function| {
+                role.level(function, Operation::Inquire)
+            })
     }
 
     fn inquire_function_under<'a>(

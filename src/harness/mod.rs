@@ -3,6 +3,7 @@
 
 pub mod arrange;
 mod context;
+pub mod documented;
 mod features;
 pub mod partition;
 mod runner;

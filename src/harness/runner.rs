@@ -35,6 +35,7 @@ use super::features::{FeatureError, FeatureText};
 use super::partition::Partition;
 use super::sandbox::SandboxRun;
 use super::world::ConformanceWorld;
+use crate::connectwise::behaviour::SWITCHES;
 use crate::fixtures::Fixtures;
 use crate::integration::Finding;
 use crate::integration::mcp::IntegrationConfig;
@@ -192,6 +193,12 @@ pub struct ScenarioResult {
     /// rule it violated (`run --baseline`). It still violates them; it fails no run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_failure: Option<String>,
+    /// On a sandbox: the documented behaviours the scenario chose that the sandbox does not
+    /// follow, which the harness emulated (`setup_table_reads = "table-setup" (the
+    /// sandbox's own: setup_table_reads = "open" (probed))`). Such a scenario checks the
+    /// integration, not whether the mock matches ConnectWise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emulated: Vec<String>,
 }
 
 /// A duration as seconds, the way reports give it.
@@ -268,6 +275,7 @@ impl ScenarioResult {
             members: Vec::new(),
             findings: Vec::new(),
             expected_failure: None,
+            emulated: Vec::new(),
         }
     }
 
@@ -338,6 +346,10 @@ pub struct RunSummary {
     pub left_behind: Vec<crate::cleanup::LeftBehind>,
     /// Earlier runs on the same sandbox whose ledgers still list records.
     pub earlier_leftovers: Vec<crate::ledger::EarlierRun>,
+    /// On a sandbox: what it does for each documented behaviour, and whether the
+    /// preflight probed it or the profiles file declared it
+    /// (`page_zero = "first-page" (probed)`).
+    pub sandbox_behaviours: Vec<String>,
     /// The run was interrupted: `scenarios` holds those that finished.
     pub interrupted: bool,
     /// Scenarios left out because they ask for actions the integration does not offer
@@ -573,7 +585,7 @@ type Evidence = Arc<
             (
                 Option<Outcome>,
                 Vec<JournalEntry>,
-                (Vec<(String, i64)>, Vec<(String, String)>),
+                (Vec<(String, i64)>, Vec<(String, String)>, Vec<String>),
                 bool,
                 Vec<Finding>,
             ),
@@ -662,6 +674,7 @@ impl Ledger {
                         members: Vec::new(),
                         findings: Vec::new(),
                         expected_failure: None,
+                        emulated: Vec::new(),
                     },
                 ));
             }
@@ -1211,6 +1224,7 @@ pub async fn run_until(
                             .map(|(name, record)| (name.clone(), record.id))
                             .collect(),
                         super::arrange::members_known(world),
+                        world.emulated.clone(),
                     );
                     let findings = world.stop_integrations().await;
                     let failure = failing(&findings);
@@ -1253,7 +1267,7 @@ pub async fn run_until(
         {
             scenario.outcome = outcome;
             scenario.requests = requests;
-            (scenario.arranged, scenario.members) = arranged;
+            (scenario.arranged, scenario.members, scenario.emulated) = arranged;
             scenario.exercised = exercised;
             scenario.findings = findings;
         }
@@ -1294,6 +1308,17 @@ pub async fn run_until(
             .sandbox
             .as_ref()
             .map(|run| run.earlier.clone())
+            .unwrap_or_default(),
+        sandbox_behaviours: options
+            .sandbox
+            .as_ref()
+            .map(|run| {
+                SWITCHES
+                    .iter()
+                    .filter_map(|switch| run.own_behaviour(&context.fixtures, switch))
+                    .map(|own| own.to_string())
+                    .collect()
+            })
             .unwrap_or_default(),
         interrupted,
         not_offered,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use cucumber::gherkin;
 
+use super::documented::{OwnBehaviour, OwnBehaviours};
 use crate::audit::{self, LiveAuditError};
 use crate::cleanup::LeftBehind;
 use crate::connectwise::{ClientError, Credentials, redacted_url};
@@ -50,6 +51,10 @@ pub struct SandboxRun {
     /// The records the catalog sweeps meant to be refused share, one of each kind for the
     /// whole run, by name ([`super::arrange::shared_record`]).
     pub(crate) shared: Arc<tokio::sync::Mutex<super::arrange::SharedRecords>>,
+    /// What the sandbox does for each `[settings]` switch, probed or declared (`None`
+    /// until the preflight found it: then the profiles file's declarations over the
+    /// mock's defaults stand).
+    pub behaviours: Option<OwnBehaviours>,
 }
 
 /// A profile's API member as the preflight found it: signed in, and holding exactly the
@@ -213,6 +218,7 @@ impl SandboxRun {
             earlier,
             members: Vec::new(),
             shared: Arc::default(),
+            behaviours: None,
         })
     }
 
@@ -222,6 +228,23 @@ impl SandboxRun {
     pub fn verified(mut self, members: Vec<VerifiedMember>) -> SandboxRun {
         self.members = members;
         self
+    }
+
+    /// The run, with what the sandbox does for each `[settings]` switch.
+    #[must_use]
+    pub fn with_behaviours(mut self, behaviours: OwnBehaviours) -> SandboxRun {
+        self.behaviours = Some(behaviours);
+        self
+    }
+
+    /// What the sandbox does for `switch`: as the preflight found it, else as the
+    /// profiles file declares, else the mock's default.
+    pub fn own_behaviour(&self, fixtures: &Fixtures, switch: &str) -> Option<OwnBehaviour> {
+        match &self.behaviours {
+            Some(own) => own.of(switch),
+            None => OwnBehaviours::declared(&fixtures.permissions.settings, &self.sandbox.declared)
+                .of(switch),
+        }
     }
 
     /// The profile of the member that holds `role`: the verified member whose real
@@ -275,8 +298,6 @@ impl SandboxRun {
 pub enum MockOnly {
     /// The scenario makes ConnectWise fail in a way a sandbox cannot be made to.
     Fault(&'static str),
-    /// The scenario chooses which of ConnectWise's documented behaviours the mock models.
-    Alternative(&'static str),
     /// The scenario needs a second ConnectWise site.
     SecondSite(&'static str),
     /// The scenario needs more records than a sandbox run should create: more than one of
@@ -301,10 +322,6 @@ impl std::fmt::Display for MockOnly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MockOnly::Fault(why) => write!(f, "{FAULT}: {why}"),
-            MockOnly::Alternative(why) => write!(
-                f,
-                "{ALTERNATIVE}: {why} (on a sandbox ConnectWise's own behaviour decides; `cw-conform parity` compares it with the mock)"
-            ),
             MockOnly::SecondSite(why) => write!(f, "{SECOND_SITE}: {why}"),
             MockOnly::Volume(why) => write!(f, "{VOLUME}: {why}"),
             MockOnly::PersonalAccount(why) => write!(f, "{PERSONAL_ACCOUNT}: {why}"),
@@ -315,8 +332,11 @@ impl std::fmt::Display for MockOnly {
 
 /// How a left-out reason begins when the scenario injects a fault a sandbox cannot produce.
 pub const FAULT: &str = "injects a fault a sandbox cannot produce";
-/// How a left-out reason begins when the scenario selects a modelled alternative.
-pub const ALTERNATIVE: &str = "selects one of ConnectWise's documented behaviours";
+/// How a left-out reason begins when the scenario selects one of ConnectWise's documented
+/// behaviours that the sandbox can show neither by itself nor emulated: one more
+/// permissive than the sandbox's own (see [`crate::connectwise::behaviour::fit`]).
+pub const ALTERNATIVE: &str =
+    "selects one of ConnectWise's documented behaviours this sandbox cannot show";
 /// How a left-out reason begins when the scenario needs a second site.
 pub const SECOND_SITE: &str = "needs a second ConnectWise site";
 /// How a left-out reason begins when the scenario needs more records than a sandbox run
@@ -340,27 +360,7 @@ pub(crate) fn needs_mock(step: &str) -> Option<MockOnly> {
     if seeded_record {
         return Some(MockOnly::Seed("refers to a record seeded in the mock"));
     }
-    let patterns: [(&str, MockOnly); 12] = [
-        (
-            "ConnectWise governs closing tickets",
-            MockOnly::Alternative("chooses which document governs closing tickets"),
-        ),
-        (
-            "ConnectWise lets setup tables be read",
-            MockOnly::Alternative("chooses which document governs reading setup tables"),
-        ),
-        (
-            "ConnectWise serves page 0 as the first page",
-            MockOnly::Alternative("chooses what ConnectWise answers a request for page 0"),
-        ),
-        (
-            "ConnectWise refuses page 0",
-            MockOnly::Alternative("chooses what ConnectWise answers a request for page 0"),
-        ),
-        (
-            "ConnectWise answers bad credentials with",
-            MockOnly::Alternative("chooses how ConnectWise refuses a sign-in"),
-        ),
+    let patterns: [(&str, MockOnly); 7] = [
         (
             "ConnectWise requires SSL",
             MockOnly::Fault("serves ConnectWise over plain http (a sandbox is https only)"),
@@ -583,6 +583,17 @@ pub(crate) fn exclusion(
     }
     if let Some(reason) = needs_mock_of(&steps) {
         return Some(reason.to_string());
+    }
+    for chosen in steps
+        .iter()
+        .filter_map(|step| super::steps::switches::behaviour_of_step(&step.value))
+    {
+        if let Some(why) = run
+            .own_behaviour(fixtures, chosen.switch())
+            .and_then(|own| super::documented::impossible(own, chosen))
+        {
+            return Some(format!("{ALTERNATIVE}: {why}"));
+        }
     }
     if arranges(&steps) {
         if !run.allow_writes {
@@ -846,17 +857,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_page_zero_switch_is_a_documented_behaviour_not_the_seed() {
+    fn a_documented_behaviour_step_never_needs_the_mock() {
         for step in [
             "ConnectWise serves page 0 as the first page",
             "ConnectWise refuses page 0",
+            "ConnectWise lets setup tables be read with Table Setup Inquire only",
+            "ConnectWise answers bad credentials with 404, as a cloud site may",
+            "ConnectWise governs closing tickets as the newer document says",
         ] {
-            let why = needs_mock(step).unwrap_or_else(|| panic!("{step}: runs on a sandbox"));
-            assert!(
-                matches!(why, MockOnly::Alternative(_)) && why.beyond_any_sandbox(),
-                "{step}: {why}"
-            );
-            assert!(why.to_string().starts_with(ALTERNATIVE), "{why}");
+            assert_eq!(needs_mock(step), None, "{step}");
         }
     }
 }

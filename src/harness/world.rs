@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError};
 
 use super::context::RunContext;
 use super::sandbox::SandboxRun;
+use crate::connectwise::behaviour::{Behaviour, Fit, SWITCHES, fit};
 use crate::connectwise::security::Settings;
 use crate::connectwise::{Client, Credentials, Recorder};
 use crate::fixtures::Fixtures;
@@ -125,6 +126,11 @@ pub struct ConformanceWorld {
     /// Actions the integration performed (or answered held) in this scenario: a rule is met
     /// only by scenarios that exercised the integration.
     pub(crate) performed: usize,
+    /// On a sandbox: the documented behaviours the scenario chose that the sandbox does not
+    /// follow and the harness emulates, as a report shows each.
+    pub(crate) emulated: Vec<String>,
+    /// On a sandbox: each request the harness answered or reshaped in the sandbox's place.
+    pub(crate) emulated_requests: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// What a scenario runs against.
@@ -237,6 +243,8 @@ impl ConformanceWorld {
             existing_records: false,
             refused_row: false,
             performed: 0,
+            emulated: Vec::new(),
+            emulated_requests: Arc::default(),
             run,
         }
     }
@@ -325,8 +333,13 @@ impl ConformanceWorld {
     /// with the switch, holding the seed data, and the API member keeps its role; so the
     /// switch must come before the scenario's first action.
     pub(crate) async fn switch(&mut self, change: impl FnOnce(&mut Settings)) {
+        if let Target::Sandbox(run) = &self.target {
+            let run = Arc::clone(run);
+            self.switch_on_sandbox(&run, change).await;
+            return;
+        }
         let Target::Mock { mock, .. } = &mut self.target else {
-            mistake!("a sandbox cannot be switched; tag the scenario @mock-only");
+            unreachable!("a sandbox was handled above");
         };
         if self.result.is_some() || mock.as_ref().is_some_and(|m| !m.journal().is_empty()) {
             mistake!("choose how ConnectWise behaves before the scenario's first action");
@@ -341,6 +354,81 @@ impl ConformanceWorld {
         if let Some(role) = self.role.clone() {
             self.set_role(role).await;
         }
+    }
+
+    /// A switch on a sandbox: the sandbox keeps its own behaviour, and the harness's client
+    /// answers as the chosen one where [`crate::connectwise::behaviour::fit`] says it can
+    /// (the scenarios it cannot show were left out before they started).
+    async fn switch_on_sandbox(&mut self, run: &SandboxRun, change: impl FnOnce(&mut Settings)) {
+        if self.result.is_some() || self.journal_len() > 0 {
+            mistake!("choose how ConnectWise behaves before the scenario's first action");
+        }
+        let before = self.fixtures.permissions.settings.clone();
+        let mut chosen = before.clone();
+        change(&mut chosen);
+        let mut others = chosen.clone();
+        for switch in SWITCHES {
+            if let Some(kept) = Behaviour::of(&before, switch) {
+                kept.apply(&mut others);
+            }
+        }
+        if others != before {
+            mistake!(
+                "a sandbox cannot be switched so: only its documented behaviours ({}) can be chosen there; tag the scenario @mock-only",
+                SWITCHES.join(", ")
+            );
+        }
+        for switch in SWITCHES {
+            let (Some(own), Some(wanted)) = (
+                run.own_behaviour(&self.run.fixtures, switch),
+                Behaviour::of(&chosen, switch),
+            ) else {
+                continue;
+            };
+            self.emulated.retain(|e| !e.starts_with(switch));
+            match fit(own.behaviour, wanted) {
+                Fit::Same => {}
+                Fit::Emulated => self
+                    .emulated
+                    .push(super::documented::emulated_behaviour(own, wanted)),
+                Fit::Impossible => mistake!(
+                    "this sandbox cannot show {wanted}: it follows {own} (the scenario should have been left out)"
+                ),
+            }
+        }
+        let mut fixtures = (*self.fixtures).clone();
+        fixtures.permissions.settings = chosen;
+        self.fixtures = Arc::new(fixtures);
+        self.reset_integration().await;
+    }
+
+    /// The harness's stand-in for the behaviours a sandbox scenario chose that the sandbox
+    /// does not follow, if it chose any: it answers as the member's verified role would be
+    /// answered under them.
+    fn emulator(&self, run: &SandboxRun) -> Option<Arc<super::documented::Emulator>> {
+        if self.emulated.is_empty() {
+            return None;
+        }
+        let own = match &run.behaviours {
+            Some(own) => own.clone(),
+            None => super::documented::OwnBehaviours::declared(
+                &self.run.fixtures.permissions.settings,
+                &run.sandbox.declared,
+            ),
+        };
+        let profile = self.profile();
+        let role = run
+            .members
+            .iter()
+            .find(|m| m.profile == profile)
+            .map(|m| m.role.clone())
+            .or_else(|| self.role.clone())?;
+        Some(Arc::new(super::documented::Emulator::new(
+            Arc::clone(&self.fixtures),
+            own.applied(&self.run.fixtures.permissions.settings),
+            role,
+            Arc::clone(&self.emulated_requests),
+        )))
     }
 
     /// The credentials the integration uses, with any change a step asked for.
@@ -395,13 +483,16 @@ impl ConformanceWorld {
                     self.scope,
                     run.allow_existing && self.existing_records,
                 );
-                let client = run
+                let mut client = run
                     .sandbox
                     .client_as_given(credentials)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"))
                     .read_only(!run.allow_writes)
                     .with_gate(Arc::new(gate));
+                if let Some(emulator) = self.emulator(run) {
+                    client = client.with_emulation(emulator);
+                }
                 if recorded {
                     client.with_recorder(Arc::clone(&self.recorder))
                 } else {
@@ -753,8 +844,15 @@ impl ConformanceWorld {
                 )
             },
         );
+        let emulated: String = self
+            .emulated_requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .flat_map(|line| ["\nemulated: ", line.as_str()])
+            .collect();
         self.shown(format!(
-            "{result}\nConnectWise received:\n{}",
+            "{result}\nConnectWise received:\n{}{emulated}",
             journal::render(&self.journal())
         ))
     }

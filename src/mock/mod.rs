@@ -17,6 +17,45 @@
 pub mod query;
 mod responder;
 pub mod retention;
+
+/// What ConnectWise answers under one of its documented behaviours, as the mock's responder
+/// answers it (status and JSON body): on a sandbox that follows another behaviour, the
+/// harness answers so in its place ([`crate::harness::documented`]).
+pub(crate) mod documented {
+    use serde_json::Value;
+
+    use super::responder::{self, Answer};
+    use crate::connectwise::security::{BadCredentials, Settings};
+
+    fn wire(answer: &Answer) -> (u16, Value) {
+        let body = answer
+            .body
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or(Value::Null);
+        (answer.status, body)
+    }
+
+    /// The refusal of credentials ConnectWise does not accept, when it refuses them as
+    /// `shape` says, of a request to `path`.
+    pub(crate) fn credentials_refused(
+        settings: &Settings,
+        shape: BadCredentials,
+        path: &str,
+    ) -> (u16, Value) {
+        wire(&responder::credentials_refused(settings, shape, path))
+    }
+
+    /// The refusal of a request the member's role does not allow.
+    pub(crate) fn refused_by_role(settings: &Settings) -> (u16, Value) {
+        wire(&responder::refused_by_role(settings))
+    }
+
+    /// The refusal of `page=<text>` where ConnectWise serves pages from `least`.
+    pub(crate) fn page_refused(text: &str, least: usize) -> (u16, Value) {
+        wire(&responder::paging_refused("page", text, least))
+    }
+}
 pub mod server;
 pub mod store;
 

@@ -94,7 +94,7 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
     let not_judged = summary.not_judged().count();
     let errors = summary.feature_errors().count();
     let date = summary.started.unwrap_or_else(std::time::SystemTime::now);
-    let report = json!({
+    let mut report = json!({
         "version": VERSION,
         "date": humantime::format_rfc3339_seconds(date).to_string(),
         "cw_conform_version": env!("CARGO_PKG_VERSION"),
@@ -143,6 +143,13 @@ pub fn render(summary: &RunSummary, judging: &Judging<'_>) -> String {
             "findings": reuse.findings,
         })),
     });
+    // A sandbox run: what the sandbox does for each documented behaviour.
+    if let (false, Value::Object(map)) = (summary.sandbox_behaviours.is_empty(), &mut report) {
+        map.insert(
+            "sandbox_behaviours".to_owned(),
+            json!(summary.sandbox_behaviours),
+        );
+    }
     serde_json::to_string_pretty(&report).unwrap_or_default()
 }
 

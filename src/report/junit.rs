@@ -92,6 +92,13 @@ fn testcase(out: &mut String, scenario: &ScenarioResult, name: &str) {
             r#"        <property name="outcome" value="{outcome}"/>"#
         );
     }
+    for behaviour in &scenario.emulated {
+        let _ = writeln!(
+            out,
+            r#"        <property name="emulated" value="{}"/>"#,
+            escape(behaviour)
+        );
+    }
     let _ = writeln!(out, "      </properties>");
     if let Some(mistake) = &scenario.feature_error {
         let _ = writeln!(

@@ -248,6 +248,43 @@ pub fn shown(verdict: &Verdict<'_>) -> String {
     }
 }
 
+/// On a sandbox: what the sandbox does for each documented behaviour, and the scenarios
+/// that ran with a behaviour the harness emulated, grouped by behaviour.
+fn render_emulated(out: &mut String, summary: &RunSummary) {
+    if !summary.sandbox_behaviours.is_empty() {
+        let _ = writeln!(out, "\nThe sandbox's documented behaviours:");
+        for behaviour in &summary.sandbox_behaviours {
+            let _ = writeln!(out, "  {behaviour}");
+        }
+    }
+    let emulated: Vec<&ScenarioResult> = summary
+        .scenarios
+        .iter()
+        .filter(|s| !s.emulated.is_empty())
+        .collect();
+    if emulated.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nRan with a behaviour the harness emulated ({}): they check the integration under that behaviour, not the sandbox's own:",
+        emulated.len()
+    );
+    let mut behaviours: Vec<&String> = emulated.iter().flat_map(|s| &s.emulated).collect();
+    behaviours.sort();
+    behaviours.dedup();
+    for behaviour in behaviours {
+        let group: Vec<&&ScenarioResult> = emulated
+            .iter()
+            .filter(|s| s.emulated.contains(behaviour))
+            .collect();
+        let _ = writeln!(out, "  {behaviour} ({}):", group.len());
+        for scenario in group {
+            let _ = writeln!(out, "    {} ({})", scenario.name, where_is(scenario));
+        }
+    }
+}
+
 pub(crate) fn where_is(scenario: &ScenarioResult) -> String {
     format!("{}:{}", scenario.feature, scenario.line)
 }
@@ -421,6 +458,7 @@ pub fn render_text(summary: &RunSummary, judging: &Judging<'_>) -> String {
             }
         }
     }
+    render_emulated(&mut out, summary);
     if !summary.left_out.is_empty() {
         let _ = writeln!(out, "\nLeft out of this run ({}):", summary.left_out.len());
         // Grouped by reason, the most common first.

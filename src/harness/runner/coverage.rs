@@ -300,7 +300,10 @@ fn lookup_misses(fixtures: &Fixtures, checks: &[Checked]) -> Vec<String> {
 /// a change to the value the record already has proves nothing.
 fn unchanged_change_misses(checks: &[Checked]) -> Vec<String> {
     static BEFORE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"^([[:word:]][[:word:] ]*? #[0-9]+) (now )?has the ([[:word:]]+) "([^"]*)"$"#).ok()
+        regex::Regex::new(
+            r#"^([[:word:]][[:word:] ]*? #[0-9]+) (now )?has the ([[:word:]]+) "([^"]*)"$"#,
+        )
+        .ok()
     });
     let Some(before) = BEFORE.as_ref() else {
         return vec!["the record-field pattern does not compile".to_owned()];

@@ -84,7 +84,9 @@ pub(super) const STEPS: &[StepDoc] = &[
     },
     StepDoc {
         keyword: Keyword::Given,
-        pattern: Pattern::Regex(r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#),
+        pattern: Pattern::Regex(
+            r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#,
+        ),
         form: "<noun> #<id>|\"<name>\" has the <field> \"<value>\"",
         description: "Checks the record as the scenario starts from, so a change to the value \
                       it already has cannot pass for a change.",
@@ -247,7 +249,9 @@ async fn write_fields(world: &mut ConformanceWorld, fields: String) {
 /// `ConnectWise received a note with detailDescriptionFlag false, internalAnalysisFlag true
 /// and resolutionFlag false`: the note ConnectWise was sent (the body of the one write to a
 /// notes collection since the request) sets each named field to the value given.
-#[then(regex = r"^ConnectWise received a note with ([[:word:]]+ [[:word:]]+(?:, [[:word:]]+ [[:word:]]+)*(?: and [[:word:]]+ [[:word:]]+)?)$")]
+#[then(
+    regex = r"^ConnectWise received a note with ([[:word:]]+ [[:word:]]+(?:, [[:word:]]+ [[:word:]]+)*(?: and [[:word:]]+ [[:word:]]+)?)$"
+)]
 async fn note_received(world: &mut ConformanceWorld, settings: String) {
     let expected: Vec<(String, Value)> = settings
         .split(", ")
@@ -348,7 +352,9 @@ async fn named_record(
 
 /// `Given ticket "VPN" has the status "In Progress"`: the record as the scenario starts
 /// from, so a change to the value it already has cannot pass for a change.
-#[given(regex = r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#)]
+#[given(
+    regex = r#"^([[:word:]][[:word:] ]*?) (?:#([0-9]+)|"([^"]+)") has the ([[:word:]]+) "([^"]*)"$"#
+)]
 async fn record_field_before(
     world: &mut ConformanceWorld,
     noun: String,

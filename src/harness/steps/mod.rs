@@ -17,7 +17,7 @@ mod paging;
 pub(crate) mod roles;
 mod safety;
 mod security;
-mod switches;
+pub(super) mod switches;
 mod workflows;
 
 use std::fmt;

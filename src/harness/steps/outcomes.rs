@@ -81,14 +81,17 @@ pub(super) const STEPS: &[StepDoc] = &[
     StepDoc {
         keyword: Keyword::Then,
         pattern: Pattern::Regex(
-            r#"^the result (includes|does not include) (?:the )?[[:word:]]+ "([^"]+)"$"#,
+            r#"^the result (includes|does not include) (?:the )?[[:word:]]+(?: [[:word:]]+)? "([^"]+)"$"#,
         ),
         form: "the result includes|does not include [the ]<kind> \"<name>\"",
         description: "Whether a returned record has this name, identifier, summary or last \
                       name (ignoring case), in whichever form the result writes its records \
                       (JSON, a Markdown table, a list or sentences).",
         parameters: &[
-            param("<kind>", "one word naming the record kind, for the reader"),
+            param(
+                "<kind>",
+                "one or two words naming the record kind (`work type`), for the reader",
+            ),
             param("<name>", "the name, identifier, summary or last name"),
         ],
         example: "the result includes the company \"Acme Corporation\"",
@@ -246,7 +249,9 @@ async fn lists_exactly(world: &mut ConformanceWorld, list: String) {
     );
 }
 
-#[then(regex = r#"^the result (includes|does not include) (?:the )?[[:word:]]+ "([^"]+)"$"#)]
+#[then(
+    regex = r#"^the result (includes|does not include) (?:the )?[[:word:]]+(?: [[:word:]]+)? "([^"]+)"$"#
+)]
 async fn includes_named(world: &mut ConformanceWorld, which: String, name: String) {
     // A record the scenario arranged is found by its id; any other by its name.
     // A member named by a phrase (`another member`) is found by its identifier.

@@ -18,7 +18,7 @@ use super::super::query::{Conditions, Fields, OrderBy};
 use super::super::store::{at_path, record_id};
 use crate::connectwise::error::{ErrorBody, ValidationError};
 use crate::connectwise::security::{
-    Endpoint, PageSizeAboveMax, PageZero, Target, UnknownConditionField, operation_for_method,
+    Endpoint, PageSizeAboveMax, Target, UnknownConditionField, operation_for_method,
 };
 use crate::model::{Level, Operation};
 
@@ -57,12 +57,11 @@ impl Call<'_> {
         };
         let level = match operation {
             // A setup table may be readable without its function (`setup_table_reads`).
-            Operation::Inquire => self
-                .shared
-                .fixtures
-                .permissions
-                .inquire_function(endpoint)
-                .map_or(Level::All, |function| self.level(function, operation)),
+            Operation::Inquire => self.shared.fixtures.permissions.inquire_level(
+                endpoint,
+                self.shared.fixtures.permissions.settings.setup_table_reads,
+                &self.member.role,
+            ),
             _ => self.level(&endpoint.function, operation),
         };
         // An endpoint that is one item of its function's Customize allow-list (a setup
@@ -412,10 +411,13 @@ impl Call<'_> {
             };
             (page, link)
         } else {
-            let lowest_page = match self.shared.fixtures.permissions.settings.page_zero {
-                PageZero::FirstPage => 0,
-                PageZero::BadRequest => 1,
-            };
+            let lowest_page = self
+                .shared
+                .fixtures
+                .permissions
+                .settings
+                .page_zero
+                .lowest_page();
             // Page 0, where it is served, is the first page.
             let page = match paging_param(self.request, "page", lowest_page) {
                 Ok(p) => p.unwrap_or(1).max(1),

@@ -23,7 +23,7 @@ use url::Url;
 use super::{ApiMember, Inner, Shared};
 use crate::connectwise::error::ErrorBody;
 use crate::connectwise::journal::JournalEntry;
-use crate::connectwise::security::{BadCredentials, Route};
+use crate::connectwise::security::{BadCredentials, Route, Settings};
 use crate::model::{FunctionName, Level, Operation};
 
 pub(crate) use answer::{Answer, CONTENT_TYPE};
@@ -231,24 +231,7 @@ fn authenticate(
             &ErrorBody::new("Security", "SSL is required."),
         ));
     }
-    let refuse = || match settings.bad_credentials {
-        BadCredentials::Unauthorized => Answer::error(
-            401,
-            &ErrorBody::new(&settings.unauthorized_code, &settings.unauthorized_message),
-        ),
-        BadCredentials::UserNotAuthenticated => Answer::error(
-            401,
-            &ErrorBody::new("ConnectWiseApi", "UserNotAuthenticated"),
-        ),
-        // The body of a resource that does not exist: nothing says it was the credentials.
-        BadCredentials::NotFound => {
-            let path = request.url.path();
-            Answer::not_found(format!(
-                "The requested resource {} was not found.",
-                api_path(path).unwrap_or(path)
-            ))
-        }
-    };
+    let refuse = || credentials_refused(settings, settings.bad_credentials, request.url.path());
     let header = request
         .headers
         .get("authorization")
@@ -285,6 +268,38 @@ fn authenticate(
     Ok(Arc::clone(member))
 }
 
+/// How ConnectWise refuses credentials it does not accept when it follows `shape`, for a
+/// request to `path`.
+pub(crate) fn credentials_refused(
+    settings: &Settings,
+    shape: BadCredentials,
+    path: &str,
+) -> Answer {
+    match shape {
+        BadCredentials::Unauthorized => Answer::error(
+            401,
+            &ErrorBody::new(&settings.unauthorized_code, &settings.unauthorized_message),
+        ),
+        BadCredentials::UserNotAuthenticated => Answer::error(
+            401,
+            &ErrorBody::new("ConnectWiseApi", "UserNotAuthenticated"),
+        ),
+        // The body of a resource that does not exist: nothing says it was the credentials.
+        BadCredentials::NotFound => Answer::not_found(format!(
+            "The requested resource {} was not found.",
+            api_path(path).unwrap_or(path)
+        )),
+    }
+}
+
+/// How ConnectWise refuses a request the member's role does not allow.
+pub(crate) fn refused_by_role(settings: &Settings) -> Answer {
+    Answer::error(
+        403,
+        &ErrorBody::new(&settings.security_code, &settings.security_message),
+    )
+}
+
 /// Whether a level lets the member act on a record (`owned`: it is the member's own).
 fn permits(level: Level, owned: bool) -> bool {
     match level {
@@ -319,11 +334,17 @@ fn paging_param(request: &Request<'_>, name: &str, least: usize) -> Result<Optio
     }
     match digits.parse::<usize>() {
         Ok(n) if (least..=LARGEST_PAGING_NUMBER).contains(&n) => Ok(Some(n)),
-        _ => Err(Answer::bad_request(format!(
-            "Invalid {name} \"{text}\": expected a whole number from {least} to \
-             {LARGEST_PAGING_NUMBER}."
-        ))),
+        _ => Err(paging_refused(name, &text, least)),
     }
+}
+
+/// The 400 for a paging parameter (`page`, `pageSize`, `pageId`) written as `text`, below
+/// `least` or past [`LARGEST_PAGING_NUMBER`].
+pub(crate) fn paging_refused(name: &str, text: &str, least: usize) -> Answer {
+    Answer::bad_request(format!(
+        "Invalid {name} \"{text}\": expected a whole number from {least} to \
+         {LARGEST_PAGING_NUMBER}."
+    ))
 }
 
 struct Call<'a> {
@@ -339,13 +360,7 @@ impl Call<'_> {
     }
 
     fn forbidden(&self) -> Answer {
-        Answer::error(
-            403,
-            &ErrorBody::new(
-                &self.shared.fixtures.permissions.settings.security_code,
-                &self.shared.fixtures.permissions.settings.security_message,
-            ),
-        )
+        refused_by_role(&self.shared.fixtures.permissions.settings)
     }
 
     fn json_body(&self) -> Result<Value, Answer> {
