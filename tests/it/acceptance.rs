@@ -40,7 +40,9 @@ fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_s
         &scratch,
         &["run", "--tags", "@CL-01", "--allow-writes"],
     ))
-    .finish();
+    // The preflight alone sends three requests for each of the plan's ~100 profiles at
+    // ConnectWise's 300 a minute: over a minute. The bound only guards against a hang.
+    .finish_within(std::time::Duration::from_secs(600));
 
     run.assert_code(0);
     let verified = run
@@ -56,7 +58,8 @@ fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_s
     let preflight = format!(
         "preflight: checking {members} profiles on {}: about {} requests at ",
         served.site,
-        2 * members
+        cw_conform::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE as usize * members
+            + cw_conform::harness::documented::PROBE_REQUESTS as usize
     );
     let announced = run
         .stderr
@@ -102,7 +105,8 @@ fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_s
         });
     scratch.write(".env", &broken);
 
-    let refused = Running::start(cw_conform(&scratch, &["run", "--tags", "@CL-01"])).finish();
+    let refused = Running::start(cw_conform(&scratch, &["run", "--tags", "@CL-01"]))
+        .finish_within(std::time::Duration::from_secs(600));
 
     refused.assert_code(2);
     for problem in [
