@@ -239,12 +239,13 @@ bench_footprint() {
     if [ "$build" = "build --release" ]; then
       binaries="cw-conform $(size_of "$dir/release/cw-conform")"
     else
-      # The debug binary (the `it` tests run it), and each test executable cargo names.
+      # The debug binary (the `it` tests run it), and each test executable cargo names
+      # ("Executable unittests src/lib.rs (PATH)"), by its source.
       binaries="cw-conform $(size_of "$dir/debug/cw-conform")"
-      local executable
-      while read -r executable; do
-        binaries+=", $(basename "$executable" | sed 's/-[0-9a-f]*$//') $(size_of "$executable")"
-      done < <(sed -n 's/^ *Executable .*(\(.*\))$/\1/p' "$scratch/err")
+      local source executable
+      while IFS='|' read -r source executable; do
+        binaries+=", $source $(size_of "$executable")"
+      done < <(sed -n 's/^ *Executable \(.*\) (\(.*\))$/\1|\2/p' "$scratch/err")
     fi
     printf '  clean cargo %s: %s crates compiled in %d s wall, %d s CPU (user + system), peak RSS %s; target %s; binaries: %s; load %s\n' \
       "$build" "$crates" $(( (end - start) / 1000 )) "$cpu" "$peak" "$(size_of "$dir")" "$binaries" "$(cut -d' ' -f1-3 /proc/loadavg)"
