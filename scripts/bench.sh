@@ -19,9 +19,14 @@
 #            integration) with and without --reuse-servers, and the reference integration in
 #            process. Goal: with reuse, under 3x the in-process time plus one start (1 s) per
 #            server the run started (one per credential set and role).
-# - footprint: the packages in Cargo.lock; with FOOTPRINT_BUILD=1 also a clean
-#            `cargo build --release` and a clean `cargo test --no-run`, each in a target
-#            directory of its own: wall time, the directory's size, and the load average.
+# - footprint: the packages in Cargo.lock and those built in two versions; with
+#            FOOTPRINT_BUILD=1 also a clean `cargo build --release` and a clean
+#            `cargo test --no-run`, each in a fresh target directory of its own (under
+#            FOOTPRINT_DIR, default a temporary one): the crates compiled, wall time, CPU
+#            time (user + system, which other builds on the machine sway far less than wall
+#            time), the peak RSS of the largest single process (rustc or the linker), the
+#            directory's size, the binaries' sizes, and the load average. Nothing else is
+#            built first. Run it under `nice` on a shared machine.
 #
 # The floor is `scripts/floor` (a copy of the stack's floor benchmark), built in
 # target/floor. Everything binds to 127.0.0.1. wrk is installed from Debian when missing.
@@ -35,8 +40,11 @@ runs="${2:-3}"
 seconds="${SECONDS_PER_WRK:-10}"
 cpus="$(nproc)"
 
-[ -n "${CW_CONFORM:-}" ] || cargo build --release --quiet
-cargo build --release --quiet --manifest-path scripts/floor/Cargo.toml --target-dir target/floor
+# The footprint measures clean builds of its own, so nothing is built before it.
+if [ "$what" != footprint ]; then
+  [ -n "${CW_CONFORM:-}" ] || cargo build --release --quiet
+  cargo build --release --quiet --manifest-path scripts/floor/Cargo.toml --target-dir target/floor
+fi
 release="${CARGO_TARGET_DIR:-target}/release"
 cw="${CW_CONFORM:-$release/cw-conform}"
 floor=./target/floor/release/floor
@@ -203,21 +211,44 @@ bench_reuse() {
   done
 }
 
+# The size of a file or directory, as `du -sh` gives it.
+size_of() { du -sh "$1" | cut -f1; }
+
 bench_footprint() {
-  local packages
+  local packages twice
   packages="$(grep -c '^name = ' Cargo.lock)"
-  echo "footprint: $packages packages in Cargo.lock"
+  # A package in two versions is built twice, and so is one version with two feature sets
+  # (one for build scripts and macros, one for the crate).
+  twice="$(cargo tree --duplicates --edges normal,build,dev --depth 0 --prefix none --quiet \
+    | awk '/^[a-z]/ { versions[$1] = versions[$1] (versions[$1] == "" ? "" : "/") $2 }
+           END { for (name in versions) print name " " versions[name] }' | sort | paste -sd',' | sed 's/,/, /g')"
+  echo "footprint: $packages packages in Cargo.lock; built twice: ${twice:-none}"
   [ "${FOOTPRINT_BUILD:-0}" = 1 ] || return 0
-  local build
+  local root="${FOOTPRINT_DIR:-$scratch}" build
   for build in "build --release" "test --no-run"; do
-    local dir="$scratch/footprint-target" start end
+    local dir="$root/footprint-target" start end crates cpu peak binaries
     rm -rf "$dir"
     start=$(now_ms)
     # shellcheck disable=SC2086 # the words of the cargo command
-    cargo $build --quiet --target-dir "$dir" > /dev/null 2> "$scratch/err" || { cat "$scratch/err" >&2; return 1; }
+    /usr/bin/time -v -o "$scratch/time" cargo $build --target-dir "$dir" > /dev/null 2> "$scratch/err" \
+      || { cat "$scratch/err" >&2; return 1; }
     end=$(now_ms)
-    printf '  clean cargo %s: %d s, target %s; load %s\n' \
-      "$build" $(( (end - start) / 1000 )) "$(du -sh "$dir" | cut -f1)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    crates="$(grep -c '^ *Compiling ' "$scratch/err")"
+    cpu="$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%d", s }' "$scratch/time")"
+    peak="$(awk -F': ' '/Maximum resident set size/ { printf "%d MB", $2 / 1024 }' "$scratch/time")"
+    if [ "$build" = "build --release" ]; then
+      binaries="cw-conform $(size_of "$dir/release/cw-conform")"
+    else
+      # The debug binary (the `it` tests run it), and each test executable cargo names
+      # ("Executable unittests src/lib.rs (PATH)"), by its source.
+      binaries="cw-conform $(size_of "$dir/debug/cw-conform")"
+      local source executable
+      while IFS='|' read -r source executable; do
+        binaries+=", $source $(size_of "$executable")"
+      done < <(sed -n 's/^ *Executable \(.*\) (\(.*\))$/\1|\2/p' "$scratch/err")
+    fi
+    printf '  clean cargo %s: %s crates compiled in %d s wall, %d s CPU (user + system), peak RSS %s; target %s; binaries: %s; load %s\n' \
+      "$build" "$crates" $(( (end - start) / 1000 )) "$cpu" "$peak" "$(size_of "$dir")" "$binaries" "$(cut -d' ' -f1-3 /proc/loadavg)"
     rm -rf "$dir"
   done
 }
