@@ -58,8 +58,8 @@ fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_s
     let preflight = format!(
         "preflight: checking {members} profiles on {}: about {} requests at ",
         served.site,
-        cw_conform::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE as usize * members
-            + cw_conform::harness::documented::PROBE_REQUESTS as usize
+        cw_conform::harness::sandbox::PREFLIGHT_REQUESTS_PER_PROFILE * members as u64
+            + cw_conform::harness::documented::PROBE_REQUESTS
     );
     let announced = run
         .stderr
