@@ -158,25 +158,16 @@ fn customize_lines(permissions: &PermissionMap, role: &SecurityRole) -> Vec<Stri
             let others = if disallowed.is_empty() {
                 "every other item".to_owned()
             } else {
-                format!("{} and any other item the site has", quoted(&disallowed))
+                format!("{} and any other item the site has", crate::model::role::quoted(&disallowed))
             };
             Some(format!(
                 "{} > {}: click Customize; keep only {} under \"Allow access to these\", and move {others} to \"Disallow access to these\"",
                 function.module,
                 function.function,
-                quoted(allowed),
+                crate::model::role::quoted(allowed),
             ))
         })
         .collect()
-}
-
-/// Items as a person reads them: `"Firewall", "Server"`.
-fn quoted(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|item| format!("\"{item}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The roles of the plan that limit a Customize allow-list, each with its limits in short
@@ -189,7 +180,10 @@ fn limited_roles(plan: &[PlannedRole]) -> Vec<(&str, String)> {
                 .limited()
                 .filter_map(|(function, _)| {
                     let items = role.effective_limit(function)?;
-                    Some(format!("{function} only {}", quoted(items)))
+                    Some(format!(
+                        "{function} only {}",
+                        crate::model::role::quoted(items)
+                    ))
                 })
                 .collect();
             (!limits.is_empty()).then(|| (role.name.as_str(), limits.join("; ")))

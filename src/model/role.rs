@@ -236,7 +236,7 @@ pub enum CustomizeDifference {
 }
 
 /// Items as a person reads them: `"Firewall", "Server"`.
-fn quoted(items: &[String]) -> String {
+pub(crate) fn quoted(items: &[String]) -> String {
     items
         .iter()
         .map(|item| format!("\"{item}\""))

@@ -1849,28 +1849,14 @@ async fn a_member_of_the_members_file_carries_its_customize_limits() {
             .collect()
     };
 
-    let limited = caller("firewalls")
-        .send(reqwest::Method::GET, "/company/configurations", &[], None)
-        .await;
-    let everything = caller("everything")
-        .send(reqwest::Method::GET, "/company/configurations", &[], None)
-        .await;
-    let limited_items = caller("firewalls")
-        .send(
-            reqwest::Method::GET,
-            "/system/mySecurity/customizeItems",
-            &[],
-            None,
-        )
-        .await;
-    let every_item = caller("everything")
-        .send(
-            reqwest::Method::GET,
-            "/system/mySecurity/customizeItems",
-            &[],
-            None,
-        )
-        .await;
+    let read = |member: &str, path: &'static str| {
+        let caller = caller(member);
+        async move { caller.send(reqwest::Method::GET, path, &[], None).await }
+    };
+    let limited = read("firewalls", "/company/configurations").await;
+    let everything = read("everything", "/company/configurations").await;
+    let limited_items = read("firewalls", "/system/mySecurity/customizeItems").await;
+    let every_item = read("everything", "/system/mySecurity/customizeItems").await;
     let refused: Vec<_> = mistakes
         .iter()
         .map(|(line, _)| {
