@@ -203,6 +203,10 @@ pub struct RunArgs {
     /// for an MCP integration, whose servers start a process each).
     #[arg(long)]
     pub concurrency: Option<usize>,
+    /// Threads the scenarios are spread over (default: one per CPU). Each runs its share
+    /// of the scenarios; --concurrency counts them all, so never more threads than that.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
     /// Do not print the step-by-step progress, only the report.
     #[arg(long)]
     pub quiet: bool,
@@ -661,6 +665,7 @@ pub async fn run(args: RunArgs, shared: Arc<Fixtures>) -> Result<u8, CommandErro
             args.concurrency
                 .unwrap_or_else(|| default_concurrency(args.integration))
         },
+        threads: args.threads,
         color: args.color.enabled(),
         progress,
         cucumber_json: outputs.iter().any(|o| o.format == Format::Cucumber),

@@ -3,7 +3,8 @@
 //! The shipped features are built into the binary; a user's own feature files (which may
 //! use the same steps) can be run instead. Each scenario gets its own mock; the after-hook
 //! drops the mock on a task of its own (dropping a wiremock server inline can hang a
-//! concurrent cucumber run).
+//! concurrent cucumber run). The scenarios are spread over one cucumber runner per core,
+//! each on a thread of its own, and their events merged for the writers (`runner/lanes.rs`).
 //!
 //! Every feature is parsed and checked before anything runs (`features.rs`): a file that is
 //! not valid Gherkin, or that has a block which would check nothing (an empty file or
@@ -21,12 +22,13 @@ use std::time::{Duration, Instant};
 use cucumber::event::{
     self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError,
 };
+use cucumber::feature::Ext as _;
 use cucumber::gherkin;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::parser;
 use cucumber::tag::Ext as _;
 use cucumber::writer::{self, Verbosity};
-use cucumber::{Event, World as _, WriterExt as _};
+use cucumber::{Event, World as _, Writer as _, WriterExt as _};
 use futures::stream;
 use include_dir::{Dir, include_dir};
 
@@ -61,6 +63,9 @@ pub struct RunOptions {
     pub paths: Vec<PathBuf>,
     /// Scenarios run at once.
     pub concurrency: usize,
+    /// Threads the scenarios are spread over (each runs its share, `concurrency` in all):
+    /// by default one per core. Never more than `concurrency`.
+    pub threads: Option<std::num::NonZeroUsize>,
     /// Colour the progress display.
     pub color: bool,
     /// Print the progress display at all.
@@ -99,6 +104,7 @@ impl Default for RunOptions {
             tags: None,
             paths: Vec::new(),
             concurrency: 16,
+            threads: None,
             color: false,
             progress: true,
             cucumber_json: false,
@@ -119,6 +125,12 @@ pub enum RunError {
     Read {
         /// The file or folder.
         path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The threads that run the scenarios could not be started.
+    #[error("could not start the threads that run the scenarios: {reason}")]
+    Threads {
         /// Why.
         reason: String,
     },
@@ -558,19 +570,6 @@ fn read_feature(path: PathBuf) -> Result<FeatureText, RunError> {
         reason: e.to_string(),
     })?;
     Ok(FeatureText { path, text })
-}
-
-/// Hands cucumber the features [`super::features::load`] parsed and checked.
-#[derive(Debug, Clone, Copy)]
-struct CheckedFeatures;
-
-impl cucumber::Parser<Vec<gherkin::Feature>> for CheckedFeatures {
-    type Cli = cucumber::cli::Empty;
-    type Output = stream::Iter<std::vec::IntoIter<parser::Result<gherkin::Feature>>>;
-
-    fn parse(self, input: Vec<gherkin::Feature>, _: Self::Cli) -> Self::Output {
-        stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
-    }
 }
 
 type Shared = Arc<Mutex<Vec<ScenarioResult>>>;
@@ -1184,69 +1183,71 @@ pub async fn run_until(
                 .then(|| writer::Json::for_tee(cucumber_json.clone())),
         ))
         .normalized();
-    let cucumber =
-        cucumber::Cucumber::<ConformanceWorld, _, _, _, _, cucumber::cli::Empty>::custom(
-            CheckedFeatures,
-            cucumber::runner::Basic::default(),
-            writer,
-        )
-        .steps(ConformanceWorld::collection())
-        .with_cli(cli)
-        .fail_on_skipped()
-        .before({
-            let context = Arc::clone(&context);
-            move |feature, rule, scenario, world| {
-                let existing_records =
-                    super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
-                world.begin(Arc::clone(&context), existing_records);
-                world.refused_row = super::arrange::a_row_meant_to_be_refused(scenario);
-                Box::pin(async {})
+    let mut writer = writer.fail_on_skipped();
+    let cucumber::cli::Opts {
+        runner: runner_cli,
+        writer: writer_cli,
+        ..
+    } = cli;
+    // The filter is applied here, once, before the scenarios are shared out over lanes.
+    let features: Vec<gherkin::Feature> = loaded
+        .features
+        .into_iter()
+        .map(|feature| chosen_scenarios(feature, &filter))
+        .collect();
+    let feature_order: std::collections::HashMap<String, usize> = features
+        .iter()
+        .enumerate()
+        .map(|(i, feature)| (path_of(feature), i))
+        .rev()
+        .collect();
+    let scenario_count = features.iter().map(gherkin::Feature::count_scenarios).sum();
+    let threads = options
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, std::num::NonZero::get);
+    let concurrency = options.concurrency.max(1);
+    let lane_count = lanes::count(concurrency, scenario_count, threads);
+    let plan = match lanes::plan(features.clone(), lane_count) {
+        Some(plan) => plan,
+        None => lanes::plan(features, 1).expect("one lane tells no features apart"),
+    };
+    let lanes::Plan { shares, mut merger } = plan;
+    let each = lanes::concurrency_of_each(concurrency, shares.len());
+    let steps = ConformanceWorld::collection();
+    let lane = lane_runner(&context, &evidence_sink, steps, runner_cli);
+    let quiet = lanes::QuietPanics::hold();
+    let mut lanes = lanes::Lanes::start(
+        shares.into_iter().zip(each).collect(),
+        lane,
+        &tokio::runtime::Handle::current(),
+    )
+    .map_err(|e| RunError::Threads {
+        reason: e.to_string(),
+    })?;
+    let write_all = async {
+        for event in merger.opening() {
+            writer.handle_event(event, &writer_cli).await;
+        }
+        while let Some(event) = lanes.events.recv().await {
+            for event in merger.accept(event) {
+                writer.handle_event(event, &writer_cli).await;
             }
-        })
-        .after(move |feature, _, scenario, _, world| {
-            let evidence = Arc::clone(&evidence_sink);
-            let key = (
-                feature
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                scenario.position.line,
-            );
-            Box::pin(async move {
-                if let Some(world) = world {
-                    let outcome = world.result.as_ref().map(|r| r.outcome);
-                    let journal = world.shown_journal();
-                    let arranged = (
-                        world
-                            .arranged
-                            .iter()
-                            .map(|(name, record)| (name.clone(), record.id))
-                            .collect(),
-                        super::arrange::members_known(world),
-                        world.emulated.clone(),
-                    );
-                    let findings = world.stop_integrations().await;
-                    let failure = failing(&findings);
-                    evidence
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(
-                            key,
-                            (outcome, journal, arranged, world.performed > 0, findings),
-                        );
-                    world.finish().await;
-                    if let Some(failure) = failure {
-                        panic!("{failure}");
-                    }
-                }
-            })
-        })
-        .filter_run(loaded.features, filter);
+        }
+        for event in lanes::Merger::closing() {
+            writer.handle_event(event, &writer_cli).await;
+        }
+    };
     let interrupted = tokio::select! {
-        _ = cucumber => false,
+        () = write_all => false,
         () = stop => true,
     };
+    if interrupted {
+        lanes.cancel();
+    }
+    lanes.join().await;
+    drop(quiet);
+    drop(writer);
     // Kept servers are stopped after the last scenario, and on an interrupt.
     // A server already running reports only what it sent after the last scenario.
     let server_reuse = match context.mcp.as_ref().and_then(|mcp| mcp.kept.as_ref()) {
@@ -1273,6 +1274,14 @@ pub async fn run_until(
         }
     }
     drop(evidence);
+    // Lanes finish in any order; the results are given in the order the scenarios are
+    // written, as one runner gives them.
+    scenarios.sort_by_key(|s| {
+        (
+            feature_order.get(&s.feature).copied().unwrap_or(usize::MAX),
+            s.line,
+        )
+    });
     let left_out = left_out
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -1337,6 +1346,94 @@ pub async fn run_until(
         baseline: None,
         server_reuse,
     })
+}
+
+/// A feature with only the scenarios `filter` chooses, kept as cucumber's `filter_run`
+/// keeps them.
+fn chosen_scenarios(
+    mut feature: gherkin::Feature,
+    filter: &impl Fn(&gherkin::Feature, Option<&gherkin::Rule>, &gherkin::Scenario) -> bool,
+) -> gherkin::Feature {
+    let scenarios = std::mem::take(&mut feature.scenarios);
+    feature.scenarios = scenarios
+        .into_iter()
+        .filter(|s| filter(&feature, None, s))
+        .collect();
+    let mut rules = std::mem::take(&mut feature.rules);
+    for rule in &mut rules {
+        let scenarios = std::mem::take(&mut rule.scenarios);
+        rule.scenarios = scenarios
+            .into_iter()
+            .filter(|s| filter(&feature, Some(rule), s))
+            .collect();
+    }
+    feature.rules = rules;
+    feature
+}
+
+/// What runs one lane's share of the scenarios: cucumber's runner with the steps, and the
+/// hooks that give each scenario its World and keep what its World saw.
+fn lane_runner(
+    context: &Arc<RunContext>,
+    evidence: &Evidence,
+    steps: cucumber::step::Collection<ConformanceWorld>,
+    cli: cucumber::runner::basic::Cli,
+) -> impl Fn(
+    Vec<gherkin::Feature>,
+    usize,
+) -> stream::LocalBoxStream<'static, lanes::LaneEvent<ConformanceWorld>>
++ Clone
++ Send
++ 'static {
+    let (context, evidence) = (Arc::clone(context), Arc::clone(evidence));
+    move |features, concurrency| {
+        let mut cli = cli.clone();
+        cli.concurrency = Some(concurrency);
+        let context = Arc::clone(&context);
+        let evidence_sink = Arc::clone(&evidence);
+        let runner = cucumber::runner::Basic::default()
+            .steps(steps.clone())
+            .before(move |feature, rule, scenario, world| {
+                let existing_records =
+                    super::tags_of(feature, rule, scenario).any(|t| t == "existing-records");
+                world.begin(Arc::clone(&context), existing_records);
+                world.refused_row = super::arrange::a_row_meant_to_be_refused(scenario);
+                Box::pin(async {})
+            })
+            .after(move |feature, _, scenario, _, world| {
+                let evidence = Arc::clone(&evidence_sink);
+                let key = (path_of(feature), scenario.position.line);
+                Box::pin(async move {
+                    if let Some(world) = world {
+                        let outcome = world.result.as_ref().map(|r| r.outcome);
+                        let journal = world.shown_journal();
+                        let arranged = (
+                            world
+                                .arranged
+                                .iter()
+                                .map(|(name, record)| (name.clone(), record.id))
+                                .collect(),
+                            super::arrange::members_known(world),
+                            world.emulated.clone(),
+                        );
+                        let findings = world.stop_integrations().await;
+                        let failure = failing(&findings);
+                        evidence
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(
+                                key,
+                                (outcome, journal, arranged, world.performed > 0, findings),
+                            );
+                        world.finish().await;
+                        if let Some(failure) = failure {
+                            panic!("{failure}");
+                        }
+                    }
+                })
+            });
+        cucumber::Runner::run(runner, stream::iter(features.into_iter().map(Ok)), cli)
+    }
 }
 
 /// A feature's path as results name it.
@@ -1481,6 +1578,7 @@ pub(crate) fn actions_asked(
 
 #[cfg(test)]
 mod coverage;
+mod lanes;
 
 #[cfg(test)]
 mod tests {
@@ -1625,6 +1723,50 @@ mod tests {
                 block.rule
             );
         }
+    }
+
+    /// The whole run on one thread and spread over three: the same results, in the same
+    /// order, and the same progress display.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_spread_over_threads_reports_as_one_on_a_single_thread() {
+        let on = |threads: usize| {
+            let options = RunOptions {
+                tags: Some("@LP-01 or @SD-01 or @RB-01 or @SF-03".to_owned()),
+                concurrency: 6,
+                threads: std::num::NonZeroUsize::new(threads),
+                ..RunOptions::default()
+            };
+            async move {
+                let shown = SharedBuffer::default();
+                let summary = run(&options, Box::new(shown.clone())).await.unwrap();
+                let shown = String::from_utf8(shown.0.lock().unwrap().clone()).unwrap();
+                (summary, shown)
+            }
+        };
+        let (one, one_shown) = on(1).await;
+        let (three, three_shown) = on(3).await;
+        let results = |summary: &RunSummary| -> Vec<(String, usize, bool, Option<Outcome>)> {
+            summary
+                .scenarios
+                .iter()
+                .map(|s| (s.feature.clone(), s.line, s.passed(), s.outcome))
+                .collect()
+        };
+        assert!(
+            one.scenarios.len() > 10,
+            "{} scenarios",
+            one.scenarios.len()
+        );
+        assert!(one.scenarios.iter().all(ScenarioResult::passed));
+        assert_eq!(results(&one), results(&three));
+        let progress = |shown: &str| -> Vec<String> {
+            shown
+                .lines()
+                .filter(|line| !line.contains("Arranged"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(progress(&one_shown), progress(&three_shown));
     }
 
     /// Through the library, as the CLI and `cargo test` run features: a feature with an
