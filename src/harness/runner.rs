@@ -530,15 +530,22 @@ fn collect_builtin(dir: &Dir<'static>, files: &mut Vec<FeatureText>) {
 
 pub(super) fn user_features(paths: &[PathBuf]) -> Result<Vec<FeatureText>, RunError> {
     let mut files = Vec::new();
+    // A file named twice (itself and in its folder, or by two spellings) runs once: its
+    // scenarios are known by file and line.
+    let mut seen = std::collections::HashSet::new();
+    let mut first_time =
+        |path: &Path| seen.insert(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
     for path in paths {
         if path.is_dir() {
             let mut found = Vec::new();
             feature_files(path, &mut found)?;
             found.sort();
             for entry in found {
-                files.push(read_feature(entry)?);
+                if first_time(&entry) {
+                    files.push(read_feature(entry)?);
+                }
             }
-        } else {
+        } else if first_time(path) {
             files.push(read_feature(path.clone())?);
         }
     }
@@ -1208,11 +1215,7 @@ pub async fn run_until(
         .map_or(1, std::num::NonZero::get);
     let concurrency = options.concurrency.max(1);
     let lane_count = lanes::count(concurrency, scenario_count, threads);
-    let plan = match lanes::plan(features.clone(), lane_count) {
-        Some(plan) => plan,
-        None => lanes::plan(features, 1).expect("one lane tells no features apart"),
-    };
-    let lanes::Plan { shares, mut merger } = plan;
+    let lanes::Plan { shares, mut merger } = lanes::plan(features, lane_count);
     let each = lanes::concurrency_of_each(concurrency, shares.len());
     let steps = ConformanceWorld::collection();
     let lane = lane_runner(&context, &evidence_sink, steps, runner_cli);
@@ -1863,6 +1866,30 @@ mod tests {
             names,
             ["a/one.feature", "b/deeper/two.feature", "top.feature"]
         );
+    }
+
+    #[test]
+    fn a_file_named_twice_is_read_once() {
+        let folder = std::env::temp_dir().join(format!("cw-conform-twice-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        for file in ["one.feature", "two.feature"] {
+            std::fs::write(folder.join(file), format!("Feature: {file}\n")).unwrap();
+        }
+        let given = [
+            folder.join("one.feature"),
+            folder.clone(),
+            folder.join(".").join("two.feature"),
+        ];
+
+        let found = user_features(&given).unwrap();
+        let _ = std::fs::remove_dir_all(&folder);
+
+        let names: Vec<String> = found
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["one.feature", "two.feature"]);
     }
 
     #[test]

@@ -241,6 +241,23 @@ fn key_of(feature: &gherkin::Feature) -> FeatureKey {
     )
 }
 
+/// A copy of `feature` without its scenarios (its rules too), for a lane to fill: copied
+/// without them, since a feature may hold thousands.
+fn shell(feature: &mut gherkin::Feature) -> gherkin::Feature {
+    let scenarios = std::mem::take(&mut feature.scenarios);
+    let ruled: Vec<Vec<gherkin::Scenario>> = feature
+        .rules
+        .iter_mut()
+        .map(|rule| std::mem::take(&mut rule.scenarios))
+        .collect();
+    let shell = feature.clone();
+    feature.scenarios = scenarios;
+    for (rule, scenarios) in feature.rules.iter_mut().zip(ruled) {
+        rule.scenarios = scenarios;
+    }
+    shell
+}
+
 /// A scenario's place in the run: its feature, its rule (by index in the feature) and its
 /// index among all scenarios in the order they are written (a feature's own scenarios, then
 /// each rule's).
@@ -261,20 +278,23 @@ pub(super) struct Plan<W> {
 }
 
 /// Scenario i, in the order written, goes to lane i mod `lanes`. Features with no
-/// scenario are dropped (a runner reports nothing of them either). `None` when two
-/// features could not be told apart in the lanes' events (the same file twice): such a
-/// run takes one lane.
-pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Option<Plan<W>> {
-    let features: Vec<gherkin::Feature> = features
+/// scenario are dropped (a runner reports nothing of them either). The features are told
+/// apart by file, name and line: a run reads each file once.
+pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Plan<W> {
+    let mut features: Vec<gherkin::Feature> = features
         .into_iter()
         .filter(|f| f.count_scenarios() > 0)
         .collect();
-    let mut index = HashMap::new();
-    for (i, feature) in features.iter().enumerate() {
-        if index.insert(key_of(feature), i).is_some() {
-            return None;
-        }
-    }
+    let index: HashMap<FeatureKey, usize> = features
+        .iter()
+        .enumerate()
+        .map(|(i, feature)| (key_of(feature), i))
+        .collect();
+    assert_eq!(
+        index.len(),
+        features.len(),
+        "a run reads each feature file once"
+    );
     let lanes = lanes.max(1);
     let mut shares: Vec<Vec<gherkin::Feature>> = vec![Vec::new(); lanes];
     let mut places = Vec::new();
@@ -284,21 +304,9 @@ pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Option<P
     let mut feature_last = Vec::new();
     let mut rule_last = HashMap::new();
     let mut next_lane = 0;
-    for (f, feature) in features.iter().enumerate() {
-        let mut copies: Vec<gherkin::Feature> = (0..lanes)
-            .map(|_| gherkin::Feature {
-                scenarios: Vec::new(),
-                rules: feature
-                    .rules
-                    .iter()
-                    .map(|rule| gherkin::Rule {
-                        scenarios: Vec::new(),
-                        ..rule.clone()
-                    })
-                    .collect(),
-                ..feature.clone()
-            })
-            .collect();
+    for (f, feature) in features.iter_mut().enumerate() {
+        let mut copies = vec![shell(feature); lanes];
+        let feature = &*feature;
         let written = feature.scenarios.iter().map(|s| (None, s)).chain(
             feature
                 .rules
@@ -368,7 +376,7 @@ pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Option<P
     );
     let held = places.iter().map(|_| Vec::new()).collect();
     let started = vec![false; places.len()];
-    Some(Plan {
+    Plan {
         shares,
         merger: Merger {
             features: features.into_iter().map(Source::new).collect(),
@@ -387,7 +395,7 @@ pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Option<P
             opened: Vec::new(),
             totals,
         },
-    })
+    }
 }
 
 /// An event to write, or a marker that a feature or rule begins (written when the first
@@ -782,20 +790,13 @@ mod tests {
 
     #[test]
     fn scenarios_are_dealt_to_the_lanes_in_the_order_written() {
-        let plan = plan::<World>(features(), 2).unwrap();
+        let plan = plan::<World>(features(), 2);
         let lanes: Vec<Vec<String>> = plan.shares.iter().map(|share| names(share)).collect();
         assert_eq!(lanes, [vec!["A/a1", "A/a3", "B/b2"], vec!["A/a2", "B/b1"]]);
         // A lane's copy of a rule holds only its scenarios; the feature with none is in no lane.
         assert_eq!(plan.shares[1][1].rules[0].scenarios.len(), 1);
         assert!(plan.shares.iter().flatten().all(|f| f.name != "C"));
         assert_eq!(plan.merger.totals, (2, 1, 5, 5));
-    }
-
-    #[test]
-    fn the_same_feature_twice_cannot_be_told_apart_in_lanes() {
-        let mut twice = features();
-        twice.push(twice[0].clone());
-        assert!(plan::<World>(twice, 2).is_none());
     }
 
     /// What a lane would send of a scenario's event.
@@ -853,7 +854,7 @@ mod tests {
 
     #[test]
     fn the_lanes_events_are_merged_as_one_runner_would_give_them() {
-        let Plan { shares, mut merger } = plan::<World>(features(), 2).unwrap();
+        let Plan { shares, mut merger } = plan::<World>(features(), 2);
         let (zero, one) = (&shares[0], &shares[1]);
         let feature_of = |share: &[gherkin::Feature], i: usize| Source::new(share[i].clone());
         // Lane 1 runs all of its share before lane 0 starts.
