@@ -957,6 +957,20 @@ pub(crate) struct PlannedSandbox {
 }
 
 impl PlannedSandbox {
+    /// `run --allow-writes --tags @LP-02`, its JSON report to `report` in the scratch folder.
+    fn lp02_run(&self, report: &str) -> Command {
+        self.command(&[
+            "run",
+            "--allow-writes",
+            "--tags",
+            "@LP-02",
+            "--format",
+            "json",
+            "--output",
+            report,
+        ])
+    }
+
     /// `serve` with the members of `members` (a members file).
     fn start(members: &str) -> Self {
         Self::start_with(|_, _| members.to_owned(), &[])
@@ -1637,19 +1651,10 @@ fn the_customize_limit_scenarios_run_as_the_member_holding_the_limited_role() {
         &[],
     );
 
-    let run = Running::start(sandbox.command(&[
-        "run",
-        "--allow-writes",
-        "--tags",
-        "@LP-02",
-        "--format",
-        "json",
-        "--output",
-        "report.json",
-    ]))
-    // The preflight of every profile the plan lists, and the LP-02 scenarios, at 900
-    // requests a minute: a guard against a hang on a loaded machine, not a time checked.
-    .finish_within(Duration::from_secs(5 * 60));
+    let run = Running::start(sandbox.lp02_run("report.json"))
+        // The preflight of every profile the plan lists, and the LP-02 scenarios, at 900
+        // requests a minute: a guard against a hang on a loaded machine, not a time checked.
+        .finish_within(Duration::from_secs(5 * 60));
 
     run.assert_code(0);
     assert!(
@@ -1716,16 +1721,7 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
         },
         &[],
     );
-    let mut without = sandbox.command(&[
-        "run",
-        "--allow-writes",
-        "--tags",
-        "@LP-02",
-        "--format",
-        "json",
-        "--output",
-        "without.json",
-    ]);
+    let mut without = sandbox.lp02_run("without.json");
     // The profiles file without the limited role's profile.
     let profiles = sandbox.scratch.read("sandbox-profiles.toml");
     let (kept, dropped) = profiles
