@@ -14,6 +14,7 @@
 #            and their ratio. Goal: 20k within 1.5x of 1k per scenario.
 # - scaling: the whole suite at --concurrency 1, 2, and the CPU count (and 8 when the
 #            machine has 8 or more cores). Goal: never slower with more; 3x at 8 vs 1.
+#            Then the default concurrency on one thread (--threads 1) and on one per CPU.
 # - reuse:   a subset of the suite (REUSE_TAGS) through a slow-starting MCP server
 #            (examples/faulty_integration.rs --start-delay-ms 1000, the reference
 #            integration) with and without --reuse-servers, and the reference integration in
@@ -181,6 +182,11 @@ bench_scaling() {
       [ -z "$base" ] && base="$ms"
       line+=" c=$level $ms ms (x$(ratio "$base" "$ms"), $(cat "$scratch/cpu") CPU-ms)"
     done
+    # The default concurrency on one thread, and spread over one thread per CPU.
+    local one spread
+    one="$(timed "$cw" run --quiet --threads 1)"
+    spread="$(timed "$cw" run --quiet)"
+    line+="; c=16 on 1 thread $one ms, on $cpus threads $spread ms (x$(ratio "$one" "$spread"))"
     echo "$line; load $(cut -d' ' -f1 /proc/loadavg)"
   done
 }
