@@ -346,27 +346,20 @@ pub(super) fn plan<W>(features: Vec<gherkin::Feature>, lanes: usize) -> Plan<W> 
         }
         feature_lanes.push(lanes_with_it);
     }
-    let rules = features
-        .iter()
-        .enumerate()
-        .flat_map(|(f, feature)| {
+    let every_rule = || {
+        features.iter().enumerate().flat_map(|(f, feature)| {
             feature
                 .rules
                 .iter()
                 .enumerate()
-                .map(move |(r, rule)| ((f, r), Source::new(rule.clone())))
+                .map(move |(r, rule)| (f, r, rule))
         })
+    };
+    let rules = every_rule()
+        .map(|(f, r, rule)| ((f, r), Source::new(rule.clone())))
         .collect();
-    let rule_index = features
-        .iter()
-        .enumerate()
-        .flat_map(|(f, feature)| {
-            feature
-                .rules
-                .iter()
-                .enumerate()
-                .map(move |(r, rule)| ((f, rule.position.line), r))
-        })
+    let rule_index = every_rule()
+        .map(|(f, r, rule)| ((f, rule.position.line), r))
         .collect();
     let totals = (
         features.len(),
@@ -852,41 +845,45 @@ mod tests {
             .collect()
     }
 
+    /// The events of a lane that runs its share one scenario after another.
+    fn ran_alone(share: &[gherkin::Feature]) -> Vec<Portable> {
+        let ran = |scenario: &gherkin::Scenario| {
+            [PortableScenario::Started, PortableScenario::Finished]
+                .map(|event| sent(share, &scenario.name, event))
+        };
+        let mut events = Vec::new();
+        for feature in share {
+            let source = Source::new(feature.clone());
+            for scenario in &feature.scenarios {
+                events.extend(ran(scenario));
+            }
+            for rule in &feature.rules {
+                for scenario in &rule.scenarios {
+                    events.extend(ran(scenario));
+                }
+                events.push(Portable::RuleFinished(
+                    source.clone(),
+                    Source::new(rule.clone()),
+                ));
+            }
+            events.push(Portable::FeatureFinished(source));
+        }
+        events
+    }
+
     #[test]
     fn the_lanes_events_are_merged_as_one_runner_would_give_them() {
         let Plan { shares, mut merger } = plan::<World>(features(), 2);
-        let (zero, one) = (&shares[0], &shares[1]);
-        let feature_of = |share: &[gherkin::Feature], i: usize| Source::new(share[i].clone());
         // Lane 1 runs all of its share before lane 0 starts.
-        let lane_one = vec![
-            sent(one, "a2", PortableScenario::Started),
-            sent(one, "a2", PortableScenario::Finished),
-            Portable::FeatureFinished(feature_of(one, 0)),
-            sent(one, "b1", PortableScenario::Started),
-            sent(one, "b1", PortableScenario::Finished),
-            Portable::RuleFinished(feature_of(one, 1), Source::new(one[1].rules[0].clone())),
-            Portable::FeatureFinished(feature_of(one, 1)),
-        ];
         let mut written = Vec::new();
-        for event in lane_one {
+        for event in ran_alone(&shares[1]) {
             written.extend(merger.accept(event));
         }
         assert!(
             written.is_empty(),
             "nothing is written before the first scenario starts"
         );
-        let lane_zero = vec![
-            sent(zero, "a1", PortableScenario::Started),
-            sent(zero, "a1", PortableScenario::Finished),
-            sent(zero, "a3", PortableScenario::Started),
-            sent(zero, "a3", PortableScenario::Finished),
-            Portable::FeatureFinished(feature_of(zero, 0)),
-            sent(zero, "b2", PortableScenario::Started),
-            sent(zero, "b2", PortableScenario::Finished),
-            Portable::RuleFinished(feature_of(zero, 1), Source::new(zero[1].rules[0].clone())),
-            Portable::FeatureFinished(feature_of(zero, 1)),
-        ];
-        for event in lane_zero {
+        for event in ran_alone(&shares[0]) {
             written.extend(merger.accept(event));
         }
         assert_eq!(
