@@ -636,7 +636,7 @@ impl Client {
                 site,
                 reason: reason_of(&e),
             })?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let body = super::body::parse(&bytes).unwrap_or(Value::Null);
         Ok(Raw {
             status,
             body,
