@@ -4,7 +4,7 @@
 //! serde_json grows each map as its fields arrive: the fields' list doubles (copied each
 //! time) and the map's index is rebuilt at each doubling, and what is left over stays
 //! allocated for as long as the record lives. A page of a thousand records is some
-//! fifteen thousand such maps. Here the fields (and array items) wait on one stack for the
+//! seven thousand such maps. Here the fields (and array items) wait on one stack for the
 //! whole body, and each object is made from them at once, at the size it has.
 
 use std::fmt;
