@@ -809,7 +809,11 @@ impl Fixtures {
                     .map_err(|e| FixtureError::invalid(&shown, Some(e.line()), e.to_string()))?;
                 continue;
             }
-            seed.insert(collection, Arc::new(parse_collection(&shown, &text)?));
+            let records = parse_collection(&shown, &text)?;
+            seed.insert(
+                collection,
+                Arc::new(records.into_iter().map(Arc::new).collect()),
+            );
         }
         for endpoint in &permissions.endpoints {
             if !seed.contains_key(&endpoint.collection) {

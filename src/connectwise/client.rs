@@ -629,14 +629,14 @@ impl Client {
         };
         let link = header("link");
         let retry = header("retry-after");
-        let bytes = response
-            .bytes()
+        let mut response = response;
+        let bytes = read_body(&mut response)
             .await
             .map_err(|e| ClientError::Unreachable {
                 site,
                 reason: reason_of(&e),
             })?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let body = super::body::parse(&bytes).unwrap_or(Value::Null);
         Ok(Raw {
             status,
             body,
@@ -661,6 +661,30 @@ impl Raw {
             link: self.link,
         }
     }
+}
+
+/// The most set aside for a body before it is read, whatever `Content-Length` claims: a
+/// longer body grows its buffer as it arrives.
+const MOST_SET_ASIDE: usize = 64 * 1024 * 1024;
+
+/// A body whole, in one buffer sized by `Content-Length` ([`body_capacity`]). Each chunk
+/// is copied and let go as it arrives, so the connection reads the next into the buffer it
+/// already has, instead of every chunk being kept (each in fresh memory) until the last is
+/// in and then all copied once more.
+async fn read_body(response: &mut reqwest::Response) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(body_capacity(response.content_length()));
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The bytes to set aside for a body of `content_length`: all of it, up to
+/// [`MOST_SET_ASIDE`]; nothing when the length is not known.
+fn body_capacity(content_length: Option<u64>) -> usize {
+    content_length.map_or(0, |length| {
+        usize::try_from(length).map_or(MOST_SET_ASIDE, |length| length.min(MOST_SET_ASIDE))
+    })
 }
 
 /// The innermost cause of a reqwest error, without the URL's query (which never holds
@@ -697,6 +721,36 @@ mod tests {
             Duration::from_secs(20),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_body_is_set_aside_as_long_as_it_says_up_to_a_bound() {
+        assert_eq!(body_capacity(None), 0);
+        assert_eq!(body_capacity(Some(0)), 0);
+        assert_eq!(body_capacity(Some(1_500_000)), 1_500_000);
+        assert_eq!(body_capacity(Some(u64::MAX)), MOST_SET_ASIDE);
+    }
+
+    /// A page far larger than one read of the connection arrives whole and parsed.
+    #[tokio::test]
+    async fn a_large_page_is_read_whole() {
+        let server = MockServer::start().await;
+        let records: Vec<Value> = (0..3000)
+            .map(|id| serde_json::json!({"id": id, "name": format!("Company {id:04}")}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v4_6_release/apis/3.0/company/companies"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&records))
+            .mount(&server)
+            .await;
+
+        let response = client_for(&server)
+            .get("/company/companies", &[])
+            .await
+            .unwrap();
+
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, Value::Array(records));
     }
 
     /// Answers the first request with 429 (and `Retry-After`, when given), then 200.

@@ -5,6 +5,7 @@
 //! talks to it). Nothing here knows about Gherkin or the AI side.
 
 pub mod behaviour;
+pub mod body;
 pub mod client;
 pub mod credentials;
 pub mod error;

@@ -399,7 +399,13 @@ impl MockConnectWise {
 
     /// Copies of a collection's records, as stored now.
     pub fn records(&self, collection: &str) -> Vec<serde_json::Value> {
-        self.shared.lock().store.all(collection).to_vec()
+        self.shared
+            .lock()
+            .store
+            .all(collection)
+            .iter()
+            .map(|record| serde_json::Value::clone(record))
+            .collect()
     }
 
     /// How many records a collection holds now.
@@ -414,7 +420,7 @@ impl MockConnectWise {
             .store
             .all(collection)
             .iter()
-            .filter_map(store::record_id)
+            .filter_map(|record| store::record_id(record))
             .collect()
     }
 
@@ -444,6 +450,7 @@ impl MockConnectWise {
         };
         let templates: Vec<&serde_json::Value> = seed
             .iter()
+            .map(AsRef::as_ref)
             .filter(|r| !store::is_owner_company(r))
             .collect();
         if templates.is_empty() {

@@ -20,6 +20,7 @@
 //! length.
 #![allow(clippy::doc_markdown)] // "ConnectWise" is a product name, not code.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -663,7 +664,11 @@ impl Conditions {
     /// Reads each field named by an alias (`lastUpdated`) as the path it maps to
     /// (`_info/lastUpdated`), unless some record of `records` has a field of that name.
     #[must_use]
-    pub fn with_aliases(mut self, aliases: &BTreeMap<String, String>, records: &[Value]) -> Self {
+    pub fn with_aliases(
+        mut self,
+        aliases: &BTreeMap<String, String>,
+        records: &[impl Borrow<Value>],
+    ) -> Self {
         self.expr
             .each_path(&mut |path| alias_path(path, aliases, records));
         self
@@ -672,7 +677,7 @@ impl Conditions {
     /// The fields (`/`-joined paths) the conditions name that no record of `records` has
     /// and whose first segment is not among `declared`: fields unknown to the collection.
     #[must_use]
-    pub fn unknown_fields(&self, records: &[Value], declared: &[&str]) -> Vec<String> {
+    pub fn unknown_fields(&self, records: &[impl Borrow<Value>], declared: &[&str]) -> Vec<String> {
         let mut unknown = Vec::new();
         let mut expr = self.expr.clone();
         expr.each_path(&mut |path| {
@@ -683,7 +688,7 @@ impl Conditions {
             });
             let present = records.iter().any(|r| {
                 let mut leaves = Vec::new();
-                resolve(r, path, &mut leaves);
+                resolve(r.borrow(), path, &mut leaves);
                 !leaves.is_empty()
             });
             let shown = path.join("/");
@@ -700,7 +705,11 @@ fn first_segment(path: &str) -> &str {
 }
 
 /// Replaces the first segment of `path` by its alias's path when no record has it.
-fn alias_path(path: &mut Vec<String>, aliases: &BTreeMap<String, String>, records: &[Value]) {
+fn alias_path(
+    path: &mut Vec<String>,
+    aliases: &BTreeMap<String, String>,
+    records: &[impl Borrow<Value>],
+) {
     let Some(head) = path.first() else {
         return;
     };
@@ -711,7 +720,8 @@ fn alias_path(path: &mut Vec<String>, aliases: &BTreeMap<String, String>, record
         return;
     };
     let own_field = records.iter().any(|r| {
-        r.as_object()
+        r.borrow()
+            .as_object()
             .is_some_and(|map| map.keys().any(|k| k.eq_ignore_ascii_case(head)))
     });
     if !own_field {
@@ -931,7 +941,11 @@ impl OrderBy {
     /// Reads each key named by an alias (`lastUpdated`) as the path it maps to, unless some
     /// record of `records` has a field of that name (see [`Conditions::with_aliases`]).
     #[must_use]
-    pub fn with_aliases(mut self, aliases: &BTreeMap<String, String>, records: &[Value]) -> Self {
+    pub fn with_aliases(
+        mut self,
+        aliases: &BTreeMap<String, String>,
+        records: &[impl Borrow<Value>],
+    ) -> Self {
         for (path, _) in &mut self.keys {
             alias_path(path, aliases, records);
         }
@@ -942,7 +956,7 @@ impl OrderBy {
     /// ascending (last when descending), then booleans, numbers, datetimes (strings that parse
     /// as ISO datetimes, compared chronologically), then other strings (case-insensitive).
     /// A path through an array sorts by its first value; objects sort like null.
-    pub fn sort<R: std::borrow::Borrow<Value>>(&self, records: &mut Vec<R>) {
+    pub fn sort<R: Borrow<Value>>(&self, records: &mut Vec<R>) {
         let mut keyed: Vec<(Vec<SortKey>, R)> = records
             .drain(..)
             .map(|r| {

@@ -5,9 +5,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
+/// A record as a store holds it: shared by every store (and grown collection) that holds it
+/// unchanged, so copying a collection copies no record; a store that changes a record
+/// holds a record of its own in its place.
+pub type Record = Arc<Value>;
+
 /// Records by collection, each collection shared until it is first changed: a scenario's
-/// store starts as the seed itself and copies only the collections it writes to.
-pub type Collections = BTreeMap<String, Arc<Vec<Value>>>;
+/// store starts as the seed itself and copies only the collections it writes to (and then
+/// only the list of its records, not the records).
+pub type Collections = BTreeMap<String, Arc<Vec<Record>>>;
 
 /// Records by collection, in insertion order, with the highest id each collection has
 /// ever held: like ConnectWise's, an id is an identity and is never given out twice, even
@@ -29,7 +35,7 @@ impl Store {
     }
 
     /// A store holding one collection, shared (copied on first write).
-    fn holding(collection: &str, records: &Arc<Vec<Value>>) -> Self {
+    fn holding(collection: &str, records: &Arc<Vec<Record>>) -> Self {
         Store {
             collections: Collections::from([(collection.to_owned(), Arc::clone(records))]),
             highest_ids: BTreeMap::new(),
@@ -38,7 +44,7 @@ impl Store {
 
     /// A collection this store has not changed, as it shares it with the seed (or with the
     /// stores it grew alike): `None` once the store has its own copy.
-    pub fn unchanged(&self, collection: &str) -> Option<&Arc<Vec<Value>>> {
+    pub fn unchanged(&self, collection: &str) -> Option<&Arc<Vec<Record>>> {
         if self.highest_ids.contains_key(collection) {
             None
         } else {
@@ -48,13 +54,13 @@ impl Store {
 
     /// Makes a collection this store has not changed `records`, shared: what a store
     /// grown alike holds.
-    fn share(&mut self, collection: &str, records: Arc<Vec<Value>>) {
+    fn share(&mut self, collection: &str, records: Arc<Vec<Record>>) {
         debug_assert!(self.unchanged(collection).is_some() || self.all(collection).is_empty());
         self.collections.insert(collection.to_owned(), records);
     }
 
     /// All records of a collection.
-    pub fn all(&self, collection: &str) -> &[Value] {
+    pub fn all(&self, collection: &str) -> &[Record] {
         self.collections
             .get(collection)
             .map_or(&[], |records| records.as_slice())
@@ -65,15 +71,19 @@ impl Store {
         self.all(collection)
             .iter()
             .find(|r| record_id(r) == Some(id))
+            .map(AsRef::as_ref)
     }
 
     /// One record by a field compared without regard to case (`identifier`).
     pub fn find_by(&self, collection: &str, field: &str, value: &str) -> Option<&Value> {
-        self.all(collection).iter().find(|r| {
-            r.get(field)
-                .and_then(Value::as_str)
-                .is_some_and(|v| v.eq_ignore_ascii_case(value))
-        })
+        self.all(collection)
+            .iter()
+            .find(|r| {
+                r.get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+            .map(AsRef::as_ref)
     }
 
     /// Adds a record, giving it an id above every id the collection has held; returns it.
@@ -94,14 +104,14 @@ impl Store {
             .get_mut(collection)
             .expect("a writable collection has its highest id");
         let mut last = *highest;
-        let records: Vec<Value> = records
+        let records: Vec<Record> = records
             .into_iter()
             .map(|mut record| {
                 last += 1;
                 if let Value::Object(map) = &mut record {
                     map.insert("id".into(), Value::from(last));
                 }
-                record
+                Arc::new(record)
             })
             .collect();
         *highest = last;
@@ -122,7 +132,7 @@ impl Store {
         else {
             return false;
         };
-        self.writable(collection)[index] = record;
+        self.writable(collection)[index] = Arc::new(record);
         true
     }
 
@@ -132,14 +142,16 @@ impl Store {
             .all(collection)
             .iter()
             .position(|r| record_id(r) == Some(id))?;
-        Some(self.writable(collection).remove(index))
+        Some(Arc::unwrap_or_clone(
+            self.writable(collection).remove(index),
+        ))
     }
 }
 
 impl Store {
     /// Removes every record of a collection that `doomed` picks; returns how many.
     pub fn remove_where(&mut self, collection: &str, doomed: impl Fn(&Value) -> bool) -> usize {
-        if !self.all(collection).iter().any(&doomed) {
+        if !self.all(collection).iter().any(|r| doomed(r)) {
             return 0;
         }
         let records = self.writable(collection);
@@ -150,12 +162,12 @@ impl Store {
 
     /// A collection to change: this store's own copy, made on its first change, when the
     /// highest id it has held is noted (before any delete can lower the highest present).
-    fn writable(&mut self, collection: &str) -> &mut Vec<Value> {
+    fn writable(&mut self, collection: &str) -> &mut Vec<Record> {
         if !self.highest_ids.contains_key(collection) {
             let highest = self
                 .all(collection)
                 .iter()
-                .filter_map(record_id)
+                .filter_map(|r| record_id(r))
                 .max()
                 .unwrap_or(0);
             self.highest_ids.insert(collection.to_owned(), highest);
@@ -166,7 +178,8 @@ impl Store {
 
 /// Collections grown from a shared one (the seed's) by the same additions, each built once
 /// and shared by every store that grows alike ([`Grown::grow`]): a scenario that holds
-/// 2,500 contacts neither builds nor frees them. One per run, so nothing outlives it.
+/// 2,500 contacts neither builds nor frees them. A larger collection grown alike starts from
+/// the largest one built, sharing its records. One per run, so nothing outlives it.
 #[derive(Debug, Default)]
 pub struct Grown(Mutex<Vec<GrownCollection>>);
 
@@ -174,30 +187,30 @@ pub struct Grown(Mutex<Vec<GrownCollection>>);
 #[derive(Debug)]
 struct GrownCollection {
     /// The collection it was grown from (kept, so its address names it).
-    from: Arc<Vec<Value>>,
+    from: Arc<Vec<Record>>,
     /// What the additions were made from (kept, so its address names it).
-    made_from: Arc<Vec<Value>>,
-    /// How many records it holds.
-    count: usize,
-    /// Its records.
-    records: Arc<Vec<Value>>,
+    made_from: Arc<Vec<Record>>,
+    /// Its records: those it was grown from, then the additions.
+    records: Arc<Vec<Record>>,
 }
 
 impl Grown {
     /// Makes `store`'s collection hold `count` records by inserting `add(serial)` for each
     /// serial after the records it holds, where `add` depends on `made_from` alone. While
     /// the store has not changed the collection, the grown collection is the one built the
-    /// first time it was grown alike, shared (copied on the store's first write).
+    /// first time it was grown alike, shared (copied on the store's first write); one not
+    /// built yet is built from the largest smaller one grown alike, whose records are the
+    /// same as its first ones (the same serials, the same ids), sharing them.
     pub fn grow(
         &self,
         store: &mut Store,
         collection: &str,
         count: usize,
-        made_from: &Arc<Vec<Value>>,
+        made_from: &Arc<Vec<Record>>,
         add: impl Fn(usize) -> Value,
     ) {
-        let held = store.all(collection).len();
         let additions = |store: &mut Store| {
+            let held = store.all(collection).len();
             store.insert_all(collection, (held + 1..=count).map(&add));
         };
         let Some(from) = store.unchanged(collection).map(Arc::clone) else {
@@ -206,18 +219,27 @@ impl Grown {
         };
         let mut grown = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let alike = |g: &&GrownCollection| {
-            Arc::ptr_eq(&g.from, &from) && Arc::ptr_eq(&g.made_from, made_from) && g.count == count
+            Arc::ptr_eq(&g.from, &from) && Arc::ptr_eq(&g.made_from, made_from)
         };
-        let records = if let Some(built) = grown.iter().find(alike) {
+        let records = if let Some(built) = grown
+            .iter()
+            .filter(alike)
+            .find(|g| g.records.len() == count)
+        {
             Arc::clone(&built.records)
         } else {
-            let mut scratch = Store::holding(collection, &from);
+            let start = grown
+                .iter()
+                .filter(alike)
+                .filter(|g| g.records.len() < count)
+                .max_by_key(|g| g.records.len())
+                .map_or(&from, |g| &g.records);
+            let mut scratch = Store::holding(collection, start);
             additions(&mut scratch);
             let records = scratch.collections.remove(collection).unwrap_or_default();
             grown.push(GrownCollection {
                 from,
                 made_from: Arc::clone(made_from),
-                count,
                 records: Arc::clone(&records),
             });
             records
@@ -283,12 +305,17 @@ mod tests {
 
     use super::*;
 
+    /// A collection of `records`, as the seed holds one.
+    fn shared(records: Vec<Value>) -> Arc<Vec<Record>> {
+        Arc::new(records.into_iter().map(Arc::new).collect())
+    }
+
     #[test]
     fn inserts_with_the_next_id_and_finds_by_field() {
         let mut seed = Collections::new();
         seed.insert(
             "members".to_owned(),
-            Arc::new(vec![json!({"id": 4, "identifier": "jsmith"})]),
+            shared(vec![json!({"id": 4, "identifier": "jsmith"})]),
         );
         let mut store = Store::seeded(&seed);
         assert_eq!(store.insert("members", json!({"identifier": "new"})), 5);
@@ -312,7 +339,7 @@ mod tests {
     #[test]
     fn never_gives_out_an_id_twice() {
         let mut seed = Collections::new();
-        seed.insert("tickets".to_owned(), Arc::new(vec![json!({"id": 7})]));
+        seed.insert("tickets".to_owned(), shared(vec![json!({"id": 7})]));
         let mut store = Store::seeded(&seed);
         let id = store.insert("tickets", json!({}));
         assert_eq!(id, 8);
@@ -357,7 +384,7 @@ mod tests {
         let mut seed = Collections::new();
         seed.insert(
             "contacts".to_owned(),
-            Arc::new(vec![json!({"id": 3, "lastName": "Doe"})]),
+            shared(vec![json!({"id": 3, "lastName": "Doe"})]),
         );
         let made_from = Arc::clone(&seed["contacts"]);
         let grown = Grown::default();
@@ -379,7 +406,7 @@ mod tests {
             store
                 .all("contacts")
                 .iter()
-                .filter_map(record_id)
+                .filter_map(|r| record_id(r))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -399,6 +426,90 @@ mod tests {
         });
         assert_eq!((again.into_inner(), ids(&first)), (1, vec![3, 4, 5, 7, 8]));
         assert_eq!(seed["contacts"].len(), 1, "the seed is untouched");
+    }
+
+    #[test]
+    fn a_store_that_changes_a_collection_copies_no_record_it_leaves_alone() {
+        let mut seed = Collections::new();
+        seed.insert(
+            "tickets".to_owned(),
+            shared(vec![
+                json!({"id": 1}),
+                json!({"id": 2, "summary": "Printer"}),
+            ]),
+        );
+        let mut store = Store::seeded(&seed);
+        assert!(store.replace("tickets", json!({"id": 1, "summary": "Changed"})));
+        assert_eq!(store.insert("tickets", json!({"summary": "New"})), 3);
+        assert!(
+            Arc::ptr_eq(&store.all("tickets")[1], &seed["tickets"][1]),
+            "an unchanged record is the seed's own"
+        );
+        assert!(!Arc::ptr_eq(&store.all("tickets")[0], &seed["tickets"][0]));
+        assert_eq!(store.get("tickets", 1).unwrap()["summary"], "Changed");
+        assert_eq!(
+            seed["tickets"][0],
+            Arc::new(json!({"id": 1})),
+            "the seed is untouched"
+        );
+        assert_eq!(
+            store.remove("tickets", 2),
+            Some(json!({"id": 2, "summary": "Printer"}))
+        );
+        assert_eq!(seed["tickets"].len(), 2);
+    }
+
+    #[test]
+    fn a_larger_collection_grown_alike_starts_from_the_largest_built_and_shares_its_records() {
+        let mut seed = Collections::new();
+        seed.insert(
+            "contacts".to_owned(),
+            shared(vec![
+                json!({"id": 3, "lastName": "Doe"}),
+                json!({"id": 9, "lastName": "Roe"}),
+            ]),
+        );
+        let made_from = Arc::clone(&seed["contacts"]);
+        let built = std::sync::atomic::AtomicUsize::new(0);
+        let add = |serial: usize| {
+            built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            copy_of(&made_from[serial % 2], serial)
+        };
+        let grown = Grown::default();
+        let mut five = Store::seeded(&seed);
+        let mut four = Store::seeded(&seed);
+        let mut seven = Store::seeded(&seed);
+        grown.grow(&mut five, "contacts", 5, &made_from, add);
+        grown.grow(&mut four, "contacts", 4, &made_from, add);
+        grown.grow(&mut seven, "contacts", 7, &made_from, add);
+        assert_eq!(
+            built.into_inner(),
+            3 + 2 + 2,
+            "four is built from the seed, seven from five"
+        );
+        // Built alone, from the seed, seven are the same records.
+        let alone = Grown::default();
+        let mut reference = Store::seeded(&seed);
+        alone.grow(&mut reference, "contacts", 7, &made_from, |serial| {
+            copy_of(&made_from[serial % 2], serial)
+        });
+        assert_eq!(seven.all("contacts"), reference.all("contacts"));
+        assert_eq!(
+            seven
+                .all("contacts")
+                .iter()
+                .filter_map(|r| record_id(r))
+                .collect::<Vec<_>>(),
+            vec![3, 9, 10, 11, 12, 13, 14]
+        );
+        assert!(
+            five.all("contacts")
+                .iter()
+                .zip(seven.all("contacts"))
+                .all(|(a, b)| Arc::ptr_eq(a, b)),
+            "seven share five's records"
+        );
+        assert_eq!(four.all("contacts"), &reference.all("contacts")[..4]);
     }
 
     #[test]

@@ -15,8 +15,8 @@ fn seeded_ticket(id: i64) -> Value {
     cw_conform::fixtures::Fixtures::builtin().unwrap().seed["tickets"]
         .iter()
         .find(|t| t["id"] == id)
+        .map(|t| Value::clone(t))
         .unwrap()
-        .clone()
 }
 
 /// A ConnectWise datetime: `2026-11-23T16:04:09Z`.

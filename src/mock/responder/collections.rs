@@ -209,7 +209,7 @@ impl Call<'_> {
                 .all(&child.collection)
                 .iter()
                 .filter(|r| child.is_child_of(r, id))
-                .filter_map(record_id)
+                .filter_map(|r| record_id(r))
                 .collect();
             for child_id in doomed {
                 if inner.store.remove(&child.collection, child_id).is_some() {
@@ -349,6 +349,7 @@ impl Call<'_> {
             .store
             .all(&endpoint.collection)
             .iter()
+            .map(AsRef::as_ref)
             .filter(|r| parent_matches(endpoint, r, parent_id))
             .filter(|r| level == Level::All || endpoint.is_owned_by(r, &self.member.identifier))
             .filter(|r| !self.outside_allow_list(endpoint, Some(r)))

@@ -56,12 +56,17 @@ pub(super) fn resolve_references(
         // Names repeat across parents (every board has a "New" status): look a name or
         // identifier up among the records of the same parent only.
         let find_by = |field: &str, value: &str| {
-            inner.store.all(&reference.collection).iter().find(|r| {
-                in_scope(r)
-                    && r.get(field)
-                        .and_then(Value::as_str)
-                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
-            })
+            inner
+                .store
+                .all(&reference.collection)
+                .iter()
+                .map(AsRef::as_ref)
+                .find(|r| {
+                    in_scope(r)
+                        && r.get(field)
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| v.eq_ignore_ascii_case(value))
+                })
         };
         let found = match &given {
             Value::Object(map) => {
