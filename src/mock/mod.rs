@@ -162,6 +162,20 @@ pub(crate) struct Inner {
     pub(crate) faults: Vec<Fault>,
 }
 
+impl Inner {
+    /// What a read is answered from, taken under the lock and used outside it: the records
+    /// (a copy that shares them, and even the map of collections, until a write) and the
+    /// members. A read neither looks at nor changes the journal or the faults.
+    pub(crate) fn for_reading(&self) -> Inner {
+        Inner {
+            store: self.store.clone(),
+            members: self.members.clone(),
+            journal: Journal::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
 pub(crate) struct Shared {
     pub(crate) fixtures: Arc<Fixtures>,
     pub(crate) delay: Option<std::time::Duration>,

@@ -18,10 +18,12 @@ pub type Collections = BTreeMap<String, Arc<Vec<Record>>>;
 /// Records by collection, in insertion order, with the highest id each collection has
 /// ever held: like ConnectWise's, an id is an identity and is never given out twice, even
 /// after its record is deleted. A collection is shared with the seed (and every other
-/// scenario's store) until this store first changes it.
+/// scenario's store) until this store first changes it. A copy of the store shares even
+/// the map of collections until either changes it, so a read can take a copy to answer
+/// from without holding the mock's lock.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    collections: Collections,
+    collections: Arc<Collections>,
     highest_ids: BTreeMap<String, i64>,
 }
 
@@ -29,7 +31,7 @@ impl Store {
     /// A store holding the seed records (shared, copied on first write).
     pub fn seeded(seed: &Collections) -> Self {
         Store {
-            collections: seed.clone(),
+            collections: Arc::new(seed.clone()),
             highest_ids: BTreeMap::new(),
         }
     }
@@ -37,7 +39,10 @@ impl Store {
     /// A store holding one collection, shared (copied on first write).
     fn holding(collection: &str, records: &Arc<Vec<Record>>) -> Self {
         Store {
-            collections: Collections::from([(collection.to_owned(), Arc::clone(records))]),
+            collections: Arc::new(Collections::from([(
+                collection.to_owned(),
+                Arc::clone(records),
+            )])),
             highest_ids: BTreeMap::new(),
         }
     }
@@ -56,7 +61,7 @@ impl Store {
     /// grown alike holds.
     fn share(&mut self, collection: &str, records: Arc<Vec<Record>>) {
         debug_assert!(self.unchanged(collection).is_some() || self.all(collection).is_empty());
-        self.collections.insert(collection.to_owned(), records);
+        Arc::make_mut(&mut self.collections).insert(collection.to_owned(), records);
     }
 
     /// All records of a collection.
@@ -172,7 +177,11 @@ impl Store {
                 .unwrap_or(0);
             self.highest_ids.insert(collection.to_owned(), highest);
         }
-        Arc::make_mut(self.collections.entry(collection.to_owned()).or_default())
+        Arc::make_mut(
+            Arc::make_mut(&mut self.collections)
+                .entry(collection.to_owned())
+                .or_default(),
+        )
     }
 }
 
@@ -236,7 +245,9 @@ impl Grown {
                 .map_or(&from, |g| &g.records);
             let mut scratch = Store::holding(collection, start);
             additions(&mut scratch);
-            let records = scratch.collections.remove(collection).unwrap_or_default();
+            let records = Arc::make_mut(&mut scratch.collections)
+                .remove(collection)
+                .unwrap_or_default();
             grown.push(GrownCollection {
                 from,
                 made_from: Arc::clone(made_from),

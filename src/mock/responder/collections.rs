@@ -500,8 +500,7 @@ impl Call<'_> {
             })
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        url.query_pairs_mut().clear().extend_pairs(&kept);
-        PageUrls { base: url }
+        PageUrls::new(url, &kept)
     }
 
     pub(super) fn navigable_links(&self, page: usize, last: usize, page_size: usize) -> String {
@@ -746,15 +745,77 @@ fn repeated_unique_fields(
 
 /// The start of a list's `Link` addresses, made once per answer.
 struct PageUrls {
-    base: Url,
+    /// The address with the query the pages share, ending where the paging parameters
+    /// begin (after `?` or `&`).
+    base: String,
 }
 
 impl PageUrls {
+    /// Page addresses at `url` with the query `kept` (any query `url` has is replaced),
+    /// written once: each page's address is this, then its paging parameters.
+    fn new(mut url: Url, kept: &[(String, String)]) -> Self {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+        let joint = if kept.is_empty() { "" } else { "&" };
+        PageUrls {
+            base: format!("{url}{joint}"),
+        }
+    }
+
     /// The address of one page: the base with the paging parameters last, as ConnectWise
-    /// puts them (some clients rely on it).
+    /// puts them (some clients rely on it), encoded as the rest of the query is.
     fn with(&self, paging: &[(&str, String)]) -> String {
-        let mut url = self.base.clone();
-        url.query_pairs_mut().extend_pairs(paging);
-        url.into()
+        let start = self.base.len();
+        url::form_urlencoded::Serializer::for_suffix(self.base.clone(), start)
+            .extend_pairs(paging)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each page's address is what `url` writes for the base with the paging parameters
+    /// appended, byte for byte.
+    #[test]
+    fn a_page_address_is_the_base_and_its_paging_as_url_writes_them() {
+        let kept = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let cases = [
+            (
+                "http://127.0.0.1:8080/v4_6_release/apis/3.0/company/companies",
+                kept(&[]),
+            ),
+            (
+                "http://localhost:1/v4_6_release/apis/3.0/company/companies?page=3",
+                kept(&[
+                    ("conditions", "name like \"A&B%\" and id > 3"),
+                    ("orderBy", "id desc"),
+                ]),
+            ),
+            (
+                "http://h/apis/3.0/service/tickets?x=1",
+                kept(&[
+                    ("fields", "id,summary"),
+                    ("customFieldConditions", "caption = 'é'"),
+                ]),
+            ),
+        ];
+        for (address, kept) in cases {
+            let url = Url::parse(address).unwrap();
+            let paging = [("pageSize", "25".to_owned()), ("page", "2".to_owned())];
+            let mut expected = url.clone();
+            expected.query_pairs_mut().clear().extend_pairs(&kept);
+            expected.query_pairs_mut().extend_pairs(&paging);
+            assert_eq!(
+                PageUrls::new(url, &kept).with(&paging),
+                String::from(expected),
+                "{address}"
+            );
+        }
     }
 }

@@ -74,8 +74,17 @@ impl ConnectWise {
     }
 
     /// Answers a request [`admit`](Self::admit) admitted for `member`, and journals it
-    /// with its JSON body.
+    /// with its JSON body. A read (`GET`) changes nothing: it is answered from a copy of
+    /// the records taken under the lock, outside it, so that reads on other connections
+    /// do not wait while one is filtered, paged and written. A write holds the lock until
+    /// it is journalled.
     pub(crate) fn answer(&self, request: &Request<'_>, member: &ApiMember) -> Answer {
+        if request.method.eq_ignore_ascii_case("GET") {
+            let mut copy = self.shared.lock().for_reading();
+            let answer = handle(&self.shared, &mut copy, request, member);
+            journal(&mut self.shared.lock(), request, &answer, Some(member));
+            return answer;
+        }
         let mut inner = self.shared.lock();
         let answer = handle(&self.shared, &mut inner, request, member);
         journal(&mut inner, request, &answer, Some(member));
