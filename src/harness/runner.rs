@@ -1232,8 +1232,8 @@ pub async fn run_until(
         for event in merger.opening() {
             writer.handle_event(event, &writer_cli).await;
         }
-        while let Some(event) = lanes.events.recv().await {
-            for event in merger.accept(event) {
+        while let Some(arrived) = lanes.arrived().await {
+            for event in arrived.into_iter().flat_map(|event| merger.accept(event)) {
                 writer.handle_event(event, &writer_cli).await;
             }
         }

@@ -655,9 +655,12 @@ impl Drop for QuietPanics {
     }
 }
 
+/// How long the run's thread lets the lanes' events gather before it writes them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// The lanes of a run, started: their events arrive on `events`, each lane's in its order.
 pub(super) struct Lanes {
-    pub events: mpsc::UnboundedReceiver<Portable>,
+    events: mpsc::UnboundedReceiver<Portable>,
     threads: Vec<thread::JoinHandle<()>>,
     cancel: watch::Sender<bool>,
 }
@@ -719,6 +722,21 @@ impl Lanes {
             threads,
             cancel,
         })
+    }
+
+    /// The lanes' events that have arrived, at least one, in order; `None` once every lane
+    /// has ended. After the first, it waits [`GATHER`] for the ones that follow: waking the
+    /// run's thread for each event cost more than the scenarios themselves in a long run
+    /// (20,000 scenarios: 192,251 context switches and 17 s of system time, against 15,664
+    /// and 3 s before lanes).
+    pub(super) async fn arrived(&mut self) -> Option<Vec<Portable>> {
+        let first = self.events.recv().await?;
+        tokio::time::sleep(GATHER).await;
+        let mut arrived = vec![first];
+        while let Ok(event) = self.events.try_recv() {
+            arrived.push(event);
+        }
+        Some(arrived)
     }
 
     /// Stops every lane: the scenarios running are dropped, as an interrupted run drops them.
@@ -907,6 +925,42 @@ mod tests {
                 "B finished",
             ]
         );
+    }
+
+    /// Events that arrive together are taken together, not one wake-up each; one sent
+    /// later is taken by the next call.
+    #[tokio::test]
+    async fn the_events_that_have_arrived_are_taken_at_once() {
+        let (sender, events) = mpsc::unbounded_channel();
+        let (cancel, _) = watch::channel(false);
+        let mut lanes = Lanes {
+            events,
+            threads: Vec::new(),
+            cancel,
+        };
+        let finished = |name: &str| {
+            let mut feature = features()[0].clone();
+            feature.name = name.to_owned();
+            Portable::FeatureFinished(Source::new(feature))
+        };
+        for name in ["A", "B", "C"] {
+            sender.send(finished(name)).unwrap();
+        }
+        let names = |arrived: Option<Vec<Portable>>| -> Vec<String> {
+            arrived
+                .unwrap()
+                .into_iter()
+                .map(|event| match event {
+                    Portable::FeatureFinished(feature) => feature.name.clone(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(names(lanes.arrived().await), ["A", "B", "C"]);
+        sender.send(finished("D")).unwrap();
+        assert_eq!(names(lanes.arrived().await), ["D"]);
+        drop(sender);
+        assert!(lanes.arrived().await.is_none(), "every lane has ended");
     }
 
     #[test]
