@@ -185,7 +185,7 @@ bench_scaling() {
     # The default concurrency on one thread, and spread over one thread per CPU.
     local one spread
     one="$(timed "$cw" run --quiet --threads 1)"
-    spread="$(timed "$cw" run --quiet)"
+    spread="$(timed "$cw" run --quiet --threads "$cpus")"
     line+="; c=16 on 1 thread $one ms, on $cpus threads $spread ms (x$(ratio "$one" "$spread"))"
     echo "$line; load $(cut -d' ' -f1 /proc/loadavg)"
   done

@@ -64,7 +64,7 @@ pub struct RunOptions {
     /// Scenarios run at once.
     pub concurrency: usize,
     /// Threads the scenarios are spread over (each runs its share, `concurrency` in all):
-    /// by default one per core. Never more than `concurrency`.
+    /// by default one per two cores (`default_threads`). Never more than `concurrency`.
     pub threads: Option<std::num::NonZeroUsize>,
     /// Colour the progress display.
     pub color: bool,
@@ -1209,10 +1209,10 @@ pub async fn run_until(
         .rev()
         .collect();
     let scenario_count = features.iter().map(gherkin::Feature::count_scenarios).sum();
-    let threads = options
-        .threads
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, std::num::NonZero::get);
+    let threads = options.threads.map_or_else(
+        || default_threads(std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+        std::num::NonZero::get,
+    );
     let concurrency = options.concurrency.max(1);
     let lane_count = lanes::count(concurrency, scenario_count, threads);
     let lanes::Plan { shares, mut merger } = lanes::plan(features, lane_count);
@@ -1349,6 +1349,18 @@ pub async fn run_until(
         baseline: None,
         server_reuse,
     })
+}
+
+/// The threads a run spreads its scenarios over on `cores` cores unless told: one per two
+/// cores. The scenarios' threads do about two fifths of a run's work (steps and hooks);
+/// the runtime's workers, one per core, do the rest (the mock, the integration's requests):
+/// measured with `perf record --sort comm` on the built-in suite, 37.5 % on the scenarios'
+/// threads, 53.6 % on the workers, 8.9 % on the run's own thread (its writers). Half as many
+/// scenario threads as cores keeps each one below a core's share; more only add threads
+/// that contend for the cores (2 cores: one thread, 376–433 CPU-ms; two, 445–527 CPU-ms,
+/// at the same wall time).
+pub(crate) fn default_threads(cores: usize) -> usize {
+    (cores / 2).max(1)
 }
 
 /// A feature with only the scenarios `filter` chooses, kept as cucumber's `filter_run`
@@ -1866,6 +1878,12 @@ mod tests {
             names,
             ["a/one.feature", "b/deeper/two.feature", "top.feature"]
         );
+    }
+
+    #[test]
+    fn a_run_takes_one_thread_per_two_cores_unless_told() {
+        let threads: Vec<usize> = [1, 2, 3, 4, 8, 16].map(default_threads).to_vec();
+        assert_eq!(threads, [1, 1, 1, 2, 4, 8]);
     }
 
     #[test]
