@@ -754,7 +754,7 @@ fn left_behind(report: &Value) -> Vec<(String, i64, String)> {
 async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
     let scratch = Scratch::new();
     let (members, profiles) = every_profile(&scratch);
-    let served = Served::start(&scratch, &["--members", &members, "--client-id", CLIENT]);
+    let served = serving_members(&scratch, &members);
     let sandbox = LoopbackSandbox { served, scratch };
     let caller = sandbox.caller();
     for planted in [
@@ -954,6 +954,11 @@ pub(crate) struct PlannedSandbox {
     profiles: String,
     /// The role profiles the plan lists.
     roles: Vec<String>,
+}
+
+/// `serve` with the members of the file `members`, answering the harness's client id.
+fn serving_members(scratch: &Scratch, members: &str) -> Served {
+    Served::start(scratch, &["--members", members, "--client-id", CLIENT])
 }
 
 impl PlannedSandbox {
@@ -1500,15 +1505,7 @@ fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
             role_file.display()
         ),
     );
-    let served = Served::start(
-        &scratch,
-        &[
-            "--members",
-            &members.display().to_string(),
-            "--client-id",
-            CLIENT,
-        ],
-    );
+    let served = serving_members(&scratch, &members.display().to_string());
     let sandbox = LoopbackSandbox { served, scratch };
     let feature = feature.display().to_string();
 
@@ -1806,15 +1803,7 @@ async fn a_member_of_the_members_file_carries_its_customize_limits() {
             "line 4: member \"one\": customize: unknown security function \"Companies / Configuration\"",
         ),
     ];
-    let served = Served::start(
-        &scratch,
-        &[
-            "--members",
-            &members.display().to_string(),
-            "--client-id",
-            CLIENT,
-        ],
-    );
+    let served = serving_members(&scratch, &members.display().to_string());
     let api = format!("{}/v4_6_release/apis/3.0", served.site);
     let caller = |name: &str| {
         Caller::new(
