@@ -7,6 +7,8 @@
 # - serve:   wrk (1 thread, 16 connections, SECONDS, default 10) against `cw-conform serve`
 #            answering an authenticated `GET /company/companies?pageSize=10`, and against
 #            bare wiremock answering a static list (the floor's `serve`). Goal: >= 0.8.
+#            Also by CPU: each server's CPU time per request (wrk shares the cores, so
+#            requests/s on a small machine is partly wrk's limit).
 # - suite:   the whole built-in suite against the mock, scenarios/s, against the floor's
 #            500 scenarios of one wiremock server and three round trips each. Goal: >= 0.5.
 #            Also by CPU time (user + system), which other builds on the machine sway less.
@@ -85,17 +87,22 @@ timed() {
 
 scenarios_in() { grep -Eo '^[0-9]+ scenarios?' "$scratch/out" | grep -Eo '^[0-9]+' | head -1; }
 
+# The CPU time (user + system) a process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 bench_serve() {
   if ! command -v wrk > /dev/null; then
     echo "installing wrk (apt-get)" >&2
     apt-get update -qq > /dev/null && apt-get install -y -qq wrk > /dev/null
   fi
   "$cw" serve --port 0 --role read-only-discovery > "$scratch/serve.out" 2>&1 &
-  pids+=($!)
+  local ours_pid=$!
+  pids+=("$ours_pid")
   local port site
   port="$(free_port)"
   "$floor" serve "$port" > "$scratch/floor.out" 2>&1 &
-  pids+=($!)
+  local bare_pid=$!
+  pids+=("$bare_pid")
   for _ in $(seq 1 100); do
     grep -q "Press Ctrl-C to stop." "$scratch/serve.out" && grep -q listening "$scratch/floor.out" && break
     sleep 0.1
@@ -104,14 +111,27 @@ bench_serve() {
   local path="/v4_6_release/apis/3.0/company/companies?pageSize=10"
   local authorization
   authorization="Basic $(printf '%s' 'northwind+ai-integration-public:ai-integration-private' | base64 -w0)"
-  rps() { wrk -t 1 -c 16 -d "${seconds}s" -H "Authorization: $authorization" -H "clientId: bench" "$1" | awk '/^Requests\/sec/ { printf "%d", $2 }'; }
+  local tick
+  tick="$(getconf CLK_TCK)"
+  # Requests/s under wrk, and the server's CPU time per request in microseconds (wrk
+  # shares the machine's cores, so on a small machine the first is partly wrk's limit;
+  # the second is the server's own cost): "RPS US".
+  load() {
+    local pid="$1" url="$2" before after out
+    before="$(cpu_ticks "$pid")"
+    out="$(wrk -t 1 -c 16 -d "${seconds}s" -H "Authorization: $authorization" -H "clientId: bench" "$url")"
+    after="$(cpu_ticks "$pid")"
+    awk -v b="$before" -v a="$after" -v hz="$tick" '
+      /requests in/ { n = $1 } /^Requests\/sec/ { r = $2 }
+      END { printf "%d %.1f", r, (n > 0 ? (a - b) * 1e6 / hz / n : 0) }' <<< "$out"
+  }
   echo "serve: wrk -t1 -c16 -d${seconds}s, GET /company/companies?pageSize=10"
   for i in $(seq 1 "$runs"); do
     local ours bare
-    ours="$(rps "$site$path")"
-    bare="$(rps "http://127.0.0.1:$port$path")"
-    printf '  run %d: cw-conform serve %s req/s, bare wiremock %s req/s, ratio %s (goal >= 0.8)\n' \
-      "$i" "$ours" "$bare" "$(ratio "$ours" "$bare")"
+    read -r ours ours_us <<< "$(load "$ours_pid" "$site$path")"
+    read -r bare bare_us <<< "$(load "$bare_pid" "http://127.0.0.1:$port$path")"
+    printf '  run %d: cw-conform serve %s req/s (%s us CPU each), bare wiremock %s req/s (%s us CPU each); ratio %s (goal >= 0.8), by CPU %s\n' \
+      "$i" "$ours" "$ours_us" "$bare" "$bare_us" "$(ratio "$ours" "$bare")" "$(ratio "$bare_us" "$ours_us")"
   done
 }
 

@@ -812,7 +812,12 @@ impl Fixtures {
             let records = parse_collection(&shown, &text)?;
             seed.insert(
                 collection,
-                Arc::new(records.into_iter().map(Arc::new).collect()),
+                Arc::new(
+                    records
+                        .into_iter()
+                        .map(crate::mock::store::Stored::shared)
+                        .collect(),
+                ),
             );
         }
         for endpoint in &permissions.endpoints {

@@ -31,9 +31,10 @@ pub struct JournalEntry {
 
 /// An answer reduced to its shape: an error body's keys and codes, how many records a list
 /// held and their field names, or the one record answered.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Answered {
     /// No body (a `204`), or one that is not JSON.
+    #[default]
     Nothing,
     /// An error body (any status from 400).
     Error {
@@ -48,8 +49,9 @@ pub enum Answered {
     Records {
         /// How many.
         count: usize,
-        /// The field names any of them carries, sorted.
-        fields: Vec<String>,
+        /// The field names any of them carries, sorted (shared: the journal of a long run
+        /// keeps one list for the many answers listing records of the same fields).
+        fields: std::sync::Arc<[String]>,
     },
     /// One record (a read by id, a write's answer, `/system/info`), or another JSON value.
     Record(Value),

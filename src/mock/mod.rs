@@ -464,7 +464,7 @@ impl MockConnectWise {
         };
         let templates: Vec<&serde_json::Value> = seed
             .iter()
-            .map(AsRef::as_ref)
+            .map(|r| r.value())
             .filter(|r| !store::is_owner_company(r))
             .collect();
         if templates.is_empty() {

@@ -20,12 +20,13 @@
 //! length.
 #![allow(clippy::doc_markdown)] // "ConnectWise" is a product name, not code.
 
-use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
+
+use super::store::AsValue;
 
 /// How deep parentheses and `not (…)` may nest in `conditions`; ConnectWise's own queries
 /// rarely pass 5.
@@ -667,7 +668,7 @@ impl Conditions {
     pub fn with_aliases(
         mut self,
         aliases: &BTreeMap<String, String>,
-        records: &[impl Borrow<Value>],
+        records: &[impl AsValue],
     ) -> Self {
         self.expr
             .each_path(&mut |path| alias_path(path, aliases, records));
@@ -677,7 +678,7 @@ impl Conditions {
     /// The fields (`/`-joined paths) the conditions name that no record of `records` has
     /// and whose first segment is not among `declared`: fields unknown to the collection.
     #[must_use]
-    pub fn unknown_fields(&self, records: &[impl Borrow<Value>], declared: &[&str]) -> Vec<String> {
+    pub fn unknown_fields(&self, records: &[impl AsValue], declared: &[&str]) -> Vec<String> {
         let mut unknown = Vec::new();
         let mut expr = self.expr.clone();
         expr.each_path(&mut |path| {
@@ -688,7 +689,7 @@ impl Conditions {
             });
             let present = records.iter().any(|r| {
                 let mut leaves = Vec::new();
-                resolve(r.borrow(), path, &mut leaves);
+                resolve(r.as_value(), path, &mut leaves);
                 !leaves.is_empty()
             });
             let shown = path.join("/");
@@ -708,7 +709,7 @@ fn first_segment(path: &str) -> &str {
 fn alias_path(
     path: &mut Vec<String>,
     aliases: &BTreeMap<String, String>,
-    records: &[impl Borrow<Value>],
+    records: &[impl AsValue],
 ) {
     let Some(head) = path.first() else {
         return;
@@ -720,7 +721,7 @@ fn alias_path(
         return;
     };
     let own_field = records.iter().any(|r| {
-        r.borrow()
+        r.as_value()
             .as_object()
             .is_some_and(|map| map.keys().any(|k| k.eq_ignore_ascii_case(head)))
     });
@@ -944,7 +945,7 @@ impl OrderBy {
     pub fn with_aliases(
         mut self,
         aliases: &BTreeMap<String, String>,
-        records: &[impl Borrow<Value>],
+        records: &[impl AsValue],
     ) -> Self {
         for (path, _) in &mut self.keys {
             alias_path(path, aliases, records);
@@ -956,14 +957,14 @@ impl OrderBy {
     /// ascending (last when descending), then booleans, numbers, datetimes (strings that parse
     /// as ISO datetimes, compared chronologically), then other strings (case-insensitive).
     /// A path through an array sorts by its first value; objects sort like null.
-    pub fn sort<R: Borrow<Value>>(&self, records: &mut Vec<R>) {
+    pub fn sort<R: AsValue>(&self, records: &mut Vec<R>) {
         let mut keyed: Vec<(Vec<SortKey>, R)> = records
             .drain(..)
             .map(|r| {
                 let keys = self
                     .keys
                     .iter()
-                    .map(|(path, _)| SortKey::of(r.borrow(), path))
+                    .map(|(path, _)| SortKey::of(r.as_value(), path))
                     .collect();
                 (keys, r)
             })

@@ -1,14 +1,145 @@
 //! The mock's in-memory records, seeded from `fixtures/data`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::Value;
 
 /// A record as a store holds it: shared by every store (and grown collection) that holds it
 /// unchanged, so copying a collection copies no record; a store that changes a record
 /// holds a record of its own in its place.
-pub type Record = Arc<Value>;
+pub type Record = Arc<Stored>;
+
+/// A record's JSON, never changed once stored (a change stores a new record), with what
+/// serving it works out, kept beside it the first time: its compact JSON and its sorted
+/// field names. Nothing can change the value under them, so they never go stale; and as
+/// records are shared between scenarios' stores, a seed record served in every scenario
+/// is written out once per run.
+#[derive(Debug)]
+pub struct Stored {
+    value: Value,
+    wire: OnceLock<Box<str>>,
+    fields: OnceLock<Arc<[String]>>,
+}
+
+impl Stored {
+    /// A record to store.
+    pub fn new(value: Value) -> Self {
+        Stored {
+            value,
+            wire: OnceLock::new(),
+            fields: OnceLock::new(),
+        }
+    }
+
+    /// A record to store, shared.
+    pub fn shared(value: Value) -> Record {
+        Arc::new(Stored::new(value))
+    }
+
+    /// The record's JSON.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The record's JSON, its own or a copy if shared.
+    pub fn into_value(record: Record) -> Value {
+        Arc::try_unwrap(record).map_or_else(|shared| shared.value.clone(), |own| own.value)
+    }
+
+    /// The record written compactly, as `serde_json::to_string` writes it; written the
+    /// first time it is asked for.
+    pub fn wire(&self) -> &str {
+        self.wire.get_or_init(|| {
+            // A `Value` always serialises (its keys are strings).
+            serde_json::to_string(&self.value)
+                .unwrap_or_default()
+                .into_boxed_str()
+        })
+    }
+
+    /// The record's field names, sorted; worked out the first time they are asked for, or
+    /// taken from `alike`'s when this record has the same fields in the same order (the
+    /// records of a list mostly do), so records served together share one list.
+    pub fn fields(&self, alike: Option<&Stored>) -> &Arc<[String]> {
+        self.fields.get_or_init(|| {
+            if let Some(other) = alike
+                && let Some(fields) = other.fields.get()
+                && same_keys(&self.value, &other.value)
+            {
+                return Arc::clone(fields);
+            }
+            let mut fields: Vec<String> = self
+                .value
+                .as_object()
+                .map(|map| map.keys().cloned().collect())
+                .unwrap_or_default();
+            fields.sort_unstable();
+            fields.into()
+        })
+    }
+}
+
+/// Whether two records carry the same field names in the same order.
+fn same_keys(one: &Value, other: &Value) -> bool {
+    match (one.as_object(), other.as_object()) {
+        (Some(one), Some(other)) => one.len() == other.len() && one.keys().eq(other.keys()),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Records are equal when their JSON is: what is kept beside it is only derived from it.
+impl PartialEq for Stored {
+    fn eq(&self, other: &Stored) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Deref for Stored {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.value
+    }
+}
+
+/// What the mock's queries read a record as: its JSON, however it is held.
+pub trait AsValue {
+    /// The record's JSON.
+    fn as_value(&self) -> &Value;
+}
+
+impl AsValue for Value {
+    fn as_value(&self) -> &Value {
+        self
+    }
+}
+
+impl AsValue for Stored {
+    fn as_value(&self) -> &Value {
+        &self.value
+    }
+}
+
+impl<T: AsValue + ?Sized> AsValue for Arc<T> {
+    fn as_value(&self) -> &Value {
+        (**self).as_value()
+    }
+}
+
+impl<T: AsValue + ?Sized> AsValue for &T {
+    fn as_value(&self) -> &Value {
+        (**self).as_value()
+    }
+}
+
+impl AsRef<Value> for Stored {
+    fn as_ref(&self) -> &Value {
+        &self.value
+    }
+}
 
 /// Records by collection, each collection shared until it is first changed: a scenario's
 /// store starts as the seed itself and copies only the collections it writes to (and then
@@ -76,7 +207,7 @@ impl Store {
         self.all(collection)
             .iter()
             .find(|r| record_id(r) == Some(id))
-            .map(AsRef::as_ref)
+            .map(|r| r.value())
     }
 
     /// One record by a field compared without regard to case (`identifier`).
@@ -88,7 +219,7 @@ impl Store {
                     .and_then(Value::as_str)
                     .is_some_and(|v| v.eq_ignore_ascii_case(value))
             })
-            .map(AsRef::as_ref)
+            .map(|r| r.value())
     }
 
     /// Adds a record, giving it an id above every id the collection has held; returns it.
@@ -116,7 +247,7 @@ impl Store {
                 if let Value::Object(map) = &mut record {
                     map.insert("id".into(), Value::from(last));
                 }
-                Arc::new(record)
+                Stored::shared(record)
             })
             .collect();
         *highest = last;
@@ -137,7 +268,7 @@ impl Store {
         else {
             return false;
         };
-        self.writable(collection)[index] = Arc::new(record);
+        self.writable(collection)[index] = Stored::shared(record);
         true
     }
 
@@ -147,9 +278,7 @@ impl Store {
             .all(collection)
             .iter()
             .position(|r| record_id(r) == Some(id))?;
-        Some(Arc::unwrap_or_clone(
-            self.writable(collection).remove(index),
-        ))
+        Some(Stored::into_value(self.writable(collection).remove(index)))
     }
 }
 
@@ -318,7 +447,7 @@ mod tests {
 
     /// A collection of `records`, as the seed holds one.
     fn shared(records: Vec<Value>) -> Arc<Vec<Record>> {
-        Arc::new(records.into_iter().map(Arc::new).collect())
+        Arc::new(records.into_iter().map(Stored::shared).collect())
     }
 
     #[test]
@@ -460,7 +589,7 @@ mod tests {
         assert_eq!(store.get("tickets", 1).unwrap()["summary"], "Changed");
         assert_eq!(
             seed["tickets"][0],
-            Arc::new(json!({"id": 1})),
+            Stored::shared(json!({"id": 1})),
             "the seed is untouched"
         );
         assert_eq!(

@@ -8,21 +8,19 @@
 //! `unique` field may not repeat another record's value; a `conditions` field unknown to
 //! the collection is a 400 (the `unknown_condition_field` setting).
 
-use std::borrow::Cow;
-
 use serde_json::{Value, json};
-use url::Url;
+use url::{Position, Url};
 
 use super::super::Inner;
 use super::super::query::{Conditions, Fields, OrderBy};
-use super::super::store::{at_path, record_id};
+use super::super::store::{Stored, at_path, record_id};
 use crate::connectwise::error::{ErrorBody, ValidationError};
 use crate::connectwise::security::{
     Endpoint, PageSizeAboveMax, Target, UnknownConditionField, operation_for_method,
 };
 use crate::model::{Level, Operation};
 
-use super::answer::Answer;
+use super::answer::{Answer, Shown};
 use super::records::{
     apply_patch, changed_fields, default_references, derive_closed_flag, resolve_references,
     set_path, stamp, status_is_closed,
@@ -345,7 +343,7 @@ impl Call<'_> {
             Err(answer) => return answer,
         };
         // Filtered, sorted and paged by reference: only the page returned is copied.
-        let mut records: Vec<&Value> = inner
+        let mut records: Vec<&Stored> = inner
             .store
             .all(&endpoint.collection)
             .iter()
@@ -392,14 +390,14 @@ impl Call<'_> {
                 Err(answer) => return answer,
             };
             records.sort_by_key(|r| record_id(r).unwrap_or(0));
-            let rest: Vec<&Value> = records
+            let rest: Vec<&Stored> = records
                 .into_iter()
                 .filter(|r| {
                     record_id(r).is_some_and(|id| id > i64::try_from(after).unwrap_or(i64::MAX))
                 })
                 .collect();
             let more = rest.len() > page_size;
-            let page: Vec<&Value> = rest.into_iter().take(page_size).collect();
+            let page: Vec<&Stored> = rest.into_iter().take(page_size).collect();
             let link = match (more, page.last().and_then(|r| record_id(r))) {
                 (true, Some(last)) => Some(format!(
                     "<{}>; rel=\"next\"",
@@ -425,7 +423,7 @@ impl Call<'_> {
                 Err(answer) => return answer,
             };
             let last = records.len().div_ceil(page_size).max(1);
-            let page_records: Vec<&Value> = records
+            let page_records: Vec<&Stored> = records
                 .into_iter()
                 .skip((page - 1).saturating_mul(page_size))
                 .take(page_size)
@@ -436,14 +434,14 @@ impl Call<'_> {
             )
         };
         // A record is copied only when it is projected or may lose guarded fields; the
-        // others are written out from the store as they are.
+        // others are written out as the store keeps them written.
         let hides = self.hides_fields(endpoint);
-        let shown: Vec<Cow<'_, Value>> = page_records
+        let shown: Vec<Shown<'_>> = page_records
             .into_iter()
             .map(|r| match (&fields, hides) {
-                (None, false) => Cow::Borrowed(r),
-                (None, true) => Cow::Owned(self.guard_read(endpoint, r.clone())),
-                (Some(fields), _) => Cow::Owned(self.guard_read(endpoint, fields.project(r))),
+                (None, false) => Shown::Stored(r),
+                (None, true) => Shown::Made(self.guard_read(endpoint, r.value().clone())),
+                (Some(fields), _) => Shown::Made(self.guard_read(endpoint, fields.project(r))),
             })
             .collect();
         let mut answer = Answer::records(200, &shown);
@@ -480,12 +478,14 @@ impl Call<'_> {
     fn page_urls(&self) -> PageUrls {
         let mut url = self.request.url.clone();
         // The address the client used (wiremock's request URL says `localhost` without the
-        // port), so a client that follows `Link` literally reaches this mock again.
+        // port), so a client that follows `Link` literally reaches this mock again. Read
+        // only when it is not the address the URL already has.
         if let Some(host) = self
             .request
             .headers
             .get("host")
             .and_then(|h| h.to_str().ok())
+            .filter(|h| *h != &url[Position::BeforeHost..Position::AfterPort])
             .and_then(|h| Url::parse(&format!("{}://{h}", url.scheme())).ok())
         {
             let _ = url.set_host(host.host_str());

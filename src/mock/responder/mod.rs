@@ -66,8 +66,8 @@ impl ConnectWise {
         let mut inner = self.shared.lock();
         match admit(&self.shared, &mut inner, head) {
             Ok(member) => Admission::Admitted(member),
-            Err(answer) => {
-                journal(&mut inner, head, &answer, None);
+            Err(mut answer) => {
+                journal(&mut inner, head, &mut answer, None);
                 Admission::Answered(answer)
             }
         }
@@ -81,13 +81,13 @@ impl ConnectWise {
     pub(crate) fn answer(&self, request: &Request<'_>, member: &ApiMember) -> Answer {
         if request.method.eq_ignore_ascii_case("GET") {
             let mut copy = self.shared.lock().for_reading();
-            let answer = handle(&self.shared, &mut copy, request, member);
-            journal(&mut self.shared.lock(), request, &answer, Some(member));
+            let mut answer = handle(&self.shared, &mut copy, request, member);
+            journal(&mut self.shared.lock(), request, &mut answer, Some(member));
             return answer;
         }
         let mut inner = self.shared.lock();
-        let answer = handle(&self.shared, &mut inner, request, member);
-        journal(&mut inner, request, &answer, Some(member));
+        let mut answer = handle(&self.shared, &mut inner, request, member);
+        journal(&mut inner, request, &mut answer, Some(member));
         answer
     }
 
@@ -102,9 +102,15 @@ impl ConnectWise {
     }
 }
 
-/// Journals a request. The body is parsed and kept only for an authenticated `member`: an
-/// unauthenticated caller cannot make the mock parse or keep anything it sent.
-fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Option<&ApiMember>) {
+/// Journals a request, taking the answer's shape for it (the answer is sent without it).
+/// The body is parsed and kept only for an authenticated `member`: an unauthenticated
+/// caller cannot make the mock parse or keep anything it sent.
+fn journal(
+    inner: &mut Inner,
+    request: &Request<'_>,
+    answer: &mut Answer,
+    member: Option<&ApiMember>,
+) {
     let with_body = member.is_some();
     let full_path = request.url.path();
     let path = api_path(full_path).unwrap_or(full_path).to_owned();
@@ -119,17 +125,21 @@ fn journal(inner: &mut Inner, request: &Request<'_>, answer: &Answer, member: Op
             status: answer.status,
             member: member.map(|m| m.identifier.clone()),
             body,
-            answer: Some((*answer.answered).clone()),
+            answer: Some(std::mem::take(&mut *answer.answered)),
         },
         if with_body { request.body.len() } else { 0 },
     );
 }
 
-/// The part of a path after `/apis/3.0`, whatever the codebase before it.
+/// The part of a path after `/apis/3.0` (in any case), whatever the codebase before it.
 fn api_path(path: &str) -> Option<&str> {
-    let lower = path.to_ascii_lowercase();
-    let at = lower.find("/apis/3.0")?;
-    let rest = &path[at + "/apis/3.0".len()..];
+    const MARK: &[u8] = b"/apis/3.0";
+    let at = path
+        .as_bytes()
+        .windows(MARK.len())
+        .position(|window| window.eq_ignore_ascii_case(MARK))?;
+    // The mark is ASCII, so the rest starts on a character boundary.
+    let rest = &path[at + MARK.len()..];
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
@@ -408,5 +418,17 @@ mod tests {
             Some("/company/companies")
         );
         assert_eq!(api_path("/other"), None);
+        assert_eq!(api_path("/apis/3.0"), Some(""));
+        assert_eq!(api_path("/apis/3.01/x"), None, "another version");
+        assert_eq!(
+            api_path("/é/apis/3.0/é"),
+            Some("/é"),
+            "past characters of two bytes"
+        );
+        assert_eq!(
+            api_path("/apis/3.0x/apis/3.0/system/info"),
+            None,
+            "the first mark decides"
+        );
     }
 }

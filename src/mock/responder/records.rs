@@ -60,7 +60,7 @@ pub(super) fn resolve_references(
                 .store
                 .all(&reference.collection)
                 .iter()
-                .map(AsRef::as_ref)
+                .map(|r| r.value())
                 .find(|r| {
                     in_scope(r)
                         && r.get(field)
