@@ -107,9 +107,21 @@ pub(crate) struct Loaded {
 
 /// Parses and checks every feature; a feature with an error is left out whole.
 pub(crate) fn load(files: Vec<FeatureText>) -> Loaded {
+    gather(parse_each(files, parse))
+}
+
+/// Parses and checks every feature, leaving Scenario Outlines as written (for the living
+/// documentation, which shows an outline with its Examples table): the features that can
+/// run, and the errors of those that cannot.
+pub(crate) fn load_as_written(files: Vec<FeatureText>) -> Loaded {
+    gather(parse_each(files, parse_checked))
+}
+
+/// The features parsed and their errors, in the order of the files.
+fn gather(parsed: Vec<Result<gherkin::Feature, Vec<FeatureError>>>) -> Loaded {
     let mut loaded = Loaded::default();
-    for file in files {
-        match parse(file) {
+    for result in parsed {
+        match result {
             Ok(feature) => loaded.features.push(feature),
             Err(errors) => loaded.errors.extend(errors),
         }
@@ -117,18 +129,53 @@ pub(crate) fn load(files: Vec<FeatureText>) -> Loaded {
     loaded
 }
 
-/// Parses and checks every feature, leaving Scenario Outlines as written (for the living
-/// documentation, which shows an outline with its Examples table): the features that can
-/// run, and the errors of those that cannot.
-pub(crate) fn load_as_written(files: Vec<FeatureText>) -> Loaded {
-    let mut loaded = Loaded::default();
-    for file in files {
-        match parse_checked(file) {
-            Ok(feature) => loaded.features.push(feature),
-            Err(errors) => loaded.errors.extend(errors),
-        }
+/// Each file parsed with `parse`, in the order of the files, on as many threads as the
+/// machine has cores (at most one a file). The Gherkin parser is the larger part of a
+/// run's start (it scans its list of line starts at every new line), and the files are
+/// independent: a run starts sooner on more cores.
+fn parse_each<T: Send>(files: Vec<FeatureText>, parse: fn(FeatureText) -> T) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(files.len());
+    if threads <= 1 {
+        return files.into_iter().map(parse).collect();
     }
-    loaded
+    // The largest files first, each to the thread that is free: the last to finish is
+    // then a small one.
+    let mut queue: Vec<(usize, FeatureText)> = files.into_iter().enumerate().collect();
+    queue.sort_by_key(|(_, file)| std::cmp::Reverse(file.text.len()));
+    let count = queue.len();
+    let queue = std::sync::Mutex::new(queue.into_iter());
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let mut parsed: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((index, file)) = next() {
+                        done.push((index, parse(file)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    debug_assert_eq!(parsed.len(), count);
+    parsed.sort_by_key(|(index, _)| *index);
+    parsed.into_iter().map(|(_, result)| result).collect()
 }
 
 /// One feature, parsed, checked and expanded.
@@ -454,5 +501,47 @@ mod tests {
         let loaded = load(super::super::runner::builtin_features());
         assert_eq!(loaded.errors, Vec::<FeatureError>::new());
         assert!(!loaded.features.is_empty());
+    }
+
+    #[test]
+    fn files_parsed_at_once_come_out_in_the_order_given() {
+        // Sizes that do not follow the order, so the largest-first queue reorders them;
+        // every third file broken, so errors must keep their order too.
+        let files: Vec<FeatureText> = (0..13)
+            .map(|index| {
+                let scenarios = (0..=(index * 7) % 11)
+                    .map(|n| format!("  Scenario: s{n}\n{STEPS}\n"))
+                    .collect::<Vec<_>>()
+                    .concat();
+                let text = if index % 3 == 0 {
+                    format!("Feature: F{index}\n\n  Scenario: empty\n")
+                } else {
+                    format!("Feature: F{index}\n\n{scenarios}")
+                };
+                FeatureText {
+                    path: format!("f{index}.feature").into(),
+                    text,
+                }
+            })
+            .collect();
+        for loaded in [load(files.clone()), load_as_written(files)] {
+            let names: Vec<&str> = loaded.features.iter().map(|f| f.name.as_str()).collect();
+            let kept: Vec<String> = (0..13)
+                .filter(|index| index % 3 != 0)
+                .map(|index| format!("F{index}"))
+                .collect();
+            assert_eq!(names, kept);
+            let broken: Vec<&str> = loaded.errors.iter().map(|e| e.feature.as_str()).collect();
+            assert_eq!(
+                broken,
+                [
+                    "f0.feature",
+                    "f3.feature",
+                    "f6.feature",
+                    "f9.feature",
+                    "f12.feature"
+                ]
+            );
+        }
     }
 }

@@ -773,16 +773,19 @@ impl<'a> Records<'a> {
     pub fn read(data: &'a Value) -> Records<'a> {
         match data {
             Value::Null | Value::Bool(_) | Value::Number(_) => Records::default(),
-            Value::Array(items) => Records(
-                items
-                    .iter()
-                    .flat_map(|item| match item {
-                        Value::Object(map) => vec![Record::of_object(Cow::Borrowed(map))],
-                        Value::String(text) => Scan::of(text).records,
-                        _ => Vec::new(),
-                    })
-                    .collect(),
-            ),
+            Value::Array(items) => {
+                // One record an item, mostly: set aside at once (a list of thousands is not
+                // grown through a dozen copies, nor made of a list for each item).
+                let mut records = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::Object(map) => records.push(Record::of_object(Cow::Borrowed(map))),
+                        Value::String(text) => records.extend(Scan::of(text).records),
+                        _ => {}
+                    }
+                }
+                Records(records)
+            }
             Value::String(text) => match serde_json::from_str::<Value>(text.trim()) {
                 Ok(json) if !json.is_string() => Records::read(&json).into_owned(),
                 _ => {
