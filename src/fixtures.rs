@@ -498,11 +498,12 @@ pub fn parse_actions(
     let mut seen = std::collections::BTreeSet::new();
     for action in &file.actions {
         let needle = format!("name = \"{}\"", action.name);
-        let line = find_line(text, &needle);
+        // Looked for only when something is wrong: most actions are sound.
+        let line = || find_line(text, &needle);
         if !seen.insert(action.name.clone()) {
             return Err(FixtureError::invalid(
                 path,
-                find_nth_line(text, &needle, 1).or(line),
+                find_nth_line(text, &needle, 1).or_else(line),
                 format!("duplicate action \"{}\"", action.name),
             ));
         }
@@ -513,7 +514,7 @@ pub fn parse_actions(
         if permissions.endpoint_for(&action.resource).is_none() && !special {
             return Err(FixtureError::invalid(
                 path,
-                line,
+                line(),
                 format!(
                     "unknown resource \"{}\" in action \"{}\"",
                     action.resource, action.name
@@ -524,7 +525,7 @@ pub fn parse_actions(
             if !file.lookup.contains_key(field) {
                 return Err(FixtureError::invalid(
                     path,
-                    line,
+                    line(),
                     format!(
                         "action \"{}\" uses field \"{field}\" that has no [lookup.{field}]",
                         action.name
@@ -649,12 +650,12 @@ pub fn check_citations(
     sources: &SourceCatalog,
 ) -> Result<(), FixtureError> {
     for rule in rules.iter() {
-        let line = find_nth_line(text, &format!("id = \"{}\"", rule.id), 0);
+        let line = || find_nth_line(text, &format!("id = \"{}\"", rule.id), 0);
         let Some(document) = sources.document(&rule.source) else {
             let known: Vec<&str> = sources.iter().map(|d| d.file.as_str()).collect();
             return Err(FixtureError::invalid(
                 path,
-                line,
+                line(),
                 format!(
                     "rule {} cites the source \"{}\", which has no summary in fixtures/sources/ (expected one of {})",
                     rule.id,
@@ -670,7 +671,7 @@ pub fn check_citations(
             );
             return Err(FixtureError::invalid(
                 path,
-                line,
+                line(),
                 format!(
                     "rule {} cites the section \"{}\" of {}, which its summary has no heading for{suggestion}",
                     rule.id, rule.section, rule.source
