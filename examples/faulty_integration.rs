@@ -384,15 +384,17 @@ fn log_start(credentials: &cw_conform::connectwise::Credentials) -> Result<(), S
         .append(true)
         .open(&path)
         .map_err(|e| format!("failed to open the start log {}: {e}", path.display()))?;
-    writeln!(
-        file,
-        "{} {} {} {}",
+    // One write of the whole line: servers started at once append to the same file, and
+    // `writeln!` on a file writes each piece on its own, so their lines interleaved.
+    let line = format!(
+        "{} {} {} {}\n",
         std::process::id(),
         credentials.company_id,
         credentials.public_key,
         credentials.client_id.as_deref().unwrap_or("-")
-    )
-    .map_err(|e| format!("failed to write the start log {}: {e}", path.display()))
+    );
+    file.write_all(line.as_bytes())
+        .map_err(|e| format!("failed to write the start log {}: {e}", path.display()))
 }
 
 #[tokio::main]

@@ -53,7 +53,8 @@ fn note_pid(pid: u32) {
         .append(true)
         .open(path)
     {
-        let _ = writeln!(file, "{pid}");
+        // One write of the whole line: processes noting at once must not interleave.
+        let _ = file.write_all(format!("{pid}\n").as_bytes());
     }
 }
 

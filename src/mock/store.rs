@@ -135,12 +135,6 @@ impl<T: AsValue + ?Sized> AsValue for &T {
     }
 }
 
-impl AsRef<Value> for Stored {
-    fn as_ref(&self) -> &Value {
-        &self.value
-    }
-}
-
 /// Records by collection, each collection shared until it is first changed: a scenario's
 /// store starts as the seed itself and copies only the collections it writes to (and then
 /// only the list of its records, not the records).
@@ -470,6 +464,13 @@ mod tests {
         Arc::new(records.into_iter().map(Stored::shared).collect())
     }
 
+    /// A seed of these contacts alone, and its contacts (what grown ones are made from).
+    fn contacts(records: Vec<Value>) -> (Collections, Arc<Vec<Record>>) {
+        let made_from = shared(records);
+        let seed = Collections::from([("contacts".to_owned(), Arc::clone(&made_from))]);
+        (seed, made_from)
+    }
+
     #[test]
     fn inserts_with_the_next_id_and_finds_by_field() {
         let mut seed = Collections::new();
@@ -541,12 +542,7 @@ mod tests {
 
     #[test]
     fn a_collection_grown_alike_is_built_once_and_copied_on_write() {
-        let mut seed = Collections::new();
-        seed.insert(
-            "contacts".to_owned(),
-            shared(vec![json!({"id": 3, "lastName": "Doe"})]),
-        );
-        let made_from = Arc::clone(&seed["contacts"]);
+        let (seed, made_from) = contacts(vec![json!({"id": 3, "lastName": "Doe"})]);
         let grown = Grown::default();
         let built = std::sync::atomic::AtomicUsize::new(0);
         let add = |serial: usize| {
@@ -621,15 +617,10 @@ mod tests {
 
     #[test]
     fn a_larger_collection_grown_alike_starts_from_the_largest_built_and_shares_its_records() {
-        let mut seed = Collections::new();
-        seed.insert(
-            "contacts".to_owned(),
-            shared(vec![
-                json!({"id": 3, "lastName": "Doe"}),
-                json!({"id": 9, "lastName": "Roe"}),
-            ]),
-        );
-        let made_from = Arc::clone(&seed["contacts"]);
+        let (seed, made_from) = contacts(vec![
+            json!({"id": 3, "lastName": "Doe"}),
+            json!({"id": 9, "lastName": "Roe"}),
+        ]);
         let built = std::sync::atomic::AtomicUsize::new(0);
         let add = |serial: usize| {
             built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -682,12 +673,7 @@ mod tests {
     #[test]
     fn grown_records_are_freed_when_the_run_ends() {
         for count in [FREED_APART / 2, FREED_APART * 2] {
-            let mut seed = Collections::new();
-            seed.insert(
-                "contacts".to_owned(),
-                shared(vec![json!({"id": 1, "lastName": "Doe"})]),
-            );
-            let made_from = Arc::clone(&seed["contacts"]);
+            let (seed, made_from) = contacts(vec![json!({"id": 1, "lastName": "Doe"})]);
             let grown = Grown::default();
             let mut store = Store::seeded(&seed);
             grown.grow(&mut store, "contacts", count, &made_from, |serial| {
