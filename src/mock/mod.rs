@@ -360,7 +360,7 @@ impl MockConnectWise {
             .cloned()
             .unwrap_or_else(|| serde_json::json!({"licenseClass": "A"}));
         if let Some(fields) = record.as_object_mut() {
-            fields.remove("id");
+            fields.shift_remove("id");
             let domain = fields
                 .get("officeEmail")
                 .and_then(serde_json::Value::as_str)

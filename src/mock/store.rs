@@ -222,7 +222,7 @@ impl Store {
     }
 
     /// Adds records, giving each the next id above every id the collection has held (one
-    /// pass, however many); returns their ids.
+    /// pass, however many), as its first field; returns their ids.
     pub fn insert_all(
         &mut self,
         collection: &str,
@@ -238,8 +238,10 @@ impl Store {
             .into_iter()
             .map(|mut record| {
                 last += 1;
+                // First, as ConnectWise writes every record (an `id` the record came with
+                // is replaced, and moved there).
                 if let Value::Object(map) = &mut record {
-                    map.insert("id".into(), Value::from(last));
+                    map.shift_insert(0, "id".into(), Value::from(last));
                 }
                 Stored::shared(record)
             })
@@ -411,7 +413,8 @@ pub fn copy_of(template: &Value, serial: usize) -> Value {
     let Value::Object(fields) = &mut record else {
         return record;
     };
-    fields.remove("id");
+    // `shift_remove`: `remove` would move the last field into its place.
+    fields.shift_remove("id");
     for (field, separator) in [("identifier", ""), ("name", " "), ("lastName", " ")] {
         if let Some(Value::String(text)) = fields.get_mut(field) {
             *text = format!("{text}{separator}{serial:04}");
@@ -689,5 +692,26 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
+    }
+
+    #[test]
+    fn a_record_added_has_its_id_first_as_connectwise_writes_it() {
+        let (seed, made_from) = contacts(vec![
+            json!({"id": 3, "firstName": "Jane", "lastName": "Doe", "company": {"id": 19}}),
+        ]);
+        let mut store = Store::seeded(&seed);
+        let copied = store.insert("contacts", copy_of(&made_from[0], 1));
+        let created = store.insert("contacts", json!({"lastName": "Roe", "id": 77}));
+        let keys = |id: i64| -> Vec<String> {
+            let record = store.get("contacts", id).unwrap();
+            record.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(
+            keys(copied),
+            ["id", "firstName", "lastName", "company"],
+            "a copy keeps its template's order"
+        );
+        assert_eq!(keys(created), ["id", "lastName"], "an id sent is replaced");
+        assert_eq!(store.get("contacts", created).unwrap()["id"], 5);
     }
 }

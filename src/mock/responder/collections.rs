@@ -303,7 +303,7 @@ impl Call<'_> {
                 && let Value::Object(map) = &mut record
             {
                 for field in &guard.fields {
-                    map.remove(field);
+                    map.shift_remove(field);
                 }
             }
         }
