@@ -1217,9 +1217,9 @@ mod tests {
 
     #[test]
     fn an_unreadable_fixture_is_not_reported_as_missing() {
-        let dir = std::env::temp_dir().join(format!("cw-conform-fixtures-{}", std::process::id()));
+        let dir = crate::scratch::Scratch::new("fixtures");
         std::fs::create_dir_all(dir.join("policy.toml")).unwrap();
-        let error = Source::Directory(dir.clone())
+        let error = Source::Directory(dir.to_path_buf())
             .read("policy.toml")
             .unwrap_err();
         let _ = std::fs::remove_dir_all(&dir);
@@ -1227,7 +1227,9 @@ mod tests {
             matches!(&error, FixtureError::Invalid { message, .. } if message.starts_with("cannot be read")),
             "{error}"
         );
-        let error = Source::Directory(dir).read("nothing.toml").unwrap_err();
+        let error = Source::Directory(dir.to_path_buf())
+            .read("nothing.toml")
+            .unwrap_err();
         assert!(matches!(error, FixtureError::Missing { .. }), "{error}");
     }
 

@@ -889,10 +889,8 @@ mod tests {
 
     use super::*;
 
-    fn scratch() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("cw-conform-ledger-{}", RunToken::random()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    fn scratch() -> crate::scratch::Scratch {
+        crate::scratch::Scratch::new("ledger")
     }
 
     fn answer(status: u16, body: Value) -> Response {

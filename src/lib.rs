@@ -60,3 +60,6 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod target;
+
+#[cfg(test)]
+mod scratch;

@@ -426,8 +426,7 @@ mod tests {
     #[test]
     fn the_profiles_file_it_prints_loads() {
         let plan = plan(&["least-privilege", "read-only-discovery"]);
-        let folder = std::env::temp_dir().join(format!("cw-conform-plan-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).unwrap();
+        let folder = crate::scratch::Scratch::new("plan");
         let path = folder.join("profiles.toml");
         std::fs::write(&path, profiles_file(&plan)).unwrap();
         let path_text = path.display().to_string();
@@ -443,7 +442,6 @@ mod tests {
         ]);
 
         let sandbox = crate::target::Sandbox::from_vars(&vars);
-        let _ = std::fs::remove_dir_all(&folder);
 
         let profiles: Vec<String> = sandbox.unwrap().profiles.into_keys().collect();
         assert_eq!(profiles, ["least-privilege", "read-only-discovery"]);

@@ -618,21 +618,16 @@ mod tests {
         ("CONNECTWISE_CLIENT_ID", "client"),
     ];
 
-    /// A profiles file written for one test (removed when dropped).
-    struct ProfilesFixture(PathBuf);
+    /// A profiles file written for one test (removed with its folder when dropped).
+    struct ProfilesFixture(
+        PathBuf,
+        #[expect(dead_code, reason = "kept until dropped")] crate::scratch::Scratch,
+    );
 
     impl ProfilesFixture {
         fn new(name: &str, text: &str) -> ProfilesFixture {
-            let path =
-                std::env::temp_dir().join(format!("cw-conform-{name}-{}.toml", std::process::id()));
-            std::fs::write(&path, text).expect("the temp dir is writable");
-            ProfilesFixture(path)
-        }
-    }
-
-    impl Drop for ProfilesFixture {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
+            let folder = crate::scratch::Scratch::new(name);
+            ProfilesFixture(folder.write("profiles.toml", text), folder)
         }
     }
 
@@ -791,8 +786,7 @@ mod tests {
 
     #[test]
     fn the_process_environment_wins_over_dotenv_and_dotenv_is_named_as_the_source() {
-        let folder = std::env::temp_dir().join(format!("cw-conform-dotenv-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).unwrap();
+        let folder = crate::scratch::Scratch::new("dotenv");
         let path = folder.join(".env");
         std::fs::write(
             &path,
@@ -802,7 +796,6 @@ mod tests {
         let process = vars(&[("CONNECTWISE_ROLE", "from-process")]);
 
         let environment = Environment::over_dotenv(Box::new(process), &path).unwrap();
-        let _ = std::fs::remove_dir_all(&folder);
 
         assert_eq!(
             environment.var("CONNECTWISE_ROLE").as_deref(),

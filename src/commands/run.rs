@@ -203,9 +203,10 @@ pub struct RunArgs {
     /// for an MCP integration, whose servers start a process each).
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Threads the scenarios are spread over (default: one per two CPUs). Each runs its
-    /// share of the scenarios; --concurrency counts them all, so never more threads than
-    /// that.
+    /// Threads the scenarios are spread over (default: one per CPU against the mock with
+    /// the reference integration, where each thread also runs its scenarios' mock and
+    /// requests; one per two CPUs otherwise). Each runs its share of the scenarios;
+    /// --concurrency counts them all, so never more threads than that.
     #[arg(long, value_name = "N")]
     pub threads: Option<std::num::NonZeroUsize>,
     /// Do not print the step-by-step progress, only the report.

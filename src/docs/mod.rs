@@ -264,9 +264,7 @@ mod tests {
 
     #[test]
     fn hostile_text_in_features_and_reports_is_shown_as_text() {
-        let dir =
-            std::env::temp_dir().join(format!("cw-conform-docs-hostile-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("docs-hostile");
         let feature = dir.join("hostile.feature");
         std::fs::write(
             &feature,
@@ -295,7 +293,6 @@ mod tests {
             ..Sources::default()
         };
         let docs = Documentation::gather(fixtures, sources, UNIX_EPOCH).unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
         assert!(docs.scenarios[0].run.as_ref().unwrap().result.is_some());
         for (name, page) in html::pages(&docs, fixtures) {
             assert!(!page.contains("<script"), "{name} has a script");

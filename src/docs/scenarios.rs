@@ -286,13 +286,9 @@ mod tests {
     use super::*;
 
     fn written(text: &str) -> Vec<ScenarioDoc> {
-        let dir = std::env::temp_dir().join(format!("cw-conform-docs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("f{}.feature", text.len()));
-        std::fs::write(&path, text).unwrap();
-        let docs = read(std::slice::from_ref(&path)).unwrap();
-        let _ = std::fs::remove_file(&path);
-        docs
+        let dir = crate::scratch::Scratch::new("docs");
+        let path = dir.write(&format!("f{}.feature", text.len()), text);
+        read(std::slice::from_ref(&path)).unwrap()
     }
 
     #[test]
@@ -325,12 +321,10 @@ mod tests {
 
     #[test]
     fn a_feature_error_stops_the_documentation_with_its_file_and_line() {
-        let dir = std::env::temp_dir().join(format!("cw-conform-docs-err-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::Scratch::new("docs-err");
         let path = dir.join("empty_scenario.feature");
         std::fs::write(&path, "Feature: F\n\n  Scenario: nothing\n").unwrap();
         let error = read(std::slice::from_ref(&path)).unwrap_err().to_string();
-        let _ = std::fs::remove_dir_all(&dir);
         assert!(
             error.contains("empty_scenario.feature:3: the Scenario \"nothing\" has no steps"),
             "{error}"

@@ -64,7 +64,8 @@ pub struct RunOptions {
     /// Scenarios run at once.
     pub concurrency: usize,
     /// Threads the scenarios are spread over (each runs its share, `concurrency` in all):
-    /// by default one per two cores (`default_threads`). Never more than `concurrency`.
+    /// by default one per core against the mock with the reference integration, one per
+    /// two cores otherwise (`default_threads`). Never more than `concurrency`.
     pub threads: Option<std::num::NonZeroUsize>,
     /// Colour the progress display.
     pub color: bool,
@@ -1209,8 +1210,20 @@ pub async fn run_until(
         .rev()
         .collect();
     let scenario_count = features.iter().map(gherkin::Feature::count_scenarios).sum();
+    // A lane runs on a runtime of its own unless something its scenarios spawn lives on
+    // across them: the servers an MCP run starts (and may keep), a sandbox's connections.
+    let runtime = if context.mcp.is_none() && context.sandbox.is_none() {
+        lanes::LaneRuntime::Own
+    } else {
+        lanes::LaneRuntime::Shared(tokio::runtime::Handle::current())
+    };
     let threads = options.threads.map_or_else(
-        || default_threads(std::thread::available_parallelism().map_or(1, std::num::NonZero::get)),
+        || {
+            default_threads(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                &runtime,
+            )
+        },
         std::num::NonZero::get,
     );
     let concurrency = options.concurrency.max(1);
@@ -1220,14 +1233,10 @@ pub async fn run_until(
     let steps = ConformanceWorld::collection();
     let lane = lane_runner(&context, &evidence_sink, steps, runner_cli);
     let quiet = lanes::QuietPanics::hold();
-    let mut lanes = lanes::Lanes::start(
-        shares.into_iter().zip(each).collect(),
-        lane,
-        &tokio::runtime::Handle::current(),
-    )
-    .map_err(|e| RunError::Threads {
-        reason: e.to_string(),
-    })?;
+    let mut lanes = lanes::Lanes::start(shares.into_iter().zip(each).collect(), lane, &runtime)
+        .map_err(|e| RunError::Threads {
+            reason: e.to_string(),
+        })?;
     let write_all = async {
         for event in merger.opening() {
             writer.handle_event(event, &writer_cli).await;
@@ -1351,16 +1360,21 @@ pub async fn run_until(
     })
 }
 
-/// The threads a run spreads its scenarios over on `cores` cores unless told: one per two
-/// cores. The scenarios' threads do about two fifths of a run's work (steps and hooks);
-/// the runtime's workers, one per core, do the rest (the mock, the integration's requests):
-/// measured with `perf record --sort comm` on the built-in suite, 37.5 % on the scenarios'
-/// threads, 53.6 % on the workers, 8.9 % on the run's own thread (its writers). Half as many
-/// scenario threads as cores keeps each one below a core's share; more only add threads
-/// that contend for the cores (2 cores: one thread, 376–433 CPU-ms; two, 445–527 CPU-ms,
-/// at the same wall time).
-pub(crate) fn default_threads(cores: usize) -> usize {
-    (cores / 2).max(1)
+/// The threads a run spreads its scenarios over on `cores` cores unless told.
+///
+/// - Lanes with a runtime of their own do all of their scenarios' work, the mock and the
+///   integration's requests included: one per core.
+/// - Lanes on the shared runtime do about two fifths of it (steps and hooks); the
+///   runtime's workers, one per core, do the rest. Measured with `perf record --sort comm`
+///   on the built-in suite: 37.5 % on the scenarios' threads, 53.6 % on the workers, 8.9 %
+///   on the run's own thread (its writers). One per two cores keeps each lane below a
+///   core's share; more only add threads that contend for the cores (2 cores: one thread,
+///   376–433 CPU-ms; two, 445–527 CPU-ms, at the same wall time).
+fn default_threads(cores: usize, runtime: &lanes::LaneRuntime) -> usize {
+    match runtime {
+        lanes::LaneRuntime::Own => cores.max(1),
+        lanes::LaneRuntime::Shared(_) => (cores / 2).max(1),
+    }
 }
 
 /// A feature with only the scenarios `filter` chooses, kept as cucumber's `filter_run`
@@ -1789,8 +1803,7 @@ mod tests {
     /// conform; the sound feature next to it still runs.
     #[tokio::test(flavor = "multi_thread")]
     async fn a_feature_error_is_reported_and_its_scenarios_never_pass() {
-        let folder = std::env::temp_dir().join(format!("cw-conform-runner-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).unwrap();
+        let folder = crate::scratch::Scratch::new("runner");
         let broken = folder.join("broken.feature");
         std::fs::write(
             &broken,
@@ -1810,7 +1823,6 @@ mod tests {
         };
 
         let summary = run(&options, Box::new(io::sink())).await.unwrap();
-        let _ = std::fs::remove_dir_all(&folder);
 
         let errors: Vec<String> = summary
             .parse_errors
@@ -1858,8 +1870,7 @@ mod tests {
 
     #[test]
     fn a_folder_is_searched_for_features_in_its_subfolders_in_name_order() {
-        let folder = std::env::temp_dir().join(format!("cw-conform-nested-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
+        let folder = crate::scratch::Scratch::new("nested");
         std::fs::create_dir_all(folder.join("b/deeper")).unwrap();
         std::fs::create_dir_all(folder.join("a")).unwrap();
         for file in ["b/deeper/two.feature", "a/one.feature", "top.feature"] {
@@ -1867,8 +1878,7 @@ mod tests {
         }
         std::fs::write(folder.join("a/notes.txt"), "not a feature").unwrap();
 
-        let found = user_features(std::slice::from_ref(&folder)).unwrap();
-        let _ = std::fs::remove_dir_all(&folder);
+        let found = user_features(&[folder.to_path_buf()]).unwrap();
 
         let names: Vec<String> = found
             .iter()
@@ -1880,28 +1890,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_run_takes_one_thread_per_two_cores_unless_told() {
-        let threads: Vec<usize> = [1, 2, 3, 4, 8, 16].map(default_threads).to_vec();
-        assert_eq!(threads, [1, 1, 1, 2, 4, 8]);
+    #[tokio::test]
+    async fn a_run_takes_one_thread_per_core_with_lanes_of_their_own_and_one_per_two_shared() {
+        let on = |runtime: &lanes::LaneRuntime| -> Vec<usize> {
+            [1, 2, 3, 4, 8, 16]
+                .map(|cores| default_threads(cores, runtime))
+                .to_vec()
+        };
+        assert_eq!(on(&lanes::LaneRuntime::Own), [1, 2, 3, 4, 8, 16]);
+        let shared = lanes::LaneRuntime::Shared(tokio::runtime::Handle::current());
+        assert_eq!(on(&shared), [1, 1, 1, 2, 4, 8]);
     }
 
     #[test]
     fn a_file_named_twice_is_read_once() {
-        let folder = std::env::temp_dir().join(format!("cw-conform-twice-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::create_dir_all(&folder).unwrap();
+        let folder = crate::scratch::Scratch::new("twice");
         for file in ["one.feature", "two.feature"] {
             std::fs::write(folder.join(file), format!("Feature: {file}\n")).unwrap();
         }
         let given = [
             folder.join("one.feature"),
-            folder.clone(),
+            folder.to_path_buf(),
             folder.join(".").join("two.feature"),
         ];
 
         let found = user_features(&given).unwrap();
-        let _ = std::fs::remove_dir_all(&folder);
 
         let names: Vec<String> = found
             .iter()

@@ -9,7 +9,7 @@ use crate::cli::{Running, Scratch, Served, cw_conform, cw_conform_finished};
 #[test]
 fn serve_stands_in_for_a_sandbox_from_the_files_sandbox_plan_writes_and_broken_settings_are_listed_at_once()
  {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     for (format, file) in [
         ("profiles", "sandbox-profiles.toml"),
         ("members", "members.toml"),

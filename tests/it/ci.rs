@@ -51,7 +51,7 @@ fn run_shards(scratch: &Scratch, total: usize, extra: &[&str]) -> Vec<Finished> 
 
 #[test]
 fn a_four_way_partition_merged_judges_as_the_unpartitioned_run() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let whole = run_reporting(&scratch, "json", "whole.json", &[]);
     let shards = run_shards(&scratch, 4, &[]);
     for shard in &shards {
@@ -120,7 +120,7 @@ fn a_four_way_partition_merged_judges_as_the_unpartitioned_run() {
 
 #[test]
 fn shards_that_are_not_one_partition_are_refused_naming_the_file() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     for (partition, output) in [("1/2", "a.json"), ("1/2", "b.json"), ("1/3", "c.json")] {
         run_reporting(
             &scratch,
@@ -181,7 +181,7 @@ const OURS_AGAINST_THE_BASELINE: [&str; 3] = ["ours.feature", "--baseline", "ci/
 
 #[test]
 fn a_baseline_expects_known_failures_and_fails_on_new_stale_and_unknown_entries() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("ours.feature", &failing_feature("allowed", "allowed"));
 
     // Recorded, the placeholder reasons are refused until the user writes theirs.

@@ -22,29 +22,7 @@ struct Customer {
     mock: MockConnectWise,
     sandbox: Sandbox,
     ledger: Arc<Ledger>,
-    _dir: tempdir::Dir,
-}
-
-mod tempdir {
-    /// A folder removed at the end of the test.
-    pub struct Dir(pub std::path::PathBuf);
-
-    impl Dir {
-        pub fn new() -> Self {
-            let path = std::env::temp_dir().join(format!(
-                "cw-conform-cleanup-{}",
-                cw_conform::ledger::RunToken::random()
-            ));
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    _dir: crate::support::Scratch,
 }
 
 impl Customer {
@@ -73,7 +51,7 @@ impl Customer {
                 .map(|(_, v)| v.clone())
         })
         .unwrap();
-        let dir = tempdir::Dir::new();
+        let dir = crate::support::Scratch::new("cleanup");
         let ledger = Arc::new(Ledger::create(&dir.0, &sandbox.site, &sandbox.company_id).unwrap());
         Customer {
             mock,

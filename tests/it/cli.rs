@@ -7,7 +7,7 @@
 //! fails. The `sandbox` module uses the same helpers:
 //!
 //! ```ignore
-//! let scratch = Scratch::new();
+//! let scratch = Scratch::new("it");
 //! let audit = Running::start(cw_conform(&scratch, &["audit", "full-access"])).finish();
 //! audit.assert_code(1);
 //! ```
@@ -15,9 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{BufRead as _, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -42,57 +41,7 @@ pub const POLL: Duration = Duration::from_millis(10);
 /// The last line of `serve`'s banner.
 const BANNER_END: &str = "Press Ctrl-C to stop.";
 
-/// A scratch directory for one test, removed when dropped.
-pub struct Scratch {
-    path: PathBuf,
-}
-
-impl Scratch {
-    /// A new, empty directory under the system's temporary directory.
-    pub fn new() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "cw-conform-it-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("failed to create {}: {e}", path.display()));
-        Scratch { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes a file in the directory (`name` may name folders, which are created) and
-    /// returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path.join(name);
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder)
-                .unwrap_or_else(|e| panic!("failed to create {}: {e}", folder.display()));
-        }
-        std::fs::write(&path, text)
-            .unwrap_or_else(|e| panic!("failed to write {}: {e}", path.display()));
-        path
-    }
-
-    /// Reads a file of the directory.
-    pub fn read(&self, name: &str) -> String {
-        let path = self.path.join(name);
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
+pub use crate::support::Scratch;
 
 /// `cw-conform ARGS` in `dir` with nothing inherited: only `PATH` and `HOME` from the
 /// environment, so no `CONNECTWISE_*` variable reaches it unless the test sets it.
@@ -534,7 +483,7 @@ fn own_feature(expected: &str) -> String {
 
 #[test]
 fn a_run_of_one_rule_exits_0_and_prints_the_totals() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let run = cw_conform_finished(&scratch, &["run", "--quiet", "--tags", "@SD-02"]);
 
@@ -563,7 +512,7 @@ fn a_run_of_one_rule_exits_0_and_prints_the_totals() {
 
 #[test]
 fn an_invalid_tag_expression_exits_2_naming_it() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let run = cw_conform_finished(&scratch, &["run", "--tags", "not valid((("]);
 
@@ -579,7 +528,7 @@ fn an_invalid_tag_expression_exits_2_naming_it() {
 #[case::met("denied", 0)]
 #[case::not_met("allowed", 1)]
 fn a_user_feature_runs_with_the_shipped_steps(#[case] expected: &str, #[case] code: i32) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("ours.feature", &own_feature(expected));
 
     let run = cw_conform_finished(&scratch, &["run", "--quiet", "ours.feature"]);
@@ -608,7 +557,7 @@ fn a_user_feature_runs_with_the_shipped_steps(#[case] expected: &str, #[case] co
 
 #[test]
 fn a_user_feature_with_an_unknown_step_fails_as_not_implemented() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write(
         "juggling.feature",
         "Feature: A step nobody wrote
@@ -655,7 +604,7 @@ fn a_feature_mistake_is_the_authors_never_the_integrations(
     #[case] step: &str,
     #[case] expected: &[&str],
 ) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write(
         "mistake.feature",
         &format!(
@@ -739,7 +688,7 @@ fn a_malformed_feature_is_a_feature_error_and_never_a_pass(
     #[case] text: &str,
     #[case] error: &str,
 ) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("features/broken.feature", text);
     scratch.write("features/sound.feature", SOUND_FEATURE);
     let broken = Path::new("features").join("broken.feature");
@@ -790,7 +739,7 @@ fn a_malformed_feature_is_a_feature_error_and_never_a_pass(
 
 #[test]
 fn the_json_report_lists_feature_errors_and_the_run_does_not_conform() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write(
         "empty.feature",
         "Feature: Empty scenario\n\n  Scenario: nothing here\n",
@@ -962,7 +911,7 @@ fn the_junit_report_is_well_formed_and_counts_its_testcases(
     #[case] code: i32,
     #[case] failures: usize,
 ) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("mixed.feature", MIXED_FEATURE);
 
     let run = run_reporting(&scratch, "junit", "report.xml", selection);
@@ -1009,7 +958,7 @@ fn the_junit_report_is_well_formed_and_counts_its_testcases(
 
 #[test]
 fn the_json_report_lists_the_scenarios_behind_every_rule() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("mixed.feature", MIXED_FEATURE);
 
     let run = run_reporting(&scratch, "json", "report.json", &["mixed.feature"]);
@@ -1077,7 +1026,7 @@ fn markdown_table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
 
 #[test]
 fn the_matrix_has_a_row_per_action_and_a_column_per_shipped_role() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let matrix = cw_conform_finished(&scratch, &["matrix"]);
 
@@ -1119,7 +1068,7 @@ fn the_matrix_has_a_row_per_action_and_a_column_per_shipped_role() {
 
 #[test]
 fn the_html_matrix_is_a_page_with_the_same_table() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let matrix = cw_conform_finished(&scratch, &["matrix", "--format", "html"]);
 
@@ -1164,7 +1113,7 @@ fn the_html_matrix_is_a_page_with_the_same_table() {
 
 #[test]
 fn explain_names_the_function_the_level_and_the_change() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let explain = cw_conform_finished(
         &scratch,
@@ -1192,7 +1141,7 @@ fn explain_names_the_function_the_level_and_the_change() {
 
 #[test]
 fn explain_names_the_safety_rule_that_blocks_whatever_the_role() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let explain = cw_conform_finished(
         &scratch,
@@ -1209,7 +1158,7 @@ fn explain_names_the_safety_rule_that_blocks_whatever_the_role() {
 
 #[test]
 fn explain_of_an_unknown_action_exits_2_naming_it() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let explain = cw_conform_finished(
         &scratch,
@@ -1234,7 +1183,7 @@ fn explain_of_an_unknown_action_exits_2_naming_it() {
 )]
 #[case::unknown_workflow(&["read-only-discovery", "--workflows", "juggling"], 2, &["unknown workflow \"juggling\""])]
 fn audit_reviews_a_role(#[case] args: &[&str], #[case] code: i32, #[case] lines: &[&str]) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let mut all = vec!["audit"];
     all.extend_from_slice(args);
 
@@ -1252,7 +1201,7 @@ fn audit_reviews_a_role(#[case] args: &[&str], #[case] code: i32, #[case] lines:
 
 #[test]
 fn audit_of_a_role_file_with_an_unknown_level_names_the_file_line_and_value() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let file = scratch.write(
         "our-role.toml",
         "name = \"our-role\"
@@ -1281,7 +1230,7 @@ inquire = \"Sometimes\"
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_an_ordinary_client_with_the_printed_credentials() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let served = Served::start(&scratch, &["--role", "read-only-discovery"]);
     let api_url = served.banner_value("REST base URL");
     assert_eq!(api_url, format!("{}/v4_6_release/apis/3.0", served.site));
@@ -1342,7 +1291,7 @@ async fn serve_answers_an_ordinary_client_with_the_printed_credentials() {
 #[case::delete("delete contact the one just created")]
 #[case::check_exists("the contact just created still exists")]
 fn the_one_just_created_cannot_be_used_for_another_collection(#[case] misuse: &str) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let keyword = if misuse.starts_with("the contact") {
         "Then"
     } else {

@@ -187,7 +187,7 @@ const HOSTILE_FAILURE: &str = "expected <b>denied</b><img src=x onerror=\"docume
 #[test]
 fn the_docs_site_renders_in_a_real_browser_with_every_rule_a_legend_and_no_overflow() {
     let browser = chromium();
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     // A run report with a failure whose text is hostile, and a hostile feature beside the
     // built-in ones.
     let run = cw_conform_finished(
@@ -355,7 +355,7 @@ fn the_docs_site_renders_in_a_real_browser_with_every_rule_a_legend_and_no_overf
 
 #[test]
 fn docs_names_the_bad_input_and_fixes_its_date_from_source_date_epoch() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let missing = cw_conform_finished(
         &scratch,
         &["docs", "--output", "site", "--results", "missing.json"],

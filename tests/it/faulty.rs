@@ -247,22 +247,20 @@ fn is_caught(report: &Value, caught: &Caught) -> bool {
 /// evidence naming the fault, the run fails (exit 1), and no key shows anywhere.
 #[test]
 fn every_faulty_integration_fails_with_the_right_id_and_evidence_naming_its_fault() {
-    let dir = std::env::temp_dir().join(format!("cw-conform-faulty-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = crate::support::Scratch::new("faulty");
+    let dir = scratch.path();
     let mut runs: Vec<(&Fault, ReportedRun)> = Vec::new();
     for batch in FAULTS.chunks(AT_ONCE) {
         std::thread::scope(|scope| {
             let started: Vec<_> = batch
                 .iter()
-                .map(|fault| (fault, scope.spawn(|| run(&dir, fault))))
+                .map(|fault| (fault, scope.spawn(|| run(dir, fault))))
                 .collect();
             for (fault, handle) in started {
                 runs.push((fault, handle.join().unwrap()));
             }
         });
     }
-    let _ = std::fs::remove_dir_all(&dir);
 
     let mut missed = Vec::new();
     for (fault, run) in &runs {
@@ -294,16 +292,14 @@ fn every_faulty_integration_fails_with_the_right_id_and_evidence_naming_its_faul
 /// apart from the rules of the documents.
 #[test]
 fn an_integrity_breach_is_reported_in_a_section_of_its_own() {
-    let dir = std::env::temp_dir().join(format!("cw-conform-integrity-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = crate::support::Scratch::new("integrity");
+    let dir = scratch.path();
     let fault = Fault {
         name: "readonly-annotation-lies",
         tags: "@SD-01 and @LP-04",
         caught: &[],
     };
-    let run = run(&dir, &fault);
-    let _ = std::fs::remove_dir_all(&dir);
+    let run = run(dir, &fault);
     let section = run
         .stdout
         .split("\nIntegrity (")

@@ -19,7 +19,7 @@ fn json(stdout: &str) -> Vec<Value> {
 
 #[test]
 fn steps_lists_every_step_with_an_example() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let text = cw_conform_finished(&scratch, &["steps"]);
     let listed = cw_conform_finished(&scratch, &["steps", "--format", "json"]);
@@ -50,7 +50,7 @@ fn steps_lists_every_step_with_an_example() {
 
 #[test]
 fn actions_lists_what_each_action_needs_in_three_formats() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let listed = cw_conform_finished(&scratch, &["actions", "--format", "json"]);
     let markdown = cw_conform_finished(&scratch, &["actions", "--format", "markdown"]);
@@ -104,7 +104,7 @@ fn actions_lists_what_each_action_needs_in_three_formats() {
 
 #[test]
 fn rules_lists_every_rule_with_its_source() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let listed = cw_conform_finished(&scratch, &["rules", "--format", "json"]);
     let text = cw_conform_finished(&scratch, &["rules"]);
@@ -130,7 +130,7 @@ fn rules_lists_every_rule_with_its_source() {
 
 #[test]
 fn sources_prints_what_every_cited_section_says() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let listed = cw_conform_finished(&scratch, &["sources", "--format", "json"]);
     let rules = cw_conform_finished(&scratch, &["rules", "--format", "json"]);
@@ -174,7 +174,7 @@ fn sources_prints_what_every_cited_section_says() {
 /// two workflows alone, as the README says, audits clean.
 #[test]
 fn the_readme_audit_example_tells_the_truth() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let command = "$ cw-conform audit least-privilege --workflows service-tickets,time\n";
@@ -264,7 +264,7 @@ fn the_readme_audit_example_tells_the_truth() {
 
 #[test]
 fn a_printed_role_file_works_wherever_a_role_is_asked_for() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let profiles = cw_conform_finished(&scratch, &["roles"]);
     let printed = cw_conform_finished(&scratch, &["roles", "read-only-discovery"]);
@@ -308,7 +308,7 @@ fn a_printed_role_file_works_wherever_a_role_is_asked_for() {
 
 #[test]
 fn an_unknown_role_or_action_suggests_the_nearest_and_the_command_to_list_them() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let role = cw_conform_finished(&scratch, &["roles", "least-privelege"]);
     let action = cw_conform_finished(
@@ -334,7 +334,7 @@ fn an_unknown_role_or_action_suggests_the_nearest_and_the_command_to_list_them()
 
 #[test]
 fn a_misspelt_action_in_a_feature_is_a_feature_error_of_one_line_with_the_nearest_phrase() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write(
         "typo.feature",
         "Feature: A slip of the keyboard
@@ -370,7 +370,7 @@ fn a_misspelt_action_in_a_feature_is_a_feature_error_of_one_line_with_the_neares
 
 #[test]
 fn exported_features_and_fixtures_run_as_they_are_and_as_a_starting_point() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let export = cw_conform_finished(&scratch, &["features", "export", "suite"]);
 
@@ -420,7 +420,7 @@ fn exported_features_and_fixtures_run_as_they_are_and_as_a_starting_point() {
 
 #[test]
 fn export_refuses_to_overwrite_unless_forced() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let first = cw_conform_finished(&scratch, &["features", "export", "out"]);
     first.assert_code(0);
     scratch.write("out/features/safety.feature", "# my edits\n");
@@ -445,7 +445,7 @@ fn export_refuses_to_overwrite_unless_forced() {
 
 /// `cw-conform run --tags @LP-01` with `--color` and `NO_COLOR` as given; its stdout.
 fn progress(color: Option<&str>, no_color: Option<&str>) -> String {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let mut args = vec!["run", "--tags", "@LP-01"];
     if let Some(color) = color {
         args.extend(["--color", color]);

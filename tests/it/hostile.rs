@@ -206,7 +206,7 @@ fn nested(depth: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_deeply_nested_conditions_with_400_and_stays_up() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (mut served, caller) = serve(&scratch, &[]);
 
     // 2,000 levels: a 12 KB URL once encoded, within the URL limit.
@@ -267,7 +267,7 @@ async fn the_scenario_mock_answers_deep_nesting_and_long_paths_with_400() {
 #[case::chunked(Framing::Chunked)]
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_refuses_a_100_mb_body_with_413_without_holding_it(#[case] framing: Framing) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     let before = memory(served.pid(), "VmRSS");
 
@@ -293,7 +293,7 @@ async fn serve_refuses_a_100_mb_body_with_413_without_holding_it(#[case] framing
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_refuses_a_large_body_before_inviting_it_with_100_continue() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     let address = served.site.trim_start_matches("http://").to_owned();
     let stream = TcpStream::connect(&address).await.unwrap();
@@ -320,7 +320,7 @@ async fn serve_refuses_a_large_body_before_inviting_it_with_100_continue() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_takes_its_body_limit_from_max_body_bytes() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &["--max-body-bytes", "1000"]);
     let summary = "x".repeat(1_000);
 
@@ -348,7 +348,7 @@ async fn serve_takes_its_body_limit_from_max_body_bytes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_an_unauthenticated_large_body_with_401_without_reading_it() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, _caller) = serve(&scratch, &[]);
     let before = memory(served.pid(), "VmRSS");
 
@@ -489,7 +489,7 @@ async fn a_served_journal_keeps_only_the_most_recent_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_long_urls_with_414_and_serves_long_but_allowed_ones() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     // `summary != "xxx…"` matches every ticket; the URL grows with the text.
     let condition = |length: usize| format!("summary != \"{}\"", "x".repeat(length));
@@ -535,7 +535,7 @@ async fn the_scenario_mock_answers_long_urls_with_414() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_many_or_huge_headers_with_431() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     let http = cw_conform::connectwise::http::client_builder()
         .expect("TLS set up")
@@ -597,7 +597,7 @@ async fn serve_answers_many_or_huge_headers_with_431() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_bad_paging_numbers_with_400_naming_them() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     let cases = [
         // page=0 is served as the first page, or refused, as the `page_zero` switch says
@@ -700,7 +700,7 @@ async fn the_reject_switch_refuses_a_page_size_above_1000() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_malformed_json_with_400() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, _caller) = serve(&scratch, &[]);
     let http = cw_conform::connectwise::http::client_builder()
         .expect("TLS set up")
@@ -733,7 +733,7 @@ async fn serve_answers_malformed_json_with_400() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_does_not_grow_with_the_requests_it_answers() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (served, caller) = serve(&scratch, &[]);
     let read = || {
         caller.get(

@@ -68,7 +68,7 @@ fn fixed_run(scratch: &Scratch) -> crate::cli::Finished {
 
 #[test]
 fn one_run_writes_every_report_into_folders_it_creates_and_exits_as_they_say() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let run = fixed_run(&scratch);
 
@@ -98,7 +98,7 @@ fn one_run_writes_every_report_into_folders_it_creates_and_exits_as_they_say() {
 
 #[test]
 fn the_cucumber_report_fits_the_published_schema_and_names_every_row() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let run = fixed_run(&scratch);
 
@@ -167,7 +167,7 @@ fn the_cucumber_schema_rejects_what_its_consumers_cannot_read() {
 /// field the schema requires, does not fit it.
 #[test]
 fn a_written_report_missing_its_version_does_not_fit_the_schema() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let run = fixed_run(&scratch);
     run.assert_code(1);
     let mut report = run_report(&scratch.read("reports/run.json"));
@@ -185,7 +185,7 @@ fn a_written_report_missing_its_version_does_not_fit_the_schema() {
 
 #[test]
 fn two_reports_cannot_share_standard_output_or_a_file() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let both = cw_conform_finished(&scratch, &["run", "--format", "json", "--format", "junit"]);
     let same = cw_conform_finished(
@@ -216,7 +216,7 @@ fn two_reports_cannot_share_standard_output_or_a_file() {
 /// `--format X --output F` keeps its meaning, and F's folder is created too.
 #[test]
 fn the_old_output_flag_still_writes_the_one_report() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     scratch.write("ours.feature", OURS);
 
     let run = run_reporting(

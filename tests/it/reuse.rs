@@ -136,9 +136,9 @@ fn compare(dir: &Path, name: &str, args: &[&str], tags: &str) -> (Run, Run) {
 /// credential set and role of its own.
 #[test]
 fn a_slow_server_kept_across_scenarios_gives_the_same_verdicts_and_starts_once_per_role() {
-    let dir = std::env::temp_dir().join(format!("cw-conform-reuse-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (own, kept) = compare(&dir, "reference", &["--start-delay-ms", "100"], SUBSET);
+    let scratch = crate::support::Scratch::new("reuse");
+    let dir = scratch.path();
+    let (own, kept) = compare(dir, "reference", &["--start-delay-ms", "100"], SUBSET);
     let scenarios = own.report["scenarios"].as_array().unwrap().len();
     assert!(
         own.starts.len() >= scenarios / 2,
@@ -163,17 +163,16 @@ fn a_slow_server_kept_across_scenarios_gives_the_same_verdicts_and_starts_once_p
         .collect();
     assert!(wrong.len() >= 4, "wrong credentials were tried: {by_set:?}");
     assert!(wrong.iter().all(|(_, n)| **n == 1), "{by_set:?}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A fault in every call (extra reads beyond the action's lookups) is judged in the
 /// scenario whose call made it, with or without reuse.
 #[test]
 fn a_kept_server_s_fault_is_judged_in_the_scenario_it_served() {
-    let dir = std::env::temp_dir().join(format!("cw-conform-reuse-fault-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = crate::support::Scratch::new("reuse-fault");
+    let dir = scratch.path();
     let (_, kept) = compare(
-        &dir,
+        dir,
         "extra-reads",
         &["--fault", "extra-reads", "--start-delay-ms", "100"],
         "@RD-01 or @RD-03",
@@ -194,5 +193,4 @@ fn a_kept_server_s_fault_is_judged_in_the_scenario_it_served() {
         })
         .count();
     assert!(flagged > 0, "{}", kept.summary);
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -36,7 +36,7 @@ struct LoopbackSandbox {
 impl LoopbackSandbox {
     /// `cw-conform serve` with the canary keys and `extra` options.
     fn start(extra: &[&str]) -> Self {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("it");
         let mut args = vec![
             "--public-key",
             PUBLIC,
@@ -427,7 +427,7 @@ fn a_bad_setting_stops_the_run_naming_it(
     #[case] value: Option<&'static str>,
     #[case] message: &str,
 ) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let mut vars = settings();
     match value {
         Some(value) => vars.insert(name, value),
@@ -510,7 +510,7 @@ fn a_site_url_with_a_password_is_refused_and_never_shown(#[case] args: &[&str]) 
 
 #[test]
 fn settings_in_a_dotenv_file_of_the_working_directory_are_read() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let mut dotenv = String::new();
     for (name, value) in settings() {
         if name != "CONNECTWISE_CLIENT_ID" {
@@ -752,7 +752,7 @@ fn left_behind(report: &Value) -> Vec<(String, i64, String)> {
 /// removes what the killed run left, from its ledger.
 #[tokio::test(flavor = "multi_thread")]
 async fn interrupted_at_any_moment_a_run_leaves_the_sandbox_as_it_was() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let (members, profiles) = every_profile(&scratch);
     let served = serving_members(&scratch, &members);
     let sandbox = LoopbackSandbox { served, scratch };
@@ -1009,7 +1009,7 @@ impl PlannedSandbox {
 
     /// `serve` with the members file `members` writes from the plan's roles.
     fn start_with(members: impl FnOnce(&Scratch, &[String]) -> String, extra: &[&str]) -> Self {
-        let scratch = Scratch::new();
+        let scratch = Scratch::new("it");
         let plan = crate::cli::cw_conform_finished(&scratch, &["sandbox", "plan"]);
         plan.assert_code(0);
         let roles: Vec<String> = plan
@@ -1069,7 +1069,7 @@ impl PlannedSandbox {
 
 #[test]
 fn sandbox_plan_lists_each_role_cell_by_cell_its_member_and_the_profiles_file() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
 
     let plan = crate::cli::cw_conform_finished(
         &scratch,
@@ -1384,7 +1384,7 @@ fn a_member_whose_role_differs_or_whose_keys_are_refused_stops_the_run_with_ever
 
 #[test]
 fn broken_settings_and_an_unreachable_site_are_all_listed_before_anything_runs() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let mut vars = settings();
     vars.remove("CONNECTWISE_PUBLIC_KEY");
     vars.insert("CONNECTWISE_COMPANY_ID", "19");
@@ -1482,7 +1482,7 @@ fn require_rules_all_fails_a_sandbox_run_that_checked_fewer_rules_than_asked() {
 
 #[test]
 fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let feature = scratch.write(
         "own_role.feature",
         "@CL-01\nFeature: A role of the scenario's own\n\n  Scenario: Companies read with a role written here\n    Given an API member whose role grants:\n      | function                        | inquire |\n      | Companies / Company Maintenance | All     |\n    When the AI asks to search companies \"Acme\"\n    Then the outcome is allowed\n",
@@ -1545,7 +1545,7 @@ fn a_scenario_role_runs_on_a_sandbox_only_as_a_member_that_holds_it() {
 
 #[test]
 fn a_members_file_with_a_mistake_is_refused_naming_the_file_line_and_value() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let members = scratch.write(
         "members.toml",
         "[[member]]\nidentifier = \"one\"\nrole = \"least-privilege\"\npublic_key = \"one-public\"\nprivate_key = \"one-private\"\n\n[[member]]\nidentifier = \"two\"\nrole = \"read-onyl-discovery\"\npublic_key = \"two-public\"\nprivate_key = \"two-private\"\n",
@@ -1784,7 +1784,7 @@ fn a_member_whose_customize_items_differ_from_its_profile_stops_the_run(
 /// the file, the line and the value.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_of_the_members_file_carries_its_customize_limits() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("it");
     let members = scratch.write(
         "members.toml",
         "[[member]]\nidentifier = \"everything\"\nrole = \"least-privilege\"\npublic_key = \"everything-public\"\nprivate_key = \"everything-private\"\n\n[[member]]\nidentifier = \"firewalls\"\nrole = \"least-privilege\"\ncustomize = { \"Companies / Configurations\" = [\"Firewall\"] }\npublic_key = \"firewalls-public\"\nprivate_key = \"firewalls-private\"\n",

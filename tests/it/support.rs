@@ -401,7 +401,7 @@ pub fn faulty_integration_config(args: &str) -> String {
 }
 
 /// A scratch folder for one test (`cw-conform-PREFIX-PID-N` in the temporary folder),
-/// removed when dropped.
+/// removed with what it holds when dropped.
 pub struct Scratch(pub std::path::PathBuf);
 
 impl Scratch {
@@ -413,15 +413,34 @@ impl Scratch {
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("failed to create {}: {e}", path.display()));
         Scratch(path)
     }
 
-    /// Writes a file into the folder; returns its path.
+    /// The folder.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// Writes a file in the folder (`name` may name folders, which are created) and
+    /// returns its path.
     pub fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
         let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .unwrap_or_else(|e| panic!("failed to create {}: {e}", folder.display()));
+        }
+        std::fs::write(&path, text)
+            .unwrap_or_else(|e| panic!("failed to write {}: {e}", path.display()));
         path
+    }
+
+    /// Reads a file of the folder.
+    pub fn read(&self, name: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()))
     }
 }
 
@@ -531,7 +550,7 @@ pub fn reported_run(
 /// `cw-conform run --quiet --format FORMAT --output OUTPUT ARGS` in `scratch`, run to its
 /// end: a run whose one report goes to a file of `scratch` (its folders created).
 pub fn run_reporting(
-    scratch: &crate::cli::Scratch,
+    scratch: &Scratch,
     format: &str,
     output: &str,
     args: &[&str],

@@ -1,8 +1,15 @@
 //! Scenarios spread over threads. cucumber's runner polls every scenario it runs, with its
 //! steps and hooks, on the one task that polls its event stream, so one runner keeps one
 //! core busy however many scenarios it runs at once. A run therefore splits its scenarios
-//! over several runners ("lanes"), each polled by a thread of its own. The tasks the
-//! scenarios spawn (mock servers, connections) still run on the shared runtime's workers.
+//! over several runners ("lanes"), each polled by a thread of its own.
+//!
+//! Where the tasks the scenarios spawn (mock servers, connections) run is the lane's
+//! [`LaneRuntime`]. On the shared runtime, every request crosses threads four times: the
+//! lane's step hands it to the client's connection task on a worker, the mock's server
+//! task answers it on a worker, and the answer wakes the lane again. On a runtime of the
+//! lane's own, a scenario's client, mock and steps take turns on one thread, with no
+//! hand-over between threads; it is the choice when nothing a scenario spawns outlives
+//! it (a run against the mock with the reference integration).
 //!
 //! The lanes' events are merged into the one stream a single runner would have produced,
 //! for the writers: one `Started`, each feature and rule started once (before its first
@@ -665,13 +672,55 @@ pub(super) struct Lanes {
     cancel: watch::Sender<bool>,
 }
 
+/// Where a lane's scenarios, and the tasks they spawn, run.
+#[derive(Debug, Clone)]
+pub(super) enum LaneRuntime {
+    /// On this shared runtime: the lane's thread polls its scenarios, the runtime's workers
+    /// run what they spawn. For runs whose scenarios share something that lives on a
+    /// runtime across scenarios (the MCP servers a run keeps, a sandbox's connections).
+    Shared(tokio::runtime::Handle),
+    /// On a single-threaded runtime of each lane's own: the lane's thread runs everything
+    /// its scenarios spawn, and nothing crosses threads within a scenario.
+    Own,
+}
+
+impl LaneRuntime {
+    /// What a lane blocks on: a runtime built for it, or the shared one.
+    fn for_lane(&self) -> std::io::Result<Blocking> {
+        Ok(match self {
+            LaneRuntime::Shared(handle) => Blocking::Shared(handle.clone()),
+            LaneRuntime::Own => Blocking::Own(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?,
+            ),
+        })
+    }
+}
+
+/// A lane's runtime, ready for its thread. A single-threaded runtime is blocked on through
+/// itself: through a handle, its I/O and timers would not run.
+enum Blocking {
+    Shared(tokio::runtime::Handle),
+    Own(tokio::runtime::Runtime),
+}
+
+impl Blocking {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        match self {
+            Blocking::Shared(handle) => handle.block_on(future),
+            Blocking::Own(runtime) => runtime.block_on(future),
+        }
+    }
+}
+
 impl Lanes {
     /// Starts one thread per share, each polling the stream `run` makes of its share (with
-    /// the scenarios it may run at once) on the runtime of `runtime`.
+    /// the scenarios it may run at once) on the runtime `runtime` gives it.
     pub(super) fn start<W, R>(
         shares: Vec<(Vec<gherkin::Feature>, usize)>,
         run: R,
-        runtime: &tokio::runtime::Handle,
+        runtime: &LaneRuntime,
     ) -> std::io::Result<Self>
     where
         R: Fn(Vec<gherkin::Feature>, usize) -> LocalBoxStream<'static, LaneEvent<W>>
@@ -683,16 +732,13 @@ impl Lanes {
         let (cancel, cancelled) = watch::channel(false);
         let mut threads = Vec::new();
         for (lane, (features, concurrency)) in shares.into_iter().enumerate() {
-            let (sender, mut cancelled, run, runtime) = (
-                sender.clone(),
-                cancelled.clone(),
-                run.clone(),
-                runtime.clone(),
-            );
+            // Built here, so that a runtime that cannot be built fails the run's start.
+            let blocking = runtime.for_lane()?;
+            let (sender, mut cancelled, run) = (sender.clone(), cancelled.clone(), run.clone());
             let thread = thread::Builder::new()
                 .name(format!("cw-conform-lane-{lane}"))
                 .spawn(move || {
-                    runtime.block_on(async move {
+                    blocking.block_on(async move {
                         let mut events = run(features, concurrency);
                         loop {
                             tokio::select! {
@@ -961,6 +1007,48 @@ mod tests {
         assert_eq!(names(lanes.arrived().await), ["D"]);
         drop(sender);
         assert!(lanes.arrived().await.is_none(), "every lane has ended");
+    }
+
+    /// Where the task a scenario spawns runs: on its lane's thread when the lane has a
+    /// runtime of its own, on the shared runtime's workers otherwise.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lane_with_a_runtime_of_its_own_runs_what_its_scenarios_spawn() {
+        async fn threads_spawned_on(runtime: &LaneRuntime) -> Vec<String> {
+            let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let run = {
+                let seen = Arc::clone(&seen);
+                move |_: Vec<gherkin::Feature>, _: usize| {
+                    let seen = Arc::clone(&seen);
+                    futures::stream::once(async move {
+                        let spawned_on = tokio::spawn(async {
+                            thread::current().name().unwrap_or_default().to_owned()
+                        });
+                        let name = spawned_on.await.unwrap();
+                        seen.lock().unwrap().push(name);
+                    })
+                    .filter_map(|()| async { None::<LaneEvent<World>> })
+                    .boxed_local()
+                }
+            };
+            let lanes = Lanes::start(vec![(Vec::new(), 1), (Vec::new(), 1)], run, runtime).unwrap();
+            lanes.join().await;
+            let mut seen = seen.lock().unwrap().clone();
+            seen.sort();
+            seen
+        }
+        assert_eq!(
+            threads_spawned_on(&LaneRuntime::Own).await,
+            ["cw-conform-lane-0", "cw-conform-lane-1"]
+        );
+        let shared = LaneRuntime::Shared(tokio::runtime::Handle::current());
+        let workers = threads_spawned_on(&shared).await;
+        assert_eq!(workers.len(), 2);
+        assert!(
+            workers
+                .iter()
+                .all(|name| !name.starts_with("cw-conform-lane")),
+            "{workers:?}"
+        );
     }
 
     #[test]
